@@ -1,0 +1,1 @@
+//! Benchmarks (issue #3 onwards).

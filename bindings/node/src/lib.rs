@@ -1,0 +1,1 @@
+//! Node bindings for shipwarden (issue #7).

@@ -1,0 +1,17 @@
+#![doc = include_str!("../../README.md")]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod calendar;
+pub mod machine;
+pub mod model;
+pub mod policy;
+mod rule;
+
+pub use machine::{
+    Action, Command, Event, Evidence, Refusal, ReleaseState, Requirement, StepOutcome, Unmet, apply, decide,
+};
+pub use model::*;
+pub use policy::{Policy, PolicyError, Problem};
+pub use rule::RuleId;

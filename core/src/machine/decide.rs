@@ -1,0 +1,765 @@
+use jiff::{SignedDuration, Timestamp};
+
+use super::{
+    Action, Command, Event, Evidence, Refusal, ReleaseState, Requirement as Req, StepOutcome, Unmet, WindowOverride,
+};
+use crate::calendar::{Booking, Calendar, Overrides};
+use crate::model::{
+    Actor, Approval, ApprovalId, ArtifactRef, Channel, EnvName, GateResult, Measure, Plan, ReleaseKind, Role, Stage,
+    Version,
+};
+use crate::policy::{GateRequirement, Policy, StepRequirement, Transition};
+use crate::rule::RuleId;
+
+/// Decides what a command does: the events to append, or a [`Refusal`]
+/// naming the rule, the stage and **every** unmet requirement.
+///
+/// Pure and total: no I/O, no clock (the caller passes `now`), no panic on
+/// any input. Every rule of the procedure is enforced here and nowhere else.
+pub fn decide(state: &ReleaseState, command: &Command, policy: &Policy, now: Timestamp) -> Result<Vec<Event>, Refusal> {
+    let actor = &command.actor;
+    let attempted = describe(&command.action);
+    if let Action::Plan { plan, last_release } = &command.action {
+        return plan_release(state, actor, plan, last_release.as_ref(), policy, now, attempted);
+    }
+    let (Some(plan), Some(stage)) = (&state.plan, &state.stage) else {
+        return Err(Refusal::new(
+            None,
+            attempted,
+            vec![Unmet::new(RuleId::R_3, Req::NotPlanned)],
+        ));
+    };
+    if policy.is_final(stage) {
+        return Err(Refusal::new(
+            Some(stage.clone()),
+            attempted,
+            vec![Unmet::new(RuleId::R_3, Req::Final)],
+        ));
+    }
+    let ctx = Ctx {
+        state,
+        plan,
+        stage,
+        actor,
+        policy,
+        now,
+    };
+    let result = match &command.action {
+        Action::Plan { .. } => Err(vec![Unmet::new(RuleId::R_1A, Req::AlreadyPlanned)]),
+        Action::Approve {
+            approval,
+            role,
+            channel,
+            comment,
+        } => ctx.approve(approval, role, *channel, comment),
+        Action::RecordEvidence(evidence) => ctx.evidence(evidence),
+        Action::RecordArtifact(artifact) => ctx.artifact(artifact),
+        Action::Advance { to } => ctx.advance(to),
+        Action::Schedule {
+            environment,
+            start,
+            end,
+            busy,
+        } => ctx.schedule(environment, *start, *end, busy),
+        Action::OverrideWindow { reason } => ctx.override_window(reason),
+        Action::StartStep {
+            step,
+            environment,
+            target,
+            key,
+        } => ctx.start_step(step, environment, target, key),
+        Action::FinishStep { key, outcome } => ctx.finish_step(key, outcome),
+        Action::BeginRollback { reason } => ctx.begin_rollback(reason),
+        Action::FinishRollback { succeeded, detail } => ctx.finish_rollback(*succeeded, detail),
+        Action::Cancel { reason } => ctx.cancel(reason),
+        Action::Close { summary } => ctx.close(summary),
+    };
+    result.map_err(|unmet| Refusal::new(Some(stage.clone()), attempted, unmet))
+}
+
+/// A short description of an action, for refusals.
+fn describe(action: &Action) -> String {
+    match action {
+        Action::Plan { plan, .. } => {
+            format!("plan {} {} {}", plan.kind, plan.project, plan.version)
+        }
+        Action::Approve { approval, role, .. } => format!("approve {approval} as {role}"),
+        Action::RecordEvidence(e) => format!("record evidence for gate {}", e.gate),
+        Action::RecordArtifact(a) => format!("record artifact {}", a.name),
+        Action::Advance { to } => format!("advance to {to}"),
+        Action::Schedule { environment, .. } => format!("schedule deployment to {environment}"),
+        Action::OverrideWindow { .. } => "override deployment windows".into(),
+        Action::StartStep { step, key, .. } => format!("start step {step} ({key})"),
+        Action::FinishStep { key, .. } => format!("finish step {key}"),
+        Action::BeginRollback { .. } => "begin rollback".into(),
+        Action::FinishRollback { .. } => "finish rollback".into(),
+        Action::Cancel { .. } => "cancel".into(),
+        Action::Close { .. } => "close".into(),
+    }
+}
+
+fn input(rule: RuleId, field: &str, problem: impl Into<String>) -> Unmet {
+    Unmet::new(
+        rule,
+        Req::Input {
+            field: field.into(),
+            problem: problem.into(),
+        },
+    )
+}
+
+fn lacks_roles(actor: &Actor, roles: &[Role]) -> Option<Unmet> {
+    (!roles.iter().any(|r| actor.has_role(r))).then(|| {
+        Unmet::new(
+            RuleId::R_2D,
+            Req::Role {
+                user: actor.user.clone(),
+                needed: roles.to_vec(),
+            },
+        )
+    })
+}
+
+/// R-5b: an emergency needs a justification and a ticket with the prefix.
+fn hotfix_unmet(plan: &Plan, policy: &Policy) -> Vec<Unmet> {
+    let prefix = &policy.emergency.ticket_prefix;
+    let rule = RuleId::new("R-5b");
+    let mut unmet = Vec::new();
+    match &plan.hotfix {
+        None => {
+            unmet.push(Unmet::new(rule.clone(), Req::HotfixTicket { prefix: prefix.clone() }));
+            unmet.push(Unmet::new(rule, Req::Justification));
+        }
+        Some(h) => {
+            let prefixed =
+                h.summary.trim_start().starts_with(prefix.as_str()) || h.ticket.project() == Some(prefix.as_str());
+            if !prefixed {
+                unmet.push(Unmet::new(rule.clone(), Req::HotfixTicket { prefix: prefix.clone() }));
+            }
+            if h.justification.trim().is_empty() {
+                unmet.push(Unmet::new(rule, Req::Justification));
+            }
+        }
+    }
+    unmet
+}
+
+fn plan_release(
+    state: &ReleaseState,
+    actor: &Actor,
+    plan: &Plan,
+    last_release: Option<&Version>,
+    policy: &Policy,
+    now: Timestamp,
+    attempted: String,
+) -> Result<Vec<Event>, Refusal> {
+    if state.plan.is_some() {
+        return Err(Refusal::new(
+            state.stage.clone(),
+            attempted,
+            vec![Unmet::new(RuleId::R_1A, Req::AlreadyPlanned)],
+        ));
+    }
+    let mut unmet = Vec::new();
+    unmet.extend(lacks_roles(actor, &policy.lifecycle.plan_roles));
+    if plan.project.trim().is_empty() {
+        unmet.push(input(RuleId::R_1A, "project", "a release needs a project name"));
+    }
+    if plan.kind == ReleaseKind::Emergency {
+        unmet.extend(hotfix_unmet(plan, policy));
+    }
+    if let Some(last) = last_release.filter(|last| &plan.version <= last) {
+        unmet.push(Unmet::new(
+            RuleId::R_4C,
+            Req::VersionNotNewer {
+                version: plan.version.to_string(),
+                last: last.to_string(),
+            },
+        ));
+    }
+    for (i, d) in plan.dependencies.iter().enumerate() {
+        if d.name.trim().is_empty() || d.version.trim().is_empty() {
+            unmet.push(input(
+                RuleId::new("R-7f"),
+                &format!("dependencies[{i}]"),
+                "a dependency needs a name and a version",
+            ));
+        }
+    }
+    if !unmet.is_empty() {
+        return Err(Refusal::new(None, attempted, unmet));
+    }
+    Ok(vec![Event::Planned {
+        plan: plan.clone(),
+        author: actor.user.clone(),
+        stage: policy.lifecycle.initial.clone(),
+        at: now,
+    }])
+}
+
+struct Ctx<'a> {
+    state: &'a ReleaseState,
+    plan: &'a Plan,
+    stage: &'a Stage,
+    actor: &'a Actor,
+    policy: &'a Policy,
+    now: Timestamp,
+}
+
+type Decision = Result<Vec<Event>, Vec<Unmet>>;
+
+fn decided(unmet: Vec<Unmet>, events: impl FnOnce() -> Vec<Event>) -> Decision {
+    if unmet.is_empty() { Ok(events()) } else { Err(unmet) }
+}
+
+impl Ctx<'_> {
+    fn env_known(&self, env: &EnvName, unmet: &mut Vec<Unmet>) {
+        if self.policy.environment(env).is_none() {
+            let known: Vec<&str> = self.policy.environments.iter().map(|e| e.name.as_str()).collect();
+            unmet.push(input(
+                RuleId::R_1B,
+                "environment",
+                format!("unknown environment `{env}`; known: {}", known.join(", ")),
+            ));
+        }
+    }
+
+    fn approve(&self, approval: &ApprovalId, role: &Role, channel: Channel, comment: &str) -> Decision {
+        let Some(rule) = self.policy.approvals.get(approval) else {
+            let known: Vec<String> = self.policy.approvals.keys().map(ToString::to_string).collect();
+            return Err(vec![input(
+                RuleId::R_2B,
+                "approval",
+                format!("unknown approval `{approval}`; known: {}", known.join(", ")),
+            )]);
+        };
+        let mut unmet = Vec::new();
+        let user = &self.actor.user;
+        if !self.actor.has_role(role) {
+            unmet.push(Unmet::new(
+                RuleId::R_2D,
+                Req::Role {
+                    user: user.clone(),
+                    needed: vec![role.clone()],
+                },
+            ));
+        }
+        if !rule.roles.contains(role) {
+            unmet.push(Unmet::new(
+                RuleId::R_2D,
+                Req::Role {
+                    user: user.clone(),
+                    needed: rule.roles.clone(),
+                },
+            ));
+        }
+        if self.policy.separation_of_duties && self.state.author.as_deref() == Some(user.as_str()) {
+            unmet.push(Unmet::new(RuleId::R_2D, Req::SeparationOfDuties { user: user.clone() }));
+        }
+        if self
+            .state
+            .approvals
+            .iter()
+            .any(|a| &a.approval == approval && &a.user == user)
+        {
+            unmet.push(Unmet::new(
+                RuleId::R_2D,
+                Req::DuplicateApproval {
+                    user: user.clone(),
+                    approval: approval.clone(),
+                },
+            ));
+        }
+        decided(unmet, || {
+            vec![Event::Approved(Approval {
+                approval: approval.clone(),
+                role: role.clone(),
+                user: user.clone(),
+                at: self.now,
+                channel,
+                comment: comment.to_owned(),
+            })]
+        })
+    }
+
+    fn evidence(&self, e: &Evidence) -> Decision {
+        let Some(rule) = self.policy.gates.get(&e.gate) else {
+            let known: Vec<String> = self.policy.gates.keys().map(ToString::to_string).collect();
+            return Err(vec![input(
+                RuleId::R_7G,
+                "gate",
+                format!("unknown gate `{}`; known: {}", e.gate, known.join(", ")),
+            )]);
+        };
+        let mut unmet = Vec::new();
+        if !e.value.is_finite() {
+            unmet.push(input(
+                RuleId::R_7G,
+                "value",
+                format!("{} is not a finite number", e.value),
+            ));
+        }
+        if e.source.trim().is_empty() {
+            unmet.push(input(
+                RuleId::R_7G,
+                "source",
+                "evidence needs a source: a report path, URL or probe",
+            ));
+        }
+        if let Some(env) = &e.environment {
+            self.env_known(env, &mut unmet);
+        }
+        decided(unmet, || {
+            vec![Event::EvidenceRecorded(GateResult {
+                gate: e.gate.clone(),
+                environment: e.environment.clone(),
+                target: e.target.clone(),
+                measured: Measure::new(e.value, rule.unit),
+                threshold: rule.threshold,
+                passed: rule.threshold.passes(e.value),
+                source: e.source.clone(),
+                produced_by: self.actor.user.clone(),
+                at: self.now,
+            })]
+        })
+    }
+
+    fn artifact(&self, a: &ArtifactRef) -> Decision {
+        let mut unmet = Vec::new();
+        if a.name.trim().is_empty() {
+            unmet.push(input(RuleId::R_8B, "name", "an artifact needs a name"));
+        }
+        if a.version != self.plan.version {
+            unmet.push(Unmet::new(
+                RuleId::new("R-8d"),
+                Req::ArtifactVersion {
+                    name: a.name.clone(),
+                    version: a.version.to_string(),
+                    expected: self.plan.version.to_string(),
+                },
+            ));
+        }
+        decided(unmet, || vec![Event::ArtifactRecorded(a.clone())])
+    }
+
+    /// True when the emergency approval is complete on an emergency release.
+    fn emergency_approved(&self) -> bool {
+        let e = &self.policy.emergency;
+        self.plan.kind == ReleaseKind::Emergency
+            && self
+                .policy
+                .approvals
+                .get(&e.approval)
+                .is_some_and(|rule| self.state.approvers(&e.approval, &rule.roles).len() >= rule.count as usize)
+    }
+
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            blackout: self.policy.emergency.overrides_blackout && self.emergency_approved(),
+            all: !self.state.overrides.is_empty(),
+        }
+    }
+
+    fn advance(&self, to: &Stage) -> Decision {
+        let candidates: Vec<(&str, &Transition)> = self.policy.transitions_from(self.stage).collect();
+        let Some(&(name, t)) = candidates.iter().find(|(_, t)| &t.to == to) else {
+            let allowed = candidates
+                .iter()
+                .filter(|(_, t)| t.kinds.is_empty() || t.kinds.contains(&self.plan.kind))
+                .map(|(_, t)| t.to.clone())
+                .collect();
+            return Err(vec![Unmet::new(
+                RuleId::R_3,
+                Req::Transition {
+                    from: self.stage.clone(),
+                    to: to.clone(),
+                    allowed,
+                },
+            )]);
+        };
+        let mut unmet = Vec::new();
+        if !t.kinds.is_empty() && !t.kinds.contains(&self.plan.kind) {
+            unmet.push(Unmet::new(
+                t.rule.clone(),
+                Req::Kind {
+                    kind: self.plan.kind,
+                    allowed: t.kinds.clone(),
+                },
+            ));
+        }
+        if !t.by.is_empty() {
+            unmet.extend(lacks_roles(self.actor, &t.by));
+        }
+        if t.emergency {
+            unmet.extend(hotfix_unmet(self.plan, self.policy));
+        }
+        for approval in &t.approvals {
+            self.check_approval(approval, &mut unmet);
+        }
+        for gate in &t.gates {
+            self.check_gate(gate, &mut unmet);
+        }
+        for step in &t.steps {
+            self.check_step(step, &mut unmet);
+        }
+        if t.needs_artifact && self.state.artifacts.is_empty() {
+            unmet.push(Unmet::new(RuleId::R_8B, Req::Artifact));
+        }
+        if let Some(env) = &t.window {
+            self.check_window(env, &mut unmet);
+        }
+        if let Some(deadline) = &t.deadline {
+            self.check_deadline(deadline, t, &mut unmet);
+        }
+        decided(unmet, || {
+            vec![Event::Advanced {
+                from: self.stage.clone(),
+                to: to.clone(),
+                transition: name.to_owned(),
+                rule: t.rule.clone(),
+                at: self.now,
+            }]
+        })
+    }
+
+    fn check_approval(&self, approval: &ApprovalId, unmet: &mut Vec<Unmet>) {
+        let Some(rule) = self.policy.approvals.get(approval) else {
+            unmet.push(input(
+                RuleId::R_2B,
+                "approval",
+                format!("the policy does not define approval `{approval}`"),
+            ));
+            return;
+        };
+        let have = self.state.approvers(approval, &rule.roles).len() as u32;
+        if have < rule.count {
+            unmet.push(Unmet::new(
+                rule.rule.clone(),
+                Req::Approval {
+                    approval: approval.clone(),
+                    roles: rule.roles.clone(),
+                    needed: rule.count,
+                    have,
+                },
+            ));
+        }
+    }
+
+    fn check_gate(&self, req: &GateRequirement, unmet: &mut Vec<Unmet>) {
+        let Some(rule) = self.policy.gates.get(&req.gate) else {
+            unmet.push(input(
+                RuleId::R_7G,
+                "gate",
+                format!("the policy does not define gate `{}`", req.gate),
+            ));
+            return;
+        };
+        let results = self.state.latest_results(&req.gate, req.environment.as_ref());
+        let threshold = rule.threshold.describe(rule.unit);
+        if results.is_empty() {
+            unmet.push(Unmet::new(
+                rule.rule.clone(),
+                Req::Gate {
+                    gate: req.gate.clone(),
+                    environment: req.environment.clone(),
+                    target: None,
+                    measured: None,
+                    threshold: threshold.clone(),
+                },
+            ));
+        }
+        for r in results.into_iter().filter(|r| !rule.threshold.passes(r.measured.value)) {
+            unmet.push(Unmet::new(
+                rule.rule.clone(),
+                Req::Gate {
+                    gate: req.gate.clone(),
+                    environment: req.environment.clone(),
+                    target: r.target.clone(),
+                    measured: Some(Measure::new(r.measured.value, rule.unit)),
+                    threshold: threshold.clone(),
+                },
+            ));
+        }
+    }
+
+    fn check_step(&self, req: &StepRequirement, unmet: &mut Vec<Unmet>) {
+        let records = self.state.latest_steps(&req.step, req.environment.as_ref());
+        let rule = RuleId::R_9D;
+        let push = |unmet: &mut Vec<Unmet>, status: String| {
+            unmet.push(Unmet::new(
+                rule.clone(),
+                Req::Step {
+                    step: req.step.clone(),
+                    environment: req.environment.clone(),
+                    status,
+                },
+            ));
+        };
+        if records.is_empty() {
+            push(unmet, "missing".into());
+        }
+        for r in records {
+            match &r.outcome {
+                None => push(unmet, "running".into()),
+                Some(StepOutcome::Failed { error, .. }) => push(unmet, format!("failed: {error}")),
+                Some(StepOutcome::Succeeded { .. }) => {}
+            }
+        }
+    }
+
+    fn window_unmet(
+        &self,
+        calendar: &Calendar<'_>,
+        env: &EnvName,
+        blocks: Vec<crate::calendar::WindowBlock>,
+        from: Timestamp,
+        unmet: &mut Vec<Unmet>,
+    ) {
+        if blocks.is_empty() {
+            return;
+        }
+        let next = calendar
+            .next_allowed(env, self.plan.kind, from, self.overrides())
+            .map(|t| calendar.local(t));
+        for block in blocks {
+            unmet.push(Unmet::new(
+                block.rule.clone(),
+                Req::Window {
+                    block,
+                    environment: env.clone(),
+                    next_allowed: next.clone(),
+                },
+            ));
+        }
+    }
+
+    fn check_window(&self, env: &EnvName, unmet: &mut Vec<Unmet>) {
+        let calendar = Calendar::new(self.policy);
+        let blocks = calendar.blocks(env, self.plan.kind, self.now, self.overrides());
+        self.window_unmet(&calendar, env, blocks, self.now, unmet);
+    }
+
+    fn check_deadline(&self, deadline: &str, t: &Transition, unmet: &mut Vec<Unmet>) {
+        let (Some(limit), Some(since)) = (self.policy.deadlines.get(deadline), self.state.entered_at.get(&t.from))
+        else {
+            return;
+        };
+        let fmt = |d: SignedDuration| format!("{:#}", d.round(jiff::Unit::Second).unwrap_or(d));
+        let mut late = |elapsed: SignedDuration| {
+            unmet.push(Unmet::new(
+                t.rule.clone(),
+                Req::Deadline {
+                    deadline: deadline.to_owned(),
+                    limit: fmt(limit),
+                    elapsed: fmt(elapsed),
+                },
+            ));
+        };
+        let mut all_done = true;
+        let mut latest_finish: Option<Timestamp> = None;
+        for req in &t.steps {
+            for r in self.state.latest_steps(&req.step, req.environment.as_ref()) {
+                match (r.outcome.as_ref().is_some_and(StepOutcome::succeeded), r.finished_at) {
+                    (true, Some(done)) => latest_finish = latest_finish.max(Some(done)),
+                    _ => all_done = false,
+                }
+            }
+        }
+        let end = if all_done {
+            latest_finish.unwrap_or(self.now)
+        } else {
+            self.now
+        };
+        let elapsed = end.duration_since(*since);
+        if elapsed > limit {
+            late(elapsed);
+        }
+    }
+
+    fn schedule(&self, env: &EnvName, start: Timestamp, end: Timestamp, busy: &[Booking]) -> Decision {
+        let mut unmet = Vec::new();
+        self.env_known(env, &mut unmet);
+        if start >= end {
+            unmet.push(input(RuleId::new("R-6a"), "end", "a booking must end after it starts"));
+        }
+        let booking = Booking {
+            release: self.plan.release.clone(),
+            environment: env.clone(),
+            start,
+            end,
+        };
+        for other in busy
+            .iter()
+            .filter(|b| b.release != booking.release && b.conflicts_with(&booking))
+        {
+            unmet.push(Unmet::new(RuleId::R_6E, Req::Conflict { with: other.clone() }));
+        }
+        if unmet.is_empty() && self.policy.environment(env).is_some_and(|e| e.production) {
+            let calendar = Calendar::new(self.policy);
+            let blocks = calendar.blocks_during(env, self.plan.kind, start, end, self.overrides());
+            self.window_unmet(&calendar, env, blocks, start, &mut unmet);
+        }
+        decided(unmet, || vec![Event::Scheduled(booking)])
+    }
+
+    fn override_window(&self, reason: &str) -> Decision {
+        let roles = &self.policy.calendar.override_roles;
+        let mut unmet = Vec::new();
+        unmet.extend(lacks_roles(self.actor, roles));
+        if reason.trim().is_empty() {
+            unmet.push(input(RuleId::R_6B, "reason", "an override needs a reason"));
+        }
+        let role = roles.iter().find(|r| self.actor.has_role(r)).cloned();
+        match role {
+            Some(role) if unmet.is_empty() => Ok(vec![Event::WindowOverridden(WindowOverride {
+                user: self.actor.user.clone(),
+                role,
+                reason: reason.to_owned(),
+                at: self.now,
+            })]),
+            _ => Err(unmet),
+        }
+    }
+
+    fn start_step(
+        &self,
+        step: &crate::model::StepKind,
+        env: &Option<EnvName>,
+        target: &Option<String>,
+        key: &str,
+    ) -> Decision {
+        let mut unmet = Vec::new();
+        if key.trim().is_empty() {
+            unmet.push(input(RuleId::R_9D, "key", "a step needs an idempotency key"));
+        } else if self.state.step(key).is_some() {
+            unmet.push(input(
+                RuleId::R_9D,
+                "key",
+                format!("a step with key `{key}` was already started"),
+            ));
+        }
+        if let Some(env) = env {
+            self.env_known(env, &mut unmet);
+        }
+        decided(unmet, || {
+            vec![Event::StepStarted {
+                key: key.to_owned(),
+                step: step.clone(),
+                environment: env.clone(),
+                target: target.clone(),
+                at: self.now,
+            }]
+        })
+    }
+
+    fn finish_step(&self, key: &str, outcome: &StepOutcome) -> Decision {
+        match self.state.step(key) {
+            None => Err(vec![input(
+                RuleId::R_9D,
+                "key",
+                format!("no step with key `{key}` was started"),
+            )]),
+            Some(s) if s.outcome.is_some() => Err(vec![input(
+                RuleId::R_9D,
+                "key",
+                format!("step `{key}` already finished"),
+            )]),
+            Some(_) => Ok(vec![Event::StepFinished {
+                key: key.to_owned(),
+                outcome: outcome.clone(),
+                at: self.now,
+            }]),
+        }
+    }
+
+    fn begin_rollback(&self, reason: &str) -> Decision {
+        let l = &self.policy.lifecycle;
+        let mut unmet = Vec::new();
+        if !l.rollback_from.contains(self.stage) {
+            unmet.push(Unmet::new(
+                RuleId::R_8G,
+                Req::Stage {
+                    expected: l.rollback_from.clone(),
+                },
+            ));
+        }
+        unmet.extend(lacks_roles(self.actor, &l.rollback_roles));
+        if reason.trim().is_empty() {
+            unmet.push(input(RuleId::R_8G, "reason", "a rollback needs a reason"));
+        }
+        decided(unmet, || {
+            vec![Event::RollbackStarted {
+                from: self.stage.clone(),
+                to: l.rolling_back.clone(),
+                reason: reason.to_owned(),
+                at: self.now,
+            }]
+        })
+    }
+
+    fn finish_rollback(&self, succeeded: bool, detail: &str) -> Decision {
+        let l = &self.policy.lifecycle;
+        let mut unmet = Vec::new();
+        if self.stage != &l.rolling_back {
+            unmet.push(Unmet::new(
+                RuleId::R_8G,
+                Req::Stage {
+                    expected: vec![l.rolling_back.clone()],
+                },
+            ));
+        }
+        unmet.extend(lacks_roles(self.actor, &l.rollback_roles));
+        decided(unmet, || {
+            vec![Event::RollbackFinished {
+                succeeded,
+                to: succeeded.then(|| l.rolled_back.clone()),
+                detail: detail.to_owned(),
+                at: self.now,
+            }]
+        })
+    }
+
+    fn cancel(&self, reason: &str) -> Decision {
+        let l = &self.policy.lifecycle;
+        let mut unmet = Vec::new();
+        unmet.extend(lacks_roles(self.actor, &l.cancel_roles));
+        if reason.trim().is_empty() {
+            unmet.push(input(RuleId::R_3, "reason", "a cancellation needs a reason"));
+        }
+        decided(unmet, || {
+            vec![Event::Cancelled {
+                from: self.stage.clone(),
+                to: l.cancelled.clone(),
+                reason: reason.to_owned(),
+                at: self.now,
+            }]
+        })
+    }
+
+    fn close(&self, summary: &str) -> Decision {
+        let l = &self.policy.lifecycle;
+        let mut unmet = Vec::new();
+        if !l.close_from.contains(self.stage) {
+            unmet.push(Unmet::new(
+                RuleId::R_9D,
+                Req::Stage {
+                    expected: l.close_from.clone(),
+                },
+            ));
+        }
+        if summary.trim().is_empty() {
+            unmet.push(input(
+                RuleId::R_9D,
+                "summary",
+                "closing needs the log summary for the release ticket",
+            ));
+        }
+        decided(unmet, || {
+            vec![Event::Closed {
+                summary: summary.to_owned(),
+                to: l.closed.clone(),
+                at: self.now,
+            }]
+        })
+    }
+}

@@ -1,0 +1,346 @@
+//! The state machine: [`decide`] turns a command into events or a
+//! [`Refusal`]; [`apply`] folds events into a [`ReleaseState`]. Both are pure
+//! and total; every rule of the procedure is enforced in `decide`, once.
+
+mod decide;
+mod refusal;
+mod state;
+pub mod typestate;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::Booking;
+use crate::model::{
+    Actor, Approval, ApprovalId, ArtifactRef, Channel, EnvName, GateId, GateResult, Plan, Role, Stage, StepKind,
+    Version,
+};
+use crate::rule::RuleId;
+
+pub use decide::decide;
+pub use refusal::{Refusal, Requirement, Unmet};
+pub use state::{ReleaseState, StepRecord, WindowOverride, apply};
+
+/// A command: who asks, and what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Command {
+    /// Who issues the command.
+    pub actor: Actor,
+    /// What is asked.
+    pub action: Action,
+}
+
+impl Command {
+    /// A command by `actor`.
+    pub fn new(actor: &Actor, action: Action) -> Self {
+        Self {
+            actor: actor.clone(),
+            action,
+        }
+    }
+}
+
+/// Everything people and the engine can ask of a release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Action {
+    /// Create the release from its plan (R-1a). `last_release` is the newest
+    /// released version, if known, which the new version must exceed (R-4c).
+    Plan {
+        /// The plan.
+        plan: Plan,
+        /// The newest released version of the project, if any.
+        #[serde(default)]
+        last_release: Option<Version>,
+    },
+    /// Give an approval in one of the actor's roles (R-2b, R-2c, R-2d).
+    Approve {
+        /// What is approved.
+        approval: ApprovalId,
+        /// The role the actor approves in.
+        role: Role,
+        /// Where the approval was given.
+        channel: Channel,
+        /// The approver's comment.
+        comment: String,
+    },
+    /// Record a measured value for a gate; the machine judges it (R-7g).
+    RecordEvidence(Evidence),
+    /// Record a published artifact (R-8b, R-8d).
+    RecordArtifact(ArtifactRef),
+    /// Move to another stage along a policy transition.
+    Advance {
+        /// The stage to enter.
+        to: Stage,
+    },
+    /// Book a deployment into the calendar (R-6a, R-6e).
+    Schedule {
+        /// Where.
+        environment: EnvName,
+        /// Start, inclusive.
+        start: Timestamp,
+        /// End, exclusive.
+        end: Timestamp,
+        /// Other releases' bookings the caller knows of, for the conflict check.
+        #[serde(default)]
+        busy: Vec<Booking>,
+    },
+    /// Override blackout windows and freezes, with a reason (R-6b).
+    OverrideWindow {
+        /// Why the override is needed.
+        reason: String,
+    },
+    /// Record that a step has started, under an idempotency key.
+    StartStep {
+        /// The kind of step.
+        step: StepKind,
+        /// The environment, for per-environment steps.
+        #[serde(default)]
+        environment: Option<EnvName>,
+        /// The target, for per-target steps.
+        #[serde(default)]
+        target: Option<String>,
+        /// A key unique within the release; asking the port about it resolves an unfinished step.
+        key: String,
+    },
+    /// Record a started step's outcome.
+    FinishStep {
+        /// The step's idempotency key.
+        key: String,
+        /// What happened.
+        outcome: StepOutcome,
+    },
+    /// Begin a rollback; fast-track, no gates (R-8g).
+    BeginRollback {
+        /// Why.
+        reason: String,
+    },
+    /// Record the end of a rollback (R-1d).
+    FinishRollback {
+        /// True when the previous release runs again.
+        succeeded: bool,
+        /// What was done.
+        detail: String,
+    },
+    /// Cancel the release from any non-final stage.
+    Cancel {
+        /// Why.
+        reason: String,
+    },
+    /// Close a released release with its summary (R-9d).
+    Close {
+        /// The log summary posted to the release ticket.
+        summary: String,
+    },
+}
+
+/// A measured value for a gate, with where it came from (R-7g).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Which gate.
+    pub gate: GateId,
+    /// The environment, for per-environment checks.
+    #[serde(default)]
+    pub environment: Option<EnvName>,
+    /// The target, for per-target checks.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The measured value, in the gate's unit.
+    pub value: f64,
+    /// Where it came from: a report path, URL or probe name.
+    pub source: String,
+}
+
+impl Evidence {
+    /// Evidence for a release-wide gate.
+    pub fn new(gate: GateId, value: f64, source: impl Into<String>) -> Self {
+        Self {
+            gate,
+            environment: None,
+            target: None,
+            value,
+            source: source.into(),
+        }
+    }
+
+    /// The same evidence for one environment.
+    pub fn in_env(mut self, environment: EnvName) -> Self {
+        self.environment = Some(environment);
+        self
+    }
+
+    /// The same evidence for one target.
+    pub fn on_target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// It did what it should.
+    Succeeded {
+        /// What it did, for the audit trail.
+        detail: String,
+    },
+    /// It failed.
+    Failed {
+        /// What went wrong.
+        error: String,
+        /// Whether trying again can help.
+        retryable: bool,
+    },
+}
+
+impl StepOutcome {
+    /// True for success.
+    pub fn succeeded(&self) -> bool {
+        matches!(self, StepOutcome::Succeeded { .. })
+    }
+}
+
+/// A fact appended to a release's stream. The state is the fold of these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// The release was planned.
+    Planned {
+        /// The plan.
+        plan: Plan,
+        /// Who planned it (for separation of duties).
+        author: String,
+        /// The policy's initial stage.
+        stage: Stage,
+        /// When.
+        at: Timestamp,
+    },
+    /// An approval was given (R-2c).
+    Approved(Approval),
+    /// A gate result was recorded (R-7g).
+    EvidenceRecorded(GateResult),
+    /// An artifact was recorded (R-8b).
+    ArtifactRecorded(ArtifactRef),
+    /// The release moved to another stage.
+    Advanced {
+        /// The stage it left.
+        from: Stage,
+        /// The stage it entered.
+        to: Stage,
+        /// The policy transition taken.
+        transition: String,
+        /// The transition's rule.
+        rule: RuleId,
+        /// When.
+        at: Timestamp,
+    },
+    /// A deployment was booked (R-6a).
+    Scheduled(Booking),
+    /// Windows were overridden (R-6b).
+    WindowOverridden(WindowOverride),
+    /// A step started.
+    StepStarted {
+        /// Its idempotency key.
+        key: String,
+        /// Its kind.
+        step: StepKind,
+        /// Its environment.
+        environment: Option<EnvName>,
+        /// Its target.
+        target: Option<String>,
+        /// When.
+        at: Timestamp,
+    },
+    /// A step finished.
+    StepFinished {
+        /// Its idempotency key.
+        key: String,
+        /// How it ended.
+        outcome: StepOutcome,
+        /// When.
+        at: Timestamp,
+    },
+    /// A rollback began (R-8g).
+    RollbackStarted {
+        /// The stage it began from.
+        from: Stage,
+        /// The rolling-back stage it entered.
+        to: Stage,
+        /// Why.
+        reason: String,
+        /// When.
+        at: Timestamp,
+    },
+    /// A rollback ended (R-1d).
+    RollbackFinished {
+        /// Whether the previous release runs again.
+        succeeded: bool,
+        /// The stage entered on success (none: still rolling back).
+        to: Option<Stage>,
+        /// What was done.
+        detail: String,
+        /// When.
+        at: Timestamp,
+    },
+    /// The release was cancelled.
+    Cancelled {
+        /// The stage it was cancelled in.
+        from: Stage,
+        /// The cancelled stage it entered.
+        to: Stage,
+        /// Why.
+        reason: String,
+        /// When.
+        at: Timestamp,
+    },
+    /// The release was closed (R-9d).
+    Closed {
+        /// The log summary.
+        summary: String,
+        /// The closed stage it entered.
+        to: Stage,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+impl Event {
+    /// The requirement this event documents, for the audit trail.
+    pub fn rule(&self) -> RuleId {
+        match self {
+            Event::Planned { .. } => RuleId::R_1A,
+            Event::Approved(_) => RuleId::R_2C,
+            Event::EvidenceRecorded(_) => RuleId::R_7G,
+            Event::ArtifactRecorded(_) => RuleId::R_8B,
+            Event::Advanced { rule, .. } => rule.clone(),
+            Event::Scheduled(_) => RuleId::new("R-6a"),
+            Event::WindowOverridden(_) => RuleId::R_6B,
+            Event::StepStarted { .. } | Event::StepFinished { .. } | Event::Closed { .. } => RuleId::R_9D,
+            Event::RollbackStarted { .. } => RuleId::R_8G,
+            Event::RollbackFinished { .. } => RuleId::R_1D,
+            Event::Cancelled { .. } => RuleId::R_3,
+        }
+    }
+
+    /// The event's name, e.g. `advanced`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Planned { .. } => "planned",
+            Event::Approved(_) => "approved",
+            Event::EvidenceRecorded(_) => "evidence_recorded",
+            Event::ArtifactRecorded(_) => "artifact_recorded",
+            Event::Advanced { .. } => "advanced",
+            Event::Scheduled(_) => "scheduled",
+            Event::WindowOverridden(_) => "window_overridden",
+            Event::StepStarted { .. } => "step_started",
+            Event::StepFinished { .. } => "step_finished",
+            Event::RollbackStarted { .. } => "rollback_started",
+            Event::RollbackFinished { .. } => "rollback_finished",
+            Event::Cancelled { .. } => "cancelled",
+            Event::Closed { .. } => "closed",
+        }
+    }
+}

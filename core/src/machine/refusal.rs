@@ -1,0 +1,350 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{Booking, WindowBlock};
+use crate::model::{ApprovalId, EnvName, GateId, Measure, ReleaseKind, Role, Stage, StepKind};
+use crate::rule::RuleId;
+
+/// A command the policy refuses: the rule, the stage, what was attempted,
+/// and **each** unmet requirement, so that one answer says everything to fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub struct Refusal {
+    /// The rule of the first unmet requirement.
+    pub rule: RuleId,
+    /// The stage the release was in (none before it is planned).
+    pub stage: Option<Stage>,
+    /// What was attempted, e.g. `advance built -> prod_ready`.
+    pub attempted: String,
+    /// Every unmet requirement.
+    pub unmet: Vec<Unmet>,
+}
+
+impl Refusal {
+    pub(crate) fn new(stage: Option<Stage>, attempted: impl Into<String>, unmet: Vec<Unmet>) -> Self {
+        let rule = unmet.first().map_or(RuleId::R_3, |u| u.rule.clone());
+        Self {
+            rule,
+            stage,
+            attempted: attempted.into(),
+            unmet,
+        }
+    }
+
+    /// True when some unmet requirement comes from `rule`.
+    pub fn names_rule(&self, rule: &str) -> bool {
+        self.unmet.iter().any(|u| u.rule.as_str() == rule)
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "refused by {}: {}", self.rule, self.attempted)?;
+        if let Some(stage) = &self.stage {
+            write!(f, " (stage {stage})")?;
+        }
+        match self.unmet.as_slice() {
+            [only] => write!(f, ": {}", only.requirement),
+            many => {
+                write!(f, "; {} unmet requirements:", many.len())?;
+                for u in many {
+                    write!(f, "\n  - {}: {}", u.rule, u.requirement)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One unmet requirement and the rule it comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unmet {
+    /// The rule.
+    pub rule: RuleId,
+    /// What is missing.
+    pub requirement: Requirement,
+}
+
+impl Unmet {
+    pub(crate) fn new(rule: RuleId, requirement: Requirement) -> Self {
+        Self { rule, requirement }
+    }
+}
+
+impl fmt::Display for Unmet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.rule, self.requirement)
+    }
+}
+
+/// What exactly is missing or wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "requirement", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Requirement {
+    /// Not enough approvals of a kind.
+    Approval {
+        /// Which approval.
+        approval: ApprovalId,
+        /// The roles that may give it.
+        roles: Vec<Role>,
+        /// How many distinct people must approve.
+        needed: u32,
+        /// How many have.
+        have: u32,
+    },
+    /// A gate failed or has no result.
+    Gate {
+        /// Which gate.
+        gate: GateId,
+        /// For which environment.
+        environment: Option<EnvName>,
+        /// For which target.
+        target: Option<String>,
+        /// The measured value; none when nothing was recorded.
+        measured: Option<Measure>,
+        /// The threshold, described in the gate's unit.
+        threshold: String,
+    },
+    /// A step has not succeeded.
+    Step {
+        /// Which step.
+        step: StepKind,
+        /// In which environment.
+        environment: Option<EnvName>,
+        /// `missing`, `running`, or `failed: <error>`.
+        status: String,
+    },
+    /// No artifact is recorded (R-8b).
+    Artifact,
+    /// An artifact's version is not the release's (R-8d).
+    ArtifactVersion {
+        /// The artifact.
+        name: String,
+        /// Its version.
+        version: String,
+        /// The release's version.
+        expected: String,
+    },
+    /// A deployment window forbids it now (R-6b, R-6c).
+    Window {
+        /// The window.
+        block: WindowBlock,
+        /// The environment.
+        environment: EnvName,
+        /// When it is next allowed, in the policy's time zone.
+        next_allowed: Option<String>,
+    },
+    /// No transition leads there from here.
+    Transition {
+        /// From.
+        from: Stage,
+        /// To.
+        to: Stage,
+        /// Where the policy allows going from here for this release.
+        allowed: Vec<Stage>,
+    },
+    /// The transition is not for this kind of release (R-5a).
+    Kind {
+        /// The release's kind.
+        kind: ReleaseKind,
+        /// The kinds it is for.
+        allowed: Vec<ReleaseKind>,
+    },
+    /// The actor lacks a role (R-2d).
+    Role {
+        /// Who.
+        user: String,
+        /// Any of these roles would do.
+        needed: Vec<Role>,
+    },
+    /// The release's author may not approve it (R-2d).
+    SeparationOfDuties {
+        /// Who.
+        user: String,
+    },
+    /// The same person approved this already; N-of-M needs distinct people.
+    DuplicateApproval {
+        /// Who.
+        user: String,
+        /// Which approval.
+        approval: ApprovalId,
+    },
+    /// An emergency release needs a justification (R-5b).
+    Justification,
+    /// An emergency release needs a ticket with the prefix (R-5b).
+    HotfixTicket {
+        /// The prefix, e.g. `HOTFIX`.
+        prefix: String,
+    },
+    /// The version is not newer than the last release (R-4c).
+    VersionNotNewer {
+        /// The planned version.
+        version: String,
+        /// The newest released version.
+        last: String,
+    },
+    /// A deadline passed (R-8f).
+    Deadline {
+        /// Which deadline.
+        deadline: String,
+        /// Its limit, e.g. `10m`.
+        limit: String,
+        /// Time taken, e.g. `12m 5s`.
+        elapsed: String,
+    },
+    /// The command does not fit the stage.
+    Stage {
+        /// The stages where it would fit.
+        expected: Vec<Stage>,
+    },
+    /// The release is in a final stage.
+    Final,
+    /// The release has not been planned yet.
+    NotPlanned,
+    /// The release is already planned.
+    AlreadyPlanned,
+    /// Another deployment to the environment overlaps (R-6e).
+    Conflict {
+        /// The conflicting booking.
+        with: Booking,
+    },
+    /// Something in the command is invalid.
+    Input {
+        /// Which field.
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+fn join<T: fmt::Display>(items: &[T], sep: &str) -> String {
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(sep)
+}
+
+fn place(environment: &Option<EnvName>, target: &Option<String>) -> String {
+    match (environment, target) {
+        (Some(e), Some(t)) => format!(" on {e}/{t}"),
+        (Some(e), None) => format!(" on {e}"),
+        (None, Some(t)) => format!(" on {t}"),
+        (None, None) => String::new(),
+    }
+}
+
+impl fmt::Display for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Requirement::Approval {
+                approval,
+                roles,
+                needed,
+                have,
+            } => {
+                write!(
+                    f,
+                    "approval `{approval}` needs {needed} from {}; has {have}",
+                    join(roles, " or ")
+                )
+            }
+            Requirement::Gate {
+                gate,
+                environment,
+                target,
+                measured: Some(m),
+                threshold,
+            } => {
+                write!(
+                    f,
+                    "gate `{gate}`{} measured {m}, required {threshold}",
+                    place(environment, target)
+                )
+            }
+            Requirement::Gate {
+                gate,
+                environment,
+                target,
+                measured: None,
+                threshold,
+            } => {
+                write!(
+                    f,
+                    "gate `{gate}`{} has no result (required {threshold})",
+                    place(environment, target)
+                )
+            }
+            Requirement::Step {
+                step,
+                environment,
+                status,
+            } => write!(f, "step `{step}`{} is {status}", place(environment, &None)),
+            Requirement::Artifact => f.write_str("no artifact is recorded for this release"),
+            Requirement::ArtifactVersion {
+                name,
+                version,
+                expected,
+            } => {
+                write!(f, "artifact `{name}` has version {version}, the release is {expected}")
+            }
+            Requirement::Window {
+                block,
+                environment,
+                next_allowed,
+            } => {
+                write!(f, "{environment} is in {block}")?;
+                match next_allowed {
+                    Some(next) => write!(f, "; next allowed {next}"),
+                    None => f.write_str("; no allowed time found"),
+                }
+            }
+            Requirement::Transition { from, to, allowed } if allowed.is_empty() => {
+                write!(
+                    f,
+                    "no transition from {from} to {to}, and none leaves {from} for this release"
+                )
+            }
+            Requirement::Transition { from, to, allowed } => {
+                write!(f, "no transition from {from} to {to}; allowed: {}", join(allowed, ", "))
+            }
+            Requirement::Kind { kind, allowed } => write!(
+                f,
+                "only {} releases may take this path, this one is {kind}",
+                join(allowed, ", ")
+            ),
+            Requirement::Role { user, needed } => {
+                write!(f, "{user} lacks the role {}", join(needed, " or "))
+            }
+            Requirement::SeparationOfDuties { user } => write!(
+                f,
+                "{user} planned this release and may not approve it (separation of duties)"
+            ),
+            Requirement::DuplicateApproval { user, approval } => {
+                write!(f, "{user} already gave approval `{approval}`; it needs distinct people")
+            }
+            Requirement::Justification => f.write_str("an emergency release needs a logged justification"),
+            Requirement::HotfixTicket { prefix } => write!(
+                f,
+                "an emergency release needs a ticket whose summary starts with `{prefix}`"
+            ),
+            Requirement::VersionNotNewer { version, last } => {
+                write!(f, "version {version} is not newer than the last release {last}")
+            }
+            Requirement::Deadline {
+                deadline,
+                limit,
+                elapsed,
+            } => write!(f, "deadline `{deadline}` of {limit} passed ({elapsed} elapsed)"),
+            Requirement::Stage { expected } => {
+                write!(f, "only possible in stage {}", join(expected, ", "))
+            }
+            Requirement::Final => f.write_str("the release is final; nothing more can happen to it"),
+            Requirement::NotPlanned => f.write_str("the release has not been planned"),
+            Requirement::AlreadyPlanned => f.write_str("the release is already planned"),
+            Requirement::Conflict { with } => write!(
+                f,
+                "{} is booked for {} from {} to {}",
+                with.environment, with.release, with.start, with.end
+            ),
+            Requirement::Input { field, problem } => write!(f, "{field}: {problem}"),
+        }
+    }
+}

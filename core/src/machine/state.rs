@@ -1,0 +1,207 @@
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{Event, StepOutcome};
+use crate::calendar::Booking;
+use crate::model::{Approval, ApprovalId, ArtifactRef, EnvName, GateId, GateResult, Plan, Role, Stage, StepKind};
+
+/// A recorded override of deployment windows (R-6b).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowOverride {
+    /// Who overrode.
+    pub user: String,
+    /// In which role.
+    pub role: Role,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A step's record: started, and perhaps finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The idempotency key.
+    pub key: String,
+    /// The kind of step.
+    pub step: StepKind,
+    /// Its environment.
+    pub environment: Option<EnvName>,
+    /// Its target.
+    pub target: Option<String>,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it finished, if it did.
+    pub finished_at: Option<Timestamp>,
+    /// How it ended, if it did.
+    pub outcome: Option<StepOutcome>,
+}
+
+/// A release as the fold of its events. Nothing else is stored as truth.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseState {
+    /// The plan, once planned.
+    pub plan: Option<Plan>,
+    /// Who planned it.
+    pub author: Option<String>,
+    /// The current stage, once planned.
+    pub stage: Option<Stage>,
+    /// Every stage entered, in order.
+    pub path: Vec<Stage>,
+    /// When each stage was last entered.
+    pub entered_at: BTreeMap<Stage, Timestamp>,
+    /// Every approval given (R-2c).
+    pub approvals: Vec<Approval>,
+    /// Every gate result recorded (R-7g), oldest first.
+    pub gate_results: Vec<GateResult>,
+    /// Recorded artifacts (R-8b).
+    pub artifacts: Vec<ArtifactRef>,
+    /// Every step, in start order.
+    pub steps: Vec<StepRecord>,
+    /// Booked deployments, one per environment (R-6a).
+    pub bookings: Vec<Booking>,
+    /// Window overrides (R-6b).
+    pub overrides: Vec<WindowOverride>,
+    /// Why a rollback began, if one did.
+    pub rollback_reason: Option<String>,
+    /// Why the release was cancelled, if it was.
+    pub cancel_reason: Option<String>,
+    /// The closing summary, once closed.
+    pub close_summary: Option<String>,
+    /// The number of events folded: the stream version.
+    pub version: u64,
+}
+
+impl ReleaseState {
+    /// Folds a whole log into a state.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        events.into_iter().fold(ReleaseState::default(), apply)
+    }
+
+    /// Distinct approvers of `approval` whose role is one of `roles`.
+    pub fn approvers(&self, approval: &ApprovalId, roles: &[Role]) -> Vec<&str> {
+        let mut users: Vec<&str> = self
+            .approvals
+            .iter()
+            .filter(|a| &a.approval == approval && roles.contains(&a.role))
+            .map(|a| a.user.as_str())
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        users
+    }
+
+    /// The latest result per target for `gate` in `environment`.
+    pub fn latest_results(&self, gate: &GateId, environment: Option<&EnvName>) -> Vec<&GateResult> {
+        let mut latest: BTreeMap<Option<&str>, &GateResult> = BTreeMap::new();
+        for r in self
+            .gate_results
+            .iter()
+            .filter(|r| &r.gate == gate && r.environment.as_ref() == environment)
+        {
+            latest.insert(r.target.as_deref(), r);
+        }
+        latest.into_values().collect()
+    }
+
+    /// The latest record per target for `step` in `environment`.
+    pub fn latest_steps(&self, step: &StepKind, environment: Option<&EnvName>) -> Vec<&StepRecord> {
+        let mut latest: BTreeMap<Option<&str>, &StepRecord> = BTreeMap::new();
+        for r in self
+            .steps
+            .iter()
+            .filter(|r| &r.step == step && r.environment.as_ref() == environment)
+        {
+            latest.insert(r.target.as_deref(), r);
+        }
+        latest.into_values().collect()
+    }
+
+    /// The step with this idempotency key.
+    pub fn step(&self, key: &str) -> Option<&StepRecord> {
+        self.steps.iter().find(|s| s.key == key)
+    }
+
+    /// Steps started but not finished: after a crash, the engine asks their
+    /// ports about these keys instead of running them again.
+    pub fn unfinished_steps(&self) -> impl Iterator<Item = &StepRecord> {
+        self.steps.iter().filter(|s| s.outcome.is_none())
+    }
+
+    fn enter(&mut self, stage: Stage, at: Timestamp) {
+        self.entered_at.insert(stage.clone(), at);
+        self.path.push(stage.clone());
+        self.stage = Some(stage);
+    }
+}
+
+/// Folds one event into the state. Total: an event that does not fit the
+/// state (which `decide` never produces) is still recorded as far as it can be.
+pub fn apply(mut state: ReleaseState, event: &Event) -> ReleaseState {
+    state.version += 1;
+    match event {
+        Event::Planned {
+            plan,
+            author,
+            stage,
+            at,
+        } => {
+            state.plan = Some(plan.clone());
+            state.author = Some(author.clone());
+            state.enter(stage.clone(), *at);
+        }
+        Event::Approved(approval) => state.approvals.push(approval.clone()),
+        Event::EvidenceRecorded(result) => state.gate_results.push(result.clone()),
+        Event::ArtifactRecorded(artifact) => {
+            state.artifacts.retain(|a| a.name != artifact.name);
+            state.artifacts.push(artifact.clone());
+        }
+        Event::Advanced { to, at, .. } => state.enter(to.clone(), *at),
+        Event::Scheduled(booking) => {
+            state.bookings.retain(|b| b.environment != booking.environment);
+            state.bookings.push(booking.clone());
+        }
+        Event::WindowOverridden(o) => state.overrides.push(o.clone()),
+        Event::StepStarted {
+            key,
+            step,
+            environment,
+            target,
+            at,
+        } => state.steps.push(StepRecord {
+            key: key.clone(),
+            step: step.clone(),
+            environment: environment.clone(),
+            target: target.clone(),
+            started_at: *at,
+            finished_at: None,
+            outcome: None,
+        }),
+        Event::StepFinished { key, outcome, at } => {
+            if let Some(record) = state.steps.iter_mut().find(|s| &s.key == key) {
+                record.finished_at = Some(*at);
+                record.outcome = Some(outcome.clone());
+            }
+        }
+        Event::RollbackStarted { reason, to, at, .. } => {
+            state.rollback_reason = Some(reason.clone());
+            state.enter(to.clone(), *at);
+        }
+        Event::RollbackFinished { to, at, .. } => {
+            if let Some(to) = to {
+                state.enter(to.clone(), *at);
+            }
+        }
+        Event::Cancelled { reason, to, at, .. } => {
+            state.cancel_reason = Some(reason.clone());
+            state.enter(to.clone(), *at);
+        }
+        Event::Closed { summary, to, at } => {
+            state.close_summary = Some(summary.clone());
+            state.enter(to.clone(), *at);
+        }
+    }
+    state
+}

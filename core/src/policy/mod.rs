@@ -1,0 +1,465 @@
+//! Policy: the procedure's rules as data a team can change (R-2, R-3, R-5,
+//! [`Policy::default`] is the procedure itself; a team's
+//! `shipwarden.toml` overrides any part of it (see [`Policy::from_toml_str`]).
+
+mod defaults;
+mod load;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::SignedDuration;
+use jiff::civil::{DateTime, Time};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ApprovalId, EnvName, GateId, ReleaseKind, Role, Stage, StepKind, Threshold, Unit};
+use crate::rule::RuleId;
+
+pub use load::{PolicyError, Problem};
+
+/// The whole policy. Every field has the procedure's default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Policy {
+    /// Environments in promotion order (R-1b).
+    pub environments: Vec<EnvironmentPolicy>,
+    /// The roles actors may hold (R-2a).
+    pub roles: Vec<Role>,
+    /// When true, the author of a release may not approve it (R-2d).
+    pub separation_of_duties: bool,
+    /// The stages and which of them are final.
+    pub stages: Vec<StageDef>,
+    /// Where the lifecycle starts, and its implicit moves: cancel, rollback, close.
+    pub lifecycle: Lifecycle,
+    /// The transitions between stages and what each requires.
+    pub transitions: BTreeMap<String, Transition>,
+    /// Approvals: who may give them and how many are needed (R-2b).
+    pub approvals: BTreeMap<ApprovalId, ApprovalRule>,
+    /// Gates and their thresholds (R-4a, R-7, R-8a, R-8f).
+    pub gates: BTreeMap<GateId, GateRule>,
+    /// Emergency releases.
+    pub emergency: EmergencyPolicy,
+    /// Blackout, maintenance and freeze windows (R-6b, R-6c).
+    pub calendar: CalendarPolicy,
+    /// Deadlines (R-5c, R-6d, R-8f).
+    pub deadlines: Deadlines,
+    /// Version control conventions (R-4c, R-4d).
+    pub vcs: VcsPolicy,
+}
+
+/// An environment (R-1b).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentPolicy {
+    /// Its name.
+    pub name: EnvName,
+    /// True for production: windows and stricter checks apply.
+    #[serde(default)]
+    pub production: bool,
+}
+
+/// A stage of the lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageDef {
+    /// The stage.
+    pub name: Stage,
+    /// A final stage accepts no further command.
+    #[serde(default, rename = "final")]
+    pub terminal: bool,
+}
+
+/// The lifecycle's entry point and its moves that are not transitions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// The stage a planned release is in.
+    pub initial: Stage,
+    /// Who may plan a release (R-2a).
+    pub plan_roles: Vec<Role>,
+    /// Where cancel leads, from any non-final stage.
+    pub cancelled: Stage,
+    /// Who may cancel.
+    pub cancel_roles: Vec<Role>,
+    /// Stages from which a rollback may begin (R-8g); rollback needs no gates.
+    pub rollback_from: Vec<Stage>,
+    /// Who may begin a rollback.
+    pub rollback_roles: Vec<Role>,
+    /// The stage while a rollback runs.
+    pub rolling_back: Stage,
+    /// The stage after a successful rollback (R-1d).
+    pub rolled_back: Stage,
+    /// Stages from which a release may be closed (R-9d).
+    pub close_from: Vec<Stage>,
+    /// The stage of a closed release.
+    pub closed: Stage,
+}
+
+/// A requirement for a gate result, optionally in one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateRequirement {
+    /// Which gate must have passed.
+    pub gate: GateId,
+    /// In which environment, for per-environment checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<EnvName>,
+}
+
+/// A requirement for a step that finished successfully.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRequirement {
+    /// Which kind of step.
+    pub step: StepKind,
+    /// In which environment, if the step is per environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<EnvName>,
+}
+
+/// A transition between two stages and everything it requires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    /// The stage it leaves.
+    pub from: Stage,
+    /// The stage it enters.
+    pub to: Stage,
+    /// The requirement this transition enforces first.
+    pub rule: RuleId,
+    /// A switch to drop a transition from the default policy.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The release kinds that may take it (empty: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<ReleaseKind>,
+    /// An emergency path: also requires the plan's hotfix details (R-5a, R-5b).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub emergency: bool,
+    /// Roles allowed to take it (empty: any actor).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by: Vec<Role>,
+    /// Approvals required.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApprovalId>,
+    /// Gates that must have passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<GateRequirement>,
+    /// Steps that must have succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepRequirement>,
+    /// At least one artifact must be recorded (R-8b).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub needs_artifact: bool,
+    /// The environment whose deployment windows apply now (R-6b, R-6c).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<EnvName>,
+    /// A deadline from [`Deadlines`]: the required steps must have finished
+    /// within it, counted from entering `from` (R-8f).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// Who may give an approval and how many distinct people must (N of M).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRule {
+    /// Any of these roles may approve.
+    pub roles: Vec<Role>,
+    /// How many distinct people must approve.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// The requirement it enforces.
+    pub rule: RuleId,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A gate's threshold and unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateRule {
+    /// The requirement it enforces.
+    pub rule: RuleId,
+    /// The unit of measured values.
+    pub unit: Unit,
+    /// How a value is judged.
+    pub threshold: Threshold,
+    /// What the gate checks, in a sentence.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Emergency releases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyPolicy {
+    /// The prefix an emergency ticket's summary (or project key) carries (R-5b).
+    pub ticket_prefix: String,
+    /// The approval that authorises the emergency path (R-5a).
+    pub approval: ApprovalId,
+    /// A granted emergency approval overrides blackout windows (R-6b), not freezes.
+    pub overrides_blackout: bool,
+}
+
+/// A weekday.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Day {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Day {
+    /// The day of a jiff weekday.
+    pub fn of(weekday: jiff::civil::Weekday) -> Day {
+        use jiff::civil::Weekday as W;
+        match weekday {
+            W::Monday => Day::Mon,
+            W::Tuesday => Day::Tue,
+            W::Wednesday => Day::Wed,
+            W::Thursday => Day::Thu,
+            W::Friday => Day::Fri,
+            W::Saturday => Day::Sat,
+            W::Sunday => Day::Sun,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Day::Mon => "Mon",
+            Day::Tue => "Tue",
+            Day::Wed => "Wed",
+            Day::Thu => "Thu",
+            Day::Fri => "Fri",
+            Day::Sat => "Sat",
+            Day::Sun => "Sun",
+        }
+    }
+}
+
+/// A window that repeats every week, e.g. Mon–Fri 09:00–17:00.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeeklyWindow {
+    /// A name people recognise (`peak-hours`).
+    pub name: String,
+    /// The environments it applies to.
+    pub environments: Vec<EnvName>,
+    /// The days it applies on.
+    pub days: Vec<Day>,
+    /// Local start time, inclusive.
+    pub start: Time,
+    /// Local end time, exclusive; after `start` (use two windows to span midnight).
+    pub end: Time,
+    /// For maintenance windows: the release kinds that must deploy inside one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_for: Vec<ReleaseKind>,
+}
+
+impl fmt::Display for WeeklyWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = describe_days(&self.days);
+        write!(
+            f,
+            "{days} {}-{}",
+            self.start.strftime("%H:%M"),
+            self.end.strftime("%H:%M")
+        )
+    }
+}
+
+fn describe_days(days: &[Day]) -> String {
+    let mut sorted = days.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let consecutive = sorted.windows(2).all(|w| w[1] as u8 == w[0] as u8 + 1);
+    match (sorted.first(), sorted.last()) {
+        (Some(first), Some(last)) if consecutive && sorted.len() > 2 => {
+            format!("{}-{}", first.title(), last.title())
+        }
+        _ => sorted.iter().map(|d| d.title()).collect::<Vec<_>>().join(","),
+    }
+}
+
+/// A one-off freeze between two local date-times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Freeze {
+    /// A name people recognise (`year-end`).
+    pub name: String,
+    /// The environments it applies to.
+    pub environments: Vec<EnvName>,
+    /// Local start, inclusive.
+    pub start: DateTime,
+    /// Local end, exclusive.
+    pub end: DateTime,
+}
+
+/// Windows that govern when deployments may happen (R-6b, R-6c).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarPolicy {
+    /// The IANA time zone windows are read in (`Europe/Berlin`).
+    pub time_zone: String,
+    /// Weekly windows in which deployments are refused (R-6b).
+    pub blackouts: Vec<WeeklyWindow>,
+    /// Weekly windows in which some kinds of release must deploy (R-6c).
+    pub maintenance: Vec<WeeklyWindow>,
+    /// One-off freezes (R-6b).
+    pub freezes: Vec<Freeze>,
+    /// Roles that may override a window or freeze, with a reason.
+    pub override_roles: Vec<Role>,
+}
+
+/// Deadlines (R-5c, R-6d, R-8f), written as `10m`, `1h`, `24h`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deadlines {
+    /// Smoke tests must complete within this after the production deployment (R-8f).
+    #[serde(with = "friendly_duration")]
+    pub smoke_tests: SignedDuration,
+    /// All teams are notified within this after an emergency deployment (R-5c).
+    #[serde(with = "friendly_duration")]
+    pub emergency_notice: SignedDuration,
+    /// Teams are notified this long before a scheduled production deployment (R-6d).
+    #[serde(with = "friendly_duration")]
+    pub advance_notice: SignedDuration,
+}
+
+impl Deadlines {
+    /// The names a transition's `deadline` may use.
+    pub const NAMES: [&'static str; 3] = ["smoke_tests", "emergency_notice", "advance_notice"];
+
+    /// The deadline with this name.
+    pub fn get(&self, name: &str) -> Option<SignedDuration> {
+        match name {
+            "smoke_tests" => Some(self.smoke_tests),
+            "emergency_notice" => Some(self.emergency_notice),
+            "advance_notice" => Some(self.advance_notice),
+            _ => None,
+        }
+    }
+}
+
+/// Version-control conventions (R-4c, R-4d).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VcsPolicy {
+    /// Release tags are this prefix plus the version (`v1.2.3`).
+    pub tag_prefix: String,
+    /// The production branch.
+    pub main_branch: String,
+    /// The development branch.
+    pub develop_branch: String,
+    /// Release branches are this prefix plus the version (`release/v1.2.3`).
+    pub release_branch_prefix: String,
+    /// Minimum reviewers per pull request, where the VCS host tells.
+    pub min_reviewers: u32,
+}
+
+mod friendly_duration {
+    use jiff::SignedDuration;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &SignedDuration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{value:#}"))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SignedDuration, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        text.parse().map_err(|e| {
+            serde::de::Error::custom(format_args!(
+                "invalid duration `{text}` (expected e.g. `10m`, `1h`, `24h`): {e}"
+            ))
+        })
+    }
+}
+
+impl Policy {
+    /// The stage definition, if the policy declares `stage`.
+    pub fn stage(&self, stage: &Stage) -> Option<&StageDef> {
+        self.stages.iter().find(|s| &s.name == stage)
+    }
+
+    /// True when `stage` is declared final.
+    pub fn is_final(&self, stage: &Stage) -> bool {
+        self.stage(stage).is_some_and(|s| s.terminal)
+    }
+
+    /// The environment named `name`.
+    pub fn environment(&self, name: &EnvName) -> Option<&EnvironmentPolicy> {
+        self.environments.iter().find(|e| &e.name == name)
+    }
+
+    /// Enabled transitions leaving `from`, with their names.
+    pub fn transitions_from<'a>(&'a self, from: &'a Stage) -> impl Iterator<Item = (&'a str, &'a Transition)> + 'a {
+        self.transitions
+            .iter()
+            .filter(move |(_, t)| t.enabled && &t.from == from)
+            .map(|(name, t)| (name.as_str(), t))
+    }
+
+    /// The time zone windows are read in; UTC when the name is unknown
+    /// (validation reports that case).
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.calendar.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
+    /// The stage graph as a Mermaid `stateDiagram-v2`: transitions labelled
+    /// with their rule, plus cancel, rollback and close.
+    pub fn to_mermaid(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::from("stateDiagram-v2\n");
+        let _ = writeln!(out, "    [*] --> {}", self.lifecycle.initial);
+        for (name, t) in self.transitions.iter().filter(|(_, t)| t.enabled) {
+            let kinds = if t.kinds.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    t.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            };
+            let _ = writeln!(out, "    {} --> {}: {name} [{}]{kinds}", t.from, t.to, t.rule);
+        }
+        for from in &self.lifecycle.rollback_from {
+            let _ = writeln!(out, "    {from} --> {}: rollback [R-8g]", self.lifecycle.rolling_back);
+        }
+        let _ = writeln!(
+            out,
+            "    {} --> {}: rollback finished [R-1d]",
+            self.lifecycle.rolling_back, self.lifecycle.rolled_back
+        );
+        for from in &self.lifecycle.close_from {
+            let _ = writeln!(out, "    {from} --> {}: close [R-9d]", self.lifecycle.closed);
+        }
+        let _ = writeln!(
+            out,
+            "    note right of {}: any non-final stage may be cancelled",
+            self.lifecycle.cancelled
+        );
+        for stage in self.stages.iter().filter(|s| s.terminal) {
+            let _ = writeln!(out, "    {} --> [*]", stage.name);
+        }
+        out
+    }
+}

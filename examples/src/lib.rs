@@ -1,0 +1,1 @@
+//! Runnable examples (issue #3 onwards).
