@@ -999,3 +999,114 @@ fn a_custom_stage_graph_drops_test_and_adds_canary_without_code_r3() {
     sim.advance(Stage::Deploying);
     assert!(sim.state.path.contains(&canary));
 }
+
+#[test]
+fn a_booking_is_recorded_in_the_calendar_and_a_rebooking_replaces_it_r6a() {
+    let mut sim = Sim::planned(ReleaseKind::Minor);
+    let start = ts("2026-11-28T18:00:00Z");
+    let end = ts("2026-11-28T19:00:00Z");
+    let events = sim.ok(
+        &rm(),
+        Action::Schedule {
+            environment: env("prod"),
+            start,
+            end,
+            busy: vec![],
+        },
+    );
+    assert_eq!(events[0].rule().as_str(), "R-6a");
+    sim.ok(
+        &rm(),
+        Action::Schedule {
+            environment: env("prod"),
+            start: end,
+            end: ts("2026-11-28T20:00:00Z"),
+            busy: vec![],
+        },
+    );
+    sim.ok(
+        &rm(),
+        Action::Schedule {
+            environment: env("staging"),
+            start,
+            end,
+            busy: vec![],
+        },
+    );
+    assert_eq!(sim.state.bookings.len(), 2, "one booking per environment");
+    let refusal = sim.refused(
+        &rm(),
+        Action::Schedule {
+            environment: env("prod"),
+            start: end,
+            end: start,
+            busy: vec![],
+        },
+    );
+    assert_eq!(refusal.rule.as_str(), "R-6a");
+}
+
+#[test]
+fn dependencies_need_a_name_and_a_version_r7f() {
+    let mut sim = Sim::new(Policy::default());
+    let mut p = plan(ReleaseKind::Minor);
+    p.dependencies = vec![Dependency {
+        name: "payments-gateway".into(),
+        version: "".into(),
+    }];
+    let refusal = sim.refused(
+        &rm(),
+        Action::Plan {
+            plan: p.clone(),
+            last_release: None,
+        },
+    );
+    assert_eq!(refusal.rule.as_str(), "R-7f");
+    p.dependencies[0].version = "2.4.1".into();
+    sim.ok(
+        &rm(),
+        Action::Plan {
+            plan: p,
+            last_release: None,
+        },
+    );
+    assert_eq!(sim.state.plan.as_ref().expect("plan").dependencies[0].version, "2.4.1");
+}
+
+#[test]
+fn verification_starts_only_after_the_prod_deployment_succeeded_r8e() {
+    let mut sim = Sim::planned(ReleaseKind::Minor);
+    sim.reach_prod_ready();
+    sim.advance(Stage::Deploying);
+    let refusal = sim.refused(&de(), Action::Advance { to: Stage::Verifying });
+    assert_eq!(refusal.rule, RuleId::R_8E);
+    assert!(
+        refusal.to_string().contains("step `deploy` on prod is missing"),
+        "{refusal}"
+    );
+    sim.ok(
+        &de(),
+        Action::StartStep {
+            step: StepKind::Deploy,
+            environment: Some(env("prod")),
+            target: None,
+            key: "deploy:prod".into(),
+        },
+    );
+    assert!(
+        sim.refused(&de(), Action::Advance { to: Stage::Verifying })
+            .to_string()
+            .contains("is running")
+    );
+    sim.ok(
+        &de(),
+        Action::FinishStep {
+            key: "deploy:prod".into(),
+            outcome: StepOutcome::Succeeded {
+                detail: "2 targets".into(),
+            },
+        },
+    );
+    let events = sim.ok(&de(), Action::Advance { to: Stage::Verifying });
+    assert_eq!(events[0].rule(), RuleId::R_8E);
+}

@@ -400,7 +400,7 @@ impl Ctx<'_> {
             self.check_gate(gate, &mut unmet);
         }
         for step in &t.steps {
-            self.check_step(step, &mut unmet);
+            self.check_step(step, &t.rule, &mut unmet);
         }
         if t.needs_artifact && self.state.artifacts.is_empty() {
             unmet.push(Unmet::new(RuleId::R_8B, Req::Artifact));
@@ -482,9 +482,9 @@ impl Ctx<'_> {
         }
     }
 
-    fn check_step(&self, req: &StepRequirement, unmet: &mut Vec<Unmet>) {
+    /// A step requirement is the transition's own rule (R-8e for the production deployment).
+    fn check_step(&self, req: &StepRequirement, rule: &RuleId, unmet: &mut Vec<Unmet>) {
         let records = self.state.latest_steps(&req.step, req.environment.as_ref());
-        let rule = RuleId::R_9D;
         let push = |unmet: &mut Vec<Unmet>, status: String| {
             unmet.push(Unmet::new(
                 rule.clone(),

@@ -61,7 +61,8 @@ impl fmt::Display for Refusal {
 pub struct Unmet {
     /// The rule.
     pub rule: RuleId,
-    /// What is missing.
+    /// What is missing (flattened in JSON: `{"rule": "R-2b", "requirement": "approval", ...}`).
+    #[serde(flatten)]
     pub requirement: Requirement,
 }
 
