@@ -4,9 +4,12 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod changes;
+pub mod engine;
 pub mod machine;
 pub mod model;
 pub mod policy;
+pub mod ports;
 mod rule;
 
 pub use machine::{

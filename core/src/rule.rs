@@ -57,10 +57,7 @@ impl RuleId {
     pub fn is_well_formed(&self) -> bool {
         self.0.strip_prefix("R-").is_some_and(|rest| {
             let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
-            digits > 0
-                && rest[digits..]
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.')
+            digits > 0 && rest[digits..].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.')
         })
     }
 }

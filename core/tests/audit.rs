@@ -23,10 +23,7 @@ fn an_untouched_chain_verifies_and_returns_its_head_r9d() {
     let log = chain();
     assert_eq!(verify(&log), Ok(log.last().expect("events").hash.clone()));
     assert_eq!(log[0].prev_hash, ChainHash::genesis());
-    assert!(
-        log.windows(2)
-            .all(|w| w[1].prev_hash == w[0].hash && w[1].sequence == w[0].sequence + 1)
-    );
+    assert!(log.windows(2).all(|w| w[1].prev_hash == w[0].hash && w[1].sequence == w[0].sequence + 1));
     assert_eq!(log[0].rule.as_str(), "R-1a");
     assert_eq!(verify(&[]), Ok(ChainHash::genesis()));
 }
@@ -56,13 +53,7 @@ fn a_deleted_event_is_found_r9d() {
 fn reordered_events_are_found_r9d() {
     let mut log = chain();
     log.swap(2, 3);
-    assert_eq!(
-        verify(&log),
-        Err(AuditError::Reordered {
-            sequence: 4,
-            position: 2
-        })
-    );
+    assert_eq!(verify(&log), Err(AuditError::Reordered { sequence: 4, position: 2 }));
 }
 
 #[test]
@@ -87,10 +78,7 @@ fn a_cut_tail_is_found_against_a_kept_head_r9d() {
     let head = log.last().expect("events").hash.clone();
     log.pop();
     assert!(verify(&log).is_ok(), "a chain alone cannot know its tail was cut");
-    assert!(matches!(
-        verify_with_head(&log, &head),
-        Err(AuditError::HeadMismatch { .. })
-    ));
+    assert!(matches!(verify_with_head(&log, &head), Err(AuditError::HeadMismatch { .. })));
 }
 
 #[test]
@@ -100,10 +88,7 @@ fn an_event_from_another_stream_is_found_r9d() {
     other[2].stream = "billing-2.0.0".into();
     other[2].hash = other[2].computed_hash();
     log[2] = other[2].clone();
-    assert!(matches!(
-        verify(&log),
-        Err(AuditError::ForeignStream { sequence: 3, .. })
-    ));
+    assert!(matches!(verify(&log), Err(AuditError::ForeignStream { sequence: 3, .. })));
 }
 
 #[test]

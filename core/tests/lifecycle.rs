@@ -14,12 +14,7 @@ fn a_minor_release_runs_the_whole_default_lifecycle_r3() {
     sim.step(StepKind::SmokeTest, Some("prod"));
     sim.evidence(GateId::ResponseTime, 120.0, Some("prod"));
     sim.advance(Stage::Released);
-    sim.ok(
-        &rm(),
-        Action::Close {
-            summary: "released 1.4.0".into(),
-        },
-    );
+    sim.ok(&rm(), Action::Close { summary: "released 1.4.0".into() });
     assert_eq!(sim.stage(), Stage::Closed);
     let expected: Vec<Stage> = vec![
         Stage::Planned,
@@ -38,11 +33,7 @@ fn a_minor_release_runs_the_whole_default_lifecycle_r3() {
     ];
     assert_eq!(sim.state.path, expected);
     assert_eq!(sim.state.version as usize, sim.events.len());
-    assert_eq!(
-        ReleaseState::from_events(&sim.events),
-        sim.state,
-        "the state is the fold of its events"
-    );
+    assert_eq!(ReleaseState::from_events(&sim.events), sim.state, "the state is the fold of its events");
 }
 
 #[test]
@@ -60,21 +51,11 @@ fn skipping_a_stage_is_refused_and_lists_where_one_may_go_r3() {
 #[test]
 fn scope_approval_needs_a_product_owner_r2b() {
     let mut sim = Sim::planned(ReleaseKind::Minor);
-    let refusal = sim.refused(
-        &de(),
-        Action::Advance {
-            to: Stage::ScopeApproved,
-        },
-    );
+    let refusal = sim.refused(&de(), Action::Advance { to: Stage::ScopeApproved });
     assert_eq!(refusal.rule.as_str(), "R-2b");
     assert!(matches!(
         &refusal.unmet[0].requirement,
-        Requirement::Approval {
-            approval: ApprovalId::Scope,
-            needed: 1,
-            have: 0,
-            ..
-        }
+        Requirement::Approval { approval: ApprovalId::Scope, needed: 1, have: 0, .. }
     ));
 }
 
@@ -92,10 +73,7 @@ fn an_approval_by_an_actor_lacking_the_role_is_refused_r2d() {
         },
     );
     assert_eq!(refusal.rule, RuleId::R_2D);
-    assert!(
-        refusal.to_string().contains("quinn lacks the role product_owner"),
-        "{refusal}"
-    );
+    assert!(refusal.to_string().contains("quinn lacks the role product_owner"), "{refusal}");
     // QA lead as QA lead: holds the role, but scope needs a product owner.
     let refusal = sim.refused(
         &qa(),
@@ -115,13 +93,7 @@ fn an_approval_by_an_actor_lacking_the_role_is_refused_r2d() {
 fn the_author_may_not_approve_their_own_release_r2d() {
     let mut sim = Sim::new(Policy::default());
     let author = Actor::new("rita", [Role::ReleaseManager, Role::ProductOwner]);
-    sim.ok(
-        &author,
-        Action::Plan {
-            plan: plan(ReleaseKind::Minor),
-            last_release: None,
-        },
-    );
+    sim.ok(&author, Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None });
     let refusal = sim.refused(
         &author,
         Action::Approve {
@@ -132,22 +104,13 @@ fn the_author_may_not_approve_their_own_release_r2d() {
         },
     );
     assert_eq!(refusal.rule, RuleId::R_2D);
-    assert!(matches!(
-        refusal.unmet[0].requirement,
-        Requirement::SeparationOfDuties { .. }
-    ));
+    assert!(matches!(refusal.unmet[0].requirement, Requirement::SeparationOfDuties { .. }));
 
     // Separation of duties is a policy switch.
     let mut policy = Policy::default();
     policy.separation_of_duties = false;
     let mut sim = Sim::new(policy);
-    sim.ok(
-        &author,
-        Action::Plan {
-            plan: plan(ReleaseKind::Minor),
-            last_release: None,
-        },
-    );
+    sim.ok(&author, Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None });
     sim.approve(&author, ApprovalId::Scope, Role::ProductOwner);
 }
 
@@ -163,18 +126,10 @@ fn every_approval_is_logged_with_time_user_role_channel_and_comment_r2c() {
             comment: "scope REL-789 ok".into(),
         },
     );
-    let Event::Approved(a) = &events[0] else {
-        panic!("expected an approval event")
-    };
+    let Event::Approved(a) = &events[0] else { panic!("expected an approval event") };
     assert_eq!(
         (a.user.as_str(), &a.role, a.channel, a.comment.as_str(), a.at),
-        (
-            "paul",
-            &Role::ProductOwner,
-            Channel::Chat,
-            "scope REL-789 ok",
-            saturday()
-        )
+        ("paul", &Role::ProductOwner, Channel::Chat, "scope REL-789 ok", saturday())
     );
     assert_eq!(events[0].rule(), RuleId::R_2C);
 }
@@ -184,13 +139,7 @@ fn n_of_m_approvals_need_distinct_people_r2b() {
     let mut policy = Policy::default();
     policy.approvals.get_mut(&ApprovalId::Scope).expect("scope").count = 2;
     let mut sim = Sim::new(policy);
-    sim.ok(
-        &rm(),
-        Action::Plan {
-            plan: plan(ReleaseKind::Minor),
-            last_release: None,
-        },
-    );
+    sim.ok(&rm(), Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None });
     sim.approve(&po(), ApprovalId::Scope, Role::ProductOwner);
     let again = sim.refused(
         &po(),
@@ -201,25 +150,10 @@ fn n_of_m_approvals_need_distinct_people_r2b() {
             comment: String::new(),
         },
     );
-    assert!(matches!(
-        again.unmet[0].requirement,
-        Requirement::DuplicateApproval { .. }
-    ));
-    let refusal = sim.refused(
-        &de(),
-        Action::Advance {
-            to: Stage::ScopeApproved,
-        },
-    );
-    assert!(matches!(
-        refusal.unmet[0].requirement,
-        Requirement::Approval { needed: 2, have: 1, .. }
-    ));
-    sim.approve(
-        &Actor::new("petra", [Role::ProductOwner]),
-        ApprovalId::Scope,
-        Role::ProductOwner,
-    );
+    assert!(matches!(again.unmet[0].requirement, Requirement::DuplicateApproval { .. }));
+    let refusal = sim.refused(&de(), Action::Advance { to: Stage::ScopeApproved });
+    assert!(matches!(refusal.unmet[0].requirement, Requirement::Approval { needed: 2, have: 1, .. }));
+    sim.approve(&Actor::new("petra", [Role::ProductOwner]), ApprovalId::Scope, Role::ProductOwner);
     sim.advance(Stage::ScopeApproved);
 }
 
@@ -235,22 +169,10 @@ fn a_qa_refusal_lists_every_unmet_requirement_with_measured_and_threshold_r7a_r7
     let rules: Vec<&str> = refusal.unmet.iter().map(|u| u.rule.as_str()).collect();
     assert_eq!(rules, vec!["R-2b", "R-7a", "R-7b", "R-7c"], "{refusal}");
     let text = refusal.to_string();
-    assert!(
-        text.contains("approval `qa_signoff` needs 1 from qa_lead; has 0"),
-        "{text}"
-    );
-    assert!(
-        text.contains("gate `coverage` measured 85.0 %, required >= 90.0 %"),
-        "{text}"
-    );
-    assert!(
-        text.contains("gate `critical_bugs` has no result (required <= 0)"),
-        "{text}"
-    );
-    assert!(
-        text.contains("gate `p95_latency` measured 250 ms, required < 200 ms"),
-        "{text}"
-    );
+    assert!(text.contains("approval `qa_signoff` needs 1 from qa_lead; has 0"), "{text}");
+    assert!(text.contains("gate `coverage` measured 85.0 %, required >= 90.0 %"), "{text}");
+    assert!(text.contains("gate `critical_bugs` has no result (required <= 0)"), "{text}");
+    assert!(text.contains("gate `p95_latency` measured 250 ms, required < 200 ms"), "{text}");
 }
 
 #[test]
@@ -292,29 +214,16 @@ fn docs_must_be_reviewed_before_acceptance_r7d() {
 #[test]
 fn every_gate_result_is_stored_with_evidence_producer_and_time_r7g() {
     let mut sim = Sim::planned(ReleaseKind::Minor);
-    let events = sim.ok(
-        &ci(),
-        Action::RecordEvidence(Evidence::new(GateId::Coverage, 0.91, "target/lcov.info")),
-    );
-    let Event::EvidenceRecorded(r) = &events[0] else {
-        panic!("expected evidence")
-    };
+    let events = sim.ok(&ci(), Action::RecordEvidence(Evidence::new(GateId::Coverage, 0.91, "target/lcov.info")));
+    let Event::EvidenceRecorded(r) = &events[0] else { panic!("expected evidence") };
     assert!(r.passed);
-    assert_eq!(
-        (r.source.as_str(), r.produced_by.as_str(), r.at),
-        ("target/lcov.info", "ci-bot", saturday())
-    );
+    assert_eq!((r.source.as_str(), r.produced_by.as_str(), r.at), ("target/lcov.info", "ci-bot", saturday()));
     assert_eq!(r.threshold, Threshold::AtLeast(0.90));
 
-    let refusal = sim.refused(
-        &ci(),
-        Action::RecordEvidence(Evidence::new(GateId::Custom("flakiness".into()), 1.0, "x")),
-    );
+    let refusal =
+        sim.refused(&ci(), Action::RecordEvidence(Evidence::new(GateId::Custom("flakiness".into()), 1.0, "x")));
     assert_eq!(refusal.rule, RuleId::R_7G);
-    let refusal = sim.refused(
-        &ci(),
-        Action::RecordEvidence(Evidence::new(GateId::Coverage, f64::NAN, "")),
-    );
+    let refusal = sim.refused(&ci(), Action::RecordEvidence(Evidence::new(GateId::Coverage, f64::NAN, "")));
     assert_eq!(refusal.unmet.len(), 2, "NaN value and empty source: {refusal}");
 }
 
@@ -349,21 +258,10 @@ fn the_build_needs_its_steps_and_an_artifact_r8b() {
 #[test]
 fn a_version_not_newer_than_the_last_release_is_refused_r4c() {
     let mut sim = Sim::new(Policy::default());
-    let refusal = sim.refused(
-        &rm(),
-        Action::Plan {
-            plan: plan(ReleaseKind::Minor),
-            last_release: Some(Version::new(1, 4, 0)),
-        },
-    );
+    let refusal =
+        sim.refused(&rm(), Action::Plan { plan: plan(ReleaseKind::Minor), last_release: Some(Version::new(1, 4, 0)) });
     assert_eq!(refusal.rule, RuleId::R_4C);
-    sim.ok(
-        &rm(),
-        Action::Plan {
-            plan: plan(ReleaseKind::Minor),
-            last_release: Some(Version::new(1, 3, 9)),
-        },
-    );
+    sim.ok(&rm(), Action::Plan { plan: plan(ReleaseKind::Minor), last_release: Some(Version::new(1, 3, 9)) });
 }
 
 #[test]
@@ -383,14 +281,8 @@ fn failed_pre_deploy_checks_block_production_readiness_r8a() {
     sim.evidence(GateId::TlsDaysLeft, 5.0, Some("prod"));
     let refusal = sim.refused(&de(), Action::Advance { to: Stage::ProdReady });
     let text = refusal.to_string();
-    assert!(
-        text.contains("gate `cpu` on prod measured 85.0 %, required < 80.0 %"),
-        "{text}"
-    );
-    assert!(
-        text.contains("gate `tls_days_left` on prod measured 5.0 days, required >= 14.0 days"),
-        "{text}"
-    );
+    assert!(text.contains("gate `cpu` on prod measured 85.0 %, required < 80.0 %"), "{text}");
+    assert!(text.contains("gate `tls_days_left` on prod measured 5.0 days, required >= 14.0 days"), "{text}");
     assert!(text.contains("step `backup` on prod is missing"), "{text}");
     assert!(text.contains("step `restore_test` on staging is missing"), "{text}");
 }
@@ -401,9 +293,7 @@ fn a_per_target_check_fails_when_any_target_fails_r8a() {
     sim.reach_accepted();
     sim.pre_deploy_checks();
     for (target, cpu) in [("web-1", 20.0), ("web-2", 91.0)] {
-        let e = Evidence::new(GateId::Cpu, cpu, "host-probe")
-            .in_env(env("prod"))
-            .on_target(target);
+        let e = Evidence::new(GateId::Cpu, cpu, "host-probe").in_env(env("prod")).on_target(target);
         sim.ok(&ci(), Action::RecordEvidence(e));
     }
     sim.step(StepKind::Backup, Some("prod"));
@@ -473,13 +363,7 @@ fn only_emergency_releases_may_skip_staging_r5a() {
     sim.approve(&cto(), ApprovalId::Emergency, Role::Cto);
     let refusal = sim.refused(&de(), Action::Advance { to: Stage::ProdReady });
     assert_eq!(refusal.rule, RuleId::R_5A);
-    assert!(matches!(
-        refusal.unmet[0].requirement,
-        Requirement::Kind {
-            kind: ReleaseKind::Minor,
-            ..
-        }
-    ));
+    assert!(matches!(refusal.unmet[0].requirement, Requirement::Kind { kind: ReleaseKind::Minor, .. }));
 }
 
 #[test]
@@ -487,13 +371,7 @@ fn an_emergency_needs_a_hotfix_ticket_and_a_justification_r5b() {
     let mut sim = Sim::new(Policy::default());
     let mut p = plan(ReleaseKind::Emergency);
     p.hotfix = None;
-    let refusal = sim.refused(
-        &rm(),
-        Action::Plan {
-            plan: p.clone(),
-            last_release: None,
-        },
-    );
+    let refusal = sim.refused(&rm(), Action::Plan { plan: p.clone(), last_release: None });
     assert_eq!(refusal.unmet.len(), 2);
     assert!(refusal.unmet.iter().all(|u| u.rule.as_str() == "R-5b"));
     p.hotfix = Some(Hotfix {
@@ -501,13 +379,7 @@ fn an_emergency_needs_a_hotfix_ticket_and_a_justification_r5b() {
         summary: "checkout broken".into(),
         justification: " ".into(),
     });
-    let refusal = sim.refused(
-        &rm(),
-        Action::Plan {
-            plan: p.clone(),
-            last_release: None,
-        },
-    );
+    let refusal = sim.refused(&rm(), Action::Plan { plan: p.clone(), last_release: None });
     assert!(refusal.to_string().contains("starts with `HOTFIX`"), "{refusal}");
     // A HOTFIX project key carries the prefix too.
     p.hotfix = Some(Hotfix {
@@ -515,13 +387,7 @@ fn an_emergency_needs_a_hotfix_ticket_and_a_justification_r5b() {
         summary: "checkout broken".into(),
         justification: "revenue loss".into(),
     });
-    sim.ok(
-        &rm(),
-        Action::Plan {
-            plan: p,
-            last_release: None,
-        },
-    );
+    sim.ok(&rm(), Action::Plan { plan: p, last_release: None });
 }
 
 fn blackout_policy() -> Policy {
@@ -533,13 +399,7 @@ fn blackout_policy() -> Policy {
 #[test]
 fn a_prod_deployment_inside_the_blackout_is_refused_with_the_next_allowed_time_r6b() {
     let mut sim = Sim::new(blackout_policy());
-    sim.ok(
-        &rm(),
-        Action::Plan {
-            plan: plan(ReleaseKind::Minor),
-            last_release: None,
-        },
-    );
+    sim.ok(&rm(), Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None });
     sim.reach_prod_ready();
     sim.now = ts("2026-11-26T10:00:00Z"); // Thursday 11:00 in Berlin
     let refusal = sim.refused(&de(), Action::Advance { to: Stage::Deploying });
@@ -562,13 +422,7 @@ fn an_emergency_approval_overrides_the_blackout_but_not_a_freeze_r6b() {
         end: "2026-11-30T00:00".parse().expect("dt"),
     });
     let mut sim = Sim::new(policy);
-    sim.ok(
-        &rm(),
-        Action::Plan {
-            plan: plan(ReleaseKind::Emergency),
-            last_release: None,
-        },
-    );
+    sim.ok(&rm(), Action::Plan { plan: plan(ReleaseKind::Emergency), last_release: None });
     sim.reach_built();
     sim.pre_deploy_checks();
     sim.step(StepKind::Backup, Some("prod"));
@@ -579,13 +433,7 @@ fn an_emergency_approval_overrides_the_blackout_but_not_a_freeze_r6b() {
     assert!(events.is_ok(), "{events:?}");
 
     let mut sim2 = Sim::new(sim.policy.clone());
-    sim2.ok(
-        &rm(),
-        Action::Plan {
-            plan: plan(ReleaseKind::Emergency),
-            last_release: None,
-        },
-    );
+    sim2.ok(&rm(), Action::Plan { plan: plan(ReleaseKind::Emergency), last_release: None });
     sim2.reach_built();
     sim2.pre_deploy_checks();
     sim2.step(StepKind::Backup, Some("prod"));
@@ -593,18 +441,8 @@ fn an_emergency_approval_overrides_the_blackout_but_not_a_freeze_r6b() {
     sim2.advance(Stage::ProdReady);
     sim2.now = ts("2026-11-27T10:00:00Z"); // Friday, inside the freeze
     let refusal = sim2.refused(&de(), Action::Advance { to: Stage::Deploying });
-    assert!(
-        refusal
-            .to_string()
-            .contains("freeze 2026-11-27T00:00:00 to 2026-11-30T00:00:00"),
-        "{refusal}"
-    );
-    assert!(
-        refusal
-            .to_string()
-            .contains("next allowed 2026-11-30 00:00 Europe/Berlin"),
-        "{refusal}"
-    );
+    assert!(refusal.to_string().contains("freeze 2026-11-27T00:00:00 to 2026-11-30T00:00:00"), "{refusal}");
+    assert!(refusal.to_string().contains("next allowed 2026-11-30 00:00 Europe/Berlin"), "{refusal}");
 }
 
 #[test]
@@ -617,26 +455,12 @@ fn a_freeze_override_needs_a_role_and_a_reason_and_is_recorded_r6b() {
         end: "2026-11-29T00:00".parse().expect("dt"),
     });
     let mut sim = Sim::new(policy);
-    sim.ok(
-        &rm(),
-        Action::Plan {
-            plan: plan(ReleaseKind::Minor),
-            last_release: None,
-        },
-    );
+    sim.ok(&rm(), Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None });
     sim.reach_prod_ready();
-    assert_eq!(
-        sim.refused(&de(), Action::Advance { to: Stage::Deploying }).rule,
-        RuleId::R_6B
-    );
+    assert_eq!(sim.refused(&de(), Action::Advance { to: Stage::Deploying }).rule, RuleId::R_6B);
     let refusal = sim.refused(&de(), Action::OverrideWindow { reason: "".into() });
     assert_eq!(refusal.unmet.len(), 2, "role and reason: {refusal}");
-    let events = sim.ok(
-        &cto(),
-        Action::OverrideWindow {
-            reason: "regulator deadline".into(),
-        },
-    );
+    let events = sim.ok(&cto(), Action::OverrideWindow { reason: "regulator deadline".into() });
     assert!(
         matches!(&events[0], Event::WindowOverridden(o) if o.reason == "regulator deadline" && o.role == Role::Cto)
     );
@@ -649,10 +473,7 @@ fn a_major_release_deploys_only_in_the_maintenance_window_r6c() {
     sim.reach_prod_ready();
     let refusal = sim.refused(&de(), Action::Advance { to: Stage::Deploying }); // Saturday 10:00
     assert_eq!(refusal.rule.as_str(), "R-6c");
-    assert!(
-        refusal.to_string().contains("next allowed 2026-11-29 02:00 UTC"),
-        "{refusal}"
-    );
+    assert!(refusal.to_string().contains("next allowed 2026-11-29 02:00 UTC"), "{refusal}");
     sim.now = ts("2026-11-29T02:30:00Z");
     sim.advance(Stage::Deploying);
 }
@@ -676,10 +497,7 @@ fn overlapping_deployments_to_one_environment_are_refused_r6e() {
         },
     );
     assert_eq!(refusal.rule, RuleId::R_6E);
-    assert!(
-        refusal.to_string().contains("prod is booked for billing-2.0.0"),
-        "{refusal}"
-    );
+    assert!(refusal.to_string().contains("prod is booked for billing-2.0.0"), "{refusal}");
     sim.ok(
         &rm(),
         Action::Schedule {
@@ -712,19 +530,9 @@ fn smoke_tests_must_complete_within_ten_minutes_r8f() {
     sim.evidence(GateId::ResponseTime, 120.0, Some("prod"));
     let refusal = sim.refused(&de(), Action::Advance { to: Stage::Released });
     assert_eq!(refusal.rule, RuleId::R_8F);
-    assert!(
-        refusal
-            .to_string()
-            .contains("deadline `smoke_tests` of 10m passed (12m elapsed)"),
-        "{refusal}"
-    );
+    assert!(refusal.to_string().contains("deadline `smoke_tests` of 10m passed (12m elapsed)"), "{refusal}");
     // Fast-track rollback needs no gates.
-    sim.ok(
-        &de(),
-        Action::BeginRollback {
-            reason: "smoke tests too late".into(),
-        },
-    );
+    sim.ok(&de(), Action::BeginRollback { reason: "smoke tests too late".into() });
     assert_eq!(sim.stage(), Stage::RollingBack);
 }
 
@@ -735,10 +543,7 @@ fn slow_smoke_test_responses_block_the_release_r8f() {
     sim.reach_verifying();
     sim.step(StepKind::SmokeTest, Some("prod"));
     sim.evidence(GateId::ResponseTime, 450.0, Some("prod"));
-    assert_eq!(
-        sim.refused(&de(), Action::Advance { to: Stage::Released }).rule,
-        RuleId::R_8F
-    );
+    assert_eq!(sim.refused(&de(), Action::Advance { to: Stage::Released }).rule, RuleId::R_8F);
 }
 
 #[test]
@@ -748,89 +553,34 @@ fn rollback_is_fast_tracked_and_returns_to_the_previous_release_r8g_r1d() {
     sim.reach_verifying();
     sim.fail_step(StepKind::SmokeTest, Some("prod"));
     let refusal = sim.refused(&de(), Action::Advance { to: Stage::Released });
-    assert!(
-        refusal
-            .to_string()
-            .contains("step `smoke_test` on prod is failed: boom"),
-        "{refusal}"
-    );
-    sim.ok(
-        &de(),
-        Action::BeginRollback {
-            reason: "login smoke test failed".into(),
-        },
-    );
+    assert!(refusal.to_string().contains("step `smoke_test` on prod is failed: boom"), "{refusal}");
+    sim.ok(&de(), Action::BeginRollback { reason: "login smoke test failed".into() });
     sim.step(StepKind::Rollback, Some("prod"));
     sim.step(StepKind::RestoreDatabase, Some("prod"));
     sim.step(StepKind::Notify, None);
-    let failed = sim.ok(
-        &de(),
-        Action::FinishRollback {
-            succeeded: false,
-            detail: "target web-2 down".into(),
-        },
-    );
+    let failed = sim.ok(&de(), Action::FinishRollback { succeeded: false, detail: "target web-2 down".into() });
     assert!(matches!(failed[0], Event::RollbackFinished { to: None, .. }));
-    assert_eq!(
-        sim.stage(),
-        Stage::RollingBack,
-        "a failed rollback stays rolling back to be retried"
-    );
-    sim.ok(
-        &de(),
-        Action::FinishRollback {
-            succeeded: true,
-            detail: "1.3.9 redeployed, db restored".into(),
-        },
-    );
+    assert_eq!(sim.stage(), Stage::RollingBack, "a failed rollback stays rolling back to be retried");
+    sim.ok(&de(), Action::FinishRollback { succeeded: true, detail: "1.3.9 redeployed, db restored".into() });
     assert_eq!(sim.stage(), Stage::RolledBack);
-    assert_eq!(
-        sim.refused(&de(), Action::Cancel { reason: "x".into() }).unmet[0].requirement,
-        Requirement::Final
-    );
+    assert_eq!(sim.refused(&de(), Action::Cancel { reason: "x".into() }).unmet[0].requirement, Requirement::Final);
 }
 
 #[test]
 fn rollback_is_refused_before_the_production_deployment_r8g() {
     let mut sim = Sim::planned(ReleaseKind::Minor);
-    let refusal = sim.refused(
-        &de(),
-        Action::BeginRollback {
-            reason: "why not".into(),
-        },
-    );
+    let refusal = sim.refused(&de(), Action::BeginRollback { reason: "why not".into() });
     assert_eq!(refusal.rule, RuleId::R_8G);
-    let refusal = sim.refused(
-        &po(),
-        Action::BeginRollback {
-            reason: "why not".into(),
-        },
-    );
-    assert!(
-        refusal.names_rule("R-2d"),
-        "a product owner may not roll back: {refusal}"
-    );
+    let refusal = sim.refused(&po(), Action::BeginRollback { reason: "why not".into() });
+    assert!(refusal.names_rule("R-2d"), "a product owner may not roll back: {refusal}");
 }
 
 #[test]
 fn any_non_final_stage_can_be_cancelled_and_then_nothing_more_happens_r3() {
     let mut sim = Sim::planned(ReleaseKind::Minor);
     sim.reach_built();
-    assert!(
-        sim.refused(
-            &de(),
-            Action::Cancel {
-                reason: "no longer needed".into()
-            }
-        )
-        .names_rule("R-2d")
-    );
-    sim.ok(
-        &rm(),
-        Action::Cancel {
-            reason: "superseded by 1.5.0".into(),
-        },
-    );
+    assert!(sim.refused(&de(), Action::Cancel { reason: "no longer needed".into() }).names_rule("R-2d"));
+    sim.ok(&rm(), Action::Cancel { reason: "superseded by 1.5.0".into() });
     assert_eq!(sim.stage(), Stage::Cancelled);
     assert_eq!(sim.state.cancel_reason.as_deref(), Some("superseded by 1.5.0"));
     let refusal = sim.refused(
@@ -848,37 +598,11 @@ fn any_non_final_stage_can_be_cancelled_and_then_nothing_more_happens_r3() {
 #[test]
 fn commands_before_planning_are_refused_and_planning_twice_is_refused_r1a() {
     let mut sim = Sim::new(Policy::default());
+    assert_eq!(sim.refused(&de(), Action::Advance { to: Stage::Built }).unmet[0].requirement, Requirement::NotPlanned);
+    assert!(sim.refused(&de(), Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None }).names_rule("R-2d"));
+    sim.ok(&rm(), Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None });
     assert_eq!(
-        sim.refused(&de(), Action::Advance { to: Stage::Built }).unmet[0].requirement,
-        Requirement::NotPlanned
-    );
-    assert!(
-        sim.refused(
-            &de(),
-            Action::Plan {
-                plan: plan(ReleaseKind::Minor),
-                last_release: None
-            }
-        )
-        .names_rule("R-2d")
-    );
-    sim.ok(
-        &rm(),
-        Action::Plan {
-            plan: plan(ReleaseKind::Minor),
-            last_release: None,
-        },
-    );
-    assert_eq!(
-        sim.refused(
-            &rm(),
-            Action::Plan {
-                plan: plan(ReleaseKind::Minor),
-                last_release: None
-            }
-        )
-        .unmet[0]
-            .requirement,
+        sim.refused(&rm(), Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None }).unmet[0].requirement,
         Requirement::AlreadyPlanned
     );
 }
@@ -888,18 +612,10 @@ fn unknown_environments_are_refused_r1b() {
     let mut sim = Sim::planned(ReleaseKind::Minor);
     let refusal = sim.refused(
         &de(),
-        Action::StartStep {
-            step: StepKind::Deploy,
-            environment: Some(env("qa")),
-            target: None,
-            key: "k".into(),
-        },
+        Action::StartStep { step: StepKind::Deploy, environment: Some(env("qa")), target: None, key: "k".into() },
     );
     assert_eq!(refusal.rule, RuleId::R_1B);
-    assert!(
-        refusal.to_string().contains("known: dev, staging, test, prod"),
-        "{refusal}"
-    );
+    assert!(refusal.to_string().contains("known: dev, staging, test, prod"), "{refusal}");
 }
 
 #[test]
@@ -914,19 +630,14 @@ fn steps_are_recorded_once_per_idempotency_key_r9d() {
     sim.ok(&de(), start.clone());
     assert_eq!(sim.state.unfinished_steps().count(), 1);
     assert_eq!(sim.refused(&de(), start).rule, RuleId::R_9D);
-    let finish = Action::FinishStep {
-        key: "deploy:staging:web-1:1".into(),
-        outcome: StepOutcome::Succeeded { detail: "ok".into() },
-    };
+    let finish =
+        Action::FinishStep { key: "deploy:staging:web-1:1".into(), outcome: StepOutcome::ok("ok"), log: vec![] };
     sim.ok(&de(), finish.clone());
     assert_eq!(sim.refused(&de(), finish).rule, RuleId::R_9D);
     assert_eq!(
         sim.refused(
             &de(),
-            Action::FinishStep {
-                key: "nope".into(),
-                outcome: StepOutcome::Succeeded { detail: String::new() }
-            }
+            Action::FinishStep { key: "nope".into(), outcome: StepOutcome::ok(String::new()), log: vec![] }
         )
         .rule,
         RuleId::R_9D
@@ -974,13 +685,7 @@ fn a_custom_stage_graph_drops_test_and_adds_canary_without_code_r3() {
     assert!(!mermaid.contains("test_deployed"), "{mermaid}");
 
     let mut sim = Sim::new(policy);
-    sim.ok(
-        &rm(),
-        Action::Plan {
-            plan: plan(ReleaseKind::Minor),
-            last_release: None,
-        },
-    );
+    sim.ok(&rm(), Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None });
     sim.reach_built();
     sim.step(StepKind::Deploy, Some("staging"));
     sim.advance(Stage::StagingDeployed);
@@ -1005,44 +710,16 @@ fn a_booking_is_recorded_in_the_calendar_and_a_rebooking_replaces_it_r6a() {
     let mut sim = Sim::planned(ReleaseKind::Minor);
     let start = ts("2026-11-28T18:00:00Z");
     let end = ts("2026-11-28T19:00:00Z");
-    let events = sim.ok(
-        &rm(),
-        Action::Schedule {
-            environment: env("prod"),
-            start,
-            end,
-            busy: vec![],
-        },
-    );
+    let events = sim.ok(&rm(), Action::Schedule { environment: env("prod"), start, end, busy: vec![] });
     assert_eq!(events[0].rule().as_str(), "R-6a");
     sim.ok(
         &rm(),
-        Action::Schedule {
-            environment: env("prod"),
-            start: end,
-            end: ts("2026-11-28T20:00:00Z"),
-            busy: vec![],
-        },
+        Action::Schedule { environment: env("prod"), start: end, end: ts("2026-11-28T20:00:00Z"), busy: vec![] },
     );
-    sim.ok(
-        &rm(),
-        Action::Schedule {
-            environment: env("staging"),
-            start,
-            end,
-            busy: vec![],
-        },
-    );
+    sim.ok(&rm(), Action::Schedule { environment: env("staging"), start, end, busy: vec![] });
     assert_eq!(sim.state.bookings.len(), 2, "one booking per environment");
-    let refusal = sim.refused(
-        &rm(),
-        Action::Schedule {
-            environment: env("prod"),
-            start: end,
-            end: start,
-            busy: vec![],
-        },
-    );
+    let refusal =
+        sim.refused(&rm(), Action::Schedule { environment: env("prod"), start: end, end: start, busy: vec![] });
     assert_eq!(refusal.rule.as_str(), "R-6a");
 }
 
@@ -1050,26 +727,11 @@ fn a_booking_is_recorded_in_the_calendar_and_a_rebooking_replaces_it_r6a() {
 fn dependencies_need_a_name_and_a_version_r7f() {
     let mut sim = Sim::new(Policy::default());
     let mut p = plan(ReleaseKind::Minor);
-    p.dependencies = vec![Dependency {
-        name: "payments-gateway".into(),
-        version: "".into(),
-    }];
-    let refusal = sim.refused(
-        &rm(),
-        Action::Plan {
-            plan: p.clone(),
-            last_release: None,
-        },
-    );
+    p.dependencies = vec![Dependency { name: "payments-gateway".into(), version: "".into() }];
+    let refusal = sim.refused(&rm(), Action::Plan { plan: p.clone(), last_release: None });
     assert_eq!(refusal.rule.as_str(), "R-7f");
     p.dependencies[0].version = "2.4.1".into();
-    sim.ok(
-        &rm(),
-        Action::Plan {
-            plan: p,
-            last_release: None,
-        },
-    );
+    sim.ok(&rm(), Action::Plan { plan: p, last_release: None });
     assert_eq!(sim.state.plan.as_ref().expect("plan").dependencies[0].version, "2.4.1");
 }
 
@@ -1080,10 +742,7 @@ fn verification_starts_only_after_the_prod_deployment_succeeded_r8e() {
     sim.advance(Stage::Deploying);
     let refusal = sim.refused(&de(), Action::Advance { to: Stage::Verifying });
     assert_eq!(refusal.rule, RuleId::R_8E);
-    assert!(
-        refusal.to_string().contains("step `deploy` on prod is missing"),
-        "{refusal}"
-    );
+    assert!(refusal.to_string().contains("step `deploy` on prod is missing"), "{refusal}");
     sim.ok(
         &de(),
         Action::StartStep {
@@ -1093,20 +752,8 @@ fn verification_starts_only_after_the_prod_deployment_succeeded_r8e() {
             key: "deploy:prod".into(),
         },
     );
-    assert!(
-        sim.refused(&de(), Action::Advance { to: Stage::Verifying })
-            .to_string()
-            .contains("is running")
-    );
-    sim.ok(
-        &de(),
-        Action::FinishStep {
-            key: "deploy:prod".into(),
-            outcome: StepOutcome::Succeeded {
-                detail: "2 targets".into(),
-            },
-        },
-    );
+    assert!(sim.refused(&de(), Action::Advance { to: Stage::Verifying }).to_string().contains("is running"));
+    sim.ok(&de(), Action::FinishStep { key: "deploy:prod".into(), outcome: StepOutcome::ok("2 targets"), log: vec![] });
     let events = sim.ok(&de(), Action::Advance { to: Stage::Verifying });
     assert_eq!(events[0].rule(), RuleId::R_8E);
 }

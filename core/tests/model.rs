@@ -23,35 +23,16 @@ fn toml_round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug
 fn ticket_keys_follow_the_procedures_two_formats_r4a() {
     assert_eq!(
         "JIRA-456".parse::<TicketKey>().expect("jira"),
-        TicketKey::Project {
-            project: "JIRA".into(),
-            number: 456
-        }
+        TicketKey::Project { project: "JIRA".into(), number: 456 }
     );
     assert_eq!("#123".parse::<TicketKey>().expect("issue"), TicketKey::Issue(123));
     assert_eq!("PAY2-9".parse::<TicketKey>().expect("digits").project(), Some("PAY2"));
-    for bad in [
-        "A-1",
-        "abc-1",
-        "JIRA-",
-        "JIRA-4x",
-        "#",
-        "#12a",
-        "JIRA456",
-        "-1",
-        "",
-        "JIRA-99999999999999999999999",
-    ] {
+    for bad in ["A-1", "abc-1", "JIRA-", "JIRA-4x", "#", "#12a", "JIRA456", "-1", "", "JIRA-99999999999999999999999"] {
         let err = bad.parse::<TicketKey>().expect_err(bad);
         assert_eq!(err.what, "ticket key");
-        assert!(
-            err.to_string().starts_with(&format!("invalid ticket key `{bad}`:")),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with(&format!("invalid ticket key `{bad}`:")), "{err}");
     }
-    let err = "JIRA-99999999999999999999999"
-        .parse::<TicketKey>()
-        .expect_err("overflow");
+    let err = "JIRA-99999999999999999999999".parse::<TicketKey>().expect_err("overflow");
     assert!(err.to_string().contains("too large"), "{err}");
 }
 
@@ -61,21 +42,12 @@ fn versions_are_strict_semver_with_clear_errors_r1a_r4c() {
     assert!("2.0.0-rc.1".parse::<Version>().expect("pre") < Version::new(2, 0, 0));
     let err = "1.2".parse::<Version>().expect_err("short");
     assert!(
-        err.to_string()
-            .starts_with("invalid version `1.2`: expected SemVer MAJOR.MINOR.PATCH like `1.2.3`"),
+        err.to_string().starts_with("invalid version `1.2`: expected SemVer MAJOR.MINOR.PATCH like `1.2.3`"),
         "{err}"
     );
     assert_eq!(Version::from_tag("v1.2.3", "v").expect("tag"), Version::new(1, 2, 3));
-    assert!(
-        Version::from_tag("1.2.3", "v")
-            .expect_err("no prefix")
-            .to_string()
-            .contains("like `v1.2.3`")
-    );
-    assert!(
-        Version::from_tag("v1.2", "v").is_err(),
-        "a tag that is not valid SemVer is refused (R-4c)"
-    );
+    assert!(Version::from_tag("1.2.3", "v").expect_err("no prefix").to_string().contains("like `v1.2.3`"));
+    assert!(Version::from_tag("v1.2", "v").is_err(), "a tag that is not valid SemVer is refused (R-4c)");
     assert_eq!(Version::new(1, 2, 3).tag("api-v"), "api-v1.2.3");
 }
 
@@ -84,27 +56,14 @@ fn names_errors_say_what_a_name_looks_like() {
     assert_eq!("qa_lead".parse::<Role>().expect("role"), Role::QaLead);
     assert_eq!("sre".parse::<Role>().expect("custom"), Role::Custom("sre".into()));
     let err = "QA Lead".parse::<Role>().expect_err("spaces");
-    assert!(
-        err.to_string().contains("expected a lowercase name like `qa_lead`"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("expected a lowercase name like `qa_lead`"), "{err}");
     assert!("Prod".parse::<EnvName>().is_err());
     assert!("prod-eu".parse::<EnvName>().is_ok());
     assert!("email".parse::<Channel>().is_ok());
     assert!(
-        "slack"
-            .parse::<Channel>()
-            .expect_err("chat")
-            .to_string()
-            .contains("ticket_comment, email, chat, cli, api")
+        "slack".parse::<Channel>().expect_err("chat").to_string().contains("ticket_comment, email, chat, cli, api")
     );
-    assert!(
-        "hotfix"
-            .parse::<ReleaseKind>()
-            .expect_err("kind")
-            .to_string()
-            .contains("major, minor, patch, emergency")
-    );
+    assert!("hotfix".parse::<ReleaseKind>().expect_err("kind").to_string().contains("major, minor, patch, emergency"));
     assert!("shop 1.0".parse::<ReleaseId>().is_err());
     let digest = Sha256::of(b"artifact");
     assert_eq!(format!("sha256:{digest}").parse::<Sha256>().expect("prefixed"), digest);
@@ -124,10 +83,7 @@ fn measures_print_in_their_units() {
 fn every_model_type_round_trips_through_json_and_toml() {
     let mut plan = plan(ReleaseKind::Emergency);
     plan.target_date = Some("2026-12-06".parse().expect("date"));
-    plan.dependencies = vec![Dependency {
-        name: "payments-gateway".into(),
-        version: ">=2.4, <3".into(),
-    }];
+    plan.dependencies = vec![Dependency { name: "payments-gateway".into(), version: ">=2.4, <3".into() }];
     json_round_trip(&plan);
     toml_round_trip(&plan);
     let actor = Actor::new("rita", [Role::ReleaseManager, Role::Custom("sre".into())]);
@@ -156,12 +112,7 @@ fn every_model_type_round_trips_through_json_and_toml() {
 #[test]
 fn refusals_and_commands_round_trip_so_bindings_and_uis_can_carry_them() {
     let mut sim = Sim::planned(ReleaseKind::Minor);
-    let refusal = sim.refused(
-        &de(),
-        Action::Advance {
-            to: Stage::ScopeApproved,
-        },
-    );
+    let refusal = sim.refused(&de(), Action::Advance { to: Stage::ScopeApproved });
     json_round_trip(&refusal);
     let command = Command::new(
         &po(),

@@ -64,10 +64,7 @@ fn a_team_file_overrides_only_what_it_names() {
     let coverage = &policy.gates[&GateId::Coverage];
     assert_eq!(coverage.threshold, Threshold::AtLeast(0.8));
     assert_eq!(coverage.rule.as_str(), "R-7a", "fields not named keep their default");
-    assert_eq!(
-        policy.approvals[&shipwarden::ApprovalId::QaSignoff].roles,
-        vec![Role::QaLead, Role::TechLead]
-    );
+    assert_eq!(policy.approvals[&shipwarden::ApprovalId::QaSignoff].roles, vec![Role::QaLead, Role::TechLead]);
     assert_eq!(policy.deadlines.smoke_tests, jiff::SignedDuration::from_mins(15));
     assert_eq!(policy.deadlines.advance_notice, jiff::SignedDuration::from_hours(24));
     assert_eq!(policy.calendar.blackouts.len(), 1, "the blackout stays");
@@ -112,27 +109,15 @@ fn validation_reports_every_problem_at_once_with_its_path() {
         "stages: cannot be reached from `planned`: qa_verified, integration_tested, test_deployed, accepted, deploying, verifying, released, rolling_back, rolled_back (final), closed (final)",
     ];
     for needle in expect {
-        assert!(
-            problems.iter().any(|p| p.contains(needle)),
-            "missing `{needle}` in:\n{}",
-            problems.join("\n")
-        );
+        assert!(problems.iter().any(|p| p.contains(needle)), "missing `{needle}` in:\n{}", problems.join("\n"));
     }
-    assert!(
-        err.to_string()
-            .starts_with(&format!("the policy has {} problems:", err.problems.len()))
-    );
+    assert!(err.to_string().starts_with(&format!("the policy has {} problems:", err.problems.len())));
 }
 
 #[test]
 fn a_released_stage_that_is_not_final_but_unreachable_is_reported() {
     let err = Policy::from_toml_str("[transitions.release]\nenabled = false\n").expect_err("released unreachable");
-    assert!(
-        err.problems
-            .iter()
-            .any(|p| p.path == "stages" && p.message.contains("released, closed (final)")),
-        "{err}"
-    );
+    assert!(err.problems.iter().any(|p| p.path == "stages" && p.message.contains("released, closed (final)")), "{err}");
 }
 
 #[test]
@@ -163,15 +148,8 @@ fn type_errors_in_several_sections_are_all_reported_with_paths() {
     ] {
         assert!(paths.contains(&path), "no problem at `{path}`: {err}");
     }
-    let deadline = err
-        .problems
-        .iter()
-        .find(|p| p.path == "deadlines")
-        .expect("deadline problem");
-    assert!(
-        deadline.message.contains("invalid duration `ten minutes`"),
-        "{deadline}"
-    );
+    let deadline = err.problems.iter().find(|p| p.path == "deadlines").expect("deadline problem");
+    assert!(deadline.message.contains("invalid duration `ten minutes`"), "{deadline}");
 }
 
 #[test]
@@ -184,17 +162,8 @@ fn a_syntax_error_is_one_problem_not_a_panic() {
 #[test]
 fn the_graph_prints_as_mermaid() {
     let mermaid = shipwarden::Stage::graph_mermaid(&Policy::default());
-    assert!(
-        mermaid.starts_with("stateDiagram-v2\n    [*] --> planned\n"),
-        "{mermaid}"
-    );
-    assert!(
-        mermaid.contains("built --> prod_ready: emergency_fast_track [R-5a] (emergency)"),
-        "{mermaid}"
-    );
-    assert!(
-        mermaid.contains("verifying --> rolling_back: rollback [R-8g]"),
-        "{mermaid}"
-    );
+    assert!(mermaid.starts_with("stateDiagram-v2\n    [*] --> planned\n"), "{mermaid}");
+    assert!(mermaid.contains("built --> prod_ready: emergency_fast_track [R-5a] (emergency)"), "{mermaid}");
+    assert!(mermaid.contains("verifying --> rolling_back: rollback [R-8g]"), "{mermaid}");
     assert!(mermaid.contains("closed --> [*]"), "{mermaid}");
 }

@@ -101,10 +101,7 @@ fn stages() -> Vec<Stage> {
 }
 
 fn envs() -> Vec<EnvName> {
-    ["dev", "staging", "test", "prod", "qa"]
-        .iter()
-        .map(|e| e.parse().expect("env"))
-        .collect()
+    ["dev", "staging", "test", "prod", "qa"].iter().map(|e| e.parse().expect("env")).collect()
 }
 
 struct Run {
@@ -126,10 +123,7 @@ impl Run {
                 true
             }
             Err(refusal) => {
-                assert!(
-                    !refusal.unmet.is_empty(),
-                    "a refusal names at least one unmet requirement"
-                );
+                assert!(!refusal.unmet.is_empty(), "a refusal names at least one unmet requirement");
                 assert!(refusal.rule.is_well_formed(), "a refusal names a rule: {refusal}");
                 false
             }
@@ -153,11 +147,7 @@ impl Run {
                     (Threshold::Equals(_), true) => limit,
                     (Threshold::Equals(_), false) => limit + 1.0,
                 };
-                let value = if rule.unit == Unit::Ratio {
-                    value.min(1.0)
-                } else {
-                    value
-                };
+                let value = if rule.unit == Unit::Ratio { value.min(1.0) } else { value };
                 let mut e = Evidence::new(gate.gate.clone(), value, "prop");
                 e.environment = gate.environment.clone();
                 self.exec(actor, Action::RecordEvidence(e));
@@ -175,26 +165,15 @@ impl Run {
                     },
                 );
                 let outcome = if pass {
-                    StepOutcome::Succeeded { detail: "ok".into() }
+                    StepOutcome::ok("ok")
                 } else {
-                    StepOutcome::Failed {
-                        error: "x".into(),
-                        retryable: true,
-                    }
+                    StepOutcome::Failed { error: "x".into(), retryable: true }
                 };
-                self.exec(actor, Action::FinishStep { key, outcome });
+                self.exec(actor, Action::FinishStep { key, outcome, log: vec![] });
             }
             if t.needs_artifact {
-                let version = self
-                    .state
-                    .plan
-                    .as_ref()
-                    .map(|p| p.version.clone())
-                    .unwrap_or(Version::new(0, 0, 1));
-                self.exec(
-                    actor,
-                    Action::RecordArtifact(ArtifactRef::new("app.zip", version, Sha256::of(b"a"), 1)),
-                );
+                let version = self.state.plan.as_ref().map(|p| p.version.clone()).unwrap_or(Version::new(0, 0, 1));
+                self.exec(actor, Action::RecordArtifact(ArtifactRef::new("app.zip", version, Sha256::of(b"a"), 1)));
             }
             for approval in &t.approvals {
                 // Someone holding an allowed role, chosen by the actor index; may be the author.
@@ -228,12 +207,7 @@ fn check(run: &Run, people: &[Actor]) {
     // Every approval was given by someone holding the role, for an approval that allows it, not the author.
     for a in &state.approvals {
         let person = people.iter().find(|p| p.user == a.user).expect("known person");
-        assert!(
-            person.has_role(&a.role),
-            "{} approved as {} without holding it",
-            a.user,
-            a.role
-        );
+        assert!(person.has_role(&a.role), "{} approved as {} without holding it", a.user, a.role);
         assert!(policy.approvals[&a.approval].roles.contains(&a.role));
         assert_ne!(Some(&a.user), state.author.as_ref(), "separation of duties");
     }
@@ -247,9 +221,7 @@ fn check(run: &Run, people: &[Actor]) {
                 .any(|a| a.approval == ApprovalId::Emergency && matches!(a.role, Role::Cto | Role::TechLead))
         );
         assert!(
-            plan.hotfix
-                .as_ref()
-                .is_some_and(|h| h.summary.starts_with("HOTFIX") && !h.justification.trim().is_empty())
+            plan.hotfix.as_ref().is_some_and(|h| h.summary.starts_with("HOTFIX") && !h.justification.trim().is_empty())
         );
     }
     // Every stage change follows the policy graph.
@@ -267,12 +239,7 @@ fn check(run: &Run, people: &[Actor]) {
     // The production deployment never starts in the Berlin weekday blackout,
     // unless an emergency approval or an explicit override covers it.
     for e in &run.events {
-        if let Event::Advanced {
-            to: Stage::Deploying,
-            at,
-            ..
-        } = e
-        {
+        if let Event::Advanced { to: Stage::Deploying, at, .. } = e {
             let local = at.to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Berlin").expect("tz"));
             let weekday = local.weekday().to_monday_one_offset() <= 5;
             let in_blackout = weekday && (9..17).contains(&local.hour());

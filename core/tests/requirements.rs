@@ -21,10 +21,7 @@ fn rule_ids(text: &str) -> BTreeSet<String> {
     for (i, _) in text.match_indices("\"R-") {
         let rest = &text[i + 3..];
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        let letters: String = rest[digits.len()..]
-            .chars()
-            .take_while(char::is_ascii_lowercase)
-            .collect();
+        let letters: String = rest[digits.len()..].chars().take_while(char::is_ascii_lowercase).collect();
         if !digits.is_empty() && rest[digits.len() + letters.len()..].starts_with('"') {
             ids.insert(format!("{digits}{letters}"));
         }
@@ -37,10 +34,8 @@ fn every_enforced_requirement_has_a_test_that_names_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut sources = Vec::new();
     rust_files(&root.join("src"), &mut sources);
-    let enforced: BTreeSet<String> = sources
-        .iter()
-        .flat_map(|p| rule_ids(&std::fs::read_to_string(p).expect("source")))
-        .collect();
+    let enforced: BTreeSet<String> =
+        sources.iter().flat_map(|p| rule_ids(&std::fs::read_to_string(p).expect("source"))).collect();
     assert!(enforced.len() > 20, "found only {enforced:?}");
 
     let mut tests = Vec::new();
@@ -56,13 +51,6 @@ fn every_enforced_requirement_has_a_test_that_names_it() {
             }
         }
     }
-    let untested: Vec<String> = enforced
-        .iter()
-        .filter(|id| !named.contains(*id))
-        .map(|id| format!("R-{id}"))
-        .collect();
-    assert!(
-        untested.is_empty(),
-        "requirements enforced in core/src without a test named after them: {untested:?}"
-    );
+    let untested: Vec<String> = enforced.iter().filter(|id| !named.contains(*id)).map(|id| format!("R-{id}")).collect();
+    assert!(untested.is_empty(), "requirements enforced in core/src without a test named after them: {untested:?}");
 }

@@ -85,25 +85,9 @@ impl Envelope {
         let sequence = prev.map_or(1, |p| p.sequence + 1);
         let prev_hash = prev.map_or_else(ChainHash::genesis, |p| p.hash.clone());
         let rule = event.rule();
-        let hash = hash_of(&Canonical {
-            stream,
-            sequence,
-            at: &at,
-            actor,
-            rule: &rule,
-            event: &event,
-            prev_hash: &prev_hash,
-        });
-        Envelope {
-            stream: stream.to_owned(),
-            sequence,
-            at,
-            actor: actor.to_owned(),
-            rule,
-            event,
-            prev_hash,
-            hash,
-        }
+        let hash =
+            hash_of(&Canonical { stream, sequence, at: &at, actor, rule: &rule, event: &event, prev_hash: &prev_hash });
+        Envelope { stream: stream.to_owned(), sequence, at, actor: actor.to_owned(), rule, event, prev_hash, hash }
     }
 
     /// Seals several events in order after `prev`.
@@ -206,15 +190,9 @@ pub fn verify(envelopes: &[Envelope]) -> Result<ChainHash, AuditError> {
         if e.sequence > expected_seq {
             let later = envelopes[position..].iter().any(|x| x.sequence == expected_seq);
             return Err(if later {
-                AuditError::Reordered {
-                    sequence: e.sequence,
-                    position,
-                }
+                AuditError::Reordered { sequence: e.sequence, position }
             } else {
-                AuditError::Deleted {
-                    from: expected_seq,
-                    to: e.sequence - 1,
-                }
+                AuditError::Deleted { from: expected_seq, to: e.sequence - 1 }
             });
         }
         if e.sequence < expected_seq {
@@ -222,10 +200,7 @@ pub fn verify(envelopes: &[Envelope]) -> Result<ChainHash, AuditError> {
             return Err(if duplicate {
                 AuditError::Inserted { sequence: e.sequence }
             } else {
-                AuditError::Reordered {
-                    sequence: e.sequence,
-                    position,
-                }
+                AuditError::Reordered { sequence: e.sequence, position }
             });
         }
         if e.prev_hash != prev_hash {
@@ -242,9 +217,6 @@ pub fn verify_with_head(envelopes: &[Envelope], head: &ChainHash) -> Result<(), 
     if &found == head {
         Ok(())
     } else {
-        Err(AuditError::HeadMismatch {
-            expected: head.to_string(),
-            found: found.to_string(),
-        })
+        Err(AuditError::HeadMismatch { expected: head.to_string(), found: found.to_string() })
     }
 }

@@ -67,19 +67,13 @@ pub struct Calendar<'a> {
 }
 
 fn at_local(date: Date, time: Time, tz: &TimeZone) -> Option<Timestamp> {
-    date.to_datetime(time)
-        .to_zoned_datetime(tz.clone())
-        .ok()
-        .map(|z| z.timestamp())
+    date.to_datetime(time).to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp())
 }
 
 impl<'a> Calendar<'a> {
     /// The calendar of `policy`.
     pub fn new(policy: &'a Policy) -> Self {
-        Self {
-            policy,
-            tz: policy.time_zone(),
-        }
+        Self { policy, tz: policy.time_zone() }
     }
 
     fn applies(window: &WeeklyWindow, env: &EnvName) -> bool {
@@ -110,13 +104,7 @@ impl<'a> Calendar<'a> {
                 }
             }
         }
-        for f in self
-            .policy
-            .calendar
-            .freezes
-            .iter()
-            .filter(|f| f.environments.contains(env))
-        {
+        for f in self.policy.calendar.freezes.iter().filter(|f| f.environments.contains(env)) {
             if f.start <= local && local < f.end {
                 blocks.push(WindowBlock {
                     rule: RuleId::R_6B,
@@ -133,9 +121,7 @@ impl<'a> Calendar<'a> {
             .iter()
             .filter(|w| Self::applies(w, env) && w.required_for.contains(&kind))
             .collect();
-        let inside = required
-            .iter()
-            .any(|w| w.days.contains(&day) && w.start <= time && time < w.end);
+        let inside = required.iter().any(|w| w.days.contains(&day) && w.start <= time && time < w.end);
         if !required.is_empty() && !inside {
             let names: Vec<String> = required.iter().map(|w| self.describe("maintenance", w)).collect();
             blocks.push(WindowBlock {
@@ -182,12 +168,7 @@ impl<'a> Calendar<'a> {
             if blocks.is_empty() {
                 return Some(candidate);
             }
-            let next = blocks
-                .iter()
-                .map(|b| b.clears_at)
-                .collect::<Option<Vec<_>>>()?
-                .into_iter()
-                .max()?;
+            let next = blocks.iter().map(|b| b.clears_at).collect::<Option<Vec<_>>>()?.into_iter().max()?;
             if next <= candidate {
                 return None;
             }
@@ -225,21 +206,12 @@ impl<'a> Calendar<'a> {
     /// The next instant after `at` at which any window for `env` starts.
     fn next_edge(&self, env: &EnvName, at: Timestamp) -> Option<Timestamp> {
         let c = &self.policy.calendar;
-        let weekly: Vec<&WeeklyWindow> = c
-            .blackouts
-            .iter()
-            .chain(c.maintenance.iter())
-            .filter(|w| Self::applies(w, env))
-            .collect();
+        let weekly: Vec<&WeeklyWindow> =
+            c.blackouts.iter().chain(c.maintenance.iter()).filter(|w| Self::applies(w, env)).collect();
         let after = at.checked_add(jiff::SignedDuration::from_secs(1)).ok()?;
         let mut next = self.next_start(&weekly, after);
         for f in c.freezes.iter().filter(|f| f.environments.contains(env)) {
-            if let Some(s) = f
-                .start
-                .to_zoned_datetime(self.tz.clone())
-                .ok()
-                .map(|z| z.timestamp())
-                .filter(|s| *s > at)
+            if let Some(s) = f.start.to_zoned_datetime(self.tz.clone()).ok().map(|z| z.timestamp()).filter(|s| *s > at)
             {
                 next = Some(next.map_or(s, |n| n.min(s)));
             }

@@ -23,52 +23,22 @@ pub fn decide(state: &ReleaseState, command: &Command, policy: &Policy, now: Tim
         return plan_release(state, actor, plan, last_release.as_ref(), policy, now, attempted);
     }
     let (Some(plan), Some(stage)) = (&state.plan, &state.stage) else {
-        return Err(Refusal::new(
-            None,
-            attempted,
-            vec![Unmet::new(RuleId::R_3, Req::NotPlanned)],
-        ));
+        return Err(Refusal::new(None, attempted, vec![Unmet::new(RuleId::R_3, Req::NotPlanned)]));
     };
     if policy.is_final(stage) {
-        return Err(Refusal::new(
-            Some(stage.clone()),
-            attempted,
-            vec![Unmet::new(RuleId::R_3, Req::Final)],
-        ));
+        return Err(Refusal::new(Some(stage.clone()), attempted, vec![Unmet::new(RuleId::R_3, Req::Final)]));
     }
-    let ctx = Ctx {
-        state,
-        plan,
-        stage,
-        actor,
-        policy,
-        now,
-    };
+    let ctx = Ctx { state, plan, stage, actor, policy, now };
     let result = match &command.action {
         Action::Plan { .. } => Err(vec![Unmet::new(RuleId::R_1A, Req::AlreadyPlanned)]),
-        Action::Approve {
-            approval,
-            role,
-            channel,
-            comment,
-        } => ctx.approve(approval, role, *channel, comment),
+        Action::Approve { approval, role, channel, comment } => ctx.approve(approval, role, *channel, comment),
         Action::RecordEvidence(evidence) => ctx.evidence(evidence),
         Action::RecordArtifact(artifact) => ctx.artifact(artifact),
         Action::Advance { to } => ctx.advance(to),
-        Action::Schedule {
-            environment,
-            start,
-            end,
-            busy,
-        } => ctx.schedule(environment, *start, *end, busy),
+        Action::Schedule { environment, start, end, busy } => ctx.schedule(environment, *start, *end, busy),
         Action::OverrideWindow { reason } => ctx.override_window(reason),
-        Action::StartStep {
-            step,
-            environment,
-            target,
-            key,
-        } => ctx.start_step(step, environment, target, key),
-        Action::FinishStep { key, outcome } => ctx.finish_step(key, outcome),
+        Action::StartStep { step, environment, target, key } => ctx.start_step(step, environment, target, key),
+        Action::FinishStep { key, outcome, log } => ctx.finish_step(key, outcome, log),
         Action::BeginRollback { reason } => ctx.begin_rollback(reason),
         Action::FinishRollback { succeeded, detail } => ctx.finish_rollback(*succeeded, detail),
         Action::Cancel { reason } => ctx.cancel(reason),
@@ -99,25 +69,12 @@ fn describe(action: &Action) -> String {
 }
 
 fn input(rule: RuleId, field: &str, problem: impl Into<String>) -> Unmet {
-    Unmet::new(
-        rule,
-        Req::Input {
-            field: field.into(),
-            problem: problem.into(),
-        },
-    )
+    Unmet::new(rule, Req::Input { field: field.into(), problem: problem.into() })
 }
 
 fn lacks_roles(actor: &Actor, roles: &[Role]) -> Option<Unmet> {
-    (!roles.iter().any(|r| actor.has_role(r))).then(|| {
-        Unmet::new(
-            RuleId::R_2D,
-            Req::Role {
-                user: actor.user.clone(),
-                needed: roles.to_vec(),
-            },
-        )
-    })
+    (!roles.iter().any(|r| actor.has_role(r)))
+        .then(|| Unmet::new(RuleId::R_2D, Req::Role { user: actor.user.clone(), needed: roles.to_vec() }))
 }
 
 /// R-5b: an emergency needs a justification and a ticket with the prefix.
@@ -154,11 +111,7 @@ fn plan_release(
     attempted: String,
 ) -> Result<Vec<Event>, Refusal> {
     if state.plan.is_some() {
-        return Err(Refusal::new(
-            state.stage.clone(),
-            attempted,
-            vec![Unmet::new(RuleId::R_1A, Req::AlreadyPlanned)],
-        ));
+        return Err(Refusal::new(state.stage.clone(), attempted, vec![Unmet::new(RuleId::R_1A, Req::AlreadyPlanned)]));
     }
     let mut unmet = Vec::new();
     unmet.extend(lacks_roles(actor, &policy.lifecycle.plan_roles));
@@ -171,10 +124,7 @@ fn plan_release(
     if let Some(last) = last_release.filter(|last| &plan.version <= last) {
         unmet.push(Unmet::new(
             RuleId::R_4C,
-            Req::VersionNotNewer {
-                version: plan.version.to_string(),
-                last: last.to_string(),
-            },
+            Req::VersionNotNewer { version: plan.version.to_string(), last: last.to_string() },
         ));
     }
     for (i, d) in plan.dependencies.iter().enumerate() {
@@ -236,38 +186,18 @@ impl Ctx<'_> {
         let mut unmet = Vec::new();
         let user = &self.actor.user;
         if !self.actor.has_role(role) {
-            unmet.push(Unmet::new(
-                RuleId::R_2D,
-                Req::Role {
-                    user: user.clone(),
-                    needed: vec![role.clone()],
-                },
-            ));
+            unmet.push(Unmet::new(RuleId::R_2D, Req::Role { user: user.clone(), needed: vec![role.clone()] }));
         }
         if !rule.roles.contains(role) {
-            unmet.push(Unmet::new(
-                RuleId::R_2D,
-                Req::Role {
-                    user: user.clone(),
-                    needed: rule.roles.clone(),
-                },
-            ));
+            unmet.push(Unmet::new(RuleId::R_2D, Req::Role { user: user.clone(), needed: rule.roles.clone() }));
         }
         if self.policy.separation_of_duties && self.state.author.as_deref() == Some(user.as_str()) {
             unmet.push(Unmet::new(RuleId::R_2D, Req::SeparationOfDuties { user: user.clone() }));
         }
-        if self
-            .state
-            .approvals
-            .iter()
-            .any(|a| &a.approval == approval && &a.user == user)
-        {
+        if self.state.approvals.iter().any(|a| &a.approval == approval && &a.user == user) {
             unmet.push(Unmet::new(
                 RuleId::R_2D,
-                Req::DuplicateApproval {
-                    user: user.clone(),
-                    approval: approval.clone(),
-                },
+                Req::DuplicateApproval { user: user.clone(), approval: approval.clone() },
             ));
         }
         decided(unmet, || {
@@ -293,18 +223,10 @@ impl Ctx<'_> {
         };
         let mut unmet = Vec::new();
         if !e.value.is_finite() {
-            unmet.push(input(
-                RuleId::R_7G,
-                "value",
-                format!("{} is not a finite number", e.value),
-            ));
+            unmet.push(input(RuleId::R_7G, "value", format!("{} is not a finite number", e.value)));
         }
         if e.source.trim().is_empty() {
-            unmet.push(input(
-                RuleId::R_7G,
-                "source",
-                "evidence needs a source: a report path, URL or probe",
-            ));
+            unmet.push(input(RuleId::R_7G, "source", "evidence needs a source: a report path, URL or probe"));
         }
         if let Some(env) = &e.environment {
             self.env_known(env, &mut unmet);
@@ -370,22 +292,12 @@ impl Ctx<'_> {
                 .collect();
             return Err(vec![Unmet::new(
                 RuleId::R_3,
-                Req::Transition {
-                    from: self.stage.clone(),
-                    to: to.clone(),
-                    allowed,
-                },
+                Req::Transition { from: self.stage.clone(), to: to.clone(), allowed },
             )]);
         };
         let mut unmet = Vec::new();
         if !t.kinds.is_empty() && !t.kinds.contains(&self.plan.kind) {
-            unmet.push(Unmet::new(
-                t.rule.clone(),
-                Req::Kind {
-                    kind: self.plan.kind,
-                    allowed: t.kinds.clone(),
-                },
-            ));
+            unmet.push(Unmet::new(t.rule.clone(), Req::Kind { kind: self.plan.kind, allowed: t.kinds.clone() }));
         }
         if !t.by.is_empty() {
             unmet.extend(lacks_roles(self.actor, &t.by));
@@ -424,34 +336,21 @@ impl Ctx<'_> {
 
     fn check_approval(&self, approval: &ApprovalId, unmet: &mut Vec<Unmet>) {
         let Some(rule) = self.policy.approvals.get(approval) else {
-            unmet.push(input(
-                RuleId::R_2B,
-                "approval",
-                format!("the policy does not define approval `{approval}`"),
-            ));
+            unmet.push(input(RuleId::R_2B, "approval", format!("the policy does not define approval `{approval}`")));
             return;
         };
         let have = self.state.approvers(approval, &rule.roles).len() as u32;
         if have < rule.count {
             unmet.push(Unmet::new(
                 rule.rule.clone(),
-                Req::Approval {
-                    approval: approval.clone(),
-                    roles: rule.roles.clone(),
-                    needed: rule.count,
-                    have,
-                },
+                Req::Approval { approval: approval.clone(), roles: rule.roles.clone(), needed: rule.count, have },
             ));
         }
     }
 
     fn check_gate(&self, req: &GateRequirement, unmet: &mut Vec<Unmet>) {
         let Some(rule) = self.policy.gates.get(&req.gate) else {
-            unmet.push(input(
-                RuleId::R_7G,
-                "gate",
-                format!("the policy does not define gate `{}`", req.gate),
-            ));
+            unmet.push(input(RuleId::R_7G, "gate", format!("the policy does not define gate `{}`", req.gate)));
             return;
         };
         let results = self.state.latest_results(&req.gate, req.environment.as_ref());
@@ -488,11 +387,7 @@ impl Ctx<'_> {
         let push = |unmet: &mut Vec<Unmet>, status: String| {
             unmet.push(Unmet::new(
                 rule.clone(),
-                Req::Step {
-                    step: req.step.clone(),
-                    environment: req.environment.clone(),
-                    status,
-                },
+                Req::Step { step: req.step.clone(), environment: req.environment.clone(), status },
             ));
         };
         if records.is_empty() {
@@ -518,17 +413,11 @@ impl Ctx<'_> {
         if blocks.is_empty() {
             return;
         }
-        let next = calendar
-            .next_allowed(env, self.plan.kind, from, self.overrides())
-            .map(|t| calendar.local(t));
+        let next = calendar.next_allowed(env, self.plan.kind, from, self.overrides()).map(|t| calendar.local(t));
         for block in blocks {
             unmet.push(Unmet::new(
                 block.rule.clone(),
-                Req::Window {
-                    block,
-                    environment: env.clone(),
-                    next_allowed: next.clone(),
-                },
+                Req::Window { block, environment: env.clone(), next_allowed: next.clone() },
             ));
         }
     }
@@ -548,11 +437,7 @@ impl Ctx<'_> {
         let mut late = |elapsed: SignedDuration| {
             unmet.push(Unmet::new(
                 t.rule.clone(),
-                Req::Deadline {
-                    deadline: deadline.to_owned(),
-                    limit: fmt(limit),
-                    elapsed: fmt(elapsed),
-                },
+                Req::Deadline { deadline: deadline.to_owned(), limit: fmt(limit), elapsed: fmt(elapsed) },
             ));
         };
         let mut all_done = true;
@@ -565,11 +450,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        let end = if all_done {
-            latest_finish.unwrap_or(self.now)
-        } else {
-            self.now
-        };
+        let end = if all_done { latest_finish.unwrap_or(self.now) } else { self.now };
         let elapsed = end.duration_since(*since);
         if elapsed > limit {
             late(elapsed);
@@ -582,16 +463,8 @@ impl Ctx<'_> {
         if start >= end {
             unmet.push(input(RuleId::new("R-6a"), "end", "a booking must end after it starts"));
         }
-        let booking = Booking {
-            release: self.plan.release.clone(),
-            environment: env.clone(),
-            start,
-            end,
-        };
-        for other in busy
-            .iter()
-            .filter(|b| b.release != booking.release && b.conflicts_with(&booking))
-        {
+        let booking = Booking { release: self.plan.release.clone(), environment: env.clone(), start, end };
+        for other in busy.iter().filter(|b| b.release != booking.release && b.conflicts_with(&booking)) {
             unmet.push(Unmet::new(RuleId::R_6E, Req::Conflict { with: other.clone() }));
         }
         if unmet.is_empty() && self.policy.environment(env).is_some_and(|e| e.production) {
@@ -632,11 +505,7 @@ impl Ctx<'_> {
         if key.trim().is_empty() {
             unmet.push(input(RuleId::R_9D, "key", "a step needs an idempotency key"));
         } else if self.state.step(key).is_some() {
-            unmet.push(input(
-                RuleId::R_9D,
-                "key",
-                format!("a step with key `{key}` was already started"),
-            ));
+            unmet.push(input(RuleId::R_9D, "key", format!("a step with key `{key}` was already started")));
         }
         if let Some(env) = env {
             self.env_known(env, &mut unmet);
@@ -652,23 +521,17 @@ impl Ctx<'_> {
         })
     }
 
-    fn finish_step(&self, key: &str, outcome: &StepOutcome) -> Decision {
+    fn finish_step(&self, key: &str, outcome: &StepOutcome, log: &[super::LogLine]) -> Decision {
         match self.state.step(key) {
-            None => Err(vec![input(
-                RuleId::R_9D,
-                "key",
-                format!("no step with key `{key}` was started"),
-            )]),
-            Some(s) if s.outcome.is_some() => Err(vec![input(
-                RuleId::R_9D,
-                "key",
-                format!("step `{key}` already finished"),
-            )]),
-            Some(_) => Ok(vec![Event::StepFinished {
-                key: key.to_owned(),
-                outcome: outcome.clone(),
-                at: self.now,
-            }]),
+            None => Err(vec![input(RuleId::R_9D, "key", format!("no step with key `{key}` was started"))]),
+            Some(s) if s.outcome.is_some() => {
+                Err(vec![input(RuleId::R_9D, "key", format!("step `{key}` already finished"))])
+            }
+            Some(_) => {
+                let skip = log.len().saturating_sub(super::LogLine::MAX_PER_STEP);
+                let log = log[skip..].to_vec();
+                Ok(vec![Event::StepFinished { key: key.to_owned(), outcome: outcome.clone(), log, at: self.now }])
+            }
         }
     }
 
@@ -676,12 +539,7 @@ impl Ctx<'_> {
         let l = &self.policy.lifecycle;
         let mut unmet = Vec::new();
         if !l.rollback_from.contains(self.stage) {
-            unmet.push(Unmet::new(
-                RuleId::R_8G,
-                Req::Stage {
-                    expected: l.rollback_from.clone(),
-                },
-            ));
+            unmet.push(Unmet::new(RuleId::R_8G, Req::Stage { expected: l.rollback_from.clone() }));
         }
         unmet.extend(lacks_roles(self.actor, &l.rollback_roles));
         if reason.trim().is_empty() {
@@ -701,12 +559,7 @@ impl Ctx<'_> {
         let l = &self.policy.lifecycle;
         let mut unmet = Vec::new();
         if self.stage != &l.rolling_back {
-            unmet.push(Unmet::new(
-                RuleId::R_8G,
-                Req::Stage {
-                    expected: vec![l.rolling_back.clone()],
-                },
-            ));
+            unmet.push(Unmet::new(RuleId::R_8G, Req::Stage { expected: vec![l.rolling_back.clone()] }));
         }
         unmet.extend(lacks_roles(self.actor, &l.rollback_roles));
         decided(unmet, || {
@@ -740,26 +593,11 @@ impl Ctx<'_> {
         let l = &self.policy.lifecycle;
         let mut unmet = Vec::new();
         if !l.close_from.contains(self.stage) {
-            unmet.push(Unmet::new(
-                RuleId::R_9D,
-                Req::Stage {
-                    expected: l.close_from.clone(),
-                },
-            ));
+            unmet.push(Unmet::new(RuleId::R_9D, Req::Stage { expected: l.close_from.clone() }));
         }
         if summary.trim().is_empty() {
-            unmet.push(input(
-                RuleId::R_9D,
-                "summary",
-                "closing needs the log summary for the release ticket",
-            ));
+            unmet.push(input(RuleId::R_9D, "summary", "closing needs the log summary for the release ticket"));
         }
-        decided(unmet, || {
-            vec![Event::Closed {
-                summary: summary.to_owned(),
-                to: l.closed.clone(),
-                at: self.now,
-            }]
-        })
+        decided(unmet, || vec![Event::Closed { summary: summary.to_owned(), to: l.closed.clone(), at: self.now }])
     }
 }

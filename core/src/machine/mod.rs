@@ -33,10 +33,7 @@ pub struct Command {
 impl Command {
     /// A command by `actor`.
     pub fn new(actor: &Actor, action: Action) -> Self {
-        Self {
-            actor: actor.clone(),
-            action,
-        }
+        Self { actor: actor.clone(), action }
     }
 }
 
@@ -110,6 +107,9 @@ pub enum Action {
         key: String,
         /// What happened.
         outcome: StepOutcome,
+        /// The step's log (R-8e), at most [`LogLine::MAX_PER_STEP`] lines.
+        #[serde(default)]
+        log: Vec<LogLine>,
     },
     /// Begin a rollback; fast-track, no gates (R-8g).
     BeginRollback {
@@ -155,13 +155,7 @@ pub struct Evidence {
 impl Evidence {
     /// Evidence for a release-wide gate.
     pub fn new(gate: GateId, value: f64, source: impl Into<String>) -> Self {
-        Self {
-            gate,
-            environment: None,
-            target: None,
-            value,
-            source: source.into(),
-        }
+        Self { gate, environment: None, target: None, value, source: source.into() }
     }
 
     /// The same evidence for one environment.
@@ -177,14 +171,43 @@ impl Evidence {
     }
 }
 
-/// How a step ended.
+/// Which output stream a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+    /// A message from shipwarden or the adapter itself.
+    Info,
+}
+
+/// One line of a step's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// The stream.
+    pub stream: LogStream,
+    /// The text, without its line ending.
+    pub text: String,
+}
+
+impl LogLine {
+    /// The most lines recorded per step; older lines are dropped first.
+    pub const MAX_PER_STEP: usize = 1000;
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StepOutcome {
     /// It did what it should.
     Succeeded {
         /// What it did, for the audit trail.
         detail: String,
+        /// Data later steps need (a backup's reference, built files), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<serde_json::Value>,
     },
     /// It failed.
     Failed {
@@ -196,6 +219,24 @@ pub enum StepOutcome {
 }
 
 impl StepOutcome {
+    /// A success with a detail and no output.
+    pub fn ok(detail: impl Into<String>) -> Self {
+        StepOutcome::Succeeded { detail: detail.into(), output: None }
+    }
+
+    /// A failure.
+    pub fn failed(error: impl Into<String>, retryable: bool) -> Self {
+        StepOutcome::Failed { error: error.into(), retryable }
+    }
+
+    /// The output of a success.
+    pub fn output(&self) -> Option<&serde_json::Value> {
+        match self {
+            StepOutcome::Succeeded { output, .. } => output.as_ref(),
+            StepOutcome::Failed { .. } => None,
+        }
+    }
+
     /// True for success.
     pub fn succeeded(&self) -> bool {
         matches!(self, StepOutcome::Succeeded { .. })
@@ -260,6 +301,9 @@ pub enum Event {
         key: String,
         /// How it ended.
         outcome: StepOutcome,
+        /// Its log (R-8e).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        log: Vec<LogLine>,
         /// When.
         at: Timestamp,
     },

@@ -23,12 +23,7 @@ pub struct Refusal {
 impl Refusal {
     pub(crate) fn new(stage: Option<Stage>, attempted: impl Into<String>, unmet: Vec<Unmet>) -> Self {
         let rule = unmet.first().map_or(RuleId::R_3, |u| u.rule.clone());
-        Self {
-            rule,
-            stage,
-            attempted: attempted.into(),
-            unmet,
-        }
+        Self { rule, stage, attempted: attempted.into(), unmet }
     }
 
     /// True when some unmet requirement comes from `rule`.
@@ -235,62 +230,23 @@ fn place(environment: &Option<EnvName>, target: &Option<String>) -> String {
 impl fmt::Display for Requirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Requirement::Approval {
-                approval,
-                roles,
-                needed,
-                have,
-            } => {
-                write!(
-                    f,
-                    "approval `{approval}` needs {needed} from {}; has {have}",
-                    join(roles, " or ")
-                )
+            Requirement::Approval { approval, roles, needed, have } => {
+                write!(f, "approval `{approval}` needs {needed} from {}; has {have}", join(roles, " or "))
             }
-            Requirement::Gate {
-                gate,
-                environment,
-                target,
-                measured: Some(m),
-                threshold,
-            } => {
-                write!(
-                    f,
-                    "gate `{gate}`{} measured {m}, required {threshold}",
-                    place(environment, target)
-                )
+            Requirement::Gate { gate, environment, target, measured: Some(m), threshold } => {
+                write!(f, "gate `{gate}`{} measured {m}, required {threshold}", place(environment, target))
             }
-            Requirement::Gate {
-                gate,
-                environment,
-                target,
-                measured: None,
-                threshold,
-            } => {
-                write!(
-                    f,
-                    "gate `{gate}`{} has no result (required {threshold})",
-                    place(environment, target)
-                )
+            Requirement::Gate { gate, environment, target, measured: None, threshold } => {
+                write!(f, "gate `{gate}`{} has no result (required {threshold})", place(environment, target))
             }
-            Requirement::Step {
-                step,
-                environment,
-                status,
-            } => write!(f, "step `{step}`{} is {status}", place(environment, &None)),
+            Requirement::Step { step, environment, status } => {
+                write!(f, "step `{step}`{} is {status}", place(environment, &None))
+            }
             Requirement::Artifact => f.write_str("no artifact is recorded for this release"),
-            Requirement::ArtifactVersion {
-                name,
-                version,
-                expected,
-            } => {
+            Requirement::ArtifactVersion { name, version, expected } => {
                 write!(f, "artifact `{name}` has version {version}, the release is {expected}")
             }
-            Requirement::Window {
-                block,
-                environment,
-                next_allowed,
-            } => {
+            Requirement::Window { block, environment, next_allowed } => {
                 write!(f, "{environment} is in {block}")?;
                 match next_allowed {
                     Some(next) => write!(f, "; next allowed {next}"),
@@ -298,53 +254,42 @@ impl fmt::Display for Requirement {
                 }
             }
             Requirement::Transition { from, to, allowed } if allowed.is_empty() => {
-                write!(
-                    f,
-                    "no transition from {from} to {to}, and none leaves {from} for this release"
-                )
+                write!(f, "no transition from {from} to {to}, and none leaves {from} for this release")
             }
             Requirement::Transition { from, to, allowed } => {
                 write!(f, "no transition from {from} to {to}; allowed: {}", join(allowed, ", "))
             }
-            Requirement::Kind { kind, allowed } => write!(
-                f,
-                "only {} releases may take this path, this one is {kind}",
-                join(allowed, ", ")
-            ),
+            Requirement::Kind { kind, allowed } => {
+                write!(f, "only {} releases may take this path, this one is {kind}", join(allowed, ", "))
+            }
             Requirement::Role { user, needed } => {
                 write!(f, "{user} lacks the role {}", join(needed, " or "))
             }
-            Requirement::SeparationOfDuties { user } => write!(
-                f,
-                "{user} planned this release and may not approve it (separation of duties)"
-            ),
+            Requirement::SeparationOfDuties { user } => {
+                write!(f, "{user} planned this release and may not approve it (separation of duties)")
+            }
             Requirement::DuplicateApproval { user, approval } => {
                 write!(f, "{user} already gave approval `{approval}`; it needs distinct people")
             }
             Requirement::Justification => f.write_str("an emergency release needs a logged justification"),
-            Requirement::HotfixTicket { prefix } => write!(
-                f,
-                "an emergency release needs a ticket whose summary starts with `{prefix}`"
-            ),
+            Requirement::HotfixTicket { prefix } => {
+                write!(f, "an emergency release needs a ticket whose summary starts with `{prefix}`")
+            }
             Requirement::VersionNotNewer { version, last } => {
                 write!(f, "version {version} is not newer than the last release {last}")
             }
-            Requirement::Deadline {
-                deadline,
-                limit,
-                elapsed,
-            } => write!(f, "deadline `{deadline}` of {limit} passed ({elapsed} elapsed)"),
+            Requirement::Deadline { deadline, limit, elapsed } => {
+                write!(f, "deadline `{deadline}` of {limit} passed ({elapsed} elapsed)")
+            }
             Requirement::Stage { expected } => {
                 write!(f, "only possible in stage {}", join(expected, ", "))
             }
             Requirement::Final => f.write_str("the release is final; nothing more can happen to it"),
             Requirement::NotPlanned => f.write_str("the release has not been planned"),
             Requirement::AlreadyPlanned => f.write_str("the release is already planned"),
-            Requirement::Conflict { with } => write!(
-                f,
-                "{} is booked for {} from {} to {}",
-                with.environment, with.release, with.start, with.end
-            ),
+            Requirement::Conflict { with } => {
+                write!(f, "{} is booked for {} from {} to {}", with.environment, with.release, with.start, with.end)
+            }
             Requirement::Input { field, problem } => write!(f, "{field}: {problem}"),
         }
     }

@@ -21,7 +21,7 @@ pub struct WindowOverride {
 }
 
 /// A step's record: started, and perhaps finished.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     /// The idempotency key.
     pub key: String,
@@ -37,6 +37,9 @@ pub struct StepRecord {
     pub finished_at: Option<Timestamp>,
     /// How it ended, if it did.
     pub outcome: Option<StepOutcome>,
+    /// Its log lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<super::LogLine>,
 }
 
 /// A release as the fold of its events. Nothing else is stored as truth.
@@ -96,11 +99,7 @@ impl ReleaseState {
     /// The latest result per target for `gate` in `environment`.
     pub fn latest_results(&self, gate: &GateId, environment: Option<&EnvName>) -> Vec<&GateResult> {
         let mut latest: BTreeMap<Option<&str>, &GateResult> = BTreeMap::new();
-        for r in self
-            .gate_results
-            .iter()
-            .filter(|r| &r.gate == gate && r.environment.as_ref() == environment)
-        {
+        for r in self.gate_results.iter().filter(|r| &r.gate == gate && r.environment.as_ref() == environment) {
             latest.insert(r.target.as_deref(), r);
         }
         latest.into_values().collect()
@@ -109,11 +108,7 @@ impl ReleaseState {
     /// The latest record per target for `step` in `environment`.
     pub fn latest_steps(&self, step: &StepKind, environment: Option<&EnvName>) -> Vec<&StepRecord> {
         let mut latest: BTreeMap<Option<&str>, &StepRecord> = BTreeMap::new();
-        for r in self
-            .steps
-            .iter()
-            .filter(|r| &r.step == step && r.environment.as_ref() == environment)
-        {
+        for r in self.steps.iter().filter(|r| &r.step == step && r.environment.as_ref() == environment) {
             latest.insert(r.target.as_deref(), r);
         }
         latest.into_values().collect()
@@ -142,12 +137,7 @@ impl ReleaseState {
 pub fn apply(mut state: ReleaseState, event: &Event) -> ReleaseState {
     state.version += 1;
     match event {
-        Event::Planned {
-            plan,
-            author,
-            stage,
-            at,
-        } => {
+        Event::Planned { plan, author, stage, at } => {
             state.plan = Some(plan.clone());
             state.author = Some(author.clone());
             state.enter(stage.clone(), *at);
@@ -164,13 +154,7 @@ pub fn apply(mut state: ReleaseState, event: &Event) -> ReleaseState {
             state.bookings.push(booking.clone());
         }
         Event::WindowOverridden(o) => state.overrides.push(o.clone()),
-        Event::StepStarted {
-            key,
-            step,
-            environment,
-            target,
-            at,
-        } => state.steps.push(StepRecord {
+        Event::StepStarted { key, step, environment, target, at } => state.steps.push(StepRecord {
             key: key.clone(),
             step: step.clone(),
             environment: environment.clone(),
@@ -178,11 +162,13 @@ pub fn apply(mut state: ReleaseState, event: &Event) -> ReleaseState {
             started_at: *at,
             finished_at: None,
             outcome: None,
+            log: Vec::new(),
         }),
-        Event::StepFinished { key, outcome, at } => {
+        Event::StepFinished { key, outcome, log, at } => {
             if let Some(record) = state.steps.iter_mut().find(|s| &s.key == key) {
                 record.finished_at = Some(*at);
                 record.outcome = Some(outcome.clone());
+                record.log = log.clone();
             }
         }
         Event::RollbackStarted { reason, to, at, .. } => {

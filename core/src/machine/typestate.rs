@@ -97,10 +97,7 @@ pub struct Release<'p, S> {
 
 impl<S> fmt::Debug for Release<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Release")
-            .field("stage", &self.state.stage)
-            .field("events", &self.events.len())
-            .finish()
+        f.debug_struct("Release").field("stage", &self.state.stage).field("events", &self.events.len()).finish()
     }
 }
 
@@ -124,22 +121,8 @@ impl<S: fmt::Debug> std::error::Error for Refused<'_, S> {}
 impl<'p> Release<'p, Planned> {
     /// Plans a release (R-1a).
     pub fn plan(policy: &'p Policy, author: &Actor, plan: Plan, now: Timestamp) -> Result<Self, Refusal> {
-        let empty = Release {
-            policy,
-            state: ReleaseState::default(),
-            events: Vec::new(),
-            stage: PhantomData,
-        };
-        empty
-            .run(
-                author,
-                Action::Plan {
-                    plan,
-                    last_release: None,
-                },
-                now,
-            )
-            .map_err(|r| r.refusal)
+        let empty = Release { policy, state: ReleaseState::default(), events: Vec::new(), stage: PhantomData };
+        empty.run(author, Action::Plan { plan, last_release: None }, now).map_err(|r| r.refusal)
     }
 
     /// The product owner approves the scope, and the release moves on (R-2b).
@@ -179,20 +162,12 @@ impl<'p, S: StageMarker> Release<'p, S> {
                 }
                 Ok(self)
             }
-            Err(refusal) => Err(Refused {
-                release: Box::new(self),
-                refusal,
-            }),
+            Err(refusal) => Err(Refused { release: Box::new(self), refusal }),
         }
     }
 
     fn retype<T>(self) -> Release<'p, T> {
-        Release {
-            policy: self.policy,
-            state: self.state,
-            events: self.events,
-            stage: PhantomData,
-        }
+        Release { policy: self.policy, state: self.state, events: self.events, stage: PhantomData }
     }
 
     /// Records anything that does not change the stage: an approval, evidence,
@@ -220,17 +195,13 @@ impl<'p, S: StageMarker> Release<'p, S> {
                     },
                 )],
             );
-            return Err(Refused {
-                release: Box::new(self),
-                refusal,
-            });
+            return Err(Refused { release: Box::new(self), refusal });
         }
         self.run(actor, action, now)
     }
 
     fn advance<T: StageMarker>(self, actor: &Actor, now: Timestamp) -> Result<Release<'p, T>, Refused<'p, S>> {
-        self.run(actor, Action::Advance { to: T::STAGE }, now)
-            .map(Release::retype)
+        self.run(actor, Action::Advance { to: T::STAGE }, now).map(Release::retype)
     }
 
     fn approve_and_advance<T: StageMarker>(
@@ -242,29 +213,13 @@ impl<'p, S: StageMarker> Release<'p, S> {
         comment: &str,
         now: Timestamp,
     ) -> Result<Release<'p, T>, Refused<'p, S>> {
-        self.run(
-            actor,
-            Action::Approve {
-                approval,
-                role,
-                channel,
-                comment: comment.to_owned(),
-            },
-            now,
-        )?
-        .advance(actor, now)
+        self.run(actor, Action::Approve { approval, role, channel, comment: comment.to_owned() }, now)?
+            .advance(actor, now)
     }
 
     /// Cancels the release from this stage.
     pub fn cancel(self, actor: &Actor, reason: &str, now: Timestamp) -> Result<Release<'p, Cancelled>, Refused<'p, S>> {
-        self.run(
-            actor,
-            Action::Cancel {
-                reason: reason.to_owned(),
-            },
-            now,
-        )
-        .map(Release::retype)
+        self.run(actor, Action::Cancel { reason: reason.to_owned() }, now).map(Release::retype)
     }
 }
 
@@ -356,15 +311,7 @@ impl<'p> Release<'p, RollingBack> {
         detail: &str,
         now: Timestamp,
     ) -> Result<Release<'p, RolledBack>, Refused<'p, RollingBack>> {
-        self.run(
-            actor,
-            Action::FinishRollback {
-                succeeded: true,
-                detail: detail.to_owned(),
-            },
-            now,
-        )
-        .map(Release::retype)
+        self.run(actor, Action::FinishRollback { succeeded: true, detail: detail.to_owned() }, now).map(Release::retype)
     }
 }
 
@@ -376,13 +323,6 @@ impl<'p> Release<'p, Released> {
         summary: &str,
         now: Timestamp,
     ) -> Result<Release<'p, Closed>, Refused<'p, Released>> {
-        self.run(
-            actor,
-            Action::Close {
-                summary: summary.to_owned(),
-            },
-            now,
-        )
-        .map(Release::retype)
+        self.run(actor, Action::Close { summary: summary.to_owned() }, now).map(Release::retype)
     }
 }

@@ -63,11 +63,6 @@ pub struct ArtifactRef {
 impl ArtifactRef {
     /// An artifact reference.
     pub fn new(name: impl Into<String>, version: Version, sha256: Sha256, size: u64) -> Self {
-        Self {
-            name: name.into(),
-            version,
-            sha256,
-            size,
-        }
+        Self { name: name.into(), version, sha256, size }
     }
 }

@@ -40,11 +40,7 @@ impl ParseError {
         } else {
             input.to_owned()
         };
-        Self {
-            what,
-            input,
-            expected: expected.to_string(),
-        }
+        Self { what, input, expected: expected.to_string() }
     }
 }
 

@@ -19,10 +19,7 @@ pub struct Actor {
 impl Actor {
     /// An actor with a user name and roles.
     pub fn new(user: impl Into<String>, roles: impl IntoIterator<Item = Role>) -> Self {
-        Self {
-            user: user.into(),
-            roles: roles.into_iter().collect(),
-        }
+        Self { user: user.into(), roles: roles.into_iter().collect() }
     }
 
     /// True when the actor holds `role`.
@@ -50,13 +47,7 @@ pub enum Channel {
 
 impl Channel {
     /// Every channel.
-    pub const ALL: [Channel; 5] = [
-        Channel::TicketComment,
-        Channel::Email,
-        Channel::Chat,
-        Channel::Cli,
-        Channel::Api,
-    ];
+    pub const ALL: [Channel; 5] = [Channel::TicketComment, Channel::Email, Channel::Chat, Channel::Cli, Channel::Api];
 
     /// The name used in files and events.
     pub fn as_str(self) -> &'static str {

@@ -22,12 +22,8 @@ pub enum ReleaseKind {
 
 impl ReleaseKind {
     /// Every kind.
-    pub const ALL: [ReleaseKind; 4] = [
-        ReleaseKind::Major,
-        ReleaseKind::Minor,
-        ReleaseKind::Patch,
-        ReleaseKind::Emergency,
-    ];
+    pub const ALL: [ReleaseKind; 4] =
+        [ReleaseKind::Major, ReleaseKind::Minor, ReleaseKind::Patch, ReleaseKind::Emergency];
 
     /// The name used in files and events.
     pub fn as_str(self) -> &'static str {
@@ -115,9 +111,7 @@ impl FromStr for ReleaseId {
     fn from_str(text: &str) -> Result<Self, ParseError> {
         let ok = !text.is_empty()
             && text.len() <= 128
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'));
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'));
         if ok {
             Ok(Self(text.to_owned()))
         } else {

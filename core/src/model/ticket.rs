@@ -35,8 +35,7 @@ fn digits(text: &str, whole: &str) -> Result<u64, ParseError> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParseError::new("ticket key", whole, EXPECTED));
     }
-    text.parse()
-        .map_err(|_| ParseError::new("ticket key", whole, "the number is too large"))
+    text.parse().map_err(|_| ParseError::new("ticket key", whole, "the number is too large"))
 }
 
 impl FromStr for TicketKey {
@@ -45,19 +44,14 @@ impl FromStr for TicketKey {
         if let Some(number) = text.strip_prefix('#') {
             return digits(number, text).map(TicketKey::Issue);
         }
-        let (project, number) = text
-            .split_once('-')
-            .ok_or_else(|| ParseError::new("ticket key", text, EXPECTED))?;
+        let (project, number) = text.split_once('-').ok_or_else(|| ParseError::new("ticket key", text, EXPECTED))?;
         let mut chars = project.chars();
         let first_ok = chars.next().is_some_and(|c| c.is_ascii_uppercase());
         let rest: Vec<char> = chars.collect();
         if !first_ok || rest.is_empty() || !rest.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
             return Err(ParseError::new("ticket key", text, EXPECTED));
         }
-        Ok(TicketKey::Project {
-            project: project.to_owned(),
-            number: digits(number, text)?,
-        })
+        Ok(TicketKey::Project { project: project.to_owned(), number: digits(number, text)? })
     }
 }
 

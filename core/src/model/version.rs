@@ -57,11 +57,7 @@ impl FromStr for Version {
     type Err = ParseError;
     fn from_str(text: &str) -> Result<Self, ParseError> {
         semver::Version::parse(text).map(Self).map_err(|e| {
-            ParseError::new(
-                "version",
-                text,
-                format_args!("expected SemVer MAJOR.MINOR.PATCH like `1.2.3` ({e})"),
-            )
+            ParseError::new("version", text, format_args!("expected SemVer MAJOR.MINOR.PATCH like `1.2.3` ({e})"))
         })
     }
 }

@@ -15,17 +15,11 @@ fn env(name: &str) -> EnvName {
 }
 
 fn gate(gate: G, environment: Option<&str>) -> GateRequirement {
-    GateRequirement {
-        gate,
-        environment: environment.map(env),
-    }
+    GateRequirement { gate, environment: environment.map(env) }
 }
 
 fn step(step: K, environment: Option<&str>) -> StepRequirement {
-    StepRequirement {
-        step,
-        environment: environment.map(env),
-    }
+    StepRequirement { step, environment: environment.map(env) }
 }
 
 fn transition(from: S, to: S, rule: RuleId) -> Transition {
@@ -48,27 +42,17 @@ fn transition(from: S, to: S, rule: RuleId) -> Transition {
 
 /// The pre-deployment checks of R-8a for one environment.
 fn pre_deploy_checks(environment: &str) -> Vec<GateRequirement> {
-    [
-        G::Cpu,
-        G::Memory,
-        G::DiskFree,
-        G::TlsDaysLeft,
-        G::DbConnectivity,
-        G::Network,
-    ]
-    .into_iter()
-    .map(|g| gate(g, Some(environment)))
-    .collect()
+    [G::Cpu, G::Memory, G::DiskFree, G::TlsDaysLeft, G::DbConnectivity, G::Network]
+        .into_iter()
+        .map(|g| gate(g, Some(environment)))
+        .collect()
 }
 
 fn default_transitions() -> BTreeMap<String, Transition> {
     let mut t = BTreeMap::new();
     t.insert(
         "scope_approval".into(),
-        Transition {
-            approvals: vec![A::Scope],
-            ..transition(S::Planned, S::ScopeApproved, RuleId::R_2B)
-        },
+        Transition { approvals: vec![A::Scope], ..transition(S::Planned, S::ScopeApproved, RuleId::R_2B) },
     );
     t.insert(
         "build".into(),
@@ -90,11 +74,7 @@ fn default_transitions() -> BTreeMap<String, Transition> {
         "qa_verification".into(),
         Transition {
             approvals: vec![A::QaSignoff],
-            gates: vec![
-                gate(G::Coverage, None),
-                gate(G::CriticalBugs, None),
-                gate(G::P95Latency, None),
-            ],
+            gates: vec![gate(G::Coverage, None), gate(G::CriticalBugs, None), gate(G::P95Latency, None)],
             ..transition(S::StagingDeployed, S::QaVerified, RuleId::new("R-7a"))
         },
     );
@@ -141,10 +121,7 @@ fn default_transitions() -> BTreeMap<String, Transition> {
     );
     t.insert(
         "prod_deployment".into(),
-        Transition {
-            window: Some(env("prod")),
-            ..transition(S::ProdReady, S::Deploying, RuleId::R_6B)
-        },
+        Transition { window: Some(env("prod")), ..transition(S::ProdReady, S::Deploying, RuleId::R_6B) },
     );
     t.insert(
         "prod_verification".into(),
@@ -170,47 +147,18 @@ fn approval(roles: Vec<R>, rule: RuleId) -> ApprovalRule {
 }
 
 fn gate_rule(rule: &str, unit: Unit, threshold: Threshold, description: &str) -> GateRule {
-    GateRule {
-        rule: RuleId::new(rule),
-        unit,
-        threshold,
-        description: description.into(),
-    }
+    GateRule { rule: RuleId::new(rule), unit, threshold, description: description.into() }
 }
 
 fn default_gates() -> BTreeMap<G, GateRule> {
     BTreeMap::from([
-        (
-            G::Coverage,
-            gate_rule("R-7a", Unit::Ratio, Threshold::AtLeast(0.90), "unit-test coverage"),
-        ),
+        (G::Coverage, gate_rule("R-7a", Unit::Ratio, Threshold::AtLeast(0.90), "unit-test coverage")),
         (
             G::CriticalBugs,
-            gate_rule(
-                "R-7b",
-                Unit::Count,
-                Threshold::AtMost(0.0),
-                "open critical or high-severity bugs in scope",
-            ),
+            gate_rule("R-7b", Unit::Count, Threshold::AtMost(0.0), "open critical or high-severity bugs in scope"),
         ),
-        (
-            G::P95Latency,
-            gate_rule(
-                "R-7c",
-                Unit::Millis,
-                Threshold::Below(200.0),
-                "performance test p95 latency",
-            ),
-        ),
-        (
-            G::DocsReviewed,
-            gate_rule(
-                "R-7d",
-                Unit::Flag,
-                Threshold::Equals(1.0),
-                "documentation updated and reviewed",
-            ),
-        ),
+        (G::P95Latency, gate_rule("R-7c", Unit::Millis, Threshold::Below(200.0), "performance test p95 latency")),
+        (G::DocsReviewed, gate_rule("R-7d", Unit::Flag, Threshold::Equals(1.0), "documentation updated and reviewed")),
         (
             G::UntrackedCommits,
             gate_rule(
@@ -220,66 +168,22 @@ fn default_gates() -> BTreeMap<G, GateRule> {
                 "commits since the last release without a ticket key",
             ),
         ),
-        (
-            G::Cpu,
-            gate_rule("R-8a", Unit::Percent, Threshold::Below(80.0), "host CPU use"),
-        ),
-        (
-            G::Memory,
-            gate_rule("R-8a", Unit::Percent, Threshold::Below(70.0), "host memory use"),
-        ),
-        (
-            G::DiskFree,
-            gate_rule("R-8a", Unit::Percent, Threshold::AtLeast(10.0), "free disk space"),
-        ),
+        (G::Cpu, gate_rule("R-8a", Unit::Percent, Threshold::Below(80.0), "host CPU use")),
+        (G::Memory, gate_rule("R-8a", Unit::Percent, Threshold::Below(70.0), "host memory use")),
+        (G::DiskFree, gate_rule("R-8a", Unit::Percent, Threshold::AtLeast(10.0), "free disk space")),
         (
             G::TlsDaysLeft,
-            gate_rule(
-                "R-8a",
-                Unit::Days,
-                Threshold::AtLeast(14.0),
-                "days until the TLS certificate expires",
-            ),
+            gate_rule("R-8a", Unit::Days, Threshold::AtLeast(14.0), "days until the TLS certificate expires"),
         ),
-        (
-            G::DbConnectivity,
-            gate_rule(
-                "R-8a",
-                Unit::Flag,
-                Threshold::Equals(1.0),
-                "database answers a test query",
-            ),
-        ),
-        (
-            G::Network,
-            gate_rule(
-                "R-8a",
-                Unit::Flag,
-                Threshold::Equals(1.0),
-                "target reachable over the network",
-            ),
-        ),
-        (
-            G::ResponseTime,
-            gate_rule(
-                "R-8f",
-                Unit::Millis,
-                Threshold::Below(200.0),
-                "smoke-test response time",
-            ),
-        ),
+        (G::DbConnectivity, gate_rule("R-8a", Unit::Flag, Threshold::Equals(1.0), "database answers a test query")),
+        (G::Network, gate_rule("R-8a", Unit::Flag, Threshold::Equals(1.0), "target reachable over the network")),
+        (G::ResponseTime, gate_rule("R-8f", Unit::Millis, Threshold::Below(200.0), "smoke-test response time")),
     ])
 }
 
 fn stages() -> Vec<StageDef> {
     let finals = [S::RolledBack, S::Cancelled, S::Closed];
-    S::BUILT_IN
-        .iter()
-        .map(|s| StageDef {
-            name: s.clone(),
-            terminal: finals.contains(s),
-        })
-        .collect()
+    S::BUILT_IN.iter().map(|s| StageDef { name: s.clone(), terminal: finals.contains(s) }).collect()
 }
 
 const WEEKDAYS: [Day; 5] = [Day::Mon, Day::Tue, Day::Wed, Day::Thu, Day::Fri];
@@ -289,21 +193,13 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             environments: vec![
-                EnvironmentPolicy {
-                    name: env("dev"),
-                    production: false,
-                },
-                EnvironmentPolicy {
-                    name: env("staging"),
-                    production: false,
-                },
-                EnvironmentPolicy {
-                    name: env("test"),
-                    production: false,
-                },
+                EnvironmentPolicy { name: env("dev"), production: false, rollout: Rollout::default() },
+                EnvironmentPolicy { name: env("staging"), production: false, rollout: Rollout::default() },
+                EnvironmentPolicy { name: env("test"), production: false, rollout: Rollout::default() },
                 EnvironmentPolicy {
                     name: env("prod"),
                     production: true,
+                    rollout: Rollout { canary: 1, concurrency: 10 },
                 },
             ],
             roles: R::BUILT_IN.to_vec(),
@@ -367,6 +263,13 @@ impl Default for Policy {
                 release_branch_prefix: "release/v".into(),
                 min_reviewers: 1,
             },
+            retry: RetryPolicy {
+                attempts: 3,
+                initial_backoff: SignedDuration::from_secs(1),
+                max_backoff: SignedDuration::from_secs(30),
+                multiplier: 2.0,
+            },
+            tickets: TicketPolicy { blocking_severities: vec!["critical".into(), "high".into()] },
         }
     }
 }

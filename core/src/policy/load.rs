@@ -50,10 +50,7 @@ pub(super) struct Problems(pub(super) Vec<Problem>);
 
 impl Problems {
     pub(super) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem {
-            path: path.into(),
-            message: message.into(),
-        });
+        self.0.push(Problem { path: path.into(), message: message.into() });
     }
 }
 
@@ -85,10 +82,7 @@ fn read<T: DeserializeOwned>(path: &str, value: Value, problems: &mut Problems) 
 /// Reads a table-valued section entry by entry, so each bad entry is reported.
 fn read_entries<T: DeserializeOwned>(section: &str, value: Value, problems: &mut Problems) -> Option<Value> {
     let Value::Table(table) = value else {
-        problems.push(
-            section,
-            format!("expected a table of entries, found {}", value.type_str()),
-        );
+        problems.push(section, format!("expected a table of entries, found {}", value.type_str()));
         return None;
     };
     let mut ok = true;
@@ -117,10 +111,7 @@ impl Policy {
     /// All problems are reported at once, each with its TOML path.
     pub fn from_toml_str(text: &str) -> Result<Policy, PolicyError> {
         let table: Table = text.parse().map_err(|e: toml::de::Error| PolicyError {
-            problems: vec![Problem {
-                path: "(syntax)".into(),
-                message: e.to_string().trim().replace('\n', " "),
-            }],
+            problems: vec![Problem { path: "(syntax)".into(), message: e.to_string().trim().replace('\n', " ") }],
         })?;
         Policy::from_toml_table(table)
     }
@@ -136,10 +127,7 @@ impl Policy {
         for key in overrides.keys() {
             if !merged.contains_key(key) {
                 let known: Vec<&str> = merged.keys().map(String::as_str).collect();
-                problems.push(
-                    key.clone(),
-                    format!("unknown section; expected one of {}", known.join(", ")),
-                );
+                problems.push(key.clone(), format!("unknown section; expected one of {}", known.join(", ")));
             }
         }
         merge(&mut merged, overrides);
@@ -162,10 +150,7 @@ impl Policy {
                     let mut ok = true;
                     if let Value::Table(cal) = &value {
                         for (field, reader) in [
-                            (
-                                "blackouts",
-                                read_elements::<WeeklyWindow> as fn(&str, &Value, &mut Problems) -> bool,
-                            ),
+                            ("blackouts", read_elements::<WeeklyWindow> as fn(&str, &Value, &mut Problems) -> bool),
                             ("maintenance", read_elements::<WeeklyWindow>),
                             ("freezes", read_elements::<Freeze>),
                         ] {
@@ -180,6 +165,8 @@ impl Policy {
                 "emergency" => read::<EmergencyPolicy>("emergency", value, &mut problems).is_some(),
                 "deadlines" => read::<Deadlines>("deadlines", value, &mut problems).is_some(),
                 "vcs" => read::<VcsPolicy>("vcs", value, &mut problems).is_some(),
+                "retry" => read::<RetryPolicy>("retry", value, &mut problems).is_some(),
+                "tickets" => read::<TicketPolicy>("tickets", value, &mut problems).is_some(),
                 "roles" => read::<Vec<crate::model::Role>>("roles", value, &mut problems).is_some(),
                 "separation_of_duties" => read::<bool>("separation_of_duties", value, &mut problems).is_some(),
                 _ => true,

@@ -47,6 +47,44 @@ pub struct Policy {
     pub deadlines: Deadlines,
     /// Version control conventions (R-4c, R-4d).
     pub vcs: VcsPolicy,
+    /// How the engine retries a port call whose failure is retryable.
+    pub retry: RetryPolicy,
+    /// What the ticketing system is asked (R-7b).
+    pub tickets: TicketPolicy,
+}
+
+/// What counts in the ticketing system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPolicy {
+    /// Severities of open bugs that block a release (R-7b).
+    pub blocking_severities: Vec<String>,
+}
+
+/// Retries with exponential backoff and jitter, for retryable port failures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1: no retry).
+    pub attempts: u32,
+    /// The wait before the second attempt.
+    #[serde(with = "friendly_duration")]
+    pub initial_backoff: SignedDuration,
+    /// The longest wait between attempts.
+    #[serde(with = "friendly_duration")]
+    pub max_backoff: SignedDuration,
+    /// Each wait is this many times the one before, at most `max_backoff`.
+    pub multiplier: f64,
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt` (2 for the first retry), without jitter.
+    pub fn backoff(&self, attempt: u32) -> std::time::Duration {
+        let exponent = attempt.saturating_sub(2).min(64) as i32;
+        let secs = self.initial_backoff.as_secs_f64() * self.multiplier.powi(exponent);
+        let secs = secs.min(self.max_backoff.as_secs_f64()).max(0.0);
+        std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::ZERO)
+    }
 }
 
 /// An environment (R-1b).
@@ -58,6 +96,33 @@ pub struct EnvironmentPolicy {
     /// True for production: windows and stricter checks apply.
     #[serde(default)]
     pub production: bool,
+    /// How deployments to its targets roll out.
+    #[serde(default)]
+    pub rollout: Rollout,
+}
+
+/// How a deployment to many targets rolls out (R-8e): first `canary` targets
+/// alone, then the rest, at most `concurrency` at a time. The first failure
+/// stops the rollout and rolls back every target already deployed (R-8g).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    /// Targets deployed first, on their own, before the rest.
+    #[serde(default)]
+    pub canary: u32,
+    /// Targets deployed at once.
+    #[serde(default = "ten")]
+    pub concurrency: u32,
+}
+
+fn ten() -> u32 {
+    10
+}
+
+impl Default for Rollout {
+    fn default() -> Self {
+        Rollout { canary: 0, concurrency: ten() }
+    }
 }
 
 /// A stage of the lifecycle.
@@ -278,12 +343,7 @@ pub struct WeeklyWindow {
 impl fmt::Display for WeeklyWindow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let days = describe_days(&self.days);
-        write!(
-            f,
-            "{days} {}-{}",
-            self.start.strftime("%H:%M"),
-            self.end.strftime("%H:%M")
-        )
+        write!(f, "{days} {}-{}", self.start.strftime("%H:%M"), self.end.strftime("%H:%M"))
     }
 }
 
@@ -387,9 +447,7 @@ mod friendly_duration {
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SignedDuration, D::Error> {
         let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
         text.parse().map_err(|e| {
-            serde::de::Error::custom(format_args!(
-                "invalid duration `{text}` (expected e.g. `10m`, `1h`, `24h`): {e}"
-            ))
+            serde::de::Error::custom(format_args!("invalid duration `{text}` (expected e.g. `10m`, `1h`, `24h`): {e}"))
         })
     }
 }
@@ -412,10 +470,7 @@ impl Policy {
 
     /// Enabled transitions leaving `from`, with their names.
     pub fn transitions_from<'a>(&'a self, from: &'a Stage) -> impl Iterator<Item = (&'a str, &'a Transition)> + 'a {
-        self.transitions
-            .iter()
-            .filter(move |(_, t)| t.enabled && &t.from == from)
-            .map(|(name, t)| (name.as_str(), t))
+        self.transitions.iter().filter(move |(_, t)| t.enabled && &t.from == from).map(|(name, t)| (name.as_str(), t))
     }
 
     /// The time zone windows are read in; UTC when the name is unknown
@@ -434,10 +489,7 @@ impl Policy {
             let kinds = if t.kinds.is_empty() {
                 String::new()
             } else {
-                format!(
-                    " ({})",
-                    t.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-                )
+                format!(" ({})", t.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))
             };
             let _ = writeln!(out, "    {} --> {}: {name} [{}]{kinds}", t.from, t.to, t.rule);
         }
@@ -452,11 +504,7 @@ impl Policy {
         for from in &self.lifecycle.close_from {
             let _ = writeln!(out, "    {from} --> {}: close [R-9d]", self.lifecycle.closed);
         }
-        let _ = writeln!(
-            out,
-            "    note right of {}: any non-final stage may be cancelled",
-            self.lifecycle.cancelled
-        );
+        let _ = writeln!(out, "    note right of {}: any non-final stage may be cancelled", self.lifecycle.cancelled);
         for stage in self.stages.iter().filter(|s| s.terminal) {
             let _ = writeln!(out, "    {} --> [*]", stage.name);
         }

@@ -20,21 +20,15 @@ impl Policy {
         self.check_approvals_and_gates(&mut p);
         self.check_calendar(&mut p);
         self.check_deadlines(&mut p);
-        if p.0.is_empty() {
-            Ok(())
-        } else {
-            Err(PolicyError { problems: p.0 })
-        }
+        self.check_retry_and_rollout(&mut p);
+        if p.0.is_empty() { Ok(()) } else { Err(PolicyError { problems: p.0 }) }
     }
 
     fn check_names(&self, p: &mut Problems) {
         let mut seen = BTreeSet::new();
         for (i, e) in self.environments.iter().enumerate() {
             if !seen.insert(&e.name) {
-                p.push(
-                    format!("environments[{i}].name"),
-                    format!("environment `{}` is declared twice", e.name),
-                );
+                p.push(format!("environments[{i}].name"), format!("environment `{}` is declared twice", e.name));
             }
         }
         if self.environments.is_empty() {
@@ -49,10 +43,7 @@ impl Policy {
         let mut seen = BTreeSet::new();
         for (i, s) in self.stages.iter().enumerate() {
             if !seen.insert(&s.name) {
-                p.push(
-                    format!("stages[{i}].name"),
-                    format!("stage `{}` is declared twice", s.name),
-                );
+                p.push(format!("stages[{i}].name"), format!("stage `{}` is declared twice", s.name));
             }
         }
         if !self.stages.iter().any(|s| s.terminal) {
@@ -62,43 +53,27 @@ impl Policy {
 
     fn stage_ref(&self, p: &mut Problems, path: &str, stage: &Stage) -> bool {
         if self.stage(stage).is_none() {
-            p.push(
-                path,
-                format!("unknown stage `{stage}`; declared stages: {}", self.stage_names()),
-            );
+            p.push(path, format!("unknown stage `{stage}`; declared stages: {}", self.stage_names()));
             return false;
         }
         true
     }
 
     fn stage_names(&self) -> String {
-        self.stages
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
     }
 
     fn role_ref(&self, p: &mut Problems, path: &str, role: &Role) {
         if !self.roles.contains(role) {
             let known: Vec<&str> = self.roles.iter().map(Role::as_str).collect();
-            p.push(
-                path,
-                format!("unknown role `{role}`; declared roles: {}", known.join(", ")),
-            );
+            p.push(path, format!("unknown role `{role}`; declared roles: {}", known.join(", ")));
         }
     }
 
     fn env_ref(&self, p: &mut Problems, path: &str, env: &EnvName) {
         if self.environment(env).is_none() {
             let known: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
-            p.push(
-                path,
-                format!(
-                    "unknown environment `{env}`; declared environments: {}",
-                    known.join(", ")
-                ),
-            );
+            p.push(path, format!("unknown environment `{env}`; declared environments: {}", known.join(", ")));
         }
     }
 
@@ -106,10 +81,7 @@ impl Policy {
         let l = &self.lifecycle;
         self.stage_ref(p, "lifecycle.initial", &l.initial);
         if self.is_final(&l.initial) {
-            p.push(
-                "lifecycle.initial",
-                format!("the initial stage `{}` is final", l.initial),
-            );
+            p.push("lifecycle.initial", format!("the initial stage `{}` is final", l.initial));
         }
         for (path, stage, must_be_final) in [
             ("lifecycle.cancelled", &l.cancelled, true),
@@ -130,11 +102,9 @@ impl Policy {
                 }
             }
         }
-        for (field, roles) in [
-            ("plan_roles", &l.plan_roles),
-            ("cancel_roles", &l.cancel_roles),
-            ("rollback_roles", &l.rollback_roles),
-        ] {
+        for (field, roles) in
+            [("plan_roles", &l.plan_roles), ("cancel_roles", &l.cancel_roles), ("rollback_roles", &l.rollback_roles)]
+        {
             for (i, r) in roles.iter().enumerate() {
                 self.role_ref(p, &format!("lifecycle.{field}[{i}]"), r);
             }
@@ -147,10 +117,7 @@ impl Policy {
         for (name, t) in self.transitions.iter().filter(|(_, t)| t.enabled) {
             let at = |field: &str| format!("transitions.{name}.{field}");
             if self.stage_ref(p, &at("from"), &t.from) && self.is_final(&t.from) {
-                p.push(
-                    at("from"),
-                    format!("stage `{}` is final; no transition may leave it", t.from),
-                );
+                p.push(at("from"), format!("stage `{}` is final; no transition may leave it", t.from));
             }
             self.stage_ref(p, &at("to"), &t.to);
             if t.from == t.to {
@@ -160,13 +127,7 @@ impl Policy {
                 p.push(at("rule"), format!("`{}` is not a requirement ID like `R-5a`", t.rule));
             }
             if !pairs.insert((&t.from, &t.to)) {
-                p.push(
-                    at("to"),
-                    format!(
-                        "another enabled transition already leads from `{}` to `{}`",
-                        t.from, t.to
-                    ),
-                );
+                p.push(at("to"), format!("another enabled transition already leads from `{}` to `{}`", t.from, t.to));
             }
             for (i, r) in t.by.iter().enumerate() {
                 self.role_ref(p, &at(&format!("by[{i}]")), r);
@@ -202,25 +163,16 @@ impl Policy {
                 if self.deadlines.get(d).is_none() {
                     p.push(
                         at("deadline"),
-                        format!(
-                            "unknown deadline `{d}`; expected one of {}",
-                            super::Deadlines::NAMES.join(", ")
-                        ),
+                        format!("unknown deadline `{d}`; expected one of {}", super::Deadlines::NAMES.join(", ")),
                     );
                 } else if t.steps.is_empty() {
-                    p.push(
-                        at("deadline"),
-                        "a deadline applies to the transition's steps, and it has none",
-                    );
+                    p.push(at("deadline"), "a deadline applies to the transition's steps, and it has none");
                 }
             }
             if t.emergency && !t.approvals.contains(&self.emergency.approval) {
                 p.push(
                     at("approvals"),
-                    format!(
-                        "an emergency transition must require the `{}` approval (R-5a)",
-                        self.emergency.approval
-                    ),
+                    format!("an emergency transition must require the `{}` approval (R-5a)", self.emergency.approval),
                 );
             }
         }
@@ -230,12 +182,8 @@ impl Policy {
     /// non-final stage must be able to reach a final one.
     fn check_reachability(&self, p: &mut Problems) {
         let l = &self.lifecycle;
-        let mut edges: Vec<(&Stage, &Stage)> = self
-            .transitions
-            .values()
-            .filter(|t| t.enabled)
-            .map(|t| (&t.from, &t.to))
-            .collect();
+        let mut edges: Vec<(&Stage, &Stage)> =
+            self.transitions.values().filter(|t| t.enabled).map(|t| (&t.from, &t.to)).collect();
         for s in &l.rollback_from {
             edges.push((s, &l.rolling_back));
         }
@@ -265,23 +213,12 @@ impl Policy {
             can_finish.extend(reach(&s.name, false));
         }
         let describe = |s: &super::StageDef| {
-            if s.terminal {
-                format!("{} (final)", s.name)
-            } else {
-                s.name.to_string()
-            }
+            if s.terminal { format!("{} (final)", s.name) } else { s.name.to_string() }
         };
-        let unreachable: Vec<String> = self
-            .stages
-            .iter()
-            .filter(|s| !reachable.contains(&s.name))
-            .map(describe)
-            .collect();
+        let unreachable: Vec<String> =
+            self.stages.iter().filter(|s| !reachable.contains(&s.name)).map(describe).collect();
         if !unreachable.is_empty() {
-            p.push(
-                "stages",
-                format!("cannot be reached from `{}`: {}", l.initial, unreachable.join(", ")),
-            );
+            p.push("stages", format!("cannot be reached from `{}`: {}", l.initial, unreachable.join(", ")));
         }
         let stuck: Vec<String> = self
             .stages
@@ -297,32 +234,20 @@ impl Policy {
     fn check_approvals_and_gates(&self, p: &mut Problems) {
         for (id, a) in &self.approvals {
             if a.roles.is_empty() {
-                p.push(
-                    format!("approvals.{id}.roles"),
-                    "at least one role must be able to approve",
-                );
+                p.push(format!("approvals.{id}.roles"), "at least one role must be able to approve");
             }
             for (i, r) in a.roles.iter().enumerate() {
                 self.role_ref(p, &format!("approvals.{id}.roles[{i}]"), r);
             }
             if a.count == 0 || a.count > 20 {
-                p.push(
-                    format!("approvals.{id}.count"),
-                    format!("{} is out of range: 1 to 20 approvers", a.count),
-                );
+                p.push(format!("approvals.{id}.count"), format!("{} is out of range: 1 to 20 approvers", a.count));
             }
         }
         if !self.approvals.contains_key(&self.emergency.approval) {
-            p.push(
-                "emergency.approval",
-                format!("unknown approval `{}`", self.emergency.approval),
-            );
+            p.push("emergency.approval", format!("unknown approval `{}`", self.emergency.approval));
         }
         if self.emergency.ticket_prefix.trim().is_empty() {
-            p.push(
-                "emergency.ticket_prefix",
-                "an emergency ticket prefix is required (R-5b), e.g. `HOTFIX`",
-            );
+            p.push("emergency.ticket_prefix", "an emergency ticket prefix is required (R-5b), e.g. `HOTFIX`");
         }
         for (id, g) in &self.gates {
             let limit = g.threshold.limit();
@@ -335,16 +260,10 @@ impl Policy {
             if let Some((lo, hi, what)) = range
                 && (!limit.is_finite() || limit < lo || limit > hi)
             {
-                p.push(
-                    format!("gates.{id}.threshold"),
-                    format!("{limit} is out of range: expected {what}"),
-                );
+                p.push(format!("gates.{id}.threshold"), format!("{limit} is out of range: expected {what}"));
             }
             if !g.rule.is_well_formed() {
-                p.push(
-                    format!("gates.{id}.rule"),
-                    format!("`{}` is not a requirement ID like `R-7a`", g.rule),
-                );
+                p.push(format!("gates.{id}.rule"), format!("`{}` is not a requirement ID like `R-7a`", g.rule));
             }
         }
     }
@@ -354,10 +273,7 @@ impl Policy {
         if jiff::tz::TimeZone::get(&c.time_zone).is_err() {
             p.push(
                 "calendar.time_zone",
-                format!(
-                    "unknown IANA time zone `{}`, expected e.g. `Europe/Berlin`",
-                    c.time_zone
-                ),
+                format!("unknown IANA time zone `{}`, expected e.g. `Europe/Berlin`", c.time_zone),
             );
         }
         for (field, windows) in [("blackouts", &c.blackouts), ("maintenance", &c.maintenance)] {
@@ -368,10 +284,7 @@ impl Policy {
                     if let Some((env, day)) = overlap(w, other) {
                         p.push(
                             format!("calendar.{field}[{j}]"),
-                            format!(
-                                "window `{}` overlaps `{}` for `{env}` on {day:?}; merge them",
-                                other.name, w.name
-                            ),
+                            format!("window `{}` overlaps `{}` for `{env}` on {day:?}; merge them", other.name, w.name),
                         );
                     }
                 }
@@ -410,23 +323,35 @@ impl Policy {
         if w.start >= w.end {
             p.push(
                 format!("{at}.end"),
-                format!(
-                    "window `{}` must end after it starts; use two windows to span midnight",
-                    w.name
-                ),
+                format!("window `{}` must end after it starts; use two windows to span midnight", w.name),
             );
         }
         if w.days.is_empty() {
             p.push(format!("{at}.days"), format!("window `{}` applies on no day", w.name));
         }
         if w.environments.is_empty() {
-            p.push(
-                format!("{at}.environments"),
-                format!("window `{}` applies to no environment", w.name),
-            );
+            p.push(format!("{at}.environments"), format!("window `{}` applies to no environment", w.name));
         }
         for (k, e) in w.environments.iter().enumerate() {
             self.env_ref(p, &format!("{at}.environments[{k}]"), e);
+        }
+    }
+
+    fn check_retry_and_rollout(&self, p: &mut Problems) {
+        let r = &self.retry;
+        if r.attempts == 0 || r.attempts > 20 {
+            p.push("retry.attempts", format!("{} is out of range: 1 to 20 attempts", r.attempts));
+        }
+        if !r.multiplier.is_finite() || r.multiplier < 1.0 || r.multiplier > 10.0 {
+            p.push("retry.multiplier", format!("{} is out of range: 1 to 10", r.multiplier));
+        }
+        if r.initial_backoff.is_negative() || r.max_backoff < r.initial_backoff {
+            p.push("retry.max_backoff", "backoffs must be positive, and max_backoff at least initial_backoff");
+        }
+        for (i, e) in self.environments.iter().enumerate() {
+            if e.rollout.concurrency == 0 {
+                p.push(format!("environments[{i}].rollout.concurrency"), "at least one target must deploy at a time");
+            }
         }
     }
 

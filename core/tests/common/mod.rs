@@ -60,24 +60,12 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(policy: Policy) -> Self {
-        Self {
-            policy,
-            state: ReleaseState::default(),
-            events: Vec::new(),
-            now: saturday(),
-            steps: 0,
-        }
+        Self { policy, state: ReleaseState::default(), events: Vec::new(), now: saturday(), steps: 0 }
     }
 
     pub fn planned(kind: ReleaseKind) -> Self {
         let mut sim = Sim::new(Policy::default());
-        sim.ok(
-            &rm(),
-            Action::Plan {
-                plan: plan(kind),
-                last_release: None,
-            },
-        );
+        sim.ok(&rm(), Action::Plan { plan: plan(kind), last_release: None });
         sim
     }
 
@@ -115,15 +103,7 @@ impl Sim {
     }
 
     pub fn approve(&mut self, actor: &Actor, approval: ApprovalId, role: Role) {
-        self.ok(
-            actor,
-            Action::Approve {
-                approval,
-                role,
-                channel: Channel::TicketComment,
-                comment: "ok".into(),
-            },
-        );
+        self.ok(actor, Action::Approve { approval, role, channel: Channel::TicketComment, comment: "ok".into() });
     }
 
     pub fn advance(&mut self, to: Stage) {
@@ -140,54 +120,20 @@ impl Sim {
     pub fn step(&mut self, step: StepKind, environment: Option<&str>) {
         self.steps += 1;
         let key = format!("{step}-{}", self.steps);
-        self.ok(
-            &de(),
-            Action::StartStep {
-                step,
-                environment: environment.map(env),
-                target: None,
-                key: key.clone(),
-            },
-        );
-        self.ok(
-            &de(),
-            Action::FinishStep {
-                key,
-                outcome: StepOutcome::Succeeded { detail: "done".into() },
-            },
-        );
+        self.ok(&de(), Action::StartStep { step, environment: environment.map(env), target: None, key: key.clone() });
+        self.ok(&de(), Action::FinishStep { key, outcome: StepOutcome::ok("done"), log: vec![] });
     }
 
     pub fn fail_step(&mut self, step: StepKind, environment: Option<&str>) {
         self.steps += 1;
         let key = format!("{step}-{}", self.steps);
-        self.ok(
-            &de(),
-            Action::StartStep {
-                step,
-                environment: environment.map(env),
-                target: None,
-                key: key.clone(),
-            },
-        );
-        self.ok(
-            &de(),
-            Action::FinishStep {
-                key,
-                outcome: StepOutcome::Failed {
-                    error: "boom".into(),
-                    retryable: false,
-                },
-            },
-        );
+        self.ok(&de(), Action::StartStep { step, environment: environment.map(env), target: None, key: key.clone() });
+        self.ok(&de(), Action::FinishStep { key, outcome: StepOutcome::failed("boom", false), log: vec![] });
     }
 
     pub fn artifact(&mut self) {
         let version = self.state.plan.as_ref().expect("planned").version.clone();
-        self.ok(
-            &ci(),
-            Action::RecordArtifact(ArtifactRef::new("shop.jar", version, Sha256::of(b"jar"), 3)),
-        );
+        self.ok(&ci(), Action::RecordArtifact(ArtifactRef::new("shop.jar", version, Sha256::of(b"jar"), 3)));
     }
 
     pub fn reach_built(&mut self) {

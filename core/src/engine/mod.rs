@@ -1,0 +1,457 @@
+//! The engine: [`ReleaseManager`] loads a release from its event store, runs
+//! steps through the ports, and appends what happened. Every command goes
+//! through [`decide`](crate::decide); the engine adds no rule of its own.
+//!
+//! # Durability and concurrency
+//! A release is its event stream. Appends carry the expected stream version;
+//! a writer that lost a race reloads and decides again. A step is recorded as
+//! started under an idempotency key before its port is called and as finished
+//! after; a new process that finds a started but unfinished step asks the
+//! port about the key instead of calling again. Deployments to an environment
+//! hold a lease in the store, so two drivers never deploy one environment at
+//! once, even from different machines (R-6e).
+
+mod deploy;
+mod error;
+mod run;
+mod steps;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::{Mutex, broadcast};
+use tracing::Instrument;
+
+use crate::audit::Envelope;
+use crate::machine::{Action, Command, Evidence, ReleaseState, apply, decide};
+use crate::model::{Actor, ApprovalId, Channel, EnvName, Plan, ReleaseId, Role, Stage};
+use crate::policy::Policy;
+use crate::ports::*;
+
+pub use error::EngineError;
+pub use run::{RunOutcome, Waiting};
+
+/// The outside systems a manager drives. Every port is optional; a step
+/// whose port is missing waits for someone to report it.
+#[derive(Clone, Default)]
+pub struct Ports {
+    /// Version control (tags, commits).
+    pub vcs: Option<Arc<dyn Vcs>>,
+    /// Tickets (bugs in scope, release ticket).
+    pub ticketing: Option<Arc<dyn Ticketing>>,
+    /// Where artifacts are published.
+    pub artifacts: Option<Arc<dyn ArtifactStore>>,
+    /// The build.
+    pub builder: Option<Arc<dyn Builder>>,
+    /// Database and configuration backups.
+    pub backup: Option<Arc<dyn Backup>>,
+    /// Where release notes go.
+    pub notes: Option<Arc<dyn NotesPublisher>>,
+    /// Who is told.
+    pub notifiers: Vec<Arc<dyn Notifier>>,
+    /// Deploy targets per environment.
+    pub targets: BTreeMap<EnvName, Vec<Arc<dyn DeployTarget>>>,
+    /// Pre-deployment check probes per environment (R-8a).
+    pub checks: BTreeMap<EnvName, Vec<Arc<dyn Probe>>>,
+    /// Smoke-test probes per environment (R-8f).
+    pub smoke: BTreeMap<EnvName, Vec<Arc<dyn Probe>>>,
+}
+
+/// Settings of the engine itself (the rules are in the [`Policy`]).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long a deployment lease lasts without renewal.
+    pub lease_ttl: Duration,
+    /// How long to wait for a lease held by another driver.
+    pub lease_wait: Duration,
+    /// How often a writer that lost a race reloads and tries again.
+    pub conflict_retries: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { lease_ttl: Duration::from_secs(30), lease_wait: Duration::from_secs(600), conflict_retries: 16 }
+    }
+}
+
+/// A release as last loaded or written by this manager.
+#[derive(Default)]
+struct Loaded {
+    state: ReleaseState,
+    last: Option<Envelope>,
+    fresh: bool,
+}
+
+pub(crate) struct Inner {
+    policy: Arc<Policy>,
+    store: Arc<dyn EventStore>,
+    clock: Arc<dyn Clock>,
+    ports: Ports,
+    config: EngineConfig,
+    automation: Actor,
+    driver: String,
+    leases: std::sync::atomic::AtomicU64,
+    cache: std::sync::Mutex<HashMap<ReleaseId, Arc<Mutex<Loaded>>>>,
+    events: broadcast::Sender<Envelope>,
+    logs: broadcast::Sender<(ReleaseId, String, LogLine)>,
+}
+
+/// Runs releases: the one object a service, script or UI talks to.
+#[derive(Clone)]
+pub struct ReleaseManager {
+    inner: Arc<Inner>,
+}
+
+/// Builds a [`ReleaseManager`].
+pub struct ReleaseManagerBuilder {
+    policy: Policy,
+    store: Arc<dyn EventStore>,
+    clock: Arc<dyn Clock>,
+    ports: Ports,
+    config: EngineConfig,
+    automation: Actor,
+}
+
+impl ReleaseManagerBuilder {
+    /// The policy (default: the procedure).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The clock (default: the system's).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// All ports at once.
+    pub fn ports(mut self, ports: Ports) -> Self {
+        self.ports = ports;
+        self
+    }
+
+    /// Adds a deploy target to an environment.
+    pub fn target(mut self, environment: EnvName, target: Arc<dyn DeployTarget>) -> Self {
+        self.ports.targets.entry(environment).or_default().push(target);
+        self
+    }
+
+    /// Adds a pre-deployment check probe to an environment (R-8a).
+    pub fn check(mut self, environment: EnvName, probe: Arc<dyn Probe>) -> Self {
+        self.ports.checks.entry(environment).or_default().push(probe);
+        self
+    }
+
+    /// Adds a smoke-test probe to an environment (R-8f).
+    pub fn smoke_test(mut self, environment: EnvName, probe: Arc<dyn Probe>) -> Self {
+        self.ports.smoke.entry(environment).or_default().push(probe);
+        self
+    }
+
+    /// Adds a notifier.
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.ports.notifiers.push(notifier);
+        self
+    }
+
+    /// Engine settings.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The actor automatic steps are recorded under (default: `shipwarden`,
+    /// a deployment engineer).
+    pub fn automation(mut self, actor: Actor) -> Self {
+        self.automation = actor;
+        self
+    }
+
+    /// The manager.
+    pub fn build(self) -> ReleaseManager {
+        let (events, _) = broadcast::channel(1024);
+        let (logs, _) = broadcast::channel(1024);
+        let driver = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
+        ReleaseManager {
+            inner: Arc::new(Inner {
+                policy: Arc::new(self.policy),
+                store: self.store,
+                clock: self.clock,
+                ports: self.ports,
+                config: self.config,
+                automation: self.automation,
+                driver,
+                leases: std::sync::atomic::AtomicU64::new(0),
+                cache: std::sync::Mutex::default(),
+                events,
+                logs,
+            }),
+        }
+    }
+}
+
+/// What a manager says about a release: its state and what each way forward still needs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReleaseStatus {
+    /// The state.
+    pub state: ReleaseState,
+    /// For each stage the policy allows next: the refusal that advancing now
+    /// would meet (none when it would succeed).
+    pub next: Vec<(Stage, Option<crate::machine::Refusal>)>,
+}
+
+impl ReleaseManager {
+    /// Starts building a manager over `store`.
+    pub fn builder(store: Arc<dyn EventStore>) -> ReleaseManagerBuilder {
+        ReleaseManagerBuilder {
+            policy: Policy::default(),
+            store,
+            clock: Arc::new(SystemClock),
+            ports: Ports::default(),
+            config: EngineConfig::default(),
+            automation: Actor::new("shipwarden", [Role::DeploymentEngineer]),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// The clock in use.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Every envelope appended by this manager, as it is appended (for live UIs).
+    pub fn subscribe(&self) -> broadcast::Receiver<Envelope> {
+        self.inner.events.subscribe()
+    }
+
+    /// Every step log line, as it is written: (release, step key, line).
+    pub fn subscribe_logs(&self) -> broadcast::Receiver<(ReleaseId, String, LogLine)> {
+        self.inner.logs.subscribe()
+    }
+
+    fn entry(&self, release: &ReleaseId) -> Arc<Mutex<Loaded>> {
+        let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.entry(release.clone()).or_default().clone()
+    }
+
+    async fn reload(&self, release: &ReleaseId, loaded: &mut Loaded) -> Result<(), EngineError> {
+        let envelopes = self.inner.store.load(release).await?;
+        loaded.state = ReleaseState::from_events(envelopes.iter().map(|e| &e.event));
+        loaded.last = envelopes.last().cloned();
+        loaded.fresh = true;
+        Ok(())
+    }
+
+    /// Decides `action` by `actor` and appends its events; on a lost race,
+    /// reloads and decides again. Returns the new state.
+    pub async fn execute(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        action: Action,
+    ) -> Result<ReleaseState, EngineError> {
+        let entry = self.entry(release);
+        let mut loaded = entry.lock().await;
+        let command = Command { actor: actor.clone(), action };
+        for _ in 0..=self.inner.config.conflict_retries {
+            if !loaded.fresh {
+                self.reload(release, &mut loaded).await?;
+            }
+            let now = self.inner.clock.now();
+            let events = decide(&loaded.state, &command, &self.inner.policy, now).map_err(EngineError::Refused)?;
+            let envelopes = Envelope::seal_all(release.as_str(), loaded.last.as_ref(), now, &actor.user, events);
+            let state = envelopes.iter().fold(loaded.state.clone(), |s, e| apply(s, &e.event));
+            let Some(summary) = crate::ports::ReleaseSummary::of(&state, now) else {
+                return Err(EngineError::NotFound(release.clone()));
+            };
+            match self.inner.store.append(release, loaded.state.version, &envelopes, &summary).await {
+                Ok(_) => {
+                    loaded.state = state;
+                    loaded.last = envelopes.last().cloned();
+                    for e in envelopes {
+                        let _ = self.inner.events.send(e);
+                    }
+                    return Ok(loaded.state.clone());
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    tracing::debug!(release = %release, "lost a race to another driver; reloading");
+                    loaded.fresh = false;
+                }
+                Err(e) => {
+                    loaded.fresh = false;
+                    return Err(e.into());
+                }
+            }
+        }
+        Err(EngineError::Conflict(release.clone()))
+    }
+
+    /// The state as this manager last saw it (reloaded when unknown).
+    pub(crate) async fn cached(&self, release: &ReleaseId) -> Result<ReleaseState, EngineError> {
+        let entry = self.entry(release);
+        let mut loaded = entry.lock().await;
+        if !loaded.fresh {
+            self.reload(release, &mut loaded).await?;
+        }
+        Ok(loaded.state.clone())
+    }
+
+    /// Forgets the cached state so the next command reloads it.
+    pub(crate) async fn invalidate(&self, release: &ReleaseId) {
+        self.entry(release).lock().await.fresh = false;
+    }
+
+    /// Plans a release (R-1a). The newest released version of the project
+    /// in the store must be older (R-4c).
+    pub async fn plan(&self, actor: &Actor, plan: Plan) -> Result<ReleaseState, EngineError> {
+        let query = crate::ports::ReleaseQuery { project: Some(plan.project.clone()), ..Default::default() };
+        let released = [Stage::Released, Stage::Closed];
+        let last_release = self
+            .inner
+            .store
+            .list(&query)
+            .await?
+            .into_iter()
+            .filter(|s| released.contains(&s.stage) && s.release != plan.release)
+            .map(|s| s.version)
+            .max();
+        let release = plan.release.clone();
+        let span = tracing::info_span!("plan", release = %release, version = %plan.version);
+        self.execute(&release, actor, Action::Plan { plan, last_release }).instrument(span).await
+    }
+
+    /// Records an approval (R-2b, R-2c).
+    pub async fn approve(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        approval: ApprovalId,
+        role: Role,
+        channel: Channel,
+        comment: &str,
+    ) -> Result<ReleaseState, EngineError> {
+        self.execute(release, actor, Action::Approve { approval, role, channel, comment: comment.to_owned() }).await
+    }
+
+    /// Records evidence for a gate (R-7g).
+    pub async fn record_evidence(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        evidence: Evidence,
+    ) -> Result<ReleaseState, EngineError> {
+        self.execute(release, actor, Action::RecordEvidence(evidence)).await
+    }
+
+    /// Moves a release to `to`.
+    pub async fn advance(&self, release: &ReleaseId, actor: &Actor, to: Stage) -> Result<ReleaseState, EngineError> {
+        let span = tracing::info_span!("advance", release = %release, to = %to);
+        self.execute(release, actor, Action::Advance { to }).instrument(span).await
+    }
+
+    /// Books a deployment; other releases' bookings come from the store (R-6a, R-6e).
+    pub async fn schedule(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        environment: EnvName,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<ReleaseState, EngineError> {
+        let busy = self
+            .inner
+            .store
+            .list(&crate::ports::ReleaseQuery::default())
+            .await?
+            .into_iter()
+            .filter(|s| &s.release != release && !self.inner.policy.is_final(&s.stage))
+            .flat_map(|s| s.bookings)
+            .collect();
+        self.execute(release, actor, Action::Schedule { environment, start, end, busy }).await
+    }
+
+    /// Cancels a release.
+    pub async fn cancel(&self, release: &ReleaseId, actor: &Actor, reason: &str) -> Result<ReleaseState, EngineError> {
+        self.execute(release, actor, Action::Cancel { reason: reason.to_owned() }).await
+    }
+
+    /// The release's state and, for each possible next stage, what is still missing.
+    pub async fn status(&self, release: &ReleaseId) -> Result<ReleaseStatus, EngineError> {
+        let envelopes = self.inner.store.load(release).await?;
+        if envelopes.is_empty() {
+            return Err(EngineError::NotFound(release.clone()));
+        }
+        let state = ReleaseState::from_events(envelopes.iter().map(|e| &e.event));
+        let now = self.inner.clock.now();
+        let mut next = Vec::new();
+        if let Some(stage) = &state.stage {
+            for (_, t) in self.inner.policy.transitions_from(stage) {
+                let command = Command::new(&self.inner.automation, Action::Advance { to: t.to.clone() });
+                let refusal = decide(&state, &command, &self.inner.policy, now).err();
+                let fits = t.kinds.is_empty() || state.plan.as_ref().is_some_and(|p| t.kinds.contains(&p.kind));
+                if fits {
+                    next.push((t.to.clone(), refusal));
+                }
+            }
+        }
+        Ok(ReleaseStatus { state, next })
+    }
+
+    /// The release's audit trail, verified (R-9d).
+    pub async fn history(&self, release: &ReleaseId) -> Result<Vec<Envelope>, EngineError> {
+        Ok(self.inner.store.load(release).await?)
+    }
+
+    /// Lists releases.
+    pub async fn list(
+        &self,
+        query: &crate::ports::ReleaseQuery,
+    ) -> Result<Vec<crate::ports::ReleaseSummary>, EngineError> {
+        Ok(self.inner.store.list(query).await?)
+    }
+
+    /// Runs `work` while holding the lease `name`, renewing it in the background.
+    pub(crate) async fn with_lease<T, F>(&self, name: &str, work: F) -> Result<T, EngineError>
+    where
+        F: std::future::Future<Output = Result<T, EngineError>>,
+    {
+        let inner = &self.inner;
+        // Each holding is its own holder, so tasks of one manager exclude each other too.
+        let n = inner.leases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let holder = format!("{}-{n}", inner.driver);
+        let ttl = inner.config.lease_ttl;
+        let started = std::time::Instant::now();
+        let mut wait = Duration::from_millis(10);
+        while !inner.store.try_lease(name, &holder, ttl, Timestamp::now()).await? {
+            if started.elapsed() > inner.config.lease_wait {
+                return Err(EngineError::Busy(name.to_owned()));
+            }
+            tracing::debug!(lease = name, "waiting for another driver's lease");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(ttl / 4).min(Duration::from_millis(200)).max(Duration::from_millis(10));
+        }
+        let renewer = {
+            let store = inner.store.clone();
+            let (name, driver) = (name.to_owned(), holder.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(ttl / 3).await;
+                    if !matches!(store.try_lease(&name, &driver, ttl, Timestamp::now()).await, Ok(true)) {
+                        tracing::warn!(lease = %name, "lost a lease while holding it");
+                    }
+                }
+            })
+        };
+        let result = work.await;
+        renewer.abort();
+        let _ = inner.store.release_lease(name, &holder).await;
+        result
+    }
+}

@@ -1,0 +1,612 @@
+//! Driving a release: every automatic step up to the next human decision.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+
+use super::steps::{Done, StepSpec};
+use super::{EngineError, ReleaseManager};
+use crate::machine::{Action, Evidence, Refusal, ReleaseState, StepOutcome};
+use crate::model::{Actor, EnvName, GateId, ReleaseId, ReleaseKind, Stage, StepKind};
+use crate::policy::{GateRequirement, StepRequirement, Transition};
+use crate::ports::{Audience, BackupRef, BuildRequest, BuiltArtifact, Lookup, PortError, Probe};
+
+/// What a release is waiting for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// The stage it waits in.
+    pub stage: Stage,
+    /// What advancing would still meet: every unmet requirement, by rule.
+    pub refusal: Refusal,
+}
+
+/// Where [`ReleaseManager::run`] stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// It reached the stage asked for.
+    Reached {
+        /// The stage.
+        stage: Stage,
+    },
+    /// It needs people (approvals, evidence, an external step) or a window.
+    Waiting(Waiting),
+    /// A deployment or verification failed and the release was rolled back (R-8g).
+    RolledBack {
+        /// Why.
+        reason: String,
+    },
+    /// It is in a final stage.
+    Final {
+        /// The stage.
+        stage: Stage,
+    },
+}
+
+fn unmet_step(state: &ReleaseState, req: &StepRequirement) -> bool {
+    let latest = state.latest_steps(&req.step, req.environment.as_ref());
+    latest.is_empty() || latest.iter().any(|r| !r.outcome.as_ref().is_some_and(StepOutcome::succeeded))
+}
+
+fn unmet_gate(state: &ReleaseState, req: &GateRequirement, policy: &crate::policy::Policy) -> bool {
+    let Some(rule) = policy.gates.get(&req.gate) else { return false };
+    let latest = state.latest_results(&req.gate, req.environment.as_ref());
+    latest.is_empty() || latest.iter().any(|r| !rule.threshold.passes(r.measured.value))
+}
+
+fn no_lookup() -> std::future::Ready<Result<Lookup<Done>, PortError>> {
+    std::future::ready(Ok(Lookup::Unsupported))
+}
+
+impl ReleaseManager {
+    /// Drives every automatic step of the release until it reaches `until`
+    /// (or a final stage), or needs people. Holds the release's lease, so
+    /// several drivers can call it at once: one works, the others wait and
+    /// then find the work done.
+    pub async fn run(&self, release: &ReleaseId, until: Option<Stage>) -> Result<RunOutcome, EngineError> {
+        let span = tracing::info_span!("run", release = %release);
+        self.with_lease(&format!("release:{release}"), self.run_locked(release, until)).instrument(span).await
+    }
+
+    async fn run_locked(&self, release: &ReleaseId, until: Option<Stage>) -> Result<RunOutcome, EngineError> {
+        self.invalidate(release).await;
+        loop {
+            let state = self.cached(release).await?;
+            let (Some(plan), Some(stage)) = (state.plan.clone(), state.stage.clone()) else {
+                return Err(EngineError::NotFound(release.clone()));
+            };
+            if self.inner.policy.is_final(&stage) {
+                return Ok(RunOutcome::Final { stage });
+            }
+            if until.as_ref() == Some(&stage) {
+                return Ok(RunOutcome::Reached { stage });
+            }
+            if stage == self.inner.policy.lifecycle.rolling_back {
+                self.finish_rollback(release).await?;
+                continue;
+            }
+            if self.inner.policy.lifecycle.close_from.contains(&stage) {
+                self.close_out(release).await?;
+                continue;
+            }
+            let mut candidates: Vec<Transition> = self
+                .inner
+                .policy
+                .transitions_from(&stage)
+                .filter(|(_, t)| t.kinds.is_empty() || t.kinds.contains(&plan.kind))
+                .map(|(_, t)| t.clone())
+                .collect();
+            // When the policy has a path made for this kind (the emergency fast
+            // track), run waits for it rather than take the general path.
+            if candidates.iter().any(|t| !t.kinds.is_empty()) {
+                candidates.retain(|t| !t.kinds.is_empty());
+            }
+            let mut refusal = None;
+            for t in &candidates {
+                self.prepare(release, t).await?;
+                let automation = self.inner.automation.clone();
+                match self.execute(release, &automation, Action::Advance { to: t.to.clone() }).await {
+                    Ok(_) => {
+                        refusal = None;
+                        break;
+                    }
+                    Err(EngineError::Refused(r)) => {
+                        refusal.get_or_insert(r);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let Some(refusal) = refusal else { continue };
+            if let Some(reason) = self.failed_in_production(release, &stage, &refusal).await? {
+                self.rollback_locked(release, &reason).await?;
+                return Ok(RunOutcome::RolledBack { reason });
+            }
+            return Ok(RunOutcome::Waiting(Waiting { stage, refusal }));
+        }
+    }
+
+    /// Why the release must roll back now, if it must: a failed production
+    /// deployment or smoke test, or a missed smoke-test deadline (R-8f, R-8g).
+    async fn failed_in_production(
+        &self,
+        release: &ReleaseId,
+        stage: &Stage,
+        refusal: &Refusal,
+    ) -> Result<Option<String>, EngineError> {
+        if !self.inner.policy.lifecycle.rollback_from.contains(stage) {
+            return Ok(None);
+        }
+        let state = self.cached(release).await?;
+        let failed = state.steps.iter().rev().find(|s| {
+            matches!(s.step, StepKind::Deploy | StepKind::SmokeTest)
+                && s.target.is_none()
+                && matches!(s.outcome, Some(StepOutcome::Failed { .. }))
+                && s.started_at >= state.entered_at.get(stage).copied().unwrap_or(s.started_at)
+        });
+        if let Some(step) = failed {
+            let error = match &step.outcome {
+                Some(StepOutcome::Failed { error, .. }) => error.clone(),
+                _ => String::new(),
+            };
+            return Ok(Some(format!(
+                "{} on {} failed: {error}",
+                step.step,
+                step.environment.as_ref().map_or("-", |e| e.as_str())
+            )));
+        }
+        let late = refusal.unmet.iter().find(|u| matches!(u.requirement, crate::machine::Requirement::Deadline { .. }));
+        Ok(late.map(|u| format!("{}", u.requirement)))
+    }
+
+    /// Does what the engine can do by itself toward transition `t`.
+    async fn prepare(&self, release: &ReleaseId, t: &Transition) -> Result<(), EngineError> {
+        for req in &t.steps {
+            let state = self.cached(release).await?;
+            if unmet_step(&state, req) {
+                self.perform(release, req).await?;
+            }
+        }
+        let state = self.cached(release).await?;
+        let policy = self.inner.policy.clone();
+        let mut checked: Vec<EnvName> = Vec::new();
+        for req in t.gates.iter().filter(|g| unmet_gate(&state, g, &policy)) {
+            match (&req.gate, &req.environment) {
+                (GateId::CriticalBugs, None) => self.measure_bugs(release, &state).await?,
+                (GateId::UntrackedCommits, None) => self.measure_commits(release).await?,
+                (_, Some(env)) if !checked.contains(env) && self.inner.ports.checks.contains_key(env) => {
+                    checked.push(env.clone());
+                    let probes = self.inner.ports.checks.get(env).cloned().unwrap_or_default();
+                    self.probe_step(release, StepKind::PreDeployChecks, env, &probes).await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn index(state: &ReleaseState, prefix: &str) -> usize {
+        state.steps.iter().filter(|s| s.key.starts_with(prefix) && !s.key.contains('/')).count() + 1
+    }
+
+    /// Runs one automatic step, or leaves it for people when no port can.
+    async fn perform(&self, release: &ReleaseId, req: &StepRequirement) -> Result<(), EngineError> {
+        let ports = &self.inner.ports;
+        let state = self.cached(release).await?;
+        let Some(plan) = state.plan.clone() else { return Err(EngineError::NotFound(release.clone())) };
+        let env = req.environment.clone();
+        let env_name = env.as_ref().map_or("-".to_owned(), ToString::to_string);
+        match (&req.step, &env) {
+            (StepKind::Build, _) => {
+                let Some(builder) = ports.builder.clone() else { return Ok(()) };
+                let n = Self::index(&state, "build#");
+                let spec = StepSpec::new(StepKind::Build, env, format!("build#{n}")).idempotent();
+                let request =
+                    BuildRequest { release: release.clone(), version: plan.version.clone(), key: spec.key.clone() };
+                self.run_step(
+                    release,
+                    &spec,
+                    |key, log| {
+                        let (builder, request) = (builder.clone(), BuildRequest { key, ..request.clone() });
+                        async move {
+                            let built = builder.build(&request, &log).await?;
+                            Ok((format!("built {} artifacts", built.len()), serde_json::to_value(&built).ok()))
+                        }
+                    },
+                    |_| no_lookup(),
+                )
+                .await?;
+            }
+            (StepKind::PublishArtifact, _) => {
+                let Some(store) = ports.artifacts.clone() else { return Ok(()) };
+                let built: Vec<BuiltArtifact> = state
+                    .steps
+                    .iter()
+                    .rev()
+                    .filter(|s| s.step == StepKind::Build)
+                    .find_map(|s| s.outcome.as_ref()?.output().and_then(|o| serde_json::from_value(o.clone()).ok()))
+                    .unwrap_or_default();
+                let n = Self::index(&state, "publish#");
+                let spec = StepSpec::new(StepKind::PublishArtifact, env, format!("publish#{n}")).idempotent();
+                let version = plan.version.clone();
+                let outcome = self
+                    .run_step(
+                        release,
+                        &spec,
+                        |_, log| {
+                            let (store, built, version) = (store.clone(), built.clone(), version.clone());
+                            async move {
+                                let mut refs = Vec::new();
+                                for b in &built {
+                                    let r = store.put(&b.name, &version, &b.path).await?;
+                                    log.line(
+                                        crate::ports::LogStream::Info,
+                                        format!("published {} {} sha256:{}", r.name, r.version, r.sha256),
+                                    );
+                                    refs.push(r);
+                                }
+                                if refs.is_empty() {
+                                    return Err(PortError::permanent(
+                                        "artifact-store",
+                                        "put",
+                                        "the build produced no artifacts",
+                                    ));
+                                }
+                                Ok((format!("published {} artifacts", refs.len()), serde_json::to_value(&refs).ok()))
+                            }
+                        },
+                        |_| no_lookup(),
+                    )
+                    .await?;
+                let refs: Vec<crate::model::ArtifactRef> =
+                    outcome.output().and_then(|o| serde_json::from_value(o.clone()).ok()).unwrap_or_default();
+                let automation = self.inner.automation.clone();
+                for r in refs.into_iter().filter(|r| !state.artifacts.contains(r)) {
+                    self.execute(release, &automation, Action::RecordArtifact(r)).await?;
+                }
+            }
+            (StepKind::Tag, _) => {
+                let Some(vcs) = ports.vcs.clone() else { return Ok(()) };
+                let tag = plan.version.tag(&self.inner.policy.vcs.tag_prefix);
+                let spec = StepSpec::new(StepKind::Tag, env, format!("tag:{tag}")).idempotent();
+                let message = format!("{} {} ({})", plan.project, plan.version, plan.kind);
+                self.run_step(
+                    release,
+                    &spec,
+                    |_, _| {
+                        let (vcs, tag, message) = (vcs.clone(), tag.clone(), message.clone());
+                        async move {
+                            let head = vcs.head().await?;
+                            vcs.create_tag(&tag, &message, &head).await?;
+                            Ok((format!("tagged {head} as {tag} and pushed"), None))
+                        }
+                    },
+                    |_| no_lookup(),
+                )
+                .await?;
+            }
+            (StepKind::Deploy, Some(env)) => {
+                self.deploy_env(release, env).await?;
+            }
+            (StepKind::Backup, Some(env)) => {
+                let Some(backup) = ports.backup.clone() else { return Ok(()) };
+                let n = Self::index(&state, &format!("backup:{env}#"));
+                let spec = StepSpec::new(StepKind::Backup, Some(env.clone()), format!("backup:{env}#{n}"));
+                let env = env.clone();
+                self.run_step(
+                    release,
+                    &spec,
+                    |key, _| {
+                        let (backup, env) = (backup.clone(), env.clone());
+                        async move {
+                            let b = backup.backup(&env, &key).await?;
+                            Ok((format!("backup {} of {env}", b.id), serde_json::to_value(&b).ok()))
+                        }
+                    },
+                    |key| {
+                        let backup = backup.clone();
+                        async move {
+                            Ok(match backup.find(&key).await? {
+                                Lookup::Done(b) => {
+                                    Lookup::Done((format!("backup {}", b.id), serde_json::to_value(&b).ok()))
+                                }
+                                Lookup::NotFound => Lookup::NotFound,
+                                Lookup::Unsupported => Lookup::Unsupported,
+                            })
+                        }
+                    },
+                )
+                .await?;
+            }
+            (StepKind::RestoreTest, Some(env)) => {
+                let Some(backup) = ports.backup.clone() else { return Ok(()) };
+                let last: Option<BackupRef> =
+                    state.steps.iter().rev().filter(|s| s.step == StepKind::Backup).find_map(|s| {
+                        s.outcome.as_ref()?.output().and_then(|o| serde_json::from_value(o.clone()).ok())
+                    });
+                let Some(last) = last else { return Ok(()) };
+                let n = Self::index(&state, &format!("restore-test:{env}#"));
+                let spec = StepSpec::new(StepKind::RestoreTest, Some(env.clone()), format!("restore-test:{env}#{n}"))
+                    .idempotent();
+                self.run_step(
+                    release,
+                    &spec,
+                    |_, _| {
+                        let (backup, last) = (backup.clone(), last.clone());
+                        async move { backup.verify(&last).await.map(|d| (d, None)) }
+                    },
+                    |_| no_lookup(),
+                )
+                .await?;
+            }
+            (StepKind::SmokeTest, Some(env)) => {
+                let Some(probes) = ports.smoke.get(env).cloned() else { return Ok(()) };
+                self.probe_step(release, StepKind::SmokeTest, env, &probes).await?;
+            }
+            _ => tracing::debug!(step = %req.step, environment = %env_name, "waiting for this step to be reported"),
+        }
+        Ok(())
+    }
+
+    /// Runs probes as one step and records what they measured as evidence.
+    async fn probe_step(
+        &self,
+        release: &ReleaseId,
+        step: StepKind,
+        env: &EnvName,
+        probes: &[Arc<dyn Probe>],
+    ) -> Result<(), EngineError> {
+        let state = self.cached(release).await?;
+        let n = Self::index(&state, &format!("{step}:{env}#"));
+        let spec = StepSpec::new(step.clone(), Some(env.clone()), format!("{step}:{env}#{n}")).idempotent();
+        let env_for_call = env.clone();
+        let outcome = self
+            .run_step(
+                release,
+                &spec,
+                |_, log| {
+                    let (probes, env) = (probes.to_vec(), env_for_call.clone());
+                    async move {
+                        let mut all = Vec::new();
+                        for p in &probes {
+                            let measured = p.check(&env).await?;
+                            for m in &measured {
+                                log.line(
+                                    crate::ports::LogStream::Info,
+                                    format!("{}: {} = {}", p.name(), m.gate, m.value),
+                                );
+                            }
+                            all.extend(measured);
+                        }
+                        Ok((
+                            format!("{} measurements from {} probes", all.len(), probes.len()),
+                            serde_json::to_value(&all).ok(),
+                        ))
+                    }
+                },
+                |_| no_lookup(),
+            )
+            .await?;
+        let measured: Vec<crate::ports::Measurement> =
+            outcome.output().and_then(|o| serde_json::from_value(o.clone()).ok()).unwrap_or_default();
+        let automation = self.inner.automation.clone();
+        for m in measured {
+            let evidence = Evidence {
+                gate: m.gate,
+                environment: Some(env.clone()),
+                target: m.target,
+                value: m.value,
+                source: m.source,
+            };
+            self.execute(release, &automation, Action::RecordEvidence(evidence)).await?;
+        }
+        Ok(())
+    }
+
+    /// R-7b: open critical and high bugs in scope, asked of the ticketing system.
+    async fn measure_bugs(&self, release: &ReleaseId, state: &ReleaseState) -> Result<(), EngineError> {
+        let Some(ticketing) = self.inner.ports.ticketing.clone() else { return Ok(()) };
+        let Some(plan) = &state.plan else { return Ok(()) };
+        let severities = self.inner.policy.tickets.blocking_severities.clone();
+        let bugs = ticketing.open_bugs(&plan.scope, &severities).await?;
+        let keys: Vec<String> = bugs.iter().map(|b| b.key.to_string()).collect();
+        let source = if keys.is_empty() {
+            "ticketing: no open bugs in scope".to_owned()
+        } else {
+            format!("ticketing: {}", keys.join(", "))
+        };
+        let automation = self.inner.automation.clone();
+        self.execute(
+            release,
+            &automation,
+            Action::RecordEvidence(Evidence::new(GateId::CriticalBugs, bugs.len() as f64, source)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// R-4a: commits since the last release tag without a ticket key.
+    async fn measure_commits(&self, release: &ReleaseId) -> Result<(), EngineError> {
+        let Some(vcs) = self.inner.ports.vcs.clone() else { return Ok(()) };
+        let prefix = self.inner.policy.vcs.tag_prefix.clone();
+        let last = vcs
+            .tags()
+            .await?
+            .into_iter()
+            .filter_map(|t| crate::model::Version::from_tag(&t.name, &prefix).ok().map(|v| (v, t.name)))
+            .max();
+        let commits = vcs.commits_since(last.as_ref().map(|(_, name)| name.as_str())).await?;
+        let untracked: Vec<String> = commits
+            .iter()
+            .filter(|c| crate::changes::ticket_keys(&format!("{}\n{}", c.subject, c.body)).is_empty())
+            .map(|c| format!("{} {}", c.sha.get(..7).unwrap_or(&c.sha), c.subject))
+            .collect();
+        let source = if untracked.is_empty() {
+            format!(
+                "vcs: {} commits since {}, all with ticket keys",
+                commits.len(),
+                last.map_or("the start".into(), |(_, n)| n)
+            )
+        } else {
+            format!("vcs: without ticket key: {}", untracked.join("; "))
+        };
+        let automation = self.inner.automation.clone();
+        self.execute(
+            release,
+            &automation,
+            Action::RecordEvidence(Evidence::new(GateId::UntrackedCommits, untracked.len() as f64, source)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Reports a step that people or another system performed (integration
+    /// tests, a demo), so the release can move on.
+    pub async fn report_step(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        step: StepKind,
+        environment: Option<EnvName>,
+        outcome: StepOutcome,
+    ) -> Result<ReleaseState, EngineError> {
+        let state = self.cached(release).await?;
+        let env = environment.as_ref().map_or("-".to_owned(), ToString::to_string);
+        let key = format!("report:{step}:{env}#{}", Self::index(&state, &format!("report:{step}:{env}#")));
+        self.execute(release, actor, Action::StartStep { step, environment, target: None, key: key.clone() }).await?;
+        self.execute(release, actor, Action::FinishStep { key, outcome, log: Vec::new() }).await
+    }
+
+    /// Rolls the release back (R-8g): every target of the environments it
+    /// reached in production, the database, the teams told.
+    pub async fn rollback(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<ReleaseState, EngineError> {
+        self.execute(release, actor, Action::BeginRollback { reason: reason.to_owned() }).await?;
+        let this = self.clone();
+        let release2 = release.clone();
+        self.with_lease(&format!("release:{release}"), async move { this.finish_rollback(&release2).await }).await?;
+        self.cached(release).await
+    }
+
+    async fn rollback_locked(&self, release: &ReleaseId, reason: &str) -> Result<(), EngineError> {
+        let automation = self.inner.automation.clone();
+        self.execute(release, &automation, Action::BeginRollback { reason: reason.to_owned() }).await?;
+        self.finish_rollback(release).await
+    }
+
+    /// Undoes the production deployment and records the rollback's end.
+    async fn finish_rollback(&self, release: &ReleaseId) -> Result<(), EngineError> {
+        let state = self.cached(release).await?;
+        let reason = state.rollback_reason.clone().unwrap_or_default();
+        let prod: Vec<EnvName> =
+            self.inner.policy.environments.iter().filter(|e| e.production).map(|e| e.name.clone()).collect();
+        let mut details = Vec::new();
+        for env in prod {
+            let prefix = format!("deploy:{env}#");
+            let deployments =
+                state.steps.iter().filter(|s| s.target.is_none() && s.key.starts_with(&prefix)).count() as u32;
+            if deployments > 0 {
+                details.push(self.undo_deployment(release, &env, deployments, &reason).await?);
+            }
+        }
+        let failed = details.iter().any(|d| d.contains("FAILED") || d.contains("rollback failures"));
+        let detail =
+            if details.is_empty() { "nothing was deployed to production".to_owned() } else { details.join("; ") };
+        let automation = self.inner.automation.clone();
+        self.execute(release, &automation, Action::FinishRollback { succeeded: !failed, detail: detail.clone() })
+            .await?;
+        if failed {
+            return Err(PortError::permanent("engine", "rollback", detail).into());
+        }
+        Ok(())
+    }
+
+    /// After release: notes published (R-9b), people told (R-9a), the release
+    /// ticket closed with the log summary and notes (R-9d), then closed.
+    async fn close_out(&self, release: &ReleaseId) -> Result<(), EngineError> {
+        let state = self.cached(release).await?;
+        let Some(plan) = state.plan.clone() else { return Err(EngineError::NotFound(release.clone())) };
+        let notes = release_notes(&state);
+        if let Some(publisher) = self.inner.ports.notes.clone() {
+            let spec = StepSpec::new(StepKind::PublishNotes, None, "notes#1").idempotent();
+            let (version, notes) = (plan.version.clone(), notes.clone());
+            self.run_step(
+                release,
+                &spec,
+                |_, _| {
+                    let (publisher, version, notes, release) =
+                        (publisher.clone(), version.clone(), notes.clone(), release.clone());
+                    async move {
+                        publisher
+                            .publish(&release, &version, &notes)
+                            .await
+                            .map(|at| (format!("notes published at {at}"), None))
+                    }
+                },
+                |_| no_lookup(),
+            )
+            .await?;
+        }
+        let mut audience = vec![Audience::Teams];
+        match plan.kind {
+            ReleaseKind::Major => audience.extend([Audience::Clients, Audience::Stakeholders]),
+            ReleaseKind::Emergency => audience.push(Audience::Stakeholders),
+            _ => {}
+        }
+        let subject = format!("Released {} {}", plan.project, plan.version);
+        self.notify(release, "notify:released", &subject, &notes, audience).await?;
+        let summary = format!(
+            "{} {} released: {} events, stages {}",
+            plan.project,
+            plan.version,
+            state.version,
+            state.path.iter().map(Stage::as_str).collect::<Vec<_>>().join(" -> ")
+        );
+        if let Some(ticketing) = self.inner.ports.ticketing.clone() {
+            let spec = StepSpec::new(StepKind::CloseTicket, None, "close-ticket#1");
+            let (plan2, body) = (plan.clone(), format!("{summary}\n\n{notes}"));
+            self.run_step(
+                release,
+                &spec,
+                |_, _| {
+                    let (ticketing, plan, body) = (ticketing.clone(), plan2.clone(), body.clone());
+                    async move {
+                        let key = ticketing.create_release_ticket(&plan).await?;
+                        ticketing.comment(&key, &body).await?;
+                        ticketing.transition(&key, "Done").await?;
+                        Ok((format!("release ticket {key} closed"), serde_json::to_value(key.to_string()).ok()))
+                    }
+                },
+                |_| no_lookup(),
+            )
+            .await?;
+        }
+        let automation = self.inner.automation.clone();
+        self.execute(release, &automation, Action::Close { summary }).await?;
+        Ok(())
+    }
+}
+
+/// Plain release notes from the plan; issue #5 replaces them with notes from commits.
+fn release_notes(state: &ReleaseState) -> String {
+    let Some(plan) = &state.plan else { return String::new() };
+    let mut notes = format!("# {} {}\n\n", plan.project, plan.version);
+    if let Some(h) = &plan.hotfix {
+        notes.push_str(&format!("Hotfix {}: {} ({})\n\n", h.ticket, h.summary, h.justification));
+    }
+    notes.push_str("## Tickets\n\n");
+    for key in &plan.scope {
+        notes.push_str(&format!("- {key}\n"));
+    }
+    if !state.artifacts.is_empty() {
+        notes.push_str("\n## Artifacts\n\n");
+        for a in &state.artifacts {
+            notes.push_str(&format!("- {} {} sha256:{}\n", a.name, a.version, a.sha256));
+        }
+    }
+    notes
+}

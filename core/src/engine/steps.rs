@@ -1,0 +1,188 @@
+//! Running one step through a port: recorded as started under an
+//! idempotency key, called, recorded with its outcome. Retryable failures are
+//! retried with exponential backoff and full jitter, each attempt under its
+//! own key (`key`, `key/2`, `key/3`, …).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::{EngineError, ReleaseManager};
+use crate::machine::{Action, StepOutcome, StepRecord};
+use crate::model::{EnvName, ReleaseId, StepKind};
+use crate::ports::{LogSink, LogStream, Lookup, PortError};
+
+/// What a successful port call reports: a detail and optional data for later steps.
+pub(crate) type Done = (String, Option<serde_json::Value>);
+
+/// Which step to run.
+#[derive(Debug, Clone)]
+pub(crate) struct StepSpec {
+    pub step: StepKind,
+    pub environment: Option<EnvName>,
+    pub target: Option<String>,
+    /// The key of the first attempt; later attempts append `/n`.
+    pub key: String,
+    /// Safe to call again when the port cannot say whether a call happened.
+    pub idempotent: bool,
+}
+
+impl StepSpec {
+    pub fn new(step: StepKind, environment: Option<EnvName>, key: impl Into<String>) -> Self {
+        Self { step, environment, target: None, key: key.into(), idempotent: false }
+    }
+
+    pub fn target(mut self, target: &str) -> Self {
+        self.target = Some(target.to_owned());
+        self
+    }
+
+    pub fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+
+    fn attempt_key(&self, attempt: u32) -> String {
+        if attempt <= 1 { self.key.clone() } else { format!("{}/{attempt}", self.key) }
+    }
+
+    fn is_attempt(&self, key: &str) -> bool {
+        key == self.key || key.strip_prefix(&self.key).is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+fn outcome_of(result: Result<Done, PortError>) -> StepOutcome {
+    match result {
+        Ok((detail, output)) => StepOutcome::Succeeded { detail, output },
+        Err(e) => StepOutcome::Failed { error: e.to_string(), retryable: e.retryable },
+    }
+}
+
+impl ReleaseManager {
+    /// The attempts of a step so far, oldest first.
+    pub(crate) async fn attempts(&self, release: &ReleaseId, spec: &StepSpec) -> Result<Vec<StepRecord>, EngineError> {
+        let state = self.cached(release).await?;
+        Ok(state.steps.into_iter().filter(|s| spec.is_attempt(&s.key)).collect())
+    }
+
+    fn sink(&self, release: &ReleaseId, key: &str) -> Arc<LogSink> {
+        let (logs, release, key) = (self.inner.logs.clone(), release.clone(), key.to_owned());
+        Arc::new(LogSink::with_tap(move |line| {
+            let _ = logs.send((release.clone(), key.clone(), line.clone()));
+        }))
+    }
+
+    async fn finish(
+        &self,
+        release: &ReleaseId,
+        key: String,
+        outcome: StepOutcome,
+        sink: &LogSink,
+    ) -> Result<(), EngineError> {
+        let actor = self.inner.automation.clone();
+        self.execute(release, &actor, Action::FinishStep { key, outcome, log: sink.take() }).await.map(drop)
+    }
+
+    /// Runs a step to its outcome, resuming whatever a previous process left.
+    ///
+    /// `call` performs the port operation under an attempt key; `lookup`
+    /// asks the port what became of an attempt key.
+    pub(crate) async fn run_step<C, CF, L, LF>(
+        &self,
+        release: &ReleaseId,
+        spec: &StepSpec,
+        call: C,
+        lookup: L,
+    ) -> Result<StepOutcome, EngineError>
+    where
+        C: Fn(String, Arc<LogSink>) -> CF,
+        CF: Future<Output = Result<Done, PortError>>,
+        L: Fn(String) -> LF,
+        LF: Future<Output = Result<Lookup<Done>, PortError>>,
+    {
+        let max_attempts = self.inner.policy.retry.attempts.max(1);
+        let mut retry_after = None;
+        loop {
+            let attempts = self.attempts(release, spec).await?;
+            let n = attempts.len() as u32;
+            let key = match attempts.last() {
+                None => spec.attempt_key(1),
+                Some(StepRecord { outcome: Some(outcome @ StepOutcome::Succeeded { .. }), .. }) => {
+                    return Ok(outcome.clone());
+                }
+                Some(StepRecord { outcome: Some(StepOutcome::Failed { retryable: true, .. }), .. })
+                    if n < max_attempts =>
+                {
+                    let backoff = self.inner.policy.retry.backoff(n + 1).mul_f64(fastrand::f64());
+                    let wait = retry_after.take().map_or(backoff, |after: std::time::Duration| after.max(backoff));
+                    tracing::info!(step = %spec.step, key = %spec.key, attempt = n + 1, ?wait, "retrying");
+                    self.inner.clock.sleep(wait).await;
+                    spec.attempt_key(n + 1)
+                }
+                Some(StepRecord { outcome: Some(outcome), .. }) => return Ok(outcome.clone()),
+                Some(StepRecord { key, outcome: None, .. }) => {
+                    // Started by a process that stopped before recording the outcome:
+                    // ask the port about the key instead of calling again.
+                    let key = key.clone();
+                    let sink = self.sink(release, &key);
+                    let outcome = match lookup(key.clone()).await? {
+                        Lookup::Done((detail, output)) => {
+                            sink.line(
+                                LogStream::Info,
+                                format!("resolved after a restart: the port reports {key} done"),
+                            );
+                            StepOutcome::Succeeded { detail, output }
+                        }
+                        Lookup::NotFound => self.call(&call, &key, &sink, &mut retry_after).await,
+                        Lookup::Unsupported if spec.idempotent => self.call(&call, &key, &sink, &mut retry_after).await,
+                        Lookup::Unsupported => StepOutcome::failed(
+                            "the outcome is unknown after a restart and the port cannot be asked about its key; \
+                             check the target, then report the step",
+                            false,
+                        ),
+                    };
+                    self.finish(release, key, outcome, &sink).await?;
+                    continue;
+                }
+            };
+            match self.start(release, spec, key.clone()).await {
+                Ok(()) => {}
+                // Another driver started this attempt first: read what it did.
+                Err(EngineError::Refused(_)) => continue,
+                Err(e) => return Err(e),
+            }
+            let sink = self.sink(release, &key);
+            let outcome = self.call(&call, &key, &sink, &mut retry_after).await;
+            self.finish(release, key, outcome, &sink).await?;
+        }
+    }
+
+    async fn start(&self, release: &ReleaseId, spec: &StepSpec, key: String) -> Result<(), EngineError> {
+        let actor = self.inner.automation.clone();
+        let action = Action::StartStep {
+            step: spec.step.clone(),
+            environment: spec.environment.clone(),
+            target: spec.target.clone(),
+            key,
+        };
+        self.execute(release, &actor, action).await.map(drop)
+    }
+
+    async fn call<C, CF>(
+        &self,
+        call: &C,
+        key: &str,
+        sink: &Arc<LogSink>,
+        retry_after: &mut Option<std::time::Duration>,
+    ) -> StepOutcome
+    where
+        C: Fn(String, Arc<LogSink>) -> CF,
+        CF: Future<Output = Result<Done, PortError>>,
+    {
+        let result = call(key.to_owned(), sink.clone()).await;
+        if let Err(e) = &result {
+            tracing::warn!(key, error = %e, "step attempt failed");
+            *retry_after = e.retry_after;
+        }
+        outcome_of(result)
+    }
+}

@@ -1,0 +1,51 @@
+//! The pluggable ports: every outside system shipwarden talks to, each an
+//! object-safe async trait used as `Arc<dyn Port>`. Only the engine calls
+//! them. Real adapters live in the `shipwarden-adapters` crate; in-memory
+//! ones for tests and embedding live in [`memory`].
+//!
+//! # Idempotency
+//! Every operation that changes something carries an idempotency key. After a
+//! crash, the engine finds steps whose start is recorded but whose outcome is
+//! not, and asks the port about the key (`status`, `find`, `exists`) instead
+//! of calling again. A port that cannot answer says [`Lookup::Unsupported`];
+//! the engine then repeats the call only for operations that are idempotent
+//! by nature (publishing content-addressed artifacts, tagging), and sends
+//! notifications at least once.
+
+mod artifacts;
+mod backup;
+mod builder;
+mod clock;
+mod deploy;
+mod error;
+pub mod memory;
+mod notes;
+mod notifier;
+mod probe;
+mod store;
+mod ticketing;
+mod vcs;
+
+pub use artifacts::ArtifactStore;
+pub use backup::{Backup, BackupRef};
+pub use builder::{BuildRequest, Builder, BuiltArtifact};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use deploy::{DeployRequest, DeployTarget, LogLine, LogSink, LogStream, RollbackRequest};
+pub use error::{ErrorKind, PortError};
+pub use notes::NotesPublisher;
+pub use notifier::{Audience, Notice, Notifier};
+pub use probe::{Measurement, Probe};
+pub use store::{EventStore, ReleaseQuery, ReleaseSummary, StoreError};
+pub use ticketing::{Ticket, Ticketing};
+pub use vcs::{Commit, Tag, Vcs};
+
+/// What a port knows about an operation's idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup<T> {
+    /// The operation happened; here is its result.
+    Done(T),
+    /// The port never saw the key: the operation did not happen.
+    NotFound,
+    /// The port cannot tell.
+    Unsupported,
+}

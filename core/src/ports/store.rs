@@ -1,0 +1,164 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::PortError;
+use crate::audit::{AuditError, Envelope};
+use crate::calendar::Booking;
+use crate::machine::{ReleaseState, StepOutcome};
+use crate::model::{EnvName, ReleaseId, ReleaseKind, Stage, StepKind, Version};
+
+/// A release as listings show it, kept beside its events by the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseSummary {
+    /// The release.
+    pub release: ReleaseId,
+    /// Its project.
+    pub project: String,
+    /// Its version.
+    pub version: Version,
+    /// Its kind.
+    pub kind: ReleaseKind,
+    /// Its stage.
+    pub stage: Stage,
+    /// Environments it was deployed to.
+    pub environments: Vec<EnvName>,
+    /// Its booked deployments (R-6a), for conflict checks across releases (R-6e).
+    pub bookings: Vec<Booking>,
+    /// When it was planned.
+    pub planned_at: Timestamp,
+    /// When its last event was recorded.
+    pub updated_at: Timestamp,
+    /// How many events its stream holds.
+    pub events: u64,
+}
+
+impl ReleaseSummary {
+    /// The summary of a state, if it is planned.
+    pub fn of(state: &ReleaseState, updated_at: Timestamp) -> Option<Self> {
+        let plan = state.plan.as_ref()?;
+        let mut environments: Vec<EnvName> = state
+            .steps
+            .iter()
+            .filter(|s| s.step == StepKind::Deploy && matches!(s.outcome, Some(StepOutcome::Succeeded { .. })))
+            .filter_map(|s| s.environment.clone())
+            .collect();
+        environments.dedup();
+        Some(Self {
+            release: plan.release.clone(),
+            project: plan.project.clone(),
+            version: plan.version.clone(),
+            kind: plan.kind,
+            stage: state.stage.clone()?,
+            environments,
+            bookings: state.bookings.clone(),
+            planned_at: state.path.first().and_then(|s| state.entered_at.get(s)).copied().unwrap_or(updated_at),
+            updated_at,
+            events: state.version,
+        })
+    }
+}
+
+/// Which releases to list. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseQuery {
+    /// Only this project.
+    pub project: Option<String>,
+    /// Only releases in this stage.
+    pub stage: Option<Stage>,
+    /// Only releases deployed to this environment.
+    pub environment: Option<EnvName>,
+    /// Only releases planned at or after this instant.
+    pub planned_after: Option<Timestamp>,
+    /// Only releases planned before this instant.
+    pub planned_before: Option<Timestamp>,
+    /// At most this many, newest first (none: all).
+    pub limit: Option<u32>,
+}
+
+impl ReleaseQuery {
+    /// True when `summary` matches.
+    pub fn matches(&self, summary: &ReleaseSummary) -> bool {
+        self.project.as_ref().is_none_or(|p| p == &summary.project)
+            && self.stage.as_ref().is_none_or(|s| s == &summary.stage)
+            && self.environment.as_ref().is_none_or(|e| summary.environments.contains(e))
+            && self.planned_after.is_none_or(|t| summary.planned_at >= t)
+            && self.planned_before.is_none_or(|t| summary.planned_at < t)
+    }
+}
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another writer appended first: reload and decide again.
+    #[error("conflict on release {stream}: expected version {expected}, the store has {actual}")]
+    Conflict {
+        /// The release.
+        stream: ReleaseId,
+        /// The version the writer expected.
+        expected: u64,
+        /// The version the store has.
+        actual: u64,
+    },
+    /// The stored chain does not verify (R-9d).
+    #[error("the audit chain of release {stream} does not verify: {error}")]
+    Corrupt {
+        /// The release.
+        stream: ReleaseId,
+        /// What is wrong.
+        error: AuditError,
+    },
+    /// The backend failed.
+    #[error(transparent)]
+    Backend(#[from] PortError),
+}
+
+impl StoreError {
+    /// True when trying again can help.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Conflict { .. } => true,
+            StoreError::Corrupt { .. } => false,
+            StoreError::Backend(e) => e.retryable,
+        }
+    }
+}
+
+/// Where release streams are kept (R-9d): in memory, SQLite, PostgreSQL.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends sealed envelopes to a stream whose current version (event
+    /// count) must be `expected_version`, and records its summary; returns
+    /// the new version.
+    ///
+    /// # Behavior
+    /// Atomic: all envelopes and the summary, or nothing. A stale
+    /// `expected_version` gives [`StoreError::Conflict`].
+    async fn append(
+        &self,
+        stream: &ReleaseId,
+        expected_version: u64,
+        envelopes: &[Envelope],
+        summary: &ReleaseSummary,
+    ) -> Result<u64, StoreError>;
+
+    /// Loads a stream in order, verifying its hash chain; empty when unknown.
+    async fn load(&self, stream: &ReleaseId) -> Result<Vec<Envelope>, StoreError>;
+
+    /// Lists release summaries, newest planned first.
+    async fn list(&self, query: &ReleaseQuery) -> Result<Vec<ReleaseSummary>, StoreError>;
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl`; false
+    /// when another holder's lease has not expired.
+    ///
+    /// # Notes
+    /// Leases keep two drivers from deploying one environment at once (R-6e)
+    /// across processes; a crashed holder's lease expires by itself.
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Gives a lease back, if `holder` has it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,39 @@
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::PortError;
+use crate::model::{Plan, TicketKey};
+
+/// A ticket as the ticketing system reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Its key.
+    pub key: TicketKey,
+    /// Its summary.
+    pub summary: String,
+    /// Its status (`Open`, `Done`).
+    pub status: String,
+    /// Its type (`Bug`, `Story`).
+    pub kind: String,
+    /// Its severity or priority, for bugs (`critical`, `high`).
+    pub severity: Option<String>,
+}
+
+/// Jira, GitHub Issues, or shipwarden's own tickets (R-4b, R-7b, R-9d).
+#[async_trait]
+pub trait Ticketing: Send + Sync {
+    /// Reads a ticket.
+    async fn get(&self, key: &TicketKey) -> Result<Ticket, PortError>;
+
+    /// Open bugs of these severities among the scope's tickets (R-7b).
+    async fn open_bugs(&self, scope: &[TicketKey], severities: &[String]) -> Result<Vec<Ticket>, PortError>;
+
+    /// Adds a comment.
+    async fn comment(&self, key: &TicketKey, body: &str) -> Result<(), PortError>;
+
+    /// Moves a ticket to a status (`Done`).
+    async fn transition(&self, key: &TicketKey, status: &str) -> Result<(), PortError>;
+
+    /// Creates the release ticket for a plan and returns its key.
+    async fn create_release_ticket(&self, plan: &Plan) -> Result<TicketKey, PortError>;
+}

@@ -1,0 +1,524 @@
+//! The engine over in-memory ports: a release driven by `run` from plan to
+//! close, with people supplying approvals and evidence in between; retries,
+//! rollbacks, leases and concurrent drivers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shipwarden::engine::{EngineError, ReleaseManager, RunOutcome};
+use shipwarden::ports::memory::*;
+use shipwarden::ports::*;
+use shipwarden::*;
+
+fn ts(text: &str) -> jiff::Timestamp {
+    text.parse().expect("ts")
+}
+fn env(name: &str) -> EnvName {
+    name.parse().expect("env")
+}
+fn rm() -> Actor {
+    Actor::new("rita", [Role::ReleaseManager])
+}
+fn po() -> Actor {
+    Actor::new("paul", [Role::ProductOwner])
+}
+fn qa() -> Actor {
+    Actor::new("quinn", [Role::QaLead])
+}
+fn ci() -> Actor {
+    Actor::new("ci", [])
+}
+fn cto() -> Actor {
+    Actor::new("carla", [Role::Cto])
+}
+
+struct World {
+    manager: ReleaseManager,
+    store: Arc<MemoryStore>,
+    clock: Arc<ManualClock>,
+    targets: BTreeMap<String, Vec<Arc<MemoryTarget>>>,
+    backup: Arc<MemoryBackup>,
+    notifier: Arc<RecordingNotifier>,
+    notes: Arc<MemoryNotes>,
+    ticketing: Arc<MemoryTicketing>,
+    vcs: Arc<MemoryVcs>,
+    smoke: Arc<StaticProbe>,
+    _dir: tempfile::TempDir,
+}
+
+fn world(per_env: usize) -> World {
+    world_with(per_env, Policy::default())
+}
+
+fn world_with(per_env: usize, policy: Policy) -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(ts("2026-11-28T10:00:00Z"))); // a Saturday
+    let backup = Arc::new(MemoryBackup::new());
+    let notifier = Arc::new(RecordingNotifier::new());
+    let notes = Arc::new(MemoryNotes::new());
+    let ticketing = Arc::new(MemoryTicketing::new());
+    for (key, kind, severity) in [("SHOP-12", "Story", None), ("SHOP-13", "Bug", Some("low"))] {
+        ticketing.insert(Ticket {
+            key: key.parse().expect("key"),
+            summary: key.into(),
+            status: "Open".into(),
+            kind: kind.into(),
+            severity: severity.map(Into::into),
+        });
+    }
+    let commit = |sha: &str, subject: &str| Commit {
+        sha: sha.into(),
+        subject: subject.into(),
+        body: String::new(),
+        author: "dev".into(),
+    };
+    let vcs = Arc::new(MemoryVcs::new(
+        vec![commit("c2c2c2c2", "SHOP-12: checkout"), commit("c1c1c1c1", "Fix #45: login")],
+        vec!["main".into()],
+    ));
+    let smoke = Arc::new(StaticProbe::new("smoke https://shop/health", &[(GateId::ResponseTime, 85.0)]));
+    let checks = Arc::new(StaticProbe::new(
+        "host",
+        &[
+            (GateId::Cpu, 30.0),
+            (GateId::Memory, 40.0),
+            (GateId::DiskFree, 50.0),
+            (GateId::TlsDaysLeft, 60.0),
+            (GateId::DbConnectivity, 1.0),
+            (GateId::Network, 1.0),
+        ],
+    ));
+    let mut ports = engine::Ports {
+        vcs: Some(vcs.clone()),
+        ticketing: Some(ticketing.clone()),
+        artifacts: Some(Arc::new(MemoryArtifacts::new())),
+        builder: Some(Arc::new(MemoryBuilder::new(dir.path(), vec![("shop.jar".into(), b"jar bytes".to_vec())]))),
+        backup: Some(backup.clone()),
+        notes: Some(notes.clone()),
+        notifiers: vec![notifier.clone()],
+        ..Default::default()
+    };
+    let mut targets = BTreeMap::new();
+    for e in ["staging", "test", "prod"] {
+        let list: Vec<Arc<MemoryTarget>> =
+            (1..=per_env).map(|i| Arc::new(MemoryTarget::new(format!("{e}-{i}")))).collect();
+        ports.targets.insert(env(e), list.iter().map(|t| t.clone() as Arc<dyn DeployTarget>).collect());
+        targets.insert(e.to_owned(), list);
+    }
+    ports.checks.insert(env("prod"), vec![checks]);
+    ports.smoke.insert(env("prod"), vec![smoke.clone()]);
+    let mut policy = policy;
+    policy.retry.initial_backoff = jiff::SignedDuration::from_millis(1);
+    let manager = ReleaseManager::builder(store.clone()).policy(policy).clock(clock.clone()).ports(ports).build();
+    World { manager, store, clock, targets, backup, notifier, notes, ticketing, vcs, smoke, _dir: dir }
+}
+
+fn plan(kind: ReleaseKind) -> Plan {
+    let mut plan = Plan::new("shop-1.4.0".parse().expect("id"), "shop", Version::new(1, 4, 0), kind);
+    plan.scope = vec!["SHOP-12".parse().expect("key"), "SHOP-13".parse().expect("key")];
+    if kind == ReleaseKind::Emergency {
+        plan.hotfix = Some(Hotfix {
+            ticket: "SHOP-99".parse().expect("key"),
+            summary: "HOTFIX: card payments".into(),
+            justification: "outage".into(),
+        });
+    }
+    plan
+}
+
+fn id() -> ReleaseId {
+    "shop-1.4.0".parse().expect("id")
+}
+
+fn waiting(outcome: RunOutcome) -> engine::Waiting {
+    match outcome {
+        RunOutcome::Waiting(w) => w,
+        other => panic!("expected waiting, got {other:?}"),
+    }
+}
+
+async fn approve(w: &World, actor: &Actor, approval: ApprovalId, role: Role) {
+    w.manager.approve(&id(), actor, approval, role, Channel::TicketComment, "ok").await.expect("approve");
+}
+
+async fn evidence(w: &World, gate: GateId, value: f64) {
+    w.manager.record_evidence(&id(), &ci(), Evidence::new(gate, value, "ci")).await.expect("evidence");
+}
+
+/// Drives a minor release to `accepted`, as people and `run` would.
+async fn to_accepted(w: &World) {
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    assert_eq!(waiting(w.manager.run(&id(), None).await.expect("run")).stage, Stage::Planned);
+    approve(w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::StagingDeployed);
+    let text = wait.refusal.to_string();
+    assert!(
+        text.contains("approval `qa_signoff`")
+            && text.contains("gate `coverage`")
+            && text.contains("gate `p95_latency`"),
+        "{text}"
+    );
+    assert!(!text.contains("critical_bugs"), "bugs were asked of the ticketing system: {text}");
+    evidence(w, GateId::Coverage, 0.93).await;
+    evidence(w, GateId::P95Latency, 150.0).await;
+    approve(w, &qa(), ApprovalId::QaSignoff, Role::QaLead).await;
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::QaVerified);
+    assert!(wait.refusal.to_string().contains("step `integration_tests` on staging is missing"), "{}", wait.refusal);
+    w.manager
+        .report_step(&id(), &qa(), StepKind::IntegrationTests, Some(env("staging")), StepOutcome::ok("312 passed"))
+        .await
+        .expect("report");
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::IntegrationTested);
+    assert!(wait.refusal.to_string().contains("step `demo` on test is missing"), "{}", wait.refusal);
+    w.manager
+        .report_step(&id(), &po(), StepKind::Demo, Some(env("test")), StepOutcome::ok("demoed to sales"))
+        .await
+        .expect("report");
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::TestDeployed);
+    evidence(w, GateId::DocsReviewed, 1.0).await;
+    approve(w, &po(), ApprovalId::Acceptance, Role::ProductOwner).await;
+}
+
+#[tokio::test]
+async fn run_drives_a_release_from_plan_to_closed_through_real_steps_r3() {
+    let w = world(3);
+    let mut events = w.manager.subscribe();
+    to_accepted(&w).await;
+    let outcome = w.manager.run(&id(), None).await.expect("run");
+    assert_eq!(outcome, RunOutcome::Final { stage: Stage::Closed });
+
+    let history = w.manager.history(&id()).await.expect("history");
+    assert!(shipwarden::audit::verify(&history).is_ok());
+    let state = ReleaseState::from_events(history.iter().map(|e| &e.event));
+    assert_eq!(state.path.last(), Some(&Stage::Closed));
+    assert!(!state.path.contains(&Stage::RollingBack));
+    // Each target deployed exactly once, with the release's version.
+    for (name, list) in &w.targets {
+        for t in list {
+            let calls = t.calls();
+            assert_eq!(calls.len(), 1, "{name}: {calls:?}");
+            assert_eq!(calls[0].version, Some(Version::new(1, 4, 0)));
+        }
+    }
+    // The built artifact was published and recorded with its digest (R-8b); the tag was pushed (R-4c).
+    assert_eq!(state.artifacts.len(), 1);
+    assert_eq!(state.artifacts[0].sha256, Sha256::of(b"jar bytes"));
+    assert_eq!(w.vcs.created_tags()[0].name, "v1.4.0");
+    // Backups taken and tested (R-8c), notes published (R-9b), people told (R-9a), ticket closed (R-9d).
+    assert_eq!(w.backup.backups(), 1);
+    assert!(w.notes.notes(&id()).expect("notes").contains("- SHOP-12"));
+    assert!(w.notifier.sent().iter().any(|n| n.subject == "Released shop 1.4.0"));
+    let ticket = w.ticketing.ticket(&"REL-1".parse().expect("key")).expect("release ticket");
+    assert_eq!(ticket.status, "Done");
+    assert!(w.ticketing.comments()[0].1.contains("shop 1.4.0 released"));
+    // Gates measured by the engine carry their evidence (R-7g, R-8a, R-8f).
+    let bugs = state.gate_results.iter().find(|r| r.gate == GateId::CriticalBugs).expect("bugs");
+    assert_eq!((bugs.measured.value, bugs.source.as_str()), (0.0, "ticketing: no open bugs in scope"));
+    assert!(state.gate_results.iter().any(|r| r.gate == GateId::ResponseTime && r.measured.value == 85.0));
+    assert!(state.gate_results.iter().any(|r| r.gate == GateId::UntrackedCommits && r.measured.value == 0.0));
+    // Step logs are recorded (R-8e), and subscribers saw every event.
+    assert!(state.steps.iter().any(|s| s.log.iter().any(|l| l.text.contains("installing shop-1.4.0 1.4.0"))));
+    let mut seen = 0;
+    while events.try_recv().is_ok() {
+        seen += 1;
+    }
+    assert_eq!(seen, history.len());
+    // Listing finds it by project, stage and environment.
+    let found = w
+        .manager
+        .list(&ReleaseQuery { project: Some("shop".into()), environment: Some(env("prod")), ..Default::default() })
+        .await
+        .expect("list");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].stage, Stage::Closed);
+}
+
+#[tokio::test]
+async fn the_prod_rollout_deploys_the_canary_first_r8e() {
+    let w = world(4);
+    to_accepted(&w).await;
+    w.manager.run(&id(), None).await.expect("run");
+    let state = ReleaseState::from_events(w.manager.history(&id()).await.expect("h").iter().map(|e| &e.event));
+    let prod_starts: Vec<&str> = state
+        .steps
+        .iter()
+        .filter(|s| s.step == StepKind::Deploy && s.environment == Some(env("prod")) && s.target.is_some())
+        .map(|s| s.target.as_deref().unwrap_or_default())
+        .collect();
+    assert_eq!(prod_starts[0], "prod-1", "the canary goes first: {prod_starts:?}");
+    let canary_done =
+        state.steps.iter().find(|s| s.target.as_deref() == Some("prod-1")).and_then(|s| s.finished_at).expect("canary");
+    for s in state
+        .steps
+        .iter()
+        .filter(|s| s.environment == Some(env("prod")) && s.target.is_some() && s.target.as_deref() != Some("prod-1"))
+    {
+        assert!(s.started_at >= canary_done, "{} started before the canary finished", s.key);
+    }
+}
+
+#[tokio::test]
+async fn retryable_failures_are_retried_with_backoff_and_each_attempt_recorded() {
+    let w = world(2);
+    to_accepted(&w).await;
+    w.targets["prod"][1].fail_next(2, true);
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
+    let state = ReleaseState::from_events(w.manager.history(&id()).await.expect("h").iter().map(|e| &e.event));
+    let attempts: Vec<&str> =
+        state.steps.iter().filter(|s| s.target.as_deref() == Some("prod-2")).map(|s| s.key.as_str()).collect();
+    assert_eq!(attempts, ["deploy:prod:prod-2#1", "deploy:prod:prod-2#1/2", "deploy:prod:prod-2#1/3"]);
+    assert_eq!(w.targets["prod"][1].calls().len(), 1, "only the third attempt reached the target");
+}
+
+#[tokio::test]
+async fn a_failed_prod_deployment_rolls_back_every_deployed_target_restores_the_database_and_notifies_r8g() {
+    let w = world(3);
+    to_accepted(&w).await;
+    w.targets["prod"][2].fail_next(1, false);
+    let outcome = w.manager.run(&id(), None).await.expect("run");
+    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    assert!(reason.contains("prod-3"), "{reason}");
+    let state = ReleaseState::from_events(w.manager.history(&id()).await.expect("h").iter().map(|e| &e.event));
+    assert_eq!(state.stage, Some(Stage::RolledBack));
+    for t in &w.targets["prod"][..2] {
+        let ops: Vec<&str> = t.calls().iter().map(|c| c.operation).collect();
+        assert_eq!(ops, ["deploy", "rollback"], "{}", t.name());
+    }
+    assert!(w.targets["prod"][2].calls().is_empty(), "the failed target was never deployed");
+    assert_eq!(w.backup.restores().len(), 1, "the database was restored once");
+    assert!(w.notifier.sent().iter().any(|n| n.subject == "Rollback on prod"));
+    // Running again does nothing twice.
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::RolledBack });
+    assert_eq!(w.backup.restores().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_smoke_test_rolls_back_r8f_r8g() {
+    let w = world(2);
+    to_accepted(&w).await;
+    w.smoke.fail_next(1, false);
+    let outcome = w.manager.run(&id(), None).await.expect("run");
+    assert!(
+        matches!(&outcome, RunOutcome::RolledBack { reason } if reason.contains("smoke_test on prod failed")),
+        "{outcome:?}"
+    );
+    for t in &w.targets["prod"] {
+        assert_eq!(t.calls().iter().filter(|c| c.operation == "rollback").count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_smoke_test_past_its_deadline_rolls_back_r8f() {
+    let w = world(1);
+    to_accepted(&w).await;
+    assert_eq!(
+        w.manager.run(&id(), Some(Stage::Verifying)).await.expect("run"),
+        RunOutcome::Reached { stage: Stage::Verifying }
+    );
+    w.clock.advance(Duration::from_secs(11 * 60));
+    let outcome = w.manager.run(&id(), None).await.expect("run");
+    assert!(
+        matches!(&outcome, RunOutcome::RolledBack { reason } if reason.contains("deadline `smoke_tests` of 10m passed")),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_staging_deployment_is_undone_and_the_release_waits_r8g() {
+    let w = world(2);
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    w.targets["staging"][1].fail_next(1, false);
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::Built);
+    assert!(wait.refusal.to_string().contains("step `deploy` on staging is failed"), "{}", wait.refusal);
+    assert_eq!(w.targets["staging"][0].calls().iter().map(|c| c.operation).collect::<Vec<_>>(), ["deploy", "rollback"]);
+    // A second run deploys again, as deployment #2.
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::StagingDeployed);
+    assert_eq!(w.targets["staging"][1].calls()[0].key, "deploy:staging:staging-2#2");
+}
+
+#[tokio::test]
+async fn an_emergency_waits_for_the_cto_then_skips_staging_and_test_r5a() {
+    let w = world(2);
+    w.manager.plan(&rm(), plan(ReleaseKind::Emergency)).await.expect("plan");
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!((wait.stage, wait.refusal.rule.as_str()), (Stage::Built, "R-5a"));
+    approve(&w, &cto(), ApprovalId::Emergency, Role::Cto).await;
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
+    assert!(w.targets["staging"].iter().chain(&w.targets["test"]).all(|t| t.calls().is_empty()));
+    assert!(w.notifier.sent().iter().any(|n| n.audience.contains(&Audience::Stakeholders)));
+}
+
+#[tokio::test]
+async fn refusals_reach_the_caller_with_their_rule_r2d() {
+    let w = world(1);
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    let err = w
+        .manager
+        .approve(&id(), &qa(), ApprovalId::Scope, Role::ProductOwner, Channel::Cli, "")
+        .await
+        .expect_err("refused");
+    assert_eq!(err.refusal().expect("refusal").rule, RuleId::R_2D);
+    assert!(!err.is_retryable());
+    let status = w.manager.status(&id()).await.expect("status");
+    assert_eq!(status.next.len(), 1);
+    assert!(status.next[0].1.as_ref().expect("blocked").to_string().contains("approval `scope`"));
+    assert!(matches!(w.manager.status(&"nope-1.0.0".parse().expect("id")).await, Err(EngineError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn a_version_not_newer_than_the_last_release_in_the_store_is_refused_r4c() {
+    let w = world(1);
+    to_accepted(&w).await;
+    w.manager.run(&id(), None).await.expect("run");
+    let mut older = plan(ReleaseKind::Patch);
+    older.release = "shop-1.3.9".parse().expect("id");
+    older.version = Version::new(1, 3, 9);
+    let err = w.manager.plan(&rm(), older).await.expect_err("older");
+    assert_eq!(err.refusal().expect("refusal").rule, RuleId::R_4C);
+}
+
+/// A target that records how many deployments run on it at once.
+struct Exclusive {
+    active: AtomicUsize,
+    max: AtomicUsize,
+}
+
+#[async_trait]
+impl DeployTarget for Exclusive {
+    fn name(&self) -> &str {
+        "shared-host"
+    }
+    async fn deploy(&self, _request: &DeployRequest, _log: &LogSink) -> Result<String, PortError> {
+        let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        self.active.fetch_sub(1, Ordering::SeqCst);
+        Ok("ok".into())
+    }
+    async fn rollback(&self, _request: &RollbackRequest, _log: &LogSink) -> Result<String, PortError> {
+        Ok("ok".into())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_releases_never_deploy_one_environment_at_once_r6e() {
+    let store = Arc::new(MemoryStore::new());
+    let target = Arc::new(Exclusive { active: AtomicUsize::new(0), max: AtomicUsize::new(0) });
+    let manager = ReleaseManager::builder(store).target(env("staging"), target.clone()).build();
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let mut p = plan(ReleaseKind::Minor);
+        p.project = format!("svc{i}");
+        p.release = format!("svc{i}-1.4.0").parse().expect("id");
+        ids.push(p.release.clone());
+        manager.plan(&rm(), p).await.expect("plan");
+    }
+    let runs = ids.iter().map(|id| {
+        let (manager, id) = (manager.clone(), id.clone());
+        tokio::spawn(async move { manager.deploy(&id, &env("staging")).await })
+    });
+    for r in runs.collect::<Vec<_>>() {
+        assert!(r.await.expect("join").expect("deploy").succeeded());
+    }
+    assert_eq!(target.max.load(Ordering::SeqCst), 1, "deployments to staging overlapped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_drivers_append_every_transition_exactly_once() {
+    let w = world(3);
+    to_accepted(&w).await;
+    let drivers: Vec<_> = (0..8)
+        .map(|_| {
+            let manager = w.manager.clone();
+            tokio::spawn(async move { manager.run(&id(), None).await })
+        })
+        .collect();
+    for d in drivers {
+        assert_eq!(d.await.expect("join").expect("run"), RunOutcome::Final { stage: Stage::Closed });
+    }
+    let history = w.manager.history(&id()).await.expect("h");
+    assert!(shipwarden::audit::verify(&history).is_ok());
+    let state = ReleaseState::from_events(history.iter().map(|e| &e.event));
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &state.path {
+        assert!(seen.insert(s.clone()), "stage {s} entered twice: {:?}", state.path);
+    }
+    for t in w.targets.values().flatten() {
+        assert_eq!(t.calls().len(), 1, "{} deployed {} times", t.name(), t.calls().len());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn independent_managers_on_one_store_lose_no_update() {
+    // Two managers (as two processes would be) race to record evidence and approvals.
+    let w = world(1);
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    let other = ReleaseManager::builder(w.store.clone()).build();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let m = if i % 2 == 0 { w.manager.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            m.record_evidence(
+                &id(),
+                &ci(),
+                Evidence::new(GateId::Coverage, 0.5 + f64::from(i) / 100.0, format!("run {i}")),
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("recorded");
+    }
+    let state = ReleaseState::from_events(w.manager.history(&id()).await.expect("h").iter().map(|e| &e.event));
+    assert_eq!(state.gate_results.len(), 20, "no update lost");
+}
+
+#[tokio::test]
+async fn an_unfinished_step_is_resolved_by_asking_the_port_not_by_calling_again() {
+    let w = world(1);
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    w.manager.run(&id(), Some(Stage::Built)).await.expect("run");
+    // A process recorded the start of the staging deployment, deployed, and died.
+    let de = Actor::new("shipwarden", [Role::DeploymentEngineer]);
+    for (target, key) in [(None, "deploy:staging#1"), (Some("staging-1"), "deploy:staging:staging-1#1")] {
+        let action = Action::StartStep {
+            step: StepKind::Deploy,
+            environment: Some(env("staging")),
+            target: target.map(Into::into),
+            key: key.into(),
+        };
+        w.manager.execute(&id(), &de, action).await.expect("start");
+    }
+    let request = DeployRequest {
+        release: id(),
+        version: Version::new(1, 4, 0),
+        environment: env("staging"),
+        artifacts: vec![],
+        key: "deploy:staging:staging-1#1".into(),
+    };
+    w.targets["staging"][0].deploy(&request, &LogSink::default()).await.expect("deploy");
+    // A new manager (a new process) picks the release up.
+    let resumed = ReleaseManager::builder(w.store.clone())
+        .clock(w.clock.clone())
+        .target(env("staging"), w.targets["staging"][0].clone())
+        .build();
+    let wait = waiting(resumed.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::StagingDeployed);
+    assert_eq!(w.targets["staging"][0].calls().len(), 1, "the target was asked, not deployed again");
+    let state = ReleaseState::from_events(resumed.history(&id()).await.expect("h").iter().map(|e| &e.event));
+    let step = state.step("deploy:staging:staging-1#1").expect("step");
+    assert!(step.log.iter().any(|l| l.text.contains("resolved after a restart")), "{:?}", step.log);
+}
