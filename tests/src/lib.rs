@@ -1,1 +1,262 @@
-//! End-to-end tests across crates (issue #8).
+//! Helpers for the end-to-end tests: a deploy target that keeps an
+//! append-only journal of what it did, a store wrapper that aborts the
+//! process at a chosen point, and a driver that plays the people of the
+//! procedure so a release can run from plan to close unattended.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shipwarden::audit::Envelope;
+use shipwarden::engine::{EngineConfig, EngineError, ReleaseManager, RunOutcome};
+use shipwarden::machine::{Requirement, StepOutcome};
+use shipwarden::ports::memory::*;
+use shipwarden::ports::*;
+use shipwarden::*;
+
+static POINTS: AtomicU64 = AtomicU64::new(0);
+static ABORT_AT: AtomicU64 = AtomicU64::new(0);
+
+/// Makes the process abort at the `k`-th point (0: never). A point is a
+/// committed append or a deploy target's effect.
+pub fn abort_at(k: u64) {
+    ABORT_AT.store(k, Ordering::SeqCst);
+}
+
+/// How many points were passed.
+pub fn points() -> u64 {
+    POINTS.load(Ordering::SeqCst)
+}
+
+fn point() {
+    let n = POINTS.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == ABORT_AT.load(Ordering::SeqCst) {
+        std::process::abort();
+    }
+}
+
+/// A deploy target whose every effect is a line in an append-only file, so
+/// a test can count deployments across processes; it answers `status` from that file.
+pub struct JournalTarget {
+    name: String,
+    journal: PathBuf,
+}
+
+impl JournalTarget {
+    /// A target named `name` writing to `journal`.
+    pub fn new(name: &str, journal: &Path) -> Self {
+        Self { name: name.to_owned(), journal: journal.to_path_buf() }
+    }
+
+    fn write(&self, line: &str) -> Result<(), PortError> {
+        let io =
+            |e: std::io::Error| PortError::temporary(format!("deploy-target {}", self.name), "journal", e.to_string());
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.journal).map_err(io)?;
+        file.write_all(format!("{line}\n").as_bytes()).map_err(io)?;
+        file.sync_data().map_err(io)
+    }
+}
+
+/// The journal's lines, parsed as (operation, target, key).
+pub fn journal(path: &Path) -> Vec<(String, String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split(' ');
+            Some((parts.next()?.to_owned(), parts.next()?.to_owned(), parts.next()?.to_owned()))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl DeployTarget for JournalTarget {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn deploy(&self, request: &DeployRequest, log: &LogSink) -> Result<String, PortError> {
+        self.write(&format!("deploy {} {}", self.name, request.key))?;
+        log.line(LogStream::Stdout, format!("{} now runs {}", self.name, request.version));
+        point();
+        Ok(format!("{} runs {}", self.name, request.version))
+    }
+
+    async fn status(&self, key: &str) -> Result<Lookup<String>, PortError> {
+        let done = journal(&self.journal).into_iter().any(|(_, target, k)| target == self.name && k == key);
+        Ok(if done { Lookup::Done(format!("{} reports {key} done", self.name)) } else { Lookup::NotFound })
+    }
+
+    async fn rollback(&self, request: &RollbackRequest, _log: &LogSink) -> Result<String, PortError> {
+        self.write(&format!("rollback {} {}", self.name, request.key))?;
+        point();
+        Ok(format!("{} back on the previous release", self.name))
+    }
+}
+
+/// An event store that passes a point after every committed append.
+pub struct PointStore(pub Arc<dyn EventStore>);
+
+#[async_trait]
+impl EventStore for PointStore {
+    async fn append(
+        &self,
+        stream: &ReleaseId,
+        expected: u64,
+        envelopes: &[Envelope],
+        summary: &ReleaseSummary,
+    ) -> Result<u64, StoreError> {
+        let version = self.0.append(stream, expected, envelopes, summary).await?;
+        point();
+        Ok(version)
+    }
+    async fn load(&self, stream: &ReleaseId) -> Result<Vec<Envelope>, StoreError> {
+        self.0.load(stream).await
+    }
+    async fn list(&self, query: &ReleaseQuery) -> Result<Vec<ReleaseSummary>, StoreError> {
+        self.0.list(query).await
+    }
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.0.try_lease(name, holder, ttl, now).await
+    }
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.0.release_lease(name, holder).await
+    }
+}
+
+/// Opens a store from `sqlite:PATH` or `postgres://…`.
+pub async fn open_store(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let config = shipwarden_adapters::store::sqlite::SqliteConfig::default()
+            .durability(shipwarden_adapters::store::sqlite::Durability::Normal);
+        Ok(Arc::new(shipwarden_adapters::store::sqlite::SqliteStore::open_with(path, config).await?))
+    } else {
+        Ok(Arc::new(shipwarden_adapters::store::postgres::PostgresStore::connect(url).await?))
+    }
+}
+
+/// The release every driver works on.
+pub fn release_id(project: &str) -> ReleaseId {
+    format!("{project}-2.0.0").parse().unwrap_or_else(|_| unreachable_id())
+}
+
+fn unreachable_id() -> ReleaseId {
+    ReleaseId::for_version("release", &Version::new(2, 0, 0)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A manager over `store` with journal targets (one per non-prod
+/// environment, two in prod) and in-memory ports for the rest. The clock
+/// stands on a Saturday morning, outside the blackout.
+pub fn manager(store: Arc<dyn EventStore>, journal: &Path, workdir: &Path, lease_ttl: Duration) -> ReleaseManager {
+    let probe = |name: &str, values: &[(GateId, f64)]| -> Arc<dyn Probe> { Arc::new(StaticProbe::new(name, values)) };
+    let env = |name: &str| -> EnvName { name.parse().unwrap_or_else(|e| panic!("{e}")) };
+    let mut ports = shipwarden::engine::Ports {
+        artifacts: Some(Arc::new(MemoryArtifacts::new())),
+        builder: Some(Arc::new(MemoryBuilder::new(workdir, vec![("app.tar.gz".into(), b"the app".to_vec())]))),
+        backup: Some(Arc::new(MemoryBackup::new())),
+        notes: Some(Arc::new(MemoryNotes::new())),
+        notifiers: vec![Arc::new(RecordingNotifier::new())],
+        ..Default::default()
+    };
+    for (e, names) in [("staging", vec!["staging-1"]), ("test", vec!["test-1"]), ("prod", vec!["prod-1", "prod-2"])] {
+        let targets = names.iter().map(|n| Arc::new(JournalTarget::new(n, journal)) as Arc<dyn DeployTarget>).collect();
+        ports.targets.insert(env(e), targets);
+    }
+    let host = [
+        (GateId::Cpu, 20.0),
+        (GateId::Memory, 30.0),
+        (GateId::DiskFree, 60.0),
+        (GateId::TlsDaysLeft, 80.0),
+        (GateId::DbConnectivity, 1.0),
+        (GateId::Network, 1.0),
+    ];
+    ports.checks.insert(env("prod"), vec![probe("host", &host)]);
+    ports.smoke.insert(env("prod"), vec![probe("smoke", &[(GateId::ResponseTime, 90.0)])]);
+    let clock = Arc::new(ManualClock::new("2026-11-28T10:00:00Z".parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH)));
+    let config = EngineConfig { lease_ttl, ..EngineConfig::default() };
+    ReleaseManager::builder(store).clock(clock).ports(ports).config(config).build()
+}
+
+fn person(role: &Role) -> Actor {
+    Actor::new(format!("{role}-person"), [role.clone()])
+}
+
+fn passing_value(policy: &Policy, gate: &GateId) -> f64 {
+    match policy.gates.get(gate).map(|g| g.threshold) {
+        Some(Threshold::AtLeast(l) | Threshold::Equals(l)) => l,
+        Some(Threshold::AtMost(l)) => l,
+        Some(Threshold::Below(l)) => (l - 1.0).max(0.0),
+        Some(Threshold::Above(l)) => l + 1.0,
+        None => 0.0,
+    }
+}
+
+/// Plays the people of the procedure: plans the release if needed, then
+/// runs it and supplies whatever it waits for (approvals, evidence, steps
+/// people perform), until it is final. Refusals met while supplying are
+/// another driver having done it first, and are ignored.
+pub async fn drive(manager: &ReleaseManager, project: &str) -> Result<Stage, EngineError> {
+    let id = release_id(project);
+    let mut plan = Plan::new(id.clone(), project, Version::new(2, 0, 0), ReleaseKind::Minor);
+    plan.scope = vec!["APP-1".parse().unwrap_or(TicketKey::Issue(1))];
+    match manager.plan(&person(&Role::ReleaseManager), plan).await {
+        Ok(_) | Err(EngineError::Refused(_)) => {}
+        Err(e) => return Err(e),
+    }
+    for _ in 0..200 {
+        let waiting = match manager.run(&id, None).await? {
+            RunOutcome::Final { stage } => return Ok(stage),
+            RunOutcome::Reached { stage } => return Ok(stage),
+            RunOutcome::RolledBack { .. } => return Ok(Stage::RolledBack),
+            RunOutcome::Waiting(w) => w,
+        };
+        for unmet in &waiting.refusal.unmet {
+            let result = match &unmet.requirement {
+                Requirement::Approval { approval, roles, .. } => {
+                    let role = roles.first().cloned().unwrap_or(Role::ProductOwner);
+                    manager
+                        .approve(
+                            &id,
+                            &person(&role),
+                            approval.clone(),
+                            role,
+                            Channel::Api,
+                            "approved by the e2e driver",
+                        )
+                        .await
+                }
+                Requirement::Gate { gate, environment, .. } => {
+                    let mut evidence = Evidence::new(gate.clone(), passing_value(manager.policy(), gate), "e2e driver");
+                    evidence.environment = environment.clone();
+                    manager.record_evidence(&id, &person(&Role::QaLead), evidence).await
+                }
+                Requirement::Step { step, environment, .. } => {
+                    manager
+                        .report_step(
+                            &id,
+                            &person(&Role::QaLead),
+                            step.clone(),
+                            environment.clone(),
+                            StepOutcome::ok("reported by the e2e driver"),
+                        )
+                        .await
+                }
+                _ => Ok(ReleaseState::default()),
+            };
+            match result {
+                Ok(_) | Err(EngineError::Refused(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Err(EngineError::Busy(format!("release {id} did not finish in 200 rounds")))
+}

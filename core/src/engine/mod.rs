@@ -1,6 +1,6 @@
 //! The engine: [`ReleaseManager`] loads a release from its event store, runs
 //! steps through the ports, and appends what happened. Every command goes
-//! through [`decide`](crate::decide); the engine adds no rule of its own.
+//! through [`decide`]; the engine adds no rule of its own.
 //!
 //! # Durability and concurrency
 //! A release is its event stream. Appends carry the expected stream version;
@@ -257,17 +257,34 @@ impl ReleaseManager {
         actor: &Actor,
         action: Action,
     ) -> Result<ReleaseState, EngineError> {
+        self.execute_many(release, actor, vec![action]).await
+    }
+
+    /// Decides several actions in order and appends all their events at
+    /// once, or none: a step's outcome and the evidence it produced are
+    /// recorded together.
+    pub async fn execute_many(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        actions: Vec<Action>,
+    ) -> Result<ReleaseState, EngineError> {
         let entry = self.entry(release);
         let mut loaded = entry.lock().await;
-        let command = Command { actor: actor.clone(), action };
         for _ in 0..=self.inner.config.conflict_retries {
             if !loaded.fresh {
                 self.reload(release, &mut loaded).await?;
             }
             let now = self.inner.clock.now();
-            let events = decide(&loaded.state, &command, &self.inner.policy, now).map_err(EngineError::Refused)?;
+            let mut state = loaded.state.clone();
+            let mut events = Vec::new();
+            for action in &actions {
+                let command = Command { actor: actor.clone(), action: action.clone() };
+                let decided = decide(&state, &command, &self.inner.policy, now).map_err(EngineError::Refused)?;
+                state = decided.iter().fold(state, apply);
+                events.extend(decided);
+            }
             let envelopes = Envelope::seal_all(release.as_str(), loaded.last.as_ref(), now, &actor.user, events);
-            let state = envelopes.iter().fold(loaded.state.clone(), |s, e| apply(s, &e.event));
             let Some(summary) = crate::ports::ReleaseSummary::of(&state, now) else {
                 return Err(EngineError::NotFound(release.clone()));
             };

@@ -185,8 +185,19 @@ impl ReleaseManager {
         Ok(())
     }
 
-    fn index(state: &ReleaseState, prefix: &str) -> usize {
-        state.steps.iter().filter(|s| s.key.starts_with(prefix) && !s.key.contains('/')).count() + 1
+    /// The key for the next run of a step: `prefix` plus a number. A run
+    /// whose last attempt has no outcome yet (a process stopped in it) keeps
+    /// its key, so that it is resolved instead of started again.
+    fn step_key(state: &ReleaseState, prefix: &str) -> String {
+        let runs: Vec<&str> =
+            state.steps.iter().map(|s| s.key.as_str()).filter(|k| k.starts_with(prefix) && !k.contains('/')).collect();
+        if let Some(last) = runs.last() {
+            let mut attempts = state.steps.iter().filter(|s| s.key == *last || s.key.starts_with(&format!("{last}/")));
+            if attempts.next_back().is_some_and(|s| s.outcome.is_none()) {
+                return (*last).to_owned();
+            }
+        }
+        format!("{prefix}{}", runs.len() + 1)
     }
 
     /// Runs one automatic step, or leaves it for people when no port can.
@@ -199,8 +210,7 @@ impl ReleaseManager {
         match (&req.step, &env) {
             (StepKind::Build, _) => {
                 let Some(builder) = ports.builder.clone() else { return Ok(()) };
-                let n = Self::index(&state, "build#");
-                let spec = StepSpec::new(StepKind::Build, env, format!("build#{n}")).idempotent();
+                let spec = StepSpec::new(StepKind::Build, env, Self::step_key(&state, "build#")).idempotent();
                 let request =
                     BuildRequest { release: release.clone(), version: plan.version.clone(), key: spec.key.clone() };
                 self.run_step(
@@ -226,44 +236,43 @@ impl ReleaseManager {
                     .filter(|s| s.step == StepKind::Build)
                     .find_map(|s| s.outcome.as_ref()?.output().and_then(|o| serde_json::from_value(o.clone()).ok()))
                     .unwrap_or_default();
-                let n = Self::index(&state, "publish#");
-                let spec = StepSpec::new(StepKind::PublishArtifact, env, format!("publish#{n}")).idempotent();
+                let known = state.artifacts.clone();
+                let spec = StepSpec::new(StepKind::PublishArtifact, env, Self::step_key(&state, "publish#"))
+                    .idempotent()
+                    .follow_up(move |outcome| {
+                        let refs: Vec<crate::model::ArtifactRef> =
+                            outcome.output().and_then(|o| serde_json::from_value(o.clone()).ok()).unwrap_or_default();
+                        refs.into_iter().filter(|r| !known.contains(r)).map(Action::RecordArtifact).collect()
+                    });
                 let version = plan.version.clone();
-                let outcome = self
-                    .run_step(
-                        release,
-                        &spec,
-                        |_, log| {
-                            let (store, built, version) = (store.clone(), built.clone(), version.clone());
-                            async move {
-                                let mut refs = Vec::new();
-                                for b in &built {
-                                    let r = store.put(&b.name, &version, &b.path).await?;
-                                    log.line(
-                                        crate::ports::LogStream::Info,
-                                        format!("published {} {} sha256:{}", r.name, r.version, r.sha256),
-                                    );
-                                    refs.push(r);
-                                }
-                                if refs.is_empty() {
-                                    return Err(PortError::permanent(
-                                        "artifact-store",
-                                        "put",
-                                        "the build produced no artifacts",
-                                    ));
-                                }
-                                Ok((format!("published {} artifacts", refs.len()), serde_json::to_value(&refs).ok()))
+                self.run_step(
+                    release,
+                    &spec,
+                    |_, log| {
+                        let (store, built, version) = (store.clone(), built.clone(), version.clone());
+                        async move {
+                            let mut refs = Vec::new();
+                            for b in &built {
+                                let r = store.put(&b.name, &version, &b.path).await?;
+                                log.line(
+                                    crate::ports::LogStream::Info,
+                                    format!("published {} {} sha256:{}", r.name, r.version, r.sha256),
+                                );
+                                refs.push(r);
                             }
-                        },
-                        |_| no_lookup(),
-                    )
-                    .await?;
-                let refs: Vec<crate::model::ArtifactRef> =
-                    outcome.output().and_then(|o| serde_json::from_value(o.clone()).ok()).unwrap_or_default();
-                let automation = self.inner.automation.clone();
-                for r in refs.into_iter().filter(|r| !state.artifacts.contains(r)) {
-                    self.execute(release, &automation, Action::RecordArtifact(r)).await?;
-                }
+                            if refs.is_empty() {
+                                return Err(PortError::permanent(
+                                    "artifact-store",
+                                    "put",
+                                    "the build produced no artifacts",
+                                ));
+                            }
+                            Ok((format!("published {} artifacts", refs.len()), serde_json::to_value(&refs).ok()))
+                        }
+                    },
+                    |_| no_lookup(),
+                )
+                .await?;
             }
             (StepKind::Tag, _) => {
                 let Some(vcs) = ports.vcs.clone() else { return Ok(()) };
@@ -290,8 +299,11 @@ impl ReleaseManager {
             }
             (StepKind::Backup, Some(env)) => {
                 let Some(backup) = ports.backup.clone() else { return Ok(()) };
-                let n = Self::index(&state, &format!("backup:{env}#"));
-                let spec = StepSpec::new(StepKind::Backup, Some(env.clone()), format!("backup:{env}#{n}"));
+                let spec = StepSpec::new(
+                    StepKind::Backup,
+                    Some(env.clone()),
+                    Self::step_key(&state, &format!("backup:{env}#")),
+                );
                 let env = env.clone();
                 self.run_step(
                     release,
@@ -325,9 +337,8 @@ impl ReleaseManager {
                         s.outcome.as_ref()?.output().and_then(|o| serde_json::from_value(o.clone()).ok())
                     });
                 let Some(last) = last else { return Ok(()) };
-                let n = Self::index(&state, &format!("restore-test:{env}#"));
-                let spec = StepSpec::new(StepKind::RestoreTest, Some(env.clone()), format!("restore-test:{env}#{n}"))
-                    .idempotent();
+                let key = Self::step_key(&state, &format!("restore-test:{env}#"));
+                let spec = StepSpec::new(StepKind::RestoreTest, Some(env.clone()), key).idempotent();
                 self.run_step(
                     release,
                     &spec,
@@ -348,7 +359,8 @@ impl ReleaseManager {
         Ok(())
     }
 
-    /// Runs probes as one step and records what they measured as evidence.
+    /// Runs probes as one step; what they measured is recorded as evidence
+    /// in the same append as the step's outcome.
     async fn probe_step(
         &self,
         release: &ReleaseId,
@@ -357,49 +369,49 @@ impl ReleaseManager {
         probes: &[Arc<dyn Probe>],
     ) -> Result<(), EngineError> {
         let state = self.cached(release).await?;
-        let n = Self::index(&state, &format!("{step}:{env}#"));
-        let spec = StepSpec::new(step.clone(), Some(env.clone()), format!("{step}:{env}#{n}")).idempotent();
+        let env_for_evidence = env.clone();
+        let spec = StepSpec::new(step.clone(), Some(env.clone()), Self::step_key(&state, &format!("{step}:{env}#")))
+            .idempotent()
+            .follow_up(move |outcome| {
+                let measured: Vec<crate::ports::Measurement> =
+                    outcome.output().and_then(|o| serde_json::from_value(o.clone()).ok()).unwrap_or_default();
+                measured
+                    .into_iter()
+                    .map(|m| {
+                        Action::RecordEvidence(Evidence {
+                            gate: m.gate,
+                            environment: Some(env_for_evidence.clone()),
+                            target: m.target,
+                            value: m.value,
+                            source: m.source,
+                        })
+                    })
+                    .collect()
+            });
         let env_for_call = env.clone();
-        let outcome = self
-            .run_step(
-                release,
-                &spec,
-                |_, log| {
-                    let (probes, env) = (probes.to_vec(), env_for_call.clone());
-                    async move {
-                        let mut all = Vec::new();
-                        for p in &probes {
-                            let measured = p.check(&env).await?;
-                            for m in &measured {
-                                log.line(
-                                    crate::ports::LogStream::Info,
-                                    format!("{}: {} = {}", p.name(), m.gate, m.value),
-                                );
-                            }
-                            all.extend(measured);
+        self.run_step(
+            release,
+            &spec,
+            |_, log| {
+                let (probes, env) = (probes.to_vec(), env_for_call.clone());
+                async move {
+                    let mut all = Vec::new();
+                    for p in &probes {
+                        let measured = p.check(&env).await?;
+                        for m in &measured {
+                            log.line(crate::ports::LogStream::Info, format!("{}: {} = {}", p.name(), m.gate, m.value));
                         }
-                        Ok((
-                            format!("{} measurements from {} probes", all.len(), probes.len()),
-                            serde_json::to_value(&all).ok(),
-                        ))
+                        all.extend(measured);
                     }
-                },
-                |_| no_lookup(),
-            )
-            .await?;
-        let measured: Vec<crate::ports::Measurement> =
-            outcome.output().and_then(|o| serde_json::from_value(o.clone()).ok()).unwrap_or_default();
-        let automation = self.inner.automation.clone();
-        for m in measured {
-            let evidence = Evidence {
-                gate: m.gate,
-                environment: Some(env.clone()),
-                target: m.target,
-                value: m.value,
-                source: m.source,
-            };
-            self.execute(release, &automation, Action::RecordEvidence(evidence)).await?;
-        }
+                    Ok((
+                        format!("{} measurements from {} probes", all.len(), probes.len()),
+                        serde_json::to_value(&all).ok(),
+                    ))
+                }
+            },
+            |_| no_lookup(),
+        )
+        .await?;
         Ok(())
     }
 
@@ -472,8 +484,19 @@ impl ReleaseManager {
     ) -> Result<ReleaseState, EngineError> {
         let state = self.cached(release).await?;
         let env = environment.as_ref().map_or("-".to_owned(), ToString::to_string);
-        let key = format!("report:{step}:{env}#{}", Self::index(&state, &format!("report:{step}:{env}#")));
-        self.execute(release, actor, Action::StartStep { step, environment, target: None, key: key.clone() }).await?;
+        let prefix = format!("report:{step}:{env}#");
+        // A report whose start was recorded by a process that then stopped is finished, not repeated.
+        let unfinished =
+            state.steps.iter().rev().find(|s| s.key.starts_with(&prefix) && s.outcome.is_none()).map(|s| s.key.clone());
+        let key = match unfinished {
+            Some(key) => key,
+            None => {
+                let key = Self::step_key(&state, &prefix);
+                self.execute(release, actor, Action::StartStep { step, environment, target: None, key: key.clone() })
+                    .await?;
+                key
+            }
+        };
         self.execute(release, actor, Action::FinishStep { key, outcome, log: Vec::new() }).await
     }
 
@@ -566,24 +589,33 @@ impl ReleaseManager {
             state.version,
             state.path.iter().map(Stage::as_str).collect::<Vec<_>>().join(" -> ")
         );
-        if let Some(ticketing) = self.inner.ports.ticketing.clone() {
+        let ticket_closed = state
+            .steps
+            .iter()
+            .any(|s| s.step == StepKind::CloseTicket && s.outcome.as_ref().is_some_and(StepOutcome::succeeded));
+        if let Some(ticketing) = self.inner.ports.ticketing.clone().filter(|_| !ticket_closed) {
             let spec = StepSpec::new(StepKind::CloseTicket, None, "close-ticket#1");
             let (plan2, body) = (plan.clone(), format!("{summary}\n\n{notes}"));
-            self.run_step(
-                release,
-                &spec,
-                |_, _| {
-                    let (ticketing, plan, body) = (ticketing.clone(), plan2.clone(), body.clone());
-                    async move {
-                        let key = ticketing.create_release_ticket(&plan).await?;
-                        ticketing.comment(&key, &body).await?;
-                        ticketing.transition(&key, "Done").await?;
-                        Ok((format!("release ticket {key} closed"), serde_json::to_value(key.to_string()).ok()))
-                    }
-                },
-                |_| no_lookup(),
-            )
-            .await?;
+            let outcome = self
+                .run_step(
+                    release,
+                    &spec,
+                    |_, _| {
+                        let (ticketing, plan, body) = (ticketing.clone(), plan2.clone(), body.clone());
+                        async move {
+                            let key = ticketing.create_release_ticket(&plan).await?;
+                            ticketing.comment(&key, &body).await?;
+                            ticketing.transition(&key, "Done").await?;
+                            Ok((format!("release ticket {key} closed"), serde_json::to_value(key.to_string()).ok()))
+                        }
+                    },
+                    |_| no_lookup(),
+                )
+                .await?;
+            if let StepOutcome::Failed { error, .. } = outcome {
+                // The release stays released until its ticket is closed (or someone reports it closed).
+                return Err(PortError::permanent("ticketing", "close release ticket", error).into());
+            }
         }
         let automation = self.inner.automation.clone();
         self.execute(release, &automation, Action::Close { summary }).await?;

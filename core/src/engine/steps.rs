@@ -14,8 +14,11 @@ use crate::ports::{LogSink, LogStream, Lookup, PortError};
 /// What a successful port call reports: a detail and optional data for later steps.
 pub(crate) type Done = (String, Option<serde_json::Value>);
 
+/// Actions to record with a step's outcome, in the same append.
+pub(crate) type FollowUp = Arc<dyn Fn(&StepOutcome) -> Vec<Action> + Send + Sync>;
+
 /// Which step to run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct StepSpec {
     pub step: StepKind,
     pub environment: Option<EnvName>,
@@ -24,11 +27,18 @@ pub(crate) struct StepSpec {
     pub key: String,
     /// Safe to call again when the port cannot say whether a call happened.
     pub idempotent: bool,
+    /// What to record with the outcome (the evidence a probe measured, the artifacts published).
+    pub follow_up: Option<FollowUp>,
 }
 
 impl StepSpec {
     pub fn new(step: StepKind, environment: Option<EnvName>, key: impl Into<String>) -> Self {
-        Self { step, environment, target: None, key: key.into(), idempotent: false }
+        Self { step, environment, target: None, key: key.into(), idempotent: false, follow_up: None }
+    }
+
+    pub fn follow_up(mut self, follow_up: impl Fn(&StepOutcome) -> Vec<Action> + Send + Sync + 'static) -> Self {
+        self.follow_up = Some(Arc::new(follow_up));
+        self
     }
 
     pub fn target(mut self, target: &str) -> Self {
@@ -74,12 +84,17 @@ impl ReleaseManager {
     async fn finish(
         &self,
         release: &ReleaseId,
+        spec: &StepSpec,
         key: String,
         outcome: StepOutcome,
         sink: &LogSink,
     ) -> Result<(), EngineError> {
         let actor = self.inner.automation.clone();
-        self.execute(release, &actor, Action::FinishStep { key, outcome, log: sink.take() }).await.map(drop)
+        let mut actions = vec![Action::FinishStep { key, outcome: outcome.clone(), log: sink.take() }];
+        if let Some(follow_up) = &spec.follow_up {
+            actions.extend(follow_up(&outcome));
+        }
+        self.execute_many(release, &actor, actions).await.map(drop)
     }
 
     /// Runs a step to its outcome, resuming whatever a previous process left.
@@ -140,7 +155,7 @@ impl ReleaseManager {
                             false,
                         ),
                     };
-                    self.finish(release, key, outcome, &sink).await?;
+                    self.finish(release, spec, key, outcome, &sink).await?;
                     continue;
                 }
             };
@@ -152,7 +167,7 @@ impl ReleaseManager {
             }
             let sink = self.sink(release, &key);
             let outcome = self.call(&call, &key, &sink, &mut retry_after).await;
-            self.finish(release, key, outcome, &sink).await?;
+            self.finish(release, spec, key, outcome, &sink).await?;
         }
     }
 

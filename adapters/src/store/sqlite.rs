@@ -1,0 +1,287 @@
+//! The SQLite event store: one file, WAL mode, the embedded default.
+//!
+//! Writers take the database's write lock at the start of their transaction
+//! (`BEGIN IMMEDIATE`), so processes sharing a file queue instead of
+//! deadlocking; the stream version check then turns a lost race into
+//! [`StoreError::Conflict`].
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use shipwarden::ReleaseId;
+use shipwarden::audit::Envelope;
+use shipwarden::ports::{EventStore, ReleaseQuery, ReleaseSummary, StoreError};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row as _, Sqlite};
+
+use super::{Embedded, Row, backend, event_json, micros, summary_json, verified};
+
+const NAME: &str = "sqlite";
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "events", include_str!("migrations/sqlite_0001_events.sql"))];
+
+/// How durable each append is (SQLite's `synchronous` pragma in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Every committed append survives a power loss (`synchronous = FULL`).
+    #[default]
+    Full,
+    /// Every committed append survives a crash of the process, the last few
+    /// may be lost on power loss (`synchronous = NORMAL`).
+    Normal,
+}
+
+/// Settings of a [`SqliteStore`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SqliteConfig {
+    /// How durable each append is.
+    pub durability: Durability,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// How long a writer waits for another process's write lock.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        Self { durability: Durability::Full, max_connections: 4, busy_timeout: Duration::from_secs(10) }
+    }
+}
+
+impl SqliteConfig {
+    /// The same settings with another durability.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+}
+
+/// An event store in a SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+fn err(operation: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+    move |e| backend(NAME, operation, e)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`, with default settings.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteConfig::default()).await
+    }
+
+    /// Opens (creating if needed) the store at `path`, and brings its schema up to date.
+    pub async fn open_with(path: impl AsRef<Path>, config: SqliteConfig) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(err("open"))?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match config.durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
+            .busy_timeout(config.busy_timeout);
+        // Processes opening one new file at once would race to create the
+        // schema (sqlx's migration lock does nothing on SQLite): open and
+        // migrate under an exclusive lock on a file beside the database.
+        let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+        let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+            file.lock()?;
+            Ok(file)
+        })
+        .await
+        .map_err(|e| err("open")(sqlx::Error::Io(std::io::Error::other(e))))?
+        .map_err(|e| err("open")(sqlx::Error::Io(e)))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(config.max_connections)
+            .connect_with(options)
+            .await
+            .map_err(err("open"))?;
+        let migrator =
+            sqlx::migrate::Migrator::new(Embedded(MIGRATIONS)).await.map_err(|e| err("migrate")(e.into()))?;
+        migrator.run(&pool).await.map_err(|e| err("migrate")(e.into()))?;
+        drop(lock);
+        Ok(Self { pool, path })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection pool, for tests and tools that read the tables.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(
+        &self,
+        stream: &ReleaseId,
+        expected: u64,
+        envelopes: &[Envelope],
+        summary: &ReleaseSummary,
+    ) -> Result<u64, StoreError> {
+        let version = expected + envelopes.len() as u64;
+        let (expected_i, version_i) = (expected as i64, version as i64);
+        let summary_text = summary_json(NAME, summary)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err("append"))?;
+        let updated = if expected == 0 {
+            sqlx::query(
+                "INSERT INTO streams (stream, version, project, stage, planned_at, updated_at, summary) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (stream) DO NOTHING",
+            )
+            .bind(stream.as_str())
+            .bind(version_i)
+            .bind(&summary.project)
+            .bind(summary.stage.as_str())
+            .bind(micros(summary.planned_at))
+            .bind(micros(summary.updated_at))
+            .bind(&summary_text)
+            .execute(&mut *tx)
+            .await
+        } else {
+            sqlx::query("UPDATE streams SET version = ?, stage = ?, updated_at = ?, summary = ? WHERE stream = ? AND version = ?")
+                .bind(version_i)
+                .bind(summary.stage.as_str())
+                .bind(micros(summary.updated_at))
+                .bind(&summary_text)
+                .bind(stream.as_str())
+                .bind(expected_i)
+                .execute(&mut *tx)
+                .await
+        }
+        .map_err(err("append"))?
+        .rows_affected();
+        if updated != 1 {
+            let actual: Option<i64> = sqlx::query_scalar("SELECT version FROM streams WHERE stream = ?")
+                .bind(stream.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err("append"))?;
+            return Err(StoreError::Conflict { stream: stream.clone(), expected, actual: actual.unwrap_or(0) as u64 });
+        }
+        if !envelopes.is_empty() {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (stream, seq, at, actor, rule, kind, event, prev_hash, hash) ",
+            );
+            let mut rows = Vec::with_capacity(envelopes.len());
+            for e in envelopes {
+                rows.push((e, event_json(NAME, e)?));
+            }
+            insert.push_values(rows, |mut b, (e, json)| {
+                b.push_bind(stream.as_str())
+                    .push_bind(e.sequence as i64)
+                    .push_bind(e.at.to_string())
+                    .push_bind(e.actor.clone())
+                    .push_bind(e.rule.to_string())
+                    .push_bind(e.event.name())
+                    .push_bind(json)
+                    .push_bind(e.prev_hash.to_string())
+                    .push_bind(e.hash.to_string());
+            });
+            insert.build().execute(&mut *tx).await.map_err(err("append"))?;
+        }
+        for environment in &summary.environments {
+            sqlx::query("INSERT INTO stream_environments (environment, stream) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(environment.as_str())
+                .bind(stream.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(err("append"))?;
+        }
+        tx.commit().await.map_err(err("append"))?;
+        Ok(version)
+    }
+
+    async fn load(&self, stream: &ReleaseId) -> Result<Vec<Envelope>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, rule, event, prev_hash, hash FROM events WHERE stream = ? ORDER BY seq",
+        )
+        .bind(stream.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err("load"))?;
+        let mut envelopes = Vec::with_capacity(rows.len());
+        for r in rows {
+            let row = Row {
+                seq: r.try_get(0).map_err(err("load"))?,
+                at: r.try_get(1).map_err(err("load"))?,
+                actor: r.try_get(2).map_err(err("load"))?,
+                rule: r.try_get(3).map_err(err("load"))?,
+                event: r.try_get(4).map_err(err("load"))?,
+                prev_hash: r.try_get(5).map_err(err("load"))?,
+                hash: r.try_get(6).map_err(err("load"))?,
+            };
+            envelopes.push(row.into_envelope(NAME, stream)?);
+        }
+        verified(stream, envelopes)
+    }
+
+    async fn list(&self, query: &ReleaseQuery) -> Result<Vec<ReleaseSummary>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT summary FROM streams s WHERE 1 = 1");
+        if let Some(project) = &query.project {
+            q.push(" AND s.project = ").push_bind(project.clone());
+        }
+        if let Some(stage) = &query.stage {
+            q.push(" AND s.stage = ").push_bind(stage.to_string());
+        }
+        if let Some(after) = query.planned_after {
+            q.push(" AND s.planned_at >= ").push_bind(micros(after));
+        }
+        if let Some(before) = query.planned_before {
+            q.push(" AND s.planned_at < ").push_bind(micros(before));
+        }
+        if let Some(environment) = &query.environment {
+            q.push(" AND EXISTS (SELECT 1 FROM stream_environments e WHERE e.stream = s.stream AND e.environment = ")
+                .push_bind(environment.to_string())
+                .push(")");
+        }
+        q.push(" ORDER BY s.planned_at DESC, s.stream");
+        if let Some(limit) = query.limit {
+            q.push(" LIMIT ").push_bind(i64::from(limit));
+        }
+        let texts: Vec<String> = q.build_query_scalar().fetch_all(&self.pool).await.map_err(err("list"))?;
+        texts.iter().map(|t| serde_json::from_str(t).map_err(|e| super::invalid(NAME, e.to_string()))).collect()
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration, now: Timestamp) -> Result<bool, StoreError> {
+        let until = now.checked_add(ttl).unwrap_or(now);
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(micros(until))
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await
+        .map_err(err("lease"))?
+        .rows_affected();
+        Ok(taken == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = ? AND holder = ?")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map_err(err("lease"))?;
+        Ok(())
+    }
+}
