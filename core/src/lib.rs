@@ -13,7 +13,8 @@ pub mod ports;
 mod rule;
 
 pub use machine::{
-    Action, Command, Event, Evidence, Refusal, ReleaseState, Requirement, StepOutcome, Unmet, apply, decide,
+    Action, Command, Event, Evidence, LogLine, LogStream, Refusal, ReleaseState, Requirement, StepOutcome, Unmet,
+    apply, decide,
 };
 pub use model::*;
 pub use policy::{Policy, PolicyError, Problem};

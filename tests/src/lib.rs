@@ -250,7 +250,7 @@ pub async fn drive(manager: &ReleaseManager, project: &str) -> Result<Stage, Eng
                         )
                         .await
                 }
-                _ => Ok(ReleaseState::default()),
+                _ => Ok(std::sync::Arc::new(ReleaseState::default())),
             };
             match result {
                 Ok(_) | Err(EngineError::Refused(_)) => {}

@@ -14,7 +14,7 @@ pub mod sqlite;
 use std::borrow::Cow;
 
 use shipwarden::audit::{ChainHash, Envelope};
-use shipwarden::ports::{ErrorKind, PortError, ReleaseSummary, StoreError};
+use shipwarden::ports::{ErrorKind, PortError, ReleaseQuery, ReleaseSummary, StoreError};
 use shipwarden::{ReleaseId, RuleId};
 
 /// Migrations embedded in the binary, for sqlx's migrator.
@@ -65,6 +65,54 @@ fn invalid(store: &str, what: impl Into<String>) -> StoreError {
     StoreError::Backend(PortError::new(format!("event-store {store}"), "load", ErrorKind::Invalid, what))
 }
 
+/// One stored row of the `events` table: seq, at, actor, rule, event, prev_hash, hash.
+type EventRow = (i64, String, String, String, String, String, String);
+
+/// The columns of [`EventRow`], in order.
+const EVENT_COLUMNS: &str = "seq, at, actor, rule, event, prev_hash, hash";
+
+/// Rows of the `events` table as envelopes, in order.
+fn envelopes(store: &str, stream: &ReleaseId, rows: Vec<EventRow>) -> Result<Vec<Envelope>, StoreError> {
+    rows.into_iter()
+        .map(|(seq, at, actor, rule, event, prev_hash, hash)| {
+            Row { seq, at, actor, rule, event, prev_hash, hash }.into_envelope(store, stream)
+        })
+        .collect()
+}
+
+/// Adds a listing query's filters and order to `q`, whose text so far ends with a `WHERE` clause.
+fn push_filters<'a, DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<'a, DB>, query: &ReleaseQuery)
+where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if let Some(project) = &query.project {
+        q.push(" AND s.project = ").push_bind(project.clone());
+    }
+    if let Some(stage) = &query.stage {
+        q.push(" AND s.stage = ").push_bind(stage.to_string());
+    }
+    if let Some(after) = query.planned_after {
+        q.push(" AND s.planned_at >= ").push_bind(micros(after));
+    }
+    if let Some(before) = query.planned_before {
+        q.push(" AND s.planned_at < ").push_bind(micros(before));
+    }
+    if let Some(environment) = &query.environment {
+        q.push(" AND EXISTS (SELECT 1 FROM stream_environments e WHERE e.stream = s.stream AND e.environment = ")
+            .push_bind(environment.to_string())
+            .push(")");
+    }
+    q.push(" ORDER BY s.planned_at DESC, s.stream");
+    if let Some(limit) = query.limit {
+        q.push(" LIMIT ").push_bind(i64::from(limit));
+    }
+}
+
+/// The start of a listing query: each summary with its event count and last event time.
+const LIST_SELECT: &str = "SELECT s.summary, (SELECT max(seq) FROM events e WHERE e.stream = s.stream), \
+     (SELECT at FROM events e WHERE e.stream = s.stream ORDER BY seq DESC LIMIT 1) FROM streams s WHERE 1 = 1";
+
 /// One stored row of the `events` table.
 struct Row {
     seq: i64,
@@ -106,6 +154,30 @@ fn micros(at: jiff::Timestamp) -> i64 {
 
 fn summary_json(store: &str, summary: &ReleaseSummary) -> Result<String, StoreError> {
     serde_json::to_string(summary).map_err(|e| invalid(store, e.to_string()))
+}
+
+/// A summary read back for a listing, with the fields that change with
+/// every event filled in from the events table.
+fn listed(
+    store: &str,
+    summary: &str,
+    events: Option<i64>,
+    last_at: Option<String>,
+) -> Result<ReleaseSummary, StoreError> {
+    let mut summary: ReleaseSummary = serde_json::from_str(summary).map_err(|e| invalid(store, e.to_string()))?;
+    summary.events = events.unwrap_or(0) as u64;
+    if let Some(at) = last_at.and_then(|t| t.parse().ok()) {
+        summary.updated_at = at;
+    }
+    Ok(summary)
+}
+
+/// A failed insert of events: a duplicate key means another writer won.
+fn conflict_or(stream: &ReleaseId, expected: u64, e: sqlx::Error) -> StoreError {
+    if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+        return StoreError::Conflict { stream: stream.clone(), expected, actual: expected + 1 };
+    }
+    backend("events", "append", e)
 }
 
 fn event_json(store: &str, envelope: &Envelope) -> Result<String, StoreError> {

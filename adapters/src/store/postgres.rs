@@ -13,9 +13,12 @@ use shipwarden::ReleaseId;
 use shipwarden::audit::Envelope;
 use shipwarden::ports::{EventStore, ReleaseQuery, ReleaseSummary, StoreError};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, QueryBuilder, Row as _};
+use sqlx::{Postgres, QueryBuilder};
 
-use super::{Embedded, Row, backend, event_json, micros, summary_json, verified};
+use super::{
+    EVENT_COLUMNS, Embedded, EventRow, LIST_SELECT, backend, conflict_or, envelopes, event_json, micros, push_filters,
+    summary_json, verified,
+};
 
 const NAME: &str = "postgres";
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "events", include_str!("migrations/postgres_0001_events.sql"))];
@@ -64,44 +67,21 @@ impl EventStore for PostgresStore {
         summary: &ReleaseSummary,
     ) -> Result<u64, StoreError> {
         let version = expected + envelopes.len() as u64;
-        let (expected_i, version_i) = (expected as i64, version as i64);
-        let summary_text = summary_json(NAME, summary)?;
+        let listing = summary_json(NAME, &summary.listing())?;
         let mut tx = self.pool.begin().await.map_err(err("append"))?;
-        let updated = if expected == 0 {
-            sqlx::query(
-                "INSERT INTO streams (stream, version, project, stage, planned_at, updated_at, summary) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (stream) DO NOTHING",
-            )
-            .bind(stream.as_str())
-            .bind(version_i)
-            .bind(&summary.project)
-            .bind(summary.stage.as_str())
-            .bind(micros(summary.planned_at))
-            .bind(micros(summary.updated_at))
-            .bind(&summary_text)
-            .execute(&mut *tx)
-            .await
-        } else {
-            sqlx::query("UPDATE streams SET version = $1, stage = $2, updated_at = $3, summary = $4 WHERE stream = $5 AND version = $6")
-                .bind(version_i)
-                .bind(summary.stage.as_str())
-                .bind(micros(summary.updated_at))
-                .bind(&summary_text)
-                .bind(stream.as_str())
-                .bind(expected_i)
-                .execute(&mut *tx)
-                .await
+        let (actual, stored): (Option<i64>, Option<String>) = sqlx::query_as(
+            "SELECT (SELECT max(seq) FROM events WHERE stream = $1), (SELECT summary FROM streams WHERE stream = $1)",
+        )
+        .bind(stream.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(err("append"))?;
+        let actual = actual.unwrap_or(0) as u64;
+        if actual != expected {
+            return Err(StoreError::Conflict { stream: stream.clone(), expected, actual });
         }
-        .map_err(err("append"))?
-        .rows_affected();
-        if updated != 1 {
-            let actual: Option<i64> = sqlx::query_scalar("SELECT version FROM streams WHERE stream = $1")
-                .bind(stream.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(err("append"))?;
-            return Err(StoreError::Conflict { stream: stream.clone(), expected, actual: actual.unwrap_or(0) as u64 });
-        }
+        // A concurrent writer that read the same version inserts the same
+        // sequence numbers: the primary key lets only one of them commit.
         if !envelopes.is_empty() {
             let mut insert = QueryBuilder::<Postgres>::new(
                 "INSERT INTO events (stream, seq, at, actor, rule, kind, event, prev_hash, hash) ",
@@ -121,69 +101,60 @@ impl EventStore for PostgresStore {
                     .push_bind(e.prev_hash.to_string())
                     .push_bind(e.hash.to_string());
             });
-            insert.build().execute(&mut *tx).await.map_err(err("append"))?;
+            insert.build().execute(&mut *tx).await.map_err(|e| conflict_or(stream, expected, e))?;
         }
-        for environment in &summary.environments {
-            sqlx::query("INSERT INTO stream_environments (environment, stream) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        if stored.as_deref() != Some(listing.as_str()) {
+            sqlx::query(
+                "INSERT INTO streams (stream, version, project, stage, planned_at, updated_at, summary) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (stream) DO UPDATE SET version = excluded.version, stage = excluded.stage, \
+                 updated_at = excluded.updated_at, summary = excluded.summary",
+            )
+            .bind(stream.as_str())
+            .bind(version as i64)
+            .bind(&summary.project)
+            .bind(summary.stage.as_str())
+            .bind(micros(summary.planned_at))
+            .bind(micros(summary.updated_at))
+            .bind(&listing)
+            .execute(&mut *tx)
+            .await
+            .map_err(err("append"))?;
+            for environment in &summary.environments {
+                sqlx::query(
+                    "INSERT INTO stream_environments (environment, stream) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
                 .bind(environment.as_str())
                 .bind(stream.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(err("append"))?;
+            }
         }
-        tx.commit().await.map_err(err("append"))?;
+        tx.commit().await.map_err(|e| conflict_or(stream, expected, e))?;
         Ok(version)
     }
 
     async fn load(&self, stream: &ReleaseId) -> Result<Vec<Envelope>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, at, actor, rule, event, prev_hash, hash FROM events WHERE stream = $1 ORDER BY seq",
-        )
-        .bind(stream.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err("load"))?;
-        let mut envelopes = Vec::with_capacity(rows.len());
-        for r in rows {
-            let row = Row {
-                seq: r.try_get(0).map_err(err("load"))?,
-                at: r.try_get(1).map_err(err("load"))?,
-                actor: r.try_get(2).map_err(err("load"))?,
-                rule: r.try_get(3).map_err(err("load"))?,
-                event: r.try_get(4).map_err(err("load"))?,
-                prev_hash: r.try_get(5).map_err(err("load"))?,
-                hash: r.try_get(6).map_err(err("load"))?,
-            };
-            envelopes.push(row.into_envelope(NAME, stream)?);
-        }
-        verified(stream, envelopes)
+        verified(stream, self.load_after(stream, 0).await?)
+    }
+
+    async fn load_after(&self, stream: &ReleaseId, after: u64) -> Result<Vec<Envelope>, StoreError> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq");
+        let rows: Vec<EventRow> = sqlx::query_as(&sql)
+            .bind(stream.as_str())
+            .bind(after as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err("load"))?;
+        envelopes(NAME, stream, rows)
     }
 
     async fn list(&self, query: &ReleaseQuery) -> Result<Vec<ReleaseSummary>, StoreError> {
-        let mut q = QueryBuilder::<Postgres>::new("SELECT summary FROM streams s WHERE 1 = 1");
-        if let Some(project) = &query.project {
-            q.push(" AND s.project = ").push_bind(project.clone());
-        }
-        if let Some(stage) = &query.stage {
-            q.push(" AND s.stage = ").push_bind(stage.to_string());
-        }
-        if let Some(after) = query.planned_after {
-            q.push(" AND s.planned_at >= ").push_bind(micros(after));
-        }
-        if let Some(before) = query.planned_before {
-            q.push(" AND s.planned_at < ").push_bind(micros(before));
-        }
-        if let Some(environment) = &query.environment {
-            q.push(" AND EXISTS (SELECT 1 FROM stream_environments e WHERE e.stream = s.stream AND e.environment = ")
-                .push_bind(environment.to_string())
-                .push(")");
-        }
-        q.push(" ORDER BY s.planned_at DESC, s.stream");
-        if let Some(limit) = query.limit {
-            q.push(" LIMIT ").push_bind(i64::from(limit));
-        }
-        let texts: Vec<String> = q.build_query_scalar().fetch_all(&self.pool).await.map_err(err("list"))?;
-        texts.iter().map(|t| serde_json::from_str(t).map_err(|e| super::invalid(NAME, e.to_string()))).collect()
+        let mut q = QueryBuilder::<Postgres>::new(LIST_SELECT);
+        push_filters(&mut q, query);
+        let rows: Vec<(String, Option<i64>, Option<String>)> =
+            q.build_query_as().fetch_all(&self.pool).await.map_err(err("list"))?;
+        rows.into_iter().map(|(summary, events, at)| super::listed(NAME, &summary, events, at)).collect()
     }
 
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration, now: Timestamp) -> Result<bool, StoreError> {

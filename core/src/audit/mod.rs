@@ -174,9 +174,16 @@ pub enum AuditError {
 
 /// Verifies a stream's envelopes in stored order and returns the head hash.
 pub fn verify(envelopes: &[Envelope]) -> Result<ChainHash, AuditError> {
-    let mut prev_hash = ChainHash::genesis();
-    let stream = envelopes.first().map(|e| e.stream.as_str()).unwrap_or_default();
-    for (expected_seq, (position, e)) in (1u64..).zip(envelopes.iter().enumerate()) {
+    verify_after(None, envelopes)
+}
+
+/// Verifies `envelopes` as the continuation of a chain whose last verified
+/// envelope is `prev` (none: from the start), and returns the new head hash.
+pub fn verify_after(prev: Option<&Envelope>, envelopes: &[Envelope]) -> Result<ChainHash, AuditError> {
+    let mut prev_hash = prev.map_or_else(ChainHash::genesis, |p| p.hash.clone());
+    let first_seq = prev.map_or(1, |p| p.sequence + 1);
+    let stream = prev.or(envelopes.first()).map(|e| e.stream.as_str()).unwrap_or_default();
+    for (expected_seq, (position, e)) in (first_seq..).zip(envelopes.iter().enumerate()) {
         if e.stream != stream {
             return Err(AuditError::ForeignStream {
                 sequence: e.sequence,

@@ -28,6 +28,15 @@ fn deployment_number(state: &ReleaseState, env: &EnvName) -> (u32, bool) {
     }
 }
 
+/// Asks a target what became of an idempotency key, in the step runner's terms.
+async fn target_status(target: Arc<dyn DeployTarget>, key: String) -> Result<Lookup<super::steps::Done>, PortError> {
+    Ok(match target.status(&key).await? {
+        Lookup::Done(detail) => Lookup::Done((detail, None)),
+        Lookup::NotFound => Lookup::NotFound,
+        Lookup::Unsupported => Lookup::Unsupported,
+    })
+}
+
 fn unsupported() -> Result<Lookup<super::steps::Done>, PortError> {
     Ok(Lookup::Unsupported)
 }
@@ -45,8 +54,7 @@ impl ReleaseManager {
     }
 
     async fn deploy_env_locked(&self, release: &ReleaseId, env: &EnvName) -> Result<StepOutcome, EngineError> {
-        let state = self.cached(release).await?;
-        let (n, resuming) = deployment_number(&state, env);
+        let (n, resuming) = self.with_state(release, |state| deployment_number(state, env)).await?;
         let env_key = format!("deploy:{env}#{n}");
         let automation = self.inner.automation.clone();
         if !resuming {
@@ -56,7 +64,7 @@ impl ReleaseManager {
                 target: None,
                 key: env_key.clone(),
             };
-            self.execute(release, &automation, action).await?;
+            self.commit(release, &automation, vec![action]).await?;
         }
         let targets: Vec<Arc<dyn DeployTarget>> = self.inner.ports.targets.get(env).cloned().unwrap_or_default();
         let outcome = if targets.is_empty() {
@@ -65,7 +73,7 @@ impl ReleaseManager {
             self.fan_out(release, env, n, &targets).await?
         };
         let action = Action::FinishStep { key: env_key, outcome: outcome.clone(), log: Vec::new() };
-        self.execute(release, &automation, action).await?;
+        self.commit(release, &automation, vec![action]).await?;
         Ok(outcome)
     }
 
@@ -76,8 +84,10 @@ impl ReleaseManager {
         n: u32,
         targets: &[Arc<dyn DeployTarget>],
     ) -> Result<StepOutcome, EngineError> {
-        let state = self.cached(release).await?;
-        let Some(plan) = state.plan.clone() else { return Err(EngineError::NotFound(release.clone())) };
+        // Take what is needed and let go of the state: holding it would make
+        // every append during the rollout copy it.
+        let (plan, artifacts) = self.with_state(release, |s| (s.plan.clone(), s.artifacts.clone())).await?;
+        let Some(plan) = plan else { return Err(EngineError::NotFound(release.clone())) };
         let rollout = self.inner.policy.environment(env).map(|e| e.rollout).unwrap_or_default();
         let canary = (rollout.canary as usize).min(targets.len());
         let failed = Arc::new(AtomicBool::new(false));
@@ -94,7 +104,7 @@ impl ReleaseManager {
                     release: release.clone(),
                     version: plan.version.clone(),
                     environment: env.clone(),
-                    artifacts: state.artifacts.clone(),
+                    artifacts: artifacts.clone(),
                     key: String::new(),
                 };
                 tasks.spawn(async move {
@@ -117,16 +127,7 @@ impl ReleaseManager {
                                 let (target, request) = (target.clone(), DeployRequest { key, ..request.clone() });
                                 async move { target.deploy(&request, &log).await.map(|d| (d, None)) }
                             },
-                            |key| {
-                                let target = target.clone();
-                                async move {
-                                    Ok(match target.status(&key).await? {
-                                        Lookup::Done(d) => Lookup::Done((d, None)),
-                                        Lookup::NotFound => Lookup::NotFound,
-                                        Lookup::Unsupported => Lookup::Unsupported,
-                                    })
-                                }
-                            },
+                            |key| target_status(target.clone(), key),
                         )
                         .await?;
                     if let StepOutcome::Failed { error, .. } = &outcome {
@@ -176,6 +177,7 @@ impl ReleaseManager {
                 })
             })
             .collect();
+        drop(state);
         let previous = self.previous_artifacts(release).await?;
         let mut tasks = JoinSet::new();
         for target in deployed.clone() {
@@ -201,16 +203,7 @@ impl ReleaseManager {
                         let (target, request) = (target.clone(), RollbackRequest { key, ..request.clone() });
                         async move { target.rollback(&request, &log).await.map(|d| (d, None)) }
                     },
-                    |key| {
-                        let target = target.clone();
-                        async move {
-                            Ok(match target.status(&key).await? {
-                                Lookup::Done(d) => Lookup::Done((d, None)),
-                                Lookup::NotFound => Lookup::NotFound,
-                                Lookup::Unsupported => Lookup::Unsupported,
-                            })
-                        }
-                    },
+                    |key| target_status(target.clone(), key),
                 )
                 .await
             });
@@ -251,6 +244,7 @@ impl ReleaseManager {
             .rev()
             .filter(|s| s.step == StepKind::Backup && s.environment.as_ref() == Some(env))
             .find_map(|s| s.outcome.as_ref()?.output().and_then(|o| serde_json::from_value(o.clone()).ok()));
+        drop(state);
         let Some(last_backup) = last_backup else {
             return Ok(format!("no backup of {env} was taken, nothing restored"));
         };
@@ -313,8 +307,7 @@ impl ReleaseManager {
 
     /// The artifacts of the project's previous working release (R-1d), if known.
     async fn previous_artifacts(&self, release: &ReleaseId) -> Result<Vec<ArtifactRef>, EngineError> {
-        let state = self.cached(release).await?;
-        let Some(plan) = state.plan else { return Ok(Vec::new()) };
+        let Some(plan) = self.with_state(release, |s| s.plan.clone()).await? else { return Ok(Vec::new()) };
         let query = ReleaseQuery { project: Some(plan.project.clone()), ..Default::default() };
         let previous = self
             .inner

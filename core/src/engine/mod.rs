@@ -79,9 +79,39 @@ impl Default for EngineConfig {
 /// A release as last loaded or written by this manager.
 #[derive(Default)]
 struct Loaded {
-    state: ReleaseState,
+    /// Shared with callers; copied only when written while they still hold it.
+    state: Arc<ReleaseState>,
     last: Option<Envelope>,
     fresh: bool,
+    /// Step key (without its `/n` attempt suffix) -> positions of its attempts in `state.steps`.
+    attempts: HashMap<String, Vec<usize>>,
+}
+
+impl Loaded {
+    /// Drops what is held, so that the next use loads the stream whole.
+    fn forget(&mut self) {
+        *self = Loaded::default();
+    }
+
+    /// Folds one event in, keeping the attempts index current.
+    fn apply(&mut self, event: &crate::machine::Event) {
+        let state = Arc::make_mut(&mut self.state);
+        *state = apply(std::mem::take(state), event);
+        if let crate::machine::Event::StepStarted { key, .. } = event {
+            let base = key.split_once('/').map_or(key.as_str(), |(base, _)| base);
+            self.attempts.entry(base.to_owned()).or_default().push(state.steps.len() - 1);
+        }
+    }
+
+    /// Replaces the state with a whole one, and rebuilds the index.
+    fn replace(&mut self, state: ReleaseState) {
+        self.attempts.clear();
+        for (i, step) in state.steps.iter().enumerate() {
+            let base = step.key.split_once('/').map_or(step.key.as_str(), |(base, _)| base);
+            self.attempts.entry(base.to_owned()).or_default().push(i);
+        }
+        self.state = Arc::new(state);
+    }
 }
 
 pub(crate) struct Inner {
@@ -241,9 +271,26 @@ impl ReleaseManager {
         cache.entry(release.clone()).or_default().clone()
     }
 
+    /// Brings `loaded` up to date: only the envelopes after the last one it
+    /// holds are read, and verified as the continuation of its chain; a tail
+    /// that does not link (a store rewritten under us) forces a full load.
     async fn reload(&self, release: &ReleaseId, loaded: &mut Loaded) -> Result<(), EngineError> {
+        if let Some(last) = loaded.last.clone() {
+            let tail = self.inner.store.load_after(release, last.sequence).await?;
+            if crate::audit::verify_after(Some(&last), &tail).is_ok() {
+                for e in &tail {
+                    loaded.apply(&e.event);
+                }
+                if let Some(new_last) = tail.into_iter().last() {
+                    loaded.last = Some(new_last);
+                }
+                loaded.fresh = true;
+                return Ok(());
+            }
+            tracing::warn!(release = %release, "the stored chain does not continue ours; loading it whole");
+        }
         let envelopes = self.inner.store.load(release).await?;
-        loaded.state = ReleaseState::from_events(envelopes.iter().map(|e| &e.event));
+        loaded.replace(ReleaseState::from_events(envelopes.iter().map(|e| &e.event)));
         loaded.last = envelopes.last().cloned();
         loaded.fresh = true;
         Ok(())
@@ -256,7 +303,7 @@ impl ReleaseManager {
         release: &ReleaseId,
         actor: &Actor,
         action: Action,
-    ) -> Result<ReleaseState, EngineError> {
+    ) -> Result<Arc<ReleaseState>, EngineError> {
         self.execute_many(release, actor, vec![action]).await
     }
 
@@ -268,7 +315,18 @@ impl ReleaseManager {
         release: &ReleaseId,
         actor: &Actor,
         actions: Vec<Action>,
-    ) -> Result<ReleaseState, EngineError> {
+    ) -> Result<Arc<ReleaseState>, EngineError> {
+        self.commit(release, actor, actions).await?;
+        self.cached(release).await
+    }
+
+    /// [`execute_many`](Self::execute_many) without handing back a copy of the state.
+    pub(crate) async fn commit(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        actions: Vec<Action>,
+    ) -> Result<(), EngineError> {
         let entry = self.entry(release);
         let mut loaded = entry.lock().await;
         for _ in 0..=self.inner.config.conflict_retries {
@@ -276,33 +334,44 @@ impl ReleaseManager {
                 self.reload(release, &mut loaded).await?;
             }
             let now = self.inner.clock.now();
-            let mut state = loaded.state.clone();
+            let expected = loaded.state.version;
+            // Decide the first action on the held state; later ones see the
+            // events of those before them. Events are applied in place: if the
+            // append then fails, the held state is dropped and loaded again.
             let mut events = Vec::new();
-            for action in &actions {
+            let mut working: Option<ReleaseState> = None;
+            for (i, action) in actions.iter().enumerate() {
                 let command = Command { actor: actor.clone(), action: action.clone() };
-                let decided = decide(&state, &command, &self.inner.policy, now).map_err(EngineError::Refused)?;
-                state = decided.iter().fold(state, apply);
+                let state = working.as_ref().unwrap_or(&*loaded.state);
+                let decided = decide(state, &command, &self.inner.policy, now).map_err(EngineError::Refused)?;
+                if i + 1 < actions.len() {
+                    let base = working.take().unwrap_or_else(|| (*loaded.state).clone());
+                    working = Some(decided.iter().fold(base, apply));
+                }
                 events.extend(decided);
             }
             let envelopes = Envelope::seal_all(release.as_str(), loaded.last.as_ref(), now, &actor.user, events);
-            let Some(summary) = crate::ports::ReleaseSummary::of(&state, now) else {
+            for e in &envelopes[..] {
+                loaded.apply(&e.event);
+            }
+            let Some(summary) = crate::ports::ReleaseSummary::of(&loaded.state, now) else {
+                loaded.forget();
                 return Err(EngineError::NotFound(release.clone()));
             };
-            match self.inner.store.append(release, loaded.state.version, &envelopes, &summary).await {
+            match self.inner.store.append(release, expected, &envelopes, &summary).await {
                 Ok(_) => {
-                    loaded.state = state;
-                    loaded.last = envelopes.last().cloned();
+                    loaded.last = envelopes.last().cloned().or(loaded.last.take());
                     for e in envelopes {
                         let _ = self.inner.events.send(e);
                     }
-                    return Ok(loaded.state.clone());
+                    return Ok(());
                 }
                 Err(StoreError::Conflict { .. }) => {
                     tracing::debug!(release = %release, "lost a race to another driver; reloading");
-                    loaded.fresh = false;
+                    loaded.forget();
                 }
                 Err(e) => {
-                    loaded.fresh = false;
+                    loaded.forget();
                     return Err(e.into());
                 }
             }
@@ -311,7 +380,7 @@ impl ReleaseManager {
     }
 
     /// The state as this manager last saw it (reloaded when unknown).
-    pub(crate) async fn cached(&self, release: &ReleaseId) -> Result<ReleaseState, EngineError> {
+    pub(crate) async fn cached(&self, release: &ReleaseId) -> Result<Arc<ReleaseState>, EngineError> {
         let entry = self.entry(release);
         let mut loaded = entry.lock().await;
         if !loaded.fresh {
@@ -325,9 +394,38 @@ impl ReleaseManager {
         self.entry(release).lock().await.fresh = false;
     }
 
+    /// The attempts of the step whose first attempt has `key`, oldest first.
+    pub(crate) async fn step_attempts(
+        &self,
+        release: &ReleaseId,
+        key: &str,
+    ) -> Result<Vec<crate::machine::StepRecord>, EngineError> {
+        let entry = self.entry(release);
+        let mut loaded = entry.lock().await;
+        if !loaded.fresh {
+            self.reload(release, &mut loaded).await?;
+        }
+        let positions = loaded.attempts.get(key).map(Vec::as_slice).unwrap_or_default();
+        Ok(positions.iter().filter_map(|&i| loaded.state.steps.get(i).cloned()).collect())
+    }
+
+    /// Reads the state as this manager last saw it, without copying it.
+    pub(crate) async fn with_state<T>(
+        &self,
+        release: &ReleaseId,
+        read: impl FnOnce(&ReleaseState) -> T,
+    ) -> Result<T, EngineError> {
+        let entry = self.entry(release);
+        let mut loaded = entry.lock().await;
+        if !loaded.fresh {
+            self.reload(release, &mut loaded).await?;
+        }
+        Ok(read(&loaded.state))
+    }
+
     /// Plans a release (R-1a). The newest released version of the project
     /// in the store must be older (R-4c).
-    pub async fn plan(&self, actor: &Actor, plan: Plan) -> Result<ReleaseState, EngineError> {
+    pub async fn plan(&self, actor: &Actor, plan: Plan) -> Result<Arc<ReleaseState>, EngineError> {
         let query = crate::ports::ReleaseQuery { project: Some(plan.project.clone()), ..Default::default() };
         let released = [Stage::Released, Stage::Closed];
         let last_release = self
@@ -353,7 +451,7 @@ impl ReleaseManager {
         role: Role,
         channel: Channel,
         comment: &str,
-    ) -> Result<ReleaseState, EngineError> {
+    ) -> Result<Arc<ReleaseState>, EngineError> {
         self.execute(release, actor, Action::Approve { approval, role, channel, comment: comment.to_owned() }).await
     }
 
@@ -363,12 +461,17 @@ impl ReleaseManager {
         release: &ReleaseId,
         actor: &Actor,
         evidence: Evidence,
-    ) -> Result<ReleaseState, EngineError> {
+    ) -> Result<Arc<ReleaseState>, EngineError> {
         self.execute(release, actor, Action::RecordEvidence(evidence)).await
     }
 
     /// Moves a release to `to`.
-    pub async fn advance(&self, release: &ReleaseId, actor: &Actor, to: Stage) -> Result<ReleaseState, EngineError> {
+    pub async fn advance(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        to: Stage,
+    ) -> Result<Arc<ReleaseState>, EngineError> {
         let span = tracing::info_span!("advance", release = %release, to = %to);
         self.execute(release, actor, Action::Advance { to }).instrument(span).await
     }
@@ -381,7 +484,7 @@ impl ReleaseManager {
         environment: EnvName,
         start: Timestamp,
         end: Timestamp,
-    ) -> Result<ReleaseState, EngineError> {
+    ) -> Result<Arc<ReleaseState>, EngineError> {
         let busy = self
             .inner
             .store
@@ -395,7 +498,12 @@ impl ReleaseManager {
     }
 
     /// Cancels a release.
-    pub async fn cancel(&self, release: &ReleaseId, actor: &Actor, reason: &str) -> Result<ReleaseState, EngineError> {
+    pub async fn cancel(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<Arc<ReleaseState>, EngineError> {
         self.execute(release, actor, Action::Cancel { reason: reason.to_owned() }).await
     }
 

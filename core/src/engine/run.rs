@@ -65,15 +65,25 @@ impl ReleaseManager {
     /// several drivers can call it at once: one works, the others wait and
     /// then find the work done.
     pub async fn run(&self, release: &ReleaseId, until: Option<Stage>) -> Result<RunOutcome, EngineError> {
-        let span = tracing::info_span!("run", release = %release);
+        let (version, stage) = self
+            .with_state(release, |s| {
+                (s.plan.as_ref().map(|p| p.version.to_string()), s.stage.as_ref().map(ToString::to_string))
+            })
+            .await?;
+        let span = tracing::info_span!(
+            "run",
+            release = %release,
+            version = %version.as_deref().unwrap_or(""),
+            stage = %stage.as_deref().unwrap_or("")
+        );
         self.with_lease(&format!("release:{release}"), self.run_locked(release, until)).instrument(span).await
     }
 
     async fn run_locked(&self, release: &ReleaseId, until: Option<Stage>) -> Result<RunOutcome, EngineError> {
         self.invalidate(release).await;
         loop {
-            let state = self.cached(release).await?;
-            let (Some(plan), Some(stage)) = (state.plan.clone(), state.stage.clone()) else {
+            let (plan, stage) = self.with_state(release, |s| (s.plan.clone(), s.stage.clone())).await?;
+            let (Some(plan), Some(stage)) = (plan, stage) else {
                 return Err(EngineError::NotFound(release.clone()));
             };
             if self.inner.policy.is_final(&stage) {
@@ -106,7 +116,7 @@ impl ReleaseManager {
             for t in &candidates {
                 self.prepare(release, t).await?;
                 let automation = self.inner.automation.clone();
-                match self.execute(release, &automation, Action::Advance { to: t.to.clone() }).await {
+                match self.commit(release, &automation, vec![Action::Advance { to: t.to.clone() }]).await {
                     Ok(_) => {
                         refusal = None;
                         break;
@@ -162,17 +172,22 @@ impl ReleaseManager {
     /// Does what the engine can do by itself toward transition `t`.
     async fn prepare(&self, release: &ReleaseId, t: &Transition) -> Result<(), EngineError> {
         for req in &t.steps {
-            let state = self.cached(release).await?;
-            if unmet_step(&state, req) {
+            if self.with_state(release, |state| unmet_step(state, req)).await? {
                 self.perform(release, req).await?;
             }
         }
-        let state = self.cached(release).await?;
         let policy = self.inner.policy.clone();
+        let (unmet, scope) = self
+            .with_state(release, |state| {
+                let unmet: Vec<GateRequirement> =
+                    t.gates.iter().filter(|g| unmet_gate(state, g, &policy)).cloned().collect();
+                (unmet, state.plan.as_ref().map(|p| p.scope.clone()).unwrap_or_default())
+            })
+            .await?;
         let mut checked: Vec<EnvName> = Vec::new();
-        for req in t.gates.iter().filter(|g| unmet_gate(&state, g, &policy)) {
+        for req in &unmet {
             match (&req.gate, &req.environment) {
-                (GateId::CriticalBugs, None) => self.measure_bugs(release, &state).await?,
+                (GateId::CriticalBugs, None) => self.measure_bugs(release, &scope).await?,
                 (GateId::UntrackedCommits, None) => self.measure_commits(release).await?,
                 (_, Some(env)) if !checked.contains(env) && self.inner.ports.checks.contains_key(env) => {
                     checked.push(env.clone());
@@ -213,6 +228,7 @@ impl ReleaseManager {
                 let spec = StepSpec::new(StepKind::Build, env, Self::step_key(&state, "build#")).idempotent();
                 let request =
                     BuildRequest { release: release.clone(), version: plan.version.clone(), key: spec.key.clone() };
+                drop(state);
                 self.run_step(
                     release,
                     &spec,
@@ -245,6 +261,7 @@ impl ReleaseManager {
                         refs.into_iter().filter(|r| !known.contains(r)).map(Action::RecordArtifact).collect()
                     });
                 let version = plan.version.clone();
+                drop(state);
                 self.run_step(
                     release,
                     &spec,
@@ -279,6 +296,7 @@ impl ReleaseManager {
                 let tag = plan.version.tag(&self.inner.policy.vcs.tag_prefix);
                 let spec = StepSpec::new(StepKind::Tag, env, format!("tag:{tag}")).idempotent();
                 let message = format!("{} {} ({})", plan.project, plan.version, plan.kind);
+                drop(state);
                 self.run_step(
                     release,
                     &spec,
@@ -295,6 +313,7 @@ impl ReleaseManager {
                 .await?;
             }
             (StepKind::Deploy, Some(env)) => {
+                drop(state);
                 self.deploy_env(release, env).await?;
             }
             (StepKind::Backup, Some(env)) => {
@@ -305,6 +324,7 @@ impl ReleaseManager {
                     Self::step_key(&state, &format!("backup:{env}#")),
                 );
                 let env = env.clone();
+                drop(state);
                 self.run_step(
                     release,
                     &spec,
@@ -339,6 +359,7 @@ impl ReleaseManager {
                 let Some(last) = last else { return Ok(()) };
                 let key = Self::step_key(&state, &format!("restore-test:{env}#"));
                 let spec = StepSpec::new(StepKind::RestoreTest, Some(env.clone()), key).idempotent();
+                drop(state);
                 self.run_step(
                     release,
                     &spec,
@@ -352,6 +373,7 @@ impl ReleaseManager {
             }
             (StepKind::SmokeTest, Some(env)) => {
                 let Some(probes) = ports.smoke.get(env).cloned() else { return Ok(()) };
+                drop(state);
                 self.probe_step(release, StepKind::SmokeTest, env, &probes).await?;
             }
             _ => tracing::debug!(step = %req.step, environment = %env_name, "waiting for this step to be reported"),
@@ -368,26 +390,24 @@ impl ReleaseManager {
         env: &EnvName,
         probes: &[Arc<dyn Probe>],
     ) -> Result<(), EngineError> {
-        let state = self.cached(release).await?;
+        let key = self.with_state(release, |state| Self::step_key(state, &format!("{step}:{env}#"))).await?;
         let env_for_evidence = env.clone();
-        let spec = StepSpec::new(step.clone(), Some(env.clone()), Self::step_key(&state, &format!("{step}:{env}#")))
-            .idempotent()
-            .follow_up(move |outcome| {
-                let measured: Vec<crate::ports::Measurement> =
-                    outcome.output().and_then(|o| serde_json::from_value(o.clone()).ok()).unwrap_or_default();
-                measured
-                    .into_iter()
-                    .map(|m| {
-                        Action::RecordEvidence(Evidence {
-                            gate: m.gate,
-                            environment: Some(env_for_evidence.clone()),
-                            target: m.target,
-                            value: m.value,
-                            source: m.source,
-                        })
+        let spec = StepSpec::new(step.clone(), Some(env.clone()), key).idempotent().follow_up(move |outcome| {
+            let measured: Vec<crate::ports::Measurement> =
+                outcome.output().and_then(|o| serde_json::from_value(o.clone()).ok()).unwrap_or_default();
+            measured
+                .into_iter()
+                .map(|m| {
+                    Action::RecordEvidence(Evidence {
+                        gate: m.gate,
+                        environment: Some(env_for_evidence.clone()),
+                        target: m.target,
+                        value: m.value,
+                        source: m.source,
                     })
-                    .collect()
-            });
+                })
+                .collect()
+        });
         let env_for_call = env.clone();
         self.run_step(
             release,
@@ -416,11 +436,10 @@ impl ReleaseManager {
     }
 
     /// R-7b: open critical and high bugs in scope, asked of the ticketing system.
-    async fn measure_bugs(&self, release: &ReleaseId, state: &ReleaseState) -> Result<(), EngineError> {
+    async fn measure_bugs(&self, release: &ReleaseId, scope: &[crate::model::TicketKey]) -> Result<(), EngineError> {
         let Some(ticketing) = self.inner.ports.ticketing.clone() else { return Ok(()) };
-        let Some(plan) = &state.plan else { return Ok(()) };
         let severities = self.inner.policy.tickets.blocking_severities.clone();
-        let bugs = ticketing.open_bugs(&plan.scope, &severities).await?;
+        let bugs = ticketing.open_bugs(scope, &severities).await?;
         let keys: Vec<String> = bugs.iter().map(|b| b.key.to_string()).collect();
         let source = if keys.is_empty() {
             "ticketing: no open bugs in scope".to_owned()
@@ -481,17 +500,20 @@ impl ReleaseManager {
         step: StepKind,
         environment: Option<EnvName>,
         outcome: StepOutcome,
-    ) -> Result<ReleaseState, EngineError> {
-        let state = self.cached(release).await?;
+    ) -> Result<Arc<ReleaseState>, EngineError> {
         let env = environment.as_ref().map_or("-".to_owned(), ToString::to_string);
         let prefix = format!("report:{step}:{env}#");
         // A report whose start was recorded by a process that then stopped is finished, not repeated.
-        let unfinished =
-            state.steps.iter().rev().find(|s| s.key.starts_with(&prefix) && s.outcome.is_none()).map(|s| s.key.clone());
+        let (unfinished, next) = self
+            .with_state(release, |state| {
+                let unfinished = state.steps.iter().rev().find(|s| s.key.starts_with(&prefix) && s.outcome.is_none());
+                (unfinished.map(|s| s.key.clone()), Self::step_key(state, &prefix))
+            })
+            .await?;
         let key = match unfinished {
             Some(key) => key,
             None => {
-                let key = Self::step_key(&state, &prefix);
+                let key = next;
                 self.execute(release, actor, Action::StartStep { step, environment, target: None, key: key.clone() })
                     .await?;
                 key
@@ -507,7 +529,7 @@ impl ReleaseManager {
         release: &ReleaseId,
         actor: &Actor,
         reason: &str,
-    ) -> Result<ReleaseState, EngineError> {
+    ) -> Result<Arc<ReleaseState>, EngineError> {
         self.execute(release, actor, Action::BeginRollback { reason: reason.to_owned() }).await?;
         let this = self.clone();
         let release2 = release.clone();
@@ -517,7 +539,7 @@ impl ReleaseManager {
 
     async fn rollback_locked(&self, release: &ReleaseId, reason: &str) -> Result<(), EngineError> {
         let automation = self.inner.automation.clone();
-        self.execute(release, &automation, Action::BeginRollback { reason: reason.to_owned() }).await?;
+        self.commit(release, &automation, vec![Action::BeginRollback { reason: reason.to_owned() }]).await?;
         self.finish_rollback(release).await
     }
 
@@ -525,13 +547,16 @@ impl ReleaseManager {
     async fn finish_rollback(&self, release: &ReleaseId) -> Result<(), EngineError> {
         let state = self.cached(release).await?;
         let reason = state.rollback_reason.clone().unwrap_or_default();
+        let steps: Vec<(Option<String>, String)> =
+            state.steps.iter().map(|s| (s.target.clone(), s.key.clone())).collect();
+        drop(state);
         let prod: Vec<EnvName> =
             self.inner.policy.environments.iter().filter(|e| e.production).map(|e| e.name.clone()).collect();
         let mut details = Vec::new();
         for env in prod {
             let prefix = format!("deploy:{env}#");
             let deployments =
-                state.steps.iter().filter(|s| s.target.is_none() && s.key.starts_with(&prefix)).count() as u32;
+                steps.iter().filter(|(target, key)| target.is_none() && key.starts_with(&prefix)).count() as u32;
             if deployments > 0 {
                 details.push(self.undo_deployment(release, &env, deployments, &reason).await?);
             }
@@ -554,6 +579,17 @@ impl ReleaseManager {
         let state = self.cached(release).await?;
         let Some(plan) = state.plan.clone() else { return Err(EngineError::NotFound(release.clone())) };
         let notes = release_notes(&state);
+        let summary = format!(
+            "{} {} released: stages {}",
+            plan.project,
+            plan.version,
+            state.path.iter().map(Stage::as_str).collect::<Vec<_>>().join(" -> ")
+        );
+        let ticket_closed = state
+            .steps
+            .iter()
+            .any(|s| s.step == StepKind::CloseTicket && s.outcome.as_ref().is_some_and(StepOutcome::succeeded));
+        drop(state);
         if let Some(publisher) = self.inner.ports.notes.clone() {
             let spec = StepSpec::new(StepKind::PublishNotes, None, "notes#1").idempotent();
             let (version, notes) = (plan.version.clone(), notes.clone());
@@ -582,17 +618,6 @@ impl ReleaseManager {
         }
         let subject = format!("Released {} {}", plan.project, plan.version);
         self.notify(release, "notify:released", &subject, &notes, audience).await?;
-        let summary = format!(
-            "{} {} released: {} events, stages {}",
-            plan.project,
-            plan.version,
-            state.version,
-            state.path.iter().map(Stage::as_str).collect::<Vec<_>>().join(" -> ")
-        );
-        let ticket_closed = state
-            .steps
-            .iter()
-            .any(|s| s.step == StepKind::CloseTicket && s.outcome.as_ref().is_some_and(StepOutcome::succeeded));
         if let Some(ticketing) = self.inner.ports.ticketing.clone().filter(|_| !ticket_closed) {
             let spec = StepSpec::new(StepKind::CloseTicket, None, "close-ticket#1");
             let (plan2, body) = (plan.clone(), format!("{summary}\n\n{notes}"));
@@ -618,7 +643,7 @@ impl ReleaseManager {
             }
         }
         let automation = self.inner.automation.clone();
-        self.execute(release, &automation, Action::Close { summary }).await?;
+        self.commit(release, &automation, vec![Action::Close { summary }]).await?;
         Ok(())
     }
 }

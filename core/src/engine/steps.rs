@@ -6,6 +6,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use super::{EngineError, ReleaseManager};
 use crate::machine::{Action, StepOutcome, StepRecord};
 use crate::model::{EnvName, ReleaseId, StepKind};
@@ -54,10 +56,6 @@ impl StepSpec {
     fn attempt_key(&self, attempt: u32) -> String {
         if attempt <= 1 { self.key.clone() } else { format!("{}/{attempt}", self.key) }
     }
-
-    fn is_attempt(&self, key: &str) -> bool {
-        key == self.key || key.strip_prefix(&self.key).is_some_and(|rest| rest.starts_with('/'))
-    }
 }
 
 fn outcome_of(result: Result<Done, PortError>) -> StepOutcome {
@@ -70,8 +68,7 @@ fn outcome_of(result: Result<Done, PortError>) -> StepOutcome {
 impl ReleaseManager {
     /// The attempts of a step so far, oldest first.
     pub(crate) async fn attempts(&self, release: &ReleaseId, spec: &StepSpec) -> Result<Vec<StepRecord>, EngineError> {
-        let state = self.cached(release).await?;
-        Ok(state.steps.into_iter().filter(|s| spec.is_attempt(&s.key)).collect())
+        self.step_attempts(release, &spec.key).await
     }
 
     fn sink(&self, release: &ReleaseId, key: &str) -> Arc<LogSink> {
@@ -94,14 +91,38 @@ impl ReleaseManager {
         if let Some(follow_up) = &spec.follow_up {
             actions.extend(follow_up(&outcome));
         }
-        self.execute_many(release, &actor, actions).await.map(drop)
+        self.commit(release, &actor, actions).await
     }
 
-    /// Runs a step to its outcome, resuming whatever a previous process left.
-    ///
+    /// Runs a step to its outcome inside a `step` span (release, step, key,
+    /// environment, target), resuming whatever a previous process left.
+    pub(crate) async fn run_step<C, CF, L, LF>(
+        &self,
+        release: &ReleaseId,
+        spec: &StepSpec,
+        call: C,
+        lookup: L,
+    ) -> Result<StepOutcome, EngineError>
+    where
+        C: Fn(String, Arc<LogSink>) -> CF,
+        CF: Future<Output = Result<Done, PortError>>,
+        L: Fn(String) -> LF,
+        LF: Future<Output = Result<Lookup<Done>, PortError>>,
+    {
+        let span = tracing::info_span!(
+            "step",
+            release = %release,
+            step = %spec.step,
+            key = %spec.key,
+            environment = %spec.environment.as_ref().map_or("", |e| e.as_str()),
+            target = %spec.target.as_deref().unwrap_or(""),
+        );
+        self.run_step_inner(release, spec, call, lookup).instrument(span).await
+    }
+
     /// `call` performs the port operation under an attempt key; `lookup`
     /// asks the port what became of an attempt key.
-    pub(crate) async fn run_step<C, CF, L, LF>(
+    async fn run_step_inner<C, CF, L, LF>(
         &self,
         release: &ReleaseId,
         spec: &StepSpec,
@@ -167,7 +188,12 @@ impl ReleaseManager {
             }
             let sink = self.sink(release, &key);
             let outcome = self.call(&call, &key, &sink, &mut retry_after).await;
-            self.finish(release, spec, key, outcome, &sink).await?;
+            self.finish(release, spec, key, outcome.clone(), &sink).await?;
+            // This was attempt n + 1: unless it may be retried, its outcome is the step's.
+            let retry = matches!(outcome, StepOutcome::Failed { retryable: true, .. }) && n + 1 < max_attempts;
+            if !retry {
+                return Ok(outcome);
+            }
         }
     }
 
@@ -179,7 +205,7 @@ impl ReleaseManager {
             target: spec.target.clone(),
             key,
         };
-        self.execute(release, &actor, action).await.map(drop)
+        self.commit(release, &actor, vec![action]).await
     }
 
     async fn call<C, CF>(

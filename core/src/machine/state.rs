@@ -73,6 +73,10 @@ pub struct ReleaseState {
     pub cancel_reason: Option<String>,
     /// The closing summary, once closed.
     pub close_summary: Option<String>,
+    /// Environments the release was deployed to: a deploy step of the whole
+    /// environment succeeded there.
+    #[serde(default)]
+    pub deployed_to: Vec<EnvName>,
     /// The number of events folded: the stream version.
     pub version: u64,
 }
@@ -114,9 +118,9 @@ impl ReleaseState {
         latest.into_values().collect()
     }
 
-    /// The step with this idempotency key.
+    /// The step with this idempotency key (searched from the newest).
     pub fn step(&self, key: &str) -> Option<&StepRecord> {
-        self.steps.iter().find(|s| s.key == key)
+        self.steps.iter().rev().find(|s| s.key == key)
     }
 
     /// Steps started but not finished: after a crash, the engine asks their
@@ -165,10 +169,14 @@ pub fn apply(mut state: ReleaseState, event: &Event) -> ReleaseState {
             log: Vec::new(),
         }),
         Event::StepFinished { key, outcome, log, at } => {
-            if let Some(record) = state.steps.iter_mut().find(|s| &s.key == key) {
+            if let Some(record) = state.steps.iter_mut().rev().find(|s| &s.key == key) {
                 record.finished_at = Some(*at);
                 record.outcome = Some(outcome.clone());
                 record.log = log.clone();
+                let whole_env = record.step == StepKind::Deploy && record.target.is_none() && outcome.succeeded();
+                if let Some(env) = record.environment.as_ref().filter(|e| whole_env && !state.deployed_to.contains(e)) {
+                    state.deployed_to.push(env.clone());
+                }
             }
         }
         Event::RollbackStarted { reason, to, at, .. } => {

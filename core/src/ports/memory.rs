@@ -96,6 +96,12 @@ impl EventStore for MemoryStore {
         Ok(events)
     }
 
+    async fn load_after(&self, stream: &ReleaseId, after: u64) -> Result<Vec<Envelope>, StoreError> {
+        let inner = lock(&self.inner);
+        let events = inner.streams.get(stream).map(Vec::as_slice).unwrap_or_default();
+        Ok(events.iter().skip(usize::try_from(after).unwrap_or(usize::MAX)).cloned().collect())
+    }
+
     async fn list(&self, query: &ReleaseQuery) -> Result<Vec<ReleaseSummary>, StoreError> {
         let mut found: Vec<ReleaseSummary> =
             lock(&self.inner).summaries.values().filter(|s| query.matches(s)).cloned().collect();

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::PortError;
 use crate::audit::{AuditError, Envelope};
 use crate::calendar::Booking;
-use crate::machine::{ReleaseState, StepOutcome};
-use crate::model::{EnvName, ReleaseId, ReleaseKind, Stage, StepKind, Version};
+use crate::machine::ReleaseState;
+use crate::model::{EnvName, ReleaseId, ReleaseKind, Stage, Version};
 
 /// A release as listings show it, kept beside its events by the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,16 +36,17 @@ pub struct ReleaseSummary {
 }
 
 impl ReleaseSummary {
+    /// The summary as stored for listings: without the fields that change
+    /// with every event (`events`, `updated_at`), which stores fill in when
+    /// listing. A store rewrites its listing row only when this changes.
+    pub fn listing(&self) -> ReleaseSummary {
+        ReleaseSummary { events: 0, updated_at: self.planned_at, ..self.clone() }
+    }
+
     /// The summary of a state, if it is planned.
     pub fn of(state: &ReleaseState, updated_at: Timestamp) -> Option<Self> {
         let plan = state.plan.as_ref()?;
-        let mut environments: Vec<EnvName> = state
-            .steps
-            .iter()
-            .filter(|s| s.step == StepKind::Deploy && matches!(s.outcome, Some(StepOutcome::Succeeded { .. })))
-            .filter_map(|s| s.environment.clone())
-            .collect();
-        environments.dedup();
+        let environments = state.deployed_to.clone();
         Some(Self {
             release: plan.release.clone(),
             project: plan.project.clone(),
@@ -147,6 +148,18 @@ pub trait EventStore: Send + Sync {
 
     /// Loads a stream in order, verifying its hash chain; empty when unknown.
     async fn load(&self, stream: &ReleaseId) -> Result<Vec<Envelope>, StoreError>;
+
+    /// The envelopes after sequence `after`, in order, for a reader that
+    /// holds the chain up to there.
+    ///
+    /// # Notes
+    /// Not verified here: the caller links them to the envelope it holds
+    /// with [`verify_after`](crate::audit::verify_after). The default loads
+    /// and verifies the whole stream.
+    async fn load_after(&self, stream: &ReleaseId, after: u64) -> Result<Vec<Envelope>, StoreError> {
+        let all = self.load(stream).await?;
+        Ok(all.into_iter().filter(|e| e.sequence > after).collect())
+    }
 
     /// Lists release summaries, newest planned first.
     async fn list(&self, query: &ReleaseQuery) -> Result<Vec<ReleaseSummary>, StoreError>;

@@ -1,0 +1,175 @@
+//! Prints the figures of `benches/RESULTS.md`: each measured several times,
+//! the median reported, with the ratio to its goal or its floor.
+//!
+//! `bench-report [lifecycle|sqlite|fanout|memory]` (all when none).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shipwarden::ports::memory::MemoryStore;
+use shipwarden::ports::{EventStore, ReleaseQuery};
+use shipwarden::*;
+use shipwarden_adapters::store::sqlite::{Durability, SqliteConfig, SqliteStore};
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+async fn lifecycle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manager = shipwarden_benches::memory_manager(Arc::new(MemoryStore::new()), dir.path());
+    let events = shipwarden_benches::full_release(&manager, "warmup").await;
+    let mut per_release = Vec::new();
+    for round in 0..5 {
+        let started = Instant::now();
+        for i in 0..100 {
+            shipwarden_benches::full_release(&manager, &format!("r{round}x{i}")).await;
+        }
+        per_release.push(started.elapsed().as_secs_f64() / 100.0);
+    }
+    let t = median(per_release);
+    println!(
+        "lifecycle (in-memory store): {:.0} releases/s, {:.1} µs per release, {events} events per release, {:.2} µs per event",
+        1.0 / t,
+        t * 1e6,
+        t * 1e6 / events as f64
+    );
+}
+
+async fn sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path().join("engine.db")).await.expect("open");
+    let manager = shipwarden::engine::ReleaseManager::builder(Arc::new(store)).build();
+    let plan = Plan::new("bench-1.0.0".parse().expect("id"), "bench", Version::new(1, 0, 0), ReleaseKind::Minor);
+    let id = plan.release.clone();
+    manager.plan(&Actor::new("rita", [Role::ReleaseManager]), plan).await.expect("plan");
+    let raw = shipwarden_benches::raw::RawSqlite::open(&dir.path().join("raw.db")).await;
+    let ci = Actor::new("ci", []);
+    let n = 300;
+    let (mut engine, mut floor) = (Vec::new(), Vec::new());
+    let mut seq = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        for _ in 0..n {
+            manager.record_evidence(&id, &ci, Evidence::new(GateId::Coverage, 0.91, "lcov")).await.expect("append");
+        }
+        engine.push(f64::from(n) / started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        for _ in 0..n {
+            raw.insert(seq).await;
+            seq += 1;
+        }
+        floor.push(f64::from(n) / started.elapsed().as_secs_f64());
+    }
+    let (e, r) = (median(engine), median(floor));
+    println!(
+        "sqlite durable appends (WAL, synchronous=FULL): engine {e:.0}/s, raw sqlx insert {r:.0}/s, ratio {:.2} (goal >= 0.80)",
+        e / r
+    );
+}
+
+/// The same shape with no engine: 1000 tasks, a semaphore of 50, a 20 ms sleep each.
+async fn bare_tokio_fan_out() -> f64 {
+    let limit = Arc::new(tokio::sync::Semaphore::new(50));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    started.elapsed().as_secs_f64()
+}
+
+async fn fanout() {
+    let (mut walls, mut floors) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        walls.push(shipwarden_benches::fan_out(1000, Duration::from_millis(20), 50).await.as_secs_f64());
+        floors.push(bare_tokio_fan_out().await);
+    }
+    let (wall, floor) = (median(walls), median(floors));
+    println!(
+        "fan-out 1000 targets x 20 ms at concurrency 50: {:.0} ms, {:.2} x the ideal 400 ms (goal <= 1.10); bare tokio tasks, same shape: {:.0} ms ({:.2} x)",
+        wall * 1e3,
+        wall / 0.4,
+        floor * 1e3,
+        floor / 0.4
+    );
+}
+
+async fn memory_setup(path: &str, releases: u32) {
+    let config = SqliteConfig::default().durability(Durability::Normal);
+    let store = Arc::new(SqliteStore::open_with(path, config).await.expect("open"));
+    let manager = shipwarden::engine::ReleaseManager::builder(store).build();
+    let rita = Actor::new("rita", [Role::ReleaseManager]);
+    let ci = Actor::new("ci", []);
+    for i in 0..releases {
+        let plan = Plan::new(
+            format!("svc{}-1.{i}.0", i % 50).parse().expect("id"),
+            format!("svc{}", i % 50),
+            Version::new(1, u64::from(i), 0),
+            ReleaseKind::Minor,
+        );
+        let id = plan.release.clone();
+        manager.plan(&rita, plan).await.expect("plan");
+        manager.record_evidence(&id, &ci, Evidence::new(GateId::Coverage, 0.93, "lcov")).await.expect("evidence");
+    }
+}
+
+async fn memory_measure(path: &str) {
+    let store = SqliteStore::open(path).await.expect("open");
+    let started = Instant::now();
+    let all = store.list(&ReleaseQuery::default()).await.expect("list");
+    let listed = started.elapsed();
+    let started = Instant::now();
+    let mut events = 0;
+    for summary in &all {
+        events += store.load(&summary.release).await.expect("load").len();
+    }
+    let loaded = started.elapsed();
+    println!(
+        "memory: {} releases ({events} events) listed in {:.0} ms and each loaded and verified in {:.1} s; peak RSS {:.1} MB",
+        all.len(),
+        listed.as_secs_f64() * 1e3,
+        loaded.as_secs_f64(),
+        shipwarden_benches::peak_rss() as f64 / 1e6
+    );
+}
+
+async fn memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("releases.db");
+    let me = std::env::current_exe().expect("exe");
+    // Fill and measure in fresh processes, so the figure is the store's, not the setup's.
+    let status = std::process::Command::new(&me).arg("memory-setup").arg(&path).arg("10000").status().expect("setup");
+    assert!(status.success());
+    let status = std::process::Command::new(&me).arg("memory-measure").arg(&path).status().expect("measure");
+    assert!(status.success());
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["lifecycle"] => lifecycle().await,
+        ["sqlite"] => sqlite().await,
+        ["fanout"] => fanout().await,
+        ["memory"] => memory().await,
+        ["memory-setup", path, n] => memory_setup(path, n.parse().expect("count")).await,
+        ["memory-measure", path] => memory_measure(path).await,
+        [] => {
+            lifecycle().await;
+            sqlite().await;
+            fanout().await;
+            memory().await;
+        }
+        _ => {
+            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory]");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,1 +1,0 @@
-//! Runnable examples (issue #3 onwards).
