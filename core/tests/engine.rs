@@ -316,6 +316,19 @@ async fn a_failed_smoke_test_rolls_back_r8f_r8g() {
 }
 
 #[tokio::test]
+async fn verify_releases_a_release_whose_smoke_tests_pass_and_refuses_other_stages_r8f() {
+    let w = world(1);
+    to_accepted(&w).await;
+    let err = w.manager.verify(&id()).await.expect_err("not verifying yet");
+    assert_eq!(err.refusal().expect("refusal").rule, RuleId::R_8F);
+    assert_eq!(
+        w.manager.run(&id(), Some(Stage::Verifying)).await.expect("run"),
+        RunOutcome::Reached { stage: Stage::Verifying }
+    );
+    assert_eq!(w.manager.verify(&id()).await.expect("verify"), RunOutcome::Reached { stage: Stage::Released });
+}
+
+#[tokio::test]
 async fn a_smoke_test_past_its_deadline_rolls_back_r8f() {
     let w = world(1);
     to_accepted(&w).await;

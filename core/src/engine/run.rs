@@ -169,6 +169,21 @@ impl ReleaseManager {
         Ok(late.map(|u| format!("{}", u.requirement)))
     }
 
+    /// Verifies a release in `verifying` (R-8f): runs its smoke tests, and
+    /// releases it if they pass within the deadline, or rolls it back (R-8g).
+    /// Refused in any other stage.
+    pub async fn verify(&self, release: &ReleaseId) -> Result<RunOutcome, EngineError> {
+        let stage = self.with_state(release, |s| s.stage.clone()).await?;
+        if stage.as_ref() != Some(&Stage::Verifying) {
+            let unmet = vec![crate::machine::Unmet::new(
+                crate::RuleId::R_8F,
+                crate::machine::Requirement::Stage { expected: vec![Stage::Verifying] },
+            )];
+            return Err(EngineError::Refused(Refusal::new(stage, "verify", unmet)));
+        }
+        self.run(release, Some(Stage::Released)).await
+    }
+
     /// Does what the engine can do by itself toward transition `t`.
     async fn prepare(&self, release: &ReleaseId, t: &Transition) -> Result<(), EngineError> {
         for req in &t.steps {
