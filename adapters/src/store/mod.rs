@@ -80,6 +80,37 @@ fn envelopes(store: &str, stream: &ReleaseId, rows: Vec<EventRow>) -> Result<Vec
         .collect()
 }
 
+/// The insert of `envelopes` into the `events` table.
+fn insert_events<'a, DB: sqlx::Database>(
+    store: &str,
+    stream: &'a ReleaseId,
+    envelopes: &'a [Envelope],
+) -> Result<sqlx::QueryBuilder<'a, DB>, StoreError>
+where
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut rows = Vec::with_capacity(envelopes.len());
+    for e in envelopes {
+        rows.push((e, event_json(store, e)?));
+    }
+    let mut insert =
+        sqlx::QueryBuilder::new("INSERT INTO events (stream, seq, at, actor, rule, kind, event, prev_hash, hash) ");
+    insert.push_values(rows, |mut b, (e, json)| {
+        b.push_bind(stream.as_str())
+            .push_bind(e.sequence as i64)
+            .push_bind(e.at.to_string())
+            .push_bind(e.actor.clone())
+            .push_bind(e.rule.to_string())
+            .push_bind(e.event.name())
+            .push_bind(json)
+            .push_bind(e.prev_hash.to_string())
+            .push_bind(e.hash.to_string());
+    });
+    Ok(insert)
+}
+
 /// Adds a listing query's filters and order to `q`, whose text so far ends with a `WHERE` clause.
 fn push_filters<'a, DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<'a, DB>, query: &ReleaseQuery)
 where

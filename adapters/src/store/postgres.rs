@@ -16,8 +16,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
 use super::{
-    EVENT_COLUMNS, Embedded, EventRow, LIST_SELECT, backend, conflict_or, envelopes, event_json, micros, push_filters,
-    summary_json, verified,
+    EVENT_COLUMNS, Embedded, EventRow, LIST_SELECT, backend, conflict_or, envelopes, insert_events, micros,
+    push_filters, summary_json, verified,
 };
 
 const NAME: &str = "postgres";
@@ -83,24 +83,7 @@ impl EventStore for PostgresStore {
         // A concurrent writer that read the same version inserts the same
         // sequence numbers: the primary key lets only one of them commit.
         if !envelopes.is_empty() {
-            let mut insert = QueryBuilder::<Postgres>::new(
-                "INSERT INTO events (stream, seq, at, actor, rule, kind, event, prev_hash, hash) ",
-            );
-            let mut rows = Vec::with_capacity(envelopes.len());
-            for e in envelopes {
-                rows.push((e, event_json(NAME, e)?));
-            }
-            insert.push_values(rows, |mut b, (e, json)| {
-                b.push_bind(stream.as_str())
-                    .push_bind(e.sequence as i64)
-                    .push_bind(e.at.to_string())
-                    .push_bind(e.actor.clone())
-                    .push_bind(e.rule.to_string())
-                    .push_bind(e.event.name())
-                    .push_bind(json)
-                    .push_bind(e.prev_hash.to_string())
-                    .push_bind(e.hash.to_string());
-            });
+            let mut insert = insert_events::<Postgres>(NAME, stream, envelopes)?;
             insert.build().execute(&mut *tx).await.map_err(|e| conflict_or(stream, expected, e))?;
         }
         if stored.as_deref() != Some(listing.as_str()) {

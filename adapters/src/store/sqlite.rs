@@ -18,8 +18,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
-    EVENT_COLUMNS, Embedded, EventRow, LIST_SELECT, backend, conflict_or, envelopes, event_json, micros, push_filters,
-    summary_json, verified,
+    EVENT_COLUMNS, Embedded, EventRow, LIST_SELECT, backend, conflict_or, envelopes, insert_events, micros,
+    push_filters, summary_json, verified,
 };
 
 const NAME: &str = "sqlite";
@@ -154,24 +154,7 @@ impl EventStore for SqliteStore {
             return Err(StoreError::Conflict { stream: stream.clone(), expected, actual });
         }
         if !envelopes.is_empty() {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (stream, seq, at, actor, rule, kind, event, prev_hash, hash) ",
-            );
-            let mut rows = Vec::with_capacity(envelopes.len());
-            for e in envelopes {
-                rows.push((e, event_json(NAME, e)?));
-            }
-            insert.push_values(rows, |mut b, (e, json)| {
-                b.push_bind(stream.as_str())
-                    .push_bind(e.sequence as i64)
-                    .push_bind(e.at.to_string())
-                    .push_bind(e.actor.clone())
-                    .push_bind(e.rule.to_string())
-                    .push_bind(e.event.name())
-                    .push_bind(json)
-                    .push_bind(e.prev_hash.to_string())
-                    .push_bind(e.hash.to_string());
-            });
+            let mut insert = insert_events::<Sqlite>(NAME, stream, envelopes)?;
             insert.build().execute(&mut *tx).await.map_err(|e| conflict_or(stream, expected, e))?;
         }
         // The listing row changes with the stage, environments and bookings, not with every event.
