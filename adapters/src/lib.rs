@@ -4,8 +4,14 @@
 //! |---|---|
 //! | `sqlite` (default) | [`store::sqlite::SqliteStore`]: the event store in one SQLite file |
 //! | `postgres` | [`store::postgres::PostgresStore`]: the event store in PostgreSQL |
+//! | `fs` (default) | [`artifacts::fs::FsArtifactStore`]: artifacts in a folder, content-addressed |
+//! | `command` (default) | [`targets::command::CommandTarget`]: deploy, roll back and ask status by running commands |
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "fs")]
+pub mod artifacts;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
+#[cfg(feature = "command")]
+pub mod targets;

@@ -1,0 +1,4 @@
+//! Artifact stores.
+
+#[cfg(feature = "fs")]
+pub mod fs;

@@ -1,0 +1,235 @@
+//! A deploy target that runs commands (R-8e): an argv, never a shell string,
+//! with placeholders, environment variables and a timeout. Its standard
+//! output and error are streamed line by line into the step's log.
+//!
+//! Placeholders in any argument: `{release}`, `{version}`, `{environment}`,
+//! `{key}` (the idempotency key), `{artifacts}` (names, space-separated, in
+//! one argument). The same values are in the environment as
+//! `SHIPWARDEN_RELEASE`, `SHIPWARDEN_VERSION`, `SHIPWARDEN_ENVIRONMENT`,
+//! `SHIPWARDEN_KEY`, and `SHIPWARDEN_ARTIFACTS` (JSON).
+//!
+//! Exit 0 is success; exit 75 (`EX_TEMPFAIL`) is a failure a retry can help;
+//! any other exit, a signal, or a command that cannot start is a failure it
+//! cannot. A timeout kills the command and is retryable.
+//!
+//! The status command answers after a crash: exit 0 means the key was done
+//! (its last output line is the detail), exit 1 means it was not.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shipwarden::ports::{
+    DeployRequest, DeployTarget, ErrorKind, LogSink, LogStream, Lookup, PortError, RollbackRequest,
+};
+use shipwarden::{ArtifactRef, EnvName, ReleaseId};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The exit code that asks for a retry (`EX_TEMPFAIL` from sysexits.h).
+pub const EXIT_RETRY: i32 = 75;
+
+/// A target whose deploy, rollback and status are commands.
+#[derive(Debug, Clone)]
+pub struct CommandTarget {
+    name: String,
+    deploy: Vec<String>,
+    rollback: Vec<String>,
+    status: Option<Vec<String>>,
+    env: BTreeMap<String, String>,
+    workdir: Option<PathBuf>,
+    timeout: Duration,
+}
+
+struct Values<'a> {
+    release: &'a ReleaseId,
+    version: String,
+    environment: &'a EnvName,
+    key: &'a str,
+    artifacts: &'a [ArtifactRef],
+}
+
+impl CommandTarget {
+    /// A target named `name` that deploys with `deploy` and rolls back with
+    /// `rollback` (each an argv: program, then arguments), with a 10 minute timeout.
+    pub fn new(name: impl Into<String>, deploy: Vec<String>, rollback: Vec<String>) -> Self {
+        Self {
+            name: name.into(),
+            deploy,
+            rollback,
+            status: None,
+            env: BTreeMap::new(),
+            workdir: None,
+            timeout: Duration::from_secs(600),
+        }
+    }
+
+    /// The command that reports whether a key was done (exit 0) or not (exit 1).
+    pub fn with_status(mut self, status: Vec<String>) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// An environment variable for every command.
+    pub fn with_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+
+    /// The folder commands run in.
+    pub fn with_workdir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.workdir = Some(dir.into());
+        self
+    }
+
+    /// How long a command may run before it is killed.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn error(&self, operation: &str, kind: ErrorKind, message: impl Into<String>) -> PortError {
+        PortError::new(format!("deploy-target {}", self.name), operation, kind, message)
+    }
+
+    /// Runs `argv` with the values filled in; streams its output into `log`
+    /// (when given) and returns its exit code and last output line.
+    async fn run(
+        &self,
+        operation: &str,
+        argv: &[String],
+        values: &Values<'_>,
+        log: Option<&LogSink>,
+    ) -> Result<(i32, String), PortError> {
+        let names: Vec<&str> = values.artifacts.iter().map(|a| a.name.as_str()).collect();
+        let fill = |arg: &String| {
+            arg.replace("{release}", values.release.as_str())
+                .replace("{version}", &values.version)
+                .replace("{environment}", values.environment.as_str())
+                .replace("{key}", values.key)
+                .replace("{artifacts}", &names.join(" "))
+        };
+        let Some((program, args)) = argv.split_first() else {
+            return Err(self.error(operation, ErrorKind::Invalid, "no command configured"));
+        };
+        let mut command = tokio::process::Command::new(fill(program));
+        command
+            .args(args.iter().map(fill))
+            .envs(&self.env)
+            .env("SHIPWARDEN_RELEASE", values.release.as_str())
+            .env("SHIPWARDEN_VERSION", &values.version)
+            .env("SHIPWARDEN_ENVIRONMENT", values.environment.as_str())
+            .env("SHIPWARDEN_KEY", values.key)
+            .env("SHIPWARDEN_ARTIFACTS", serde_json::to_string(values.artifacts).unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(dir) = &self.workdir {
+            command.current_dir(dir);
+        }
+        let mut child = command.spawn().map_err(|e| {
+            self.error(operation, ErrorKind::Rejected, format!("cannot start `{program}`: {e}")).with_source(e)
+        })?;
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(self.error(operation, ErrorKind::Other, "no output pipes"));
+        };
+        let last = std::sync::Mutex::new(String::new());
+        let pump = |reader, stream| {
+            let last = &last;
+            async move {
+                let mut lines = BufReader::new(reader).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(log) = log {
+                        log.line(stream, line.clone());
+                    }
+                    if stream == LogStream::Stdout {
+                        *last.lock().unwrap_or_else(|e| e.into_inner()) = line;
+                    }
+                }
+            }
+        };
+        let finished = async {
+            tokio::join!(
+                pump(Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>, LogStream::Stdout),
+                pump(Box::new(stderr), LogStream::Stderr)
+            );
+            child.wait().await
+        };
+        let status = match tokio::time::timeout(self.timeout, finished).await {
+            Ok(status) => status.map_err(|e| self.error(operation, ErrorKind::Other, e.to_string()))?,
+            Err(_) => {
+                let _ = child.kill().await;
+                return Err(self.error(
+                    operation,
+                    ErrorKind::Timeout,
+                    format!("`{program}` ran longer than {:?} and was killed", self.timeout),
+                ));
+            }
+        };
+        let last = last.into_inner().unwrap_or_else(|e| e.into_inner());
+        Ok((status.code().unwrap_or(-1), last))
+    }
+
+    fn judge(&self, operation: &str, argv: &[String], (code, last): (i32, String)) -> Result<String, PortError> {
+        let program = argv.first().map_or("", String::as_str);
+        match code {
+            0 => Ok(if last.is_empty() { format!("{} {operation}: `{program}` succeeded", self.name) } else { last }),
+            EXIT_RETRY => Err(self.error(
+                operation,
+                ErrorKind::Unavailable,
+                format!("`{program}` exited {EXIT_RETRY}: try again"),
+            )),
+            -1 => Err(self.error(operation, ErrorKind::Rejected, format!("`{program}` was killed by a signal"))),
+            code => Err(self.error(operation, ErrorKind::Rejected, format!("`{program}` exited {code}"))),
+        }
+    }
+}
+
+#[async_trait]
+impl DeployTarget for CommandTarget {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn deploy(&self, request: &DeployRequest, log: &LogSink) -> Result<String, PortError> {
+        let values = Values {
+            release: &request.release,
+            version: request.version.to_string(),
+            environment: &request.environment,
+            key: &request.key,
+            artifacts: &request.artifacts,
+        };
+        let outcome = self.run("deploy", &self.deploy, &values, Some(log)).await?;
+        self.judge("deploy", &self.deploy, outcome)
+    }
+
+    async fn status(&self, key: &str) -> Result<Lookup<String>, PortError> {
+        let Some(argv) = &self.status else { return Ok(Lookup::Unsupported) };
+        let (release, environment) = ("unknown-0.0.0".parse::<ReleaseId>(), "unknown".parse::<EnvName>());
+        let (Ok(release), Ok(environment)) = (release, environment) else { return Ok(Lookup::Unsupported) };
+        let values =
+            Values { release: &release, version: String::new(), environment: &environment, key, artifacts: &[] };
+        match self.run("status", argv, &values, None).await? {
+            (0, last) => {
+                Ok(Lookup::Done(if last.is_empty() { format!("{} reports {key} done", self.name) } else { last }))
+            }
+            (1, _) => Ok(Lookup::NotFound),
+            (code, _) => Err(self.error("status", ErrorKind::Rejected, format!("the status command exited {code}"))),
+        }
+    }
+
+    async fn rollback(&self, request: &RollbackRequest, log: &LogSink) -> Result<String, PortError> {
+        let version = request.previous.first().map(|a| a.version.to_string()).unwrap_or_default();
+        let values = Values {
+            release: &request.release,
+            version,
+            environment: &request.environment,
+            key: &request.key,
+            artifacts: &request.previous,
+        };
+        let outcome = self.run("rollback", &self.rollback, &values, Some(log)).await?;
+        self.judge("rollback", &self.rollback, outcome)
+    }
+}

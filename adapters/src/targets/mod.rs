@@ -1,0 +1,4 @@
+//! Deploy targets.
+
+#[cfg(feature = "command")]
+pub mod command;
