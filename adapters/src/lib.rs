@@ -6,11 +6,18 @@
 //! | `postgres` | [`store::postgres::PostgresStore`]: the event store in PostgreSQL |
 //! | `fs` (default) | [`artifacts::fs::FsArtifactStore`]: artifacts in a folder, content-addressed |
 //! | `command` (default) | [`targets::command::CommandTarget`]: deploy, roll back and ask status by running commands |
+//! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "fs")]
 pub mod artifacts;
+#[cfg(feature = "file")]
+pub mod backup;
+#[cfg(feature = "file")]
+pub mod notes;
+#[cfg(feature = "file")]
+pub mod notify;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
 #[cfg(feature = "command")]

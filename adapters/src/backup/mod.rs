@@ -1,0 +1,4 @@
+//! Backups.
+
+#[cfg(feature = "file")]
+pub mod file;

@@ -1,0 +1,4 @@
+//! Release notes publishers.
+
+#[cfg(feature = "file")]
+pub mod file;

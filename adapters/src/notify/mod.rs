@@ -1,0 +1,4 @@
+//! Notifiers.
+
+#[cfg(feature = "file")]
+pub mod file;
