@@ -6,6 +6,7 @@
 //! | `postgres` | [`store::postgres::PostgresStore`]: the event store in PostgreSQL |
 //! | `fs` (default) | [`artifacts::fs::FsArtifactStore`]: artifacts in a folder, content-addressed |
 //! | `command` (default) | [`targets::command::CommandTarget`]: deploy, roll back and ask status by running commands |
+//! | `probes` (default) | [`probes::tcp::TcpProbe`]; with `sqlite` or `postgres`, [`probes::db::DbProbe`] |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -18,6 +19,8 @@ pub mod backup;
 pub mod notes;
 #[cfg(feature = "file")]
 pub mod notify;
+#[cfg(feature = "probes")]
+pub mod probes;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
 #[cfg(feature = "command")]
