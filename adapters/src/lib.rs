@@ -6,6 +6,7 @@
 //! | `postgres` | [`store::postgres::PostgresStore`]: the event store in PostgreSQL |
 //! | `fs` (default) | [`artifacts::fs::FsArtifactStore`]: artifacts in a folder, content-addressed |
 //! | `command` (default) | [`targets::command::CommandTarget`]: deploy, roll back and ask status by running commands |
+//! | `git` (default) | [`vcs::git::GitRepo`]: history and tags read with gix, annotated tags created and pushed with `git` |
 //! | `probes` (default) | [`probes::tcp::TcpProbe`]; with `sqlite` or `postgres`, [`probes::db::DbProbe`] |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
 #![deny(missing_docs)]
@@ -25,3 +26,5 @@ pub mod probes;
 pub mod store;
 #[cfg(feature = "command")]
 pub mod targets;
+#[cfg(feature = "git")]
+pub mod vcs;

@@ -474,12 +474,18 @@ impl ReleaseManager {
     /// R-4a: commits since the last release tag without a ticket key.
     async fn measure_commits(&self, release: &ReleaseId) -> Result<(), EngineError> {
         let Some(vcs) = self.inner.ports.vcs.clone() else { return Ok(()) };
+        let Some(version) = self.with_state(release, |s| s.plan.as_ref().map(|p| p.version.clone())).await? else {
+            return Ok(());
+        };
         let prefix = self.inner.policy.vcs.tag_prefix.clone();
+        // The last release is the newest tag older than this one: this
+        // release's own tag may already exist (the tag step can run first).
         let last = vcs
             .tags()
             .await?
             .into_iter()
             .filter_map(|t| crate::model::Version::from_tag(&t.name, &prefix).ok().map(|v| (v, t.name)))
+            .filter(|(v, _)| v < &version)
             .max();
         let commits = vcs.commits_since(last.as_ref().map(|(_, name)| name.as_str())).await?;
         let untracked: Vec<String> = commits

@@ -1,0 +1,173 @@
+//! A git repository: history, tags and branches are read with gix, in
+//! process; annotated tags are created and pushed with the `git` command, so
+//! that users' credential helpers and SSH configuration apply.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use shipwarden::ports::{Commit, ErrorKind, PortError, Tag, Vcs};
+
+const PORT: &str = "vcs git";
+
+/// A git repository on disk, optionally pushing tags to a remote.
+#[derive(Debug, Clone)]
+pub struct GitRepo {
+    path: PathBuf,
+    remote: Option<String>,
+    identity: Option<(String, String)>,
+}
+
+fn fail(operation: &str, message: impl std::fmt::Display) -> PortError {
+    PortError::new(PORT, operation, ErrorKind::Other, message.to_string())
+}
+
+impl GitRepo {
+    /// The repository whose work tree (or git folder) is `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into(), remote: None, identity: None }
+    }
+
+    /// Pushes created tags to this remote (`origin`).
+    pub fn with_remote(mut self, remote: impl Into<String>) -> Self {
+        self.remote = Some(remote.into());
+        self
+    }
+
+    /// The tagger's name and email (otherwise git's own configuration).
+    pub fn with_identity(mut self, name: impl Into<String>, email: impl Into<String>) -> Self {
+        self.identity = Some((name.into(), email.into()));
+        self
+    }
+
+    /// Runs gix work on a blocking thread.
+    async fn read<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        work: impl FnOnce(&gix::Repository) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, PortError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let repo = gix::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            work(&repo)
+        })
+        .await
+        .map_err(|e| fail(operation, e))?
+        .map_err(|e| fail(operation, e))
+    }
+
+    /// Runs `git` with `args` in the repository; returns its trimmed stdout.
+    async fn git(&self, operation: &str, args: &[&str]) -> Result<(bool, String, String), PortError> {
+        let mut command = tokio::process::Command::new("git");
+        command.arg("-C").arg(&self.path).args(args).stdin(std::process::Stdio::null());
+        if let Some((name, email)) = &self.identity {
+            command.env("GIT_COMMITTER_NAME", name).env("GIT_COMMITTER_EMAIL", email);
+        }
+        let out = command
+            .output()
+            .await
+            .map_err(|e| PortError::new(PORT, operation, ErrorKind::Rejected, format!("cannot run git: {e}")))?;
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
+        Ok((out.status.success(), text(&out.stdout), text(&out.stderr)))
+    }
+
+    /// The path of the repository.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn tags_of(repo: &gix::Repository) -> Result<Vec<Tag>, String> {
+    let platform = repo.references().map_err(|e| e.to_string())?;
+    let mut tags = Vec::new();
+    for reference in platform.tags().map_err(|e| e.to_string())? {
+        let mut reference = reference.map_err(|e| e.to_string())?;
+        let name = reference.name().shorten().to_string();
+        // Annotated tags peel to the commit they tag; lightweight tags already name it.
+        let target = reference.peel_to_id().map_err(|e| format!("{name}: {e}"))?.to_string();
+        tags.push(Tag { name, target });
+    }
+    Ok(tags)
+}
+
+#[async_trait]
+impl Vcs for GitRepo {
+    async fn head(&self) -> Result<String, PortError> {
+        self.read("head", |repo| repo.head_id().map(|id| id.to_string()).map_err(|e| e.to_string())).await
+    }
+
+    async fn tags(&self) -> Result<Vec<Tag>, PortError> {
+        self.read("tags", tags_of).await
+    }
+
+    async fn commits_since(&self, tag: Option<&str>) -> Result<Vec<Commit>, PortError> {
+        let tag = tag.map(str::to_owned);
+        self.read("commits_since", move |repo| {
+            let head = repo.head_id().map_err(|e| e.to_string())?.detach();
+            let mut hidden = Vec::new();
+            if let Some(tag) = &tag {
+                let target =
+                    tags_of(repo)?.into_iter().find(|t| &t.name == tag).ok_or_else(|| format!("no tag {tag}"))?.target;
+                hidden.push(gix::ObjectId::from_hex(target.as_bytes()).map_err(|e| e.to_string())?);
+            }
+            let walk = repo.rev_walk([head]).with_hidden(hidden).all().map_err(|e| e.to_string())?;
+            let mut commits = Vec::new();
+            for info in walk {
+                let info = info.map_err(|e| e.to_string())?;
+                let commit = info.object().map_err(|e| e.to_string())?;
+                let message = commit.message().map_err(|e| e.to_string())?;
+                let author = commit.author().map_err(|e| e.to_string())?.name.to_string();
+                commits.push(Commit {
+                    sha: info.id.to_string(),
+                    subject: message.title.to_string(),
+                    body: message.body.map(|b| b.to_string()).unwrap_or_default(),
+                    author,
+                });
+            }
+            Ok(commits)
+        })
+        .await
+    }
+
+    async fn branch_exists(&self, name: &str) -> Result<bool, PortError> {
+        let name = name.to_owned();
+        self.read("branch_exists", move |repo| {
+            for full in [format!("refs/heads/{name}"), format!("refs/remotes/origin/{name}")] {
+                if repo.try_find_reference(full.as_str()).map_err(|e| e.to_string())?.is_some() {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+        .await
+    }
+
+    async fn create_tag(&self, name: &str, message: &str, target: &str) -> Result<(), PortError> {
+        let reject = |message: String| PortError::new(PORT, "create_tag", ErrorKind::Rejected, message);
+        let (exists, current, _) =
+            self.git("create_tag", &["rev-parse", "-q", "--verify", &format!("refs/tags/{name}^{{commit}}")]).await?;
+        if exists && current != target {
+            return Err(reject(format!(
+                "tag {name} already points at {current}, not {target}; release tags never move"
+            )));
+        }
+        if !exists {
+            let (ok, _, err) = self.git("create_tag", &["tag", "-a", name, "-m", message, target]).await?;
+            if !ok {
+                return Err(reject(format!("git tag {name}: {err}")));
+            }
+        }
+        if let Some(remote) = &self.remote {
+            let (ok, _, err) = self.git("push_tag", &["push", remote, &format!("refs/tags/{name}")]).await?;
+            if !ok {
+                // A remote that cannot be reached may be back later.
+                return Err(PortError::new(
+                    PORT,
+                    "push_tag",
+                    ErrorKind::Unavailable,
+                    format!("git push {remote} {name}: {err}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+//! Version control.
+
+#[cfg(feature = "git")]
+pub mod git;
