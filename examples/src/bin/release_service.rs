@@ -69,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteStore::open(dir.path().join("releases.db")).await?);
 
-    let env = |name: &str| -> EnvName { name.parse().expect("a valid environment name") };
+    let env = |name: &str| -> Result<EnvName, ParseError> { name.parse() };
     let mut ports = Ports {
         builder: Some(Arc::new(MemoryBuilder::new(
             dir.path().join("build"),
@@ -88,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }) as Arc<dyn DeployTarget>
             })
             .collect();
-        ports.targets.insert(env(e), hosts);
+        ports.targets.insert(env(e)?, hosts);
     }
     let host = [
         (GateId::Cpu, 22.0),
@@ -98,8 +98,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (GateId::DbConnectivity, 1.0),
         (GateId::Network, 1.0),
     ];
-    ports.checks.insert(env("prod"), vec![Arc::new(StaticProbe::new("host metrics", &host))]);
-    ports.smoke.insert(env("prod"), vec![Arc::new(StaticProbe::new("GET /health", &[(GateId::ResponseTime, 64.0)]))]);
+    ports.checks.insert(env("prod")?, vec![Arc::new(StaticProbe::new("host metrics", &host))]);
+    ports.smoke.insert(env("prod")?, vec![Arc::new(StaticProbe::new("GET /health", &[(GateId::ResponseTime, 64.0)]))]);
 
     // Deployments happen on Saturday morning, outside the Mon-Fri blackout.
     let clock = Arc::new(shipwarden::ports::ManualClock::new("2026-11-28T09:30:00Z".parse()?));
@@ -156,14 +156,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                                 &id,
                                 &quinn,
                                 StepKind::IntegrationTests,
-                                Some(env("staging")),
+                                Some(env("staging")?),
                                 StepOutcome::ok("412 passed"),
                             )
                             .await?;
                     }
                     Stage::IntegrationTested => {
                         manager
-                            .report_step(&id, &paul, StepKind::Demo, Some(env("test")), StepOutcome::ok("demoed"))
+                            .report_step(&id, &paul, StepKind::Demo, Some(env("test")?), StepOutcome::ok("demoed"))
                             .await?;
                     }
                     Stage::TestDeployed => {
