@@ -132,11 +132,12 @@ impl Policy {
         }
         merge(&mut merged, overrides);
 
-        // Read section by section so that every broken part is reported.
+        // Read section by section so that every broken part is reported. Each
+        // reader records its own problems; the whole policy is read below.
         for (key, value) in merged.clone() {
             use super::*;
             use crate::model::{ApprovalId, GateId};
-            let ok = match key.as_str() {
+            match key.as_str() {
                 "transitions" => read_entries::<Transition>("transitions", value, &mut problems).is_some(),
                 "approvals" => read_entries::<ApprovalRule>("approvals", value, &mut problems)
                     .and_then(|v| read::<std::collections::BTreeMap<ApprovalId, Value>>("approvals", v, &mut problems))
@@ -171,7 +172,6 @@ impl Policy {
                 "separation_of_duties" => read::<bool>("separation_of_duties", value, &mut problems).is_some(),
                 _ => true,
             };
-            let _ = ok;
         }
         if !problems.0.is_empty() {
             return Err(PolicyError { problems: problems.0 });
