@@ -14,6 +14,8 @@
 
 #[cfg(feature = "fs")]
 pub mod artifacts;
+#[cfg(any(feature = "fs", feature = "file"))]
+mod atomic;
 #[cfg(feature = "file")]
 pub mod backup;
 #[cfg(feature = "file")]

@@ -74,22 +74,9 @@ impl FsArtifactStore {
         }
     }
 
-    /// Writes `bytes` to `path` through a temporary file in the same folder.
+    /// Writes `bytes` to `path` atomically.
     async fn write_atomically(&self, path: &Path, bytes: Vec<u8>) -> Result<(), PortError> {
-        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| io("put", &dir, e))?;
-        let target = path.to_path_buf();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            use std::io::Write as _;
-            let mut file = tempfile::NamedTempFile::new_in(&dir)?;
-            file.write_all(&bytes)?;
-            file.as_file().sync_all()?;
-            file.persist(&target).map_err(|e| e.error)?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| PortError::new(PORT, "put", ErrorKind::Other, e.to_string()))?
-        .map_err(|e| io("put", path, e))
+        crate::atomic::write_file(path, bytes).await.map_err(|e| io("put", path, e))
     }
 
     /// Hashes a file while copying it into a temporary file in the store;

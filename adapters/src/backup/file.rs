@@ -106,20 +106,7 @@ impl FileBackup {
 }
 
 async fn write_atomically(path: &Path, bytes: Vec<u8>, operation: &str) -> Result<(), PortError> {
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    tokio::fs::create_dir_all(&dir).await.map_err(|e| io(operation, &dir, e))?;
-    let target = path.to_path_buf();
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        use std::io::Write as _;
-        let mut file = tempfile::NamedTempFile::new_in(&dir)?;
-        file.write_all(&bytes)?;
-        file.as_file().sync_all()?;
-        file.persist(&target).map_err(|e| e.error)?;
-        Ok(())
-    })
-    .await
-    .map_err(|e| fail(operation, ErrorKind::Other, e.to_string()))?
-    .map_err(|e| io(operation, path, e))
+    crate::atomic::write_file(path, bytes).await.map_err(|e| io(operation, path, e))
 }
 
 #[async_trait]

@@ -27,19 +27,7 @@ impl NotesPublisher for FileNotes {
         let fail = |e: std::io::Error| {
             PortError::new("notes file", "publish", ErrorKind::Unavailable, format!("{}: {e}", path.display()))
         };
-        tokio::fs::create_dir_all(&self.dir).await.map_err(fail)?;
-        let (dir, target, text) = (self.dir.clone(), path.clone(), markdown.to_owned());
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            use std::io::Write as _;
-            let mut file = tempfile::NamedTempFile::new_in(&dir)?;
-            file.write_all(text.as_bytes())?;
-            file.as_file().sync_all()?;
-            file.persist(&target).map_err(|e| e.error)?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| PortError::new("notes file", "publish", ErrorKind::Other, e.to_string()))?
-        .map_err(fail)?;
+        crate::atomic::write_file(&path, markdown.as_bytes().to_vec()).await.map_err(fail)?;
         Ok(path.display().to_string())
     }
 }
