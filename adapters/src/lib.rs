@@ -8,6 +8,11 @@
 //! | `command` (default) | [`targets::command::CommandTarget`]: deploy, roll back and ask status by running commands |
 //! | `git` (default) | [`vcs::git::GitRepo`]: history and tags read with gix, annotated tags created and pushed with `git` |
 //! | `probes` (default) | [`probes::tcp::TcpProbe`]; with `sqlite` or `postgres`, [`probes::db::DbProbe`] |
+//! | `host` (default) | [`probes::host::HostProbe`]: CPU, memory and free disk of this machine (sysinfo) |
+//! | `http` (default) | [`probes::http::HttpProbe`]: status and p95 latency over n requests (reqwest, rustls) |
+//! | `tls` (default) | [`probes::tls::TlsProbe`]: handshake and days until the certificate expires (rustls) |
+//! | `build` (default) | [`build::command::CommandBuilder`]: build by running a command, publish the files it declares |
+//! | `local-tickets` (default) | [`ticketing::local::LocalTicketing`]: tickets in the SQLite store's file |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -18,15 +23,21 @@ pub mod artifacts;
 mod atomic;
 #[cfg(feature = "file")]
 pub mod backup;
+#[cfg(feature = "build")]
+pub mod build;
 #[cfg(feature = "file")]
 pub mod notes;
 #[cfg(feature = "file")]
 pub mod notify;
 #[cfg(feature = "probes")]
 pub mod probes;
+#[cfg(any(feature = "command", feature = "build"))]
+mod process;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
 #[cfg(feature = "command")]
 pub mod targets;
+#[cfg(feature = "local-tickets")]
+pub mod ticketing;
 #[cfg(feature = "git")]
 pub mod vcs;

@@ -23,7 +23,10 @@ use super::{
 };
 
 const NAME: &str = "sqlite";
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "events", include_str!("migrations/sqlite_0001_events.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "events", include_str!("migrations/sqlite_0001_events.sql")),
+    (2, "tickets", include_str!("migrations/sqlite_0002_tickets.sql")),
+];
 
 /// How durable each append is (SQLite's `synchronous` pragma in WAL mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

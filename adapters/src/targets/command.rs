@@ -17,18 +17,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use shipwarden::ports::{
-    DeployRequest, DeployTarget, ErrorKind, LogSink, LogStream, Lookup, PortError, RollbackRequest,
-};
+use shipwarden::ports::{DeployRequest, DeployTarget, ErrorKind, LogSink, Lookup, PortError, RollbackRequest};
 use shipwarden::{ArtifactRef, EnvName, ReleaseId};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// The exit code that asks for a retry (`EX_TEMPFAIL` from sysexits.h).
-pub const EXIT_RETRY: i32 = 75;
+pub use crate::process::EXIT_RETRY;
 
 /// A target whose deploy, rollback and status are commands.
 #[derive(Debug, Clone)]
@@ -110,66 +105,24 @@ impl CommandTarget {
                 .replace("{key}", values.key)
                 .replace("{artifacts}", &names.join(" "))
         };
-        let Some((program, args)) = argv.split_first() else {
-            return Err(self.error(operation, ErrorKind::Invalid, "no command configured"));
+        let argv: Vec<String> = argv.iter().map(fill).collect();
+        let mut env: Vec<(String, String)> = self.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        env.extend([
+            ("SHIPWARDEN_RELEASE".to_owned(), values.release.to_string()),
+            ("SHIPWARDEN_VERSION".to_owned(), values.version.clone()),
+            ("SHIPWARDEN_ENVIRONMENT".to_owned(), values.environment.to_string()),
+            ("SHIPWARDEN_KEY".to_owned(), values.key.to_owned()),
+            ("SHIPWARDEN_ARTIFACTS".to_owned(), serde_json::to_string(values.artifacts).unwrap_or_default()),
+        ]);
+        let spec = crate::process::Spec {
+            port: format!("deploy-target {}", self.name),
+            operation,
+            argv: &argv,
+            env: &env,
+            workdir: self.workdir.as_deref(),
+            timeout: self.timeout,
         };
-        let mut command = tokio::process::Command::new(fill(program));
-        command
-            .args(args.iter().map(fill))
-            .envs(&self.env)
-            .env("SHIPWARDEN_RELEASE", values.release.as_str())
-            .env("SHIPWARDEN_VERSION", &values.version)
-            .env("SHIPWARDEN_ENVIRONMENT", values.environment.as_str())
-            .env("SHIPWARDEN_KEY", values.key)
-            .env("SHIPWARDEN_ARTIFACTS", serde_json::to_string(values.artifacts).unwrap_or_default())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        if let Some(dir) = &self.workdir {
-            command.current_dir(dir);
-        }
-        let mut child = command.spawn().map_err(|e| {
-            self.error(operation, ErrorKind::Rejected, format!("cannot start `{program}`: {e}")).with_source(e)
-        })?;
-        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err(self.error(operation, ErrorKind::Other, "no output pipes"));
-        };
-        let last = std::sync::Mutex::new(String::new());
-        let pump = |reader, stream| {
-            let last = &last;
-            async move {
-                let mut lines = BufReader::new(reader).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(log) = log {
-                        log.line(stream, line.clone());
-                    }
-                    if stream == LogStream::Stdout {
-                        *last.lock().unwrap_or_else(|e| e.into_inner()) = line;
-                    }
-                }
-            }
-        };
-        let finished = async {
-            tokio::join!(
-                pump(Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>, LogStream::Stdout),
-                pump(Box::new(stderr), LogStream::Stderr)
-            );
-            child.wait().await
-        };
-        let status = match tokio::time::timeout(self.timeout, finished).await {
-            Ok(status) => status.map_err(|e| self.error(operation, ErrorKind::Other, e.to_string()))?,
-            Err(_) => {
-                let _ = child.kill().await;
-                return Err(self.error(
-                    operation,
-                    ErrorKind::Timeout,
-                    format!("`{program}` ran longer than {:?} and was killed", self.timeout),
-                ));
-            }
-        };
-        let last = last.into_inner().unwrap_or_else(|e| e.into_inner());
-        Ok((status.code().unwrap_or(-1), last))
+        crate::process::run(&spec, log).await
     }
 
     fn judge(&self, operation: &str, argv: &[String], (code, last): (i32, String)) -> Result<String, PortError> {

@@ -1,0 +1,3 @@
+//! Builders (R-8b).
+
+pub mod command;
