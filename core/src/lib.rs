@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendar;
 pub mod changes;
 pub mod engine;
+pub mod evidence;
 pub mod machine;
 pub mod model;
 pub mod policy;

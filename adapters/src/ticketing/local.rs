@@ -40,12 +40,20 @@ fn row_ticket(row: &sqlx::sqlite::SqliteRow) -> Result<Ticket, PortError> {
 #[derive(Debug, Clone)]
 pub struct LocalTicketing {
     pool: SqlitePool,
+    prefix: Option<String>,
 }
 
 impl LocalTicketing {
     /// Tickets in the database behind `pool` (migrated by the SQLite store).
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self { pool, prefix: None }
+    }
+
+    /// The project key release tickets are filed under (`SHOP`); without
+    /// one, the prefix of the plan's first ticket, or the project's name.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
     }
 
     /// Files a ticket in `project` (the key prefix, e.g. `SHOP`) and returns it.
@@ -195,10 +203,12 @@ impl Ticketing for LocalTicketing {
                 PortError::new(PORT, "create", ErrorKind::Invalid, e.to_string())
             });
         }
-        let prefix = plan.scope.first().map_or_else(
-            || plan.project.chars().filter(char::is_ascii_alphanumeric).collect::<String>(),
-            |k| k.to_string().split('-').next().unwrap_or_default().to_owned(),
-        );
+        let prefix = self.prefix.clone().unwrap_or_else(|| {
+            plan.scope.first().map_or_else(
+                || plan.project.chars().filter(char::is_ascii_alphanumeric).collect::<String>(),
+                |k| k.to_string().split('-').next().unwrap_or_default().to_owned(),
+            )
+        });
         Ok(self.create(&prefix, "Release", &summary, None).await?.key)
     }
 }

@@ -12,6 +12,9 @@ use crate::model::{EnvName, ReleaseId, ReleaseKind};
 use crate::policy::{Day, Policy, WeeklyWindow};
 use crate::rule::RuleId;
 
+mod ics;
+pub use ics::{Occurrence, OccurrenceKind, to_ics};
+
 /// Which windows a caller is allowed to ignore.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Overrides {

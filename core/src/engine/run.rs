@@ -204,7 +204,15 @@ impl ReleaseManager {
             match (&req.gate, &req.environment) {
                 (GateId::CriticalBugs, None) => self.measure_bugs(release, &scope).await?,
                 (GateId::UntrackedCommits, None) => self.measure_commits(release).await?,
-                (_, Some(env)) if !checked.contains(env) && self.inner.ports.checks.contains_key(env) => {
+                // Gates a smoke test of this transition measures are not pre-deployment checks.
+                (_, Some(env))
+                    if !checked.contains(env)
+                        && self.inner.ports.checks.contains_key(env)
+                        && !t
+                            .steps
+                            .iter()
+                            .any(|s| s.step == StepKind::SmokeTest && s.environment.as_ref() == Some(env)) =>
+                {
                     checked.push(env.clone());
                     let probes = self.inner.ports.checks.get(env).cloned().unwrap_or_default();
                     self.probe_step(release, StepKind::PreDeployChecks, env, &probes).await?;
@@ -320,7 +328,7 @@ impl ReleaseManager {
                         async move {
                             let head = vcs.head().await?;
                             vcs.create_tag(&tag, &message, &head).await?;
-                            Ok((format!("tagged {head} as {tag} and pushed"), None))
+                            Ok((format!("tagged {head} as {tag}"), None))
                         }
                     },
                     |_| no_lookup(),
@@ -510,6 +518,12 @@ impl ReleaseManager {
         )
         .await?;
         Ok(())
+    }
+
+    /// The release notes as they are (or will be) published (R-9b).
+    pub async fn notes(&self, release: &ReleaseId) -> Result<String, EngineError> {
+        let state = self.status(release).await?.state;
+        Ok(release_notes(&state))
     }
 
     /// Reports a step that people or another system performed (integration

@@ -69,3 +69,29 @@ impl Clock for ManualClock {
         tokio::task::yield_now().await;
     }
 }
+
+/// Real time, shifted: it starts at a chosen instant and then runs like the
+/// system clock (rehearsals and demos at an allowed hour; sleeps really wait).
+#[derive(Debug, Clone, Copy)]
+pub struct ShiftedClock {
+    offset: SignedDuration,
+}
+
+impl ShiftedClock {
+    /// A clock that reads `start` now.
+    pub fn starting_at(start: Timestamp) -> Self {
+        Self { offset: start.duration_since(Timestamp::now()) }
+    }
+}
+
+#[async_trait]
+impl Clock for ShiftedClock {
+    fn now(&self) -> Timestamp {
+        let now = Timestamp::now();
+        now.checked_add(self.offset).unwrap_or(now)
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}

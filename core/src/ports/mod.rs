@@ -29,7 +29,7 @@ mod vcs;
 pub use artifacts::ArtifactStore;
 pub use backup::{Backup, BackupRef};
 pub use builder::{BuildRequest, Builder, BuiltArtifact};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};
 pub use deploy::{DeployRequest, DeployTarget, LogLine, LogSink, LogStream, RollbackRequest};
 pub use error::{ErrorKind, PortError};
 pub use notes::NotesPublisher;

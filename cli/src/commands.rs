@@ -1,0 +1,1024 @@
+//! The verbs. Each reads `shipwarden.toml`, builds the release manager with
+//! the configured adapters, and does one thing; `--dry-run` runs the same
+//! decision and changes nothing; `--json` prints what scripts read.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anstream::println;
+use clap::{Args, Subcommand};
+use jiff::{SignedDuration, Timestamp};
+use shipwarden::engine::{ReleaseManager, RunOutcome};
+use shipwarden::machine::{Action, Command, Evidence, ReleaseState, StepOutcome, decide};
+use shipwarden::ports::{Clock, ReleaseQuery, Vcs};
+use shipwarden::*;
+use shipwarden_adapters::probes::http::{HttpProbe, percentile};
+use shipwarden_adapters::ticketing::local::LocalTicketing;
+
+use crate::config::{self, Loaded};
+use crate::output::{self, BOLD, DIM, GOOD, STAGE, WAIT, paint};
+use crate::{Cli, CliError, ReleaseArg, Verb};
+
+/// `init`.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The project's name (default: this folder's name).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `plan`.
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// The version (SemVer: `1.4.0`).
+    pub version: String,
+    /// `major`, `minor`, `patch` or `emergency`.
+    #[arg(long, default_value = "minor")]
+    pub kind: String,
+    /// A ticket in scope (repeat); default: the ticket keys of the commits since the last release tag.
+    #[arg(long = "ticket", value_name = "KEY")]
+    pub tickets: Vec<String>,
+    /// The release id (default: PROJECT-VERSION).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Emergency: the HOTFIX ticket (R-5b).
+    #[arg(long, value_name = "KEY")]
+    pub hotfix: Option<String>,
+    /// Emergency: what is broken.
+    #[arg(long)]
+    pub summary: Option<String>,
+    /// Emergency: why it cannot wait for the normal path.
+    #[arg(long)]
+    pub justification: Option<String>,
+    /// The planned release date (`2026-12-01`).
+    #[arg(long)]
+    pub target_date: Option<String>,
+}
+
+/// `approve`.
+#[derive(Args, Debug)]
+pub struct ApproveArgs {
+    /// The release.
+    pub release: String,
+    /// The approval (`scope`, `qa_signoff`, `acceptance`, `emergency`).
+    pub approval: String,
+    /// The role approving (default: the first of yours the policy accepts).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Where the approval was given (`cli`, `email`, `chat`, `ticket_comment`).
+    #[arg(long, default_value = "cli")]
+    pub channel: String,
+    /// A comment, kept in the audit trail.
+    #[arg(long, default_value = "")]
+    pub comment: String,
+}
+
+/// `evidence`.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("measure").required(true).args(["value", "lcov", "http"])))]
+pub struct EvidenceArgs {
+    /// The release.
+    pub release: String,
+    /// The gate (`coverage`, `p95_latency`, `critical_bugs`, `docs_reviewed`, ...).
+    pub gate: String,
+    /// The measured value, in the gate's unit.
+    #[arg(long)]
+    pub value: Option<f64>,
+    /// Read line coverage from this LCOV file.
+    #[arg(long, value_name = "FILE")]
+    pub lcov: Option<PathBuf>,
+    /// Measure the p95 latency of this URL.
+    #[arg(long, value_name = "URL")]
+    pub http: Option<String>,
+    /// Requests for --http.
+    #[arg(long, default_value_t = 50)]
+    pub requests: u32,
+    /// The environment measured.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Where the value comes from (default: the file or URL).
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+/// `report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The release.
+    pub release: String,
+    /// The step (`integration_tests`, `demo`, `tag`, ...).
+    pub step: String,
+    /// The environment it ran in.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// It failed.
+    #[arg(long)]
+    pub failed: bool,
+    /// What happened.
+    #[arg(long, default_value = "done")]
+    pub detail: String,
+}
+
+/// `advance`.
+#[derive(Args, Debug)]
+pub struct AdvanceArgs {
+    /// The release.
+    pub release: String,
+    /// Stop at this stage (default: go as far as possible).
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+/// `schedule`.
+#[derive(Args, Debug)]
+pub struct ScheduleArgs {
+    /// The release.
+    pub release: String,
+    /// The environment.
+    #[arg(long)]
+    pub env: String,
+    /// Start: `2026-11-28T10:00:00Z`, or a local time in the policy's zone (`2026-11-28 10:00`).
+    #[arg(long)]
+    pub start: String,
+    /// How long (`1h`, `30m`).
+    #[arg(long, default_value = "1h")]
+    pub duration: String,
+}
+
+/// `deploy`.
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    /// The release.
+    pub release: String,
+    /// The environment.
+    #[arg(long)]
+    pub env: String,
+}
+
+/// `rollback`, `cancel`.
+#[derive(Args, Debug)]
+pub struct ReasonArgs {
+    /// The release.
+    pub release: String,
+    /// Why.
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Only this project.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Only releases in this stage.
+    #[arg(long)]
+    pub stage: Option<String>,
+}
+
+/// `audit`.
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// The release.
+    pub release: String,
+    /// Check the hash chain (R-9d).
+    #[arg(long)]
+    pub verify: bool,
+    /// Export the trail (`jsonl`).
+    #[arg(long, value_name = "FORMAT")]
+    pub export: Option<String>,
+    /// Write the export here instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// `notes`.
+#[derive(Args, Debug)]
+pub struct NotesArgs {
+    /// The release.
+    pub release: String,
+    /// Write the notes here instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// `calendar`.
+#[derive(Args, Debug)]
+pub struct CalendarArgs {
+    /// How many days from now.
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Print iCalendar (RFC 5545) instead of a table.
+    #[arg(long)]
+    pub ics: bool,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// `ticket ...`.
+#[derive(Subcommand, Debug)]
+pub enum TicketVerb {
+    /// File a ticket.
+    New {
+        /// Its summary.
+        summary: String,
+        /// `Bug`, `Story`, `Task`.
+        #[arg(long, default_value = "Story")]
+        kind: String,
+        /// For bugs: `critical`, `high`, `medium`, `low`.
+        #[arg(long)]
+        severity: Option<String>,
+    },
+    /// List tickets.
+    List {
+        /// Only open ones.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Close a ticket.
+    Close {
+        /// The ticket.
+        key: String,
+    },
+    /// Comment on a ticket.
+    Comment {
+        /// The ticket.
+        key: String,
+        /// The comment.
+        body: String,
+    },
+}
+
+/// `policy ...`.
+#[derive(Subcommand, Debug)]
+pub enum PolicyVerb {
+    /// Print the policy in force (defaults plus shipwarden.toml's overrides), as TOML.
+    Show,
+    /// Check shipwarden.toml: every problem, with its path.
+    Check,
+    /// The lifecycle as a Mermaid graph.
+    Graph,
+}
+
+/// What a verb needs to do its work.
+struct Ctx {
+    loaded: Loaded,
+    manager: ReleaseManager,
+    tickets: Option<LocalTicketing>,
+    user: Option<String>,
+    json: bool,
+    dry_run: bool,
+}
+
+impl Ctx {
+    fn actor(&self) -> Result<Actor, CliError> {
+        let user = self.user.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_default();
+        self.loaded.actor(&user)
+    }
+
+    fn tickets(&self) -> Result<&LocalTicketing, CliError> {
+        self.tickets.as_ref().ok_or_else(|| CliError::usage("shipwarden's own tickets live in the SQLite store"))
+    }
+
+    async fn state(&self, release: &ReleaseId) -> Result<ReleaseState, CliError> {
+        Ok(self.manager.status(release).await?.state)
+    }
+
+    /// The decision `action` would meet, shown; nothing is recorded.
+    async fn preview(&self, state: &ReleaseState, actor: &Actor, action: Action) -> Result<(), CliError> {
+        let command = Command::new(actor, action);
+        let events =
+            decide(state, &command, self.manager.policy(), self.manager.clock().now()).map_err(CliError::Refused)?;
+        if self.json {
+            output::json(&serde_json::json!({ "dry_run": true, "would_record": events }));
+        } else {
+            println!("{} would record:", paint(WAIT, "dry run:"));
+            let mut steps = Default::default();
+            for e in &events {
+                if let Some(line) = output::event_line(e, &mut steps) {
+                    println!("  {line}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whom to call now (R-2e).
+    fn escalate(&self) {
+        if self.json {
+            return;
+        }
+        for e in &self.loaded.config.escalation {
+            let phone = e.phone.as_deref().map(|p| format!(", {p}")).unwrap_or_default();
+            println!("{} escalate (R-2e): {} ({}) <{}>{phone}", paint(WAIT, "!"), e.name, e.role, e.email);
+        }
+    }
+
+    fn done(&self, state: &ReleaseState, line: String) {
+        if self.json {
+            output::json(state);
+        } else {
+            println!("{line}");
+        }
+    }
+}
+
+fn parse<T: std::str::FromStr<Err = ParseError>>(s: &str) -> Result<T, CliError> {
+    s.parse().map_err(|e: ParseError| CliError::usage(e.to_string()))
+}
+
+fn write_or_print(output: &Option<PathBuf>, text: &str) -> Result<(), CliError> {
+    match output {
+        Some(path) => std::fs::write(path, text).map_err(|e| CliError::usage(format!("{}: {e}", path.display()))),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Runs one command line; `clock` replaces the system clock (the demo's).
+pub async fn run(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<(), CliError> {
+    match cli.verb {
+        Verb::Init(args) => return init(&cli.config, args, cli.dry_run),
+        Verb::Policy(verb) => return policy(&cli.config, verb, cli.json),
+        Verb::Demo(args) => return crate::demo::run(args).await,
+        Verb::DemoHelper(_) => return Err(CliError::usage("internal command")),
+        _ => {}
+    }
+    let loaded = Loaded::read(&cli.config)?;
+    let (manager, tickets) = loaded.manager(clock).await?;
+    let ctx = Ctx { loaded, manager, tickets, user: cli.user, json: cli.json, dry_run: cli.dry_run };
+    match cli.verb {
+        Verb::Plan(a) => plan(&ctx, a).await,
+        Verb::Approve(a) => approve(&ctx, a).await,
+        Verb::Evidence(a) => evidence(&ctx, a).await,
+        Verb::Report(a) => report(&ctx, a).await,
+        Verb::Advance(a) => advance(&ctx, a).await,
+        Verb::Schedule(a) => schedule(&ctx, a).await,
+        Verb::Deploy(a) => deploy(&ctx, a).await,
+        Verb::Verify(a) => verify(&ctx, a).await,
+        Verb::Rollback(a) => rollback(&ctx, a).await,
+        Verb::Cancel(a) => cancel(&ctx, a).await,
+        Verb::Status(a) => status(&ctx, a).await,
+        Verb::List(a) => list(&ctx, a).await,
+        Verb::Audit(a) => audit(&ctx, a).await,
+        Verb::Notes(a) => notes(&ctx, a).await,
+        Verb::Calendar(a) => calendar(&ctx, a).await,
+        Verb::Ticket(v) => ticket(&ctx, v).await,
+        Verb::Init(_) | Verb::Policy(_) | Verb::Demo(_) | Verb::DemoHelper(_) => Ok(()),
+    }
+}
+
+fn init(path: &Path, args: InitArgs, dry_run: bool) -> Result<(), CliError> {
+    let project = args.project.unwrap_or_else(|| {
+        std::env::current_dir()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "app".into())
+    });
+    let text = config::template(&project);
+    if dry_run {
+        print!("{text}");
+        return Ok(());
+    }
+    if path.exists() && !args.force {
+        return Err(CliError::usage(format!("{} exists; pass --force to overwrite it", path.display())));
+    }
+    std::fs::write(path, &text).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+    println!("{} wrote {}; check it with `shipwarden policy check`", paint(GOOD, "✓"), path.display());
+    Ok(())
+}
+
+fn policy(path: &Path, verb: PolicyVerb, json: bool) -> Result<(), CliError> {
+    let loaded = if path.exists() { Some(Loaded::read(path)?) } else { None };
+    let policy = loaded.as_ref().map_or_else(Policy::default, |l| l.policy.clone());
+    match verb {
+        PolicyVerb::Show if json => output::json(&policy),
+        PolicyVerb::Show => print!("{}", policy.to_toml()),
+        PolicyVerb::Graph => print!("{}", policy.to_mermaid()),
+        PolicyVerb::Check => {
+            let Some(l) = loaded else {
+                return Err(CliError::usage(format!("no {} to check; `shipwarden init` writes one", path.display())));
+            };
+            if json {
+                output::json(&serde_json::json!({ "ok": true, "project": l.config.project.name }));
+            } else {
+                let c = &l.config;
+                println!(
+                    "{} {}: project {}, {} users, {} environments with targets, {} transitions, {} gates",
+                    paint(GOOD, "✓"),
+                    path.display(),
+                    c.project.name,
+                    c.users.len(),
+                    c.environments.values().filter(|e| !e.targets.is_empty()).count(),
+                    l.policy.transitions.len(),
+                    l.policy.gates.len()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn plan(ctx: &Ctx, a: PlanArgs) -> Result<(), CliError> {
+    let actor = ctx.actor()?;
+    let version: Version = parse(&a.version)?;
+    let kind: ReleaseKind = parse(&a.kind)?;
+    let project = ctx.loaded.config.project.name.clone();
+    let id = match &a.id {
+        Some(id) => parse(id)?,
+        None => ReleaseId::for_version(&project, &version)?,
+    };
+    let mut plan = Plan::new(id.clone(), project.clone(), version.clone(), kind);
+    plan.scope = a.tickets.iter().map(|t| parse(t)).collect::<Result<_, _>>()?;
+    if plan.scope.is_empty() {
+        plan.scope = scope_from_git(ctx, &version).await?;
+    }
+    if let Some(d) = &a.target_date {
+        plan.target_date = Some(d.parse().map_err(|e| CliError::usage(format!("--target-date `{d}`: {e}")))?);
+    }
+    if let Some(ticket) = &a.hotfix {
+        plan.hotfix = Some(Hotfix {
+            ticket: parse(ticket)?,
+            summary: a.summary.clone().unwrap_or_default(),
+            justification: a.justification.clone().unwrap_or_default(),
+        });
+    }
+    if ctx.dry_run {
+        let query = ReleaseQuery { project: Some(project), ..Default::default() };
+        let released = [Stage::Released, Stage::Closed];
+        let last = ctx
+            .manager
+            .list(&query)
+            .await?
+            .into_iter()
+            .filter(|s| released.contains(&s.stage))
+            .map(|s| s.version)
+            .max();
+        return ctx.preview(&ReleaseState::default(), &actor, Action::Plan { plan, last_release: last }).await;
+    }
+    let state = ctx.manager.plan(&actor, plan).await?;
+    let scope = state
+        .plan
+        .as_ref()
+        .map(|p| p.scope.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default();
+    ctx.done(
+        &state,
+        format!(
+            "{} planned {} ({kind}) in {}; scope: {}",
+            paint(GOOD, "✓"),
+            paint(BOLD, &id),
+            paint(STAGE, state.stage.as_ref().map_or("-", |s| s.as_str())),
+            if scope.is_empty() { "none".into() } else { scope }
+        ),
+    );
+    Ok(())
+}
+
+/// The ticket keys in the commits since the newest release tag older than `version`.
+async fn scope_from_git(ctx: &Ctx, version: &Version) -> Result<Vec<TicketKey>, CliError> {
+    let repo = ctx.loaded.path(&ctx.loaded.config.project.repository);
+    if !repo.join(".git").exists() {
+        return Ok(Vec::new());
+    }
+    let git = shipwarden_adapters::vcs::git::GitRepo::new(repo);
+    let prefix = &ctx.manager.policy().vcs.tag_prefix;
+    let last = git
+        .tags()
+        .await
+        .map_err(CliError::outside)?
+        .into_iter()
+        .filter_map(|t| Version::from_tag(&t.name, prefix).ok().map(|v| (v, t.name)))
+        .filter(|(v, _)| v < version)
+        .max();
+    let commits = git.commits_since(last.as_ref().map(|(_, n)| n.as_str())).await.map_err(CliError::outside)?;
+    let mut keys: Vec<TicketKey> = Vec::new();
+    for c in commits.iter().rev() {
+        for k in shipwarden::changes::ticket_keys(&format!("{}\n{}", c.subject, c.body)) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    Ok(keys)
+}
+
+async fn approve(ctx: &Ctx, a: ApproveArgs) -> Result<(), CliError> {
+    let actor = ctx.actor()?;
+    let release: ReleaseId = parse(&a.release)?;
+    let approval: ApprovalId = parse(&a.approval)?;
+    let role: Role = match &a.role {
+        Some(r) => parse(r)?,
+        None => {
+            let accepted = ctx.manager.policy().approvals.get(&approval).map(|r| r.roles.clone()).unwrap_or_default();
+            accepted
+                .iter()
+                .find(|r| actor.has_role(r))
+                .cloned()
+                .or_else(|| actor.roles.iter().next().cloned())
+                .ok_or_else(|| CliError::usage(format!("{} holds no role", actor.user)))?
+        }
+    };
+    let channel: Channel = parse(&a.channel)?;
+    if ctx.dry_run {
+        let state = ctx.state(&release).await?;
+        return ctx.preview(&state, &actor, Action::Approve { approval, role, channel, comment: a.comment }).await;
+    }
+    let state = ctx.manager.approve(&release, &actor, approval.clone(), role.clone(), channel, &a.comment).await?;
+    let email = ctx
+        .loaded
+        .config
+        .users
+        .get(&actor.user)
+        .and_then(|u| u.email.as_deref())
+        .map(|e| format!(" <{e}>"))
+        .unwrap_or_default();
+    ctx.done(
+        &state,
+        format!("{} {}{email} approved {} as {}", paint(GOOD, "✓"), actor.user, paint(BOLD, &approval), role),
+    );
+    Ok(())
+}
+
+async fn evidence(ctx: &Ctx, a: EvidenceArgs) -> Result<(), CliError> {
+    let actor = ctx.actor()?;
+    let release: ReleaseId = parse(&a.release)?;
+    let gate: GateId = parse(&a.gate)?;
+    let (value, source) = if let Some(v) = a.value {
+        (v, a.source.clone().unwrap_or_else(|| format!("reported by {}", actor.user)))
+    } else if let Some(file) = &a.lcov {
+        let text = std::fs::read_to_string(file).map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
+        let c = shipwarden::evidence::lcov(&text)?;
+        let ratio = (c.ratio() * 10_000.0).round() / 10_000.0;
+        (ratio, a.source.clone().unwrap_or_else(|| format!("lcov {}: {} of {} lines", file.display(), c.hit, c.found)))
+    } else if let Some(url) = &a.http {
+        let mut samples = HttpProbe::new(url).with_requests(a.requests).sample().await.map_err(CliError::outside)?;
+        let p95 = (percentile(&mut samples, 0.95).unwrap_or_default() * 10.0).round() / 10.0;
+        (p95, a.source.clone().unwrap_or_else(|| format!("GET {url}: p95 of {} requests", a.requests)))
+    } else {
+        return Err(CliError::usage("give --value, --lcov or --http"));
+    };
+    let mut evidence = Evidence::new(gate, value, source);
+    if let Some(e) = &a.env {
+        evidence = evidence.in_env(parse(e)?);
+    }
+    if ctx.dry_run {
+        let state = ctx.state(&release).await?;
+        return ctx.preview(&state, &actor, Action::RecordEvidence(evidence)).await;
+    }
+    let state = ctx.manager.record_evidence(&release, &actor, evidence).await?;
+    let line = state
+        .gate_results
+        .last()
+        .and_then(|g| {
+            output::event_line(&shipwarden::machine::Event::EvidenceRecorded(g.clone()), &mut Default::default())
+        })
+        .unwrap_or_default();
+    ctx.done(&state, line);
+    Ok(())
+}
+
+async fn report(ctx: &Ctx, a: ReportArgs) -> Result<(), CliError> {
+    let actor = ctx.actor()?;
+    let release: ReleaseId = parse(&a.release)?;
+    let step: StepKind = parse(&a.step)?;
+    let env: Option<EnvName> = a.env.as_deref().map(parse).transpose()?;
+    let outcome = if a.failed { StepOutcome::failed(&a.detail, false) } else { StepOutcome::ok(&a.detail) };
+    if ctx.dry_run {
+        let state = ctx.state(&release).await?;
+        let key = format!("report:{step}:{}#dry-run", env.as_ref().map_or("-", |e| e.as_str()));
+        return ctx.preview(&state, &actor, Action::StartStep { step, environment: env, target: None, key }).await;
+    }
+    let state = ctx.manager.report_step(&release, &actor, step.clone(), env.clone(), outcome).await?;
+    let place = env.map(|e| format!(" in {e}")).unwrap_or_default();
+    let mark = if a.failed { paint(output::BAD, "✗") } else { paint(GOOD, "✓") };
+    ctx.done(&state, format!("{mark} {} reported {}{place}: {}", actor.user, paint(BOLD, step), a.detail));
+    Ok(())
+}
+
+async fn advance(ctx: &Ctx, a: AdvanceArgs) -> Result<(), CliError> {
+    let release: ReleaseId = parse(&a.release)?;
+    let to: Option<Stage> = a.to.as_deref().map(parse).transpose()?;
+    let before = ctx.manager.status(&release).await?;
+    if ctx.dry_run {
+        let stage = before.state.stage.clone().unwrap_or(Stage::Planned);
+        let kind = before.state.plan.as_ref().map(|p| p.kind);
+        if ctx.json {
+            output::json(&serde_json::json!({ "dry_run": true, "stage": stage, "next": before.next }));
+            return Ok(());
+        }
+        println!("{} from {}, the engine would:", paint(WAIT, "dry run:"), paint(STAGE, &stage));
+        for (_, t) in ctx.manager.policy().transitions_from(&stage) {
+            if !t.kinds.is_empty() && !kind.is_some_and(|k| t.kinds.contains(&k)) {
+                continue;
+            }
+            let steps: Vec<String> = t
+                .steps
+                .iter()
+                .map(|s| format!("{}{}", s.step, s.environment.as_ref().map(|e| format!(" {e}")).unwrap_or_default()))
+                .collect();
+            println!(
+                "  → {}: run {}",
+                paint(STAGE, &t.to),
+                if steps.is_empty() { "no steps".into() } else { steps.join(", ") }
+            );
+        }
+        output::status(&before);
+        return Ok(());
+    }
+    let outcome = output::watch(&ctx.manager, &release, ctx.json, ctx.manager.run(&release, to.clone())).await?;
+    let after = ctx.state(&release).await?;
+    let refused = matches!(outcome, RunOutcome::Waiting(_)) && (to.is_some() || after.stage == before.state.stage);
+    if ctx.json && !refused {
+        output::json(&serde_json::json!({ "outcome": outcome, "stage": after.stage }));
+    } else if !refused {
+        output::outcome(&outcome);
+    }
+    match outcome {
+        RunOutcome::Waiting(w) if to.is_some() || after.stage == before.state.stage => {
+            Err(CliError::Refused(w.refusal))
+        }
+        RunOutcome::RolledBack { reason } => {
+            ctx.escalate();
+            Err(CliError::Outside(format!("rolled back: {reason}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn parse_start(text: &str, policy: &Policy) -> Result<Timestamp, CliError> {
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let civil: jiff::civil::DateTime = text.replace(' ', "T").parse().map_err(|e| {
+        CliError::usage(format!("--start `{text}`: {e}; use 2026-11-28T10:00:00Z or a local `2026-11-28 10:00`"))
+    })?;
+    civil.to_zoned_datetime(policy.time_zone()).map(|z| z.timestamp()).map_err(|e| CliError::usage(e.to_string()))
+}
+
+async fn schedule(ctx: &Ctx, a: ScheduleArgs) -> Result<(), CliError> {
+    let actor = ctx.actor()?;
+    let release: ReleaseId = parse(&a.release)?;
+    let env: EnvName = parse(&a.env)?;
+    let start = parse_start(&a.start, ctx.manager.policy())?;
+    let length: SignedDuration =
+        a.duration.parse().map_err(|e| CliError::usage(format!("--duration `{}`: {e}", a.duration)))?;
+    let end = start.checked_add(length).map_err(|e| CliError::usage(e.to_string()))?;
+    if ctx.dry_run {
+        let state = ctx.state(&release).await?;
+        let busy = ctx
+            .manager
+            .list(&ReleaseQuery::default())
+            .await?
+            .into_iter()
+            .filter(|s| s.release != release)
+            .flat_map(|s| s.bookings)
+            .collect();
+        return ctx.preview(&state, &actor, Action::Schedule { environment: env, start, end, busy }).await;
+    }
+    let state = ctx.manager.schedule(&release, &actor, env.clone(), start, end).await?;
+    let cal = calendar::Calendar::new(ctx.manager.policy());
+    ctx.done(
+        &state,
+        format!("{} booked {release} on {env}: {} to {}", paint(GOOD, "✓"), cal.local(start), cal.local(end)),
+    );
+    Ok(())
+}
+
+async fn deploy(ctx: &Ctx, a: DeployArgs) -> Result<(), CliError> {
+    let release: ReleaseId = parse(&a.release)?;
+    let env: EnvName = parse(&a.env)?;
+    if ctx.dry_run {
+        let state = ctx.state(&release).await?;
+        let targets: Vec<String> = ctx
+            .loaded
+            .config
+            .environments
+            .get(env.as_str())
+            .map(|e| e.targets.iter().map(|t| format!("{} ({})", t.name, t.deploy.join(" "))).collect())
+            .unwrap_or_default();
+        let rollout = ctx.manager.policy().environment(&env).map(|e| e.rollout.clone()).unwrap_or_default();
+        if ctx.json {
+            output::json(
+                &serde_json::json!({ "dry_run": true, "release": release, "environment": env, "stage": state.stage, "targets": targets }),
+            );
+        } else {
+            println!(
+                "{} would deploy {release} to {env} (canary {}, then {} at a time), from {}:",
+                paint(WAIT, "dry run:"),
+                rollout.canary,
+                rollout.concurrency,
+                paint(STAGE, state.stage.as_ref().map_or("-", |s| s.as_str()))
+            );
+            for t in targets {
+                println!("  • {t}");
+            }
+        }
+        return Ok(());
+    }
+    let outcome = output::watch(&ctx.manager, &release, ctx.json, ctx.manager.deploy(&release, &env)).await?;
+    let state = ctx.state(&release).await?;
+    match outcome {
+        StepOutcome::Succeeded { detail, .. } => {
+            ctx.done(&state, format!("{} deployed {release} to {env}: {detail}", paint(GOOD, "✓")));
+            Ok(())
+        }
+        StepOutcome::Failed { error, .. } => {
+            if ctx.json {
+                output::json(&state);
+            }
+            Err(CliError::Outside(format!("deploying {release} to {env} failed: {error}")))
+        }
+    }
+}
+
+async fn verify(ctx: &Ctx, a: ReleaseArg) -> Result<(), CliError> {
+    let release: ReleaseId = parse(&a.release)?;
+    if ctx.dry_run {
+        let state = ctx.state(&release).await?;
+        let smoke: usize = ctx.loaded.config.environments.values().map(|e| e.smoke.len()).sum();
+        println!(
+            "{} would run {smoke} smoke tests for {release} (in {}), then release it or roll it back",
+            paint(WAIT, "dry run:"),
+            paint(STAGE, state.stage.as_ref().map_or("-", |s| s.as_str()))
+        );
+        return Ok(());
+    }
+    let outcome = output::watch(&ctx.manager, &release, ctx.json, ctx.manager.verify(&release)).await?;
+    if ctx.json {
+        output::json(&outcome);
+    } else {
+        output::outcome(&outcome);
+    }
+    match outcome {
+        RunOutcome::RolledBack { reason } => {
+            ctx.escalate();
+            Err(CliError::Outside(format!("rolled back: {reason}")))
+        }
+        RunOutcome::Waiting(w) => Err(CliError::Refused(w.refusal)),
+        _ => Ok(()),
+    }
+}
+
+async fn rollback(ctx: &Ctx, a: ReasonArgs) -> Result<(), CliError> {
+    let actor = ctx.actor()?;
+    let release: ReleaseId = parse(&a.release)?;
+    if ctx.dry_run {
+        let state = ctx.state(&release).await?;
+        return ctx.preview(&state, &actor, Action::BeginRollback { reason: a.reason }).await;
+    }
+    let state =
+        output::watch(&ctx.manager, &release, ctx.json, ctx.manager.rollback(&release, &actor, &a.reason)).await?;
+    ctx.done(
+        &state,
+        format!(
+            "{} {release} rolled back to {}",
+            paint(GOOD, "✓"),
+            paint(STAGE, state.stage.as_ref().map_or("-", |s| s.as_str()))
+        ),
+    );
+    Ok(())
+}
+
+async fn cancel(ctx: &Ctx, a: ReasonArgs) -> Result<(), CliError> {
+    let actor = ctx.actor()?;
+    let release: ReleaseId = parse(&a.release)?;
+    if ctx.dry_run {
+        let state = ctx.state(&release).await?;
+        return ctx.preview(&state, &actor, Action::Cancel { reason: a.reason }).await;
+    }
+    let state = ctx.manager.cancel(&release, &actor, &a.reason).await?;
+    ctx.done(&state, format!("{} {release} cancelled: {}", paint(GOOD, "✓"), a.reason));
+    Ok(())
+}
+
+async fn status(ctx: &Ctx, a: ReleaseArg) -> Result<(), CliError> {
+    let release: ReleaseId = parse(&a.release)?;
+    let status = ctx.manager.status(&release).await?;
+    if ctx.json {
+        output::json(&status);
+    } else {
+        output::status(&status);
+    }
+    Ok(())
+}
+
+async fn list(ctx: &Ctx, a: ListArgs) -> Result<(), CliError> {
+    let query = ReleaseQuery {
+        project: a.project.clone(),
+        stage: a.stage.as_deref().map(parse).transpose()?,
+        ..Default::default()
+    };
+    let releases = ctx.manager.list(&query).await?;
+    if ctx.json {
+        output::json(&releases);
+        return Ok(());
+    }
+    if releases.is_empty() {
+        println!("no releases");
+        return Ok(());
+    }
+    println!(
+        "{}",
+        paint(
+            BOLD,
+            format!(
+                "{:<24} {:<10} {:<10} {:<18} {:>6}  {}",
+                "RELEASE", "VERSION", "KIND", "STAGE", "EVENTS", "UPDATED"
+            )
+        )
+    );
+    for r in releases {
+        println!(
+            "{:<24} {:<10} {:<10} {} {:>6}  {}",
+            r.release.as_str(),
+            r.version.to_string(),
+            r.kind.as_str(),
+            paint(STAGE, format!("{:<18}", r.stage.as_str())),
+            r.events,
+            paint(DIM, r.updated_at.strftime("%Y-%m-%d %H:%M:%S"))
+        );
+    }
+    Ok(())
+}
+
+async fn audit(ctx: &Ctx, a: AuditArgs) -> Result<(), CliError> {
+    let release: ReleaseId = parse(&a.release)?;
+    let history = ctx.manager.history(&release).await?;
+    if history.is_empty() {
+        return Err(CliError::usage(format!("no release {release}")));
+    }
+    if let Some(format) = &a.export {
+        if format != "jsonl" {
+            return Err(CliError::usage(format!("--export {format}: the format is `jsonl`")));
+        }
+        let mut text = String::new();
+        for e in &history {
+            text.push_str(&serde_json::to_string(e).map_err(|e| CliError::usage(e.to_string()))?);
+            text.push('\n');
+        }
+        write_or_print(&a.output, &text)?;
+        if let Some(path) = &a.output
+            && !ctx.json
+        {
+            anstream::eprintln!("{} {} events written to {}", paint(GOOD, "✓"), history.len(), path.display());
+        }
+        if !a.verify {
+            return Ok(());
+        }
+    }
+    if a.verify {
+        return match shipwarden::audit::verify(&history) {
+            Ok(head) => {
+                if ctx.json {
+                    output::json(&serde_json::json!({ "verified": true, "events": history.len(), "head": head }));
+                } else {
+                    println!(
+                        "{} audit chain of {release} verified: {} events, head {}",
+                        paint(GOOD, "✓"),
+                        history.len(),
+                        head
+                    );
+                }
+                Ok(())
+            }
+            Err(e) => Err(CliError::Outside(format!("the audit trail of {release} does not verify: {e}"))),
+        };
+    }
+    if ctx.json {
+        output::json(&history);
+        return Ok(());
+    }
+    let mut steps = Default::default();
+    for e in &history {
+        let line = output::event_line(&e.event, &mut steps).unwrap_or_else(|| paint(DIM, e.event.name()));
+        println!(
+            "{:>4} {} {:<10} {:<6} {line}",
+            e.sequence,
+            paint(DIM, e.at.strftime("%Y-%m-%d %H:%M:%S")),
+            e.actor,
+            e.rule.to_string()
+        );
+    }
+    Ok(())
+}
+
+async fn notes(ctx: &Ctx, a: NotesArgs) -> Result<(), CliError> {
+    let release: ReleaseId = parse(&a.release)?;
+    let notes = ctx.manager.notes(&release).await?;
+    if ctx.json {
+        output::json(&serde_json::json!({ "release": release, "markdown": notes }));
+        return Ok(());
+    }
+    write_or_print(&a.output, &notes)
+}
+
+async fn calendar(ctx: &Ctx, a: CalendarArgs) -> Result<(), CliError> {
+    let now = ctx.manager.clock().now();
+    let until = now
+        .checked_add(SignedDuration::from_hours(24 * i64::from(a.days)))
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let bookings: Vec<_> =
+        ctx.manager.list(&ReleaseQuery::default()).await?.into_iter().flat_map(|s| s.bookings).collect();
+    let cal = calendar::Calendar::new(ctx.manager.policy());
+    let occurrences = cal.occurrences(&bookings, now, until);
+    if a.ics {
+        write_or_print(&a.output, &calendar::to_ics(&occurrences, now))?;
+        if let Some(p) = &a.output {
+            anstream::eprintln!("{} {} events written to {}", paint(GOOD, "✓"), occurrences.len(), p.display());
+        }
+        return Ok(());
+    }
+    if ctx.json {
+        output::json(&occurrences);
+        return Ok(());
+    }
+    for o in &occurrences {
+        let envs: Vec<&str> = o.environments.iter().map(EnvName::as_str).collect();
+        let kind = format!("{:?}", o.kind).to_lowercase();
+        println!(
+            "{} – {}  {:<12} {} ({})",
+            cal.local(o.start),
+            cal.local(o.end),
+            kind,
+            paint(BOLD, &o.name),
+            envs.join(", ")
+        );
+    }
+    Ok(())
+}
+
+async fn ticket(ctx: &Ctx, verb: TicketVerb) -> Result<(), CliError> {
+    let tickets = ctx.tickets()?;
+    use shipwarden::ports::Ticketing as _;
+    match verb {
+        TicketVerb::New { summary, kind, severity } => {
+            let prefix = ctx
+                .loaded
+                .config
+                .project
+                .ticket_prefix
+                .clone()
+                .unwrap_or_else(|| ctx.loaded.config.project.name.clone());
+            if ctx.dry_run {
+                println!("{} would file a {kind} in {prefix}: {summary}", paint(WAIT, "dry run:"));
+                return Ok(());
+            }
+            let t = tickets.create(&prefix, &kind, &summary, severity.as_deref()).await.map_err(CliError::outside)?;
+            if ctx.json {
+                output::json(&t);
+            } else {
+                println!(
+                    "{} filed {} ({}{}): {}",
+                    paint(GOOD, "✓"),
+                    paint(BOLD, &t.key),
+                    t.kind,
+                    t.severity.as_deref().map(|s| format!(", {s}")).unwrap_or_default(),
+                    t.summary
+                );
+            }
+        }
+        TicketVerb::List { open } => {
+            let all = tickets.list(open).await.map_err(CliError::outside)?;
+            if ctx.json {
+                output::json(&all);
+            } else {
+                for t in all {
+                    println!(
+                        "{:<10} {:<8} {:<8} {:<9} {}",
+                        t.key.to_string(),
+                        t.kind,
+                        t.status,
+                        t.severity.unwrap_or_default(),
+                        t.summary
+                    );
+                }
+            }
+        }
+        TicketVerb::Close { key } => {
+            let key: TicketKey = parse(&key)?;
+            if ctx.dry_run {
+                println!("{} would close {key}", paint(WAIT, "dry run:"));
+                return Ok(());
+            }
+            tickets.transition(&key, "Done").await.map_err(|e| CliError::usage(e.to_string()))?;
+            println!("{} closed {key}", paint(GOOD, "✓"));
+        }
+        TicketVerb::Comment { key, body } => {
+            let key: TicketKey = parse(&key)?;
+            if ctx.dry_run {
+                println!("{} would comment on {key}", paint(WAIT, "dry run:"));
+                return Ok(());
+            }
+            tickets.comment(&key, &body).await.map_err(|e| CliError::usage(e.to_string()))?;
+            println!("{} commented on {key}", paint(GOOD, "✓"));
+        }
+    }
+    Ok(())
+}

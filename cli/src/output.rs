@@ -1,0 +1,284 @@
+//! What people read: stages and checks in colour (when the terminal takes
+//! it; `NO_COLOR` is honoured), a spinner with elapsed time on long steps,
+//! and JSON for scripts.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anstream::{eprintln, println};
+use anstyle::{AnsiColor, Style};
+use shipwarden::audit::Envelope;
+use shipwarden::engine::{ReleaseManager, ReleaseStatus, RunOutcome};
+use shipwarden::machine::{Event, ReleaseState, StepOutcome};
+use shipwarden::{Refusal, ReleaseId};
+
+use crate::CliError;
+
+/// Bold.
+pub const BOLD: Style = Style::new().bold();
+/// Passed, done.
+pub const GOOD: Style = AnsiColor::Green.on_default();
+/// Refused, failed.
+pub const BAD: Style = AnsiColor::Red.on_default().bold();
+/// Waiting, warnings.
+pub const WAIT: Style = AnsiColor::Yellow.on_default();
+/// Stages.
+pub const STAGE: Style = AnsiColor::Cyan.on_default().bold();
+/// Details.
+pub const DIM: Style = Style::new().dimmed();
+
+/// `text` in `style`.
+pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+/// Prints a value as JSON.
+pub fn json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: {e}"),
+    }
+}
+
+/// Prints a refusal: the rule, the stage, and every unmet requirement.
+pub fn refusal(r: &Refusal) {
+    let stage = r.stage.as_ref().map(|s| format!(" in {}", paint(STAGE, s))).unwrap_or_default();
+    println!("{} {} by {}{stage}", paint(BAD, "✗ refused:"), r.attempted, paint(BOLD, &r.rule));
+    for u in &r.unmet {
+        println!("  {} {}: {}", paint(BAD, "•"), paint(BOLD, &u.rule), u.requirement);
+    }
+}
+
+/// Prints an error the way the mode asks.
+pub fn error(e: &CliError, as_json: bool) {
+    if as_json {
+        let value = match e {
+            CliError::Refused(r) => serde_json::json!({ "error": "refused", "code": 3, "refusal": r }),
+            CliError::Problems(p) => serde_json::json!({
+                "error": "invalid", "code": 2,
+                "problems": p.iter().map(|p| serde_json::json!({"path": p.path, "message": p.message})).collect::<Vec<_>>()
+            }),
+            CliError::Usage(m) => serde_json::json!({ "error": "usage", "code": 2, "message": m }),
+            CliError::Conflict(m) => serde_json::json!({ "error": "conflict", "code": 4, "message": m }),
+            CliError::Outside(m) => serde_json::json!({ "error": "outside_failure", "code": 5, "message": m }),
+        };
+        json(&value);
+        return;
+    }
+    match e {
+        CliError::Refused(r) => refusal(r),
+        CliError::Problems(problems) => {
+            eprintln!(
+                "{} {} problem{}:",
+                paint(BAD, "error:"),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            for p in problems {
+                eprintln!("  {} {}: {}", paint(BAD, "•"), paint(BOLD, &p.path), p.message);
+            }
+        }
+        CliError::Usage(m) => eprintln!("{} {m}", paint(BAD, "error:")),
+        CliError::Conflict(m) => eprintln!("{} {m}", paint(BAD, "conflict:")),
+        CliError::Outside(m) => eprintln!("{} {m}", paint(BAD, "failed:")),
+    }
+}
+
+/// One line for an event, or none for events that need no line.
+pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>) -> Option<String> {
+    Some(match event {
+        Event::Planned { plan, stage, .. } => {
+            format!("{} {} {} ({}) in {}", paint(GOOD, "✓"), plan.project, plan.version, plan.kind, paint(STAGE, stage))
+        }
+        Event::Approved(a) => format!(
+            "{} {} approved by {} as {} via {}",
+            paint(GOOD, "✓"),
+            paint(BOLD, &a.approval),
+            a.user,
+            a.role,
+            a.channel
+        ),
+        Event::EvidenceRecorded(g) => {
+            let place = match (&g.environment, &g.target) {
+                (Some(e), Some(t)) => format!(" [{e}/{t}]"),
+                (Some(e), None) => format!(" [{e}]"),
+                _ => String::new(),
+            };
+            let mark = if g.passed { paint(GOOD, "✓") } else { paint(BAD, "✗") };
+            format!(
+                "{mark} gate {}{place} {} (required {})  {}",
+                paint(BOLD, &g.gate),
+                g.measured,
+                g.threshold.describe(g.measured.unit),
+                paint(DIM, &g.source)
+            )
+        }
+        Event::ArtifactRecorded(a) => {
+            format!("{} artifact {} {} sha256:{}", paint(GOOD, "✓"), a.name, a.version, &a.sha256.as_str()[..12])
+        }
+        Event::Advanced { to, rule, .. } => {
+            format!("{} {} {}", paint(STAGE, "→"), paint(STAGE, to), paint(DIM, format!("({rule})")))
+        }
+        Event::Scheduled(b) => format!("{} booked {} {} – {}", paint(GOOD, "✓"), b.environment, b.start, b.end),
+        Event::WindowOverridden(o) => format!("{} window overridden by {}: {}", paint(WAIT, "!"), o.user, o.reason),
+        Event::StepStarted { key, step, environment, target, .. } => {
+            let mut what = step.to_string();
+            if let Some(e) = environment {
+                what.push_str(&format!(" {e}"));
+            }
+            if let Some(t) = target {
+                what.push_str(&format!(" {t}"));
+            }
+            steps.insert(key.clone(), (what, Instant::now()));
+            return None;
+        }
+        Event::StepFinished { key, outcome, .. } => {
+            let (what, started) = steps.remove(key).unwrap_or_else(|| (key.clone(), Instant::now()));
+            let took = paint(DIM, format!("{:.1}s", started.elapsed().as_secs_f64()));
+            match outcome {
+                StepOutcome::Succeeded { detail, .. } => {
+                    format!("{} {} {took}  {}", paint(GOOD, "✓"), paint(BOLD, what), paint(DIM, detail))
+                }
+                StepOutcome::Failed { error, .. } => {
+                    format!("{} {} {took}  {error}", paint(BAD, "✗"), paint(BOLD, what))
+                }
+            }
+        }
+        Event::RollbackStarted { reason, .. } => format!("{} rolling back: {reason}", paint(BAD, "↺")),
+        Event::RollbackFinished { succeeded, detail, to, .. } => {
+            let mark = if *succeeded { paint(GOOD, "✓") } else { paint(BAD, "✗") };
+            let to = to.as_ref().map(|s| format!(" → {}", paint(STAGE, s))).unwrap_or_default();
+            format!("{mark} rollback finished{to}: {detail}")
+        }
+        Event::Cancelled { reason, to, .. } => {
+            format!("{} cancelled → {}: {reason}", paint(WAIT, "✗"), paint(STAGE, to))
+        }
+        Event::Closed { summary, to, .. } => {
+            format!("{} {} {}", paint(GOOD, "✓"), paint(STAGE, to), paint(DIM, summary))
+        }
+        _ => return None,
+    })
+}
+
+/// Shows what the manager does while `work` runs: a line per finished step,
+/// stage and gate, and a spinner with the running step and elapsed time.
+pub async fn watch<T>(
+    manager: &ReleaseManager,
+    release: &ReleaseId,
+    quiet: bool,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    if quiet {
+        return work.await;
+    }
+    let mut events = manager.subscribe();
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let release = release.clone();
+    let printer = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            let mut steps = HashMap::new();
+            while let Ok(envelope) = events.recv().await {
+                let envelope: Envelope = envelope;
+                if envelope.stream != release.as_str() {
+                    continue;
+                }
+                if let Event::StepStarted { step, environment, target, .. } = &envelope.event {
+                    let place = [environment.as_ref().map(ToString::to_string), target.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>();
+                    bar.set_message(format!("{step} {}", place.join(" ")));
+                    bar.reset_elapsed();
+                }
+                if let Some(line) = event_line(&envelope.event, &mut steps) {
+                    bar.suspend(|| println!("  {line}"));
+                }
+            }
+        })
+    };
+    let out = work.await;
+    // Let the printer catch up with the last events before it stops.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    printer.abort();
+    bar.finish_and_clear();
+    out
+}
+
+/// Prints where a run stopped.
+pub fn outcome(o: &RunOutcome) {
+    match o {
+        RunOutcome::Reached { stage } => println!("{} reached {}", paint(GOOD, "✓"), paint(STAGE, stage)),
+        RunOutcome::Final { stage } => println!("{} {} (final)", paint(GOOD, "✓"), paint(STAGE, stage)),
+        RunOutcome::RolledBack { reason } => println!("{} rolled back: {reason}", paint(BAD, "↺")),
+        RunOutcome::Waiting(w) => {
+            println!("{} waiting in {} for:", paint(WAIT, "…"), paint(STAGE, &w.stage));
+            for u in &w.refusal.unmet {
+                println!("  {} {}: {}", paint(WAIT, "•"), paint(BOLD, &u.rule), u.requirement);
+            }
+        }
+    }
+}
+
+/// Prints a release's status.
+pub fn status(s: &ReleaseStatus) {
+    let st: &ReleaseState = &s.state;
+    if let Some(plan) = &st.plan {
+        println!(
+            "{} {} {} ({}){}",
+            paint(BOLD, &plan.release),
+            plan.project,
+            plan.version,
+            plan.kind,
+            st.stage.as_ref().map(|x| format!(" in {}", paint(STAGE, x))).unwrap_or_default()
+        );
+        if !plan.scope.is_empty() {
+            println!("  scope: {}", plan.scope.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
+        }
+        if let Some(h) = &plan.hotfix {
+            println!("  hotfix {}: {} ({})", h.ticket, h.summary, h.justification);
+        }
+    }
+    println!("  path: {}", st.path.iter().map(ToString::to_string).collect::<Vec<_>>().join(" → "));
+    for a in &st.approvals {
+        println!(
+            "  {} {} by {} ({}) {}",
+            paint(GOOD, "✓"),
+            a.approval,
+            a.user,
+            a.role,
+            paint(DIM, a.at.strftime("%Y-%m-%d %H:%M:%S"))
+        );
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for g in &st.gate_results {
+        seen.insert((g.gate.to_string(), g.environment.clone(), g.target.clone()), g);
+    }
+    for g in seen.values() {
+        let mark = if g.passed { paint(GOOD, "✓") } else { paint(BAD, "✗") };
+        let place = g.environment.as_ref().map(|e| format!(" [{e}]")).unwrap_or_default();
+        println!("  {mark} gate {}{place} {} (required {})", g.gate, g.measured, g.threshold.describe(g.measured.unit));
+    }
+    for a in &st.artifacts {
+        println!("  artifact {} {} sha256:{}", a.name, a.version, &a.sha256.as_str()[..12]);
+    }
+    if let Some(r) = &st.rollback_reason {
+        println!("  {} rollback: {r}", paint(BAD, "↺"));
+    }
+    for (to, refusal) in &s.next {
+        match refusal {
+            None => println!("  {} {} is open", paint(GOOD, "→"), paint(STAGE, to)),
+            Some(r) => {
+                println!("  {} {} needs:", paint(WAIT, "→"), paint(STAGE, to));
+                for u in &r.unmet {
+                    println!("      {} {}: {}", paint(WAIT, "•"), paint(BOLD, &u.rule), u.requirement);
+                }
+            }
+        }
+    }
+}
