@@ -613,21 +613,56 @@ async fn advance(ctx: &Ctx, a: AdvanceArgs) -> Result<(), CliError> {
             output::json(&serde_json::json!({ "dry_run": true, "stage": stage, "next": before.next }));
             return Ok(());
         }
-        println!("{} from {}, the engine would:", paint(WAIT, "dry run:"), paint(STAGE, &stage));
-        for (_, t) in ctx.manager.policy().transitions_from(&stage) {
-            if !t.kinds.is_empty() && !kind.is_some_and(|k| t.kinds.contains(&k)) {
-                continue;
-            }
-            let steps: Vec<String> = t
-                .steps
-                .iter()
-                .map(|s| format!("{}{}", s.step, s.environment.as_ref().map(|e| format!(" {e}")).unwrap_or_default()))
+        println!(
+            "{} from {}, the path ahead (the engine stops at the first person it needs):",
+            paint(WAIT, "dry run:"),
+            paint(STAGE, &stage)
+        );
+        let policy = ctx.manager.policy();
+        let mut at = stage.clone();
+        for _ in 0..policy.transitions.len() {
+            let fits: Vec<_> = policy
+                .transitions_from(&at)
+                .filter(|(_, t)| t.kinds.is_empty() || kind.is_some_and(|k| t.kinds.contains(&k)))
+                .map(|(_, t)| t)
                 .collect();
+            let Some(t) = fits.iter().find(|t| !t.kinds.is_empty()).or(fits.first()) else { break };
+            let mut needs: Vec<String> = Vec::new();
+            if !t.approvals.is_empty() {
+                needs.push(format!(
+                    "approvals {}",
+                    t.approvals.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            if !t.gates.is_empty() {
+                needs.push(format!(
+                    "gates {}",
+                    t.gates.iter().map(|g| g.gate.to_string()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            if !t.steps.is_empty() {
+                let steps: Vec<String> = t
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        format!("{}{}", s.step, s.environment.as_ref().map(|e| format!(" {e}")).unwrap_or_default())
+                    })
+                    .collect();
+                needs.push(format!("steps {}", steps.join(", ")));
+            }
+            if let Some(w) = &t.window {
+                needs.push(format!("a deployment window on {w}"));
+            }
             println!(
-                "  → {}: run {}",
+                "  → {} ({}): {}",
                 paint(STAGE, &t.to),
-                if steps.is_empty() { "no steps".into() } else { steps.join(", ") }
+                t.rule,
+                if needs.is_empty() { "nothing".into() } else { needs.join("; ") }
             );
+            if policy.is_final(&t.to) || t.to == at {
+                break;
+            }
+            at = t.to.clone();
         }
         output::status(&before);
         return Ok(());
@@ -750,7 +785,14 @@ async fn verify(ctx: &Ctx, a: ReleaseArg) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    let outcome = output::watch(&ctx.manager, &release, ctx.json, ctx.manager.verify(&release)).await?;
+    let verified = async {
+        match ctx.manager.verify(&release).await? {
+            // Released: publish the notes, tell people, close the ticket.
+            RunOutcome::Reached { .. } => ctx.manager.run(&release, None).await,
+            other => Ok(other),
+        }
+    };
+    let outcome = output::watch(&ctx.manager, &release, ctx.json, verified).await?;
     if ctx.json {
         output::json(&outcome);
     } else {

@@ -50,6 +50,9 @@ pub struct Config {
     /// `[environments.NAME]`.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
+    /// `[engine]`.
+    #[serde(default)]
+    pub engine: EngineSettings,
     /// `[policy]`: overrides of the default policy.
     #[serde(default)]
     pub policy: toml::Table,
@@ -99,6 +102,14 @@ pub struct StoreConfig {
 pub struct VcsConfig {
     /// The remote tags are pushed to; none keeps tags local.
     pub remote: Option<String>,
+}
+
+/// `[engine]`: how long to wait for other drivers.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// How long to wait for a release or environment another driver holds (`10m`).
+    pub lease_wait: Option<String>,
 }
 
 /// `[users.NAME]`.
@@ -367,6 +378,7 @@ impl Loaded {
                 }
             }
         }
+        duration(&config.engine.lease_wait, "engine.lease_wait", &mut problems);
         if let Some(b) = &config.build {
             if b.command.is_empty() {
                 problems.push(Problem {
@@ -529,7 +541,11 @@ impl Loaded {
                 ports.smoke.entry(env_name.clone()).or_default().push(self.probe(p)?);
             }
         }
-        let mut builder = ReleaseManager::builder(store).policy(self.policy.clone()).ports(ports);
+        let mut engine = shipwarden::engine::EngineConfig::default();
+        if let Some(wait) = duration(&self.config.engine.lease_wait, "engine.lease_wait", &mut Vec::new()) {
+            engine.lease_wait = wait;
+        }
+        let mut builder = ReleaseManager::builder(store).policy(self.policy.clone()).ports(ports).config(engine);
         if let Some(clock) = clock {
             builder = builder.clock(clock);
         }

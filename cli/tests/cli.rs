@@ -1,0 +1,510 @@
+//! The `shipwarden` binary: every verb, every exit code, every refusal path,
+//! on a real git repository and a real SQLite store in a temp folder.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+
+const BASE: &str = r#"
+[project]
+name = "shop"
+ticket_prefix = "SHOP"
+repository = "repo"
+
+[engine]
+lease_wait = "1s"
+
+[users.rita]
+roles = ["release_manager"]
+email = "rita@example.com"
+[users.paul]
+roles = ["product_owner"]
+[users.quinn]
+roles = ["qa_lead"]
+[users.dana]
+roles = ["deployment_engineer"]
+[users.casey]
+roles = ["cto"]
+
+[[escalation]]
+name = "Casey"
+role = "cto"
+email = "casey@example.com"
+
+[build]
+command = ["sh", "-c", "mkdir -p dist && echo shop $SHIPWARDEN_VERSION > dist/shop-$SHIPWARDEN_VERSION.txt"]
+artifacts = { "shop.txt" = "dist/shop-{version}.txt" }
+
+[[environments.staging.targets]]
+name = "staging-1"
+deploy = ["sh", "-c", "echo deployed $SHIPWARDEN_VERSION to staging-1"]
+rollback = ["sh", "-c", "echo staging-1 rolled back"]
+
+[[environments.test.targets]]
+name = "test-1"
+deploy = ["sh", "-c", "echo deployed $SHIPWARDEN_VERSION to test-1"]
+rollback = ["sh", "-c", "echo test-1 rolled back"]
+
+[[environments.prod.targets]]
+name = "prod-1"
+deploy = ["sh", "-c", "echo deployed $SHIPWARDEN_VERSION to prod-1"]
+rollback = ["sh", "-c", "echo prod-1 rolled back"]
+
+[policy.retry]
+initial_backoff = "10ms"
+max_backoff = "20ms"
+
+[policy.transitions.prod_readiness]
+gates = []
+steps = []
+"#;
+
+const OPEN_CALENDAR: &str = "\n[policy.calendar]\nblackouts = []\n";
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+fn git(repo: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", repo)
+        .status()
+        .expect("git");
+    assert!(status.success(), "git {args:?}");
+}
+
+impl Project {
+    /// A project with a git repository holding two ticketed commits, and `extra` config.
+    fn new(extra: &str) -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        git(&repo, &["init", "-q", "-b", "main"]);
+        std::fs::write(repo.join("a.txt"), "a").expect("write");
+        git(&repo, &["add", "."]);
+        git(&repo, &["commit", "-q", "-m", "SHOP-1: checkout"]);
+        std::fs::write(repo.join("b.txt"), "b").expect("write");
+        git(&repo, &["add", "."]);
+        git(&repo, &["commit", "-q", "-m", "SHOP-2: cart rounding"]);
+        std::fs::write(repo.join("lcov.info"), "SF:a\nLH:95\nLF:100\nend_of_record\n").expect("write");
+        std::fs::write(dir.path().join("shipwarden.toml"), format!("{BASE}{extra}")).expect("write");
+        Project { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::cargo_bin("shipwarden")
+            .expect("binary")
+            .args(args)
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("SHIPWARDEN_USER")
+            .env_remove("SHIPWARDEN_CONFIG")
+            .output()
+            .expect("run")
+    }
+
+    /// Runs and expects exit `code`; returns standard output and error together.
+    fn expect(&self, code: i32, args: &[&str]) -> String {
+        let out = self.cmd(args);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(code), "shipwarden {}:\n{text}", args.join(" "));
+        text
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.expect(0, args)
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.cmd(args);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    fn export(&self, release: &str) -> String {
+        self.ok(&["audit", release, "--export", "jsonl"])
+    }
+
+    fn lcov(&self) -> String {
+        self.path().join("repo/lcov.info").display().to_string()
+    }
+
+    /// Drives shop-1.0.0 from plan to `accepted`.
+    fn to_accepted(&self) {
+        self.ok(&["plan", "1.0.0", "--as", "rita"]);
+        self.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+        self.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+        self.ok(&["evidence", "shop-1.0.0", "coverage", "--lcov", &self.lcov(), "--as", "quinn"]);
+        self.ok(&["evidence", "shop-1.0.0", "p95_latency", "--value", "120", "--as", "quinn"]);
+        self.ok(&["approve", "shop-1.0.0", "qa_signoff", "--as", "quinn"]);
+        self.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+        self.ok(&["report", "shop-1.0.0", "integration_tests", "--env", "staging", "--as", "quinn"]);
+        self.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+        self.ok(&["report", "shop-1.0.0", "demo", "--env", "test", "--as", "paul"]);
+        self.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+        self.ok(&["evidence", "shop-1.0.0", "docs_reviewed", "--value", "1", "--as", "paul"]);
+        self.ok(&["approve", "shop-1.0.0", "acceptance", "--as", "paul"]);
+    }
+
+    fn stage(&self, release: &str) -> String {
+        self.json(&["status", release, "--json"])["state"]["stage"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// A server answering every request with 200 after 5 ms, for `evidence --http`.
+fn http_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut stream = stream;
+                let mut buffer = [0u8; 1024];
+                let _ = stream.read(&mut buffer);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            });
+        }
+    });
+    format!("http://{address}/health")
+}
+
+#[test]
+fn init_writes_a_file_that_checks_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        Command::cargo_bin("shipwarden")
+            .expect("bin")
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run")
+    };
+    let dry = run(&["init", "--project", "shop", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("name = \"shop\""));
+    assert!(!dir.path().join("shipwarden.toml").exists(), "--dry-run writes nothing");
+    assert_eq!(run(&["init", "--project", "shop"]).status.code(), Some(0));
+    let text = std::fs::read_to_string(dir.path().join("shipwarden.toml")).expect("written");
+    assert!(text.contains("url_env"), "secrets are named, never written");
+    let again = run(&["init"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let check = run(&["policy", "check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("project shop"));
+}
+
+#[test]
+fn policy_show_and_graph_without_a_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let show = Command::cargo_bin("shipwarden")
+        .expect("bin")
+        .args(["policy", "show"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&show.stdout).contains("[gates.coverage]"));
+    let graph = Command::cargo_bin("shipwarden")
+        .expect("bin")
+        .args(["policy", "graph"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&graph.stdout).contains("planned"));
+}
+
+#[test]
+fn a_bad_config_is_exit_2_with_every_problem_and_its_path() {
+    let p = Project::new(
+        r#"
+[users.zed]
+roles = ["astronaut"]
+
+[environments.moon]
+
+[[environments.prod.checks]]
+kind = "database"
+url = "postgres://admin:hunter2@db/shop"
+
+[policy.gates.coverage.threshold]
+at_least = 1.5
+"#,
+    );
+    let out = p.expect(2, &["policy", "check"]);
+    for needle in
+        ["users.zed.roles[0]", "environments.moon", "environments.prod.checks[0].url", "policy.gates.coverage"]
+    {
+        assert!(out.contains(needle), "{needle} missing in:\n{out}");
+    }
+    let json = p.json(&["policy", "check", "--json"]);
+    assert_eq!(json["code"], 2);
+    assert!(json["problems"].as_array().is_some_and(|p| p.len() >= 4), "{json}");
+    // A typo in a key is caught too.
+    std::fs::write(p.path().join("shipwarden.toml"), "[project]\nname = \"shop\"\nrepositry = \".\"\n").expect("write");
+    let out = p.expect(2, &["policy", "check"]);
+    assert!(out.contains("repositry"), "{out}");
+}
+
+#[test]
+fn usage_errors_are_exit_2() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.expect(2, &["launch"]);
+    p.expect(2, &["plan", "one.two", "--as", "rita"]);
+    let out = p.expect(2, &["plan", "1.0.0", "--as", "mallory"]);
+    assert!(out.contains("mallory") && out.contains("[users]"), "{out}");
+    p.expect(2, &["status", "shop-9.9.9"]);
+    p.expect(2, &["evidence", "shop-1.0.0", "coverage", "--as", "quinn"]);
+    p.expect(2, &["--config", "missing.toml", "list"]);
+    assert!(p.ok(&["--version"]).contains("shipwarden"));
+}
+
+#[test]
+fn a_whole_release_through_every_verb_r3() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["ticket", "new", "Checkout", "--kind", "Story"]);
+    p.ok(&["ticket", "new", "Rounding", "--kind", "Bug", "--severity", "high"]);
+    assert!(p.ok(&["ticket", "list", "--open"]).contains("SHOP-2"));
+    // --dry-run shows the decision and records nothing.
+    assert!(p.ok(&["plan", "1.0.0", "--as", "rita", "--dry-run"]).contains("would record"));
+    assert!(p.ok(&["list"]).contains("no releases"));
+    let planned = p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    assert!(planned.contains("scope: SHOP-1, SHOP-2"), "scope from the commits: {planned}");
+    // R-2d: only a product owner approves scope; the refusal names the rule (exit 3).
+    let refused = p.expect(3, &["approve", "shop-1.0.0", "scope", "--as", "quinn"]);
+    assert!(refused.contains("R-2d") && refused.contains("product_owner"), "{refused}");
+    let before = p.export("shop-1.0.0");
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--dry-run"]);
+    assert_eq!(p.export("shop-1.0.0"), before, "--dry-run changes nothing");
+    assert!(p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]).contains("approved scope"));
+    assert!(p.ok(&["advance", "shop-1.0.0", "--dry-run"]).contains("build"));
+    let advanced = p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    assert!(advanced.contains("waiting in staging_deployed"), "{advanced}");
+    assert!(advanced.contains("critical_bugs"), "the open bug blocks QA (R-7b): {advanced}");
+    p.ok(&["evidence", "shop-1.0.0", "coverage", "--lcov", &p.lcov(), "--as", "quinn"]);
+    let url = http_server();
+    let measured = p.ok(&["evidence", "shop-1.0.0", "p95_latency", "--http", &url, "--requests", "5", "--as", "quinn"]);
+    assert!(measured.contains("p95_latency"), "{measured}");
+    p.ok(&["approve", "shop-1.0.0", "qa_signoff", "--as", "quinn", "--channel", "email"]);
+    let blocked = p.expect(3, &["advance", "shop-1.0.0", "--as", "dana"]);
+    assert!(blocked.contains("R-7b"), "{blocked}");
+    p.ok(&["ticket", "comment", "SHOP-2", "fixed"]);
+    p.ok(&["ticket", "close", "SHOP-2"]);
+    p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    assert_eq!(p.stage("shop-1.0.0"), "qa_verified");
+    p.ok(&["report", "shop-1.0.0", "integration_tests", "--env", "staging", "--detail", "48 passed", "--as", "quinn"]);
+    p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    p.ok(&["report", "shop-1.0.0", "demo", "--env", "test", "--as", "paul"]);
+    p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    p.ok(&["evidence", "shop-1.0.0", "docs_reviewed", "--value", "1", "--as", "paul"]);
+    p.ok(&["approve", "shop-1.0.0", "acceptance", "--as", "paul"]);
+    assert!(
+        p.ok(&[
+            "schedule",
+            "shop-1.0.0",
+            "--env",
+            "prod",
+            "--start",
+            "2030-01-05 10:00",
+            "--duration",
+            "2h",
+            "--as",
+            "rita",
+            "--dry-run"
+        ])
+        .contains("would record")
+    );
+    assert!(
+        p.ok(&[
+            "schedule",
+            "shop-1.0.0",
+            "--env",
+            "prod",
+            "--start",
+            "2030-01-05 10:00",
+            "--duration",
+            "2h",
+            "--as",
+            "rita"
+        ])
+        .contains("booked")
+    );
+    assert!(p.ok(&["deploy", "shop-1.0.0", "--env", "prod", "--dry-run"]).contains("prod-1"));
+    // Goes to production and waits for the smoke tests nobody automated.
+    let waiting = p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    assert!(waiting.contains("deployed 1.0.0 to prod-1"), "{waiting}");
+    assert_eq!(p.stage("shop-1.0.0"), "verifying");
+    p.ok(&["report", "shop-1.0.0", "smoke_test", "--env", "prod", "--as", "dana"]);
+    p.ok(&["evidence", "shop-1.0.0", "response_time", "--value", "42", "--env", "prod", "--as", "dana"]);
+    assert!(p.ok(&["verify", "shop-1.0.0"]).contains("closed"));
+    assert_eq!(p.stage("shop-1.0.0"), "closed");
+    // Records.
+    let verified = p.ok(&["audit", "shop-1.0.0", "--verify"]);
+    assert!(verified.contains("verified"), "{verified}");
+    let trail = p.ok(&["audit", "shop-1.0.0"]);
+    assert!(trail.contains("R-2b") && trail.contains("advanced") || trail.contains("→"), "{trail}");
+    let jsonl = p.export("shop-1.0.0");
+    assert!(jsonl.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    let notes = p.ok(&["notes", "shop-1.0.0"]);
+    assert!(notes.contains("# shop 1.0.0") && notes.contains("SHOP-1"), "{notes}");
+    assert!(p.path().join(".shipwarden/notes/shop-1.0.0.md").exists());
+    let ics = p.ok(&["calendar", "--days", "3650", "--ics"]);
+    assert!(ics.contains("BEGIN:VCALENDAR") && ics.contains("Deploy shop-1.0.0 to prod"), "{ics}");
+    p.ok(&["calendar"]);
+    let list = p.json(&["list", "--json"]);
+    assert_eq!(list[0]["stage"], "closed");
+    assert!(p.ok(&["list", "--stage", "closed"]).contains("shop-1.0.0"));
+    // The release ticket was filed and closed (R-9d).
+    assert!(p.ok(&["ticket", "list"]).contains("Release shop 1.0.0"));
+    // R-4c: a version not newer than the last release is refused.
+    let old = p.expect(3, &["plan", "0.9.0", "--as", "rita"]);
+    assert!(old.contains("R-4c"), "{old}");
+}
+
+#[test]
+fn an_emergency_without_the_ctos_approval_is_refused_r5a() {
+    let p = Project::new(OPEN_CALENDAR);
+    let no_ticket = p.expect(3, &["plan", "1.0.1", "--kind", "emergency", "--as", "rita"]);
+    assert!(no_ticket.contains("R-5b"), "{no_ticket}");
+    p.ok(&[
+        "plan",
+        "1.0.1",
+        "--kind",
+        "emergency",
+        "--hotfix",
+        "HOTFIX-1",
+        "--summary",
+        "down",
+        "--justification",
+        "outage",
+        "--as",
+        "rita",
+    ]);
+    p.ok(&["approve", "shop-1.0.1", "scope", "--as", "paul"]);
+    p.ok(&["advance", "shop-1.0.1", "--as", "dana"]);
+    let refused = p.expect(3, &["advance", "shop-1.0.1", "--as", "dana", "--to", "prod_ready"]);
+    assert!(refused.contains("R-5a") && refused.contains("emergency"), "{refused}");
+    let json = p.json(&["advance", "shop-1.0.1", "--as", "dana", "--to", "prod_ready", "--json"]);
+    assert_eq!(json["code"], 3);
+    assert!(json["refusal"]["unmet"].as_array().is_some_and(|u| u.iter().any(|x| x["rule"] == "R-5a")), "{json}");
+    // Only a CTO or tech lead may give it (R-2d).
+    let not_allowed = p.expect(3, &["approve", "shop-1.0.1", "emergency", "--as", "dana"]);
+    assert!(not_allowed.contains("R-2d") && not_allowed.contains("cto"), "{not_allowed}");
+    p.ok(&["approve", "shop-1.0.1", "emergency", "--as", "casey"]);
+}
+
+#[test]
+fn a_blackout_refuses_the_production_deployment_r6b() {
+    let p = Project::new(
+        "\n[[policy.calendar.blackouts]]\nname = \"always\"\nenvironments = [\"prod\"]\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\nstart = \"00:00:00\"\nend = \"23:59:59\"\n",
+    );
+    p.to_accepted();
+    let refused = p.expect(3, &["advance", "shop-1.0.0", "--as", "dana", "--to", "deploying"]);
+    assert!(refused.contains("R-6b") && refused.contains("always"), "{refused}");
+    assert_eq!(p.stage("shop-1.0.0"), "prod_ready");
+}
+
+#[test]
+fn rollback_and_cancel_r8g_r3() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "2.0.0", "--kind", "minor", "--ticket", "SHOP-9", "--id", "shop-two", "--as", "rita"]);
+    let early = p.expect(3, &["rollback", "shop-two", "--reason", "nothing to undo", "--as", "dana"]);
+    assert!(early.contains("R-8g") || early.contains("refused"), "{early}");
+    p.ok(&["cancel", "shop-two", "--reason", "descoped", "--as", "rita", "--dry-run"]);
+    assert_eq!(p.stage("shop-two"), "planned");
+    p.ok(&["cancel", "shop-two", "--reason", "descoped", "--as", "rita"]);
+    assert_eq!(p.stage("shop-two"), "cancelled");
+    p.expect(3, &["cancel", "shop-two", "--reason", "again", "--as", "rita"]);
+    // A release in verifying is rolled back on request.
+    p.to_accepted();
+    p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    assert_eq!(p.stage("shop-1.0.0"), "verifying");
+    p.ok(&["rollback", "shop-1.0.0", "--reason", "error rate up", "--as", "dana", "--dry-run"]);
+    let out = p.ok(&["rollback", "shop-1.0.0", "--reason", "error rate up", "--as", "dana"]);
+    assert!(out.contains("prod-1 rolled back") && out.contains("rolled_back"), "{out}");
+}
+
+#[test]
+fn a_failing_target_is_exit_5_after_retries() {
+    let p = Project::new(&format!(
+        "{OPEN_CALENDAR}\n[[environments.dev.targets]]\nname = \"dev-1\"\ndeploy = [\"sh\", \"-c\", \"echo tmp fail >&2; exit 75\"]\nrollback = [\"true\"]\n"
+    ));
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    let out = p.expect(5, &["deploy", "shop-1.0.0", "--env", "dev"]);
+    assert!(out.contains("exited 75"), "{out}");
+    let trail = p.ok(&["audit", "shop-1.0.0"]);
+    assert!(trail.matches("dev-1").count() >= 3, "three attempts are recorded: {trail}");
+}
+
+#[test]
+fn an_unreachable_database_is_exit_5_and_the_password_is_never_printed() {
+    let p = Project::new("\n[store]\nkind = \"postgres\"\nurl_env = \"SHOP_PG\"\n");
+    let out = Command::cargo_bin("shipwarden")
+        .expect("bin")
+        .args(["list"])
+        .current_dir(p.path())
+        .env("SHOP_PG", "postgres://shop:hunter2@127.0.0.1:1/shop")
+        .output()
+        .expect("run");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    let missing = p.expect(2, &["list"]);
+    assert!(missing.contains("SHOP_PG"), "{missing}");
+}
+
+#[test]
+fn another_driver_holding_the_release_is_exit_4() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    let db = p.path().join(".shipwarden/releases.db");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        use sqlx::Connection as _;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+        let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&options).await.expect("open");
+        sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ('release:shop-1.0.0', 'another-machine', ?)",
+        )
+        .bind(i64::MAX / 2)
+        .execute(&mut conn)
+        .await
+        .expect("insert");
+    });
+    let out = p.expect(4, &["advance", "shop-1.0.0", "--as", "dana"]);
+    assert!(out.contains("held by another driver"), "{out}");
+}
+
+#[test]
+fn json_output_is_parseable_for_every_reading_verb() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let planned = p.json(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--json"]);
+    assert_eq!(planned["stage"], "planned");
+    let status = p.json(&["status", "shop-1.0.0", "--json"]);
+    assert_eq!(status["next"][0][0], "scope_approved");
+    let advanced = p.json(&["advance", "shop-1.0.0", "--as", "dana", "--json"]);
+    assert_eq!(advanced["outcome"]["outcome"], "waiting");
+    assert!(p.json(&["audit", "shop-1.0.0", "--verify", "--json"])["verified"].as_bool().unwrap_or(false));
+    assert!(p.json(&["notes", "shop-1.0.0", "--json"])["markdown"].as_str().is_some());
+    assert!(p.json(&["calendar", "--json"]).is_array());
+    assert!(p.json(&["policy", "show", "--json"])["gates"].is_object());
+    assert!(p.json(&["ticket", "list", "--json"]).is_array());
+}
