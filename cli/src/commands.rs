@@ -738,7 +738,7 @@ async fn deploy(ctx: &Ctx, a: DeployArgs) -> Result<(), CliError> {
             .get(env.as_str())
             .map(|e| e.targets.iter().map(|t| format!("{} ({})", t.name, t.deploy.join(" "))).collect())
             .unwrap_or_default();
-        let rollout = ctx.manager.policy().environment(&env).map(|e| e.rollout.clone()).unwrap_or_default();
+        let rollout = ctx.manager.policy().environment(&env).map(|e| e.rollout).unwrap_or_default();
         if ctx.json {
             output::json(
                 &serde_json::json!({ "dry_run": true, "release": release, "environment": env, "stage": state.stage, "targets": targets }),
