@@ -508,3 +508,52 @@ fn json_output_is_parseable_for_every_reading_verb() {
     assert!(p.json(&["policy", "show", "--json"])["gates"].is_object());
     assert!(p.json(&["ticket", "list", "--json"]).is_array());
 }
+
+#[test]
+fn overlapping_bookings_are_refused_r6e() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["plan", "1.1.0", "--as", "rita", "--ticket", "SHOP-7"]);
+    p.ok(&[
+        "schedule",
+        "shop-1.0.0",
+        "--env",
+        "prod",
+        "--start",
+        "2030-01-05T10:00:00Z",
+        "--duration",
+        "2h",
+        "--as",
+        "rita",
+    ]);
+    let clash = p.expect(
+        3,
+        &[
+            "schedule",
+            "shop-1.1.0",
+            "--env",
+            "prod",
+            "--start",
+            "2030-01-05T11:00:00Z",
+            "--duration",
+            "1h",
+            "--as",
+            "rita",
+        ],
+    );
+    assert!(clash.contains("R-6e") && clash.contains("shop-1.0.0"), "{clash}");
+    p.ok(&[
+        "schedule",
+        "shop-1.1.0",
+        "--env",
+        "prod",
+        "--start",
+        "2030-01-05 12:00",
+        "--duration",
+        "1h",
+        "--as",
+        "rita",
+    ]);
+    let bad = p.expect(2, &["schedule", "shop-1.1.0", "--env", "prod", "--start", "next tuesday", "--as", "rita"]);
+    assert!(bad.contains("--start"), "{bad}");
+}
