@@ -75,6 +75,7 @@ fn world_with(per_env: usize, policy: Policy) -> World {
         subject: subject.into(),
         body: String::new(),
         author: "dev".into(),
+        parents: 1,
     };
     let vcs = Arc::new(MemoryVcs::new(
         vec![commit("c2c2c2c2", "SHOP-12: checkout"), commit("c1c1c1c1", "Fix #45: login")],

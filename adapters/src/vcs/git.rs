@@ -121,6 +121,7 @@ impl Vcs for GitRepo {
                     subject: message.title.to_string(),
                     body: message.body.map(|b| b.to_string()).unwrap_or_default(),
                     author,
+                    parents: commit.parent_ids().count(),
                 });
             }
             Ok(commits)

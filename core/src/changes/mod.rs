@@ -1,75 +1,238 @@
-//! Change tracking (R-4a, R-4b): ticket keys in commit messages.
+//! Change tracking (R-4a, R-4b, R-4e, R-5b): what commits say. Ticket keys
+//! anywhere in a message; conventional-commit type, scope, `!` and
+//! `BREAKING CHANGE:` footers; `HOTFIX` prefixes; reverts and merges; the
+//! R-4a gate with the policy's exemptions; the next version.
+//!
+//! Both formats of the procedure are understood: `JIRA-456: Add payment API`
+//! is a feature of JIRA-456, `Fix #123: login bug` a fix of #123.
+
+mod keys;
+mod version;
+
+pub use keys::ticket_keys;
+pub use version::{Bump, NextVersion, next_version};
+
+use serde::{Deserialize, Serialize};
 
 use crate::model::TicketKey;
+use crate::policy::{MergeCommits, VcsPolicy};
+use crate::ports::Commit;
 
-/// Every ticket key in `text`: `PROJ-123` (an uppercase letter, then
-/// uppercase letters or digits, `-`, digits) or `#123`, each where it is not
-/// part of a longer word. In order of appearance, without repeats.
-pub fn ticket_keys(text: &str) -> Vec<TicketKey> {
-    let bytes = text.as_bytes();
-    let mut keys: Vec<TicketKey> = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let boundary =
-            i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'-');
-        let end = if boundary { key_end(bytes, i) } else { None };
-        match end {
-            Some(end) => {
-                if let Ok(key) = text[i..end].parse::<TicketKey>()
-                    && !keys.contains(&key)
-                {
-                    keys.push(key);
-                }
-                i = end;
-            }
-            None => i += 1,
-        }
-    }
-    keys
+/// Where a change goes in the release notes (R-9b).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// Breaking changes (`!`, `BREAKING CHANGE:`).
+    Breaking,
+    /// Features (`feat`, "Add …").
+    Features,
+    /// Fixes (`fix`, "Fix …").
+    Fixes,
+    /// Performance (`perf`).
+    Performance,
+    /// Everything else.
+    Other,
 }
 
-/// The end of a key starting at `start`, if one does and is not followed by a word character.
-fn key_end(bytes: &[u8], start: usize) -> Option<usize> {
-    let digits_from = |mut j: usize| {
-        let first = j;
-        while j < bytes.len() && bytes[j].is_ascii_digit() {
-            j += 1;
+impl Group {
+    /// The heading in release notes.
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Breaking => "Breaking changes",
+            Group::Features => "Features",
+            Group::Fixes => "Fixes",
+            Group::Performance => "Performance",
+            Group::Other => "Other",
         }
-        (j > first).then_some(j)
+    }
+}
+
+/// A commit, read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The full commit id.
+    pub sha: String,
+    /// The subject line as written.
+    pub subject: String,
+    /// The conventional type, lower case (`feat`), or the one the wording implies ("Add …" is `feat`).
+    pub kind: Option<String>,
+    /// The conventional scope (`api`).
+    pub scope: Option<String>,
+    /// The subject without its type, scope and leading ticket key.
+    pub description: String,
+    /// A breaking change (`!` or a `BREAKING CHANGE:` footer).
+    pub breaking: bool,
+    /// The text of the `BREAKING CHANGE:` footer.
+    pub breaking_note: Option<String>,
+    /// Every ticket key in subject and body, in order.
+    pub tickets: Vec<TicketKey>,
+    /// The subject starts with `HOTFIX` (R-5b).
+    pub hotfix: bool,
+    /// The commit this one reverts (its id, or its subject when the id is not given).
+    pub revert: Option<String>,
+    /// A merge commit.
+    pub merge: bool,
+    /// The author's name.
+    pub author: String,
+}
+
+/// Verbs that make a plain subject a feature or a fix.
+const FEATURE_VERBS: [&str; 8] = ["add", "adds", "added", "implement", "implements", "introduce", "support", "allow"];
+const FIX_VERBS: [&str; 8] = ["fix", "fixes", "fixed", "resolve", "resolves", "correct", "corrects", "repair"];
+
+/// `type(scope)!: rest` → (type, scope, bang, rest).
+fn conventional(subject: &str) -> Option<(&str, Option<&str>, bool, &str)> {
+    let colon = subject.find(": ")?;
+    let head = &subject[..colon];
+    let rest = subject[colon + 2..].trim_start();
+    let (head, bang) = match head.strip_suffix('!') {
+        Some(h) => (h, true),
+        None => (head, false),
     };
-    let end = if bytes[start] == b'#' {
-        digits_from(start + 1)?
+    let (kind, scope) = match head.find('(') {
+        Some(open) if head.ends_with(')') => (&head[..open], Some(&head[open + 1..head.len() - 1])),
+        Some(_) => return None,
+        None => (head, None),
+    };
+    let valid = !kind.is_empty() && kind.len() <= 20 && kind.bytes().all(|b| b.is_ascii_alphabetic());
+    let scope_ok = scope.is_none_or(|s| !s.is_empty() && !s.contains(['(', ')']));
+    (valid && scope_ok).then_some((kind, scope, bang, rest))
+}
+
+/// Strips a leading ticket key and separator: `JIRA-456: Add` → `Add`; `[OPS-1] Fix` → `Fix`.
+fn strip_key(text: &str) -> &str {
+    let t = text.trim_start_matches('[');
+    let end = t.find([':', ']', ' ']).unwrap_or(t.len());
+    let word = &t[..end];
+    if ticket_keys(word).first().is_some_and(|k| k.to_string() == word) {
+        t[end..].trim_start_matches([':', ']', ' ', '-'])
     } else {
-        if !bytes[start].is_ascii_uppercase() {
-            return None;
-        }
-        let mut j = start + 1;
-        while j < bytes.len() && (bytes[j].is_ascii_uppercase() || bytes[j].is_ascii_digit()) {
-            j += 1;
-        }
-        if j - start < 2 || bytes.get(j) != Some(&b'-') {
-            return None;
-        }
-        digits_from(j + 1)?
+        text
+    }
+}
+
+fn first_word_lower(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default().to_ascii_lowercase()
+}
+
+/// Reads a commit.
+pub fn parse(commit: &Commit) -> Change {
+    let subject = commit.subject.trim();
+    let mut change = Change {
+        sha: commit.sha.clone(),
+        subject: subject.to_owned(),
+        kind: None,
+        scope: None,
+        description: subject.to_owned(),
+        breaking: false,
+        breaking_note: None,
+        tickets: Vec::new(),
+        hotfix: subject.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("hotfix")),
+        revert: None,
+        merge: commit.parents > 1 || subject.starts_with("Merge branch ") || subject.starts_with("Merge pull request "),
+        author: commit.author.clone(),
     };
-    let after_ok = bytes.get(end).is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
-    after_ok.then_some(end)
+    let mut keys = ticket_keys(subject);
+    for k in ticket_keys(&commit.body) {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    change.tickets = keys;
+    if let Some(inner) = subject.strip_prefix("Revert \"").and_then(|s| s.strip_suffix('"')) {
+        let sha = commit
+            .body
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("This reverts commit "))
+            .map(|s| s.trim_end_matches('.').trim().to_owned());
+        change.revert = Some(sha.unwrap_or_else(|| inner.to_owned()));
+        change.kind = Some("revert".into());
+        change.description = inner.to_owned();
+    } else if let Some((kind, scope, bang, rest)) = conventional(subject) {
+        change.kind = Some(kind.to_ascii_lowercase());
+        change.scope = scope.map(str::to_owned);
+        change.breaking = bang;
+        change.description = rest.to_owned();
+    } else {
+        let rest = strip_key(subject);
+        let verb = first_word_lower(rest);
+        change.kind = if FEATURE_VERBS.contains(&verb.as_str()) {
+            Some("feat".into())
+        } else if FIX_VERBS.contains(&verb.as_str()) {
+            Some("fix".into())
+        } else {
+            None
+        };
+        change.description = rest.to_owned();
+    }
+    // A ticket key leading a conventional description is a reference, not wording.
+    if change.revert.is_none() {
+        change.description = strip_key(&change.description).to_owned();
+    }
+    for line in commit.body.lines() {
+        let line = line.trim();
+        if let Some(note) = line.strip_prefix("BREAKING CHANGE:").or_else(|| line.strip_prefix("BREAKING-CHANGE:")) {
+            change.breaking = true;
+            change.breaking_note = Some(note.trim().to_owned());
+        }
+    }
+    change
+}
+
+impl Change {
+    /// The note group.
+    pub fn group(&self) -> Group {
+        if self.breaking {
+            return Group::Breaking;
+        }
+        match self.kind.as_deref() {
+            Some("feat" | "feature") => Group::Features,
+            Some("fix" | "bugfix" | "hotfix") => Group::Fixes,
+            Some("perf") => Group::Performance,
+            _ if self.hotfix => Group::Fixes,
+            _ => Group::Other,
+        }
+    }
+
+    /// The first 7 characters of the id.
+    pub fn short(&self) -> &str {
+        self.sha.get(..7).unwrap_or(&self.sha)
+    }
+
+    /// True when the policy lets this commit go without a ticket key (R-4a).
+    pub fn exempt(&self, policy: &VcsPolicy) -> bool {
+        if self.merge && policy.merge_commits == MergeCommits::Skip {
+            return true;
+        }
+        if policy.exempt_authors.iter().any(|a| a == &self.author) {
+            return true;
+        }
+        let Some(kind) = &self.kind else { return false };
+        policy.exempt_types.iter().any(|t| match t.split_once('(') {
+            Some((k, scope)) => k == kind && self.scope.as_deref() == Some(scope.trim_end_matches(')')),
+            None => t == kind,
+        })
+    }
+}
+
+/// R-4a: the commits that should carry a ticket key and do not.
+pub fn untracked<'a>(changes: &'a [Change], policy: &VcsPolicy) -> Vec<&'a Change> {
+    changes.iter().filter(|c| c.tickets.is_empty() && !c.exempt(policy)).collect()
+}
+
+/// The changes that belong in notes: merges skipped (per policy), and a
+/// commit and its revert both dropped when both are in the range.
+pub fn for_notes(changes: Vec<Change>, policy: &VcsPolicy) -> Vec<Change> {
+    let reverted: Vec<String> = changes.iter().filter_map(|c| c.revert.clone()).collect();
+    let present = |r: &str| changes.iter().any(|c| c.sha.starts_with(r) || c.subject == r);
+    let cancelled: Vec<String> = reverted.iter().filter(|r| present(r)).cloned().collect();
+    changes
+        .into_iter()
+        .filter(|c| !(c.merge && policy.merge_commits == MergeCommits::Skip))
+        .filter(|c| !cancelled.iter().any(|r| c.sha.starts_with(r.as_str()) || &c.subject == r))
+        .filter(|c| !c.revert.as_ref().is_some_and(|r| cancelled.contains(r)))
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn keys(text: &str) -> Vec<String> {
-        ticket_keys(text).iter().map(ToString::to_string).collect()
-    }
-
-    #[test]
-    fn finds_both_formats_of_the_procedure_r4a() {
-        assert_eq!(keys("JIRA-456: Add payment API"), ["JIRA-456"]);
-        assert_eq!(keys("Fix #123: login bug"), ["#123"]);
-        assert_eq!(keys("feat(api)!: refunds PAY-9\n\nRefs: OPS-12, PAY-9"), ["PAY-9", "OPS-12"]);
-        assert!(keys("bump deps to v1.2-3 and utf-8, sha A1B2C3D").is_empty());
-        assert!(keys("ABC-12x and x#12 and a-b").is_empty());
-    }
-}
+mod tests;

@@ -496,10 +496,10 @@ impl ReleaseManager {
             .filter(|(v, _)| v < &version)
             .max();
         let commits = vcs.commits_since(last.as_ref().map(|(_, name)| name.as_str())).await?;
-        let untracked: Vec<String> = commits
+        let changes: Vec<crate::changes::Change> = commits.iter().map(crate::changes::parse).collect();
+        let untracked: Vec<String> = crate::changes::untracked(&changes, &self.inner.policy.vcs)
             .iter()
-            .filter(|c| crate::changes::ticket_keys(&format!("{}\n{}", c.subject, c.body)).is_empty())
-            .map(|c| format!("{} {}", c.sha.get(..7).unwrap_or(&c.sha), c.subject))
+            .map(|c| format!("{} {}", c.short(), c.subject))
             .collect();
         let source = if untracked.is_empty() {
             format!(

@@ -262,6 +262,10 @@ impl Default for Policy {
                 develop_branch: "develop".into(),
                 release_branch_prefix: "release/v".into(),
                 min_reviewers: 1,
+                exempt_types: Vec::new(),
+                exempt_authors: Vec::new(),
+                merge_commits: MergeCommits::Skip,
+                commit_url: None,
             },
             retry: RetryPolicy {
                 attempts: 3,
@@ -269,7 +273,11 @@ impl Default for Policy {
                 max_backoff: SignedDuration::from_secs(30),
                 multiplier: 2.0,
             },
-            tickets: TicketPolicy { blocking_severities: vec!["critical".into(), "high".into()] },
+            tickets: TicketPolicy {
+                blocking_severities: vec!["critical".into(), "high".into()],
+                url: None,
+                issue_url: None,
+            },
         }
     }
 }

@@ -59,6 +59,12 @@ pub struct Policy {
 pub struct TicketPolicy {
     /// Severities of open bugs that block a release (R-7b).
     pub blocking_severities: Vec<String>,
+    /// Link for a `PROJ-123` key in release notes, with `{key}` (`https://jira.example.com/browse/{key}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Link for a `#123` key, with `{number}` (`https://github.com/acme/shop/issues/{number}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_url: Option<String>,
 }
 
 /// Retries with exponential backoff and jitter, for retryable port failures.
@@ -434,6 +440,30 @@ pub struct VcsPolicy {
     pub release_branch_prefix: String,
     /// Minimum reviewers per pull request, where the VCS host tells.
     pub min_reviewers: u32,
+    /// Commits that need no ticket key (R-4a), by conventional type, or type
+    /// and scope: `chore`, `chore(deps)`.
+    #[serde(default)]
+    pub exempt_types: Vec<String>,
+    /// Authors whose commits need no ticket key (bots: `dependabot[bot]`).
+    #[serde(default)]
+    pub exempt_authors: Vec<String>,
+    /// Merge commits: `skip` (they are not changes) or `check` (they need a key too).
+    #[serde(default)]
+    pub merge_commits: MergeCommits,
+    /// Link for a commit in release notes, with `{sha}` (`https://github.com/acme/shop/commit/{sha}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_url: Option<String>,
+}
+
+/// What the R-4a gate and the notes do with merge commits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeCommits {
+    /// Merges are not changes: no key needed, not in the notes.
+    #[default]
+    Skip,
+    /// Merges need a ticket key like any commit.
+    Check,
 }
 
 mod friendly_duration {

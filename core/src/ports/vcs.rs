@@ -14,6 +14,13 @@ pub struct Commit {
     pub body: String,
     /// Its author's name.
     pub author: String,
+    /// How many parents it has (2 or more: a merge).
+    #[serde(default = "one")]
+    pub parents: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// A tag.
