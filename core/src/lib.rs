@@ -9,6 +9,7 @@ pub mod engine;
 pub mod evidence;
 pub mod machine;
 pub mod model;
+pub mod notes;
 pub mod policy;
 pub mod ports;
 mod rule;

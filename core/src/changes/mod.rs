@@ -104,11 +104,35 @@ fn strip_key(text: &str) -> &str {
     let t = text.trim_start_matches('[');
     let end = t.find([':', ']', ' ']).unwrap_or(t.len());
     let word = &t[..end];
-    if ticket_keys(word).first().is_some_and(|k| k.to_string() == word) {
-        t[end..].trim_start_matches([':', ']', ' ', '-'])
-    } else {
-        text
+    if is_key(word) { t[end..].trim_start_matches([':', ']', ' ', '-']) } else { text }
+}
+
+/// `Fix #123: login bug` → `login bug`; `drop v1 PAY-9` and `tidy up (#12)` lose their trailing keys.
+fn tidy(text: &str) -> &str {
+    let mut t = text.trim();
+    if let Some((head, rest)) = t.split_once(": ") {
+        let mut words = head.split_whitespace();
+        if let (Some(_verb), Some(key), None) = (words.next(), words.next(), words.next())
+            && is_key(key)
+            && !rest.trim().is_empty()
+        {
+            t = rest.trim();
+        }
     }
+    loop {
+        let Some((before, last)) = t.rsplit_once(' ') else { break };
+        let bare = last.trim_start_matches('(').trim_end_matches(')').trim_end_matches(',');
+        if is_key(bare) && !before.trim().is_empty() {
+            t = before.trim_end();
+        } else {
+            break;
+        }
+    }
+    t
+}
+
+fn is_key(word: &str) -> bool {
+    ticket_keys(word).first().is_some_and(|k| k.to_string() == word)
 }
 
 fn first_word_lower(text: &str) -> String {
@@ -165,9 +189,9 @@ pub fn parse(commit: &Commit) -> Change {
         };
         change.description = rest.to_owned();
     }
-    // A ticket key leading a conventional description is a reference, not wording.
+    // Ticket keys around the wording are references (listed as links), not wording.
     if change.revert.is_none() {
-        change.description = strip_key(&change.description).to_owned();
+        change.description = tidy(strip_key(&change.description)).to_owned();
     }
     for line in commit.body.lines() {
         let line = line.trim();

@@ -33,7 +33,9 @@ fn plain_subjects_are_grouped_by_their_verb_r4b() {
     let feature = parse(&commit("JIRA-456: Add payment API", ""));
     assert_eq!((feature.group(), feature.description.as_str()), (Group::Features, "Add payment API"));
     let fix = parse(&commit("Fix #123: login bug", ""));
-    assert_eq!((fix.group(), fix.kind.as_deref()), (Group::Fixes, Some("fix")));
+    assert_eq!((fix.group(), fix.kind.as_deref(), fix.description.as_str()), (Group::Fixes, Some("fix"), "login bug"));
+    let trailing = parse(&commit("fix: tidy up the cart (SHOP-3, #12)", ""));
+    assert_eq!(trailing.description, "tidy up the cart");
     let other = parse(&commit("Update README for SHOP-7", ""));
     assert_eq!(other.group(), Group::Other);
     let bracket = parse(&commit("[OPS-1] Fixed the disk alarm", ""));
@@ -45,7 +47,7 @@ fn conventional_commits_r4e() {
     let c = parse(&commit("feat(api)!: drop v1 endpoints PAY-9", ""));
     assert_eq!((c.kind.as_deref(), c.scope.as_deref(), c.breaking), (Some("feat"), Some("api"), true));
     assert_eq!(c.group(), Group::Breaking);
-    assert_eq!(c.description, "drop v1 endpoints PAY-9");
+    assert_eq!(c.description, "drop v1 endpoints");
     let footer =
         parse(&commit("refactor: new config loader (SHOP-3)", "Long text.\n\nBREAKING CHANGE: `port` is now `listen`"));
     assert!(footer.breaking);
