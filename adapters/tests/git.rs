@@ -138,3 +138,72 @@ async fn the_engine_counts_untracked_commits_from_real_history_r4a() {
     // The tag step ran through git: v1.1.0 exists, annotated, on HEAD.
     assert_eq!(git(&work, &["cat-file", "-t", "v1.1.0"]), "tag");
 }
+
+fn file_commit(dir: &Path, file: &str, message: &str) -> String {
+    let path = dir.join(file);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(&path, format!("{old}{message}\n")).expect("write");
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+#[test]
+fn history_is_split_into_releases_in_one_walk_r4a_r9b() {
+    use shipwarden_adapters::vcs::git::HistoryOptions;
+    let root = tempfile::tempdir().expect("tempdir");
+    let work = root.path().join("mono");
+    git(root.path(), &["init", "-q", "-b", "main", work.to_str().expect("utf-8")]);
+    file_commit(&work, "api/a.rs", "feat(api): first SHOP-1");
+    git(&work, &["tag", "-a", "v1.0.0", "-m", "1.0.0"]);
+    git(&work, &["tag", "api-v1.0.0"]);
+    file_commit(&work, "web/b.rs", "fix(web): second SHOP-2");
+    git(&work, &["tag", "v1.0.1"]); // lightweight
+    git(&work, &["tag", "v-next"]); // not SemVer: ignored, with a note
+    file_commit(&work, "api/a.rs", "feat(api)!: third SHOP-3");
+    file_commit(&work, "web/b.rs", "docs: fourth SHOP-4");
+    let repo = GitRepo::new(&work);
+    let history =
+        repo.history_blocking(&HistoryOptions { tag_prefix: "v".into(), ..Default::default() }).expect("history");
+    let shape: Vec<(Option<String>, Vec<String>)> = history
+        .releases
+        .iter()
+        .map(|r| (r.tag.clone(), r.commits.iter().map(|c| c.subject.clone()).collect()))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (None, vec!["docs: fourth SHOP-4".to_owned(), "feat(api)!: third SHOP-3".to_owned()]),
+            (Some("v1.0.1".to_owned()), vec!["fix(web): second SHOP-2".to_owned()]),
+            (Some("v1.0.0".to_owned()), vec!["feat(api): first SHOP-1".to_owned()]),
+        ]
+    );
+    assert_eq!(history.ignored_tags, ["v-next"]);
+    assert!(history.releases[1].date.as_deref().is_some_and(|d| d.len() == 10));
+    // A monorepo package: its own tag prefix and path filter.
+    let api = repo
+        .history_blocking(&HistoryOptions {
+            tag_prefix: "api-v".into(),
+            paths: vec!["api".into()],
+            ..Default::default()
+        })
+        .expect("history");
+    let api_shape: Vec<(Option<String>, usize)> =
+        api.releases.iter().map(|r| (r.tag.clone(), r.commits.len())).collect();
+    assert_eq!(api_shape, vec![(None, 1), (Some("api-v1.0.0".to_owned()), 1)]);
+    // A range: after v1.0.0 up to v1.0.1.
+    let range = repo
+        .history_blocking(&HistoryOptions {
+            tag_prefix: "v".into(),
+            from: Some("v1.0.0".into()),
+            to: Some("v1.0.1".into()),
+            ..Default::default()
+        })
+        .expect("range");
+    assert_eq!(range.releases.len(), 1);
+    assert_eq!(range.releases[0].tag.as_deref(), Some("v1.0.1"));
+    assert!(repo.history_blocking(&HistoryOptions { from: Some("nope".into()), ..Default::default() }).is_err());
+}

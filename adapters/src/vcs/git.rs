@@ -74,6 +74,162 @@ impl GitRepo {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The history split into releases by release tags, in one walk from the
+    /// tip (R-4a, R-9b): a tagged commit starts its release, so the cost does
+    /// not grow with the number of tags. Lightweight and annotated tags count;
+    /// tags with the prefix that are not SemVer are listed as ignored.
+    ///
+    /// # Errors
+    /// When the repository or a revision cannot be read.
+    pub fn history_blocking(&self, options: &HistoryOptions) -> Result<History, PortError> {
+        read_history(&self.path, options).map_err(|e| fail("history", e))
+    }
+
+    /// [`GitRepo::history_blocking`] on a blocking thread.
+    pub async fn history(&self, options: HistoryOptions) -> Result<History, PortError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || read_history(&path, &options))
+            .await
+            .map_err(|e| fail("history", e))?
+            .map_err(|e| fail("history", e))
+    }
+}
+
+/// What [`GitRepo::history`] reads.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryOptions {
+    /// Release tags are this prefix plus a SemVer version (`v`, `api-v` for a monorepo package).
+    pub tag_prefix: String,
+    /// Start after this tag or revision (exclusive); none: from the first commit.
+    pub from: Option<String>,
+    /// End at this revision (inclusive); none: `HEAD`.
+    pub to: Option<String>,
+    /// Only commits that change one of these paths (relative to the repository root).
+    pub paths: Vec<String>,
+}
+
+/// The commits of one release, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseCommits {
+    /// The release tag, or none for commits after the last tag.
+    pub tag: Option<String>,
+    /// Its version.
+    pub version: Option<shipwarden::Version>,
+    /// The tagged commit's date (`2026-11-28`).
+    pub date: Option<String>,
+    /// The commits, newest first.
+    pub commits: Vec<Commit>,
+}
+
+/// History split into releases by their tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    /// Newest release first; the first has no tag when commits follow the last tag.
+    pub releases: Vec<ReleaseCommits>,
+    /// Tags with the prefix that are not SemVer versions, ignored.
+    pub ignored_tags: Vec<String>,
+}
+
+/// A tag, branch, `HEAD` or full commit id, as the commit it names.
+fn resolve(repo: &gix::Repository, spec: &str) -> Result<gix::ObjectId, String> {
+    if spec == "HEAD" {
+        return repo.head_id().map(|id| id.detach()).map_err(|e| e.to_string());
+    }
+    if spec.len() == 40
+        && let Ok(id) = gix::ObjectId::from_hex(spec.as_bytes())
+    {
+        return Ok(id);
+    }
+    let mut reference = repo
+        .try_find_reference(spec)
+        .map_err(|e| format!("`{spec}`: {e}"))?
+        .ok_or_else(|| format!("`{spec}` is not a tag, branch, HEAD or full commit id"))?;
+    reference.peel_to_id().map(|id| id.detach()).map_err(|e| format!("`{spec}`: {e}"))
+}
+
+/// Whether `commit` changes any of `paths` compared with its first parent.
+fn touches(repo: &gix::Repository, commit: &gix::Commit<'_>, paths: &[String]) -> Result<bool, String> {
+    let entry_ids = |c: &gix::Commit<'_>| -> Result<Vec<Option<gix::ObjectId>>, String> {
+        let tree = c.tree().map_err(|e| e.to_string())?;
+        paths
+            .iter()
+            .map(|p| tree.lookup_entry_by_path(p).map(|e| e.map(|e| e.object_id())).map_err(|e| e.to_string()))
+            .collect()
+    };
+    let mine = entry_ids(commit)?;
+    let parent = match commit.parent_ids().next() {
+        Some(id) => entry_ids(&repo.find_commit(id).map_err(|e| e.to_string())?)?,
+        None => vec![None; paths.len()],
+    };
+    Ok(mine != parent)
+}
+
+fn read_history(path: &Path, options: &HistoryOptions) -> Result<History, String> {
+    let mut repo = gix::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Each commit is read by the walk and again for its message: keep it cached.
+    repo.object_cache_size(4 * 1024 * 1024);
+    let mut ignored_tags = Vec::new();
+    let mut tagged: std::collections::HashMap<gix::ObjectId, (shipwarden::Version, String)> = Default::default();
+    for tag in tags_of(&repo)? {
+        let Some(rest) = tag.name.strip_prefix(options.tag_prefix.as_str()) else { continue };
+        let Ok(version) = rest.parse::<shipwarden::Version>() else {
+            ignored_tags.push(tag.name);
+            continue;
+        };
+        let id = gix::ObjectId::from_hex(tag.target.as_bytes()).map_err(|e| e.to_string())?;
+        match tagged.get(&id) {
+            Some((v, _)) if v >= &version => {}
+            _ => {
+                tagged.insert(id, (version, tag.name));
+            }
+        }
+    }
+    let tip = match &options.to {
+        Some(spec) => resolve(&repo, spec)?,
+        None => repo.head_id().map_err(|e| e.to_string())?.detach(),
+    };
+    let hidden = match &options.from {
+        Some(spec) => vec![resolve(&repo, spec)?],
+        None => Vec::new(),
+    };
+    let walk = repo.rev_walk([tip]).with_hidden(hidden).all().map_err(|e| e.to_string())?;
+    let mut releases: Vec<ReleaseCommits> = Vec::new();
+    let mut current = ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() };
+    for info in walk {
+        let info = info.map_err(|e| e.to_string())?;
+        let commit = info.object().map_err(|e| e.to_string())?;
+        // One pass: a tagged commit starts the next (older) release.
+        if let Some((version, name)) = tagged.get(&info.id) {
+            if current.tag.is_some() || !current.commits.is_empty() {
+                releases.push(std::mem::replace(
+                    &mut current,
+                    ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() },
+                ));
+            }
+            let seconds = commit.time().map_err(|e| e.to_string())?.seconds;
+            current.tag = Some(name.clone());
+            current.version = Some(version.clone());
+            current.date = jiff::Timestamp::from_second(seconds).ok().map(|t| t.strftime("%Y-%m-%d").to_string());
+        }
+        if !options.paths.is_empty() && !touches(&repo, &commit, &options.paths)? {
+            continue;
+        }
+        let message = commit.message().map_err(|e| e.to_string())?;
+        let author = commit.author().map_err(|e| e.to_string())?.name.to_string();
+        current.commits.push(Commit {
+            sha: info.id.to_string(),
+            subject: message.title.to_string(),
+            body: message.body.map(|b| b.to_string()).unwrap_or_default(),
+            author,
+            parents: commit.parent_ids().count(),
+        });
+    }
+    if current.tag.is_some() || !current.commits.is_empty() {
+        releases.push(current);
+    }
+    ignored_tags.sort();
+    Ok(History { releases, ignored_tags })
 }
 
 fn tags_of(repo: &gix::Repository) -> Result<Vec<Tag>, String> {
