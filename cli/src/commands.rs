@@ -195,16 +195,6 @@ pub struct AuditArgs {
     pub output: Option<PathBuf>,
 }
 
-/// `notes`.
-#[derive(Args, Debug)]
-pub struct NotesArgs {
-    /// The release.
-    pub release: String,
-    /// Write the notes here instead of standard output.
-    #[arg(long, short)]
-    pub output: Option<PathBuf>,
-}
-
 /// `calendar`.
 #[derive(Args, Debug)]
 pub struct CalendarArgs {
@@ -347,6 +337,11 @@ pub async fn run(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<(), CliError
         Verb::Init(args) => return init(&cli.config, args, cli.dry_run),
         Verb::Policy(verb) => return policy(&cli.config, verb, cli.json),
         Verb::Demo(args) => return crate::demo::run(args).await,
+        Verb::Notes(args) if args.release.is_none() => return crate::changes::notes(&cli.config, &args),
+        Verb::Changes(crate::changes::ChangesVerb::Check { from }) => {
+            return crate::changes::check(&cli.config, from, cli.json);
+        }
+        Verb::Version(verb) => return crate::changes::next(&cli.config, &verb, cli.json),
         Verb::DemoHelper(_) => return Err(CliError::usage("internal command")),
         _ => {}
     }
@@ -370,7 +365,9 @@ pub async fn run(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<(), CliError
         Verb::Notes(a) => notes(&ctx, a).await,
         Verb::Calendar(a) => calendar(&ctx, a).await,
         Verb::Ticket(v) => ticket(&ctx, v).await,
-        Verb::Init(_) | Verb::Policy(_) | Verb::Demo(_) | Verb::DemoHelper(_) => Ok(()),
+        Verb::Init(_) | Verb::Policy(_) | Verb::Demo(_) | Verb::DemoHelper(_) | Verb::Changes(_) | Verb::Version(_) => {
+            Ok(())
+        }
     }
 }
 
@@ -951,10 +948,10 @@ async fn audit(ctx: &Ctx, a: AuditArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn notes(ctx: &Ctx, a: NotesArgs) -> Result<(), CliError> {
-    let release: ReleaseId = parse(&a.release)?;
+async fn notes(ctx: &Ctx, a: crate::changes::NotesArgs) -> Result<(), CliError> {
+    let release: ReleaseId = parse(a.release.as_deref().unwrap_or_default())?;
     let notes = ctx.manager.notes(&release).await?;
-    if ctx.json {
+    if ctx.json || a.format == "json" {
         output::json(&serde_json::json!({ "release": release, "markdown": notes }));
         return Ok(());
     }

@@ -4,6 +4,7 @@
 //! Exit codes: 0 done; 2 bad input or usage; 3 refused by policy; 4 conflict
 //! with another driver; 5 an outside system failed after retries.
 
+mod changes;
 mod commands;
 mod config;
 mod demo;
@@ -122,8 +123,14 @@ pub enum Verb {
     List(commands::ListArgs),
     /// A release's audit trail: verify its hash chain, export it (R-9d).
     Audit(commands::AuditArgs),
-    /// A release's notes (R-9b).
-    Notes(commands::NotesArgs),
+    /// Release notes (R-9b): a planned release's, or the repository's history by release tag.
+    Notes(changes::NotesArgs),
+    /// Commits since the last release (R-4a).
+    #[command(subcommand)]
+    Changes(changes::ChangesVerb),
+    /// Versions (R-4e).
+    #[command(subcommand)]
+    Version(changes::VersionVerb),
     /// Blackouts, maintenance windows, freezes and booked deployments.
     Calendar(commands::CalendarArgs),
     /// shipwarden's own tickets (when no Jira is configured).

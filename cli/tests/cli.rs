@@ -557,3 +557,80 @@ fn overlapping_bookings_are_refused_r6e() {
     let bad = p.expect(2, &["schedule", "shop-1.1.0", "--env", "prod", "--start", "next tuesday", "--as", "rita"]);
     assert!(bad.contains("--start"), "{bad}");
 }
+
+fn commit_in(repo: &Path, message: &str) {
+    git(repo, &["commit", "-q", "--allow-empty", "-m", message]);
+}
+
+#[test]
+fn notes_from_history_in_markdown_json_and_a_template_r9b() {
+    let p = Project::new(OPEN_CALENDAR);
+    let repo = p.path().join("repo");
+    git(&repo, &["tag", "-a", "v1.0.0", "-m", "1.0.0"]);
+    commit_in(&repo, "feat(api)!: drop v1 PAY-9\n\nBREAKING CHANGE: clients call /v2");
+    commit_in(&repo, "Fix #123: login bug");
+    git(&repo, &["tag", "v2.0.0"]);
+    git(&repo, &["tag", "vNext"]);
+    commit_in(&repo, "perf: faster cart SHOP-3");
+    let md = p.ok(&["notes"]);
+    assert!(
+        md.contains("## shop (unreleased)") && md.contains("## shop 2.0.0") && md.contains("## shop 1.0.0"),
+        "{md}"
+    );
+    assert!(md.contains("### Breaking changes\n\n- **api:** drop v1 PAY-9"), "{md}");
+    assert!(md.contains("  - clients call /v2"), "{md}");
+    assert!(md.contains("vNext is not v<SemVer>: ignored"), "{md}");
+    let range = p.ok(&["notes", "--from", "v1.0.0", "--to", "v2.0.0"]);
+    assert!(range.contains("## shop 2.0.0") && !range.contains("1.0.0 (") && !range.contains("unreleased"), "{range}");
+    let json = p.json(&["notes", "--format", "json", "--from", "v2.0.0"]);
+    assert_eq!(json[0]["sections"][0]["group"], "performance");
+    std::fs::write(p.path().join("t.j2"), "{% for r in releases %}{{ r.version or 'next' }}:{% for s in r.sections %}{{ s.title }}={{ s.entries|length }};{% endfor %}\n{% endfor %}").expect("write");
+    let rendered = p.ok(&["notes", "--template", "t.j2"]);
+    assert_eq!(rendered.lines().next(), Some("next:Performance=1;"), "{rendered}");
+    std::fs::write(p.path().join("bad.j2"), "{% for r in releases %}").expect("write");
+    assert!(p.expect(2, &["notes", "--template", "bad.j2"]).contains("template"));
+    p.expect(2, &["notes", "--format", "pdf"]);
+}
+
+#[test]
+fn changes_check_lists_commits_without_keys_r4a() {
+    let p = Project::new(OPEN_CALENDAR);
+    let repo = p.path().join("repo");
+    git(&repo, &["tag", "-a", "v1.0.0", "-m", "1.0.0"]);
+    assert!(p.ok(&["changes", "check"]).contains("all with ticket keys"));
+    commit_in(&repo, "chore(deps): bump serde");
+    commit_in(&repo, "tidy up");
+    let out = p.expect(3, &["changes", "check"]);
+    assert!(
+        out.contains("R-4a") && out.contains("`tidy up` has no ticket key") && out.contains("chore(deps)"),
+        "{out}"
+    );
+    let json = p.json(&["changes", "check", "--json"]);
+    assert_eq!(json["refusal"]["unmet"].as_array().map(Vec::len), Some(2));
+    // The policy exempts dependency bumps.
+    let config = std::fs::read_to_string(p.path().join("shipwarden.toml")).expect("read");
+    std::fs::write(
+        p.path().join("shipwarden.toml"),
+        format!("{config}\n[policy.vcs]\nexempt_types = [\"chore(deps)\"]\n"),
+    )
+    .expect("write");
+    let out = p.expect(3, &["changes", "check"]);
+    assert!(!out.contains("chore(deps)") && out.contains("tidy up"), "{out}");
+}
+
+#[test]
+fn version_next_from_kind_and_commits_r4e_r4c() {
+    let p = Project::new(OPEN_CALENDAR);
+    let repo = p.path().join("repo");
+    git(&repo, &["tag", "-a", "v1.4.2", "-m", "1.4.2"]);
+    commit_in(&repo, "fix: a SHOP-3");
+    assert!(p.ok(&["version", "next"]).starts_with("1.4.3"));
+    commit_in(&repo, "JIRA-456: Add payment API");
+    assert!(p.ok(&["version", "next"]).starts_with("1.5.0"));
+    assert!(p.ok(&["version", "next", "--kind", "major"]).starts_with("2.0.0"));
+    assert_eq!(p.json(&["version", "next", "--pre", "rc", "--json"])["version"], "1.5.0-rc.1");
+    let refused = p.expect(3, &["version", "next", "--set", "1.4.0", "--reason", "marketing"]);
+    assert!(refused.contains("R-4c"), "{refused}");
+    assert!(p.ok(&["version", "next", "--set", "3.0.0", "--reason", "marketing"]).contains("set by hand: marketing"));
+    p.expect(2, &["version", "next", "--set", "3.0.0"]);
+}

@@ -215,7 +215,10 @@ async fn run_drives_a_release_from_plan_to_closed_through_real_steps_r3() {
     assert_eq!(w.vcs.created_tags()[0].name, "v1.4.0");
     // Backups taken and tested (R-8c), notes published (R-9b), people told (R-9a), ticket closed (R-9d).
     assert_eq!(w.backup.backups(), 1);
-    assert!(w.notes.notes(&id()).expect("notes").contains("- SHOP-12"));
+    // Notes from the commits, grouped and linked to their tickets (R-4b, R-9b).
+    let notes = w.notes.notes(&id()).expect("notes");
+    assert!(notes.contains("### Fixes\n\n- login #45 (c1c1c1c)"), "{notes}");
+    assert!(notes.contains("- checkout SHOP-12 (c2c2c2c)"), "{notes}");
     assert!(w.notifier.sent().iter().any(|n| n.subject == "Released shop 1.4.0"));
     let ticket = w.ticketing.ticket(&"REL-1".parse().expect("key")).expect("release ticket");
     assert_eq!(ticket.status, "Done");

@@ -285,6 +285,12 @@ impl Vcs for GitRepo {
         .await
     }
 
+    async fn commits_between(&self, from: Option<&str>, to: Option<&str>) -> Result<Vec<Commit>, PortError> {
+        let options = HistoryOptions { from: from.map(str::to_owned), to: to.map(str::to_owned), ..Default::default() };
+        let history = self.history(options).await?;
+        Ok(history.releases.into_iter().flat_map(|r| r.commits).collect())
+    }
+
     async fn branch_exists(&self, name: &str) -> Result<bool, PortError> {
         let name = name.to_owned();
         self.read("branch_exists", move |repo| {

@@ -222,8 +222,8 @@ async fn setup(dir: &Path) -> Result<World, CliError> {
     commit(&repo, "app.toml", &app_toml(true, 3, None), "SHOP-0: shop 1.3.0")?;
     git(&repo, &["tag", "-a", "v1.3.0", "-m", "shop 1.3.0"])?;
     std::fs::write(repo.join("coverage/lcov.info"), LCOV).map_err(CliError::outside)?;
-    commit(&repo, "README.md", "# shop\nPayPal checkout.\n", "SHOP-1: checkout with PayPal")?;
-    commit(&repo, "app.toml", &app_toml(true, 4, None), "SHOP-2: fix cart total rounding")?;
+    commit(&repo, "README.md", "# shop\nPayPal checkout.\n", "SHOP-1: Add checkout with PayPal")?;
+    commit(&repo, "app.toml", &app_toml(true, 4, None), "fix(cart): total off by one cent SHOP-2")?;
 
     // A self-signed certificate for the production HTTPS endpoint, valid 90 days.
     let tls_dir = dir.join("tls");
@@ -407,7 +407,7 @@ async fn scenarios(w: &World) -> Result<Summary, CliError> {
     w.sh("notes shop-1.4.0").await?;
 
     header(2, "An emergency hotfix: staging skipped with the CTO's approval, refused without it");
-    commit(&repo, "app.toml", &app_toml(true, 4, None), "HOTFIX-7: payment provider timeout")?;
+    commit(&repo, "app.toml", &app_toml(true, 4, None), "HOTFIX-7: fix payment provider timeout")?;
     w.sh("plan 1.4.1 --kind emergency --hotfix HOTFIX-7 --summary \"payments time out\" --justification \"checkout is down for 30% of users\" --as rita").await?;
     w.sh("approve shop-1.4.1 scope --as paul").await?;
     w.sh("advance shop-1.4.1 --as dana").await?;
@@ -420,7 +420,7 @@ async fn scenarios(w: &World) -> Result<Summary, CliError> {
     w.note("release tickets SHOP-3 and SHOP-4 were filed and closed by the two releases; the next story is SHOP-5");
     w.sh("ticket new \"Multi-currency orders\" --kind Story").await?;
     let migration = "CREATE TABLE orders_v2 (id INTEGER PRIMARY KEY, cents INTEGER, currency TEXT);";
-    commit(&repo, "app.toml", &app_toml(false, 4, Some(migration)), "SHOP-5: multi-currency orders")?;
+    commit(&repo, "app.toml", &app_toml(false, 4, Some(migration)), "feat(orders): multi-currency orders SHOP-5")?;
     w.sh("plan 1.5.0 --kind minor --as rita").await?;
     w.sh("approve shop-1.5.0 scope --as paul").await?;
     w.sh("advance shop-1.5.0 --as dana").await?;

@@ -523,7 +523,85 @@ impl ReleaseManager {
     /// The release notes as they are (or will be) published (R-9b).
     pub async fn notes(&self, release: &ReleaseId) -> Result<String, EngineError> {
         let state = self.status(release).await?.state;
-        Ok(release_notes(&state))
+        self.release_notes(&state).await
+    }
+
+    /// The release's notes: its commits since the last older release tag
+    /// (up to its own tag when it exists), grouped and linked; open bugs in
+    /// scope as known issues; the hotfix and the artifacts (R-9b, R-4b).
+    async fn release_notes(&self, state: &ReleaseState) -> Result<String, EngineError> {
+        let Some(plan) = &state.plan else { return Ok(String::new()) };
+        let policy = &self.inner.policy;
+        let links = crate::notes::Links::from_policy(policy);
+        let mut changes = Vec::new();
+        if let Some(vcs) = self.inner.ports.vcs.clone() {
+            let prefix = &policy.vcs.tag_prefix;
+            let tags = vcs.tags().await?;
+            let last = tags
+                .iter()
+                .filter_map(|t| crate::model::Version::from_tag(&t.name, prefix).ok().map(|v| (v, t.name.clone())))
+                .filter(|(v, _)| v < &plan.version)
+                .max();
+            let own = plan.version.tag(prefix);
+            let to = tags.iter().any(|t| t.name == own).then_some(own);
+            let commits = vcs.commits_between(last.as_ref().map(|(_, n)| n.as_str()), to.as_deref()).await?;
+            let mut parsed: Vec<crate::changes::Change> = commits.iter().rev().map(crate::changes::parse).collect();
+            parsed = crate::changes::for_notes(parsed, &policy.vcs);
+            changes = parsed;
+        } else if let Some(ticketing) = self.inner.ports.ticketing.clone() {
+            // Without a repository, the scope's tickets are the changes.
+            for key in &plan.scope {
+                let summary = ticketing.get(key).await.map(|t| t.summary).unwrap_or_else(|_| key.to_string());
+                changes.push(crate::changes::Change {
+                    sha: String::new(),
+                    subject: summary.clone(),
+                    kind: None,
+                    scope: None,
+                    description: summary,
+                    breaking: false,
+                    breaking_note: None,
+                    tickets: vec![key.clone()],
+                    hotfix: false,
+                    revert: None,
+                    merge: false,
+                    author: String::new(),
+                });
+            }
+        }
+        let mut known = Vec::new();
+        if let Some(ticketing) = self.inner.ports.ticketing.clone() {
+            let all: Vec<String> =
+                ["critical", "high", "major", "medium", "minor", "low", "trivial"].map(String::from).into();
+            for bug in ticketing.open_bugs(&plan.scope, &all).await? {
+                known.push(crate::notes::KnownIssue { ticket: links.ticket(&bug.key), summary: bug.summary });
+            }
+        }
+        let date = state
+            .entered_at
+            .get(&Stage::Released)
+            .copied()
+            .unwrap_or_else(|| self.inner.clock.now())
+            .strftime("%Y-%m-%d")
+            .to_string();
+        let notes = crate::notes::ReleaseNotes::build(
+            &plan.project,
+            Some(plan.version.clone()),
+            Some(date),
+            &changes,
+            known,
+            &links,
+        );
+        let mut text = notes.to_markdown();
+        if let Some(h) = &plan.hotfix {
+            text.push_str(&format!("### Hotfix\n\n{} {}: {}\n\n", h.ticket, h.summary, h.justification));
+        }
+        if !state.artifacts.is_empty() {
+            text.push_str("### Artifacts\n\n");
+            for a in &state.artifacts {
+                text.push_str(&format!("- {} {} sha256:{}\n", a.name, a.version, a.sha256));
+            }
+        }
+        Ok(text)
     }
 
     /// Reports a step that people or another system performed (integration
@@ -613,7 +691,7 @@ impl ReleaseManager {
     async fn close_out(&self, release: &ReleaseId) -> Result<(), EngineError> {
         let state = self.cached(release).await?;
         let Some(plan) = state.plan.clone() else { return Err(EngineError::NotFound(release.clone())) };
-        let notes = release_notes(&state);
+        let notes = self.release_notes(&state).await?;
         let summary = format!(
             "{} {} released: stages {}",
             plan.project,
@@ -681,24 +759,4 @@ impl ReleaseManager {
         self.commit(release, &automation, vec![Action::Close { summary }]).await?;
         Ok(())
     }
-}
-
-/// Plain release notes from the plan; issue #5 replaces them with notes from commits.
-fn release_notes(state: &ReleaseState) -> String {
-    let Some(plan) = &state.plan else { return String::new() };
-    let mut notes = format!("# {} {}\n\n", plan.project, plan.version);
-    if let Some(h) = &plan.hotfix {
-        notes.push_str(&format!("Hotfix {}: {} ({})\n\n", h.ticket, h.summary, h.justification));
-    }
-    notes.push_str("## Tickets\n\n");
-    for key in &plan.scope {
-        notes.push_str(&format!("- {key}\n"));
-    }
-    if !state.artifacts.is_empty() {
-        notes.push_str("\n## Artifacts\n\n");
-        for a in &state.artifacts {
-            notes.push_str(&format!("- {} {} sha256:{}\n", a.name, a.version, a.sha256));
-        }
-    }
-    notes
 }

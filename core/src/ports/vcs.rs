@@ -44,6 +44,15 @@ pub trait Vcs: Send + Sync {
     /// Commits reachable from the head but not from `tag` (all when none), newest first.
     async fn commits_since(&self, tag: Option<&str>) -> Result<Vec<Commit>, PortError>;
 
+    /// Commits reachable from `to` (default: the head) but not from `from`, newest first.
+    ///
+    /// # Behavior
+    /// The default ignores `to` and answers [`Vcs::commits_since`]`(from)`.
+    async fn commits_between(&self, from: Option<&str>, to: Option<&str>) -> Result<Vec<Commit>, PortError> {
+        let _ = to;
+        self.commits_since(from).await
+    }
+
     /// True when the branch exists (R-4d).
     async fn branch_exists(&self, name: &str) -> Result<bool, PortError>;
 
