@@ -119,14 +119,12 @@ fn tidy(text: &str) -> &str {
             t = rest.trim();
         }
     }
-    loop {
-        let Some((before, last)) = t.rsplit_once(' ') else { break };
+    while let Some((before, last)) = t.rsplit_once(' ') {
         let bare = last.trim_start_matches('(').trim_end_matches(')').trim_end_matches(',');
-        if is_key(bare) && !before.trim().is_empty() {
-            t = before.trim_end();
-        } else {
+        if !is_key(bare) || before.trim().is_empty() {
             break;
         }
+        t = before.trim_end();
     }
     t
 }
