@@ -104,8 +104,11 @@ fn history(s: &Setup, options: HistoryOptions) -> Result<History, CliError> {
     GitRepo::new(&s.repo).history_blocking(&options).map_err(|e| CliError::usage(e.to_string()))
 }
 
+/// The newest release tag, and the changes after it.
+type SinceLast = (Option<(String, Version)>, Vec<Change>);
+
 /// The newest release tag's name and version, and the commits after it.
-fn since_last_release(s: &Setup, from: Option<String>) -> Result<(Option<(String, Version)>, Vec<Change>), CliError> {
+fn since_last_release(s: &Setup, from: Option<String>) -> Result<SinceLast, CliError> {
     let prefix = s.policy.vcs.tag_prefix.clone();
     let h = history(s, HistoryOptions { tag_prefix: prefix, from, ..Default::default() })?;
     let mut releases = h.releases.into_iter();
