@@ -13,6 +13,8 @@
 //! | `tls` (default) | [`probes::tls::TlsProbe`]: handshake and days until the certificate expires (rustls) |
 //! | `build` (default) | [`build::command::CommandBuilder`]: build by running a command, publish the files it declares |
 //! | `local-tickets` (default) | [`ticketing::local::LocalTicketing`]: tickets in the SQLite store's file |
+//! | `wiki` (default) | [`notes::wiki::WikiNotes`]: release notes pushed as pages of a wiki git repository |
+//! | `github` (default) | [`notes::github::GithubReleases`]: release notes as GitHub releases (REST API) |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -25,7 +27,7 @@ mod atomic;
 pub mod backup;
 #[cfg(feature = "build")]
 pub mod build;
-#[cfg(feature = "file")]
+#[cfg(any(feature = "file", feature = "wiki", feature = "github"))]
 pub mod notes;
 #[cfg(feature = "file")]
 pub mod notify;

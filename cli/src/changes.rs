@@ -43,6 +43,9 @@ pub struct NotesArgs {
     /// Write here instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Publish a release's notes again to the configured places (state folder, wiki, GitHub).
+    #[arg(long, requires = "release")]
+    pub publish: bool,
 }
 
 /// `changes ...`.

@@ -951,6 +951,16 @@ async fn audit(ctx: &Ctx, a: AuditArgs) -> Result<(), CliError> {
 async fn notes(ctx: &Ctx, a: crate::changes::NotesArgs) -> Result<(), CliError> {
     let release: ReleaseId = parse(a.release.as_deref().unwrap_or_default())?;
     let notes = ctx.manager.notes(&release).await?;
+    if a.publish {
+        let version = ctx.state(&release).await?.plan.map(|p| p.version).ok_or_else(|| CliError::usage("no plan"))?;
+        if ctx.dry_run {
+            println!("{} would publish the notes of {release}", paint(WAIT, "dry run:"));
+            return Ok(());
+        }
+        let at = ctx.loaded.publishers()?.publish(&release, &version, &notes).await.map_err(CliError::outside)?;
+        println!("{} notes of {release} published: {at}", paint(GOOD, "✓"));
+        return Ok(());
+    }
     if ctx.json || a.format == "json" {
         output::json(&serde_json::json!({ "release": release, "markdown": notes }));
         return Ok(());

@@ -10,12 +10,15 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use shipwarden::engine::{Ports, ReleaseManager};
-use shipwarden::ports::{Clock, DeployTarget, EventStore, Notifier, Probe};
+use shipwarden::ports::{Clock, DeployTarget, EventStore, NotesPublisher, Notifier, Probe};
 use shipwarden::{Actor, EnvName, GateId, Policy, Problem, Role};
 use shipwarden_adapters::artifacts::fs::FsArtifactStore;
 use shipwarden_adapters::backup::file::FileBackup;
 use shipwarden_adapters::build::command::CommandBuilder;
+use shipwarden_adapters::notes::AllNotes;
 use shipwarden_adapters::notes::file::FileNotes;
+use shipwarden_adapters::notes::github::GithubReleases;
+use shipwarden_adapters::notes::wiki::WikiNotes;
 use shipwarden_adapters::notify::file::FileNotifier;
 use shipwarden_adapters::probes::{db::DbProbe, host::HostProbe, http::HttpProbe, tcp::TcpProbe, tls::TlsProbe};
 use shipwarden_adapters::store::{postgres::PostgresStore, sqlite::SqliteStore};
@@ -53,6 +56,9 @@ pub struct Config {
     /// `[engine]`.
     #[serde(default)]
     pub engine: EngineSettings,
+    /// `[notes]`: where release notes are published besides `STATE_DIR/notes`.
+    #[serde(default)]
+    pub notes: NotesConfig,
     /// `[policy]`: overrides of the default policy.
     #[serde(default)]
     pub policy: toml::Table,
@@ -110,6 +116,42 @@ pub struct VcsConfig {
 pub struct EngineSettings {
     /// How long to wait for a release or environment another driver holds (`10m`).
     pub lease_wait: Option<String>,
+}
+
+/// `[notes]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NotesConfig {
+    /// A wiki git repository.
+    pub wiki: Option<WikiConfig>,
+    /// GitHub releases.
+    pub github: Option<GithubConfig>,
+}
+
+/// `[notes.wiki]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WikiConfig {
+    /// The wiki's git URL (`git@github.com:acme/shop.wiki.git`) or path.
+    pub remote: String,
+    /// Its branch (default `master`).
+    pub branch: Option<String>,
+    /// The page name, with `{version}` and `{release}`.
+    pub page: Option<String>,
+}
+
+/// `[notes.github]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubConfig {
+    /// The repository's owner.
+    pub owner: String,
+    /// The repository.
+    pub repo: String,
+    /// The environment variable holding the token.
+    pub token_env: String,
+    /// The API (default `https://api.github.com`).
+    pub api: Option<String>,
 }
 
 /// `[users.NAME]`.
@@ -484,6 +526,36 @@ impl Loaded {
         })
     }
 
+    /// Where notes go: the state folder, and the configured wiki and GitHub.
+    pub fn publishers(&self) -> Result<Arc<dyn NotesPublisher>, CliError> {
+        let state = self.state_dir();
+        let mut all: Vec<Arc<dyn NotesPublisher>> = vec![Arc::new(FileNotes::new(state.join("notes")))];
+        if let Some(w) = &self.config.notes.wiki {
+            let remote = if Path::new(&w.remote).exists() {
+                self.path(Path::new(&w.remote)).display().to_string()
+            } else {
+                w.remote.clone()
+            };
+            let mut wiki = WikiNotes::new(remote, state.join("wiki"));
+            if let Some(b) = &w.branch {
+                wiki = wiki.with_branch(b);
+            }
+            if let Some(p) = &w.page {
+                wiki = wiki.with_page(p);
+            }
+            all.push(Arc::new(wiki));
+        }
+        if let Some(g) = &self.config.notes.github {
+            let token = secret(&g.token_env, "notes.github.token_env")?;
+            let api = g.api.clone().unwrap_or_else(|| "https://api.github.com".into());
+            let github = GithubReleases::new(api, &g.owner, &g.repo, token)
+                .map_err(CliError::outside)?
+                .with_tag_prefix(self.policy.vcs.tag_prefix.clone());
+            all.push(Arc::new(github));
+        }
+        Ok(if all.len() == 1 { all.remove(0) } else { Arc::new(AllNotes(all)) })
+    }
+
     /// The release manager with every configured adapter.
     pub async fn manager(
         &self,
@@ -500,7 +572,7 @@ impl Loaded {
             vcs: repo.join(".git").exists().then(|| Arc::new(git) as _),
             ticketing: tickets.clone().map(|t| Arc::new(t) as _),
             artifacts: Some(Arc::new(FsArtifactStore::new(state.join("artifacts")))),
-            notes: Some(Arc::new(FileNotes::new(state.join("notes")))),
+            notes: Some(self.publishers()?),
             notifiers: vec![Arc::new(FileNotifier::new(state.join("notices.jsonl"))) as Arc<dyn Notifier>],
             ..Ports::default()
         };

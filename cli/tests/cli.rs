@@ -634,3 +634,29 @@ fn version_next_from_kind_and_commits_r4e_r4c() {
     assert!(p.ok(&["version", "next", "--set", "3.0.0", "--reason", "marketing"]).contains("set by hand: marketing"));
     p.expect(2, &["version", "next", "--set", "3.0.0"]);
 }
+
+#[test]
+fn a_releases_notes_are_published_to_the_wiki_repository_r9b() {
+    let p = Project::new(&format!("{OPEN_CALENDAR}\n[notes.wiki]\nremote = \"wiki.git\"\n"));
+    git(p.path(), &["init", "-q", "--bare", "-b", "master", "wiki.git"]);
+    let repo = p.path().join("repo");
+    git(&repo, &["tag", "-a", "v0.9.0", "-m", "0.9.0"]);
+    commit_in(&repo, "JIRA-456: Add payment API");
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["notes", "shop-1.0.0", "--publish", "--dry-run"]);
+    let out = p.ok(&["notes", "shop-1.0.0", "--publish"]);
+    assert!(out.contains("Release-notes-1.0.0.md"), "{out}");
+    let check = p.path().join("check");
+    git(p.path(), &["clone", "-q", "wiki.git", check.to_str().expect("utf-8")]);
+    let page = std::fs::read_to_string(check.join("Release-notes-1.0.0.md")).expect("page");
+    assert!(page.contains("- Add payment API JIRA-456"), "{page}");
+    assert!(p.path().join(".shipwarden/notes/shop-1.0.0.md").exists());
+    // GitHub needs its token from the environment.
+    let config = std::fs::read_to_string(p.path().join("shipwarden.toml")).expect("read");
+    std::fs::write(
+        p.path().join("shipwarden.toml"),
+        format!("{config}\n[notes.github]\nowner = \"acme\"\nrepo = \"shop\"\ntoken_env = \"SHOP_GH_TOKEN\"\n"),
+    )
+    .expect("write");
+    assert!(p.expect(2, &["notes", "shop-1.0.0", "--publish"]).contains("SHOP_GH_TOKEN"));
+}
