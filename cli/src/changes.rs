@@ -129,66 +129,89 @@ fn since_last_release(s: &Setup, from: Option<String>) -> Result<SinceLast, CliE
 fn write_out(output: &Option<PathBuf>, text: &str) -> Result<(), CliError> {
     match output {
         Some(p) => std::fs::write(p, text).map_err(|e| CliError::usage(format!("{}: {e}", p.display()))),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes()).map_err(CliError::outside)
-        }
+        None => match std::io::stdout().lock().write_all(text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::outside(e)),
+            _ => Ok(()),
+        },
     }
 }
 
 /// `notes` without a release: the history's releases, newest first.
 pub fn notes(config: &Path, a: &NotesArgs) -> Result<(), CliError> {
+    if !matches!(a.format.as_str(), "md" | "markdown" | "json") {
+        return Err(CliError::usage(format!("--format {}: use md or json", a.format)));
+    }
     let mut s = setup(config)?;
     if let Some(p) = &a.tag_prefix {
         s.policy.vcs.tag_prefix = p.clone();
     }
-    let h = history(
-        &s,
-        HistoryOptions {
-            tag_prefix: s.policy.vcs.tag_prefix.clone(),
-            from: a.from.clone(),
-            to: a.to.clone(),
-            paths: a.paths.clone(),
-        },
-    )?;
-    for t in &h.ignored_tags {
+    let options = HistoryOptions {
+        tag_prefix: s.policy.vcs.tag_prefix.clone(),
+        from: a.from.clone(),
+        to: a.to.clone(),
+        paths: a.paths.clone(),
+    };
+    if !s.repo.join(".git").exists() && !s.repo.join("HEAD").exists() {
+        return Err(CliError::usage(format!("{} is not a git repository", s.repo.display())));
+    }
+    // The walk runs on its own thread and hands over each release as it
+    // passes it; this thread reads and groups the commits meanwhile.
+    let repo = GitRepo::new(&s.repo);
+    let (tx, rx) = std::sync::mpsc::sync_channel(8);
+    let walker =
+        std::thread::spawn(move || repo.history_streaming(&options, &mut |r| tx.send(r).map_err(|e| e.to_string())));
+    let links = Links::from_policy(&s.policy);
+    let notes_of = |r: shipwarden_adapters::vcs::git::ReleaseCommits| {
+        // Oldest first within a release reads as the story of the release.
+        let parsed: Vec<Change> = r.commits.into_iter().rev().map(changes::parse_owned).collect();
+        let kept = changes::for_notes(parsed, &s.policy.vcs);
+        ReleaseNotes::from_changes(&s.project, r.version, r.date, kept, Vec::new(), &links)
+    };
+    let markdown = a.template.is_none() && matches!(a.format.as_str(), "md" | "markdown");
+    let mut releases: Vec<ReleaseNotes> = Vec::new();
+    if markdown {
+        // Markdown is written release by release, as the walk hands them over.
+        let mut out: Box<dyn std::io::Write> = match &a.output {
+            Some(p) => {
+                Box::new(std::fs::File::create(p).map_err(|e| CliError::usage(format!("{}: {e}", p.display())))?)
+            }
+            None => Box::new(std::io::stdout().lock()),
+        };
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+        let mut text = format!("# {} release notes\n\n", s.project);
+        for r in rx {
+            notes_of(r).write_markdown(&mut text);
+            if let Err(e) = out.write_all(text.as_bytes()) {
+                // A reader that has seen enough (`| head`) is not a failure.
+                return if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(CliError::outside(e)) };
+            }
+            text.clear();
+        }
+        match out.flush() {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(CliError::outside(e)),
+            _ => {}
+        }
+    } else {
+        releases = rx.into_iter().map(notes_of).collect();
+    }
+    let ignored = walker
+        .join()
+        .map_err(|_| CliError::outside("the history walk stopped"))?
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    for t in &ignored {
         anstream::eprintln!("{} tag {t} is not {}<SemVer>: ignored", paint(WAIT, "note:"), s.policy.vcs.tag_prefix);
     }
-    let links = Links::from_policy(&s.policy);
-    let releases: Vec<ReleaseNotes> = h
-        .releases
-        .into_iter()
-        .map(|r| {
-            // Oldest first within a release reads as the story of the release.
-            let parsed: Vec<Change> = r.commits.iter().rev().map(changes::parse).collect();
-            let kept = changes::for_notes(parsed, &s.policy.vcs);
-            ReleaseNotes::build(&s.project, r.version, r.date, &kept, Vec::new(), &links)
-        })
-        .collect();
     if let Some(template) = &a.template {
         let source =
             std::fs::read_to_string(template).map_err(|e| CliError::usage(format!("{}: {e}", template.display())))?;
         let text = render(&source, &s.project, &releases)?;
         return write_out(&a.output, &text);
     }
-    match a.format.as_str() {
-        "json" => {
-            let text = serde_json::to_string_pretty(&releases).map_err(CliError::outside)?;
-            write_out(&a.output, &(text + "\n"))
-        }
-        "md" | "markdown" => {
-            let mut text = String::with_capacity(
-                releases.iter().map(|r| r.sections.iter().map(|s| s.entries.len()).sum::<usize>()).sum::<usize>() * 100
-                    + 64,
-            );
-            text.push_str(&format!("# {} release notes\n\n", s.project));
-            for r in &releases {
-                r.write_markdown(&mut text);
-            }
-            write_out(&a.output, &text)
-        }
-        other => Err(CliError::usage(format!("--format {other}: use md or json"))),
+    if !markdown {
+        let text = serde_json::to_string_pretty(&releases).map_err(CliError::outside)?;
+        return write_out(&a.output, &(text + "\n"));
     }
+    Ok(())
 }
 
 /// Renders a user's minijinja template; errors name the template's line.

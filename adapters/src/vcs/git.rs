@@ -86,6 +86,20 @@ impl GitRepo {
         read_history(&self.path, options).map_err(|e| fail("history", e))
     }
 
+    /// Like [`GitRepo::history_blocking`], handing each release to `sink` as
+    /// soon as the walk has passed it (newest first), so that a consumer on
+    /// another thread works while the walk goes on. Returns the ignored tags.
+    ///
+    /// # Errors
+    /// When the repository or a revision cannot be read, or `sink` fails.
+    pub fn history_streaming(
+        &self,
+        options: &HistoryOptions,
+        sink: &mut dyn FnMut(ReleaseCommits) -> Result<(), String>,
+    ) -> Result<Vec<String>, PortError> {
+        stream_history(&self.path, options, sink).map_err(|e| fail("history", e))
+    }
+
     /// [`GitRepo::history_blocking`] on a blocking thread.
     pub async fn history(&self, options: HistoryOptions) -> Result<History, PortError> {
         let path = self.path.clone();
@@ -165,10 +179,109 @@ fn touches(repo: &gix::Repository, commit: &gix::Commit<'_>, paths: &[String]) -
     Ok(mine != parent)
 }
 
+/// A commit read once: its committer time, what the port reports, its parents.
+fn load(repo: &gix::Repository, id: gix::ObjectId) -> Result<(i64, Commit, Vec<gix::ObjectId>), String> {
+    let object = repo.find_object(id).map_err(|e| e.to_string())?;
+    let commit =
+        gix::objs::CommitRef::from_bytes(&object.data, repo.object_hash()).map_err(|e| format!("{id}: {e}"))?;
+    let time = commit.time().map_err(|e| e.to_string())?.seconds;
+    let message = commit.message();
+    let author = commit.author().map_err(|e| e.to_string())?.name.to_string();
+    let parents: Vec<gix::ObjectId> = commit.parents().collect();
+    let port = Commit {
+        sha: id.to_string(),
+        subject: message.title.to_string(),
+        body: message.body.map(|b| b.to_string()).unwrap_or_default(),
+        author,
+        parents: parents.len(),
+    };
+    Ok((time, port, parents))
+}
+
+/// A commit waiting in the walk's frontier, ordered by committer time (then id).
+struct Waiting {
+    time: i64,
+    id: gix::ObjectId,
+    commit: Commit,
+    parents: Vec<gix::ObjectId>,
+}
+
+impl PartialEq for Waiting {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.id) == (other.time, other.id)
+    }
+}
+
+impl Eq for Waiting {}
+
+impl PartialOrd for Waiting {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Waiting {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.id).cmp(&(other.time, other.id))
+    }
+}
+
+/// The whole history from `tip`, newest first by committer time, each
+/// commit read exactly once (no object cache needed): the frontier is a heap
+/// of commits already read, so parents are read when first reached.
+fn walk_all(
+    repo: &gix::Repository,
+    tip: gix::ObjectId,
+    tagged: &std::collections::HashMap<gix::ObjectId, (shipwarden::Version, String)>,
+    sink: &mut dyn FnMut(ReleaseCommits) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut seen: std::collections::HashSet<gix::ObjectId> = std::collections::HashSet::new();
+    let mut frontier = std::collections::BinaryHeap::new();
+    let (time, commit, parents) = load(repo, tip)?;
+    seen.insert(tip);
+    frontier.push(Waiting { time, id: tip, commit, parents });
+    let mut current = ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() };
+    while let Some(Waiting { time, id, commit, parents }) = frontier.pop() {
+        if let Some((version, name)) = tagged.get(&id) {
+            if current.tag.is_some() || !current.commits.is_empty() {
+                let next = ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() };
+                sink(std::mem::replace(&mut current, next))?;
+            }
+            current.tag = Some(name.clone());
+            current.version = Some(version.clone());
+            current.date = jiff::Timestamp::from_second(time).ok().map(|t| t.strftime("%Y-%m-%d").to_string());
+        }
+        current.commits.push(commit);
+        for parent in parents {
+            if seen.insert(parent) {
+                let (t, c, p) = load(repo, parent)?;
+                frontier.push(Waiting { time: t, id: parent, commit: c, parents: p });
+            }
+        }
+    }
+    if current.tag.is_some() || !current.commits.is_empty() {
+        sink(current)?;
+    }
+    Ok(())
+}
+
 fn read_history(path: &Path, options: &HistoryOptions) -> Result<History, String> {
+    let mut releases = Vec::new();
+    let ignored_tags = stream_history(path, options, &mut |r| {
+        releases.push(r);
+        Ok(())
+    })?;
+    Ok(History { releases, ignored_tags })
+}
+
+/// Reads the history, handing each release to `sink` as soon as it is
+/// complete (newest first); returns the ignored tags.
+fn stream_history(
+    path: &Path,
+    options: &HistoryOptions,
+    sink: &mut dyn FnMut(ReleaseCommits) -> Result<(), String>,
+) -> Result<Vec<String>, String> {
     let mut repo = gix::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    // Each commit is read by the walk and again for its message: keep it cached.
-    repo.object_cache_size(4 * 1024 * 1024);
     let mut ignored_tags = Vec::new();
     let mut tagged: std::collections::HashMap<gix::ObjectId, (shipwarden::Version, String)> = Default::default();
     for tag in tags_of(&repo)? {
@@ -193,8 +306,14 @@ fn read_history(path: &Path, options: &HistoryOptions) -> Result<History, String
         Some(spec) => vec![resolve(&repo, spec)?],
         None => Vec::new(),
     };
+    ignored_tags.sort();
+    if hidden.is_empty() && options.paths.is_empty() {
+        walk_all(&repo, tip, &tagged, sink)?;
+        return Ok(ignored_tags);
+    }
+    // The walk reads each commit, and the loop again for its message: keep them cached.
+    repo.object_cache_size(4 * 1024 * 1024);
     let walk = repo.rev_walk([tip]).with_hidden(hidden).all().map_err(|e| e.to_string())?;
-    let mut releases: Vec<ReleaseCommits> = Vec::new();
     let mut current = ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() };
     for info in walk {
         let info = info.map_err(|e| e.to_string())?;
@@ -202,10 +321,10 @@ fn read_history(path: &Path, options: &HistoryOptions) -> Result<History, String
         // One pass: a tagged commit starts the next (older) release.
         if let Some((version, name)) = tagged.get(&info.id) {
             if current.tag.is_some() || !current.commits.is_empty() {
-                releases.push(std::mem::replace(
+                sink(std::mem::replace(
                     &mut current,
                     ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() },
-                ));
+                ))?;
             }
             let seconds = commit.time().map_err(|e| e.to_string())?.seconds;
             current.tag = Some(name.clone());
@@ -226,10 +345,9 @@ fn read_history(path: &Path, options: &HistoryOptions) -> Result<History, String
         });
     }
     if current.tag.is_some() || !current.commits.is_empty() {
-        releases.push(current);
+        sink(current)?;
     }
-    ignored_tags.sort();
-    Ok(History { releases, ignored_tags })
+    Ok(ignored_tags)
 }
 
 fn tags_of(repo: &gix::Repository) -> Result<Vec<Tag>, String> {

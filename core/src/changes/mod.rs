@@ -139,23 +139,30 @@ fn first_word_lower(text: &str) -> String {
 
 /// Reads a commit.
 pub fn parse(commit: &Commit) -> Change {
-    let subject = commit.subject.trim();
+    parse_owned(commit.clone())
+}
+
+/// Reads a commit, keeping its strings (no copies: for long histories).
+pub fn parse_owned(commit: Commit) -> Change {
+    let Commit { sha, subject: raw_subject, body, author, parents } = commit;
+    let commit = Body { body: &body, parents };
+    let subject = raw_subject.trim();
     let mut change = Change {
-        sha: commit.sha.clone(),
-        subject: subject.to_owned(),
+        sha,
+        subject: String::new(),
         kind: None,
         scope: None,
-        description: subject.to_owned(),
+        description: String::new(),
         breaking: false,
         breaking_note: None,
         tickets: Vec::new(),
         hotfix: subject.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("hotfix")),
         revert: None,
         merge: commit.parents > 1 || subject.starts_with("Merge branch ") || subject.starts_with("Merge pull request "),
-        author: commit.author.clone(),
+        author,
     };
     let mut keys = ticket_keys(subject);
-    for k in ticket_keys(&commit.body) {
+    for k in ticket_keys(commit.body) {
         if !keys.contains(&k) {
             keys.push(k);
         }
@@ -174,7 +181,8 @@ pub fn parse(commit: &Commit) -> Change {
         change.kind = Some(kind.to_ascii_lowercase());
         change.scope = scope.map(str::to_owned);
         change.breaking = bang;
-        change.description = rest.to_owned();
+        // Ticket keys around the wording are references (listed as links), not wording.
+        change.description = tidy(strip_key(rest)).to_owned();
     } else {
         let rest = strip_key(subject);
         let verb = first_word_lower(rest);
@@ -185,20 +193,26 @@ pub fn parse(commit: &Commit) -> Change {
         } else {
             None
         };
-        change.description = rest.to_owned();
+        change.description = tidy(strip_key(rest)).to_owned();
     }
-    // Ticket keys around the wording are references (listed as links), not wording.
-    if change.revert.is_none() {
-        change.description = tidy(strip_key(&change.description)).to_owned();
-    }
-    for line in commit.body.lines() {
-        let line = line.trim();
-        if let Some(note) = line.strip_prefix("BREAKING CHANGE:").or_else(|| line.strip_prefix("BREAKING-CHANGE:")) {
-            change.breaking = true;
-            change.breaking_note = Some(note.trim().to_owned());
+    if commit.body.contains("BREAKING") {
+        for line in commit.body.lines() {
+            let line = line.trim();
+            if let Some(note) = line.strip_prefix("BREAKING CHANGE:").or_else(|| line.strip_prefix("BREAKING-CHANGE:"))
+            {
+                change.breaking = true;
+                change.breaking_note = Some(note.trim().to_owned());
+            }
         }
     }
+    change.subject = if subject.len() == raw_subject.len() { raw_subject } else { subject.to_owned() };
     change
+}
+
+/// The parts of a commit the parser reads after taking its strings.
+struct Body<'a> {
+    body: &'a str,
+    parents: usize,
 }
 
 impl Change {

@@ -120,24 +120,37 @@ impl ReleaseNotes {
         known_issues: Vec<KnownIssue>,
         links: &Links,
     ) -> Self {
+        Self::from_changes(project, version, date, changes.to_vec(), known_issues, links)
+    }
+
+    /// Like [`ReleaseNotes::build`], taking the changes (no copies: for long histories).
+    pub fn from_changes(
+        project: &str,
+        version: Option<Version>,
+        date: Option<String>,
+        changes: Vec<Change>,
+        known_issues: Vec<KnownIssue>,
+        links: &Links,
+    ) -> Self {
         let order = [Group::Breaking, Group::Features, Group::Fixes, Group::Performance, Group::Other];
         let mut sections: Vec<Section> =
             order.iter().map(|g| Section { group: *g, title: g.title().to_owned(), entries: Vec::new() }).collect();
         let mut contributors: Vec<String> = Vec::new();
         for c in changes {
             let i = order.iter().position(|g| *g == c.group()).unwrap_or(order.len() - 1);
-            sections[i].entries.push(Entry {
-                description: c.description.clone(),
-                scope: c.scope.clone(),
-                tickets: c.tickets.iter().map(|k| links.ticket(k)).collect(),
-                sha: c.sha.clone(),
-                commit_url: links.commit(&c.sha),
-                breaking_note: c.breaking_note.clone(),
-                author: c.author.clone(),
-            });
             if !contributors.contains(&c.author) {
                 contributors.push(c.author.clone());
             }
+            let commit_url = links.commit(&c.sha);
+            sections[i].entries.push(Entry {
+                description: c.description,
+                scope: c.scope,
+                tickets: c.tickets.iter().map(|k| links.ticket(k)).collect(),
+                sha: c.sha,
+                commit_url,
+                breaking_note: c.breaking_note,
+                author: c.author,
+            });
         }
         sections.retain(|s| !s.entries.is_empty());
         ReleaseNotes { project: project.to_owned(), version, date, sections, known_issues, contributors }
