@@ -5,6 +5,7 @@
 # benches/RESULTS.md. Installs the peers (pinned) into ~/.cache/shipwarden/tools.
 #
 #   benches/changelog.sh [RUNS]        (default 5; the slow peers run 3 times)
+#   PEERS=0 benches/changelog.sh 15    (only the floor and shipwarden, for the ratio)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-5}"
@@ -19,11 +20,11 @@ cargo build -q --release --locked -p shipwarden-cli
 SW="$CARGO_TARGET_DIR/release/shipwarden"
 
 mkdir -p "$TOOLS"
-if [ ! -x "$TOOLS/bin/git-cliff" ]; then
+if [ "${PEERS:-1}" != 0 ] && [ ! -x "$TOOLS/bin/git-cliff" ]; then
   echo "installing git-cliff 2.14.2 (once)" >&2
   cargo install -q git-cliff --locked --version 2.14.2 --root "$TOOLS"
 fi
-if [ ! -x "$TOOLS/node/node_modules/.bin/conventional-changelog" ]; then
+if [ "${PEERS:-1}" != 0 ] && [ ! -x "$TOOLS/node/node_modules/.bin/conventional-changelog" ]; then
   echo "installing conventional-changelog-cli 5.0.0 (once)" >&2
   mkdir -p "$TOOLS/node"
   (cd "$TOOLS/node" && npm install -s --no-audit --no-fund conventional-changelog-cli@5.0.0 conventional-changelog-conventionalcommits@8.0.0)
@@ -44,9 +45,12 @@ for every in 1000 100; do
   (cd "$repo" && "$SW" notes --output "$WORK/sw.md" \
      && printf 'shipwarden wrote %s entries in %s release sections\n\n' \
        "$(grep -c '^- ' "$WORK/sw.md")" "$(grep -c '^## ' "$WORK/sw.md")" >&2)
+  peers=()
+  if [ "${PEERS:-1}" != 0 ]; then
+    peers=("slow:git-cliff 2.14.2=$CLIFF --offline --output /dev/null"
+           "slow:conventional-changelog 5.0.0=$CC -p conventionalcommits -r 0 > /dev/null")
+  fi
   (cd "$repo" && python3 "$OLDPWD/benches/changelog/measure.py" "$RUNS" \
     "git log (floor)=git log --format=%H%x00%s%x00%b > /dev/null" \
-    "shipwarden notes=$SW notes --output /dev/null" \
-    "slow:git-cliff 2.14.2=$CLIFF --offline --output /dev/null" \
-    "slow:conventional-changelog 5.0.0=$CC -p conventionalcommits -r 0 > /dev/null")
+    "shipwarden notes=$SW notes --output /dev/null" "${peers[@]}")
 done

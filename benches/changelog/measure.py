@@ -4,8 +4,10 @@
     measure.py RUNS NAME=COMMAND [NAME=COMMAND ...]   (each COMMAND run by sh in the current folder)
 
 Each run is its own process; its peak RSS is the child's ru_maxrss from
-wait4 (the shell's own is small and counted too). Output: a Markdown table
-with the ratio to the first command (the floor).
+wait4. Runs are interleaved (one of each command, then again), so that a
+noisy neighbour slows every command alike. Output: a Markdown table with
+the ratio to the first command (the floor). A NAME starting with `slow:`
+runs at most 3 times.
 """
 import os
 import statistics
@@ -25,12 +27,17 @@ def run(command):
 
 def main():
     runs = int(sys.argv[1])
-    rows = []
+    specs = []
     for spec in sys.argv[2:]:
         name, command = spec.split("=", 1)
         n = runs if not name.startswith("slow:") else max(1, min(runs, 3))
-        name = name.removeprefix("slow:")
-        samples = [run(command) for _ in range(n)]
+        specs.append((name.removeprefix("slow:"), command, n, []))
+    for i in range(runs):
+        for name, command, n, samples in specs:
+            if i < n:
+                samples.append(run(command))
+    rows = []
+    for name, command, n, samples in specs:
         wall = statistics.median(s[0] for s in samples)
         rss = max(s[1] for s in samples)
         rows.append((name, wall, rss, n))
