@@ -83,7 +83,13 @@ async fn the_engine_restores_the_database_from_a_file_backup_when_prod_fails_r8g
     failing.fail_next(1, false);
     let mut ports = Ports { backup: Some(backup), ..Ports::default() };
     ports.targets.insert(env("prod"), vec![failing]);
-    let manager = ReleaseManager::builder(Arc::new(MemoryStore::new())).ports(ports).build();
+    // Production is deployed only as a step of the way out of the current
+    // stage: this policy deploys straight from `planned`.
+    let policy = shipwarden::Policy::from_toml_str(
+        "[transitions.straight_to_prod]\nfrom = \"planned\"\nto = \"deploying\"\nrule = \"R-8e\"\nsteps = [{ step = \"deploy\", environment = \"prod\" }]\n",
+    )
+    .expect("policy");
+    let manager = ReleaseManager::builder(Arc::new(MemoryStore::new())).policy(policy).ports(ports).build();
     let plan = Plan::new("shop-1.4.0".parse().expect("id"), "shop", Version::new(1, 4, 0), ReleaseKind::Minor);
     let id = plan.release.clone();
     manager.plan(&Actor::new("rita", [Role::ReleaseManager]), plan).await.expect("plan");

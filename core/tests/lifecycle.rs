@@ -757,3 +757,27 @@ fn verification_starts_only_after_the_prod_deployment_succeeded_r8e() {
     let events = sim.ok(&de(), Action::Advance { to: Stage::Verifying });
     assert_eq!(events[0].rule(), RuleId::R_8E);
 }
+
+#[test]
+fn production_is_deployed_only_from_the_stage_whose_way_forward_needs_it_r3() {
+    let mut sim = Sim::planned(ReleaseKind::Minor);
+    let start = |key: &str, env_name: &str| Action::StartStep {
+        step: StepKind::Deploy,
+        environment: Some(env(env_name)),
+        target: None,
+        key: key.into(),
+    };
+    let refusal = sim.refused(&de(), start("deploy:prod#1", "prod"));
+    assert_eq!(refusal.rule.as_str(), "R-3");
+    assert!(refusal.to_string().contains("only possible in stage deploying"), "{refusal}");
+    // A per-target step is held to the same rule.
+    let per_target = Action::StartStep {
+        step: StepKind::Deploy,
+        environment: Some(env("prod")),
+        target: Some("web-1".into()),
+        key: "deploy:prod#1/web-1".into(),
+    };
+    sim.refused(&de(), per_target);
+    // Non-production environments are not gated this way (dev is a sandbox).
+    sim.ok(&de(), start("deploy:dev#1", "dev"));
+}

@@ -509,6 +509,22 @@ impl Ctx<'_> {
         }
         if let Some(env) = env {
             self.env_known(env, &mut unmet);
+            // production is deployed only as a step of the lifecycle, from
+            // the stage whose way forward needs it (after its gates, approvals
+            // and window were met), never straight from any stage.
+            let production = self.policy.environment(env).is_some_and(|e| e.production);
+            if production && *step == crate::model::StepKind::Deploy {
+                let wanted = |t: &crate::policy::Transition| {
+                    t.enabled
+                        && (t.kinds.is_empty() || t.kinds.contains(&self.plan.kind))
+                        && t.steps.iter().any(|r| r.step == *step && r.environment.as_ref() == Some(env))
+                };
+                if !self.policy.transitions_from(self.stage).any(|(_, t)| wanted(t)) {
+                    let expected: Vec<Stage> =
+                        self.policy.transitions.values().filter(|t| wanted(t)).map(|t| t.from.clone()).collect();
+                    unmet.push(Unmet::new(RuleId::R_3, Req::Stage { expected }));
+                }
+            }
         }
         decided(unmet, || {
             vec![Event::StepStarted {
