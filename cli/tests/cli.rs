@@ -660,3 +660,11 @@ fn a_releases_notes_are_published_to_the_wiki_repository_r9b() {
     .expect("write");
     assert!(p.expect(2, &["notes", "shop-1.0.0", "--publish"]).contains("SHOP_GH_TOKEN"));
 }
+
+#[test]
+fn production_cannot_be_deployed_outside_the_lifecycle_r3() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let refused = p.expect(3, &["deploy", "shop-1.0.0", "--env", "prod"]);
+    assert!(refused.contains("R-3") && refused.contains("deploying"), "{refused}");
+}
