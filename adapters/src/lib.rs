@@ -41,5 +41,7 @@ pub mod store;
 pub mod targets;
 #[cfg(feature = "local-tickets")]
 pub mod ticketing;
+#[cfg(any(feature = "http", feature = "tls"))]
+mod tls_client;
 #[cfg(feature = "git")]
 pub mod vcs;

@@ -47,21 +47,8 @@ impl GithubReleases {
         repo: impl Into<String>,
         token: SecretString,
     ) -> Result<Self, PortError> {
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-            .map_err(|e| fail("setup", ErrorKind::Invalid, e.to_string()))?;
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| fail("setup", ErrorKind::Invalid, e.to_string()))?
-            .dangerous()
-            .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
-            .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .user_agent(concat!("shipwarden/", env!("CARGO_PKG_VERSION")))
-            .tls_backend_preconfigured(tls)
-            .build()
-            .map_err(|e| fail("setup", ErrorKind::Invalid, e.to_string()))?;
+        let client = crate::tls_client::http_client(Duration::from_secs(30))
+            .map_err(|e| fail("setup", ErrorKind::Invalid, e))?;
         Ok(Self {
             api: api.into().trim_end_matches('/').to_owned(),
             owner: owner.into(),

@@ -32,20 +32,7 @@ pub fn percentile(samples: &mut [f64], q: f64) -> Option<f64> {
 }
 
 fn client(timeout: Duration) -> Result<reqwest::Client, PortError> {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-        .map_err(|e| PortError::new("probe http", "setup", ErrorKind::Invalid, e.to_string()))?;
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| PortError::new("probe http", "setup", ErrorKind::Invalid, e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .tls_backend_preconfigured(tls)
-        .build()
-        .map_err(|e| PortError::new("probe http", "setup", ErrorKind::Invalid, e.to_string()))
+    crate::tls_client::http_client(timeout).map_err(|e| PortError::new("probe http", "setup", ErrorKind::Invalid, e))
 }
 
 impl HttpProbe {

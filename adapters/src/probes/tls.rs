@@ -76,7 +76,7 @@ impl TlsProbe {
 
     fn config(&self) -> Result<rustls::ClientConfig, PortError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| fail(ErrorKind::Invalid, e.to_string()))?;
         let config = match &self.ca_file {
@@ -90,11 +90,7 @@ impl TlsProbe {
                 }
                 builder.with_root_certificates(roots).with_no_client_auth()
             }
-            None => {
-                let verifier = rustls_platform_verifier::Verifier::new(provider)
-                    .map_err(|e| fail(ErrorKind::Invalid, e.to_string()))?;
-                builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
-            }
+            None => crate::tls_client::platform_config().map_err(|e| fail(ErrorKind::Invalid, e))?,
         };
         Ok(config)
     }
