@@ -15,6 +15,7 @@
 //! | `local-tickets` (default) | [`ticketing::local::LocalTicketing`]: tickets in the SQLite store's file |
 //! | `wiki` (default) | [`notes::wiki::WikiNotes`]: release notes pushed as pages of a wiki git repository |
 //! | `github` (default) | [`notes::github::GithubReleases`]: release notes as GitHub releases (REST API) |
+//! | `config` (default) | [`config::Loaded`]: `shipwarden.toml` read and checked, and the `ReleaseManager` it describes, every adapter wired |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -27,6 +28,8 @@ mod atomic;
 pub mod backup;
 #[cfg(feature = "build")]
 pub mod build;
+#[cfg(feature = "config")]
+pub mod config;
 #[cfg(any(feature = "file", feature = "wiki", feature = "github"))]
 pub mod notes;
 #[cfg(feature = "file")]

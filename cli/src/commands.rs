@@ -267,7 +267,7 @@ struct Ctx {
 impl Ctx {
     fn actor(&self) -> Result<Actor, CliError> {
         let user = self.user.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_default();
-        self.loaded.actor(&user)
+        Ok(self.loaded.actor(&user)?)
     }
 
     fn tickets(&self) -> Result<&LocalTicketing, CliError> {

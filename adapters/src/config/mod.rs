@@ -1,0 +1,674 @@
+//! `shipwarden.toml`: the project, its environments and targets, its people,
+//! its adapters, and its policy overrides; and the [`ReleaseManager`] it
+//! describes, with every adapter wired. The CLI and the bindings open
+//! projects through here. Secrets are never in the file: only the names of
+//! the environment variables that hold them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::artifacts::fs::FsArtifactStore;
+use crate::backup::file::FileBackup;
+use crate::build::command::CommandBuilder;
+use crate::notes::AllNotes;
+use crate::notes::file::FileNotes;
+use crate::notes::github::GithubReleases;
+use crate::notes::wiki::WikiNotes;
+use crate::notify::file::FileNotifier;
+use crate::probes::{db::DbProbe, host::HostProbe, http::HttpProbe, tcp::TcpProbe, tls::TlsProbe};
+#[cfg(feature = "postgres")]
+use crate::store::postgres::PostgresStore;
+use crate::store::sqlite::SqliteStore;
+use crate::targets::command::CommandTarget;
+use crate::ticketing::local::LocalTicketing;
+use crate::vcs::git::GitRepo;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use shipwarden::engine::{Ports, ReleaseManager};
+use shipwarden::ports::{Clock, DeployTarget, EventStore, NotesPublisher, Notifier, Probe};
+use shipwarden::{Actor, EnvName, GateId, Policy, Problem, Role};
+
+use shipwarden::ports::{PortError, StoreError};
+
+/// Why a configuration could not be read or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file has problems; each names its TOML path.
+    #[error("{} problem(s) in the configuration: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Problems(Vec<Problem>),
+    /// Bad input: an unreadable file, an unknown user, a missing environment variable.
+    #[error("{0}")]
+    Invalid(String),
+    /// An adapter could not be set up.
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// The event store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ConfigError {
+    fn invalid(message: impl Into<String>) -> Self {
+        ConfigError::Invalid(message.into())
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[project]`.
+    pub project: Project,
+    /// `[store]`.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// `[vcs]`.
+    #[serde(default)]
+    pub vcs: VcsConfig,
+    /// `[users.NAME]`.
+    #[serde(default)]
+    pub users: BTreeMap<String, User>,
+    /// `[[escalation]]` (R-2e).
+    #[serde(default)]
+    pub escalation: Vec<Escalation>,
+    /// `[build]`.
+    pub build: Option<BuildConfig>,
+    /// `[backup]`.
+    pub backup: Option<BackupConfig>,
+    /// `[environments.NAME]`.
+    #[serde(default)]
+    pub environments: BTreeMap<String, Environment>,
+    /// `[engine]`.
+    #[serde(default)]
+    pub engine: EngineSettings,
+    /// `[notes]`: where release notes are published besides `STATE_DIR/notes`.
+    #[serde(default)]
+    pub notes: NotesConfig,
+    /// `[policy]`: overrides of the default policy.
+    #[serde(default)]
+    pub policy: toml::Table,
+}
+
+/// `[project]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// The project's name (`shop`).
+    pub name: String,
+    /// Prefix of shipwarden's own ticket keys (`SHOP`).
+    pub ticket_prefix: Option<String>,
+    /// The git repository, relative to this file.
+    #[serde(default = "dot")]
+    pub repository: PathBuf,
+    /// Where the store, artifacts, backups, notes and notices live, relative to this file.
+    #[serde(default = "state_dir")]
+    pub state_dir: PathBuf,
+    /// The calendar's time zone (sets `policy.calendar.time_zone`).
+    pub time_zone: Option<String>,
+}
+
+fn dot() -> PathBuf {
+    PathBuf::from(".")
+}
+
+fn state_dir() -> PathBuf {
+    PathBuf::from(".shipwarden")
+}
+
+/// `[store]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite` (default) or `postgres`.
+    pub kind: Option<String>,
+    /// SQLite: the file (default `STATE_DIR/releases.db`).
+    pub path: Option<PathBuf>,
+    /// PostgreSQL: the environment variable holding the connection URL.
+    pub url_env: Option<String>,
+}
+
+/// `[vcs]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct VcsConfig {
+    /// The remote tags are pushed to; none keeps tags local.
+    pub remote: Option<String>,
+}
+
+/// `[engine]`: how long to wait for other drivers.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// How long to wait for a release or environment another driver holds (`10m`).
+    pub lease_wait: Option<String>,
+}
+
+/// `[notes]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NotesConfig {
+    /// A wiki git repository.
+    pub wiki: Option<WikiConfig>,
+    /// GitHub releases.
+    pub github: Option<GithubConfig>,
+}
+
+/// `[notes.wiki]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WikiConfig {
+    /// The wiki's git URL (`git@github.com:acme/shop.wiki.git`) or path.
+    pub remote: String,
+    /// Its branch (default `master`).
+    pub branch: Option<String>,
+    /// The page name, with `{version}` and `{release}`.
+    pub page: Option<String>,
+}
+
+/// `[notes.github]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubConfig {
+    /// The repository's owner.
+    pub owner: String,
+    /// The repository.
+    pub repo: String,
+    /// The environment variable holding the token.
+    pub token_env: String,
+    /// The API (default `https://api.github.com`).
+    pub api: Option<String>,
+}
+
+/// `[users.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// The roles this person holds.
+    pub roles: Vec<Role>,
+    /// Their email address.
+    pub email: Option<String>,
+}
+
+/// `[[escalation]]`: whom to call when a release is in trouble (R-2e).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    /// Full name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// Email address.
+    pub email: String,
+    /// Phone, for the 2 AM call.
+    pub phone: Option<String>,
+}
+
+/// `[build]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildConfig {
+    /// The build command (argv).
+    pub command: Vec<String>,
+    /// Artifact name -> path the build leaves it at (relative to the repository).
+    pub artifacts: BTreeMap<String, String>,
+    /// How long the build may take (`30m`).
+    pub timeout: Option<String>,
+}
+
+/// `[backup]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Files to back up before a production deployment (databases, configuration).
+    pub paths: Vec<PathBuf>,
+}
+
+/// `[environments.NAME]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Deploy targets.
+    #[serde(default)]
+    pub targets: Vec<TargetConfig>,
+    /// Pre-deployment checks (R-8a).
+    #[serde(default)]
+    pub checks: Vec<ProbeConfig>,
+    /// Smoke tests (R-8f).
+    #[serde(default)]
+    pub smoke: Vec<ProbeConfig>,
+}
+
+/// A command deploy target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// Its name (`web-1`).
+    pub name: String,
+    /// Deploy command (argv; placeholders `{release}`, `{version}`, `{environment}`, `{key}`, `{artifacts}`).
+    pub deploy: Vec<String>,
+    /// Rollback command (argv).
+    pub rollback: Vec<String>,
+    /// Status command (argv): exit 0 when the key was done.
+    pub status: Option<Vec<String>>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// How long one command may run (`10m`).
+    pub timeout: Option<String>,
+}
+
+/// A probe.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ProbeConfig {
+    /// CPU, memory, free disk of this host.
+    Host {
+        /// Measure free space on the disk holding this path.
+        disk: Option<PathBuf>,
+    },
+    /// HTTP status and p95 latency.
+    Http {
+        /// The URL.
+        url: String,
+        /// Requests to send.
+        requests: Option<u32>,
+        /// Expected status (200).
+        status: Option<u16>,
+        /// The gate the p95 is for (`response_time`, `p95_latency`).
+        gate: Option<GateId>,
+    },
+    /// TLS handshake and certificate expiry.
+    Tls {
+        /// Host to connect to.
+        host: String,
+        /// Port.
+        port: u16,
+        /// Name the certificate must be valid for (default: host).
+        server_name: Option<String>,
+        /// Trust only this PEM file.
+        ca_file: Option<PathBuf>,
+    },
+    /// TCP reachability.
+    Tcp {
+        /// `host:port`.
+        address: String,
+    },
+    /// A database test query.
+    Database {
+        /// `sqlite:PATH` (no secrets in it).
+        url: Option<String>,
+        /// The environment variable holding the URL (PostgreSQL, with its password).
+        url_env: Option<String>,
+        /// The query (default `SELECT 1`).
+        query: Option<String>,
+    },
+}
+
+/// A loaded file: the config, where it is, and the policy it makes.
+pub struct Loaded {
+    /// The file's contents.
+    pub config: Config,
+    /// The folder holding the file (relative paths start here).
+    pub base: PathBuf,
+    /// The policy: defaults, then the file's overrides.
+    pub policy: Policy,
+}
+
+fn duration(text: &Option<String>, path: &str, problems: &mut Vec<Problem>) -> Option<Duration> {
+    let text = text.as_ref()?;
+    match text.parse::<jiff::SignedDuration>().ok().and_then(|d| Duration::try_from(d).ok()) {
+        Some(d) => Some(d),
+        None => {
+            problems.push(Problem {
+                path: path.into(),
+                message: format!("`{text}` is not a duration (`90s`, `10m`, `1h`)"),
+            });
+            None
+        }
+    }
+}
+
+/// Reads a secret from the environment variable named at `path`.
+pub fn secret(var: &str, path: &str) -> Result<SecretString, ConfigError> {
+    std::env::var(var)
+        .map(SecretString::from)
+        .map_err(|_| ConfigError::invalid(format!("{path}: environment variable `{var}` is not set")))
+}
+
+impl Loaded {
+    /// Reads and checks `path`; every problem is reported, each with its TOML path.
+    pub fn read(path: &Path) -> Result<Loaded, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::invalid(format!(
+                "cannot read {}: {e}\n  run `shipwarden init` to write one, or pass --config",
+                path.display()
+            ))
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses the text of the file at `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let at = e.span().map(|s| {
+                let line = text[..s.start.min(text.len())].lines().count().max(1);
+                format!(" (line {line})")
+            });
+            ConfigError::Problems(vec![Problem {
+                path: format!("{}{}", path.display(), at.unwrap_or_default()),
+                message: e.message().trim().to_owned(),
+            }])
+        })?;
+        let base = path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(dot);
+        let mut problems = Vec::new();
+        let mut overrides = config.policy.clone();
+        if let Some(tz) = &config.project.time_zone {
+            let calendar = overrides.entry("calendar").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = calendar {
+                t.insert("time_zone".into(), toml::Value::String(tz.clone()));
+            }
+        }
+        let policy = match Policy::from_toml_table(overrides) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.extend(e.problems.into_iter().map(|p| Problem { path: format!("policy.{}", p.path), ..p }));
+                Policy::default()
+            }
+        };
+        if config.project.name.trim().is_empty() {
+            problems.push(Problem { path: "project.name".into(), message: "name the project (`shop`)".into() });
+        }
+        for (name, user) in &config.users {
+            for (i, role) in user.roles.iter().enumerate() {
+                if !policy.roles.contains(role) {
+                    problems.push(Problem {
+                        path: format!("users.{name}.roles[{i}]"),
+                        message: format!("unknown role `{role}`; the policy's roles are {}", join(&policy.roles)),
+                    });
+                }
+            }
+        }
+        for (i, e) in config.escalation.iter().enumerate() {
+            if !policy.roles.contains(&e.role) {
+                problems.push(Problem {
+                    path: format!("escalation[{i}].role"),
+                    message: format!("unknown role `{}`", e.role),
+                });
+            }
+        }
+        for (name, env) in &config.environments {
+            let known = name.parse::<EnvName>().ok().is_some_and(|n| policy.environment(&n).is_some());
+            if !known {
+                let names: Vec<String> = policy.environments.iter().map(|e| e.name.to_string()).collect();
+                problems.push(Problem {
+                    path: format!("environments.{name}"),
+                    message: format!("not an environment of the policy ({})", names.join(", ")),
+                });
+            }
+            for (i, t) in env.targets.iter().enumerate() {
+                let at = format!("environments.{name}.targets[{i}]");
+                if t.deploy.is_empty() {
+                    problems.push(Problem {
+                        path: format!("{at}.deploy"),
+                        message: "give the deploy command as an argv".into(),
+                    });
+                }
+                if t.rollback.is_empty() {
+                    problems.push(Problem {
+                        path: format!("{at}.rollback"),
+                        message: "give the rollback command as an argv (R-8g)".into(),
+                    });
+                }
+                duration(&t.timeout, &format!("{at}.timeout"), &mut problems);
+            }
+            for (list, probes) in [("checks", &env.checks), ("smoke", &env.smoke)] {
+                for (i, p) in probes.iter().enumerate() {
+                    if let ProbeConfig::Database { url, url_env, .. } = p
+                        && url.is_some() == url_env.is_some()
+                    {
+                        problems.push(Problem {
+                            path: format!("environments.{name}.{list}[{i}]"),
+                            message: "give exactly one of `url` (sqlite) or `url_env` (a variable holding the URL)"
+                                .into(),
+                        });
+                    }
+                    if let ProbeConfig::Database { url: Some(u), .. } = p
+                        && u.contains('@')
+                    {
+                        problems.push(Problem {
+                            path: format!("environments.{name}.{list}[{i}].url"),
+                            message:
+                                "this URL holds credentials: put it in an environment variable and name it in `url_env`"
+                                    .into(),
+                        });
+                    }
+                }
+            }
+        }
+        duration(&config.engine.lease_wait, "engine.lease_wait", &mut problems);
+        if let Some(b) = &config.build {
+            if b.command.is_empty() {
+                problems.push(Problem {
+                    path: "build.command".into(),
+                    message: "give the build command as an argv".into(),
+                });
+            }
+            duration(&b.timeout, "build.timeout", &mut problems);
+        }
+        match config.store.kind.as_deref() {
+            None | Some("sqlite") => {}
+            Some("postgres") if config.store.url_env.is_some() => {}
+            Some("postgres") => problems.push(Problem {
+                path: "store.url_env".into(),
+                message: "name the environment variable that holds the PostgreSQL URL".into(),
+            }),
+            Some(other) => problems
+                .push(Problem { path: "store.kind".into(), message: format!("`{other}`: use `sqlite` or `postgres`") }),
+        }
+        if problems.is_empty() { Ok(Loaded { config, base, policy }) } else { Err(ConfigError::Problems(problems)) }
+    }
+
+    /// A path from the file, relative to its folder.
+    pub fn path(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() { p.to_path_buf() } else { self.base.join(p) }
+    }
+
+    /// The state folder.
+    pub fn state_dir(&self) -> PathBuf {
+        self.path(&self.config.project.state_dir)
+    }
+
+    /// The person running a command, with their roles.
+    pub fn actor(&self, user: &str) -> Result<Actor, ConfigError> {
+        let person = self.config.users.get(user).ok_or_else(|| {
+            let known: Vec<&str> = self.config.users.keys().map(String::as_str).collect();
+            ConfigError::invalid(format!(
+                "`{user}` is not in [users] of shipwarden.toml (known: {}); pass --as NAME or set SHIPWARDEN_USER",
+                if known.is_empty() { "nobody".to_owned() } else { known.join(", ") }
+            ))
+        })?;
+        Ok(Actor::new(user, person.roles.iter().cloned()))
+    }
+
+    /// Opens the event store.
+    pub async fn store(&self) -> Result<(Arc<dyn EventStore>, Option<LocalTicketing>), ConfigError> {
+        if self.config.store.kind.as_deref() == Some("postgres") {
+            let var = self.config.store.url_env.clone().unwrap_or_default();
+            let url = secret(&var, "store.url_env")?;
+            #[cfg(feature = "postgres")]
+            {
+                let store = PostgresStore::connect(url.expose_secret()).await?;
+                return Ok((Arc::new(store), None));
+            }
+            #[cfg(not(feature = "postgres"))]
+            {
+                drop(url);
+                return Err(ConfigError::invalid(
+                    "store.kind: this build has no PostgreSQL store (feature `postgres`)",
+                ));
+            }
+        }
+        let path =
+            self.config.store.path.as_ref().map_or_else(|| self.state_dir().join("releases.db"), |p| self.path(p));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| ConfigError::invalid(format!("{}: {e}", parent.display())))?;
+        }
+        let store = SqliteStore::open(&path).await?;
+        let prefix = self.config.project.ticket_prefix.clone().unwrap_or_else(|| self.config.project.name.clone());
+        let tickets = LocalTicketing::new(store.pool().clone()).with_prefix(prefix);
+        Ok((Arc::new(store), Some(tickets)))
+    }
+
+    fn probe(&self, p: &ProbeConfig) -> Result<Arc<dyn Probe>, ConfigError> {
+        Ok(match p {
+            ProbeConfig::Host { disk } => {
+                Arc::new(HostProbe::new().with_disk(disk.as_ref().map_or_else(|| self.base.clone(), |d| self.path(d))))
+            }
+            ProbeConfig::Http { url, requests, status, gate } => {
+                let mut probe =
+                    HttpProbe::new(url).with_requests(requests.unwrap_or(10)).expect_status(status.unwrap_or(200));
+                if let Some(g) = gate {
+                    probe = probe.as_gate(g.clone());
+                }
+                Arc::new(probe)
+            }
+            ProbeConfig::Tls { host, port, server_name, ca_file } => {
+                let mut probe = TlsProbe::new(host, *port);
+                if let Some(n) = server_name {
+                    probe = probe.with_server_name(n);
+                }
+                if let Some(f) = ca_file {
+                    probe = probe.with_ca_file(self.path(f));
+                }
+                Arc::new(probe)
+            }
+            ProbeConfig::Tcp { address } => Arc::new(TcpProbe::new(address)),
+            ProbeConfig::Database { url, url_env, query } => {
+                let url = match (url, url_env) {
+                    (Some(u), _) => match u.strip_prefix("sqlite:") {
+                        Some(file) => format!("sqlite:{}", self.path(Path::new(file)).display()),
+                        None => u.clone(),
+                    },
+                    (None, Some(var)) => secret(var, "url_env")?.expose_secret().to_owned(),
+                    (None, None) => return Err(ConfigError::invalid("a database probe needs `url` or `url_env`")),
+                };
+                let mut probe = DbProbe::new("database", url);
+                if let Some(q) = query {
+                    probe = probe.with_query(q);
+                }
+                Arc::new(probe)
+            }
+        })
+    }
+
+    /// Where notes go: the state folder, and the configured wiki and GitHub.
+    pub fn publishers(&self) -> Result<Arc<dyn NotesPublisher>, ConfigError> {
+        let state = self.state_dir();
+        let mut all: Vec<Arc<dyn NotesPublisher>> = vec![Arc::new(FileNotes::new(state.join("notes")))];
+        if let Some(w) = &self.config.notes.wiki {
+            let remote = if Path::new(&w.remote).exists() {
+                self.path(Path::new(&w.remote)).display().to_string()
+            } else {
+                w.remote.clone()
+            };
+            let mut wiki = WikiNotes::new(remote, state.join("wiki"));
+            if let Some(b) = &w.branch {
+                wiki = wiki.with_branch(b);
+            }
+            if let Some(p) = &w.page {
+                wiki = wiki.with_page(p);
+            }
+            all.push(Arc::new(wiki));
+        }
+        if let Some(g) = &self.config.notes.github {
+            let token = secret(&g.token_env, "notes.github.token_env")?;
+            let api = g.api.clone().unwrap_or_else(|| "https://api.github.com".into());
+            let github =
+                GithubReleases::new(api, &g.owner, &g.repo, token)?.with_tag_prefix(self.policy.vcs.tag_prefix.clone());
+            all.push(Arc::new(github));
+        }
+        Ok(if all.len() == 1 { all.remove(0) } else { Arc::new(AllNotes(all)) })
+    }
+
+    /// The release manager with every configured adapter.
+    pub async fn manager(
+        &self,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<(ReleaseManager, Option<LocalTicketing>), ConfigError> {
+        let (store, tickets) = self.store().await?;
+        let state = self.state_dir();
+        let repo = self.path(&self.config.project.repository);
+        let mut git = GitRepo::new(&repo);
+        if let Some(remote) = &self.config.vcs.remote {
+            git = git.with_remote(remote);
+        }
+        let mut ports = Ports {
+            vcs: repo.join(".git").exists().then(|| Arc::new(git) as _),
+            ticketing: tickets.clone().map(|t| Arc::new(t) as _),
+            artifacts: Some(Arc::new(FsArtifactStore::new(state.join("artifacts")))),
+            notes: Some(self.publishers()?),
+            notifiers: vec![Arc::new(FileNotifier::new(state.join("notices.jsonl"))) as Arc<dyn Notifier>],
+            ..Ports::default()
+        };
+        if let Some(b) = &self.config.build {
+            let mut builder = CommandBuilder::new(b.command.clone()).with_workdir(&repo);
+            for (name, path) in &b.artifacts {
+                builder = builder.artifact(name, path);
+            }
+            if let Some(t) = duration(&b.timeout, "build.timeout", &mut Vec::new()) {
+                builder = builder.with_timeout(t);
+            }
+            ports.builder = Some(Arc::new(builder));
+        }
+        if let Some(b) = &self.config.backup {
+            let sources = b.paths.iter().map(|p| self.path(p)).collect();
+            ports.backup = Some(Arc::new(FileBackup::new(sources, state.join("backups"), state.join("restore-test"))));
+        }
+        for (name, env) in &self.config.environments {
+            let env_name: EnvName =
+                name.parse().map_err(|e: shipwarden::ParseError| ConfigError::invalid(e.to_string()))?;
+            for t in &env.targets {
+                let mut target =
+                    CommandTarget::new(&t.name, t.deploy.clone(), t.rollback.clone()).with_workdir(&self.base);
+                if let Some(s) = &t.status {
+                    target = target.with_status(s.clone());
+                }
+                for (k, v) in &t.env {
+                    target = target.with_env(k, v);
+                }
+                if let Some(d) = duration(&t.timeout, "timeout", &mut Vec::new()) {
+                    target = target.with_timeout(d);
+                }
+                ports.targets.entry(env_name.clone()).or_default().push(Arc::new(target) as Arc<dyn DeployTarget>);
+            }
+            for p in &env.checks {
+                ports.checks.entry(env_name.clone()).or_default().push(self.probe(p)?);
+            }
+            for p in &env.smoke {
+                ports.smoke.entry(env_name.clone()).or_default().push(self.probe(p)?);
+            }
+        }
+        let mut engine = shipwarden::engine::EngineConfig::default();
+        if let Some(wait) = duration(&self.config.engine.lease_wait, "engine.lease_wait", &mut Vec::new()) {
+            engine.lease_wait = wait;
+        }
+        let mut builder = ReleaseManager::builder(store).policy(self.policy.clone()).ports(ports).config(engine);
+        if let Some(clock) = clock {
+            builder = builder.clock(clock);
+        }
+        Ok((builder.build(), tickets))
+    }
+}
+
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// The commented file `shipwarden init` writes.
+pub fn template(project: &str) -> String {
+    let prefix: String = project.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase();
+    include_str!("init.toml").replace("{project}", project).replace("{PREFIX}", &prefix)
+}
