@@ -213,11 +213,17 @@ pub async fn drive(manager: &ReleaseManager, project: &str) -> Result<Stage, Eng
         Err(e) => return Err(e),
     }
     for _ in 0..200 {
-        let waiting = match manager.run(&id, None).await? {
-            RunOutcome::Final { stage } => return Ok(stage),
-            RunOutcome::Reached { stage } => return Ok(stage),
-            RunOutcome::RolledBack { .. } => return Ok(Stage::RolledBack),
-            RunOutcome::Waiting(w) => w,
+        let waiting = match manager.run(&id, None).await {
+            Ok(RunOutcome::Final { stage }) => return Ok(stage),
+            Ok(RunOutcome::Reached { stage }) => return Ok(stage),
+            Ok(RunOutcome::RolledBack { .. }) => return Ok(Stage::RolledBack),
+            Ok(RunOutcome::Waiting(w)) => w,
+            // Another driver kept winning the race: nothing was lost; go again, as a caller should.
+            Err(e) if e.is_retryable() => {
+                tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(5..50))).await;
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         for unmet in &waiting.refusal.unmet {
             let result = match &unmet.requirement {
@@ -254,6 +260,7 @@ pub async fn drive(manager: &ReleaseManager, project: &str) -> Result<Stage, Eng
             };
             match result {
                 Ok(_) | Err(EngineError::Refused(_)) => {}
+                Err(e) if e.is_retryable() => {}
                 Err(e) => return Err(e),
             }
         }
