@@ -100,11 +100,16 @@ fn setup(config: &Path) -> Result<Setup, CliError> {
     Ok(Setup { repo, project, policy: Policy::default() })
 }
 
-fn history(s: &Setup, options: HistoryOptions) -> Result<History, CliError> {
+/// The project's repository, when it is one.
+fn repository(s: &Setup) -> Result<GitRepo, CliError> {
     if !s.repo.join(".git").exists() && !s.repo.join("HEAD").exists() {
         return Err(CliError::usage(format!("{} is not a git repository", s.repo.display())));
     }
-    GitRepo::new(&s.repo).history_blocking(&options).map_err(|e| CliError::usage(e.to_string()))
+    Ok(GitRepo::new(&s.repo))
+}
+
+fn history(s: &Setup, options: HistoryOptions) -> Result<History, CliError> {
+    repository(s)?.history_blocking(&options).map_err(|e| CliError::usage(e.to_string()))
 }
 
 /// The newest release tag, and the changes after it.
@@ -151,12 +156,9 @@ pub fn notes(config: &Path, a: &NotesArgs) -> Result<(), CliError> {
         to: a.to.clone(),
         paths: a.paths.clone(),
     };
-    if !s.repo.join(".git").exists() && !s.repo.join("HEAD").exists() {
-        return Err(CliError::usage(format!("{} is not a git repository", s.repo.display())));
-    }
     // The walk runs on its own thread and hands over each release as it
     // passes it; this thread reads and groups the commits meanwhile.
-    let repo = GitRepo::new(&s.repo);
+    let repo = repository(&s)?;
     let (tx, rx) = std::sync::mpsc::sync_channel(8);
     let walker =
         std::thread::spawn(move || repo.history_streaming(&options, &mut |r| tx.send(r).map_err(|e| e.to_string())));

@@ -485,19 +485,12 @@ async fn scope_from_git(ctx: &Ctx, version: &Version) -> Result<Vec<TicketKey>, 
         return Ok(Vec::new());
     }
     let git = shipwarden_adapters::vcs::git::GitRepo::new(repo);
-    let prefix = &ctx.manager.policy().vcs.tag_prefix;
-    let last = git
-        .tags()
-        .await
-        .map_err(CliError::outside)?
-        .into_iter()
-        .filter_map(|t| Version::from_tag(&t.name, prefix).ok().map(|v| (v, t.name)))
-        .filter(|(v, _)| v < version)
-        .max();
+    let tags = git.tags().await.map_err(CliError::outside)?;
+    let last = shipwarden::changes::last_release_tag(&tags, &ctx.manager.policy().vcs.tag_prefix, version);
     let commits = git.commits_since(last.as_ref().map(|(_, n)| n.as_str())).await.map_err(CliError::outside)?;
     let mut keys: Vec<TicketKey> = Vec::new();
-    for c in commits.iter().rev() {
-        for k in shipwarden::changes::ticket_keys(&format!("{}\n{}", c.subject, c.body)) {
+    for c in commits.into_iter().rev() {
+        for k in shipwarden::changes::parse_owned(c).tickets {
             if !keys.contains(&k) {
                 keys.push(k);
             }

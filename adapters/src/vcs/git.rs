@@ -226,6 +226,52 @@ impl Ord for Waiting {
     }
 }
 
+/// Splits commits, newest first, into releases: a tagged commit starts the
+/// next (older) release. One pass; the cost does not grow with the tags.
+struct Splitter<'a> {
+    tagged: &'a std::collections::HashMap<gix::ObjectId, (shipwarden::Version, String)>,
+    current: ReleaseCommits,
+    sink: &'a mut dyn FnMut(ReleaseCommits) -> Result<(), String>,
+}
+
+impl<'a> Splitter<'a> {
+    fn new(
+        tagged: &'a std::collections::HashMap<gix::ObjectId, (shipwarden::Version, String)>,
+        sink: &'a mut dyn FnMut(ReleaseCommits) -> Result<(), String>,
+    ) -> Self {
+        Self { tagged, current: ReleaseCommits::empty(), sink }
+    }
+
+    /// The walk reached commit `id`, committed at `time` (seconds).
+    fn reach(&mut self, id: &gix::ObjectId, time: i64) -> Result<(), String> {
+        if let Some((version, name)) = self.tagged.get(id) {
+            self.flush()?;
+            self.current.tag = Some(name.clone());
+            self.current.version = Some(version.clone());
+            self.current.date = jiff::Timestamp::from_second(time).ok().map(|t| t.strftime("%Y-%m-%d").to_string());
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, commit: Commit) {
+        self.current.commits.push(commit);
+    }
+
+    /// Hands over the release being filled, if it has anything.
+    fn flush(&mut self) -> Result<(), String> {
+        if self.current.tag.is_some() || !self.current.commits.is_empty() {
+            (self.sink)(std::mem::replace(&mut self.current, ReleaseCommits::empty()))?;
+        }
+        Ok(())
+    }
+}
+
+impl ReleaseCommits {
+    fn empty() -> Self {
+        ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() }
+    }
+}
+
 /// The whole history from `tip`, newest first by committer time, each
 /// commit read exactly once (no object cache needed): the frontier is a heap
 /// of commits already read, so parents are read when first reached.
@@ -240,18 +286,10 @@ fn walk_all(
     let (time, commit, parents) = load(repo, tip)?;
     seen.insert(tip);
     frontier.push(Waiting { time, id: tip, commit, parents });
-    let mut current = ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() };
+    let mut releases = Splitter::new(tagged, sink);
     while let Some(Waiting { time, id, commit, parents }) = frontier.pop() {
-        if let Some((version, name)) = tagged.get(&id) {
-            if current.tag.is_some() || !current.commits.is_empty() {
-                let next = ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() };
-                sink(std::mem::replace(&mut current, next))?;
-            }
-            current.tag = Some(name.clone());
-            current.version = Some(version.clone());
-            current.date = jiff::Timestamp::from_second(time).ok().map(|t| t.strftime("%Y-%m-%d").to_string());
-        }
-        current.commits.push(commit);
+        releases.reach(&id, time)?;
+        releases.push(commit);
         for parent in parents {
             if seen.insert(parent) {
                 let (t, c, p) = load(repo, parent)?;
@@ -259,10 +297,7 @@ fn walk_all(
             }
         }
     }
-    if current.tag.is_some() || !current.commits.is_empty() {
-        sink(current)?;
-    }
-    Ok(())
+    releases.flush()
 }
 
 fn read_history(path: &Path, options: &HistoryOptions) -> Result<History, String> {
@@ -314,39 +349,18 @@ fn stream_history(
     // The walk reads each commit, and the loop again for its message: keep them cached.
     repo.object_cache_size(4 * 1024 * 1024);
     let walk = repo.rev_walk([tip]).with_hidden(hidden).all().map_err(|e| e.to_string())?;
-    let mut current = ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() };
+    let mut releases = Splitter::new(&tagged, sink);
     for info in walk {
         let info = info.map_err(|e| e.to_string())?;
-        let commit = info.object().map_err(|e| e.to_string())?;
-        // One pass: a tagged commit starts the next (older) release.
-        if let Some((version, name)) = tagged.get(&info.id) {
-            if current.tag.is_some() || !current.commits.is_empty() {
-                sink(std::mem::replace(
-                    &mut current,
-                    ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() },
-                ))?;
-            }
-            let seconds = commit.time().map_err(|e| e.to_string())?.seconds;
-            current.tag = Some(name.clone());
-            current.version = Some(version.clone());
-            current.date = jiff::Timestamp::from_second(seconds).ok().map(|t| t.strftime("%Y-%m-%d").to_string());
-        }
-        if !options.paths.is_empty() && !touches(&repo, &commit, &options.paths)? {
+        // Read through the object cache: the walk has just read this commit.
+        let (time, commit, _) = load(&repo, info.id)?;
+        releases.reach(&info.id, time)?;
+        if !options.paths.is_empty() && !touches(&repo, &info.object().map_err(|e| e.to_string())?, &options.paths)? {
             continue;
         }
-        let message = commit.message().map_err(|e| e.to_string())?;
-        let author = commit.author().map_err(|e| e.to_string())?.name.to_string();
-        current.commits.push(Commit {
-            sha: info.id.to_string(),
-            subject: message.title.to_string(),
-            body: message.body.map(|b| b.to_string()).unwrap_or_default(),
-            author,
-            parents: commit.parent_ids().count(),
-        });
+        releases.push(commit);
     }
-    if current.tag.is_some() || !current.commits.is_empty() {
-        sink(current)?;
-    }
+    releases.flush()?;
     Ok(ignored_tags)
 }
 

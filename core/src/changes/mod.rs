@@ -251,6 +251,20 @@ impl Change {
     }
 }
 
+/// The newest release tag older than `version` (`prefix` + SemVer), with
+/// its version: where "since the last release" starts. The release's own
+/// tag may already exist (the tag step can run first), so it never counts.
+pub fn last_release_tag(
+    tags: &[crate::ports::Tag],
+    prefix: &str,
+    version: &crate::model::Version,
+) -> Option<(crate::model::Version, String)> {
+    tags.iter()
+        .filter_map(|t| crate::model::Version::from_tag(&t.name, prefix).ok().map(|v| (v, t.name.clone())))
+        .filter(|(v, _)| v < version)
+        .max()
+}
+
 /// R-4a: the commits that should carry a ticket key and do not.
 pub fn untracked<'a>(changes: &'a [Change], policy: &VcsPolicy) -> Vec<&'a Change> {
     changes.iter().filter(|c| c.tickets.is_empty() && !c.exempt(policy)).collect()

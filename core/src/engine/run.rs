@@ -485,16 +485,7 @@ impl ReleaseManager {
         let Some(version) = self.with_state(release, |s| s.plan.as_ref().map(|p| p.version.clone())).await? else {
             return Ok(());
         };
-        let prefix = self.inner.policy.vcs.tag_prefix.clone();
-        // The last release is the newest tag older than this one: this
-        // release's own tag may already exist (the tag step can run first).
-        let last = vcs
-            .tags()
-            .await?
-            .into_iter()
-            .filter_map(|t| crate::model::Version::from_tag(&t.name, &prefix).ok().map(|v| (v, t.name)))
-            .filter(|(v, _)| v < &version)
-            .max();
+        let last = crate::changes::last_release_tag(&vcs.tags().await?, &self.inner.policy.vcs.tag_prefix, &version);
         let commits = vcs.commits_since(last.as_ref().map(|(_, name)| name.as_str())).await?;
         let changes: Vec<crate::changes::Change> = commits.iter().map(crate::changes::parse).collect();
         let untracked: Vec<String> = crate::changes::untracked(&changes, &self.inner.policy.vcs)
@@ -537,35 +528,25 @@ impl ReleaseManager {
         if let Some(vcs) = self.inner.ports.vcs.clone() {
             let prefix = &policy.vcs.tag_prefix;
             let tags = vcs.tags().await?;
-            let last = tags
-                .iter()
-                .filter_map(|t| crate::model::Version::from_tag(&t.name, prefix).ok().map(|v| (v, t.name.clone())))
-                .filter(|(v, _)| v < &plan.version)
-                .max();
+            let last = crate::changes::last_release_tag(&tags, prefix, &plan.version);
             let own = plan.version.tag(prefix);
             let to = tags.iter().any(|t| t.name == own).then_some(own);
             let commits = vcs.commits_between(last.as_ref().map(|(_, n)| n.as_str()), to.as_deref()).await?;
-            let mut parsed: Vec<crate::changes::Change> = commits.iter().rev().map(crate::changes::parse).collect();
-            parsed = crate::changes::for_notes(parsed, &policy.vcs);
-            changes = parsed;
+            let parsed = commits.into_iter().rev().map(crate::changes::parse_owned).collect();
+            changes = crate::changes::for_notes(parsed, &policy.vcs);
         } else if let Some(ticketing) = self.inner.ports.ticketing.clone() {
             // Without a repository, the scope's tickets are the changes.
             for key in &plan.scope {
                 let summary = ticketing.get(key).await.map(|t| t.summary).unwrap_or_else(|_| key.to_string());
-                changes.push(crate::changes::Change {
+                // Read as a commit `KEY: summary`, so it is grouped by its wording like one.
+                let commit = crate::ports::Commit {
                     sha: String::new(),
-                    subject: summary.clone(),
-                    kind: None,
-                    scope: None,
-                    description: summary,
-                    breaking: false,
-                    breaking_note: None,
-                    tickets: vec![key.clone()],
-                    hotfix: false,
-                    revert: None,
-                    merge: false,
+                    subject: format!("{key}: {summary}"),
+                    body: String::new(),
                     author: String::new(),
-                });
+                    parents: 1,
+                };
+                changes.push(crate::changes::parse_owned(commit));
             }
         }
         let mut known = Vec::new();
