@@ -1,26 +1,13 @@
 //! The git adapter against real repositories: a work tree and a bare remote
 //! made with the `git` command (R-4a, R-4c, R-4d).
 
+mod common;
+
+use common::git;
 use std::path::Path;
-use std::process::Command;
 
 use shipwarden::ports::{ErrorKind, Vcs};
 use shipwarden_adapters::vcs::git::GitRepo;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn commit(dir: &Path, message: &str) -> String {
     git(dir, &["commit", "--allow-empty", "-q", "-m", message]);

@@ -1,8 +1,9 @@
 //! Release notes publishers against a real local wiki repository and a local
 //! server speaking GitHub's documented releases API (R-9b).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+
+use common::git;
 use std::sync::{Arc, Mutex};
 
 use secrecy::SecretString;
@@ -13,21 +14,6 @@ use shipwarden_adapters::notes::github::GithubReleases;
 use shipwarden_adapters::notes::wiki::WikiNotes;
 use shipwarden_adapters::vcs::git::{GitRepo, HistoryOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn id() -> ReleaseId {
     "shop-1.4.0".parse().expect("id")
