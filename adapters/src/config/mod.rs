@@ -26,7 +26,7 @@ use crate::ticketing::local::LocalTicketing;
 use crate::vcs::git::GitRepo;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use shipwarden::engine::{Ports, ReleaseManager};
+use shipwarden::engine::{Ports, ReleaseManager, ReleaseManagerBuilder};
 use shipwarden::ports::{Clock, DeployTarget, EventStore, NotesPublisher, Notifier, Probe};
 use shipwarden::{Actor, EnvName, GateId, Policy, Problem, Role};
 
@@ -598,6 +598,15 @@ impl Loaded {
         &self,
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<(ReleaseManager, Option<LocalTicketing>), ConfigError> {
+        let (builder, tickets) = self.builder(clock).await?;
+        Ok((builder.build(), tickets))
+    }
+
+    /// A builder with every configured adapter, for callers that add ports of their own (the bindings).
+    pub async fn builder(
+        &self,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<(ReleaseManagerBuilder, Option<LocalTicketing>), ConfigError> {
         let (store, tickets) = self.store().await?;
         let state = self.state_dir();
         let repo = self.path(&self.config.project.repository);
@@ -659,7 +668,7 @@ impl Loaded {
         if let Some(clock) = clock {
             builder = builder.clock(clock);
         }
-        Ok((builder.build(), tickets))
+        Ok((builder, tickets))
     }
 }
 

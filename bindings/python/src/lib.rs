@@ -1,1 +1,28 @@
-//! Python bindings for shipwarden (issue #6).
+//! Python bindings for shipwarden: `import shipwarden`.
+//!
+//! The module `shipwarden._native` holds the classes; the package
+//! `shipwarden` re-exports them with type stubs (`_native.pyi`). Nothing of
+//! the procedure is implemented here: every rule is the Rust crate's.
+
+mod bench;
+mod convert;
+mod errors;
+mod manager;
+mod ports;
+mod types;
+
+use pyo3::prelude::*;
+
+/// The native module.
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    types::register(m)?;
+    m.add_class::<manager::ReleaseManager>()?;
+    m.add_class::<manager::ManualClock>()?;
+    m.add_class::<ports::Log>()?;
+    bench::register(m)?;
+    Ok(())
+}

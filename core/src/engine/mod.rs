@@ -163,6 +163,11 @@ impl ReleaseManagerBuilder {
         self
     }
 
+    /// The ports set so far, to add to or replace some of them.
+    pub fn ports_mut(&mut self) -> &mut Ports {
+        &mut self.ports
+    }
+
     /// Adds a deploy target to an environment.
     pub fn target(mut self, environment: EnvName, target: Arc<dyn DeployTarget>) -> Self {
         self.ports.targets.entry(environment).or_default().push(target);

@@ -1,0 +1,687 @@
+//! `shipwarden.ReleaseManager`: the engine, opened from a `shipwarden.toml`,
+//! a dict, or in memory, with ports written in Python added on top. Every
+//! operation is a coroutine method (`await manager.run(id)`) with a sync
+//! twin for scripts (`manager.run_sync(id)`).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use shipwarden::engine::{Ports, ReleaseManager as RManager};
+use shipwarden::machine::Evidence;
+use shipwarden::ports::memory::{MemoryArtifacts, MemoryBackup, MemoryBuilder, MemoryNotes, MemoryStore};
+use shipwarden::ports::{Clock, ReleaseQuery};
+use shipwarden::{Actor as RActor, Channel, EnvName, ReleaseId, StepOutcome};
+use shipwarden_adapters::config::Loaded;
+
+use crate::convert::{parse, py_to_timestamp, py_to_value, timestamp_to_py};
+use crate::errors::{Error, invalid};
+use crate::ports::{EventLoop, PyPort};
+use crate::types::{
+    Actor, AuditEvent, Plan, Policy, Release, ReleaseStatus, ReleaseSummary, RunOutcome, stage_arg,
+};
+
+type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>;
+
+/// A clock that moves only when told to: for tests, rehearsals, and windows.
+#[pyclass(module = "shipwarden", frozen)]
+pub struct ManualClock(Arc<shipwarden::ports::ManualClock>);
+
+#[pymethods]
+impl ManualClock {
+    #[new]
+    fn new(at: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(ManualClock(Arc::new(shipwarden::ports::ManualClock::new(py_to_timestamp(at)?))))
+    }
+
+    /// The time it shows.
+    fn now<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        timestamp_to_py(py, self.0.now())
+    }
+
+    /// Sets the time (an aware datetime or an RFC 3339 string).
+    fn set(&self, at: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.0.set(py_to_timestamp(at)?);
+        Ok(())
+    }
+
+    /// Moves the time forward by `seconds`.
+    fn advance(&self, seconds: f64) -> PyResult<()> {
+        let by = std::time::Duration::try_from_secs_f64(seconds)
+            .map_err(|_| invalid(format!("cannot advance by {seconds} seconds")))?;
+        self.0.advance(by);
+        Ok(())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ManualClock('{}')", self.0.now())
+    }
+}
+
+/// Runs releases: plan, approve, record evidence, run, deploy, verify, roll back.
+#[pyclass(module = "shipwarden", frozen)]
+pub struct ReleaseManager {
+    inner: RManager,
+    event_loop: Arc<EventLoop>,
+    config: Option<Arc<Loaded>>,
+}
+
+fn env_map(
+    obj: Option<&Bound<'_, PyDict>>,
+    role: &'static str,
+    required: &[&str],
+    event_loop: &Arc<EventLoop>,
+    into: &mut std::collections::BTreeMap<EnvName, Vec<Arc<PyPort>>>,
+) -> PyResult<()> {
+    let Some(dict) = obj else { return Ok(()) };
+    for (env, items) in dict.iter() {
+        let env: String = env.extract().map_err(|_| invalid(format!("{role}s: environment names must be strings")))?;
+        let env: EnvName = parse(&env)?;
+        let list: Vec<Bound<'_, PyAny>> = if items.is_instance_of::<PyList>() || items.is_instance_of::<pyo3::types::PyTuple>() {
+            items.try_iter()?.collect::<PyResult<_>>()?
+        } else {
+            vec![items]
+        };
+        for item in list {
+            into.entry(env.clone()).or_default().push(Arc::new(PyPort::new(&item, role, required, event_loop.clone())?));
+        }
+    }
+    Ok(())
+}
+
+const TARGET: &[&str] = &["deploy", "rollback"];
+const NOTIFIER: &[&str] = &["send"];
+const PROBE: &[&str] = &["check"];
+const TICKETING: &[&str] = &["get", "open_bugs", "comment", "transition", "create_release_ticket"];
+const ARTIFACTS: &[&str] = &["put", "get", "exists", "versions"];
+const BACKUP: &[&str] = &["backup", "verify", "restore"];
+
+/// The Python ports passed to `open`.
+struct PyPorts<'a, 'py> {
+    targets: Option<&'a Bound<'py, PyDict>>,
+    checks: Option<&'a Bound<'py, PyDict>>,
+    smoke: Option<&'a Bound<'py, PyDict>>,
+    notifiers: Option<Vec<Bound<'py, PyAny>>>,
+    ticketing: Option<&'a Bound<'py, PyAny>>,
+    artifacts: Option<&'a Bound<'py, PyAny>>,
+    backup: Option<&'a Bound<'py, PyAny>>,
+}
+
+impl PyPorts<'_, '_> {
+    fn add_to(&self, ports: &mut Ports, event_loop: &Arc<EventLoop>) -> PyResult<()> {
+        let mut targets = std::collections::BTreeMap::new();
+        env_map(self.targets, "deploy-target", TARGET, event_loop, &mut targets)?;
+        for (env, list) in targets {
+            // Python targets replace the configured ones of that environment.
+            ports.targets.insert(env, list.into_iter().map(|p| p as _).collect());
+        }
+        let mut checks = std::collections::BTreeMap::new();
+        env_map(self.checks, "probe", PROBE, event_loop, &mut checks)?;
+        for (env, list) in checks {
+            ports.checks.entry(env).or_default().extend(list.into_iter().map(|p| p as _));
+        }
+        let mut smoke = std::collections::BTreeMap::new();
+        env_map(self.smoke, "probe", PROBE, event_loop, &mut smoke)?;
+        for (env, list) in smoke {
+            ports.smoke.entry(env).or_default().extend(list.into_iter().map(|p| p as _));
+        }
+        for n in self.notifiers.iter().flatten() {
+            ports.notifiers.push(Arc::new(PyPort::new(n, "notifier", NOTIFIER, event_loop.clone())?));
+        }
+        if let Some(t) = self.ticketing {
+            ports.ticketing = Some(Arc::new(PyPort::new(t, "ticketing", TICKETING, event_loop.clone())?));
+        }
+        if let Some(a) = self.artifacts {
+            ports.artifacts = Some(Arc::new(PyPort::new(a, "artifact-store", ARTIFACTS, event_loop.clone())?));
+        }
+        if let Some(b) = self.backup {
+            ports.backup = Some(Arc::new(PyPort::new(b, "backup", BACKUP, event_loop.clone())?));
+        }
+        Ok(())
+    }
+}
+
+fn clock_arg(clock: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Arc<dyn Clock>>> {
+    let Some(clock) = clock else { return Ok(None) };
+    if let Ok(c) = clock.cast::<ManualClock>() {
+        return Ok(Some(c.get().0.clone() as Arc<dyn Clock>));
+    }
+    Ok(Some(Arc::new(shipwarden::ports::ManualClock::new(py_to_timestamp(clock)?))))
+}
+
+/// Fails when an event loop runs in this thread: a sync twin would block it.
+fn no_running_loop(py: Python<'_>, method: &str) -> PyResult<()> {
+    let running = py.import("asyncio")?.call_method0("_get_running_loop")?;
+    if running.is_none() {
+        Ok(())
+    } else {
+        Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "{method}_sync() would block the running event loop: use `await manager.{method}(...)` inside a coroutine"
+        )))
+    }
+}
+
+/// Runs `fut` on the shared runtime with the GIL released.
+fn block_on<T: Send>(py: Python<'_>, fut: BoxFut<T>) -> PyResult<T> {
+    py.detach(|| pyo3_async_runtimes::tokio::get_runtime().block_on(fut)).map_err(PyErr::from)
+}
+
+fn id(release: &str) -> PyResult<ReleaseId> {
+    parse(release)
+}
+
+impl ReleaseManager {
+    fn resolve_actor(&self, obj: &Bound<'_, PyAny>) -> PyResult<RActor> {
+        if let Ok(a) = obj.cast::<Actor>() {
+            return Ok(a.get().0.clone());
+        }
+        let name: String = obj.extract().map_err(|_| invalid("expected an Actor or a user name"))?;
+        match &self.config {
+            Some(config) => config.actor(&name).map_err(|e| match e {
+                shipwarden_adapters::config::ConfigError::Invalid(message) => invalid(message),
+                other => PyErr::from(Error::from(other)),
+            }),
+            None => Err(invalid(format!(
+                "`{name}`: a user name needs a configuration with [users]; pass Actor('{name}', [roles]) instead"
+            ))),
+        }
+    }
+
+    fn spawn<'py, T>(&self, py: Python<'py>, fut: BoxFut<T>) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+    {
+        let locals = pyo3_async_runtimes::tokio::get_current_locals(py)?;
+        self.event_loop.set(locals.clone());
+        pyo3_async_runtimes::tokio::future_into_py_with_locals(py, locals, async move { fut.await.map_err(PyErr::from) })
+    }
+
+    fn op_plan(&self, actor: &Bound<'_, PyAny>, plan: &Plan) -> PyResult<BoxFut<Release>> {
+        let (m, actor, plan) = (self.inner.clone(), self.resolve_actor(actor)?, plan.0.clone());
+        Ok(Box::pin(async move { Ok(Release(m.plan(&actor, plan).await?.as_ref().clone())) }))
+    }
+
+    fn op_approve(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        role: Option<&str>,
+        channel: &str,
+        comment: String,
+    ) -> PyResult<BoxFut<Release>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        let approval = parse(approval)?;
+        let role = match role {
+            Some(r) => parse(r)?,
+            None => match actor.roles.iter().collect::<Vec<_>>().as_slice() {
+                [only] => (*only).clone(),
+                _ => return Err(invalid(format!("{} holds several roles or none: say which with role=", actor.user))),
+            },
+        };
+        let channel: Channel = parse(channel)?;
+        Ok(Box::pin(async move {
+            Ok(Release(m.approve(&id, &actor, approval, role, channel, &comment).await?.as_ref().clone()))
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn op_record_evidence(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        gate: &str,
+        value: f64,
+        source: String,
+        environment: Option<&str>,
+        target: Option<String>,
+    ) -> PyResult<BoxFut<Release>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        let mut evidence = Evidence::new(parse(gate)?, value, source);
+        evidence.environment = environment.map(parse).transpose()?;
+        evidence.target = target;
+        Ok(Box::pin(async move { Ok(Release(m.record_evidence(&id, &actor, evidence).await?.as_ref().clone())) }))
+    }
+
+    fn op_advance(&self, release: &str, actor: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> PyResult<BoxFut<Release>> {
+        let (m, id, actor, to) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?, stage_arg(to)?);
+        Ok(Box::pin(async move { Ok(Release(m.advance(&id, &actor, to).await?.as_ref().clone())) }))
+    }
+
+    fn op_schedule(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        environment: &str,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+    ) -> PyResult<BoxFut<Release>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        let (env, start, end) = (parse(environment)?, py_to_timestamp(start)?, py_to_timestamp(end)?);
+        Ok(Box::pin(async move { Ok(Release(m.schedule(&id, &actor, env, start, end).await?.as_ref().clone())) }))
+    }
+
+    fn op_cancel(&self, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<BoxFut<Release>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        Ok(Box::pin(async move { Ok(Release(m.cancel(&id, &actor, &reason).await?.as_ref().clone())) }))
+    }
+
+    fn op_rollback(&self, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<BoxFut<Release>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        Ok(Box::pin(async move { Ok(Release(m.rollback(&id, &actor, &reason).await?.as_ref().clone())) }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn op_report_step(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        step: &str,
+        environment: Option<&str>,
+        ok: bool,
+        detail: String,
+        retryable: bool,
+    ) -> PyResult<BoxFut<Release>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        let (step, env) = (parse(step)?, environment.map(parse).transpose()?);
+        let outcome = if ok { StepOutcome::ok(detail) } else { StepOutcome::failed(detail, retryable) };
+        Ok(Box::pin(async move { Ok(Release(m.report_step(&id, &actor, step, env, outcome).await?.as_ref().clone())) }))
+    }
+
+    fn op_status(&self, release: &str) -> PyResult<BoxFut<ReleaseStatus>> {
+        let (m, id) = (self.inner.clone(), id(release)?);
+        Ok(Box::pin(async move { Ok(ReleaseStatus(m.status(&id).await?)) }))
+    }
+
+    fn op_history(&self, release: &str) -> PyResult<BoxFut<Vec<AuditEvent>>> {
+        let (m, id) = (self.inner.clone(), id(release)?);
+        Ok(Box::pin(async move { Ok(m.history(&id).await?.into_iter().map(AuditEvent).collect()) }))
+    }
+
+    fn op_list(
+        &self,
+        project: Option<String>,
+        stage: Option<&Bound<'_, PyAny>>,
+        environment: Option<&str>,
+        limit: Option<u32>,
+    ) -> PyResult<BoxFut<Vec<ReleaseSummary>>> {
+        let query = ReleaseQuery {
+            project,
+            stage: stage.map(stage_arg).transpose()?,
+            environment: environment.map(parse).transpose()?,
+            limit,
+            ..ReleaseQuery::default()
+        };
+        let m = self.inner.clone();
+        Ok(Box::pin(async move { Ok(m.list(&query).await?.into_iter().map(ReleaseSummary).collect()) }))
+    }
+
+    fn op_run(&self, release: &str, until: Option<&Bound<'_, PyAny>>) -> PyResult<BoxFut<RunOutcome>> {
+        let (m, id, until) = (self.inner.clone(), id(release)?, until.map(stage_arg).transpose()?);
+        Ok(Box::pin(async move { Ok(RunOutcome(m.run(&id, until).await?)) }))
+    }
+
+    fn op_verify(&self, release: &str) -> PyResult<BoxFut<RunOutcome>> {
+        let (m, id) = (self.inner.clone(), id(release)?);
+        Ok(Box::pin(async move { Ok(RunOutcome(m.verify(&id).await?)) }))
+    }
+
+    fn op_deploy(&self, release: &str, environment: &str) -> PyResult<BoxFut<Release>> {
+        let (m, id, env) = (self.inner.clone(), id(release)?, parse::<EnvName>(environment)?);
+        Ok(Box::pin(async move {
+            m.deploy(&id, &env).await?;
+            Ok(Release(m.status(&id).await?.state))
+        }))
+    }
+
+    fn op_notes(&self, release: &str) -> PyResult<BoxFut<String>> {
+        let (m, id) = (self.inner.clone(), id(release)?);
+        Ok(Box::pin(async move { Ok(m.notes(&id).await?) }))
+    }
+}
+
+#[pymethods]
+impl ReleaseManager {
+    /// Opens a manager.
+    ///
+    /// `config` is a `shipwarden.toml` path, a dict of the same shape (paths
+    /// relative to `base_dir`), or None for an in-memory manager (memory
+    /// store, builder, artifacts and backups: tests and tours). Python
+    /// objects passed as ports are added on top: `targets` replace the
+    /// configured targets of their environments; `checks`, `smoke` and
+    /// `notifiers` are added; `ticketing`, `artifacts`, `backup` replace.
+    #[staticmethod]
+    #[pyo3(signature = (config = None, *, base_dir = None, policy = None, clock = None, targets = None, checks = None, smoke = None, notifiers = None, ticketing = None, artifacts = None, backup = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        py: Python<'_>,
+        config: Option<&Bound<'_, PyAny>>,
+        base_dir: Option<PathBuf>,
+        policy: Option<Policy>,
+        clock: Option<&Bound<'_, PyAny>>,
+        targets: Option<&Bound<'_, PyDict>>,
+        checks: Option<&Bound<'_, PyDict>>,
+        smoke: Option<&Bound<'_, PyDict>>,
+        notifiers: Option<Vec<Bound<'_, PyAny>>>,
+        ticketing: Option<&Bound<'_, PyAny>>,
+        artifacts: Option<&Bound<'_, PyAny>>,
+        backup: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let event_loop = Arc::new(EventLoop::default());
+        let clock = clock_arg(clock)?;
+        let py_ports = PyPorts { targets, checks, smoke, notifiers, ticketing, artifacts, backup };
+        let loaded = match config {
+            None => None,
+            Some(c) if c.is_instance_of::<PyDict>() => {
+                let value = py_to_value(c, "")?;
+                let text = toml::to_string(&value).map_err(|e| {
+                    PyErr::from(Error::Config(shipwarden_adapters::config::ConfigError::Problems(vec![
+                        shipwarden::Problem { path: String::new(), message: format!("not a TOML document: {e}") },
+                    ])))
+                })?;
+                let base = match base_dir {
+                    Some(b) => b,
+                    None => std::env::current_dir().map_err(invalid)?,
+                };
+                Some(Loaded::parse(&text, &base.join("shipwarden.toml")).map_err(Error::from)?)
+            }
+            Some(c) => {
+                let path: PathBuf = c.extract().map_err(|_| invalid("config: expected a path, a dict or None"))?;
+                Some(Loaded::read(&path).map_err(Error::from)?)
+            }
+        };
+        let inner = match &loaded {
+            Some(loaded) => {
+                if policy.is_some() {
+                    return Err(invalid("policy= is for in-memory managers; put overrides in the config's [policy]"));
+                }
+                let fut = async { loaded.builder(clock).await.map_err(Error::from) };
+                let (mut builder, _) =
+                    py.detach(|| pyo3_async_runtimes::tokio::get_runtime().block_on(fut)).map_err(PyErr::from)?;
+                py_ports.add_to(builder.ports_mut(), &event_loop)?;
+                builder.build()
+            }
+            None => {
+                let scratch = std::env::temp_dir().join(format!("shipwarden-py-{}-{:x}", std::process::id(), {
+                    use std::hash::{BuildHasher, Hasher};
+                    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                    h.write_u8(0);
+                    h.finish()
+                }));
+                let mut ports = Ports {
+                    builder: Some(Arc::new(MemoryBuilder::new(scratch, vec![("app.tar.gz".into(), b"app".to_vec())]))),
+                    artifacts: Some(Arc::new(MemoryArtifacts::new())),
+                    backup: Some(Arc::new(MemoryBackup::new())),
+                    notes: Some(Arc::new(MemoryNotes::new())),
+                    ..Ports::default()
+                };
+                py_ports.add_to(&mut ports, &event_loop)?;
+                let mut builder = RManager::builder(Arc::new(MemoryStore::new())).ports(ports);
+                if let Some(p) = policy {
+                    builder = builder.policy(p.0);
+                }
+                if let Some(c) = clock {
+                    builder = builder.clock(c);
+                }
+                builder.build()
+            }
+        };
+        Ok(ReleaseManager { inner, event_loop, config: loaded.map(Arc::new) })
+    }
+
+    /// The policy in force.
+    #[getter]
+    fn policy(&self) -> Policy {
+        Policy(self.inner.policy().clone())
+    }
+
+    /// The actor for a user of the configuration (`[users.NAME]`).
+    fn actor(&self, user: &Bound<'_, PyAny>) -> PyResult<Actor> {
+        self.resolve_actor(user).map(Actor)
+    }
+
+    /// The time on the manager's clock.
+    fn now<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        timestamp_to_py(py, self.inner.clock().now())
+    }
+
+    /// Plans a release (R-1a, R-3); the plan's version must be newer than the last release (R-1b).
+    #[pyo3(signature = (actor, plan))]
+    fn plan<'py>(&self, py: Python<'py>, actor: &Bound<'_, PyAny>, plan: PyRef<'_, Plan>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_plan(actor, &plan)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `plan`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (actor, plan))]
+    fn plan_sync(&self, py: Python<'_>, actor: &Bound<'_, PyAny>, plan: PyRef<'_, Plan>) -> PyResult<Release> {
+        no_running_loop(py, "plan")?;
+        let fut = self.op_plan(actor, &plan)?;
+        block_on(py, fut)
+    }
+
+    /// Records an approval (R-2c): `approval` is `scope`, `qa_signoff`, `acceptance`, `emergency` or one the policy adds; `role` defaults to the actor's only role.
+    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()))]
+    fn approve<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, approval: &str, role: Option<&str>, channel: &str, comment: String) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_approve(release, actor, approval, role, channel, comment)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `approve`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()))]
+    fn approve_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, approval: &str, role: Option<&str>, channel: &str, comment: String) -> PyResult<Release> {
+        no_running_loop(py, "approve")?;
+        let fut = self.op_approve(release, actor, approval, role, channel, comment)?;
+        block_on(py, fut)
+    }
+
+    /// Records a measured value for a gate (R-7g), judged against the policy's threshold.
+    #[pyo3(signature = (release, actor, gate, value, source, *, environment = None, target = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn record_evidence<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, gate: &str, value: f64, source: String, environment: Option<&str>, target: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_record_evidence(release, actor, gate, value, source, environment, target)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `record_evidence`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, gate, value, source, *, environment = None, target = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn record_evidence_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, gate: &str, value: f64, source: String, environment: Option<&str>, target: Option<String>) -> PyResult<Release> {
+        no_running_loop(py, "record_evidence")?;
+        let fut = self.op_record_evidence(release, actor, gate, value, source, environment, target)?;
+        block_on(py, fut)
+    }
+
+    /// Moves the release to a stage, if the policy allows it now.
+    #[pyo3(signature = (release, actor, to))]
+    fn advance<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_advance(release, actor, to)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `advance`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, to))]
+    fn advance_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> PyResult<Release> {
+        no_running_loop(py, "advance")?;
+        let fut = self.op_advance(release, actor, to)?;
+        block_on(py, fut)
+    }
+
+    /// Books a deployment window for an environment (R-6a); conflicting bookings are refused (R-6e).
+    #[pyo3(signature = (release, actor, environment, start, end))]
+    fn schedule<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, environment: &str, start: &Bound<'_, PyAny>, end: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_schedule(release, actor, environment, start, end)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `schedule`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, environment, start, end))]
+    fn schedule_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, environment: &str, start: &Bound<'_, PyAny>, end: &Bound<'_, PyAny>) -> PyResult<Release> {
+        no_running_loop(py, "schedule")?;
+        let fut = self.op_schedule(release, actor, environment, start, end)?;
+        block_on(py, fut)
+    }
+
+    /// Cancels a release that has not reached production.
+    #[pyo3(signature = (release, actor, reason))]
+    fn cancel<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_cancel(release, actor, reason)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `cancel`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, reason))]
+    fn cancel_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<Release> {
+        no_running_loop(py, "cancel")?;
+        let fut = self.op_cancel(release, actor, reason)?;
+        block_on(py, fut)
+    }
+
+    /// Rolls the release back (R-8g): every production target, the database, the teams told.
+    #[pyo3(signature = (release, actor, reason))]
+    fn rollback<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_rollback(release, actor, reason)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `rollback`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, reason))]
+    fn rollback_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<Release> {
+        no_running_loop(py, "rollback")?;
+        let fut = self.op_rollback(release, actor, reason)?;
+        block_on(py, fut)
+    }
+
+    /// Reports a step people or another system performed (integration tests, a demo, a tag).
+    #[pyo3(signature = (release, actor, step, *, environment = None, ok = true, detail = String::new(), retryable = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn report_step<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, step: &str, environment: Option<&str>, ok: bool, detail: String, retryable: bool) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_report_step(release, actor, step, environment, ok, detail, retryable)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `report_step`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, step, *, environment = None, ok = true, detail = String::new(), retryable = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn report_step_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, step: &str, environment: Option<&str>, ok: bool, detail: String, retryable: bool) -> PyResult<Release> {
+        no_running_loop(py, "report_step")?;
+        let fut = self.op_report_step(release, actor, step, environment, ok, detail, retryable)?;
+        block_on(py, fut)
+    }
+
+    /// The release's state and what each way forward still needs.
+    #[pyo3(signature = (release))]
+    fn status<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_status(release)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `status`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release))]
+    fn status_sync(&self, py: Python<'_>, release: &str) -> PyResult<ReleaseStatus> {
+        no_running_loop(py, "status")?;
+        let fut = self.op_status(release)?;
+        block_on(py, fut)
+    }
+
+    /// The release's audit trail, oldest first.
+    #[pyo3(signature = (release))]
+    fn history<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_history(release)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `history`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release))]
+    fn history_sync(&self, py: Python<'_>, release: &str) -> PyResult<Vec<AuditEvent>> {
+        no_running_loop(py, "history")?;
+        let fut = self.op_history(release)?;
+        block_on(py, fut)
+    }
+
+    /// Releases in the store, filtered.
+    #[pyo3(signature = (*, project = None, stage = None, environment = None, limit = None))]
+    fn list<'py>(&self, py: Python<'py>, project: Option<String>, stage: Option<&Bound<'_, PyAny>>, environment: Option<&str>, limit: Option<u32>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_list(project, stage, environment, limit)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `list`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (*, project = None, stage = None, environment = None, limit = None))]
+    fn list_sync(&self, py: Python<'_>, project: Option<String>, stage: Option<&Bound<'_, PyAny>>, environment: Option<&str>, limit: Option<u32>) -> PyResult<Vec<ReleaseSummary>> {
+        no_running_loop(py, "list")?;
+        let fut = self.op_list(project, stage, environment, limit)?;
+        block_on(py, fut)
+    }
+
+    /// Runs the release as far as it can go (or to `until`): builds, deploys, checks; stops when it needs people.
+    #[pyo3(signature = (release, until = None))]
+    fn run<'py>(&self, py: Python<'py>, release: &str, until: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_run(release, until)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `run`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, until = None))]
+    fn run_sync(&self, py: Python<'_>, release: &str, until: Option<&Bound<'_, PyAny>>) -> PyResult<RunOutcome> {
+        no_running_loop(py, "run")?;
+        let fut = self.op_run(release, until)?;
+        block_on(py, fut)
+    }
+
+    /// Runs the production verification (smoke tests, R-8f) and releases, or rolls back (R-8g).
+    #[pyo3(signature = (release))]
+    fn verify<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_verify(release)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `verify`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release))]
+    fn verify_sync(&self, py: Python<'_>, release: &str) -> PyResult<RunOutcome> {
+        no_running_loop(py, "verify")?;
+        let fut = self.op_verify(release)?;
+        block_on(py, fut)
+    }
+
+    /// Deploys the release to one environment now, and returns the release.
+    #[pyo3(signature = (release, environment))]
+    fn deploy<'py>(&self, py: Python<'py>, release: &str, environment: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_deploy(release, environment)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `deploy`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, environment))]
+    fn deploy_sync(&self, py: Python<'_>, release: &str, environment: &str) -> PyResult<Release> {
+        no_running_loop(py, "deploy")?;
+        let fut = self.op_deploy(release, environment)?;
+        block_on(py, fut)
+    }
+
+    /// The release notes, as Markdown, from the commits since the last release.
+    #[pyo3(signature = (release))]
+    fn notes<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_notes(release)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `notes`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release))]
+    fn notes_sync(&self, py: Python<'_>, release: &str) -> PyResult<String> {
+        no_running_loop(py, "notes")?;
+        let fut = self.op_notes(release)?;
+        block_on(py, fut)
+    }
+
+    fn __repr__(&self) -> String {
+        let source = match &self.config {
+            Some(c) => format!("config='{}'", c.base.display()),
+            None => "in-memory".to_owned(),
+        };
+        format!("ReleaseManager({source})")
+    }
+}
