@@ -144,6 +144,8 @@ pub struct VcsConfig {
 pub struct EngineSettings {
     /// How long to wait for a release or environment another driver holds (`10m`).
     pub lease_wait: Option<String>,
+    /// How long a lease lasts without renewal (`30s`): after a driver dies, others wait this long.
+    pub lease_ttl: Option<String>,
 }
 
 /// `[notes]`.
@@ -449,6 +451,7 @@ impl Loaded {
             }
         }
         duration(&config.engine.lease_wait, "engine.lease_wait", &mut problems);
+        duration(&config.engine.lease_ttl, "engine.lease_ttl", &mut problems);
         if let Some(b) = &config.build {
             if b.command.is_empty() {
                 problems.push(Problem {
@@ -663,6 +666,9 @@ impl Loaded {
         let mut engine = shipwarden::engine::EngineConfig::default();
         if let Some(wait) = duration(&self.config.engine.lease_wait, "engine.lease_wait", &mut Vec::new()) {
             engine.lease_wait = wait;
+        }
+        if let Some(ttl) = duration(&self.config.engine.lease_ttl, "engine.lease_ttl", &mut Vec::new()) {
+            engine.lease_ttl = ttl;
         }
         let mut builder = ReleaseManager::builder(store).policy(self.policy.clone()).ports(ports).config(engine);
         if let Some(clock) = clock {

@@ -123,7 +123,7 @@ pub fn py_to_timestamp(obj: &Bound<'_, PyAny>) -> PyResult<jiff::Timestamp> {
         }
         let seconds: f64 = obj.call_method0("timestamp")?.extract()?;
         let nanos = (seconds * 1e9).round() as i128;
-        return jiff::Timestamp::from_nanosecond(nanos).map_err(|e| invalid(e));
+        return jiff::Timestamp::from_nanosecond(nanos).map_err(invalid);
     }
     Err(invalid("expected an aware datetime or an RFC 3339 string"))
 }

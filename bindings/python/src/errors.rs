@@ -14,12 +14,42 @@ use shipwarden_adapters::config::ConfigError as RustConfigError;
 
 use crate::types::{Refusal, Unmet};
 
-create_exception!(shipwarden, ShipwardenError, PyException, "Base of every error shipwarden raises; `.retryable` says whether the same call may succeed later.");
-create_exception!(shipwarden, RefusedError, ShipwardenError, "The policy refused: `.rule`, `.stage`, `.attempted`, `.unmet` (every unmet requirement) and `.refusal`.");
-create_exception!(shipwarden, ConflictError, ShipwardenError, "Another driver kept changing the release, or holds its deployment lease; nothing was lost, try again.");
-create_exception!(shipwarden, AdapterError, ShipwardenError, "An outside system (a port or the event store) failed: `.port`, `.operation`, `.kind`, `.retryable`.");
-create_exception!(shipwarden, ConfigError, ShipwardenError, "The configuration has problems: `.problems` lists each as (path, message).");
-create_exception!(shipwarden, InvalidInputError, ShipwardenError, "An argument is not valid (a version, a name, a date, an unknown user).");
+create_exception!(
+    shipwarden,
+    ShipwardenError,
+    PyException,
+    "Base of every error shipwarden raises; `.retryable` says whether the same call may succeed later."
+);
+create_exception!(
+    shipwarden,
+    RefusedError,
+    ShipwardenError,
+    "The policy refused: `.rule`, `.stage`, `.attempted`, `.unmet` (every unmet requirement) and `.refusal`."
+);
+create_exception!(
+    shipwarden,
+    ConflictError,
+    ShipwardenError,
+    "Another driver kept changing the release, or holds its deployment lease; nothing was lost, try again."
+);
+create_exception!(
+    shipwarden,
+    AdapterError,
+    ShipwardenError,
+    "An outside system (a port or the event store) failed: `.port`, `.operation`, `.kind`, `.retryable`."
+);
+create_exception!(
+    shipwarden,
+    ConfigError,
+    ShipwardenError,
+    "The configuration has problems: `.problems` lists each as (path, message)."
+);
+create_exception!(
+    shipwarden,
+    InvalidInputError,
+    ShipwardenError,
+    "An argument is not valid (a version, a name, a date, an unknown user)."
+);
 create_exception!(shipwarden, NotFoundError, InvalidInputError, "No such release.");
 
 /// Every failure of a binding call before it becomes a Python exception.
@@ -117,7 +147,9 @@ fn convert(py: Python<'_>, error: Error) -> PyResult<PyErr> {
                 ];
                 Ok(with_attrs(py, err, &attrs))
             }
-            EngineError::Conflict(_) | EngineError::Busy(_) => retryable(py, ConflictError::new_err(e.to_string()), true),
+            EngineError::Conflict(_) | EngineError::Busy(_) => {
+                retryable(py, ConflictError::new_err(e.to_string()), true)
+            }
             EngineError::NotFound(_) => retryable(py, NotFoundError::new_err(e.to_string()), false),
             EngineError::Port(p) => port_error(py, &p),
             EngineError::Store(s) => store_error(py, &s),
@@ -150,7 +182,10 @@ fn convert(py: Python<'_>, error: Error) -> PyResult<PyErr> {
 
 impl From<Error> for PyErr {
     fn from(error: Error) -> Self {
-        Python::attach(|py| convert(py, error).unwrap_or_else(|e| e))
+        match crate::bridge::attach(|py| convert(py, error)) {
+            Some(Ok(err)) | Some(Err(err)) => err,
+            None => ShipwardenError::new_err("the Python interpreter is shutting down"),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! the procedure is implemented here: every rule is the Rust crate's.
 
 mod bench;
+mod bridge;
 mod convert;
 mod errors;
 mod manager;
@@ -24,5 +25,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<manager::ManualClock>()?;
     m.add_class::<ports::Log>()?;
     bench::register(m)?;
+    bridge::register(m)?;
     Ok(())
 }

@@ -3,6 +3,9 @@
 //! operation is a coroutine method (`await manager.run(id)`) with a sync
 //! twin for scripts (`manager.run_sync(id)`).
 
+// Methods mirror Python signatures with keyword arguments.
+#![allow(clippy::too_many_arguments)]
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -20,9 +23,7 @@ use shipwarden_adapters::config::Loaded;
 use crate::convert::{parse, py_to_timestamp, py_to_value, timestamp_to_py};
 use crate::errors::{Error, invalid};
 use crate::ports::{EventLoop, PyPort};
-use crate::types::{
-    Actor, AuditEvent, Plan, Policy, Release, ReleaseStatus, ReleaseSummary, RunOutcome, stage_arg,
-};
+use crate::types::{Actor, AuditEvent, Plan, Policy, Release, ReleaseStatus, ReleaseSummary, RunOutcome, stage_arg};
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>;
 
@@ -80,13 +81,19 @@ fn env_map(
     for (env, items) in dict.iter() {
         let env: String = env.extract().map_err(|_| invalid(format!("{role}s: environment names must be strings")))?;
         let env: EnvName = parse(&env)?;
-        let list: Vec<Bound<'_, PyAny>> = if items.is_instance_of::<PyList>() || items.is_instance_of::<pyo3::types::PyTuple>() {
-            items.try_iter()?.collect::<PyResult<_>>()?
-        } else {
-            vec![items]
-        };
+        let list: Vec<Bound<'_, PyAny>> =
+            if items.is_instance_of::<PyList>() || items.is_instance_of::<pyo3::types::PyTuple>() {
+                items.try_iter()?.collect::<PyResult<_>>()?
+            } else {
+                vec![items]
+            };
         for item in list {
-            into.entry(env.clone()).or_default().push(Arc::new(PyPort::new(&item, role, required, event_loop.clone())?));
+            into.entry(env.clone()).or_default().push(Arc::new(PyPort::new(
+                &item,
+                role,
+                required,
+                event_loop.clone(),
+            )?));
         }
     }
     Ok(())
@@ -195,8 +202,8 @@ impl ReleaseManager {
         T: for<'a> IntoPyObject<'a> + Send + 'static,
     {
         let locals = pyo3_async_runtimes::tokio::get_current_locals(py)?;
-        self.event_loop.set(locals.clone());
-        pyo3_async_runtimes::tokio::future_into_py_with_locals(py, locals, async move { fut.await.map_err(PyErr::from) })
+        self.event_loop.set(locals);
+        crate::bridge::future_into_py(py, async move { fut.await.map_err(PyErr::from) })
     }
 
     fn op_plan(&self, actor: &Bound<'_, PyAny>, plan: &Plan) -> PyResult<BoxFut<Release>> {
@@ -228,7 +235,6 @@ impl ReleaseManager {
         }))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn op_record_evidence(
         &self,
         release: &str,
@@ -274,7 +280,6 @@ impl ReleaseManager {
         Ok(Box::pin(async move { Ok(Release(m.rollback(&id, &actor, &reason).await?.as_ref().clone())) }))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn op_report_step(
         &self,
         release: &str,
@@ -355,7 +360,6 @@ impl ReleaseManager {
     /// `notifiers` are added; `ticketing`, `artifacts`, `backup` replace.
     #[staticmethod]
     #[pyo3(signature = (config = None, *, base_dir = None, policy = None, clock = None, targets = None, checks = None, smoke = None, notifiers = None, ticketing = None, artifacts = None, backup = None))]
-    #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
         config: Option<&Bound<'_, PyAny>>,
@@ -450,7 +454,12 @@ impl ReleaseManager {
 
     /// Plans a release (R-1a, R-3); the plan's version must be newer than the last release (R-1b).
     #[pyo3(signature = (actor, plan))]
-    fn plan<'py>(&self, py: Python<'py>, actor: &Bound<'_, PyAny>, plan: PyRef<'_, Plan>) -> PyResult<Bound<'py, PyAny>> {
+    fn plan<'py>(
+        &self,
+        py: Python<'py>,
+        actor: &Bound<'_, PyAny>,
+        plan: PyRef<'_, Plan>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.op_plan(actor, &plan)?;
         self.spawn(py, fut)
     }
@@ -465,14 +474,32 @@ impl ReleaseManager {
 
     /// Records an approval (R-2c): `approval` is `scope`, `qa_signoff`, `acceptance`, `emergency` or one the policy adds; `role` defaults to the actor's only role.
     #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()))]
-    fn approve<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, approval: &str, role: Option<&str>, channel: &str, comment: String) -> PyResult<Bound<'py, PyAny>> {
+    fn approve<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        role: Option<&str>,
+        channel: &str,
+        comment: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.op_approve(release, actor, approval, role, channel, comment)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `approve`, for scripts (not inside a running event loop).
     #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()))]
-    fn approve_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, approval: &str, role: Option<&str>, channel: &str, comment: String) -> PyResult<Release> {
+    fn approve_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        role: Option<&str>,
+        channel: &str,
+        comment: String,
+    ) -> PyResult<Release> {
         no_running_loop(py, "approve")?;
         let fut = self.op_approve(release, actor, approval, role, channel, comment)?;
         block_on(py, fut)
@@ -480,16 +507,34 @@ impl ReleaseManager {
 
     /// Records a measured value for a gate (R-7g), judged against the policy's threshold.
     #[pyo3(signature = (release, actor, gate, value, source, *, environment = None, target = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn record_evidence<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, gate: &str, value: f64, source: String, environment: Option<&str>, target: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn record_evidence<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        gate: &str,
+        value: f64,
+        source: String,
+        environment: Option<&str>,
+        target: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.op_record_evidence(release, actor, gate, value, source, environment, target)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `record_evidence`, for scripts (not inside a running event loop).
     #[pyo3(signature = (release, actor, gate, value, source, *, environment = None, target = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn record_evidence_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, gate: &str, value: f64, source: String, environment: Option<&str>, target: Option<String>) -> PyResult<Release> {
+    fn record_evidence_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        gate: &str,
+        value: f64,
+        source: String,
+        environment: Option<&str>,
+        target: Option<String>,
+    ) -> PyResult<Release> {
         no_running_loop(py, "record_evidence")?;
         let fut = self.op_record_evidence(release, actor, gate, value, source, environment, target)?;
         block_on(py, fut)
@@ -497,14 +542,26 @@ impl ReleaseManager {
 
     /// Moves the release to a stage, if the policy allows it now.
     #[pyo3(signature = (release, actor, to))]
-    fn advance<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn advance<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        to: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.op_advance(release, actor, to)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `advance`, for scripts (not inside a running event loop).
     #[pyo3(signature = (release, actor, to))]
-    fn advance_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> PyResult<Release> {
+    fn advance_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        to: &Bound<'_, PyAny>,
+    ) -> PyResult<Release> {
         no_running_loop(py, "advance")?;
         let fut = self.op_advance(release, actor, to)?;
         block_on(py, fut)
@@ -512,14 +569,30 @@ impl ReleaseManager {
 
     /// Books a deployment window for an environment (R-6a); conflicting bookings are refused (R-6e).
     #[pyo3(signature = (release, actor, environment, start, end))]
-    fn schedule<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, environment: &str, start: &Bound<'_, PyAny>, end: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn schedule<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        environment: &str,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.op_schedule(release, actor, environment, start, end)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `schedule`, for scripts (not inside a running event loop).
     #[pyo3(signature = (release, actor, environment, start, end))]
-    fn schedule_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, environment: &str, start: &Bound<'_, PyAny>, end: &Bound<'_, PyAny>) -> PyResult<Release> {
+    fn schedule_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        environment: &str,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+    ) -> PyResult<Release> {
         no_running_loop(py, "schedule")?;
         let fut = self.op_schedule(release, actor, environment, start, end)?;
         block_on(py, fut)
@@ -527,14 +600,26 @@ impl ReleaseManager {
 
     /// Cancels a release that has not reached production.
     #[pyo3(signature = (release, actor, reason))]
-    fn cancel<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<Bound<'py, PyAny>> {
+    fn cancel<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        reason: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.op_cancel(release, actor, reason)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `cancel`, for scripts (not inside a running event loop).
     #[pyo3(signature = (release, actor, reason))]
-    fn cancel_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<Release> {
+    fn cancel_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        reason: String,
+    ) -> PyResult<Release> {
         no_running_loop(py, "cancel")?;
         let fut = self.op_cancel(release, actor, reason)?;
         block_on(py, fut)
@@ -542,14 +627,26 @@ impl ReleaseManager {
 
     /// Rolls the release back (R-8g): every production target, the database, the teams told.
     #[pyo3(signature = (release, actor, reason))]
-    fn rollback<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<Bound<'py, PyAny>> {
+    fn rollback<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        reason: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.op_rollback(release, actor, reason)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `rollback`, for scripts (not inside a running event loop).
     #[pyo3(signature = (release, actor, reason))]
-    fn rollback_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<Release> {
+    fn rollback_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        reason: String,
+    ) -> PyResult<Release> {
         no_running_loop(py, "rollback")?;
         let fut = self.op_rollback(release, actor, reason)?;
         block_on(py, fut)
@@ -557,16 +654,34 @@ impl ReleaseManager {
 
     /// Reports a step people or another system performed (integration tests, a demo, a tag).
     #[pyo3(signature = (release, actor, step, *, environment = None, ok = true, detail = String::new(), retryable = false))]
-    #[allow(clippy::too_many_arguments)]
-    fn report_step<'py>(&self, py: Python<'py>, release: &str, actor: &Bound<'_, PyAny>, step: &str, environment: Option<&str>, ok: bool, detail: String, retryable: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn report_step<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        step: &str,
+        environment: Option<&str>,
+        ok: bool,
+        detail: String,
+        retryable: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.op_report_step(release, actor, step, environment, ok, detail, retryable)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `report_step`, for scripts (not inside a running event loop).
     #[pyo3(signature = (release, actor, step, *, environment = None, ok = true, detail = String::new(), retryable = false))]
-    #[allow(clippy::too_many_arguments)]
-    fn report_step_sync(&self, py: Python<'_>, release: &str, actor: &Bound<'_, PyAny>, step: &str, environment: Option<&str>, ok: bool, detail: String, retryable: bool) -> PyResult<Release> {
+    fn report_step_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        step: &str,
+        environment: Option<&str>,
+        ok: bool,
+        detail: String,
+        retryable: bool,
+    ) -> PyResult<Release> {
         no_running_loop(py, "report_step")?;
         let fut = self.op_report_step(release, actor, step, environment, ok, detail, retryable)?;
         block_on(py, fut)
@@ -604,14 +719,28 @@ impl ReleaseManager {
 
     /// Releases in the store, filtered.
     #[pyo3(signature = (*, project = None, stage = None, environment = None, limit = None))]
-    fn list<'py>(&self, py: Python<'py>, project: Option<String>, stage: Option<&Bound<'_, PyAny>>, environment: Option<&str>, limit: Option<u32>) -> PyResult<Bound<'py, PyAny>> {
+    fn list<'py>(
+        &self,
+        py: Python<'py>,
+        project: Option<String>,
+        stage: Option<&Bound<'_, PyAny>>,
+        environment: Option<&str>,
+        limit: Option<u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.op_list(project, stage, environment, limit)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `list`, for scripts (not inside a running event loop).
     #[pyo3(signature = (*, project = None, stage = None, environment = None, limit = None))]
-    fn list_sync(&self, py: Python<'_>, project: Option<String>, stage: Option<&Bound<'_, PyAny>>, environment: Option<&str>, limit: Option<u32>) -> PyResult<Vec<ReleaseSummary>> {
+    fn list_sync(
+        &self,
+        py: Python<'_>,
+        project: Option<String>,
+        stage: Option<&Bound<'_, PyAny>>,
+        environment: Option<&str>,
+        limit: Option<u32>,
+    ) -> PyResult<Vec<ReleaseSummary>> {
         no_running_loop(py, "list")?;
         let fut = self.op_list(project, stage, environment, limit)?;
         block_on(py, fut)
@@ -619,7 +748,12 @@ impl ReleaseManager {
 
     /// Runs the release as far as it can go (or to `until`): builds, deploys, checks; stops when it needs people.
     #[pyo3(signature = (release, until = None))]
-    fn run<'py>(&self, py: Python<'py>, release: &str, until: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        until: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.op_run(release, until)?;
         self.spawn(py, fut)
     }

@@ -22,14 +22,14 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use pyo3::exceptions::{PyConnectionError, PyLookupError, PyPermissionError, PyTimeoutError, PyValueError};
 use pyo3::BoundObject;
+use pyo3::exceptions::{PyConnectionError, PyLookupError, PyPermissionError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use pyo3_async_runtimes::TaskLocals;
 use shipwarden::ports::{
-    ArtifactStore, Backup, BackupRef as RBackupRef, DeployRequest as RDeployRequest, DeployTarget, ErrorKind,
-    LogLine, LogSink, LogStream, Lookup, Measurement as RMeasurement, Notice as RNotice, Notifier, PortError, Probe,
+    ArtifactStore, Backup, BackupRef as RBackupRef, DeployRequest as RDeployRequest, DeployTarget, ErrorKind, LogLine,
+    LogSink, LogStream, Lookup, Measurement as RMeasurement, Notice as RNotice, Notifier, PortError, Probe,
     RollbackRequest as RRollbackRequest, Ticket as RTicket, Ticketing,
 };
 use shipwarden::{ArtifactRef as RArtifactRef, EnvName, Plan as RPlan, TicketKey, Version};
@@ -77,7 +77,9 @@ impl Log {
             "stdout" => LogStream::Stdout,
             "stderr" => LogStream::Stderr,
             "info" => LogStream::Info,
-            other => return Err(crate::errors::invalid(format!("unknown log stream `{other}`: stdout, stderr or info"))),
+            other => {
+                return Err(crate::errors::invalid(format!("unknown log stream `{other}`: stdout, stderr or info")));
+            }
         };
         // The step may have finished already: a late line is dropped, as it would be on a closed pipe.
         let _ = self.tx.send(LogLine { stream, text });
@@ -126,7 +128,12 @@ pub struct PyPort {
 impl PyPort {
     /// Wraps `obj` as a port of kind `role` (`deploy-target`, `notifier`, …),
     /// checking that it has every method in `required`.
-    pub fn new(obj: &Bound<'_, PyAny>, role: &'static str, required: &[&str], event_loop: Arc<EventLoop>) -> PyResult<Self> {
+    pub fn new(
+        obj: &Bound<'_, PyAny>,
+        role: &'static str,
+        required: &[&str],
+        event_loop: Arc<EventLoop>,
+    ) -> PyResult<Self> {
         let name = match obj.getattr("name").ok().and_then(|n| n.extract::<String>().ok()) {
             Some(name) => name,
             None => obj.get_type().name()?.to_string(),
@@ -147,7 +154,7 @@ impl PyPort {
 
     /// Turns a Python exception into a port error.
     fn error(&self, operation: &str, e: PyErr) -> PortError {
-        Python::attach(|py| {
+        crate::bridge::attach(|py| {
             let kind = if e.is_instance_of::<PyTimeoutError>(py) {
                 ErrorKind::Timeout
             } else if e.is_instance_of::<PyConnectionError>(py) {
@@ -179,6 +186,13 @@ impl PyPort {
             }
             error
         })
+        .unwrap_or_else(|| self.closing(operation))
+    }
+
+    /// The error of a call made while the interpreter exits.
+    fn closing(&self, operation: &str) -> PortError {
+        PortError::new(self.label(), operation, ErrorKind::Unavailable, "the Python interpreter is shutting down")
+            .with_retryable(false)
     }
 
     /// Calls `method` with the arguments `args` makes; `None` when the
@@ -187,7 +201,7 @@ impl PyPort {
     where
         A: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>> + Send,
     {
-        let pending = Python::attach(|py| -> PyResult<Pending> {
+        let pending = crate::bridge::attach(|py| -> PyResult<Pending> {
             let obj = self.obj.bind(py);
             if optional && !obj.hasattr(method)? {
                 return Ok(Pending::Missing);
@@ -197,19 +211,23 @@ impl PyPort {
                 return Ok(Pending::Ready(result.unbind()));
             }
             Ok(match self.event_loop.running(py)? {
-                Some(locals) => Pending::OnLoop(Box::pin(pyo3_async_runtimes::into_future_with_locals(&locals, result)?)),
+                Some(locals) => {
+                    Pending::OnLoop(Box::pin(pyo3_async_runtimes::into_future_with_locals(&locals, result)?))
+                }
                 None => Pending::Blocking(result.unbind()),
             })
         })
+        .ok_or_else(|| self.closing(method))?
         .map_err(|e| self.error(method, e))?;
         let value = match pending {
             Pending::Missing => return Ok(None),
             Pending::Ready(value) => value,
             Pending::OnLoop(future) => future.await.map_err(|e| self.error(method, e))?,
             Pending::Blocking(awaitable) => {
-                tokio::task::spawn_blocking(move || Python::attach(|py| run_blocking(py, awaitable)))
+                tokio::task::spawn_blocking(move || crate::bridge::attach(|py| run_blocking(py, awaitable)))
                     .await
                     .map_err(|e| PortError::new(self.label(), method, ErrorKind::Other, e.to_string()))?
+                    .ok_or_else(|| self.closing(method))?
                     .map_err(|e| self.error(method, e))?
             }
         };
@@ -255,13 +273,14 @@ impl PyPort {
     where
         T: for<'a, 'py> FromPyObject<'a, 'py>,
     {
-        Python::attach(|py| {
+        crate::bridge::attach(|py| {
             let bound = value.bind(py);
             bound.extract::<T>().map_err(|_| {
                 let found = bound.get_type().name().map(|n| n.to_string()).unwrap_or_default();
                 PortError::new(self.label(), method, ErrorKind::Invalid, format!("expected {what}, got {found}"))
             })
         })
+        .unwrap_or_else(|| Err(self.closing(method)))
     }
 
     /// A summary string: the returned text, or `default` for None.
@@ -333,7 +352,7 @@ impl Probe for PyPort {
     async fn check(&self, environment: &EnvName) -> Result<Vec<RMeasurement>, PortError> {
         let env = environment.to_string();
         let value = self.call_required("check", move |py| tuple(py, vec![obj(py, env)?])).await?;
-        Python::attach(|py| {
+        crate::bridge::attach(|py| {
             let bound = value.bind(py);
             let invalid = |message: String| PortError::new(self.label(), "check", ErrorKind::Invalid, message);
             if let Ok(dict) = bound.cast::<PyDict>() {
@@ -360,6 +379,7 @@ impl Probe for PyPort {
                 })
                 .collect())
         })
+        .unwrap_or_else(|| Err(self.closing("check")))
     }
 }
 
@@ -405,8 +425,9 @@ impl Ticketing for PyPort {
 impl ArtifactStore for PyPort {
     async fn put(&self, name: &str, version: &Version, path: &Path) -> Result<RArtifactRef, PortError> {
         let (name, version, path) = (name.to_owned(), version.to_string(), path.to_path_buf());
-        let value =
-            self.call_required("put", move |py| tuple(py, vec![obj(py, name)?, obj(py, version)?, obj(py, path)?])).await?;
+        let value = self
+            .call_required("put", move |py| tuple(py, vec![obj(py, name)?, obj(py, version)?, obj(py, path)?]))
+            .await?;
         Ok(self.extract::<ArtifactRef>("put", value, "an ArtifactRef")?.0)
     }
 

@@ -742,7 +742,9 @@ impl Unmet {
     #[getter]
     fn roles(&self) -> Vec<String> {
         match self.fields.get("roles") {
-            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -992,7 +994,13 @@ impl AuditEvent {
     }
 
     fn __repr__(&self) -> String {
-        format!("AuditEvent({}, '{}', actor='{}', rule='{}')", self.0.sequence, self.0.event.name(), self.0.actor, self.0.rule)
+        format!(
+            "AuditEvent({}, '{}', actor='{}', rule='{}')",
+            self.0.sequence,
+            self.0.event.name(),
+            self.0.actor,
+            self.0.rule
+        )
     }
 
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -290,7 +290,7 @@ async def test_sync_twin_inside_a_running_loop_is_refused() -> None:
 def test_async_method_outside_a_coroutine_is_refused() -> None:
     manager = sw.ReleaseManager.open(clock=SATURDAY)
     with pytest.raises(RuntimeError):
-        manager.status("shop-1.0.0")
+        manager.status("shop-1.0.0")  # type: ignore[unused-coroutine]
 
 
 async def test_concurrent_async_calls_on_one_manager() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 import shipwarden as sw
@@ -155,7 +158,7 @@ def test_a_slow_smoke_test_keeps_the_release_in_verification() -> None:
     assert failed.threshold == "< 200 ms"
 
 
-def test_dict_config_and_its_errors(tmp_path) -> None:
+def test_dict_config_and_its_errors(tmp_path: Path) -> None:
     config = {
         "project": {"name": "shop", "state_dir": str(tmp_path / "state")},
         "users": {"rita": {"roles": ["release_manager"]}},
@@ -201,3 +204,41 @@ def test_bad_input_is_a_clear_error_not_a_crash() -> None:
         sw.ManualClock(datetime.datetime(2026, 11, 28, 10))
     with pytest.raises(sw.InvalidInputError, match="cannot serve as a deploy-target"):
         sw.ReleaseManager.open(targets={"prod": [object()]})
+
+
+def test_any_adapter_of_the_crate_a_postgres_store() -> None:
+    import os
+    import uuid
+
+    if "SHIPWARDEN_TEST_POSTGRES_URL" not in os.environ:
+        if os.environ.get("SHIPWARDEN_REQUIRE_POSTGRES"):
+            raise AssertionError("SHIPWARDEN_TEST_POSTGRES_URL is not set but PostgreSQL is required")
+        pytest.skip("no PostgreSQL (scripts/test starts one)")
+    project = f"pg{uuid.uuid4().hex[:8]}"
+    config = {
+        "project": {"name": project, "state_dir": "state"},
+        "store": {"kind": "postgres", "url_env": "SHIPWARDEN_TEST_POSTGRES_URL"},
+        "build": {
+            "command": [sys.executable, "-c", "open('app.tar.gz', 'w').write('app')"],
+            "artifacts": {"app.tar.gz": "app.tar.gz"},
+        },
+    }
+    targets, inbox = environments(), Inbox()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as base:
+        manager = sw.ReleaseManager.open(
+            config,
+            base_dir=base,
+            clock=SATURDAY,
+            targets=targets,
+            notifiers=[inbox],
+            checks={"prod": HostProbe()},
+            smoke={"prod": Smoke()},
+        )
+        manager.plan_sync(RITA, sw.Plan(project, "1.0.0"))
+        outcome = drive(manager, f"{project}-1.0.0")
+        assert outcome.stage == "closed"
+        # A second manager (another machine) reads the same release from PostgreSQL.
+        other = sw.ReleaseManager.open(config, base_dir=base, clock=SATURDAY)
+        assert other.status_sync(f"{project}-1.0.0").stage == "closed"
