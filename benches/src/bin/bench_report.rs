@@ -1,7 +1,7 @@
 //! Prints the figures of `benches/RESULTS.md`: each measured several times,
 //! the median reported, with the ratio to its goal or its floor.
 //!
-//! `bench-report [lifecycle|sqlite|fanout|memory]` (all when none).
+//! `bench-report [lifecycle|sqlite|fanout|memory|calls]` (all when none).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -151,6 +151,38 @@ async fn memory() {
     assert!(status.success());
 }
 
+/// The Rust side of the bindings' overhead figures: a status round trip on
+/// an in-memory manager, and a deploy target's `status` call, as
+/// `benches/bindings.sh` measures them from Python and Node.
+async fn calls() {
+    let manager = shipwarden::engine::ReleaseManager::builder(Arc::new(MemoryStore::new())).build();
+    let rita = Actor::new("rita", [Role::ReleaseManager]);
+    let plan = Plan::new("shop-1.0.0".parse().expect("id"), "shop", Version::new(1, 0, 0), ReleaseKind::Minor);
+    let id = plan.release.clone();
+    manager.plan(&rita, plan).await.expect("plan");
+    let target = shipwarden::ports::memory::MemoryTarget::new("web-1");
+    let (mut status, mut port) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let started = Instant::now();
+        for _ in 0..10_000 {
+            std::hint::black_box(manager.status(&id).await.expect("status"));
+        }
+        status.push(started.elapsed().as_secs_f64() / 10_000.0);
+        let started = Instant::now();
+        for _ in 0..100_000 {
+            std::hint::black_box(
+                shipwarden::ports::DeployTarget::status(&target, "deploy:prod:web-1#1").await.expect("status"),
+            );
+        }
+        port.push(started.elapsed().as_secs_f64() / 100_000.0);
+    }
+    println!(
+        "calls from Rust: manager.status {:.2} µs, deploy-target status (in-memory target) {:.3} µs",
+        median(status) * 1e6,
+        median(port) * 1e6
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -159,6 +191,7 @@ async fn main() {
         ["sqlite"] => sqlite().await,
         ["fanout"] => fanout().await,
         ["memory"] => memory().await,
+        ["calls"] => calls().await,
         ["memory-setup", path, n] => memory_setup(path, n.parse().expect("count")).await,
         ["memory-measure", path] => memory_measure(path).await,
         [] => {
@@ -166,9 +199,10 @@ async fn main() {
             sqlite().await;
             fanout().await;
             memory().await;
+            calls().await;
         }
         _ => {
-            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory]");
+            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory|calls]");
             std::process::exit(2);
         }
     }

@@ -85,3 +85,12 @@ async def test_cancelling_an_operation_leaves_the_manager_usable() -> None:
     assert status.stage == sw.Stage.BUILT
     # The deployment that was cut off is recorded as started, to be resolved by the next run.
     assert [s.ok for s in status.release.steps if s.target == "slow"] == [None]
+
+
+def test_the_readme_python_tour_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## A 30-second tour (Python)", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    done = run("-c", code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("R-2b planned")

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The bindings' call overhead: the same calls from Rust and from Python, release builds.
+#   benches/bindings.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  export CARGO_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/shipwarden/target"
+fi
+SW_TMP="$(mktemp -d /tmp/shipwarden-bench.XXXXXX)"
+trap 'rm -rf "$SW_TMP"' EXIT
+sw_need() { command -v "$1" >/dev/null; }
+# shellcheck source=scripts/lib/python.sh
+source scripts/lib/python.sh
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -sr)"
+cargo build -q --release --locked -p shipwarden-benches --bin bench-report
+"$CARGO_TARGET_DIR/release/bench-report" calls
+sw_python_venv >/dev/null
+(cd bindings/python && maturin develop --release --locked -q)
+python benches/python_overhead.py
+# Leave the dev build that scripts/test uses in place again.
+(cd bindings/python && maturin develop --locked -q)

@@ -1,0 +1,76 @@
+"""The Python side of the bindings' overhead figures (benches/bindings.sh).
+
+1. A status round trip from Python: `manager.status_sync(id)` and
+   `await manager.status(id)` on an in-memory manager.
+2. A port written in Python called from Rust: a deploy target's `status(key)`,
+   called by Rust code in a loop (GIL taken and released on every call), beside
+   the same call on shipwarden's in-memory Rust target.
+
+Each figure is the median of 5 rounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+import shipwarden as sw
+
+
+class Target:
+    name = "web-1"
+
+    def deploy(self, request: sw.DeployRequest, log: sw.Log) -> str:
+        return "ok"
+
+    def status(self, key: str) -> str | None:
+        return "done" if key.endswith("1") else None
+
+    def rollback(self, request: sw.RollbackRequest, log: sw.Log) -> str:
+        return "ok"
+
+
+def median(rounds: list[float]) -> float:
+    return statistics.median(rounds)
+
+
+def main() -> None:
+    manager = sw.ReleaseManager.open()
+    manager.plan_sync(sw.Actor("rita", ["release_manager"]), sw.Plan("shop", "1.0.0"))
+    n = 10_000
+
+    sync_rounds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(n):
+            manager.status_sync("shop-1.0.0")
+        sync_rounds.append((time.perf_counter() - start) / n)
+
+    async def rounds() -> list[float]:
+        out = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(n // 5):
+                await manager.status("shop-1.0.0")
+            out.append((time.perf_counter() - start) / (n // 5))
+        return out
+
+    async_rounds = asyncio.run(rounds())
+
+    target = Target()
+    py_port = [sw._native._bench_python_port(target, 100_000) / 1e9 for _ in range(5)]
+    rust_port = [sw._native._bench_rust_port(100_000) / 1e9 for _ in range(5)]
+
+    print(
+        f"calls from Python: status_sync {median(sync_rounds) * 1e6:.2f} µs, "
+        f"await status {median(async_rounds) * 1e6:.2f} µs"
+    )
+    print(
+        f"port round trip from Rust: Python deploy-target status {median(py_port) * 1e6:.2f} µs "
+        f"(goal < 20 µs), Rust in-memory target {median(rust_port) * 1e6:.3f} µs"
+    )
+
+
+if __name__ == "__main__":
+    main()
