@@ -30,6 +30,18 @@ fn _bench_python_port(py: Python<'_>, target: &Bound<'_, PyAny>, n: u32) -> PyRe
     run(py, Arc::new(port), n)
 }
 
+/// Like `_bench_python_port`, awaited: an `async def status` runs on the caller's event loop.
+#[pyfunction]
+fn _bench_python_port_async<'py>(py: Python<'py>, target: &Bound<'py, PyAny>, n: u32) -> PyResult<Bound<'py, PyAny>> {
+    let event_loop = Arc::new(EventLoop::default());
+    event_loop.set(pyo3_async_runtimes::tokio::get_current_locals(py)?);
+    let port: Arc<dyn DeployTarget> =
+        Arc::new(PyPort::new(target, "deploy-target", &["deploy", "rollback", "status"], event_loop)?);
+    crate::bridge::future_into_py(py, async move {
+        round_trips(port, n).await.map_err(|e| crate::errors::AdapterError::new_err(e.to_string()))
+    })
+}
+
 /// The same call on shipwarden's in-memory Rust deploy target.
 #[pyfunction]
 fn _bench_rust_port(py: Python<'_>, n: u32) -> PyResult<f64> {
@@ -39,6 +51,7 @@ fn _bench_rust_port(py: Python<'_>, n: u32) -> PyResult<f64> {
 /// Registers the functions.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_bench_python_port, m)?)?;
+    m.add_function(wrap_pyfunction!(_bench_python_port_async, m)?)?;
     m.add_function(wrap_pyfunction!(_bench_rust_port, m)?)?;
     Ok(())
 }

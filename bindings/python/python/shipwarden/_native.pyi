@@ -44,6 +44,7 @@ __all__ = [
     "Unmet",
     "__version__",
     "_bench_python_port",
+    "_bench_python_port_async",
     "_bench_rust_port",
     "parse_commit",
     "release_notes",
@@ -671,4 +672,5 @@ def release_notes(
     policy: Policy | None = None,
 ) -> ReleaseNotes: ...
 def _bench_python_port(target: Any, n: int) -> float: ...
+async def _bench_python_port_async(target: Any, n: int) -> float: ...
 def _bench_rust_port(n: int) -> float: ...
