@@ -1184,7 +1184,8 @@ impl Commit {
     }
 
     fn __repr__(&self) -> String {
-        format!("Commit({:?}, kind={:?}, tickets={:?})", self.0.subject, self.0.kind, self.tickets())
+        let kind = self.0.kind.as_deref().map_or("None".to_owned(), |k| format!("'{k}'"));
+        format!("Commit({:?}, kind={kind}, tickets={:?})", self.0.subject, self.tickets())
     }
 
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -242,3 +242,37 @@ def test_any_adapter_of_the_crate_a_postgres_store() -> None:
         # A second manager (another machine) reads the same release from PostgreSQL.
         other = sw.ReleaseManager.open(config, base_dir=base, clock=SATURDAY)
         assert other.status_sync(f"{project}-1.0.0").stage == "closed"
+
+
+def test_types_compare_print_and_convert() -> None:
+    commit = sw.parse_commit("feat(api)!: add search SHOP-7", "BREAKING CHANGE: v1 search is gone", author="ann")
+    assert (commit.kind, commit.scope, commit.breaking, commit.tickets, commit.group) == (
+        "feat",
+        "api",
+        True,
+        ["SHOP-7"],
+        "Breaking changes",
+    )
+    assert repr(commit) == "Commit(\"feat(api)!: add search SHOP-7\", kind='feat', tickets=[\"SHOP-7\"])"
+    assert commit == sw.parse_commit("feat(api)!: add search SHOP-7", "BREAKING CHANGE: v1 search is gone", author="ann")
+    assert commit.to_dict()["tickets"] == ["SHOP-7"]
+    fix = sw.parse_commit("Fix #123: login bug", author="bob")
+    notes = sw.release_notes("shop", [commit, fix], version="2.0.0", date="2026-11-28")
+    assert notes.version == "2.0.0" and notes.contributors == ["ann", "bob"]
+    assert notes.to_markdown().startswith("## shop 2.0.0 (2026-11-28)")
+
+    plan = sw.Plan("shop", "1.4.0", scope=["SHOP-1"], target_date="2026-12-05", dependencies={"payments": ">=2.3"})
+    assert plan == sw.Plan("shop", "1.4.0", scope=["SHOP-1"], target_date="2026-12-05", dependencies={"payments": ">=2.3"})
+    assert plan != sw.Plan("shop", "1.4.1")
+    assert repr(plan) == "Plan('shop', '1.4.0', 'minor')"
+    assert plan.to_dict()["target_date"] == "2026-12-05"
+    assert sw.Stage("planned") == sw.Stage.PLANNED == "planned"
+    assert hash(sw.Stage.PLANNED) == hash("planned")
+    assert [s.name for s in sw.Stage.built_in()][:2] == ["planned", "scope_approved"]
+
+    policy = sw.Policy.default()
+    assert policy.gates["coverage"] == ">= 90.0 %"
+    tightened = sw.Policy.from_toml("[gates.coverage]\nthreshold = { at_least = 0.95 }\n")
+    assert tightened.gates["coverage"] == ">= 95.0 %" and tightened != policy
+    with pytest.raises(sw.InvalidInputError):
+        sw.Policy.from_toml("[gates.coverage]\nthreshold = 'lots'\n")
