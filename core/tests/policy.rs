@@ -167,3 +167,12 @@ fn the_graph_prints_as_mermaid() {
     assert!(mermaid.contains("verifying --> rolling_back: rollback [R-8g]"), "{mermaid}");
     assert!(mermaid.contains("closed --> [*]"), "{mermaid}");
 }
+
+#[test]
+fn a_threshold_override_replaces_the_comparison_r2_r8a() {
+    let policy = Policy::from_toml_str("[gates.cpu]\nthreshold = { at_most = 95.0 }\n").expect("policy");
+    let cpu = policy.gates.get(&GateId::Cpu).expect("cpu gate");
+    assert_eq!(cpu.threshold, Threshold::AtMost(95.0));
+    let same = Policy::from_toml_str("[gates.cpu]\nthreshold = { below = 70.0 }\n").expect("policy");
+    assert_eq!(same.gates.get(&GateId::Cpu).expect("cpu gate").threshold, Threshold::Below(70.0));
+}

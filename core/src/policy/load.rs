@@ -59,6 +59,10 @@ impl Problems {
 fn merge(base: &mut Table, overlay: Table) {
     for (key, value) in overlay {
         match (base.get_mut(&key), value) {
+            // A threshold is one comparison (`{ below = 80 }`): a team's replaces the default's.
+            (Some(Value::Table(_)), value) if key == "threshold" => {
+                base.insert(key, value);
+            }
             (Some(Value::Table(base_table)), Value::Table(over_table)) => merge(base_table, over_table),
             (_, value) => {
                 base.insert(key, value);
