@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bindings' call overhead: the same calls from Rust and from Python, release builds.
+# The bindings' call overhead: the same calls from Rust, Python and Node, release builds.
 #   benches/bindings.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +17,8 @@ cargo build -q --release --locked -p shipwarden-benches --bin bench-report
 sw_python_venv >/dev/null
 (cd bindings/python && maturin develop --release --locked -q)
 python benches/python_overhead.py
-# Leave the dev build that scripts/test uses in place again.
+(cd bindings/node && npm ci --no-audit --no-fund --loglevel=error && npx napi build --platform --release --js native.js --dts native.d.ts >/dev/null)
+node benches/node_overhead.cjs
+# Leave the dev builds that scripts/test uses in place again.
 (cd bindings/python && maturin develop --locked -q)
+(cd bindings/node && npx napi build --platform --js native.js --dts native.d.ts >/dev/null)

@@ -1,0 +1,17 @@
+// ESM entry point: the same objects as index.cjs.
+import shipwarden from './index.cjs'
+
+export const {
+  ReleaseManager,
+  Stage,
+  ShipwardenError,
+  RefusedError,
+  ConflictError,
+  AdapterError,
+  ConfigError,
+  InvalidInputError,
+  NotFoundError,
+  parseCommit,
+  releaseNotes,
+} = shipwarden
+export default shipwarden
