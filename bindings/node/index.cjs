@@ -274,8 +274,15 @@ class ReleaseManager {
     const listeners = this.#listeners[kind]
     if (!listeners) throw new InvalidInputError(`unknown event kind \`${kind}\`: 'event' or 'log'`, { code: 'INVALID_INPUT' })
     if (!listeners.has(listener)) {
-      const subscription =
-        kind === 'event' ? this.#native.subscribeEvents((e) => listener(e)) : this.#native.subscribeLogs((l) => listener(l))
+      // A listener that throws is reported, not allowed to stop the process (and a release) midway.
+      const guarded = (item) => {
+        try {
+          listener(item)
+        } catch (error) {
+          console.error(`shipwarden: a '${kind}' listener threw:`, error)
+        }
+      }
+      const subscription = kind === 'event' ? this.#native.subscribeEvents(guarded) : this.#native.subscribeLogs(guarded)
       listeners.set(listener, subscription)
     }
     return this

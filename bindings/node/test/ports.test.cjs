@@ -194,6 +194,28 @@ test('a UI can watch a release live: audit events and log lines', async () => {
   assert.equal(events.length, before, 'no events after off()')
 })
 
+test('a listener that throws does not stop the release', async () => {
+  const manager = await sw.ReleaseManager.open(null, { clock: SATURDAY, targets: { staging: [new Target('staging-1')] } })
+  const seen = []
+  manager.on('event', () => {
+    throw new Error('a buggy UI')
+  })
+  manager.on('event', (e) => seen.push(e.kind))
+  const errors = []
+  const original = console.error
+  console.error = (...args) => errors.push(args.join(' '))
+  try {
+    await manager.plan(RITA, { project: 'shop', version: '1.0.0' })
+    const outcome = await drive(manager, 'shop-1.0.0')
+    assert.notEqual(outcome.stage, 'planned')
+    await sleep(50)
+  } finally {
+    console.error = original
+  }
+  assert.ok(seen.includes('planned'))
+  assert.ok(errors.some((e) => e.includes('a buggy UI')))
+})
+
 test('ports and subscriptions do not keep the process alive', () => {
   const script = `
     const sw = require(${JSON.stringify(path.join(__dirname, '..'))})
