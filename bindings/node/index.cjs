@@ -298,26 +298,42 @@ class ReleaseManager {
     return this
   }
 
-  /** An async iterator of every audit event appended from now on; `return()` (or `break`) ends it. */
+  /**
+   * An async iterator of every audit event (or, with `'log'`, log line) from
+   * now on; `return()` (or `break`) ends it. While a `next()` waits, the
+   * process stays alive for it; otherwise the subscription holds nothing open.
+   */
   events(kind = 'event') {
     const queue = []
     const waiting = []
+    let keepAlive = null
+    const settle = () => {
+      if (waiting.length === 0 && keepAlive !== null) {
+        clearInterval(keepAlive)
+        keepAlive = null
+      }
+    }
     const listener = (item) => {
       const next = waiting.shift()
       if (next) next({ value: item, done: false })
       else queue.push(item)
+      settle()
     }
     this.on(kind, listener)
     const stop = () => {
       this.off(kind, listener)
       for (const next of waiting.splice(0)) next({ value: undefined, done: true })
+      settle()
     }
     return {
       [Symbol.asyncIterator]() {
         return this
       },
-      next: () =>
-        queue.length > 0 ? Promise.resolve({ value: queue.shift(), done: false }) : new Promise((r) => waiting.push(r)),
+      next: () => {
+        if (queue.length > 0) return Promise.resolve({ value: queue.shift(), done: false })
+        keepAlive ??= setInterval(() => {}, 2 ** 30)
+        return new Promise((resolve) => waiting.push(resolve))
+      },
       return: () => {
         stop()
         return Promise.resolve({ value: undefined, done: true })

@@ -454,49 +454,49 @@ impl ReleaseManager {
     /// Streams every audit event this manager appends to `callback`, until `close()`.
     #[napi(ts_args_type = "callback: (event: AuditEvent) => void")]
     pub fn subscribe_events(&self, callback: Function<'_, AuditEvent, ()>) -> napi::Result<Subscription> {
-        let tsfn: ThreadsafeFunction<AuditEvent, (), AuditEvent, Status, false, true> =
-            callback.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
-        let mut rx = self.inner.subscribe();
-        let task = napi::bindgen_prelude::spawn(async move {
-            loop {
-                match rx.recv().await {
-                    Ok(envelope) => {
-                        tsfn.call(AuditEvent::from(&envelope), ThreadsafeFunctionCallMode::NonBlocking);
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        });
-        Ok(Subscription { task: task.abort_handle() })
+        forward(self.inner.subscribe(), callback, |envelope| AuditEvent::from(&envelope))
     }
 
     /// Streams every step log line to `callback`, as it is written, until `close()`.
     #[napi(ts_args_type = "callback: (line: LogEvent) => void")]
     pub fn subscribe_logs(&self, callback: Function<'_, LogEvent, ()>) -> napi::Result<Subscription> {
-        let tsfn: ThreadsafeFunction<LogEvent, (), LogEvent, Status, false, true> =
-            callback.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
-        let mut rx = self.inner.subscribe_logs();
-        let task = napi::bindgen_prelude::spawn(async move {
-            loop {
-                match rx.recv().await {
-                    Ok((release, step, line)) => {
-                        let stream = match line.stream {
-                            shipwarden::LogStream::Stdout => "stdout",
-                            shipwarden::LogStream::Stderr => "stderr",
-                            shipwarden::LogStream::Info => "info",
-                        };
-                        let event =
-                            LogEvent { release: release.to_string(), step, stream: stream.to_owned(), text: line.text };
-                        tsfn.call(event, ThreadsafeFunctionCallMode::NonBlocking);
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        });
-        Ok(Subscription { task: task.abort_handle() })
+        forward(self.inner.subscribe_logs(), callback, |(release, step, line)| {
+            let stream = match line.stream {
+                shipwarden::LogStream::Stdout => "stdout",
+                shipwarden::LogStream::Stderr => "stderr",
+                shipwarden::LogStream::Info => "info",
+            };
+            LogEvent { release: release.to_string(), step, stream: stream.to_owned(), text: line.text }
+        })
     }
+}
+
+/// Hands each message of `rx` to `callback` (a weak threadsafe function: it
+/// never keeps Node alive), until the subscription is closed; a listener that
+/// falls behind skips what it missed rather than holding the engine back.
+fn forward<M, T>(
+    mut rx: tokio::sync::broadcast::Receiver<M>,
+    callback: Function<'_, T, ()>,
+    map: impl Fn(M) -> T + Send + 'static,
+) -> napi::Result<Subscription>
+where
+    M: Clone + Send + 'static,
+    T: napi::bindgen_prelude::ToNapiValue + Send + 'static,
+{
+    let tsfn: ThreadsafeFunction<T, (), T, Status, false, true> =
+        callback.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
+    let task = napi::bindgen_prelude::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(message) => {
+                    tsfn.call(map(message), ThreadsafeFunctionCallMode::NonBlocking);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    Ok(Subscription { task: task.abort_handle() })
 }
 
 fn merge(into: &mut Ports, js: Ports) {
@@ -567,17 +567,20 @@ pub struct ListQuery {
     pub limit: Option<u32>,
 }
 
+fn change(c: CommitInput) -> shipwarden::changes::Change {
+    shipwarden::changes::parse_owned(shipwarden::ports::Commit {
+        sha: c.sha.unwrap_or_default(),
+        subject: c.subject,
+        body: c.body.unwrap_or_default(),
+        author: c.author.unwrap_or_default(),
+        parents: c.parents.unwrap_or(1) as usize,
+    })
+}
+
 /// Parses a commit message.
 #[napi]
 pub fn parse_commit(commit: CommitInput) -> Commit {
-    let change = shipwarden::changes::parse_owned(shipwarden::ports::Commit {
-        sha: commit.sha.unwrap_or_default(),
-        subject: commit.subject,
-        body: commit.body.unwrap_or_default(),
-        author: commit.author.unwrap_or_default(),
-        parents: commit.parents.unwrap_or(1) as usize,
-    });
-    Commit::from(&change)
+    Commit::from(&change(commit))
 }
 
 /// Release notes for commits (oldest first), grouped and linked as the default policy says.
@@ -590,19 +593,7 @@ pub fn release_notes(
 ) -> napi::Result<ReleaseNotes> {
     let version = version.as_deref().map(parse::<shipwarden::Version>).transpose()?;
     let policy = shipwarden::Policy::default();
-    let changes = commits
-        .into_iter()
-        .map(|c| {
-            shipwarden::changes::parse_owned(shipwarden::ports::Commit {
-                sha: c.sha.unwrap_or_default(),
-                subject: c.subject,
-                body: c.body.unwrap_or_default(),
-                author: c.author.unwrap_or_default(),
-                parents: c.parents.unwrap_or(1) as usize,
-            })
-        })
-        .collect();
-    let changes = shipwarden::changes::for_notes(changes, &policy.vcs);
+    let changes = shipwarden::changes::for_notes(commits.into_iter().map(change).collect(), &policy.vcs);
     let links = shipwarden::notes::Links::from_policy(&policy);
     let notes = shipwarden::notes::ReleaseNotes::from_changes(&project, version, date, changes, Vec::new(), &links);
     Ok(ReleaseNotes::from(&notes))

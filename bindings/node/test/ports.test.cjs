@@ -216,6 +216,24 @@ test('a listener that throws does not stop the release', async () => {
   assert.ok(errors.some((e) => e.includes('a buggy UI')))
 })
 
+test('a waiting events() iterator keeps the process alive until its event comes', () => {
+  const script = `
+    const sw = require(${JSON.stringify(path.join(__dirname, '..'))})
+    ;(async () => {
+      const m = await sw.ReleaseManager.open(null, { clock: '${SATURDAY}' })
+      const events = m.events()
+      setImmediate(() => m.plan({ user: 'rita', roles: ['release_manager'] }, { project: 'p', version: '1.0.0' }))
+      const first = await events.next()
+      console.log(first.value.kind)
+      await events.return()
+    })()`
+  for (let i = 0; i < 5; i++) {
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 })
+    assert.equal(child.status, 0, child.stderr)
+    assert.equal(child.stdout.trim(), 'planned')
+  }
+})
+
 test('ports and subscriptions do not keep the process alive', () => {
   const script = `
     const sw = require(${JSON.stringify(path.join(__dirname, '..'))})
