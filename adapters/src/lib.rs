@@ -15,6 +15,7 @@
 //! | `local-tickets` (default) | [`ticketing::local::LocalTicketing`]: tickets in the SQLite store's file |
 //! | `wiki` (default) | [`notes::wiki::WikiNotes`]: release notes pushed as pages of a wiki git repository |
 //! | `github` (default) | [`notes::github::GithubReleases`]: release notes as GitHub releases (REST API) |
+//! | `webhook` (default) | [`notify::webhook::WebhookNotifier`]: notices as JSON POSTs signed with HMAC-SHA256 |
 //! | `config` (default) | [`config::Loaded`]: `shipwarden.toml` read and checked, and the `ReleaseManager` it describes, every adapter wired |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
 #![deny(missing_docs)]

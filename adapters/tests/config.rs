@@ -37,3 +37,21 @@ fn every_problem_is_reported_with_its_path_r2e() {
     // The template `shipwarden init` writes is itself valid.
     Loaded::parse(&template("shop"), std::path::Path::new("shipwarden.toml")).expect("template");
 }
+
+#[tokio::test]
+async fn webhooks_are_checked_and_their_secret_comes_from_the_environment_r9a() {
+    let bad = "[project]\nname = \"shop\"\n[[notify.webhooks]]\nurl = \"ftp://x\"\ntimeout = \"soon\"\n";
+    let Err(ConfigError::Problems(problems)) = Loaded::parse(bad, std::path::Path::new("shipwarden.toml")) else {
+        panic!("problems expected");
+    };
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["notify.webhooks[0].timeout", "notify.webhooks[0].url"]);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "[project]\nname = \"shop\"\n[[notify.webhooks]]\nurl = \"https://hooks.example.com/releases\"\nsecret_env = \"SHIPWARDEN_TEST_UNSET_WEBHOOK_SECRET\"\n";
+    let loaded = Loaded::parse(text, &dir.path().join("shipwarden.toml")).expect("config");
+    let Err(ConfigError::Invalid(message)) = loaded.manager(None).await else { panic!("the secret is missing") };
+    assert!(
+        message.contains("notify.webhooks[0].secret_env") && message.contains("SHIPWARDEN_TEST_UNSET_WEBHOOK_SECRET")
+    );
+}

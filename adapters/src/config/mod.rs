@@ -17,6 +17,7 @@ use crate::notes::file::FileNotes;
 use crate::notes::github::GithubReleases;
 use crate::notes::wiki::WikiNotes;
 use crate::notify::file::FileNotifier;
+use crate::notify::webhook::WebhookNotifier;
 use crate::probes::{db::DbProbe, host::HostProbe, http::HttpProbe, tcp::TcpProbe, tls::TlsProbe};
 #[cfg(feature = "postgres")]
 use crate::store::postgres::PostgresStore;
@@ -87,6 +88,9 @@ pub struct Config {
     /// `[notes]`: where release notes are published besides `STATE_DIR/notes`.
     #[serde(default)]
     pub notes: NotesConfig,
+    /// `[notify]`: who is told besides `notices.jsonl`.
+    #[serde(default)]
+    pub notify: NotifyConfig,
     /// `[policy]`: overrides of the default policy.
     #[serde(default)]
     pub policy: toml::Table,
@@ -146,6 +150,27 @@ pub struct EngineSettings {
     pub lease_wait: Option<String>,
     /// How long a lease lasts without renewal (`30s`): after a driver dies, others wait this long.
     pub lease_ttl: Option<String>,
+}
+
+/// `[notify]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// `[[notify.webhooks]]`: notices POSTed as signed JSON.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// `[[notify.webhooks]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST (no credentials in it).
+    pub url: String,
+    /// The environment variable holding the HMAC secret, if the receiver checks signatures.
+    pub secret_env: Option<String>,
+    /// How long one POST may take (`10s`).
+    pub timeout: Option<String>,
 }
 
 /// `[notes]`.
@@ -452,6 +477,15 @@ impl Loaded {
         }
         duration(&config.engine.lease_wait, "engine.lease_wait", &mut problems);
         duration(&config.engine.lease_ttl, "engine.lease_ttl", &mut problems);
+        for (i, w) in config.notify.webhooks.iter().enumerate() {
+            duration(&w.timeout, &format!("notify.webhooks[{i}].timeout"), &mut problems);
+            if !(w.url.starts_with("https://") || w.url.starts_with("http://")) {
+                problems.push(Problem {
+                    path: format!("notify.webhooks[{i}].url"),
+                    message: format!("`{}` is not an http(s) URL", w.url),
+                });
+            }
+        }
         if let Some(b) = &config.build {
             if b.command.is_empty() {
                 problems.push(Problem {
@@ -625,6 +659,13 @@ impl Loaded {
             notifiers: vec![Arc::new(FileNotifier::new(state.join("notices.jsonl"))) as Arc<dyn Notifier>],
             ..Ports::default()
         };
+        for (i, w) in self.config.notify.webhooks.iter().enumerate() {
+            let path = format!("notify.webhooks[{i}]");
+            let secret = w.secret_env.as_deref().map(|var| secret(var, &format!("{path}.secret_env"))).transpose()?;
+            let timeout =
+                duration(&w.timeout, &format!("{path}.timeout"), &mut Vec::new()).unwrap_or(Duration::from_secs(10));
+            ports.notifiers.push(Arc::new(WebhookNotifier::new(&w.url, secret, timeout)?));
+        }
         if let Some(b) = &self.config.build {
             let mut builder = CommandBuilder::new(b.command.clone()).with_workdir(&repo);
             for (name, path) in &b.artifacts {

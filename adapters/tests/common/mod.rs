@@ -1,4 +1,7 @@
-//! Helpers shared by the adapter tests.
+//! Helpers shared by the adapter tests; each test binary uses part of them.
+#![allow(dead_code)]
+
+pub mod http;
 
 use std::path::Path;
 use std::process::Command;
