@@ -73,15 +73,6 @@ impl WebhookNotifier {
     }
 }
 
-fn audience(a: &Audience) -> String {
-    match a {
-        Audience::Teams => "teams".into(),
-        Audience::Stakeholders => "stakeholders".into(),
-        Audience::Clients => "clients".into(),
-        Audience::Group(g) => g.clone(),
-    }
-}
-
 #[async_trait]
 impl Notifier for WebhookNotifier {
     fn name(&self) -> &str {
@@ -94,7 +85,7 @@ impl Notifier for WebhookNotifier {
             "release": notice.release.to_string(),
             "subject": notice.subject,
             "body": notice.body,
-            "audience": notice.audience.iter().map(audience).collect::<Vec<_>>(),
+            "audience": notice.audience.iter().map(Audience::as_str).collect::<Vec<_>>(),
             "sent_by": "shipwarden",
         })
         .to_string();

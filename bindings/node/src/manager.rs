@@ -205,7 +205,10 @@ impl ReleaseManager {
                     builder.build()
                 }
                 None => {
-                    let scratch = std::env::temp_dir().join(format!("shipwarden-node-{}", std::process::id()));
+                    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // A build folder of its own for each in-memory manager.
+                    let scratch = std::env::temp_dir().join(format!("shipwarden-node-{}-{n}", std::process::id()));
                     let mut ports = Ports {
                         builder: Some(Arc::new(MemoryBuilder::new(
                             scratch,
@@ -441,8 +444,8 @@ impl ReleaseManager {
     pub async fn deploy(&self, release: String, environment: String) -> napi::Result<Release> {
         let (rid, env) = (id(&release)?, parse::<EnvName>(&environment)?);
         self.inner.deploy(&rid, &env).await.map_err(errors::engine)?;
-        let status = self.inner.status(&rid).await.map_err(errors::engine)?;
-        Ok(Release::from(&status.state))
+        let state = self.inner.state(&rid).await.map_err(errors::engine)?;
+        Ok(Release::from(state.as_ref()))
     }
 
     /// The release notes, as Markdown.
@@ -460,13 +463,11 @@ impl ReleaseManager {
     /// Streams every step log line to `callback`, as it is written, until `close()`.
     #[napi(ts_args_type = "callback: (line: LogEvent) => void")]
     pub fn subscribe_logs(&self, callback: Function<'_, LogEvent, ()>) -> napi::Result<Subscription> {
-        forward(self.inner.subscribe_logs(), callback, |(release, step, line)| {
-            let stream = match line.stream {
-                shipwarden::LogStream::Stdout => "stdout",
-                shipwarden::LogStream::Stderr => "stderr",
-                shipwarden::LogStream::Info => "info",
-            };
-            LogEvent { release: release.to_string(), step, stream: stream.to_owned(), text: line.text }
+        forward(self.inner.subscribe_logs(), callback, |(release, step, line)| LogEvent {
+            release: release.to_string(),
+            step,
+            stream: line.stream.as_str().to_owned(),
+            text: line.text,
         })
     }
 }

@@ -47,12 +47,7 @@ fn logs() -> &'static Mutex<HashMap<u32, mpsc::UnboundedSender<LogLine>>> {
 /// Writes a line to the log of a running port call (used by `index.cjs`'s log objects).
 #[napi]
 pub fn port_log(id: u32, stream: String, text: String) -> napi::Result<()> {
-    let stream = match stream.as_str() {
-        "stdout" => LogStream::Stdout,
-        "stderr" => LogStream::Stderr,
-        "info" => LogStream::Info,
-        other => return Err(crate::errors::invalid(format!("unknown log stream `{other}`: stdout, stderr or info"))),
-    };
+    let stream: LogStream = stream.parse().map_err(crate::errors::parse)?;
     if let Some(tx) = logs().lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
         let _ = tx.send(LogLine { stream, text });
     }
@@ -261,16 +256,7 @@ impl Notifier for JsPort {
     }
 
     async fn send(&self, notice: &Notice) -> Result<(), PortError> {
-        let audience: Vec<String> = notice
-            .audience
-            .iter()
-            .map(|a| match a {
-                shipwarden::ports::Audience::Teams => "teams".to_owned(),
-                shipwarden::ports::Audience::Stakeholders => "stakeholders".to_owned(),
-                shipwarden::ports::Audience::Clients => "clients".to_owned(),
-                shipwarden::ports::Audience::Group(g) => g.clone(),
-            })
-            .collect();
+        let audience: Vec<&str> = notice.audience.iter().map(|a| a.as_str()).collect();
         let n = json!({"key": notice.key, "release": notice.release.to_string(), "subject": notice.subject,
                        "body": notice.body, "audience": audience});
         self.call_required("send", json!([n])).await.map(|_| ())

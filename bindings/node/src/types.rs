@@ -193,10 +193,6 @@ impl From<&shipwarden::ArtifactRef> for ArtifactRef {
     }
 }
 
-fn channel(c: shipwarden::Channel) -> String {
-    serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
 impl From<&ReleaseState> for Release {
     fn from(s: &ReleaseState) -> Self {
         let plan = s.plan.as_ref();
@@ -216,7 +212,7 @@ impl From<&ReleaseState> for Release {
                     role: a.role.to_string(),
                     user: a.user.clone(),
                     at: ts(a.at),
-                    channel: channel(a.channel),
+                    channel: a.channel.as_str().to_owned(),
                     comment: a.comment.clone(),
                 })
                 .collect(),

@@ -159,6 +159,13 @@ fn clock_arg(clock: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Arc<dyn Clock>
     Ok(Some(Arc::new(shipwarden::ports::ManualClock::new(py_to_timestamp(clock)?))))
 }
 
+/// A build folder of its own for each in-memory manager.
+fn scratch_dir() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("shipwarden-py-{}-{n}", std::process::id()))
+}
+
 /// Fails when an event loop runs in this thread: a sync twin would block it.
 fn no_running_loop(py: Python<'_>, method: &str) -> PyResult<()> {
     let running = py.import("asyncio")?.call_method0("_get_running_loop")?;
@@ -338,7 +345,7 @@ impl ReleaseManager {
         let (m, id, env) = (self.inner.clone(), id(release)?, parse::<EnvName>(environment)?);
         Ok(Box::pin(async move {
             m.deploy(&id, &env).await?;
-            Ok(Release(m.status(&id).await?.state))
+            Ok(Release(m.state(&id).await?.as_ref().clone()))
         }))
     }
 
@@ -409,12 +416,7 @@ impl ReleaseManager {
                 builder.build()
             }
             None => {
-                let scratch = std::env::temp_dir().join(format!("shipwarden-py-{}-{:x}", std::process::id(), {
-                    use std::hash::{BuildHasher, Hasher};
-                    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-                    h.write_u8(0);
-                    h.finish()
-                }));
+                let scratch = scratch_dir();
                 let mut ports = Ports {
                     builder: Some(Arc::new(MemoryBuilder::new(scratch, vec![("app.tar.gz".into(), b"app".to_vec())]))),
                     artifacts: Some(Arc::new(MemoryArtifacts::new())),

@@ -73,14 +73,7 @@ impl Log {
     /// Writes a line; `stream` is `stdout`, `stderr` or `info`.
     #[pyo3(signature = (text, stream = "stdout"))]
     fn line(&self, text: String, stream: &str) -> PyResult<()> {
-        let stream = match stream {
-            "stdout" => LogStream::Stdout,
-            "stderr" => LogStream::Stderr,
-            "info" => LogStream::Info,
-            other => {
-                return Err(crate::errors::invalid(format!("unknown log stream `{other}`: stdout, stderr or info")));
-            }
-        };
+        let stream: LogStream = crate::convert::parse(stream)?;
         // The step may have finished already: a late line is dropped, as it would be on a closed pipe.
         let _ = self.tx.send(LogLine { stream, text });
         Ok(())

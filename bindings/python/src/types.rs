@@ -365,8 +365,8 @@ impl Approval {
 
     /// The channel (`ticket_comment`, `email`, `chat`, `cli`, `api`).
     #[getter]
-    fn channel(&self) -> PyResult<String> {
-        Ok(serde_json::to_value(self.0.channel).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+    fn channel(&self) -> &'static str {
+        self.0.channel.as_str()
     }
 
     /// The comment.
@@ -1359,16 +1359,7 @@ impl Notice {
     /// Who it is for (`teams`, `stakeholders`, `clients`, or a group's name).
     #[getter]
     fn audience(&self) -> Vec<String> {
-        self.0
-            .audience
-            .iter()
-            .map(|a| match a {
-                shipwarden::ports::Audience::Teams => "teams".to_owned(),
-                shipwarden::ports::Audience::Stakeholders => "stakeholders".to_owned(),
-                shipwarden::ports::Audience::Clients => "clients".to_owned(),
-                shipwarden::ports::Audience::Group(g) => g.clone(),
-            })
-            .collect()
+        self.0.audience.iter().map(|a| a.as_str().to_owned()).collect()
     }
 
     fn __repr__(&self) -> String {

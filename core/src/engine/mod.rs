@@ -384,6 +384,13 @@ impl ReleaseManager {
         Err(EngineError::Conflict(release.clone()))
     }
 
+    /// The release's state: this manager's copy, brought up to date from the
+    /// store only when it may be stale (cheaper than [`status`](Self::status),
+    /// which reloads the stream and judges every way forward).
+    pub async fn state(&self, release: &ReleaseId) -> Result<Arc<ReleaseState>, EngineError> {
+        self.cached(release).await
+    }
+
     /// The state as this manager last saw it (reloaded when unknown).
     pub(crate) async fn cached(&self, release: &ReleaseId) -> Result<Arc<ReleaseState>, EngineError> {
         let entry = self.entry(release);

@@ -183,6 +183,29 @@ pub enum LogStream {
     Info,
 }
 
+impl LogStream {
+    /// `stdout`, `stderr` or `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogStream::Stdout => "stdout",
+            LogStream::Stderr => "stderr",
+            LogStream::Info => "info",
+        }
+    }
+}
+
+impl std::str::FromStr for LogStream {
+    type Err = crate::ParseError;
+    fn from_str(text: &str) -> Result<Self, crate::ParseError> {
+        match text {
+            "stdout" => Ok(LogStream::Stdout),
+            "stderr" => Ok(LogStream::Stderr),
+            "info" => Ok(LogStream::Info),
+            other => Err(crate::ParseError::new("log stream", other, "expected stdout, stderr or info")),
+        }
+    }
+}
+
 /// One line of a step's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {

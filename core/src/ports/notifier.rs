@@ -18,6 +18,18 @@ pub enum Audience {
     Group(String),
 }
 
+impl Audience {
+    /// The audience as receivers name it: `teams`, `stakeholders`, `clients`, or the group's name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Audience::Teams => "teams",
+            Audience::Stakeholders => "stakeholders",
+            Audience::Clients => "clients",
+            Audience::Group(name) => name,
+        }
+    }
+}
+
 /// A message about a release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
