@@ -21,11 +21,11 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "fs")]
+#[cfg(any(feature = "fs", feature = "oci"))]
 pub mod artifacts;
 #[cfg(any(feature = "fs", feature = "file"))]
 mod atomic;
-#[cfg(feature = "file")]
+#[cfg(any(feature = "file", feature = "pg-backup"))]
 pub mod backup;
 #[cfg(feature = "build")]
 pub mod build;
@@ -33,15 +33,15 @@ pub mod build;
 pub mod config;
 #[cfg(any(feature = "file", feature = "wiki", feature = "github"))]
 pub mod notes;
-#[cfg(feature = "file")]
+#[cfg(any(feature = "file", feature = "webhook", feature = "smtp", feature = "slack"))]
 pub mod notify;
 #[cfg(feature = "probes")]
 pub mod probes;
-#[cfg(any(feature = "command", feature = "build"))]
+#[cfg(any(feature = "command", feature = "build", feature = "ssh", feature = "pg-backup"))]
 mod process;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
-#[cfg(feature = "command")]
+#[cfg(any(feature = "command", feature = "ssh"))]
 pub mod targets;
 #[cfg(feature = "local-tickets")]
 pub mod ticketing;

@@ -33,9 +33,27 @@ impl Spec<'_> {
     }
 }
 
+/// How a command ended.
+#[cfg_attr(not(any(feature = "ssh", feature = "pg-backup")), allow(dead_code))]
+pub(crate) struct Finished {
+    /// The exit code, -1 for a signal.
+    pub code: i32,
+    /// The last line of standard output.
+    pub last_out: String,
+    /// The last line of standard error.
+    pub last_err: String,
+}
+
 /// Runs the command; streams its output into `log` (when given) and returns
 /// its exit code (-1 for a signal) and last line of standard output.
+#[cfg_attr(not(any(feature = "command", feature = "build")), allow(dead_code))]
 pub(crate) async fn run(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<(i32, String), PortError> {
+    let finished = run_full(spec, log).await?;
+    Ok((finished.code, finished.last_out))
+}
+
+/// [`run`], with the last line of standard error as well.
+pub(crate) async fn run_full(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<Finished, PortError> {
     let Some((program, args)) = spec.argv.split_first() else {
         return Err(spec.error(ErrorKind::Invalid, "no command configured"));
     };
@@ -57,15 +75,16 @@ pub(crate) async fn run(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<(i32, 
         return Err(spec.error(ErrorKind::Other, "no output pipes"));
     };
     let last = std::sync::Mutex::new(String::new());
+    let last_err = std::sync::Mutex::new(String::new());
     let pump = |reader, stream| {
-        let last = &last;
+        let last = if stream == LogStream::Stdout { &last } else { &last_err };
         async move {
             let mut lines = BufReader::new(reader).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(log) = log {
                     log.line(stream, line.clone());
                 }
-                if stream == LogStream::Stdout {
+                if !line.trim().is_empty() {
                     *last.lock().unwrap_or_else(|e| e.into_inner()) = line;
                 }
             }
@@ -86,6 +105,9 @@ pub(crate) async fn run(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<(i32, 
                 .error(ErrorKind::Timeout, format!("`{program}` ran longer than {:?} and was killed", spec.timeout)));
         }
     };
-    let last = last.into_inner().unwrap_or_else(|e| e.into_inner());
-    Ok((status.code().unwrap_or(-1), last))
+    Ok(Finished {
+        code: status.code().unwrap_or(-1),
+        last_out: last.into_inner().unwrap_or_else(|e| e.into_inner()),
+        last_err: last_err.into_inner().unwrap_or_else(|e| e.into_inner()),
+    })
 }

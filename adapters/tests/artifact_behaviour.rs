@@ -1,11 +1,16 @@
 //! One behaviour suite for the `ArtifactStore` contract, run against the
-//! in-memory store and the filesystem store (R-1c, R-8b, R-8c).
+//! in-memory store, the filesystem store and an OCI registry (the real
+//! registry `scripts/test` starts) (R-1c, R-8b, R-8c).
+
+mod common;
 
 use std::path::Path;
 
+use shipwarden::ports::ArtifactMeta;
 use shipwarden::ports::{ArtifactStore, ErrorKind};
 use shipwarden::{Sha256, Version};
 use shipwarden_adapters::artifacts::fs::FsArtifactStore;
+use shipwarden_adapters::artifacts::oci::{self, OciArtifactStore, OciAuth, OciOptions};
 
 fn file(dir: &Path, name: &str, content: &[u8]) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -89,4 +94,73 @@ async fn fs_store_streams_a_large_file_without_reading_it_whole() {
     let a = store.put("big.bin", &Version::new(1, 0, 0), &big).await.expect("put");
     assert_eq!(a.size, 24 << 20);
     assert_eq!(a.sha256, Sha256::of(&std::fs::read(&big).expect("read")));
+}
+
+fn oci_store(registry: &str, namespace: &str) -> OciArtifactStore {
+    let options = OciOptions { insecure_http: true, ..OciOptions::default() };
+    OciArtifactStore::new(registry, namespace, OciAuth::Anonymous, options).expect("store")
+}
+
+#[tokio::test]
+async fn oci_registry_store_behaves_r8c() {
+    let Some(registry) = common::server_env("SHIPWARDEN_TEST_OCI_REGISTRY") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    suite(&oci_store(&registry, &common::unique("behaves-")), dir.path()).await;
+}
+
+#[tokio::test]
+async fn oci_artifacts_carry_their_type_and_annotations_r1c() {
+    let Some(registry) = common::server_env("SHIPWARDEN_TEST_OCI_REGISTRY") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let namespace = common::unique("acme/annotated-");
+    let store = oci_store(&registry, &namespace);
+    let version: Version = "2.1.0+build.7".parse().expect("version");
+    let meta = ArtifactMeta {
+        release: Some("shop-2.1.0".parse().expect("release")),
+        revision: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        tickets: vec!["SHOP-1".parse().expect("key"), "SHOP-2".parse().expect("key")],
+    };
+    let a = store
+        .put_with("Shop-API.jar", &version, &file(dir.path(), "shop.jar", b"jar bytes"), &meta)
+        .await
+        .expect("put");
+    assert_eq!(store.versions("Shop-API.jar").await.expect("versions"), vec![version.clone()]);
+    // Read back with a plain OCI client, as any registry user would: tag = version (`+` as `_`).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = oci_client::Client::new(oci_client::client::ClientConfig {
+        protocol: oci_client::client::ClientProtocol::Http,
+        ..Default::default()
+    });
+    let reference: oci_client::Reference =
+        format!("{registry}/{namespace}/shop-api.jar:2.1.0_build.7").parse().expect("reference");
+    let (manifest, _) =
+        client.pull_image_manifest(&reference, &oci_client::secrets::RegistryAuth::Anonymous).await.expect("manifest");
+    assert_eq!(manifest.artifact_type.as_deref(), Some(oci::ARTIFACT_TYPE));
+    assert_eq!(manifest.config.media_type, oci::CONFIG_MEDIA_TYPE);
+    assert_eq!(manifest.layers.len(), 1);
+    assert_eq!(manifest.layers[0].digest, format!("sha256:{}", a.sha256));
+    assert_eq!(manifest.layers[0].media_type, oci::LAYER_MEDIA_TYPE);
+    let annotations = manifest.annotations.expect("annotations");
+    assert_eq!(annotations["org.opencontainers.image.version"], "2.1.0+build.7");
+    assert_eq!(annotations["org.opencontainers.image.revision"], "0123456789abcdef0123456789abcdef01234567");
+    assert_eq!(annotations["io.shipwarden.tickets"], "SHOP-1,SHOP-2");
+    assert_eq!(annotations["io.shipwarden.release"], "shop-2.1.0");
+}
+
+#[tokio::test]
+async fn oci_errors_name_the_registry_and_are_retryable_when_it_is_down() {
+    // A port nothing listens on: connection refused is retryable, and the error names the system.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let store = oci_store(&format!("127.0.0.1:{port}"), "acme");
+    let err = store.versions("app").await.expect_err("down");
+    assert!(err.retryable, "{err}");
+    assert!(err.to_string().contains("artifact-store oci 127.0.0.1"), "{err}");
+    let secret = OciAuth::Basic { user: "robot".into(), password: "s3cr3t-token".to_owned().into() };
+    let store =
+        OciArtifactStore::new(format!("127.0.0.1:{port}"), "acme", secret, OciOptions::default()).expect("store");
+    assert!(!format!("{store:?}").contains("s3cr3t"));
+    let err = store.versions("app").await.expect_err("down");
+    assert!(!format!("{err} {err:?}").contains("s3cr3t"));
 }

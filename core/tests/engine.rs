@@ -361,7 +361,7 @@ async fn a_failed_staging_deployment_is_undone_and_the_release_waits_r8g() {
     // A second run deploys again, as deployment #2.
     let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
     assert_eq!(wait.stage, Stage::StagingDeployed);
-    assert_eq!(w.targets["staging"][1].calls()[0].key, "deploy:staging:staging-2#2");
+    assert_eq!(w.targets["staging"][1].calls()[0].key, format!("{}:deploy:staging:staging-2#2", id()));
 }
 
 #[tokio::test]
@@ -524,7 +524,8 @@ async fn an_unfinished_step_is_resolved_by_asking_the_port_not_by_calling_again(
         version: Version::new(1, 4, 0),
         environment: env("staging"),
         artifacts: vec![],
-        key: "deploy:staging:staging-1#1".into(),
+        // The port's key: the release, then the step's key (unique across releases).
+        key: format!("{}:deploy:staging:staging-1#1", id()),
     };
     w.targets["staging"][0].deploy(&request, &LogSink::default()).await.expect("deploy");
     // A new manager (a new process) picks the release up.

@@ -62,3 +62,112 @@ sw_start_postgres() {
   export SHIPWARDEN_REQUIRE_POSTGRES=1
   echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 }
+
+# sw_wait_port PORT [SECONDS]: waits until something listens on 127.0.0.1:PORT.
+sw_wait_port() {
+  local port="$1" tries=$((${2:-10} * 10))
+  while ((tries-- > 0)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "nothing listens on 127.0.0.1:$port" >&2
+  return 1
+}
+
+# Starts an OCI registry (CNCF distribution, Debian's docker-registry) on
+# loopback with its storage in the temp folder; exports SHIPWARDEN_TEST_OCI_REGISTRY.
+sw_start_registry() {
+  sw_need docker-registry docker-registry
+  local dir="$SW_TMP/registry" port
+  port="$(sw_free_port)"
+  mkdir -p "$dir/data"
+  cat >"$dir/config.yml" <<CONF
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $dir/data}
+  delete: {enabled: true}
+http:
+  addr: 127.0.0.1:$port
+  secret: shipwarden-test-$RANDOM$RANDOM
+CONF
+  docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+  SW_STOPS+=("kill $!")
+  sw_wait_port "$port" || { cat "$dir/registry.log" >&2; return 1; }
+  export SHIPWARDEN_TEST_OCI_REGISTRY="127.0.0.1:$port"
+  echo "OCI registry $(docker-registry --version 2>/dev/null | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+# Starts a private sshd with a generated host key and user key; exports
+# SHIPWARDEN_TEST_SSH_{HOST,PORT,USER,KEY,KNOWN_HOSTS}.
+sw_start_sshd() {
+  sw_need /usr/sbin/sshd openssh-server
+  sw_need ssh openssh-client
+  local dir="$SW_TMP/sshd" port user
+  port="$(sw_free_port)"
+  user="$(id -un)"
+  mkdir -p "$dir" && chmod 700 "$dir"
+  [ "$(id -u)" = 0 ] && mkdir -p -m 0755 /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$dir/user_key" -C shipwarden-test
+  cp "$dir/user_key.pub" "$dir/authorized_keys"
+  cat >"$dir/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+Port $port
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+Subsystem sftp internal-sftp
+LogLevel ERROR
+CONF
+  "$(command -v sshd || echo /usr/sbin/sshd)" -D -e -f "$dir/sshd_config" >"$dir/sshd.log" 2>&1 &
+  SW_STOPS+=("kill $!")
+  sw_wait_port "$port" || { cat "$dir/sshd.log" >&2; return 1; }
+  # sshd may take a moment to answer its first key exchange: ask again for a few seconds.
+  local tries=30
+  while ((tries-- > 0)); do
+    ssh-keyscan -t ed25519 -p "$port" 127.0.0.1 >"$dir/known_hosts" 2>"$dir/keyscan.log" || true
+    [ -s "$dir/known_hosts" ] && break
+    sleep 0.2
+  done
+  [ -s "$dir/known_hosts" ] || { echo "ssh-keyscan read no host key" >&2; cat "$dir/keyscan.log" "$dir/sshd.log" >&2; return 1; }
+  export SHIPWARDEN_TEST_SSH_HOST=127.0.0.1 SHIPWARDEN_TEST_SSH_PORT="$port" SHIPWARDEN_TEST_SSH_USER="$user"
+  export SHIPWARDEN_TEST_SSH_KEY="$dir/user_key" SHIPWARDEN_TEST_SSH_KNOWN_HOSTS="$dir/known_hosts"
+  echo "sshd $(ssh -V 2>&1 | awk '{print $1}') on 127.0.0.1:$port"
+}
+
+# Starts two SMTP servers (aiosmtpd) that save what they receive into one
+# maildir: one offers and requires STARTTLS, one speaks implicit TLS, both
+# with a self-signed certificate for 127.0.0.1. Exports
+# SHIPWARDEN_TEST_SMTP_{STARTTLS_PORT,TLS_PORT,MAILDIR,CA}.
+sw_start_smtp() {
+  local python=/usr/bin/python3
+  if ! "$python" -c 'import aiosmtpd' 2>/dev/null; then
+    sw_need /usr/lib/python3/dist-packages/aiosmtpd python3-aiosmtpd
+  fi
+  sw_need openssl openssl
+  local dir="$SW_TMP/smtp" p1 p2
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 5 -subj /CN=localhost \
+    -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' -addext 'basicConstraints=critical,CA:FALSE' \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1
+  p1="$(sw_free_port)"
+  "$python" -m aiosmtpd -n -l "127.0.0.1:$p1" --tlscert "$dir/cert.pem" --tlskey "$dir/key.pem" \
+    -c aiosmtpd.handlers.Mailbox "$dir/maildir" >"$dir/starttls.log" 2>&1 &
+  SW_STOPS+=("kill $!")
+  p2="$(sw_free_port)"
+  "$python" -m aiosmtpd -n -l "127.0.0.1:$p2" --smtpscert "$dir/cert.pem" --smtpskey "$dir/key.pem" \
+    -c aiosmtpd.handlers.Mailbox "$dir/maildir" >"$dir/smtps.log" 2>&1 &
+  SW_STOPS+=("kill $!")
+  sw_wait_port "$p1" || { cat "$dir/starttls.log" >&2; return 1; }
+  sw_wait_port "$p2" || { cat "$dir/smtps.log" >&2; return 1; }
+  export SHIPWARDEN_TEST_SMTP_STARTTLS_PORT="$p1" SHIPWARDEN_TEST_SMTP_TLS_PORT="$p2"
+  export SHIPWARDEN_TEST_SMTP_MAILDIR="$dir/maildir" SHIPWARDEN_TEST_SMTP_CA="$dir/cert.pem"
+  echo "SMTP (aiosmtpd $("$python" -m aiosmtpd --version | awk '{print $2}')) on 127.0.0.1:$p1 (STARTTLS) and :$p2 (TLS)"
+}

@@ -205,8 +205,14 @@ fn passing_value(policy: &Policy, gate: &GateId) -> f64 {
 /// people perform), until it is final. Refusals met while supplying are
 /// another driver having done it first, and are ignored.
 pub async fn drive(manager: &ReleaseManager, project: &str) -> Result<Stage, EngineError> {
-    let id = release_id(project);
-    let mut plan = Plan::new(id.clone(), project, Version::new(2, 0, 0), ReleaseKind::Minor);
+    drive_version(manager, project, &Version::new(2, 0, 0)).await
+}
+
+/// [`drive`] for the release of `project` at `version`.
+pub async fn drive_version(manager: &ReleaseManager, project: &str, version: &Version) -> Result<Stage, EngineError> {
+    let id = ReleaseId::for_version(project, version)
+        .map_err(|e| PortError::permanent("e2e driver", "plan", e.to_string()))?;
+    let mut plan = Plan::new(id.clone(), project, version.clone(), ReleaseKind::Minor);
     plan.scope = vec!["APP-1".parse().unwrap_or(TicketKey::Issue(1))];
     match manager.plan(&person(&Role::ReleaseManager), plan).await {
         Ok(_) | Err(EngineError::Refused(_)) => {}
@@ -266,4 +272,21 @@ pub async fn drive(manager: &ReleaseManager, project: &str) -> Result<Stage, Eng
         }
     }
     Err(EngineError::Busy(format!("release {id} did not finish in 200 rounds")))
+}
+
+/// The value of a variable that `scripts/test` sets when it starts a real
+/// server. Without it the test is not run, with a note; with
+/// `SHIPWARDEN_REQUIRE_SERVERS` set (scripts/test sets it), a missing
+/// variable fails the test.
+pub fn server_env(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) => Some(value),
+        Err(_) if std::env::var_os("SHIPWARDEN_REQUIRE_SERVERS").is_some() => {
+            panic!("{name} is required (scripts/test starts the server and sets it)")
+        }
+        Err(_) => {
+            eprintln!("NOTE: not run: set {name} (scripts/test starts the server and sets it)");
+            None
+        }
+    }
 }

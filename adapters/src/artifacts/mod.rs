@@ -2,3 +2,5 @@
 
 #[cfg(feature = "fs")]
 pub mod fs;
+#[cfg(feature = "oci")]
+pub mod oci;

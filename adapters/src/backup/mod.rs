@@ -2,3 +2,5 @@
 
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "pg-backup")]
+pub mod postgres;

@@ -2,5 +2,7 @@
 
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 #[cfg(feature = "webhook")]
 pub mod webhook;

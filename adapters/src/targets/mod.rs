@@ -2,3 +2,5 @@
 
 #[cfg(feature = "command")]
 pub mod command;
+#[cfg(feature = "ssh")]
+pub mod ssh;

@@ -21,3 +21,26 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
+
+/// The value of a variable that `scripts/test` sets when it starts a real server
+/// (`SHIPWARDEN_TEST_OCI_REGISTRY`, …). Without it the test is not run, with a
+/// note; but when `SHIPWARDEN_REQUIRE_SERVERS` is set (scripts/test sets it), a
+/// missing variable fails the test: nothing is skipped there.
+pub fn server_env(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) => Some(value),
+        Err(_) if std::env::var_os("SHIPWARDEN_REQUIRE_SERVERS").is_some() => {
+            panic!("{name} is required (scripts/test starts the server and sets it)")
+        }
+        Err(_) => {
+            eprintln!("NOTE: not run: set {name} (scripts/test starts the server and sets it)");
+            None
+        }
+    }
+}
+
+/// A name no other test run uses.
+pub fn unique(prefix: &str) -> String {
+    use std::hash::{BuildHasher, RandomState};
+    format!("{prefix}{:x}", RandomState::new().hash_one(std::time::SystemTime::now()))
+}

@@ -281,7 +281,8 @@ impl ReleaseManager {
             return Ok(StepOutcome::ok("no notifiers configured"));
         }
         let notice = Notice {
-            key: key.to_owned(),
+            // The same on every attempt, unique across releases: receivers drop repeats by it.
+            key: super::steps::port_key(release, key),
             release: release.clone(),
             subject: subject.to_owned(),
             body: body.to_owned(),

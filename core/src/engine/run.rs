@@ -284,16 +284,27 @@ impl ReleaseManager {
                         refs.into_iter().filter(|r| !known.contains(r)).map(Action::RecordArtifact).collect()
                     });
                 let version = plan.version.clone();
+                let meta = crate::ports::ArtifactMeta {
+                    release: Some(release.clone()),
+                    revision: None,
+                    tickets: plan.scope.clone(),
+                };
+                let vcs = ports.vcs.clone();
                 drop(state);
                 self.run_step(
                     release,
                     &spec,
                     |_, log| {
-                        let (store, built, version) = (store.clone(), built.clone(), version.clone());
+                        let (store, built, version, vcs) = (store.clone(), built.clone(), version.clone(), vcs.clone());
+                        let mut meta = meta.clone();
                         async move {
+                            // The commit the tag will point at (the tag step follows), for stores that record it.
+                            if let Some(vcs) = vcs {
+                                meta.revision = vcs.head().await.ok();
+                            }
                             let mut refs = Vec::new();
                             for b in &built {
-                                let r = store.put(&b.name, &version, &b.path).await?;
+                                let r = store.put_with(&b.name, &version, &b.path, &meta).await?;
                                 log.line(
                                     crate::ports::LogStream::Info,
                                     format!("published {} {} sha256:{}", r.name, r.version, r.sha256),

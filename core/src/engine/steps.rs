@@ -58,6 +58,14 @@ impl StepSpec {
     }
 }
 
+/// The idempotency key a port sees: the release, then the step's attempt key
+/// (`shop-2.0.0:deploy:prod:web-1#1`), so keys are unique across releases and
+/// a port that outlives one release (a host, a backup folder) never takes
+/// another release's work for this one's.
+pub(crate) fn port_key(release: &ReleaseId, key: &str) -> String {
+    format!("{release}:{key}")
+}
+
 fn outcome_of(result: Result<Done, PortError>) -> StepOutcome {
     match result {
         Ok((detail, output)) => StepOutcome::Succeeded { detail, output },
@@ -160,7 +168,7 @@ impl ReleaseManager {
                     // ask the port about the key instead of calling again.
                     let key = key.clone();
                     let sink = self.sink(release, &key);
-                    let outcome = match lookup(key.clone()).await? {
+                    let outcome = match lookup(port_key(release, &key)).await? {
                         Lookup::Done((detail, output)) => {
                             sink.line(
                                 LogStream::Info,
@@ -168,8 +176,10 @@ impl ReleaseManager {
                             );
                             StepOutcome::Succeeded { detail, output }
                         }
-                        Lookup::NotFound => self.call(&call, &key, &sink, &mut retry_after).await,
-                        Lookup::Unsupported if spec.idempotent => self.call(&call, &key, &sink, &mut retry_after).await,
+                        Lookup::NotFound => self.call(&call, &port_key(release, &key), &sink, &mut retry_after).await,
+                        Lookup::Unsupported if spec.idempotent => {
+                            self.call(&call, &port_key(release, &key), &sink, &mut retry_after).await
+                        }
                         Lookup::Unsupported => StepOutcome::failed(
                             "the outcome is unknown after a restart and the port cannot be asked about its key; \
                              check the target, then report the step",
@@ -187,7 +197,7 @@ impl ReleaseManager {
                 Err(e) => return Err(e),
             }
             let sink = self.sink(release, &key);
-            let outcome = self.call(&call, &key, &sink, &mut retry_after).await;
+            let outcome = self.call(&call, &port_key(release, &key), &sink, &mut retry_after).await;
             self.finish(release, spec, key, outcome.clone(), &sink).await?;
             // This was attempt n + 1: unless it may be retried, its outcome is the step's.
             let retry = matches!(outcome, StepOutcome::Failed { retryable: true, .. }) && n + 1 < max_attempts;

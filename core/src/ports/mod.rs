@@ -11,6 +11,11 @@
 //! the engine then repeats the call only for operations that are idempotent
 //! by nature (publishing content-addressed artifacts, tagging), and sends
 //! notifications at least once.
+//!
+//! Keys are unique across releases: the release id, then the step's key and
+//! attempt (`shop-2.0.0:deploy:prod:web-1#1`, `shop-2.0.0:backup:prod#1/2`),
+//! so a port that outlives a release (a host's markers, a backup folder, a
+//! mail system dropping repeats) never takes one release's work for another's.
 
 mod artifacts;
 mod backup;
@@ -26,7 +31,7 @@ mod store;
 mod ticketing;
 mod vcs;
 
-pub use artifacts::ArtifactStore;
+pub use artifacts::{ArtifactMeta, ArtifactStore};
 pub use backup::{Backup, BackupRef};
 pub use builder::{BuildRequest, Builder, BuiltArtifact};
 pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};

@@ -1,0 +1,234 @@
+//! Notices by mail (R-9a), sent with [`lettre`] over STARTTLS or implicit TLS.
+//!
+//! Each audience has its own recipients: teams and stakeholders are written
+//! to (`To`), clients are blind-copied (`Bcc`), so one client never sees
+//! another's address. A notice whose audiences have no recipients here is
+//! not this channel's to send. Each message is `multipart/alternative`, plain
+//! text and HTML, and its `Message-ID` is derived from the notice's key, so
+//! mail systems and people can drop a repeat (notices are delivered at least
+//! once).
+//!
+//! Failures: a 4xx reply, a refused or cut connection are retryable, a
+//! timeout too; a 5xx reply (a refused recipient, refused credentials) is
+//! not. The password comes from an environment variable into a `secrecy`
+//! type and is never in errors or `Debug`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+use shipwarden::ports::{Audience, ErrorKind, Notice, Notifier, PortError};
+
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS at all: only for a relay on loopback.
+    None,
+}
+
+/// Where and how to send.
+pub struct SmtpSettings {
+    /// The server's host name (checked against its certificate).
+    pub host: String,
+    /// The port (587 for STARTTLS, 465 for TLS).
+    pub port: u16,
+    /// How the connection is protected.
+    pub security: SmtpSecurity,
+    /// User and password, when the server asks for them.
+    pub credentials: Option<(String, SecretString)>,
+    /// Extra trusted CA certificates (PEM), for a relay with a private CA.
+    pub extra_roots_pem: Vec<Vec<u8>>,
+    /// How long each SMTP exchange may take.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("user", &self.credentials.as_ref().map(|(user, _)| user))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sends notices as mail to each audience's recipients.
+pub struct SmtpNotifier {
+    name: String,
+    from: Mailbox,
+    recipients: BTreeMap<String, Vec<Mailbox>>,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl std::fmt::Debug for SmtpNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpNotifier")
+            .field("name", &self.name)
+            .field("from", &self.from.to_string())
+            .field("audiences", &self.recipients.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The HTML part: the subject as a heading, the body's paragraphs, line breaks kept.
+pub fn html_of(notice: &Notice) -> String {
+    let paragraphs: String = notice
+        .body
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| format!("<p>{}</p>\n", escape_html(p.trim_end()).replace('\n', "<br>\n")))
+        .collect();
+    format!(
+        "<!DOCTYPE html>\n<html><body style=\"font-family:sans-serif\">\n<h2>{}</h2>\n{paragraphs}\
+         <p style=\"color:#888;font-size:smaller\">Sent by shipwarden for release {}.</p>\n</body></html>\n",
+        escape_html(&notice.subject),
+        escape_html(notice.release.as_str()),
+    )
+}
+
+impl SmtpNotifier {
+    /// Mail from `from` (`Releases <releases@example.com>`) through the server in `settings`.
+    ///
+    /// # Errors
+    /// When an address or a CA certificate cannot be read, or TLS cannot be set up.
+    pub fn new(from: &str, settings: SmtpSettings) -> Result<Self, PortError> {
+        let name = format!("smtp {}:{}", settings.host, settings.port);
+        let invalid = |message: String| PortError::new(name.clone(), "setup", ErrorKind::Invalid, message);
+        let from: Mailbox = from.parse().map_err(|e| invalid(format!("sender {from:?}: {e}")))?;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.clone())
+            .port(settings.port)
+            .timeout(Some(settings.timeout));
+        if settings.security != SmtpSecurity::None {
+            let mut tls = TlsParameters::builder(settings.host.clone());
+            for pem in &settings.extra_roots_pem {
+                tls = tls.add_root_certificate(
+                    Certificate::from_pem(pem).map_err(|e| invalid(format!("CA certificate: {e}")))?,
+                );
+            }
+            let tls = tls.build_rustls().map_err(|e| invalid(format!("TLS: {e}")))?;
+            builder = builder.tls(match settings.security {
+                SmtpSecurity::Tls => Tls::Wrapper(tls),
+                _ => Tls::Required(tls),
+            });
+        }
+        if let Some((user, password)) = &settings.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), password.expose_secret().to_owned()));
+        }
+        Ok(Self { name, from, recipients: BTreeMap::new(), transport: builder.build() })
+    }
+
+    /// Sends notices for `audience` (`teams`, `stakeholders`, `clients`, or a group's name) to `addresses`.
+    ///
+    /// # Errors
+    /// When an address cannot be read.
+    pub fn with_recipients(mut self, audience: &str, addresses: &[String]) -> Result<Self, PortError> {
+        let mut boxes = Vec::new();
+        for address in addresses {
+            boxes.push(address.parse::<Mailbox>().map_err(|e| {
+                PortError::new(self.name.clone(), "setup", ErrorKind::Invalid, format!("{audience} {address:?}: {e}"))
+            })?);
+        }
+        self.recipients.entry(audience.to_owned()).or_default().extend(boxes);
+        Ok(self)
+    }
+
+    fn fail(&self, kind: ErrorKind, message: impl Into<String>) -> PortError {
+        PortError::new(self.name.clone(), "send", kind, message)
+    }
+
+    /// The message for `notice`, or `None` when none of its audiences has recipients here.
+    pub fn message(&self, notice: &Notice) -> Result<Option<Message>, PortError> {
+        let mut to: Vec<&Mailbox> = Vec::new();
+        let mut bcc: Vec<&Mailbox> = Vec::new();
+        for audience in &notice.audience {
+            let list = if *audience == Audience::Clients { &mut bcc } else { &mut to };
+            for mailbox in self.recipients.get(audience.as_str()).into_iter().flatten() {
+                if !list.contains(&mailbox) {
+                    list.push(mailbox);
+                }
+            }
+        }
+        if to.is_empty() && bcc.is_empty() {
+            return Ok(None);
+        }
+        let id: String = notice
+            .key
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '.' })
+            .collect();
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(notice.subject.clone())
+            .message_id(Some(format!("<{id}@shipwarden>")));
+        if to.is_empty() {
+            // Only blind copies: the message is addressed to its sender.
+            builder = builder.to(self.from.clone());
+        }
+        for mailbox in to {
+            builder = builder.to(mailbox.clone());
+        }
+        for mailbox in bcc {
+            builder = builder.bcc(mailbox.clone());
+        }
+        let body = MultiPart::alternative()
+            .singlepart(
+                lettre::message::SinglePart::builder().header(ContentType::TEXT_PLAIN).body(notice.body.clone()),
+            )
+            .singlepart(lettre::message::SinglePart::builder().header(ContentType::TEXT_HTML).body(html_of(notice)));
+        builder.multipart(body).map(Some).map_err(|e| self.fail(ErrorKind::Invalid, e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Notifier for SmtpNotifier {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn send(&self, notice: &Notice) -> Result<(), PortError> {
+        let Some(message) = self.message(notice)? else {
+            tracing::debug!(notifier = %self.name, key = %notice.key, "no recipients for the notice's audiences");
+            return Ok(());
+        };
+        self.transport.send(message).await.map(|_| ()).map_err(|e| {
+            let kind = if e.is_timeout() {
+                ErrorKind::Timeout
+            } else if e.is_permanent() {
+                ErrorKind::Rejected
+            } else if e.is_tls() || e.to_string().contains("invalid peer certificate") {
+                // A certificate that does not verify will not verify on the next try either
+                // (rustls reports it inside lettre's connection error).
+                ErrorKind::Rejected
+            } else {
+                ErrorKind::Unavailable
+            };
+            let code = e.status().map(|c| format!(" (reply {c})")).unwrap_or_default();
+            self.fail(kind, format!("{e}{code}"))
+        })
+    }
+}
