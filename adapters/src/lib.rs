@@ -39,11 +39,13 @@ pub mod notify;
 pub mod probes;
 #[cfg(any(feature = "command", feature = "build", feature = "ssh", feature = "pg-backup"))]
 mod process;
+#[cfg(any(feature = "slack", feature = "jira", feature = "github"))]
+mod rest;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
 #[cfg(any(feature = "command", feature = "ssh"))]
 pub mod targets;
-#[cfg(feature = "local-tickets")]
+#[cfg(any(feature = "local-tickets", feature = "jira", feature = "github"))]
 pub mod ticketing;
 #[cfg(any(feature = "http", feature = "tls"))]
 mod tls_client;

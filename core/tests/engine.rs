@@ -540,3 +540,39 @@ async fn an_unfinished_step_is_resolved_by_asking_the_port_not_by_calling_again(
     let step = state.step("deploy:staging:staging-1#1").expect("step");
     assert!(step.log.iter().any(|l| l.text.contains("resolved after a restart")), "{:?}", step.log);
 }
+
+#[tokio::test]
+async fn pull_requests_merged_with_too_few_reviewers_block_the_build_r4d() {
+    let commit = |subject: &str| Commit {
+        sha: "d".repeat(40),
+        subject: subject.into(),
+        body: String::new(),
+        author: "dev".into(),
+        parents: 1,
+    };
+    let vcs = Arc::new(MemoryVcs::new(
+        vec![commit("SHOP-12: checkout (#7)"), commit("SHOP-13: login (#8)"), commit("SHOP-14: search (#9)")],
+        vec!["main".into()],
+    ));
+    let ticketing = Arc::new(MemoryTicketing::new());
+    ticketing.set_reviewers(7, 2);
+    ticketing.set_reviewers(8, 0);
+    // #9: the host does not tell; it is not counted against the release.
+    let ports = engine::Ports { vcs: Some(vcs), ticketing: Some(ticketing.clone()), ..Default::default() };
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(ts("2026-11-28T10:00:00Z")));
+    let manager = ReleaseManager::builder(store).clock(clock).ports(ports).build();
+    manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    manager.approve(&id(), &po(), ApprovalId::Scope, Role::ProductOwner, Channel::Api, "ok").await.expect("approve");
+    let wait = waiting(manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::ScopeApproved);
+    assert!(wait.refusal.to_string().contains("gate `unreviewed_pulls` measured 1"), "{}", wait.refusal);
+    let state = manager.state(&id()).await.expect("state");
+    let result = state.gate_results.iter().find(|r| r.gate == GateId::UnreviewedPulls).expect("measured");
+    assert_eq!(result.source, "vcs host: too few approving reviewers: #8 (0 of 1)");
+    // Reviewed since: measured again, the build goes on.
+    ticketing.set_reviewers(8, 1);
+    manager.record_evidence(&id(), &ci(), Evidence::new(GateId::UnreviewedPulls, 0.0, "re-checked")).await.expect("ok");
+    let state = manager.state(&id()).await.expect("state");
+    assert!(state.gate_results.iter().any(|r| r.gate == GateId::UnreviewedPulls && r.measured.value == 0.0));
+}

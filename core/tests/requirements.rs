@@ -43,7 +43,9 @@ fn every_enforced_requirement_has_a_test_that_names_it() {
     let mut named = BTreeSet::new();
     for path in tests {
         for line in std::fs::read_to_string(&path).expect("test").lines() {
-            let Some(name) = line.trim_start().strip_prefix("fn ").and_then(|r| r.split('(').next()) else {
+            let line = line.trim_start();
+            let line = line.strip_prefix("async ").unwrap_or(line);
+            let Some(name) = line.strip_prefix("fn ").and_then(|r| r.split('(').next()) else {
                 continue;
             };
             for part in name.split('_').filter(|p| p.starts_with('r')) {

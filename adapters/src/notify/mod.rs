@@ -2,6 +2,8 @@
 
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "slack")]
+pub mod slack;
 #[cfg(feature = "smtp")]
 pub mod smtp;
 #[cfg(feature = "webhook")]

@@ -265,6 +265,29 @@ pub fn last_release_tag(
         .max()
 }
 
+/// The pull requests the commits merged (R-4d), read from GitHub's merge
+/// subjects (`Merge pull request #12 from …`) and squash subjects ending in
+/// `(#12)`; each once, in the commits' order.
+pub fn pull_requests(commits: &[Commit]) -> Vec<u64> {
+    let mut out: Vec<u64> = Vec::new();
+    for commit in commits {
+        let subject = commit.subject.trim();
+        let number = if let Some(rest) = subject.strip_prefix("Merge pull request #") {
+            rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok())
+        } else if let Some(open) = subject.strip_suffix(')').and_then(|s| s.rfind("(#").map(|i| &s[i + 2..])) {
+            open.parse().ok()
+        } else {
+            None
+        };
+        if let Some(n) = number
+            && !out.contains(&n)
+        {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// R-4a: the commits that should carry a ticket key and do not.
 pub fn untracked<'a>(changes: &'a [Change], policy: &VcsPolicy) -> Vec<&'a Change> {
     changes.iter().filter(|c| c.tickets.is_empty() && !c.exempt(policy)).collect()

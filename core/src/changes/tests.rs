@@ -176,3 +176,22 @@ proptest! {
         prop_assert_eq!(c.breaking, bang);
     }
 }
+
+#[test]
+fn pull_requests_are_read_from_merge_and_squash_subjects_r4d() {
+    let commit = |subject: &str| Commit {
+        sha: "0".repeat(40),
+        subject: subject.into(),
+        body: String::new(),
+        author: "dev".into(),
+        parents: 1,
+    };
+    let commits = [
+        commit("Merge pull request #12 from acme/feature/cards"),
+        commit("SHOP-7: pay by card (#15)"),
+        commit("fix: typo (SHOP-9)"),
+        commit("Merge pull request #12 from acme/feature/cards"),
+        commit("feat: (#x)"),
+    ];
+    assert_eq!(super::pull_requests(&commits), vec![12, 15]);
+}

@@ -192,18 +192,23 @@ impl ReleaseManager {
             }
         }
         let policy = self.inner.policy.clone();
-        let (unmet, scope) = self
+        let (unmet, plan) = self
             .with_state(release, |state| {
                 let unmet: Vec<GateRequirement> =
                     t.gates.iter().filter(|g| unmet_gate(state, g, &policy)).cloned().collect();
-                (unmet, state.plan.as_ref().map(|p| p.scope.clone()).unwrap_or_default())
+                (unmet, state.plan.clone())
             })
             .await?;
         let mut checked: Vec<EnvName> = Vec::new();
         for req in &unmet {
             match (&req.gate, &req.environment) {
-                (GateId::CriticalBugs, None) => self.measure_bugs(release, &scope).await?,
+                (GateId::CriticalBugs, None) => {
+                    if let Some(plan) = &plan {
+                        self.measure_bugs(release, plan).await?;
+                    }
+                }
                 (GateId::UntrackedCommits, None) => self.measure_commits(release).await?,
+                (GateId::UnreviewedPulls, None) => self.measure_reviews(release).await?,
                 // Gates a smoke test of this transition measures are not pre-deployment checks.
                 (_, Some(env))
                     if !checked.contains(env)
@@ -470,10 +475,10 @@ impl ReleaseManager {
     }
 
     /// R-7b: open critical and high bugs in scope, asked of the ticketing system.
-    async fn measure_bugs(&self, release: &ReleaseId, scope: &[crate::model::TicketKey]) -> Result<(), EngineError> {
+    async fn measure_bugs(&self, release: &ReleaseId, plan: &crate::model::Plan) -> Result<(), EngineError> {
         let Some(ticketing) = self.inner.ports.ticketing.clone() else { return Ok(()) };
         let severities = self.inner.policy.tickets.blocking_severities.clone();
-        let bugs = ticketing.open_bugs(scope, &severities).await?;
+        let bugs = ticketing.open_bugs_for(plan, &severities).await?;
         let keys: Vec<String> = bugs.iter().map(|b| b.key.to_string()).collect();
         let source = if keys.is_empty() {
             "ticketing: no open bugs in scope".to_owned()
@@ -522,6 +527,55 @@ impl ReleaseManager {
         Ok(())
     }
 
+    /// R-4d: pull requests merged since the last release tag (read from the
+    /// merge commits' subjects) with fewer approving reviewers than the policy
+    /// asks, as the VCS host tells. Without a repository, or a host that
+    /// tells, the evidence says that nothing could be checked.
+    async fn measure_reviews(&self, release: &ReleaseId) -> Result<(), EngineError> {
+        let min = self.inner.policy.vcs.min_reviewers;
+        let (count, source) = match (self.inner.ports.vcs.clone(), self.with_state(release, |s| s.plan.clone()).await?)
+        {
+            (Some(vcs), Some(plan)) => {
+                let tags = vcs.tags().await?;
+                let last = crate::changes::last_release_tag(&tags, &self.inner.policy.vcs.tag_prefix, &plan.version);
+                let commits = vcs.commits_since(last.as_ref().map(|(_, name)| name.as_str())).await?;
+                let pulls = crate::changes::pull_requests(&commits);
+                let mut short = Vec::new();
+                let mut untold = 0;
+                for pull in &pulls {
+                    let told = match &self.inner.ports.ticketing {
+                        Some(ticketing) => ticketing.reviewers(*pull).await?,
+                        None => Lookup::Unsupported,
+                    };
+                    match told {
+                        Lookup::Done(n) if n < min => short.push(format!("#{pull} ({n} of {min})")),
+                        Lookup::Done(_) => {}
+                        _ => untold += 1,
+                    }
+                }
+                let source = if pulls.is_empty() {
+                    "vcs: no pull requests merged since the last release".to_owned()
+                } else if untold == pulls.len() {
+                    format!("vcs: {} pull requests; the VCS host does not tell reviewers, not checked", pulls.len())
+                } else if short.is_empty() {
+                    format!("vcs host: {} pull requests, each with at least {min} approving reviewers", pulls.len())
+                } else {
+                    format!("vcs host: too few approving reviewers: {}", short.join(", "))
+                };
+                (short.len(), source)
+            }
+            _ => (0, "no repository: pull requests not checked".to_owned()),
+        };
+        let automation = self.inner.automation.clone();
+        self.execute(
+            release,
+            &automation,
+            Action::RecordEvidence(Evidence::new(GateId::UnreviewedPulls, count as f64, source)),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The release notes as they are (or will be) published (R-9b).
     pub async fn notes(&self, release: &ReleaseId) -> Result<String, EngineError> {
         let state = self.status(release).await?.state;
@@ -564,7 +618,7 @@ impl ReleaseManager {
         if let Some(ticketing) = self.inner.ports.ticketing.clone() {
             let all: Vec<String> =
                 ["critical", "high", "major", "medium", "minor", "low", "trivial"].map(String::from).into();
-            for bug in ticketing.open_bugs(&plan.scope, &all).await? {
+            for bug in ticketing.open_bugs_for(plan, &all).await? {
                 known.push(crate::notes::KnownIssue { ticket: links.ticket(&bug.key), summary: bug.summary });
             }
         }
@@ -721,8 +775,11 @@ impl ReleaseManager {
             ReleaseKind::Emergency => audience.push(Audience::Stakeholders),
             _ => {}
         }
-        let subject = format!("Released {} {}", plan.project, plan.version);
-        self.notify(release, "notify:released", &subject, &notes, audience).await?;
+        let (subject, body) = released_notice(&plan, &notes);
+        if plan.hotfix.is_some() && !audience.contains(&Audience::Stakeholders) {
+            audience.push(Audience::Stakeholders);
+        }
+        self.notify(release, "notify:released", &subject, &body, audience).await?;
         if let Some(ticketing) = self.inner.ports.ticketing.clone().filter(|_| !ticket_closed) {
             let spec = StepSpec::new(StepKind::CloseTicket, None, "close-ticket#1");
             let (plan2, body) = (plan.clone(), format!("{summary}\n\n{notes}"));
@@ -750,5 +807,43 @@ impl ReleaseManager {
         let automation = self.inner.automation.clone();
         self.commit(release, &automation, vec![Action::Close { summary }]).await?;
         Ok(())
+    }
+}
+
+/// The subject and body of the notice that a release is out (R-9a): for a
+/// hotfix, the version, the emergency ticket and the justification come first.
+pub(crate) fn released_notice(plan: &crate::model::Plan, notes: &str) -> (String, String) {
+    match &plan.hotfix {
+        Some(hotfix) => (
+            format!("Hotfix released: {} {} ({})", plan.project, plan.version, hotfix.ticket),
+            format!(
+                "Hotfix {} of {} for {}: {}\nJustification: {}\n\n{notes}",
+                plan.version, plan.project, hotfix.ticket, hotfix.summary, hotfix.justification
+            ),
+        ),
+        None => (format!("Released {} {}", plan.project, plan.version), notes.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Hotfix, Plan, ReleaseKind, Version};
+
+    #[test]
+    fn a_hotfix_notice_names_version_ticket_and_justification_r9a() {
+        let mut plan =
+            Plan::new("shop-1.4.1".parse().expect("id"), "shop", Version::new(1, 4, 1), ReleaseKind::Emergency);
+        let (subject, body) = released_notice(&plan, "notes");
+        assert_eq!((subject.as_str(), body.as_str()), ("Released shop 1.4.1", "notes"));
+        plan.hotfix = Some(Hotfix {
+            ticket: "SHOP-99".parse().expect("key"),
+            summary: "HOTFIX: card payments fail".into(),
+            justification: "checkout down for EU cards".into(),
+        });
+        let (subject, body) = released_notice(&plan, "## Fixes");
+        assert_eq!(subject, "Hotfix released: shop 1.4.1 (SHOP-99)");
+        assert!(body.starts_with("Hotfix 1.4.1 of shop for SHOP-99: HOTFIX: card payments fail\n"), "{body}");
+        assert!(body.contains("Justification: checkout down for EU cards\n\n## Fixes"), "{body}");
     }
 }

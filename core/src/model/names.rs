@@ -161,6 +161,8 @@ named_enum! {
         DocsReviewed => "docs_reviewed",
         /// Commits since the last release without a ticket key (R-4a).
         UntrackedCommits => "untracked_commits",
+        /// Pull requests merged since the last release with fewer approving reviewers than the policy asks (R-4d).
+        UnreviewedPulls => "unreviewed_pulls",
         /// Host CPU use in percent before deploying (R-8a).
         Cpu => "cpu",
         /// Host memory use in percent before deploying (R-8a).

@@ -58,7 +58,7 @@ fn default_transitions() -> BTreeMap<String, Transition> {
         "build".into(),
         Transition {
             steps: vec![step(K::Build, None), step(K::PublishArtifact, None), step(K::Tag, None)],
-            gates: vec![gate(G::UntrackedCommits, None)],
+            gates: vec![gate(G::UntrackedCommits, None), gate(G::UnreviewedPulls, None)],
             needs_artifact: true,
             ..transition(S::ScopeApproved, S::Built, RuleId::R_8B)
         },
@@ -159,6 +159,15 @@ fn default_gates() -> BTreeMap<G, GateRule> {
         ),
         (G::P95Latency, gate_rule("R-7c", Unit::Millis, Threshold::Below(200.0), "performance test p95 latency")),
         (G::DocsReviewed, gate_rule("R-7d", Unit::Flag, Threshold::Equals(1.0), "documentation updated and reviewed")),
+        (
+            G::UnreviewedPulls,
+            gate_rule(
+                "R-4d",
+                Unit::Count,
+                Threshold::AtMost(0.0),
+                "pull requests merged with fewer approving reviewers than the policy asks",
+            ),
+        ),
         (
             G::UntrackedCommits,
             gate_rule(

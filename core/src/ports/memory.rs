@@ -510,6 +510,7 @@ impl NotesPublisher for MemoryNotes {
 pub struct MemoryTicketing {
     tickets: Mutex<BTreeMap<TicketKey, Ticket>>,
     comments: Mutex<Vec<(TicketKey, String)>>,
+    reviewers: Mutex<BTreeMap<u64, u32>>,
     next: AtomicU32,
 }
 
@@ -532,6 +533,11 @@ impl MemoryTicketing {
     /// A ticket, if it exists.
     pub fn ticket(&self, key: &TicketKey) -> Option<Ticket> {
         lock(&self.tickets).get(key).cloned()
+    }
+
+    /// Records how many people approved pull request `pull` (R-4d); others are unknown.
+    pub fn set_reviewers(&self, pull: u64, approvals: u32) {
+        lock(&self.reviewers).insert(pull, approvals);
     }
 }
 
@@ -582,6 +588,10 @@ impl Ticketing for MemoryTicketing {
             severity: None,
         });
         Ok(key)
+    }
+
+    async fn reviewers(&self, pull: u64) -> Result<Lookup<u32>, PortError> {
+        Ok(lock(&self.reviewers).get(&pull).map_or(Lookup::Unsupported, |n| Lookup::Done(*n)))
     }
 }
 

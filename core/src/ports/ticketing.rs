@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::PortError;
+use super::{Lookup, PortError};
 use crate::model::{Plan, TicketKey};
 
 /// A ticket as the ticketing system reports it.
@@ -28,6 +28,14 @@ pub trait Ticketing: Send + Sync {
     /// Open bugs of these severities among the scope's tickets (R-7b).
     async fn open_bugs(&self, scope: &[TicketKey], severities: &[String]) -> Result<Vec<Ticket>, PortError>;
 
+    /// Open bugs of these severities that concern the release (R-7b): by
+    /// default those among its scope's tickets; trackers with release
+    /// versions (Jira's fixVersion) also count the bugs filed against the
+    /// release's version.
+    async fn open_bugs_for(&self, plan: &Plan, severities: &[String]) -> Result<Vec<Ticket>, PortError> {
+        self.open_bugs(&plan.scope, severities).await
+    }
+
     /// Adds a comment.
     async fn comment(&self, key: &TicketKey, body: &str) -> Result<(), PortError>;
 
@@ -36,4 +44,13 @@ pub trait Ticketing: Send + Sync {
 
     /// Creates the release ticket for a plan and returns its key.
     async fn create_release_ticket(&self, plan: &Plan) -> Result<TicketKey, PortError>;
+
+    /// How many people approved pull request `pull` (R-4d), where the VCS host tells.
+    ///
+    /// # Behavior
+    /// The default answers [`Lookup::Unsupported`]: the system does not know pull requests.
+    async fn reviewers(&self, pull: u64) -> Result<Lookup<u32>, PortError> {
+        let _ = pull;
+        Ok(Lookup::Unsupported)
+    }
 }

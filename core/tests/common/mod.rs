@@ -144,6 +144,7 @@ impl Sim {
         self.step(StepKind::Tag, None);
         self.artifact();
         self.evidence(GateId::UntrackedCommits, 0.0, None);
+        self.evidence(GateId::UnreviewedPulls, 0.0, None);
         self.advance(Stage::Built);
     }
 
