@@ -154,7 +154,8 @@ async fn the_engine_deploys_through_commands_and_resumes_by_asking_status() {
         };
         manager.execute(&id, &engine, action).await.expect("start");
     }
-    target.deploy(&request("deploy:staging:web-1#1"), &LogSink::default()).await.expect("deploy");
+    // The key a port sees: the release, then the step's key.
+    target.deploy(&request("shop-1.4.0:deploy:staging:web-1#1"), &LogSink::default()).await.expect("deploy");
     let resumed = ReleaseManager::builder(store).target(staging.clone(), Arc::new(target)).build();
     assert!(resumed.deploy(&id, &staging).await.expect("deploy").succeeded());
     assert_eq!(std::fs::read_to_string(&journal).expect("journal").lines().count(), 1, "asked, not run again");

@@ -1,6 +1,8 @@
 //! `shipwarden.toml` read as a library (what the bindings use): a checked
 //! configuration and the manager it describes (R-2a, R-2e).
 
+mod common;
+
 use shipwarden::{Plan, ReleaseKind, Version};
 use shipwarden_adapters::config::{ConfigError, Loaded, template};
 
@@ -54,4 +56,134 @@ async fn webhooks_are_checked_and_their_secret_comes_from_the_environment_r9a() 
     assert!(
         message.contains("notify.webhooks[0].secret_env") && message.contains("SHIPWARDEN_TEST_UNSET_WEBHOOK_SECRET")
     );
+}
+
+#[test]
+fn the_adapters_for_real_servers_are_checked_with_their_paths() {
+    let bad = r#"
+[project]
+name = "shop"
+[artifacts]
+kind = "oci"
+[ticketing]
+kind = "jira"
+url = "https://acme.atlassian.net"
+[backup.postgres.databases]
+prod = "postgres://app:hunter2@db/shop"
+[[environments.prod.targets]]
+name = "web-1"
+kind = "ssh"
+host = "web-1.internal"
+deploy = ["./deploy.sh"]
+rollback = ["./rollback.sh"]
+[[notify.smtp]]
+host = "smtp.example.com"
+from = "releases@example.com"
+security = "ssl"
+[[notify.slack]]
+channel = "C0123"
+"#;
+    let Err(ConfigError::Problems(problems)) = Loaded::parse(bad, std::path::Path::new("shipwarden.toml")) else {
+        panic!("problems expected");
+    };
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    for expected in [
+        "artifacts.registry",
+        "ticketing.email",
+        "ticketing.token_env",
+        "ticketing.project",
+        "backup.postgres.databases.prod",
+        "environments.prod.targets[0].user",
+        "environments.prod.targets[0].identity",
+        "environments.prod.targets[0].known_hosts",
+        "environments.prod.targets[0].dir",
+        "notify.smtp[0].security",
+        "notify.smtp[0].to",
+        "notify.slack[0]",
+    ] {
+        assert!(paths.contains(&expected), "{expected} not in {paths:?}");
+    }
+    assert!(!format!("{problems:?}").contains("hunter2"), "a password in a URL is not repeated");
+}
+
+#[tokio::test]
+async fn every_new_adapter_is_wired_and_its_secrets_come_from_their_source_r9a() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (api, seen) = common::http::server(std::sync::Arc::new(|_: &common::http::Seen| {
+        (200, r#"{"number":1,"title":"Checkout","state":"open","labels":[]}"#.into(), vec![])
+    }))
+    .await;
+    let text = format!(
+        r#"
+[project]
+name = "shop"
+[artifacts]
+kind = "oci"
+registry = "registry.example.com"
+namespace = "acme/releases"
+user = "robot"
+password_env = "SHIPWARDEN_TEST_CFG_OCI_PASSWORD"
+[ticketing]
+kind = "github"
+url = "{api}"
+owner = "acme"
+repo = "shop"
+token_env = "SHIPWARDEN_TEST_CFG_GITHUB_TOKEN"
+[backup.postgres]
+password_env = "SHIPWARDEN_TEST_CFG_PG_PASSWORD"
+[backup.postgres.databases]
+prod = "postgres://app@db.internal:5432/shop"
+[[environments.prod.targets]]
+name = "web-1"
+kind = "ssh"
+host = "web-1.internal"
+user = "deploy"
+identity = "keys/deploy"
+known_hosts = "keys/known_hosts"
+dir = "/srv/shop"
+deploy = ["./deploy.sh", "{{version}}"]
+rollback = ["./rollback.sh"]
+[[notify.smtp]]
+host = "smtp.example.com"
+from = "Releases <releases@example.com>"
+user = "releases"
+password_env = "SHIPWARDEN_TEST_CFG_SMTP_PASSWORD"
+to = {{ teams = ["eng@example.com"], clients = ["ops@client.example"] }}
+[[notify.slack]]
+webhook_env = "SHIPWARDEN_TEST_CFG_SLACK_WEBHOOK"
+[[notify.slack]]
+channel = "C0123"
+token_env = "SHIPWARDEN_TEST_CFG_SLACK_TOKEN"
+audiences = ["stakeholders"]
+"#
+    );
+    let loaded = Loaded::parse(&text, &dir.path().join("shipwarden.toml")).expect("config");
+    // The first missing variable is named, with where it is asked for.
+    let Err(ConfigError::Invalid(message)) = loaded.manager(None).await else { panic!("variables are missing") };
+    assert!(
+        message.contains("SHIPWARDEN_TEST_CFG_OCI_PASSWORD") && message.contains("artifacts.password_env"),
+        "{message}"
+    );
+    // Secrets from a source of the embedder's (a vault client; here a map).
+    let secrets: std::collections::BTreeMap<&str, &str> = [
+        ("SHIPWARDEN_TEST_CFG_OCI_PASSWORD", "oci-pw-s3cret"),
+        ("SHIPWARDEN_TEST_CFG_GITHUB_TOKEN", "ghp_s3cret"),
+        ("SHIPWARDEN_TEST_CFG_PG_PASSWORD", "pg-s3cret"),
+        ("SHIPWARDEN_TEST_CFG_SMTP_PASSWORD", "smtp-s3cret"),
+        ("SHIPWARDEN_TEST_CFG_SLACK_WEBHOOK", "https://hooks.slack.com/services/T1/B1/s3cret"),
+        ("SHIPWARDEN_TEST_CFG_SLACK_TOKEN", "xoxb-s3cret"),
+    ]
+    .into();
+    let loaded = loaded.with_secrets(std::sync::Arc::new(move |var: &str| secrets.get(var).map(|v| (*v).to_owned())));
+    loaded.artifacts().expect("oci store");
+    let (builder, _) = loaded.builder(None).await.expect("every adapter");
+    drop(builder);
+    assert!(!format!("{:?}", loaded.config).contains("s3cret"), "the file holds names of secrets, never values");
+    // The token named in the file is the one GitHub receives, only in its header.
+    let ticketing = loaded.ticketing().expect("github").expect("configured");
+    let ticket = ticketing.get(&shipwarden::TicketKey::Issue(1)).await.expect("get");
+    assert_eq!(ticket.summary, "Checkout");
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen[0].header("authorization"), Some("Bearer ghp_s3cret"));
+    assert_eq!(seen[0].path, "/repos/acme/shop/issues/1");
 }

@@ -290,3 +290,101 @@ pub fn server_env(name: &str) -> Option<String> {
         }
     }
 }
+
+/// What a [`faulty_server`] does with the n-th request (counting from 0).
+#[derive(Debug, Clone)]
+pub enum Act {
+    /// Answer with this status, JSON body and extra headers.
+    Reply(u16, String, Vec<(String, String)>),
+    /// Read the request, then say nothing for this long (a stalled server).
+    Stall(Duration),
+    /// Read the request, then close the connection without a reply.
+    Cut,
+}
+
+/// A request a [`faulty_server`] received: method, path, headers (lowercased names), body.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// `POST`.
+    pub method: String,
+    /// `/chat.postMessage`.
+    pub path: String,
+    /// Header names lowercased, values as sent.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub body: String,
+}
+
+type Script = Arc<dyn Fn(usize, &Received) -> Act + Send + Sync>;
+
+/// A local HTTP/1.1 server that fails on purpose: `script` says, for each
+/// request in order, whether to answer, stall or cut the connection. Returns
+/// its base URL and what it received.
+pub async fn faulty_server(script: Script) -> (String, Arc<std::sync::Mutex<Vec<Received>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+    let base = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}")));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let count = Arc::new(AtomicU64::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (script, record, count) = (script.clone(), record.clone(), count.clone());
+            tokio::spawn(async move {
+                let mut data = Vec::new();
+                let mut buffer = [0u8; 4096];
+                let head_end = loop {
+                    let n = socket.read(&mut buffer).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    data.extend_from_slice(&buffer[..n]);
+                    if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i;
+                    }
+                };
+                let head = String::from_utf8_lossy(&data[..head_end]).to_string();
+                let mut lines = head.lines();
+                let mut first = lines.next().unwrap_or_default().split_whitespace();
+                let (method, path) =
+                    (first.next().unwrap_or_default().to_owned(), first.next().unwrap_or_default().to_owned());
+                let headers: Vec<(String, String)> = lines
+                    .filter_map(|l| {
+                        l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                    })
+                    .collect();
+                let length: usize =
+                    headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+                while data.len() < head_end + 4 + length {
+                    let n = socket.read(&mut buffer).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    data.extend_from_slice(&buffer[..n]);
+                }
+                let body = String::from_utf8_lossy(&data[head_end + 4..]).to_string();
+                let received = Received { method, path, headers, body };
+                let n = count.fetch_add(1, Ordering::SeqCst) as usize;
+                let act = script(n, &received);
+                record.lock().unwrap_or_else(|e| e.into_inner()).push(received);
+                match act {
+                    Act::Reply(status, body, extra) => {
+                        let mut response = format!(
+                            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                            body.len()
+                        );
+                        for (k, v) in extra {
+                            response.push_str(&format!("{k}: {v}\r\n"));
+                        }
+                        response.push_str("\r\n");
+                        response.push_str(&body);
+                        let _ = socket.write_all(response.as_bytes()).await;
+                    }
+                    Act::Stall(d) => tokio::time::sleep(d).await,
+                    Act::Cut => drop(socket),
+                }
+            });
+        }
+    });
+    (base, seen)
+}

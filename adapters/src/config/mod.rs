@@ -10,25 +10,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::artifacts::fs::FsArtifactStore;
+use crate::artifacts::oci::{OciArtifactStore, OciAuth, OciOptions};
 use crate::backup::file::FileBackup;
+use crate::backup::postgres::PgBackup;
 use crate::build::command::CommandBuilder;
 use crate::notes::AllNotes;
 use crate::notes::file::FileNotes;
 use crate::notes::github::GithubReleases;
 use crate::notes::wiki::WikiNotes;
 use crate::notify::file::FileNotifier;
+use crate::notify::slack::SlackNotifier;
+use crate::notify::smtp::{SmtpNotifier, SmtpSecurity, SmtpSettings};
 use crate::notify::webhook::WebhookNotifier;
 use crate::probes::{db::DbProbe, host::HostProbe, http::HttpProbe, tcp::TcpProbe, tls::TlsProbe};
 #[cfg(feature = "postgres")]
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::targets::command::CommandTarget;
+use crate::targets::ssh::{SshHost, SshTarget};
+use crate::ticketing::github::GithubIssues;
+use crate::ticketing::jira::JiraTicketing;
 use crate::ticketing::local::LocalTicketing;
 use crate::vcs::git::GitRepo;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use shipwarden::engine::{Ports, ReleaseManager, ReleaseManagerBuilder};
-use shipwarden::ports::{Clock, DeployTarget, EventStore, NotesPublisher, Notifier, Probe};
+use shipwarden::ports::{ArtifactStore, Clock, DeployTarget, EventStore, NotesPublisher, Notifier, Probe, Ticketing};
 use shipwarden::{Actor, EnvName, GateId, Policy, Problem, Role};
 
 use shipwarden::ports::{PortError, StoreError};
@@ -79,6 +86,12 @@ pub struct Config {
     pub build: Option<BuildConfig>,
     /// `[backup]`.
     pub backup: Option<BackupConfig>,
+    /// `[artifacts]`: where artifacts are kept (default: `STATE_DIR/artifacts`).
+    #[serde(default)]
+    pub artifacts: ArtifactsConfig,
+    /// `[ticketing]`: shipwarden's own tickets (default), Jira Cloud or GitHub Issues.
+    #[serde(default)]
+    pub ticketing: TicketingConfig,
     /// `[environments.NAME]`.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
@@ -159,6 +172,98 @@ pub struct NotifyConfig {
     /// `[[notify.webhooks]]`: notices POSTed as signed JSON.
     #[serde(default)]
     pub webhooks: Vec<WebhookConfig>,
+    /// `[[notify.smtp]]`: notices by mail.
+    #[serde(default)]
+    pub smtp: Vec<SmtpConfig>,
+    /// `[[notify.slack]]`: notices to Slack channels.
+    #[serde(default)]
+    pub slack: Vec<SlackConfig>,
+}
+
+/// `[[notify.smtp]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The server's host name.
+    pub host: String,
+    /// Its port (587 for `starttls`, 465 for `tls`).
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls`, or `none` (a relay on loopback only).
+    pub security: Option<String>,
+    /// The sender (`Releases <releases@example.com>`).
+    pub from: String,
+    /// The user to sign in as, if the server asks.
+    pub user: Option<String>,
+    /// The environment variable holding the password.
+    pub password_env: Option<String>,
+    /// A PEM file of extra trusted CA certificates (a private relay).
+    pub ca_file: Option<PathBuf>,
+    /// How long an exchange may take (`30s`).
+    pub timeout: Option<String>,
+    /// Recipients by audience: `teams`, `stakeholders`, `clients` (sent as Bcc), or a group's name.
+    #[serde(default)]
+    pub to: BTreeMap<String, Vec<String>>,
+}
+
+/// `[[notify.slack]]`: an incoming webhook (`webhook_env`) or a channel with a bot token (`channel`, `token_env`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// The environment variable holding the incoming webhook's URL (its path is a secret).
+    pub webhook_env: Option<String>,
+    /// The channel for `chat.postMessage` (`C0123` or `#releases`).
+    pub channel: Option<String>,
+    /// The environment variable holding the bot token (`xoxb-…`).
+    pub token_env: Option<String>,
+    /// The Web API (default `https://slack.com/api`).
+    pub api: Option<String>,
+    /// Send only notices for these audiences (default: all).
+    pub audiences: Option<Vec<String>>,
+    /// How long a POST may take (`10s`).
+    pub timeout: Option<String>,
+}
+
+/// `[artifacts]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactsConfig {
+    /// `fs` (default: `STATE_DIR/artifacts`) or `oci`.
+    pub kind: Option<String>,
+    /// OCI: the registry (`ghcr.io`, `harbor.example.com`, `127.0.0.1:5000`).
+    pub registry: Option<String>,
+    /// OCI: the namespace repositories live under (`acme/releases`).
+    pub namespace: Option<String>,
+    /// OCI: plain HTTP (a registry on loopback or a private network).
+    #[serde(default)]
+    pub insecure_http: bool,
+    /// OCI: the user to sign in as.
+    pub user: Option<String>,
+    /// OCI: the environment variable holding the password or token.
+    pub password_env: Option<String>,
+    /// OCI: the layer's media type.
+    pub media_type: Option<String>,
+}
+
+/// `[ticketing]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TicketingConfig {
+    /// `local` (default: tickets in the SQLite store), `jira` or `github`.
+    pub kind: Option<String>,
+    /// Jira: the site (`https://acme.atlassian.net`); GitHub: the API (default `https://api.github.com`).
+    pub url: Option<String>,
+    /// Jira: the account's e-mail.
+    pub email: Option<String>,
+    /// The environment variable holding the API token.
+    pub token_env: Option<String>,
+    /// Jira: the project for release tickets and versions (`SHOP`).
+    pub project: Option<String>,
+    /// Jira: the issue type of release tickets (default `Task`).
+    pub release_issue_type: Option<String>,
+    /// GitHub: the repository's owner.
+    pub owner: Option<String>,
+    /// GitHub: the repository.
+    pub repo: Option<String>,
 }
 
 /// `[[notify.webhooks]]`.
@@ -245,12 +350,29 @@ pub struct BuildConfig {
     pub timeout: Option<String>,
 }
 
-/// `[backup]`.
+/// `[backup]`: files (`paths`) or PostgreSQL databases (`[backup.postgres]`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackupConfig {
     /// Files to back up before a production deployment (databases, configuration).
+    #[serde(default)]
     pub paths: Vec<PathBuf>,
+    /// PostgreSQL databases backed up with `pg_dump`.
+    pub postgres: Option<PgBackupConfig>,
+}
+
+/// `[backup.postgres]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PgBackupConfig {
+    /// Environment name -> database URL without a password (`postgres://app@db:5432/shop`).
+    pub databases: BTreeMap<String, String>,
+    /// The environment variable holding the password.
+    pub password_env: Option<String>,
+    /// Where dumps are kept (default `STATE_DIR/backups`).
+    pub dir: Option<PathBuf>,
+    /// The folder of `pg_dump` and `pg_restore` (default: the `PATH`).
+    pub bin_dir: Option<PathBuf>,
 }
 
 /// `[environments.NAME]`.
@@ -268,12 +390,26 @@ pub struct Environment {
     pub smoke: Vec<ProbeConfig>,
 }
 
-/// A command deploy target.
+/// A deploy target: commands run here (`kind = "command"`, the default) or on a host over SSH (`kind = "ssh"`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetConfig {
     /// Its name (`web-1`).
     pub name: String,
+    /// `command` (default) or `ssh`.
+    pub kind: Option<String>,
+    /// SSH: the host.
+    pub host: Option<String>,
+    /// SSH: the port (22).
+    pub port: Option<u16>,
+    /// SSH: the user.
+    pub user: Option<String>,
+    /// SSH: the private key file.
+    pub identity: Option<PathBuf>,
+    /// SSH: the `known_hosts` file the host key is checked against.
+    pub known_hosts: Option<PathBuf>,
+    /// SSH: the folder on the host releases are uploaded to and commands run in.
+    pub dir: Option<String>,
     /// Deploy command (argv; placeholders `{release}`, `{version}`, `{environment}`, `{key}`, `{artifacts}`).
     pub deploy: Vec<String>,
     /// Rollback command (argv).
@@ -334,6 +470,9 @@ pub enum ProbeConfig {
     },
 }
 
+/// Where secrets are read from: the name of a variable to its value.
+pub type SecretSource = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// A loaded file: the config, where it is, and the policy it makes.
 pub struct Loaded {
     /// The file's contents.
@@ -342,6 +481,8 @@ pub struct Loaded {
     pub base: PathBuf,
     /// The policy: defaults, then the file's overrides.
     pub policy: Policy,
+    /// Where the secrets the file names are read from (default: the process environment).
+    secrets: Option<SecretSource>,
 }
 
 fn duration(text: &Option<String>, path: &str, problems: &mut Vec<Problem>) -> Option<Duration> {
@@ -450,6 +591,29 @@ impl Loaded {
                     });
                 }
                 duration(&t.timeout, &format!("{at}.timeout"), &mut problems);
+                match t.kind.as_deref() {
+                    None | Some("command") => {}
+                    Some("ssh") => {
+                        for (field, given) in [
+                            ("host", t.host.is_some()),
+                            ("user", t.user.is_some()),
+                            ("identity", t.identity.is_some()),
+                            ("known_hosts", t.known_hosts.is_some()),
+                            ("dir", t.dir.is_some()),
+                        ] {
+                            if !given {
+                                problems.push(Problem {
+                                    path: format!("{at}.{field}"),
+                                    message: "an ssh target needs it".into(),
+                                });
+                            }
+                        }
+                    }
+                    Some(other) => problems.push(Problem {
+                        path: format!("{at}.kind"),
+                        message: format!("`{other}`: use `command` or `ssh`"),
+                    }),
+                }
             }
             for (list, probes) in [("checks", &env.checks), ("smoke", &env.smoke)] {
                 for (i, p) in probes.iter().enumerate() {
@@ -486,6 +650,92 @@ impl Loaded {
                 });
             }
         }
+        for (i, m) in config.notify.smtp.iter().enumerate() {
+            duration(&m.timeout, &format!("notify.smtp[{i}].timeout"), &mut problems);
+            if !matches!(m.security.as_deref(), None | Some("starttls" | "tls" | "none")) {
+                problems.push(Problem {
+                    path: format!("notify.smtp[{i}].security"),
+                    message: "use `starttls`, `tls` or `none`".into(),
+                });
+            }
+            if m.to.is_empty() {
+                problems.push(Problem {
+                    path: format!("notify.smtp[{i}].to"),
+                    message: "name the recipients by audience (`teams = [\"eng@example.com\"]`)".into(),
+                });
+            }
+        }
+        for (i, c) in config.notify.slack.iter().enumerate() {
+            duration(&c.timeout, &format!("notify.slack[{i}].timeout"), &mut problems);
+            let api = c.channel.is_some() || c.token_env.is_some();
+            if c.webhook_env.is_some() == api || (api && (c.channel.is_none() || c.token_env.is_none())) {
+                problems.push(Problem {
+                    path: format!("notify.slack[{i}]"),
+                    message: "give `webhook_env`, or `channel` and `token_env`".into(),
+                });
+            }
+        }
+        match config.artifacts.kind.as_deref() {
+            None | Some("fs") => {}
+            Some("oci") if config.artifacts.registry.is_some() => {}
+            Some("oci") => problems.push(Problem {
+                path: "artifacts.registry".into(),
+                message: "name the OCI registry (`ghcr.io`)".into(),
+            }),
+            Some(other) => problems
+                .push(Problem { path: "artifacts.kind".into(), message: format!("`{other}`: use `fs` or `oci`") }),
+        }
+        let t = &config.ticketing;
+        let needs: &[(&str, bool)] = match t.kind.as_deref() {
+            None | Some("local") => &[],
+            Some("jira") => &[
+                ("url", t.url.is_some()),
+                ("email", t.email.is_some()),
+                ("token_env", t.token_env.is_some()),
+                ("project", t.project.is_some()),
+            ],
+            Some("github") => {
+                &[("owner", t.owner.is_some()), ("repo", t.repo.is_some()), ("token_env", t.token_env.is_some())]
+            }
+            Some(other) => {
+                problems.push(Problem {
+                    path: "ticketing.kind".into(),
+                    message: format!("`{other}`: use `local`, `jira` or `github`"),
+                });
+                &[]
+            }
+        };
+        for (field, given) in needs {
+            if !given {
+                problems.push(Problem {
+                    path: format!("ticketing.{field}"),
+                    message: "this ticketing system needs it".into(),
+                });
+            }
+        }
+        if let Some(b) = &config.backup {
+            if b.paths.is_empty() == b.postgres.is_none() {
+                problems.push(Problem {
+                    path: "backup".into(),
+                    message: "give either `paths` (files) or `[backup.postgres]`".into(),
+                });
+            }
+            for (env, url) in b.postgres.iter().flat_map(|p| &p.databases) {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                if rest
+                    .split(['/', '?'])
+                    .next()
+                    .unwrap_or_default()
+                    .rsplit_once('@')
+                    .is_some_and(|(u, _)| u.contains(':'))
+                {
+                    problems.push(Problem {
+                        path: format!("backup.postgres.databases.{env}"),
+                        message: "this URL holds a password: name the variable that holds it in `password_env`".into(),
+                    });
+                }
+            }
+        }
         if let Some(b) = &config.build {
             if b.command.is_empty() {
                 problems.push(Problem {
@@ -505,7 +755,28 @@ impl Loaded {
             Some(other) => problems
                 .push(Problem { path: "store.kind".into(), message: format!("`{other}`: use `sqlite` or `postgres`") }),
         }
-        if problems.is_empty() { Ok(Loaded { config, base, policy }) } else { Err(ConfigError::Problems(problems)) }
+        if problems.is_empty() {
+            Ok(Loaded { config, base, policy, secrets: None })
+        } else {
+            Err(ConfigError::Problems(problems))
+        }
+    }
+
+    /// Reads the secrets the file names from `source` instead of the process
+    /// environment (a vault client, a platform's secret store, a test).
+    pub fn with_secrets(mut self, source: SecretSource) -> Self {
+        self.secrets = Some(source);
+        self
+    }
+
+    /// The secret in the variable `var`, named at `path` of the file.
+    pub fn secret(&self, var: &str, path: &str) -> Result<SecretString, ConfigError> {
+        match &self.secrets {
+            None => secret(var, path),
+            Some(source) => source(var)
+                .map(SecretString::from)
+                .ok_or_else(|| ConfigError::invalid(format!("{path}: secret `{var}` is not set"))),
+        }
     }
 
     /// A path from the file, relative to its folder.
@@ -534,7 +805,7 @@ impl Loaded {
     pub async fn store(&self) -> Result<(Arc<dyn EventStore>, Option<LocalTicketing>), ConfigError> {
         if self.config.store.kind.as_deref() == Some("postgres") {
             let var = self.config.store.url_env.clone().unwrap_or_default();
-            let url = secret(&var, "store.url_env")?;
+            let url = self.secret(&var, "store.url_env")?;
             #[cfg(feature = "postgres")]
             {
                 let store = PostgresStore::connect(url.expose_secret()).await?;
@@ -589,7 +860,7 @@ impl Loaded {
                         Some(file) => format!("sqlite:{}", self.path(Path::new(file)).display()),
                         None => u.clone(),
                     },
-                    (None, Some(var)) => secret(var, "url_env")?.expose_secret().to_owned(),
+                    (None, Some(var)) => self.secret(var, "url_env")?.expose_secret().to_owned(),
                     (None, None) => return Err(ConfigError::invalid("a database probe needs `url` or `url_env`")),
                 };
                 let mut probe = DbProbe::new("database", url);
@@ -621,13 +892,120 @@ impl Loaded {
             all.push(Arc::new(wiki));
         }
         if let Some(g) = &self.config.notes.github {
-            let token = secret(&g.token_env, "notes.github.token_env")?;
+            let token = self.secret(&g.token_env, "notes.github.token_env")?;
             let api = g.api.clone().unwrap_or_else(|| "https://api.github.com".into());
             let github =
                 GithubReleases::new(api, &g.owner, &g.repo, token)?.with_tag_prefix(self.policy.vcs.tag_prefix.clone());
             all.push(Arc::new(github));
         }
         Ok(if all.len() == 1 { all.remove(0) } else { Arc::new(AllNotes(all)) })
+    }
+
+    /// The artifact store: a folder in the state folder, or an OCI registry.
+    pub fn artifacts(&self) -> Result<Arc<dyn ArtifactStore>, ConfigError> {
+        let a = &self.config.artifacts;
+        if a.kind.as_deref() != Some("oci") {
+            return Ok(Arc::new(FsArtifactStore::new(self.state_dir().join("artifacts"))));
+        }
+        let auth = match (&a.user, &a.password_env) {
+            (Some(user), Some(var)) => {
+                OciAuth::Basic { user: user.clone(), password: self.secret(var, "artifacts.password_env")? }
+            }
+            (None, None) => OciAuth::Anonymous,
+            _ => return Err(ConfigError::invalid("artifacts: give both `user` and `password_env`, or neither")),
+        };
+        let mut options = OciOptions { insecure_http: a.insecure_http, ..OciOptions::default() };
+        if let Some(media_type) = &a.media_type {
+            options.layer_media_type = media_type.clone();
+        }
+        let registry = a.registry.clone().unwrap_or_default();
+        let namespace = a.namespace.clone().unwrap_or_else(|| self.config.project.name.clone());
+        Ok(Arc::new(OciArtifactStore::new(registry, namespace, auth, options)?))
+    }
+
+    /// The configured remote ticketing system (Jira, GitHub), if any.
+    pub fn ticketing(&self) -> Result<Option<Arc<dyn Ticketing>>, ConfigError> {
+        let t = &self.config.ticketing;
+        let token = || self.secret(t.token_env.as_deref().unwrap_or_default(), "ticketing.token_env");
+        Ok(match t.kind.as_deref() {
+            Some("jira") => {
+                let mut jira = JiraTicketing::new(
+                    t.url.clone().unwrap_or_default(),
+                    t.email.clone().unwrap_or_default(),
+                    token()?,
+                    t.project.clone().unwrap_or_default(),
+                )?;
+                if let Some(kind) = &t.release_issue_type {
+                    jira = jira.with_release_issue_type(kind);
+                }
+                Some(Arc::new(jira))
+            }
+            Some("github") => Some(Arc::new(GithubIssues::new(
+                t.url.clone().unwrap_or_else(|| "https://api.github.com".into()),
+                t.owner.clone().unwrap_or_default(),
+                t.repo.clone().unwrap_or_default(),
+                token()?,
+            )?)),
+            _ => None,
+        })
+    }
+
+    fn smtp(&self, i: usize, m: &SmtpConfig) -> Result<SmtpNotifier, ConfigError> {
+        let path = format!("notify.smtp[{i}]");
+        let security = match m.security.as_deref() {
+            Some("tls") => SmtpSecurity::Tls,
+            Some("none") => SmtpSecurity::None,
+            _ => SmtpSecurity::StartTls,
+        };
+        let credentials = match (&m.user, &m.password_env) {
+            (Some(user), Some(var)) => Some((user.clone(), self.secret(var, &format!("{path}.password_env"))?)),
+            (None, None) => None,
+            _ => return Err(ConfigError::invalid(format!("{path}: give both `user` and `password_env`, or neither"))),
+        };
+        let extra_roots_pem = match &m.ca_file {
+            Some(file) => vec![std::fs::read(self.path(file)).map_err(|e| {
+                ConfigError::invalid(format!("{path}.ca_file: cannot read {}: {e}", self.path(file).display()))
+            })?],
+            None => Vec::new(),
+        };
+        let settings = SmtpSettings {
+            host: m.host.clone(),
+            port: m.port.unwrap_or(if security == SmtpSecurity::Tls { 465 } else { 587 }),
+            security,
+            credentials,
+            extra_roots_pem,
+            timeout: duration(&m.timeout, &format!("{path}.timeout"), &mut Vec::new())
+                .unwrap_or(Duration::from_secs(30)),
+        };
+        let mut notifier = SmtpNotifier::new(&m.from, settings)?;
+        for (audience, addresses) in &m.to {
+            notifier = notifier.with_recipients(audience, addresses)?;
+        }
+        Ok(notifier)
+    }
+
+    fn ssh_target(
+        &self,
+        t: &TargetConfig,
+        artifacts: Arc<dyn ArtifactStore>,
+    ) -> Result<Arc<dyn DeployTarget>, ConfigError> {
+        let missing = |field: &str| ConfigError::invalid(format!("target {}: an ssh target needs `{field}`", t.name));
+        let host = SshHost {
+            host: t.host.clone().ok_or_else(|| missing("host"))?,
+            port: t.port.unwrap_or(22),
+            user: t.user.clone().ok_or_else(|| missing("user"))?,
+            identity: self.path(t.identity.as_deref().ok_or_else(|| missing("identity"))?),
+            known_hosts: self.path(t.known_hosts.as_deref().ok_or_else(|| missing("known_hosts"))?),
+        };
+        let dir = t.dir.clone().ok_or_else(|| missing("dir"))?;
+        let mut target = SshTarget::new(&t.name, host, dir, t.deploy.clone(), t.rollback.clone(), artifacts);
+        for (k, v) in &t.env {
+            target = target.with_env(k, v);
+        }
+        if let Some(d) = duration(&t.timeout, "timeout", &mut Vec::new()) {
+            target = target.with_timeout(d);
+        }
+        Ok(Arc::new(target))
     }
 
     /// The release manager with every configured adapter.
@@ -651,20 +1029,51 @@ impl Loaded {
         if let Some(remote) = &self.config.vcs.remote {
             git = git.with_remote(remote);
         }
+        let artifacts = self.artifacts()?;
         let mut ports = Ports {
             vcs: repo.join(".git").exists().then(|| Arc::new(git) as _),
-            ticketing: tickets.clone().map(|t| Arc::new(t) as _),
-            artifacts: Some(Arc::new(FsArtifactStore::new(state.join("artifacts")))),
+            ticketing: match self.ticketing()? {
+                Some(remote) => Some(remote),
+                None => tickets.clone().map(|t| Arc::new(t) as _),
+            },
+            artifacts: Some(artifacts.clone()),
             notes: Some(self.publishers()?),
             notifiers: vec![Arc::new(FileNotifier::new(state.join("notices.jsonl"))) as Arc<dyn Notifier>],
             ..Ports::default()
         };
         for (i, w) in self.config.notify.webhooks.iter().enumerate() {
             let path = format!("notify.webhooks[{i}]");
-            let secret = w.secret_env.as_deref().map(|var| secret(var, &format!("{path}.secret_env"))).transpose()?;
+            let secret =
+                w.secret_env.as_deref().map(|var| self.secret(var, &format!("{path}.secret_env"))).transpose()?;
             let timeout =
                 duration(&w.timeout, &format!("{path}.timeout"), &mut Vec::new()).unwrap_or(Duration::from_secs(10));
             ports.notifiers.push(Arc::new(WebhookNotifier::new(&w.url, secret, timeout)?));
+        }
+        for (i, m) in self.config.notify.smtp.iter().enumerate() {
+            ports.notifiers.push(Arc::new(self.smtp(i, m)?));
+        }
+        for (i, c) in self.config.notify.slack.iter().enumerate() {
+            let path = format!("notify.slack[{i}]");
+            let timeout =
+                duration(&c.timeout, &format!("{path}.timeout"), &mut Vec::new()).unwrap_or(Duration::from_secs(10));
+            let mut slack = match (&c.webhook_env, &c.channel, &c.token_env) {
+                (Some(var), _, _) => {
+                    SlackNotifier::webhook(self.secret(var, &format!("{path}.webhook_env"))?, timeout)?
+                }
+                (None, Some(channel), Some(var)) => {
+                    let api = c.api.clone().unwrap_or_else(|| "https://slack.com/api".into());
+                    SlackNotifier::api(api, self.secret(var, &format!("{path}.token_env"))?, channel, timeout)?
+                }
+                _ => {
+                    return Err(ConfigError::invalid(format!(
+                        "{path}: give `webhook_env`, or `channel` and `token_env`"
+                    )));
+                }
+            };
+            if let Some(audiences) = &c.audiences {
+                slack = slack.for_audiences(audiences.clone());
+            }
+            ports.notifiers.push(Arc::new(slack));
         }
         if let Some(b) = &self.config.build {
             let mut builder = CommandBuilder::new(b.command.clone()).with_workdir(&repo);
@@ -677,13 +1086,35 @@ impl Loaded {
             ports.builder = Some(Arc::new(builder));
         }
         if let Some(b) = &self.config.backup {
-            let sources = b.paths.iter().map(|p| self.path(p)).collect();
-            ports.backup = Some(Arc::new(FileBackup::new(sources, state.join("backups"), state.join("restore-test"))));
+            if let Some(pg) = &b.postgres {
+                let dir = pg.dir.as_ref().map_or_else(|| state.join("backups"), |d| self.path(d));
+                let mut backup = PgBackup::new(dir);
+                for (env, url) in &pg.databases {
+                    let env: EnvName =
+                        env.parse().map_err(|e: shipwarden::ParseError| ConfigError::invalid(e.to_string()))?;
+                    backup = backup.with_database(env, url)?;
+                }
+                if let Some(var) = &pg.password_env {
+                    backup = backup.with_password(self.secret(var, "backup.postgres.password_env")?);
+                }
+                if let Some(bin) = &pg.bin_dir {
+                    backup = backup.with_bin_dir(self.path(bin));
+                }
+                ports.backup = Some(Arc::new(backup));
+            } else {
+                let sources = b.paths.iter().map(|p| self.path(p)).collect();
+                ports.backup =
+                    Some(Arc::new(FileBackup::new(sources, state.join("backups"), state.join("restore-test"))));
+            }
         }
         for (name, env) in &self.config.environments {
             let env_name: EnvName =
                 name.parse().map_err(|e: shipwarden::ParseError| ConfigError::invalid(e.to_string()))?;
             for t in &env.targets {
+                if t.kind.as_deref() == Some("ssh") {
+                    ports.targets.entry(env_name.clone()).or_default().push(self.ssh_target(t, artifacts.clone())?);
+                    continue;
+                }
                 let mut target =
                     CommandTarget::new(&t.name, t.deploy.clone(), t.rollback.clone()).with_workdir(&self.base);
                 if let Some(s) = &t.status {
