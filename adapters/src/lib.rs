@@ -16,6 +16,13 @@
 //! | `wiki` (default) | [`notes::wiki::WikiNotes`]: release notes pushed as pages of a wiki git repository |
 //! | `github` (default) | [`notes::github::GithubReleases`]: release notes as GitHub releases (REST API) |
 //! | `webhook` (default) | [`notify::webhook::WebhookNotifier`]: notices as JSON POSTs signed with HMAC-SHA256 |
+//! | `oci` (default) | [`artifacts::oci::OciArtifactStore`]: artifacts as OCI artifacts in any registry (oci-client) |
+//! | `ssh` (default) | [`targets::ssh::SshTarget`]: upload, deploy, roll back and ask status on a host over SSH |
+//! | `smtp` (default) | [`notify::smtp::SmtpNotifier`]: notices by mail, STARTTLS or TLS, plain text and HTML (lettre) |
+//! | `pg-backup` (default) | [`backup::postgres::PgBackup`]: `pg_dump`/`pg_restore` backups, restore-tested in a scratch database |
+//! | `slack` (default) | [`notify::slack::SlackNotifier`]: notices to Slack by incoming webhook or `chat.postMessage` |
+//! | `jira` (default) | [`ticketing::jira::JiraTicketing`]: Jira Cloud tickets, bugs by JQL, ADF comments, fixVersions |
+//! | `github` (default) | also [`ticketing::github::GithubIssues`]: GitHub Issues as tickets, PR approvals (R-4d) |
 //! | `config` (default) | [`config::Loaded`]: `shipwarden.toml` read and checked, and the `ReleaseManager` it describes, every adapter wired |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
 #![deny(missing_docs)]

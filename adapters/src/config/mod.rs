@@ -784,6 +784,14 @@ impl Loaded {
         if p.is_absolute() { p.to_path_buf() } else { self.base.join(p) }
     }
 
+    /// [`Loaded::path`], with a leading `~/` read as the home folder (key files).
+    pub fn home_path(&self, p: &Path) -> PathBuf {
+        match (p.strip_prefix("~"), std::env::var_os("HOME")) {
+            (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+            _ => self.path(p),
+        }
+    }
+
     /// The state folder.
     pub fn state_dir(&self) -> PathBuf {
         self.path(&self.config.project.state_dir)
@@ -994,8 +1002,8 @@ impl Loaded {
             host: t.host.clone().ok_or_else(|| missing("host"))?,
             port: t.port.unwrap_or(22),
             user: t.user.clone().ok_or_else(|| missing("user"))?,
-            identity: self.path(t.identity.as_deref().ok_or_else(|| missing("identity"))?),
-            known_hosts: self.path(t.known_hosts.as_deref().ok_or_else(|| missing("known_hosts"))?),
+            identity: self.home_path(t.identity.as_deref().ok_or_else(|| missing("identity"))?),
+            known_hosts: self.home_path(t.known_hosts.as_deref().ok_or_else(|| missing("known_hosts"))?),
         };
         let dir = t.dir.clone().ok_or_else(|| missing("dir"))?;
         let mut target = SshTarget::new(&t.name, host, dir, t.deploy.clone(), t.rollback.clone(), artifacts);
