@@ -38,6 +38,8 @@ pub mod backup;
 pub mod build;
 #[cfg(feature = "config")]
 pub mod config;
+#[cfg(feature = "github")]
+mod github_api;
 #[cfg(any(feature = "file", feature = "wiki", feature = "github"))]
 pub mod notes;
 #[cfg(any(feature = "file", feature = "webhook", feature = "smtp", feature = "slack"))]

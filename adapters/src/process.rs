@@ -9,6 +9,7 @@ use shipwarden::ports::{ErrorKind, LogSink, LogStream, PortError};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The exit code that asks for a retry (`EX_TEMPFAIL` from sysexits.h).
+#[cfg_attr(not(any(feature = "command", feature = "build", feature = "ssh")), allow(dead_code))]
 pub const EXIT_RETRY: i32 = 75;
 
 /// What to run.
@@ -34,7 +35,7 @@ impl Spec<'_> {
 }
 
 /// How a command ended.
-#[cfg_attr(not(any(feature = "ssh", feature = "pg-backup")), allow(dead_code))]
+#[cfg_attr(not(feature = "ssh"), allow(dead_code))]
 pub(crate) struct Finished {
     /// The exit code, -1 for a signal.
     pub code: i32,

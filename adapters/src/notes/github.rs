@@ -6,30 +6,19 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
+
+use crate::github_api::GithubRepo;
 use shipwarden::ports::{ErrorKind, NotesPublisher, PortError};
 use shipwarden::{ReleaseId, Version};
 
 const PORT: &str = "notes github";
 
 /// GitHub releases of one repository.
+#[derive(Debug)]
 pub struct GithubReleases {
-    api: String,
-    owner: String,
-    repo: String,
-    token: SecretString,
+    github: GithubRepo,
     tag_prefix: String,
-    client: reqwest::Client,
-}
-
-impl std::fmt::Debug for GithubReleases {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GithubReleases")
-            .field("api", &self.api)
-            .field("owner", &self.owner)
-            .field("repo", &self.repo)
-            .finish_non_exhaustive()
-    }
 }
 
 fn fail(operation: &str, kind: ErrorKind, message: impl Into<String>) -> PortError {
@@ -47,16 +36,7 @@ impl GithubReleases {
         repo: impl Into<String>,
         token: SecretString,
     ) -> Result<Self, PortError> {
-        let client = crate::tls_client::http_client(Duration::from_secs(30))
-            .map_err(|e| fail("setup", ErrorKind::Invalid, e))?;
-        Ok(Self {
-            api: api.into().trim_end_matches('/').to_owned(),
-            owner: owner.into(),
-            repo: repo.into(),
-            token,
-            tag_prefix: "v".into(),
-            client,
-        })
+        Ok(Self { github: GithubRepo::new(PORT, api, owner, repo, token)?, tag_prefix: "v".into() })
     }
 
     /// Release tags are this prefix plus the version.
@@ -66,11 +46,7 @@ impl GithubReleases {
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}/repos/{}/{}{path}", self.api, self.owner, self.repo))
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-            .bearer_auth(self.token.expose_secret())
+        self.github.request(method, path)
     }
 
     async fn send(
@@ -117,7 +93,7 @@ fn rate_limited(operation: &str, retry_after: Option<u64>, message: String) -> P
 impl NotesPublisher for GithubReleases {
     async fn publish(&self, _release: &ReleaseId, version: &Version, markdown: &str) -> Result<String, PortError> {
         let tag = version.tag(&self.tag_prefix);
-        let name = format!("{} {version}", self.repo);
+        let name = format!("{} {version}", self.github.repo);
         let (status, existing) =
             self.send("find", self.request(reqwest::Method::GET, &format!("/releases/tags/{tag}"))).await?;
         let (operation, request) = if status == 200 {
@@ -136,7 +112,7 @@ impl NotesPublisher for GithubReleases {
             return Err(fail(
                 operation,
                 ErrorKind::NotFound,
-                format!("{}/{} not found, or the token cannot see it", self.owner, self.repo),
+                format!("{}/{} not found, or the token cannot see it", self.github.owner, self.github.repo),
             ));
         }
         Ok(created["html_url"].as_str().map_or_else(|| format!("github release {tag}"), str::to_owned))

@@ -27,15 +27,14 @@
 //! secondary rate limit (403 with `x-ratelimit-remaining: 0` or
 //! `Retry-After`) read as rate limited.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use shipwarden::ports::{ErrorKind, Lookup, PortError, Ticket, Ticketing};
 use shipwarden::{Plan, TicketKey};
+use std::collections::BTreeMap;
 
+use crate::github_api::GithubRepo;
 use crate::rest::{Reply, send, status_error};
 
 const PORT: &str = "ticketing github";
@@ -44,22 +43,9 @@ pub const RELEASE_LABEL: &str = "shipwarden-release";
 const PAGE: usize = 100;
 
 /// The issues of one GitHub repository.
+#[derive(Debug)]
 pub struct GithubIssues {
-    api: String,
-    owner: String,
-    repo: String,
-    token: SecretString,
-    client: reqwest::Client,
-}
-
-impl std::fmt::Debug for GithubIssues {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GithubIssues")
-            .field("api", &self.api)
-            .field("owner", &self.owner)
-            .field("repo", &self.repo)
-            .finish_non_exhaustive()
-    }
+    github: GithubRepo,
 }
 
 fn fail(operation: &str, kind: ErrorKind, message: impl Into<String>) -> PortError {
@@ -94,23 +80,11 @@ impl GithubIssues {
         repo: impl Into<String>,
         token: SecretString,
     ) -> Result<Self, PortError> {
-        let client = crate::tls_client::http_client(Duration::from_secs(30))
-            .map_err(|e| fail("setup", ErrorKind::Invalid, e))?;
-        Ok(Self {
-            api: api.into().trim_end_matches('/').to_owned(),
-            owner: owner.into(),
-            repo: repo.into(),
-            token,
-            client,
-        })
+        Ok(Self { github: GithubRepo::new(PORT, api, owner, repo, token)? })
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}/repos/{}/{}{path}", self.api, self.owner, self.repo))
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-            .bearer_auth(self.token.expose_secret())
+        self.github.request(method, path)
     }
 
     fn with_json(request: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
