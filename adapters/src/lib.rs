@@ -23,6 +23,7 @@
 //! | `slack` (default) | [`notify::slack::SlackNotifier`]: notices to Slack by incoming webhook or `chat.postMessage` |
 //! | `jira` (default) | [`ticketing::jira::JiraTicketing`]: Jira Cloud tickets, bugs by JQL, ADF comments, fixVersions |
 //! | `github` (default) | also [`ticketing::github::GithubIssues`]: GitHub Issues as tickets, PR approvals (R-4d) |
+//! | `importers` (default) | [`evidence`]: coverage, JUnit and performance results read from CI's files, streaming |
 //! | `config` (default) | [`config::Loaded`]: `shipwarden.toml` read and checked, and the `ReleaseManager` it describes, every adapter wired |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
 #![deny(missing_docs)]
@@ -38,6 +39,8 @@ pub mod backup;
 pub mod build;
 #[cfg(feature = "config")]
 pub mod config;
+#[cfg(feature = "importers")]
+pub mod evidence;
 #[cfg(feature = "github")]
 mod github_api;
 #[cfg(any(feature = "file", feature = "wiki", feature = "github"))]

@@ -78,12 +78,21 @@ pub struct ApproveArgs {
 
 /// `evidence`.
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("measure").required(true).args(["value", "lcov", "http"])))]
+#[command(group(clap::ArgGroup::new("measure").required(true).multiple(true).args(["value", "lcov", "http", "coverage", "junit", "perf"])))]
 pub struct EvidenceArgs {
     /// The release.
     pub release: String,
-    /// The gate (`coverage`, `p95_latency`, `critical_bugs`, `docs_reviewed`, ...).
-    pub gate: String,
+    /// The gate (`coverage`, `p95_latency`, `critical_bugs`, `docs_reviewed`, ...), for --value, --lcov, --http.
+    pub gate: Option<String>,
+    /// Coverage report (LCOV, Cobertura XML, JaCoCo XML): evidence for `coverage`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["value", "lcov", "http"])]
+    pub coverage: Option<PathBuf>,
+    /// JUnit XML report: evidence for `test_failures`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["value", "lcov", "http"])]
+    pub junit: Option<PathBuf>,
+    /// Performance results (JMeter .jtl as CSV or XML, k6 JSON summary): evidence for `p95_latency` and `error_rate`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["value", "lcov", "http"])]
+    pub perf: Option<PathBuf>,
     /// The measured value, in the gate's unit.
     #[arg(long)]
     pub value: Option<f64>,
@@ -536,10 +545,101 @@ async fn approve(ctx: &Ctx, a: ApproveArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The evidence in CI's report files (`--coverage`, `--junit`, `--perf`), one gate value each.
+fn imported(a: &EvidenceArgs) -> Result<Vec<Evidence>, CliError> {
+    use shipwarden_adapters::evidence::{coverage, junit, perf};
+    let bad = |e: shipwarden_adapters::evidence::ImportError| CliError::usage(e.to_string());
+    let round = |v: f64, places: i32| (v * 10f64.powi(places)).round() / 10f64.powi(places);
+    let mut out = Vec::new();
+    if let Some(file) = &a.coverage {
+        let c = coverage::read(file).map_err(bad)?;
+        let source = format!("{} {}: {} of {} lines", c.format, file.display(), c.covered, c.lines);
+        out.push(Evidence::new(GateId::Coverage, round(c.ratio(), 4), source));
+    }
+    if let Some(file) = &a.junit {
+        let r = junit::read(file).map_err(bad)?;
+        let mut source = format!(
+            "junit {}: {} tests, {} failures, {} errors, {} skipped",
+            file.display(),
+            r.tests,
+            r.failures,
+            r.errors,
+            r.skipped
+        );
+        if !r.failed.is_empty() {
+            source.push_str(&format!("; failing: {}", r.failed.join(", ")));
+        }
+        out.push(Evidence::new(GateId::TestFailures, r.failing() as f64, source));
+    }
+    if let Some(file) = &a.perf {
+        let r = perf::read(file).map_err(bad)?;
+        let o = &r.overall;
+        let worst: Vec<String> = {
+            let mut labels: Vec<(&String, &perf::LatencyStats)> = r.by_label.iter().collect();
+            labels.sort_by(|x, y| y.1.p95.total_cmp(&x.1.p95));
+            labels.iter().take(5).map(|(l, s)| format!("{l} p95 {} ms", round(s.p95, 1))).collect()
+        };
+        let mut source = format!(
+            "{} {}: {} samples, p50 {} ms, p95 {} ms{}, {} errors",
+            r.format,
+            file.display(),
+            o.samples,
+            round(o.p50, 1),
+            round(o.p95, 1),
+            o.p99.map_or(String::new(), |p| format!(", p99 {} ms", round(p, 1))),
+            o.errors
+        );
+        if let Some(t) = o.throughput {
+            source.push_str(&format!(", {} req/s", round(t, 1)));
+        }
+        if !worst.is_empty() {
+            source.push_str(&format!("; slowest labels: {}", worst.join(", ")));
+        }
+        out.push(Evidence::new(GateId::P95Latency, round(o.p95, 1), source.clone()));
+        out.push(Evidence::new(GateId::ErrorRate, round(o.error_rate(), 6), source));
+    }
+    Ok(out)
+}
+
 async fn evidence(ctx: &Ctx, a: EvidenceArgs) -> Result<(), CliError> {
     let actor = ctx.actor()?;
     let release: ReleaseId = parse(&a.release)?;
-    let gate: GateId = parse(&a.gate)?;
+    if a.coverage.is_some() || a.junit.is_some() || a.perf.is_some() {
+        if a.gate.is_some() {
+            return Err(CliError::usage("--coverage, --junit and --perf name their gates: leave out the gate"));
+        }
+        let env: Option<EnvName> = a.env.as_deref().map(parse).transpose()?;
+        let mut state = ctx.state(&release).await?;
+        let mut lines = Vec::new();
+        for mut evidence in imported(&a)? {
+            if let Some(e) = &env {
+                evidence = evidence.in_env(e.clone());
+            }
+            if let Some(source) = &a.source {
+                evidence.source = source.clone();
+            }
+            if ctx.dry_run {
+                ctx.preview(&state, &actor, Action::RecordEvidence(evidence)).await?;
+                continue;
+            }
+            state = (*ctx.manager.record_evidence(&release, &actor, evidence).await?).clone();
+            if let Some(g) = state.gate_results.last() {
+                lines.push(
+                    output::event_line(
+                        &shipwarden::machine::Event::EvidenceRecorded(g.clone()),
+                        &mut Default::default(),
+                    )
+                    .unwrap_or_default(),
+                );
+            }
+        }
+        if !ctx.dry_run {
+            ctx.done(&state, lines.join("\n"));
+        }
+        return Ok(());
+    }
+    let Some(gate) = &a.gate else { return Err(CliError::usage("name the gate for --value, --lcov or --http")) };
+    let gate: GateId = parse(gate)?;
     let (value, source) = if let Some(v) = a.value {
         (v, a.source.clone().unwrap_or_else(|| format!("reported by {}", actor.user)))
     } else if let Some(file) = &a.lcov {

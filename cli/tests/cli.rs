@@ -668,3 +668,31 @@ fn production_cannot_be_deployed_outside_the_lifecycle_r3() {
     let refused = p.expect(3, &["deploy", "shop-1.0.0", "--env", "prod"]);
     assert!(refused.contains("R-3") && refused.contains("deploying"), "{refused}");
 }
+
+#[test]
+fn ci_report_files_are_evidence_and_a_bad_one_names_its_line_r7a_r7c() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../adapters/tests/fixtures/evidence");
+    let file = |name: &str| fixtures.join(name).display().to_string();
+    let (coverage, junit, perf) = (file("cobertura.xml"), file("junit-surefire.xml"), file("results.jtl"));
+    let out =
+        p.ok(&["evidence", "shop-1.0.0", "--coverage", &coverage, "--junit", &junit, "--perf", &perf, "--as", "quinn"]);
+    for expected in ["coverage", "test_failures", "p95_latency", "error_rate"] {
+        assert!(out.contains(expected), "{expected} not in {out}");
+    }
+    let shown = p.ok(&["status", "shop-1.0.0", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    let results = json["state"]["gate_results"].as_array().cloned().unwrap_or_default();
+    let value = |gate: &str| {
+        results.iter().rev().find(|r| r["gate"] == gate).map(|r| r["measured"]["value"].as_f64().unwrap_or(-1.0))
+    };
+    assert_eq!(value("coverage"), Some(0.924));
+    assert_eq!(value("test_failures"), Some(2.0));
+    assert_eq!(value("p95_latency"), Some(2400.0));
+    assert_eq!(value("error_rate"), Some(0.1));
+    // A malformed file: exit 2, with the file, the line and what was expected; nothing recorded.
+    let out = p.expect(2, &["evidence", "shop-1.0.0", "--perf", &file("bad-results.jtl"), "--as", "quinn"]);
+    assert!(out.contains("bad-results.jtl:3: expected a whole number of ms in `elapsed`"), "{out}");
+    p.expect(2, &["evidence", "shop-1.0.0", "coverage", "--coverage", &coverage, "--as", "quinn"]);
+}

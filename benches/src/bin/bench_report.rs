@@ -194,6 +194,8 @@ async fn main() {
         ["calls"] => calls().await,
         ["memory-setup", path, n] => memory_setup(path, n.parse().expect("count")).await,
         ["memory-measure", path] => memory_measure(path).await,
+        ["import"] => import(),
+        ["import-measure", kind, path] => import_measure(kind, path),
         [] => {
             lifecycle().await;
             sqlite().await;
@@ -202,8 +204,115 @@ async fn main() {
             calls().await;
         }
         _ => {
-            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory|calls]");
+            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import]");
             std::process::exit(2);
         }
     }
+}
+
+/// Writes a JMeter CSV of about `mb` MB: 20 labels, latencies 5..2,000 ms, 1 % errors.
+fn write_jtl(path: &std::path::Path, mb: u64) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("create"));
+    writeln!(out, "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect").expect("write");
+    let (mut written, target, mut i) = (0u64, mb * 1_000_000, 0u64);
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    while written < target {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let elapsed = 5 + (x % 1000) * (x >> 60) / 8;
+        let ok = !x.is_multiple_of(100);
+        let line = format!(
+            "{},{elapsed},GET /api/items/{},{},{},Users 1-{},text,{ok},,5120,120,50,50,https://shop.example/api/items,{},0,12\n",
+            1_732_600_000_000u64 + i * 3,
+            x % 20,
+            if ok { 200 } else { 500 },
+            if ok { "OK" } else { "Internal Server Error" },
+            i % 50,
+            elapsed.saturating_sub(3)
+        );
+        out.write_all(line.as_bytes()).expect("write");
+        written += line.len() as u64;
+        i += 1;
+    }
+    out.flush().expect("flush");
+}
+
+/// Writes an LCOV tracefile of about `mb` MB: records of 200 `DA` lines.
+fn write_lcov(path: &std::path::Path, mb: u64) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("create"));
+    let (mut written, target, mut file) = (0u64, mb * 1_000_000, 0u64);
+    while written < target {
+        let mut record = format!("TN:\nSF:/src/shop/src/module_{file}.rs\n");
+        for line in 1..=200u64 {
+            record.push_str(&format!("DA:{line},{}\n", (line * 7 + file) % 5));
+        }
+        record.push_str("end_of_record\n");
+        out.write_all(record.as_bytes()).expect("write");
+        written += record.len() as u64;
+        file += 1;
+    }
+    out.flush().expect("flush");
+}
+
+/// Importer throughput and peak memory (issue #9): JTL 100 MB and 1 GB, LCOV 100 MB, each read by a fresh
+/// process so its peak RSS is the reader's own.
+fn import() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = [("jtl", 100u64), ("jtl", 1000), ("lcov", 100)];
+    println!("## importers (bench-report import)");
+    println!("| file | size | read | throughput | peak RSS |");
+    println!("|---|---|---|---|---|");
+    for (kind, mb) in files {
+        let path = dir.path().join(format!("{kind}-{mb}"));
+        if kind == "jtl" {
+            write_jtl(&path, mb)
+        } else {
+            write_lcov(&path, mb)
+        }
+        let size = std::fs::metadata(&path).expect("size").len();
+        // Warm the page cache once, then three measured runs in fresh processes: the median.
+        let me = std::env::current_exe().expect("exe");
+        let run = || {
+            let out = std::process::Command::new(&me)
+                .args(["import-measure", kind, &path.display().to_string()])
+                .output()
+                .expect("run");
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let mut parts = text.split_whitespace();
+            let secs: f64 = parts.next().and_then(|s| s.parse().ok()).expect("seconds");
+            let rss: u64 = parts.next().and_then(|s| s.parse().ok()).expect("rss");
+            (secs, rss)
+        };
+        let _ = run();
+        let mut runs: Vec<(f64, u64)> = (0..3).map(|_| run()).collect();
+        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (secs, rss) = runs[1];
+        println!(
+            "| {kind} | {:.0} MB | {secs:.2} s | **{:.0} MB/s** | {:.1} MB |",
+            size as f64 / 1e6,
+            size as f64 / 1e6 / secs,
+            rss as f64 / 1e6
+        );
+        std::fs::remove_file(&path).expect("remove");
+    }
+}
+
+/// One measured read: prints seconds and peak RSS in bytes.
+fn import_measure(kind: &str, path: &str) {
+    let path = std::path::Path::new(path);
+    let start = std::time::Instant::now();
+    match kind {
+        "jtl" => {
+            let r = shipwarden_adapters::evidence::perf::read(path).expect("read");
+            assert!(r.overall.samples > 0);
+        }
+        _ => {
+            let c = shipwarden_adapters::evidence::coverage::read(path).expect("read");
+            assert!(c.lines > 0);
+        }
+    }
+    println!("{} {}", start.elapsed().as_secs_f64(), shipwarden_benches::peak_rss());
 }

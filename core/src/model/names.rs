@@ -157,6 +157,10 @@ named_enum! {
         CriticalBugs => "critical_bugs",
         /// Performance test p95 latency in milliseconds (R-7c).
         P95Latency => "p95_latency",
+        /// Share of performance-test requests that failed, as a ratio (R-7c).
+        ErrorRate => "error_rate",
+        /// Failing and erroring test cases in the test report (R-7a).
+        TestFailures => "test_failures",
         /// Documentation updated and reviewed (R-7d).
         DocsReviewed => "docs_reviewed",
         /// Commits since the last release without a ticket key (R-4a).

@@ -158,6 +158,15 @@ fn default_gates() -> BTreeMap<G, GateRule> {
             gate_rule("R-7b", Unit::Count, Threshold::AtMost(0.0), "open critical or high-severity bugs in scope"),
         ),
         (G::P95Latency, gate_rule("R-7c", Unit::Millis, Threshold::Below(200.0), "performance test p95 latency")),
+        // Judged when recorded; a policy requires them by naming them in a transition's gates.
+        (
+            G::ErrorRate,
+            gate_rule("R-7c", Unit::Ratio, Threshold::AtMost(0.01), "performance test requests that failed"),
+        ),
+        (
+            G::TestFailures,
+            gate_rule("R-7a", Unit::Count, Threshold::AtMost(0.0), "failing test cases in the test report"),
+        ),
         (G::DocsReviewed, gate_rule("R-7d", Unit::Flag, Threshold::Equals(1.0), "documentation updated and reviewed")),
         (
             G::UnreviewedPulls,

@@ -1,0 +1,142 @@
+//! Test results from JUnit XML (R-7g): Maven Surefire, Gradle, pytest
+//! `--junitxml`, Jest's `jest-junit`, `cargo nextest`, Go's `go-junit-report`.
+//! Both `<testsuites>` and a bare `<testsuite>` root; each `<testcase>` is
+//! counted with what it holds (`<failure>`, `<error>`, `<skipped>`).
+
+use std::io::BufRead;
+use std::path::Path;
+
+use quick_xml::events::Event;
+
+use super::{ImportError, attribute, first_byte, line_of, open};
+
+/// What a test run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TestResults {
+    /// Test cases run.
+    pub tests: u64,
+    /// Cases with a `<failure>`.
+    pub failures: u64,
+    /// Cases with an `<error>`.
+    pub errors: u64,
+    /// Cases `<skipped>`.
+    pub skipped: u64,
+    /// The seconds the cases took, summed.
+    pub seconds: f64,
+    /// The first failing cases (`classname.name`), at most 20.
+    pub failed: Vec<String>,
+}
+
+impl TestResults {
+    /// Failures and errors together: the count a gate judges.
+    pub fn failing(&self) -> u64 {
+        self.failures + self.errors
+    }
+}
+
+/// At most this many failing case names are kept.
+const NAMES: usize = 20;
+
+/// Reads a JUnit XML report.
+///
+/// # Errors
+/// When the file cannot be read, is not well-formed XML, or its root is not `<testsuites>`/`<testsuite>`.
+pub fn read(path: &Path) -> Result<TestResults, ImportError> {
+    let mut reader = open(path)?;
+    if first_byte(&mut reader, path)? != Some(b'<') {
+        return Err(ImportError::new(path, 1, "a JUnit XML report (`<testsuites>` or `<testsuite>`)"));
+    }
+    parse(path, reader)
+}
+
+fn parse(path: &Path, reader: impl BufRead) -> Result<TestResults, ImportError> {
+    let mut xml = quick_xml::Reader::from_reader(reader);
+    let mut buffer = Vec::new();
+    let mut results = TestResults::default();
+    let mut depth = 0usize;
+    // The open test case: its name, and what it holds so far.
+    let mut case: Option<(String, bool, bool, bool)> = None;
+    let mut case_depth = 0usize;
+    let mut saw_root = false;
+    loop {
+        let offset = xml.buffer_position();
+        let event = xml.read_event_into(&mut buffer).map_err(|e| {
+            ImportError::new(path, line_of(path, xml.error_position()), format!("well-formed XML ({e})"))
+        })?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(event, Event::Empty(_));
+                let name = e.local_name().into_inner().as_bytes();
+                if depth == 0 {
+                    if !matches!(name, b"testsuites" | b"testsuite") {
+                        return Err(ImportError::new(
+                            path,
+                            line_of(path, offset),
+                            format!("`<testsuites>` or `<testsuite>`, not `<{}>`", String::from_utf8_lossy(name)),
+                        ));
+                    }
+                    saw_root = true;
+                }
+                match name {
+                    b"testcase" => {
+                        let class = attribute(e, b"classname").unwrap_or_default();
+                        let title = attribute(e, b"name").unwrap_or_default();
+                        if let Some(time) = attribute(e, b"time").filter(|t| !t.trim().is_empty()) {
+                            results.seconds += time.trim().replace(',', "").parse::<f64>().map_err(|_| {
+                                ImportError::new(path, line_of(path, offset), "a number of seconds in `time`")
+                            })?;
+                        }
+                        let full = if class.is_empty() { title } else { format!("{class}.{title}") };
+                        if empty {
+                            results.tests += 1;
+                        } else {
+                            case = Some((full, false, false, false));
+                            case_depth = depth;
+                        }
+                    }
+                    b"failure" | b"error" | b"skipped" => {
+                        if let Some((_, failure, error, skipped)) = case.as_mut() {
+                            match name {
+                                b"failure" => *failure = true,
+                                b"error" => *error = true,
+                                _ => *skipped = true,
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                if !empty {
+                    depth += 1;
+                }
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if depth == case_depth
+                    && let Some((name, failure, error, skipped)) = case.take()
+                {
+                    results.tests += 1;
+                    if failure {
+                        results.failures += 1;
+                    } else if error {
+                        results.errors += 1;
+                    } else if skipped {
+                        results.skipped += 1;
+                    }
+                    if (failure || error) && results.failed.len() < NAMES {
+                        results.failed.push(name);
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buffer.clear();
+    }
+    if !saw_root {
+        return Err(ImportError::new(path, 1, "`<testsuites>` or `<testsuite>`"));
+    }
+    if depth != 0 {
+        return Err(ImportError::new(path, line_of(path, xml.buffer_position()), "the closing tags of the report"));
+    }
+    Ok(results)
+}
