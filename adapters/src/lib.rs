@@ -23,6 +23,7 @@
 //! | `slack` (default) | [`notify::slack::SlackNotifier`]: notices to Slack by incoming webhook or `chat.postMessage` |
 //! | `jira` (default) | [`ticketing::jira::JiraTicketing`]: Jira Cloud tickets, bugs by JQL, ADF comments, fixVersions |
 //! | `github` (default) | also [`ticketing::github::GithubIssues`]: GitHub Issues as tickets, PR approvals (R-4d) |
+//! | `prometheus` (default) | [`probes::prometheus::PrometheusProbe`]: gates measured by PromQL, instant and range queries |
 //! | `importers` (default) | [`evidence`]: coverage, JUnit and performance results read from CI's files, streaming |
 //! | `config` (default) | [`config::Loaded`]: `shipwarden.toml` read and checked, and the `ReleaseManager` it describes, every adapter wired |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
@@ -51,7 +52,7 @@ pub mod notify;
 pub mod probes;
 #[cfg(any(feature = "command", feature = "build", feature = "ssh", feature = "pg-backup"))]
 mod process;
-#[cfg(any(feature = "slack", feature = "jira", feature = "github"))]
+#[cfg(any(feature = "slack", feature = "jira", feature = "github", feature = "prometheus"))]
 mod rest;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;

@@ -576,3 +576,22 @@ async fn pull_requests_merged_with_too_few_reviewers_block_the_build_r4d() {
     let state = manager.state(&id()).await.expect("state");
     assert!(state.gate_results.iter().any(|r| r.gate == GateId::UnreviewedPulls && r.measured.value == 0.0));
 }
+
+#[tokio::test]
+async fn a_smoke_test_that_measures_a_failing_value_rolls_back_at_once_r8f_r8g() {
+    let w = world(1);
+    to_accepted(&w).await;
+    w.smoke.set(vec![Measurement {
+        gate: GateId::ResponseTime,
+        value: 2500.0,
+        target: None,
+        source: "smoke https://shop/health".into(),
+    }]);
+    let outcome = w.manager.run(&id(), None).await.expect("run");
+    assert!(
+        matches!(&outcome, RunOutcome::RolledBack { reason }
+            if reason.contains("smoke test failed") && reason.contains("response_time") && reason.contains("2500")),
+        "{outcome:?}"
+    );
+    assert_eq!(w.targets["prod"][0].calls().iter().filter(|c| c.operation == "rollback").count(), 1);
+}

@@ -171,3 +171,35 @@ sw_start_smtp() {
   export SHIPWARDEN_TEST_SMTP_MAILDIR="$dir/maildir" SHIPWARDEN_TEST_SMTP_CA="$dir/cert.pem"
   echo "SMTP (aiosmtpd $("$python" -m aiosmtpd --version | awk '{print $2}')) on 127.0.0.1:$p1 (STARTTLS) and :$p2 (TLS)"
 }
+
+# Starts Prometheus (Debian's `prometheus`) scraping, every second, a test
+# service that a test serves itself on a port chosen here. Exports
+# SHIPWARDEN_TEST_PROMETHEUS_URL and SHIPWARDEN_TEST_PROMETHEUS_TARGET_PORT.
+sw_start_prometheus() {
+  sw_need /usr/bin/prometheus prometheus
+  local dir="$SW_TMP/prometheus" port target
+  port="$(sw_free_port)"
+  target="$(sw_free_port)"
+  mkdir -p "$dir/data"
+  cat >"$dir/prometheus.yml" <<CONF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: shop
+    static_configs:
+      - targets: ["127.0.0.1:$target"]
+        labels: {env: "prod"}
+CONF
+  /usr/bin/prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$port" >"$dir/prometheus.log" 2>&1 &
+  SW_STOPS+=("kill $!")
+  sw_wait_port "$port" 20 || { cat "$dir/prometheus.log" >&2; return 1; }
+  local tries=100
+  until python3 -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:$port/-/ready').status != 200)" 2>/dev/null; do
+    ((tries-- > 0)) || { echo "Prometheus did not get ready" >&2; cat "$dir/prometheus.log" >&2; return 1; }
+    sleep 0.2
+  done
+  export SHIPWARDEN_TEST_PROMETHEUS_URL="http://127.0.0.1:$port" SHIPWARDEN_TEST_PROMETHEUS_TARGET_PORT="$target"
+  echo "Prometheus $(/usr/bin/prometheus --version 2>&1 | awk 'NR==1 {print $3}') on 127.0.0.1:$port, scraping 127.0.0.1:$target"
+}

@@ -22,6 +22,7 @@ use crate::notify::file::FileNotifier;
 use crate::notify::slack::SlackNotifier;
 use crate::notify::smtp::{SmtpNotifier, SmtpSecurity, SmtpSettings};
 use crate::notify::webhook::WebhookNotifier;
+use crate::probes::prometheus::PrometheusProbe;
 use crate::probes::{db::DbProbe, host::HostProbe, http::HttpProbe, tcp::TcpProbe, tls::TlsProbe};
 #[cfg(feature = "postgres")]
 use crate::store::postgres::PostgresStore;
@@ -459,6 +460,17 @@ pub enum ProbeConfig {
         /// `host:port`.
         address: String,
     },
+    /// PromQL queries against Prometheus, each evidence for a gate.
+    Prometheus {
+        /// The server (`http://prometheus:9090`).
+        url: String,
+        /// The queries.
+        queries: Vec<PromQueryConfig>,
+        /// The environment variable holding a bearer token, if the server asks for one.
+        token_env: Option<String>,
+        /// How long a query may take (`10s`).
+        timeout: Option<String>,
+    },
     /// A database test query.
     Database {
         /// `sqlite:PATH` (no secrets in it).
@@ -472,6 +484,18 @@ pub enum ProbeConfig {
 
 /// Where secrets are read from: the name of a variable to its value.
 pub type SecretSource = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// One PromQL query of a `prometheus` probe.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromQueryConfig {
+    /// The gate it is evidence for (`response_time`, `cpu`, `error_rate`).
+    pub gate: GateId,
+    /// The PromQL; `{environment}` is replaced by the environment's name.
+    pub query: String,
+    /// Each value is multiplied by this (`1000`: seconds to ms; default 1).
+    pub scale: Option<f64>,
+}
 
 /// A loaded file: the config, where it is, and the policy it makes.
 pub struct Loaded {
@@ -862,6 +886,17 @@ impl Loaded {
                 Arc::new(probe)
             }
             ProbeConfig::Tcp { address } => Arc::new(TcpProbe::new(address)),
+            ProbeConfig::Prometheus { url, queries, token_env, timeout } => {
+                let timeout = duration(timeout, "timeout", &mut Vec::new()).unwrap_or(Duration::from_secs(10));
+                let mut probe = PrometheusProbe::new(url, timeout)?;
+                for q in queries {
+                    probe = probe.query(q.gate.clone(), &q.query, q.scale.unwrap_or(1.0));
+                }
+                if let Some(var) = token_env {
+                    probe = probe.with_token(self.secret(var, "token_env")?);
+                }
+                Arc::new(probe)
+            }
             ProbeConfig::Database { url, url_env, query } => {
                 let url = match (url, url_env) {
                     (Some(u), _) => match u.strip_prefix("sqlite:") {

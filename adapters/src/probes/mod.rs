@@ -9,6 +9,8 @@ pub mod db;
 pub mod host;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 pub mod tcp;
 #[cfg(feature = "tls")]
 pub mod tls;

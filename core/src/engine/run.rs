@@ -165,6 +165,20 @@ impl ReleaseManager {
                 step.environment.as_ref().map_or("-", |e| e.as_str())
             )));
         }
+        // A smoke test that ran in this stage and measured a failing value has failed (R-8f): roll
+        // back now rather than at the deadline. The unmet gates of this transition are its smoke gates.
+        let entered = state.entered_at.get(stage).copied();
+        let smoke_ran = state.steps.iter().any(|s| {
+            s.step == StepKind::SmokeTest
+                && entered.is_none_or(|at| s.started_at >= at)
+                && matches!(s.outcome, Some(StepOutcome::Succeeded { .. }))
+        });
+        let measured_failing = refusal.unmet.iter().find(|u| {
+            matches!(&u.requirement, crate::machine::Requirement::Gate { environment: Some(_), measured: Some(_), .. })
+        });
+        if let (true, Some(u)) = (smoke_ran, measured_failing) {
+            return Ok(Some(format!("smoke test failed: {}", u.requirement)));
+        }
         let late = refusal.unmet.iter().find(|u| matches!(u.requirement, crate::machine::Requirement::Deadline { .. }));
         Ok(late.map(|u| format!("{}", u.requirement)))
     }
