@@ -52,7 +52,7 @@ pub mod notify;
 pub mod probes;
 #[cfg(any(feature = "command", feature = "build", feature = "ssh", feature = "pg-backup"))]
 mod process;
-#[cfg(any(feature = "slack", feature = "jira", feature = "github", feature = "prometheus"))]
+#[cfg(any(feature = "webhook", feature = "slack", feature = "jira", feature = "github", feature = "prometheus"))]
 mod rest;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;

@@ -69,7 +69,8 @@ async fn failures_say_whether_a_retry_can_help_and_never_show_the_secret() {
     let cases: [Case; 5] = [
         (503, vec![], ErrorKind::Unavailable, true, None),
         (429, vec![("Retry-After".into(), "7".into())], ErrorKind::RateLimited, true, Some(Duration::from_secs(7))),
-        (400, vec![], ErrorKind::Rejected, false, None),
+        // The receiver found the payload bad: invalid data, as every REST adapter reads a 400.
+        (400, vec![], ErrorKind::Invalid, false, None),
         (401, vec![], ErrorKind::Rejected, false, None),
         (404, vec![], ErrorKind::NotFound, false, None),
     ];

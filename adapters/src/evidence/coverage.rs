@@ -6,7 +6,7 @@ use std::path::Path;
 
 use quick_xml::events::Event;
 
-use super::{ImportError, attribute, first_byte, line_of, open};
+use super::{ImportError, attribute, first_byte, line_of, next_event, open};
 
 /// Lines covered over lines measured, and the format they were read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,10 +121,7 @@ fn xml(path: &Path, reader: impl BufRead) -> Result<Coverage, ImportError> {
     let mut root: Option<&'static str> = None;
     let (mut counted_hit, mut counted) = (0u64, 0u64);
     loop {
-        let offset = xml.buffer_position();
-        let event = xml.read_event_into(&mut buffer).map_err(|e| {
-            ImportError::new(path, line_of(path, xml.error_position()), format!("well-formed XML ({e})"))
-        })?;
+        let (offset, event) = next_event(&mut xml, &mut buffer, path)?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let name = e.local_name().into_inner().as_bytes().to_vec();

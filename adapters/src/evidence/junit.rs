@@ -8,7 +8,7 @@ use std::path::Path;
 
 use quick_xml::events::Event;
 
-use super::{ImportError, attribute, first_byte, line_of, open};
+use super::{ImportError, attribute, first_byte, line_of, next_event, open};
 
 /// What a test run did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -59,10 +59,7 @@ fn parse(path: &Path, reader: impl BufRead) -> Result<TestResults, ImportError> 
     let mut case_depth = 0usize;
     let mut saw_root = false;
     loop {
-        let offset = xml.buffer_position();
-        let event = xml.read_event_into(&mut buffer).map_err(|e| {
-            ImportError::new(path, line_of(path, xml.error_position()), format!("well-formed XML ({e})"))
-        })?;
+        let (offset, event) = next_event(&mut xml, &mut buffer, path)?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));

@@ -94,3 +94,16 @@ pub(crate) fn digits(bytes: &[u8]) -> Option<u64> {
     }
     bytes.iter().try_fold(0u64, |n, b| b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0')))
 }
+
+/// The next XML event and the byte offset it starts at; a malformed document is an error naming its line.
+pub(crate) fn next_event<'b, R: BufRead>(
+    xml: &mut quick_xml::Reader<R>,
+    buffer: &'b mut Vec<u8>,
+    path: &Path,
+) -> Result<(u64, quick_xml::events::Event<'b>), ImportError> {
+    let offset = xml.buffer_position();
+    let event = xml
+        .read_event_into(buffer)
+        .map_err(|e| ImportError::new(path, line_of(path, xml.error_position()), format!("well-formed XML ({e})")))?;
+    Ok((offset, event))
+}

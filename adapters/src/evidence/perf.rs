@@ -13,7 +13,7 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 use quick_xml::events::Event;
 
-use super::{ImportError, attribute, digits, first_byte, line_of, open};
+use super::{ImportError, attribute, digits, first_byte, line_of, next_event, open};
 
 /// Latency and errors of a set of samples.
 #[derive(Debug, Clone, PartialEq)]
@@ -197,10 +197,7 @@ fn jtl_xml(path: &Path, reader: impl BufRead) -> Result<PerfResults, ImportError
     let mut run = Run::new();
     let mut depth = 0usize;
     loop {
-        let offset = xml.buffer_position();
-        let event = xml.read_event_into(&mut buffer).map_err(|e| {
-            ImportError::new(path, line_of(path, xml.error_position()), format!("well-formed XML ({e})"))
-        })?;
+        let (offset, event) = next_event(&mut xml, &mut buffer, path)?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));

@@ -67,10 +67,6 @@ impl WebhookNotifier {
             .map_err(|e| PortError::new(name.clone(), "setup", ErrorKind::Invalid, e))?;
         Ok(Self { name, url, secret, client })
     }
-
-    fn fail(&self, kind: ErrorKind, message: impl Into<String>) -> PortError {
-        PortError::new(self.name.clone(), "send", kind, message)
-    }
 }
 
 #[async_trait]
@@ -99,33 +95,11 @@ impl Notifier for WebhookNotifier {
         if let Some(secret) = &self.secret {
             request = request.header("X-Shipwarden-Signature", signature(secret, body.as_bytes()));
         }
-        let response = request.body(body).send().await.map_err(|e| {
-            let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Unavailable };
-            // Without the URL: its query may carry a token. The secret is only ever in the HMAC.
-            self.fail(kind, e.without_url().to_string())
-        })?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        match status {
-            200..=299 => Ok(()),
-            429 => {
-                let mut e = self.fail(ErrorKind::RateLimited, "answered 429 Too Many Requests");
-                e.retry_after = retry_after.map(Duration::from_secs);
-                Err(e)
-            }
-            408 => Err(self.fail(ErrorKind::Timeout, "answered 408 Request Timeout")),
-            500..=599 => {
-                let mut e = self.fail(ErrorKind::Unavailable, format!("answered {status}"));
-                e.retry_after = retry_after.map(Duration::from_secs);
-                Err(e)
-            }
-            401 | 403 => Err(self.fail(ErrorKind::Rejected, format!("answered {status}: check the receiver's secret"))),
-            404 | 410 => Err(self.fail(ErrorKind::NotFound, format!("answered {status}"))),
-            _ => Err(self.fail(ErrorKind::Rejected, format!("answered {status}"))),
+        let reply = crate::rest::send(&self.name, "send", request.body(body)).await?;
+        if reply.ok() {
+            return Ok(());
         }
+        let hint = if matches!(reply.status, 401 | 403) { "check the receiver's secret" } else { "" };
+        Err(crate::rest::status_error(&self.name, "send", "the receiver", &reply, hint))
     }
 }
