@@ -388,3 +388,9 @@ pub async fn faulty_server(script: Script) -> (String, Arc<std::sync::Mutex<Vec<
     });
     (base, seen)
 }
+
+/// `prefix` followed by hex digits no other run uses (databases, projects, namespaces kept between runs).
+pub fn unique(prefix: &str) -> String {
+    use std::hash::{BuildHasher, RandomState};
+    format!("{prefix}{:x}", RandomState::new().hash_one(std::time::SystemTime::now()))
+}

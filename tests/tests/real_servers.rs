@@ -24,7 +24,7 @@ use shipwarden_adapters::artifacts::oci::{OciArtifactStore, OciAuth, OciOptions}
 use shipwarden_adapters::backup::postgres::PgBackup;
 use shipwarden_adapters::notify::smtp::{SmtpNotifier, SmtpSecurity, SmtpSettings};
 use shipwarden_adapters::targets::ssh::{SshHost, SshTarget};
-use shipwarden_e2e::{drive_version, server_env};
+use shipwarden_e2e::{drive_version, server_env, unique};
 
 struct Servers {
     registry: String,
@@ -50,11 +50,6 @@ fn servers() -> Option<Servers> {
         smtp_ca: std::fs::read(server_env("SHIPWARDEN_TEST_SMTP_CA")?).expect("ca"),
         maildir: server_env("SHIPWARDEN_TEST_SMTP_MAILDIR")?.into(),
     })
-}
-
-fn unique(prefix: &str) -> String {
-    use std::hash::{BuildHasher, RandomState};
-    format!("{prefix}{:x}", RandomState::new().hash_one(std::time::SystemTime::now()))
 }
 
 fn psql(url: &str, sql: &str) -> String {

@@ -136,12 +136,6 @@ fn four_processes_drive_one_release_on_sqlite() {
     processes_drive_one_release(&store, dir.path(), "app");
 }
 
-/// `prefix` and a number no other run uses.
-fn fresh(prefix: &str) -> String {
-    use std::hash::{BuildHasher, RandomState};
-    format!("{prefix}{}", RandomState::new().hash_one(std::time::SystemTime::now()) % 1_000_000_000)
-}
-
 fn postgres_url() -> Option<String> {
     match std::env::var("SHIPWARDEN_TEST_POSTGRES_URL") {
         Ok(url) => Some(url),
@@ -160,7 +154,7 @@ fn four_processes_drive_one_release_on_postgres() {
     let Some(url) = postgres_url() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     // A project of its own, so a database kept between runs starts this release afresh.
-    processes_drive_one_release(&url, dir.path(), &fresh("procs"));
+    processes_drive_one_release(&url, dir.path(), &shipwarden_e2e::unique("procs"));
 }
 
 async fn tasks_drive_one_release(store: Arc<dyn shipwarden::ports::EventStore>, dir: &Path, project: &str) {
@@ -200,5 +194,5 @@ async fn six_tasks_drive_one_release_on_postgres() {
     let Some(url) = postgres_url() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let store = shipwarden_e2e::open_store(&url).await.expect("connect");
-    tasks_drive_one_release(store, dir.path(), &fresh("tasks")).await;
+    tasks_drive_one_release(store, dir.path(), &shipwarden_e2e::unique("tasks")).await;
 }

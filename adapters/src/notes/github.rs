@@ -3,8 +3,6 @@
 //! the tag's release exists). The token lives in a `secrecy` type, is sent
 //! only as the `Authorization` header, and is never in errors or `Debug`.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use secrecy::SecretString;
 
@@ -48,45 +46,6 @@ impl GithubReleases {
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.github.request(method, path)
     }
-
-    async fn send(
-        &self,
-        operation: &str,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(u16, serde_json::Value), PortError> {
-        let response = request.send().await.map_err(|e| {
-            let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Unavailable };
-            // reqwest's error text holds the URL, never the token.
-            fail(operation, kind, e.to_string())
-        })?;
-        let status = response.status().as_u16();
-        let retry_after =
-            response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        let remaining =
-            response.headers().get("x-ratelimit-remaining").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let bytes = response.bytes().await.map_err(|e| fail(operation, ErrorKind::Unavailable, e.to_string()))?;
-        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        let message = body["message"].as_str().unwrap_or_default().to_owned();
-        match status {
-            200..=299 | 404 => Ok((status, body)),
-            429 => Err(rate_limited(operation, retry_after, message)),
-            403 if remaining.as_deref() == Some("0") || retry_after.is_some() => {
-                Err(rate_limited(operation, retry_after, message))
-            }
-            401 | 403 => Err(fail(operation, ErrorKind::Rejected, format!("GitHub answered {status}: {message}"))),
-            422 => {
-                Err(fail(operation, ErrorKind::Invalid, format!("GitHub answered 422: {message} {}", body["errors"])))
-            }
-            500..=599 => Err(fail(operation, ErrorKind::Unavailable, format!("GitHub answered {status}"))),
-            _ => Err(fail(operation, ErrorKind::Other, format!("GitHub answered {status}: {message}"))),
-        }
-    }
-}
-
-fn rate_limited(operation: &str, retry_after: Option<u64>, message: String) -> PortError {
-    let mut e = fail(operation, ErrorKind::RateLimited, format!("GitHub rate limit: {message}"));
-    e.retry_after = retry_after.map(Duration::from_secs);
-    e
 }
 
 #[async_trait]
@@ -94,27 +53,36 @@ impl NotesPublisher for GithubReleases {
     async fn publish(&self, _release: &ReleaseId, version: &Version, markdown: &str) -> Result<String, PortError> {
         let tag = version.tag(&self.tag_prefix);
         let name = format!("{} {version}", self.github.repo);
-        let (status, existing) =
-            self.send("find", self.request(reqwest::Method::GET, &format!("/releases/tags/{tag}"))).await?;
-        let (operation, request) = if status == 200 {
-            let id =
-                existing["id"].as_u64().ok_or_else(|| fail("find", ErrorKind::Invalid, "a release without an id"))?;
-            let body = serde_json::json!({ "name": name, "body": markdown });
-            ("update", self.request(reqwest::Method::PATCH, &format!("/releases/{id}")).json_body(&body))
-        } else {
-            let body = serde_json::json!({
-                "tag_name": tag, "name": name, "body": markdown, "draft": false, "prerelease": version.is_prerelease()
-            });
-            ("create", self.request(reqwest::Method::POST, "/releases").json_body(&body))
+        let found =
+            self.github.call("find", self.request(reqwest::Method::GET, &format!("/releases/tags/{tag}"))).await;
+        let (operation, request) = match found {
+            Ok(existing) => {
+                let id = existing.json()["id"]
+                    .as_u64()
+                    .ok_or_else(|| fail("find", ErrorKind::Invalid, "a release without an id"))?;
+                let body = serde_json::json!({ "name": name, "body": markdown });
+                ("update", self.request(reqwest::Method::PATCH, &format!("/releases/{id}")).json_body(&body))
+            }
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                let body = serde_json::json!({
+                    "tag_name": tag, "name": name, "body": markdown, "draft": false, "prerelease": version.is_prerelease()
+                });
+                ("create", self.request(reqwest::Method::POST, "/releases").json_body(&body))
+            }
+            Err(e) => return Err(e),
         };
-        let (status, created) = self.send(operation, request).await?;
-        if status == 404 {
-            return Err(fail(
-                operation,
-                ErrorKind::NotFound,
-                format!("{}/{} not found, or the token cannot see it", self.github.owner, self.github.repo),
-            ));
-        }
+        let created = self.github.call(operation, request).await.map_err(|e| {
+            if e.kind == ErrorKind::NotFound {
+                fail(
+                    operation,
+                    ErrorKind::NotFound,
+                    format!("{}/{} not found, or the token cannot see it", self.github.owner, self.github.repo),
+                )
+            } else {
+                e
+            }
+        })?;
+        let created = created.json();
         Ok(created["html_url"].as_str().map_or_else(|| format!("github release {tag}"), str::to_owned))
     }
 }

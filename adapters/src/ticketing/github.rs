@@ -35,7 +35,7 @@ use shipwarden::{Plan, TicketKey};
 use std::collections::BTreeMap;
 
 use crate::github_api::GithubRepo;
-use crate::rest::{Reply, send, status_error};
+use crate::rest::Reply;
 
 const PORT: &str = "ticketing github";
 /// The label on release tickets shipwarden creates.
@@ -92,18 +92,7 @@ impl GithubIssues {
     }
 
     async fn call(&self, operation: &str, request: reqwest::RequestBuilder) -> Result<Reply, PortError> {
-        let reply = send(PORT, operation, request).await?;
-        if reply.ok() {
-            return Ok(reply);
-        }
-        let body = reply.json();
-        let message = body["message"].as_str().unwrap_or_default();
-        if reply.status == 403 && (message.contains("rate limit") || reply.retry_after.is_some()) {
-            let mut e = fail(operation, ErrorKind::RateLimited, format!("GitHub answered 403: {message}"));
-            e.retry_after = reply.retry_after;
-            return Err(e);
-        }
-        Err(status_error(PORT, operation, "GitHub", &reply, message))
+        self.github.call(operation, request).await
     }
 
     fn number(operation: &str, key: &TicketKey) -> Result<u64, PortError> {

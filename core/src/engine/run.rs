@@ -214,6 +214,8 @@ impl ReleaseManager {
             })
             .await?;
         let mut checked: Vec<EnvName> = Vec::new();
+        // The history since the last release, read once for the gates that need it (R-4a, R-4d).
+        let mut history: Option<Option<History>> = None;
         for req in &unmet {
             match (&req.gate, &req.environment) {
                 (GateId::CriticalBugs, None) => {
@@ -221,8 +223,17 @@ impl ReleaseManager {
                         self.measure_bugs(release, plan).await?;
                     }
                 }
-                (GateId::UntrackedCommits, None) => self.measure_commits(release).await?,
-                (GateId::UnreviewedPulls, None) => self.measure_reviews(release).await?,
+                (GateId::UntrackedCommits | GateId::UnreviewedPulls, None) => {
+                    if history.is_none() {
+                        history = Some(self.vcs_history(plan.as_ref()).await?);
+                    }
+                    let history = history.as_ref().and_then(Option::as_ref);
+                    if req.gate == GateId::UntrackedCommits {
+                        self.measure_commits(release, history).await?;
+                    } else {
+                        self.measure_reviews(release, history).await?;
+                    }
+                }
                 // Gates a smoke test of this transition measures are not pre-deployment checks.
                 (_, Some(env))
                     if !checked.contains(env)
@@ -509,14 +520,20 @@ impl ReleaseManager {
         Ok(())
     }
 
+    /// The commits since the release's last release tag (all, without one), and that tag's name;
+    /// `None` without a repository or a plan.
+    async fn vcs_history(&self, plan: Option<&crate::model::Plan>) -> Result<Option<History>, EngineError> {
+        let (Some(vcs), Some(plan)) = (self.inner.ports.vcs.clone(), plan) else { return Ok(None) };
+        let last =
+            crate::changes::last_release_tag(&vcs.tags().await?, &self.inner.policy.vcs.tag_prefix, &plan.version)
+                .map(|(_, name)| name);
+        let commits = vcs.commits_since(last.as_deref()).await?;
+        Ok(Some(History { commits, last }))
+    }
+
     /// R-4a: commits since the last release tag without a ticket key.
-    async fn measure_commits(&self, release: &ReleaseId) -> Result<(), EngineError> {
-        let Some(vcs) = self.inner.ports.vcs.clone() else { return Ok(()) };
-        let Some(version) = self.with_state(release, |s| s.plan.as_ref().map(|p| p.version.clone())).await? else {
-            return Ok(());
-        };
-        let last = crate::changes::last_release_tag(&vcs.tags().await?, &self.inner.policy.vcs.tag_prefix, &version);
-        let commits = vcs.commits_since(last.as_ref().map(|(_, name)| name.as_str())).await?;
+    async fn measure_commits(&self, release: &ReleaseId, history: Option<&History>) -> Result<(), EngineError> {
+        let Some(History { commits, last }) = history else { return Ok(()) };
         let changes: Vec<crate::changes::Change> = commits.iter().map(crate::changes::parse).collect();
         let untracked: Vec<String> = crate::changes::untracked(&changes, &self.inner.policy.vcs)
             .iter()
@@ -526,7 +543,7 @@ impl ReleaseManager {
             format!(
                 "vcs: {} commits since {}, all with ticket keys",
                 commits.len(),
-                last.map_or("the start".into(), |(_, n)| n)
+                last.as_deref().unwrap_or("the start")
             )
         } else {
             format!("vcs: without ticket key: {}", untracked.join("; "))
@@ -545,15 +562,11 @@ impl ReleaseManager {
     /// merge commits' subjects) with fewer approving reviewers than the policy
     /// asks, as the VCS host tells. Without a repository, or a host that
     /// tells, the evidence says that nothing could be checked.
-    async fn measure_reviews(&self, release: &ReleaseId) -> Result<(), EngineError> {
+    async fn measure_reviews(&self, release: &ReleaseId, history: Option<&History>) -> Result<(), EngineError> {
         let min = self.inner.policy.vcs.min_reviewers;
-        let (count, source) = match (self.inner.ports.vcs.clone(), self.with_state(release, |s| s.plan.clone()).await?)
-        {
-            (Some(vcs), Some(plan)) => {
-                let tags = vcs.tags().await?;
-                let last = crate::changes::last_release_tag(&tags, &self.inner.policy.vcs.tag_prefix, &plan.version);
-                let commits = vcs.commits_since(last.as_ref().map(|(_, name)| name.as_str())).await?;
-                let pulls = crate::changes::pull_requests(&commits);
+        let (count, source) = match history {
+            Some(History { commits, .. }) => {
+                let pulls = crate::changes::pull_requests(commits);
                 let mut short = Vec::new();
                 let mut untold = 0;
                 for pull in &pulls {
@@ -578,7 +591,7 @@ impl ReleaseManager {
                 };
                 (short.len(), source)
             }
-            _ => (0, "no repository: pull requests not checked".to_owned()),
+            None => (0, "no repository: pull requests not checked".to_owned()),
         };
         let automation = self.inner.automation.clone();
         self.execute(
@@ -837,6 +850,14 @@ pub(crate) fn released_notice(plan: &crate::model::Plan, notes: &str) -> (String
         ),
         None => (format!("Released {} {}", plan.project, plan.version), notes.to_owned()),
     }
+}
+
+/// What the repository holds since the last release.
+struct History {
+    /// Commits since the last release tag, newest first.
+    commits: Vec<crate::ports::Commit>,
+    /// The last release tag's name, if any.
+    last: Option<String>,
 }
 
 #[cfg(test)]
