@@ -54,6 +54,11 @@ fn world(per_env: usize) -> World {
 }
 
 fn world_with(per_env: usize, policy: Policy) -> World {
+    world_full(per_env, policy, |_| {})
+}
+
+/// A world whose ports `extra` adds to (migrators, dependency probes, monitors).
+fn world_full(per_env: usize, policy: Policy, extra: impl FnOnce(&mut engine::Ports)) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(ts("2026-11-28T10:00:00Z"))); // a Saturday
@@ -112,6 +117,7 @@ fn world_with(per_env: usize, policy: Policy) -> World {
     }
     ports.checks.insert(env("prod"), vec![checks]);
     ports.smoke.insert(env("prod"), vec![smoke.clone()]);
+    extra(&mut ports);
     let mut policy = policy;
     policy.retry.initial_backoff = jiff::SignedDuration::from_millis(1);
     let manager = ReleaseManager::builder(store.clone()).policy(policy).clock(clock.clone()).ports(ports).build();
@@ -594,4 +600,311 @@ async fn a_smoke_test_that_measures_a_failing_value_rolls_back_at_once_r8f_r8g()
         "{outcome:?}"
     );
     assert_eq!(w.targets["prod"][0].calls().iter().filter(|c| c.operation == "rollback").count(), 1);
+}
+
+// ---------------------------------------------------------------- migrations, dependencies, monitoring (#9)
+
+const SCRIPTS: [(&str, &str, Option<&str>); 2] = [
+    ("0001_orders", "create table orders (id int)", Some("drop table orders")),
+    ("0002_total", "alter table orders add total int", Some("alter table orders drop total")),
+];
+
+fn state_of(w: &World) -> ReleaseState {
+    let history = futures_lite(w.manager.history(&id()));
+    ReleaseState::from_events(history.iter().map(|e| &e.event))
+}
+
+fn futures_lite<F: std::future::Future<Output = Result<Vec<shipwarden::audit::Envelope>, EngineError>>>(
+    f: F,
+) -> Vec<shipwarden::audit::Envelope> {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f)).expect("history")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_run_in_staging_with_a_rollback_test_before_production_r7e_r8b() {
+    let migrator = Arc::new(MemoryMigrator::new(&SCRIPTS));
+    let m = migrator.clone();
+    let w = world_full(1, Policy::default(), move |p| {
+        for e in ["staging", "prod"] {
+            p.migrators.insert(env(e), m.clone());
+        }
+    });
+    to_accepted(&w).await;
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
+    assert_eq!(migrator.applied(&env("staging")), ["0001_orders", "0002_total"]);
+    assert_eq!(migrator.applied(&env("prod")), ["0001_orders", "0002_total"]);
+    let state = state_of(&w);
+    let kinds: Vec<(String, bool)> = state
+        .steps
+        .iter()
+        .filter(|s| matches!(s.step, StepKind::Migrate | StepKind::MigrationRollbackTest))
+        .map(|s| (s.key.clone(), s.outcome.as_ref().is_some_and(StepOutcome::succeeded)))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("migrate:staging#1".to_owned(), true),
+            ("migration-rollback-test:staging#1".to_owned(), true),
+            ("migrate:prod#1".to_owned(), true)
+        ]
+    );
+    let gate = state.gate_results.iter().find(|r| r.gate == GateId::MigrationsRehearsed).expect("measured");
+    assert!(gate.passed && gate.source.contains("ran in staging and were reverted and re-applied"), "{}", gate.source);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_rollback_rehearsal_refuses_production_r7e() {
+    let migrator = Arc::new(MemoryMigrator::new(&SCRIPTS));
+    migrator.fail_down("0002_total");
+    let m = migrator.clone();
+    let w = world_full(1, Policy::default(), move |p| {
+        for e in ["staging", "prod"] {
+            p.migrators.insert(env(e), m.clone());
+        }
+    });
+    to_accepted(&w).await;
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::Accepted);
+    let unmet = wait.refusal.unmet.iter().find(|u| u.rule.as_str() == "R-7e").expect("R-7e unmet");
+    assert!(unmet.requirement.to_string().contains("gate `migrations_rehearsed` measured no"), "{}", wait.refusal);
+    let state = state_of(&w);
+    let gate = state.gate_results.iter().rfind(|r| r.gate == GateId::MigrationsRehearsed).expect("measured");
+    assert!(
+        gate.source.contains("the rollback test in staging failed")
+            && gate.source.contains("rollback of 0002_total failed"),
+        "{}",
+        gate.source
+    );
+    assert!(migrator.applied(&env("prod")).is_empty(), "nothing ran in production");
+    assert_eq!(migrator.applied(&env("staging")).len(), 2, "staging was left migrated");
+    assert!(w.targets["prod"][0].calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_migration_stops_the_staging_deployment_r8b() {
+    let migrator = Arc::new(MemoryMigrator::new(&SCRIPTS));
+    migrator.fail_up("0002_total");
+    let m = migrator.clone();
+    let w = world_full(1, Policy::default(), move |p| {
+        p.migrators.insert(env("staging"), m.clone());
+    });
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::Built);
+    assert!(wait.refusal.to_string().contains("step `deploy` on staging"), "{}", wait.refusal);
+    assert!(w.targets["staging"][0].calls().is_empty(), "no target deployed after a failed migration");
+    let state = state_of(&w);
+    let deploy = state.steps.iter().find(|s| s.key == "deploy:staging#1").expect("deploy step");
+    assert!(
+        matches!(&deploy.outcome, Some(StepOutcome::Failed { error, .. }) if error.contains("database migration on staging failed") && error.contains("0002_total failed")),
+        "{:?}",
+        deploy.outcome
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_refuses_migrations_that_changed_since_staging_r7e() {
+    let migrator = Arc::new(MemoryMigrator::new(&SCRIPTS));
+    let m = migrator.clone();
+    let w = world_full(1, Policy::default(), move |p| {
+        for e in ["staging", "prod"] {
+            p.migrators.insert(env(e), m.clone());
+        }
+    });
+    to_accepted(&w).await;
+    migrator.replace(&[
+        SCRIPTS[0],
+        ("0002_total", "alter table orders add total bigint", Some("alter table orders drop total")),
+    ]);
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert!(wait.refusal.to_string().contains("migrations_rehearsed"), "{}", wait.refusal);
+    let state = state_of(&w);
+    let gate = state.gate_results.iter().rfind(|r| r.gate == GateId::MigrationsRehearsed).expect("measured");
+    assert!(gate.source.contains("staging ran other migrations: 0002_total changed"), "{}", gate.source);
+    assert!(migrator.applied(&env("prod")).is_empty());
+    assert!(w.targets["prod"][0].calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_migrations_changed_after_the_readiness_check_are_refused_and_rolled_back_r7e() {
+    let migrator = Arc::new(MemoryMigrator::new(&SCRIPTS));
+    let m = migrator.clone();
+    let w = world_full(1, Policy::default(), move |p| {
+        for e in ["staging", "prod"] {
+            p.migrators.insert(env(e), m.clone());
+        }
+    });
+    to_accepted(&w).await;
+    let reached = w.manager.run(&id(), Some(Stage::ProdReady)).await.expect("run");
+    assert_eq!(reached, RunOutcome::Reached { stage: Stage::ProdReady });
+    migrator.replace(&[SCRIPTS[0]]);
+    let outcome = w.manager.run(&id(), None).await.expect("run");
+    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    assert!(
+        reason.contains("R-7e: production migrations refused: staging ran other migrations: 0002_total is gone"),
+        "{reason}"
+    );
+    assert!(migrator.applied(&env("prod")).is_empty());
+    assert!(w.targets["prod"][0].calls().is_empty(), "no target deployed after a refused migration");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dependency_drift_refuses_production_until_it_is_fixed_r7f_r8d() {
+    let deps = Arc::new(MemoryDependencies::new());
+    deps.set(&env("staging"), &[("payments", "2.4.1"), ("search", "8.1")]);
+    deps.set(&env("prod"), &[("payments", "2.3.0"), ("search", "8.1")]);
+    let d = deps.clone();
+    let w = world_full(1, Policy::default(), move |p| {
+        for e in ["staging", "prod"] {
+            p.dependencies.insert(env(e), vec![d.clone()]);
+        }
+    });
+    let mut plan = plan(ReleaseKind::Minor);
+    plan.dependencies = vec![Dependency { name: "payments".into(), version: ">=2.4, <3".into() }];
+    w.manager.plan(&rm(), plan).await.expect("plan");
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    w.manager.run(&id(), None).await.expect("run");
+    let state = state_of(&w);
+    let reading = state.steps.iter().find(|s| s.key == "dependencies:staging#1").expect("staging read");
+    assert!(
+        matches!(&reading.outcome, Some(StepOutcome::Succeeded { detail, .. }) if detail == "staging runs payments 2.4.1, search 8.1")
+    );
+    // The rest of the lifecycle, as people would.
+    evidence(&w, GateId::Coverage, 0.93).await;
+    evidence(&w, GateId::P95Latency, 150.0).await;
+    approve(&w, &qa(), ApprovalId::QaSignoff, Role::QaLead).await;
+    w.manager.run(&id(), None).await.expect("run");
+    w.manager
+        .report_step(&id(), &qa(), StepKind::IntegrationTests, Some(env("staging")), StepOutcome::ok("ok"))
+        .await
+        .expect("r");
+    w.manager.run(&id(), None).await.expect("run");
+    w.manager.report_step(&id(), &po(), StepKind::Demo, Some(env("test")), StepOutcome::ok("ok")).await.expect("r");
+    w.manager.run(&id(), None).await.expect("run");
+    evidence(&w, GateId::DocsReviewed, 1.0).await;
+    approve(&w, &po(), ApprovalId::Acceptance, Role::ProductOwner).await;
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::Accepted);
+    let unmet = wait.refusal.unmet.iter().find(|u| u.rule.as_str() == "R-7f").expect("R-7f unmet");
+    assert!(unmet.requirement.to_string().contains("gate `dependency_drift` measured 2"), "{}", wait.refusal);
+    let state = state_of(&w);
+    let gate = state.gate_results.iter().rfind(|r| r.gate == GateId::DependencyDrift).expect("measured");
+    assert_eq!(
+        gate.source,
+        "dependencies: payments 2.3.0 in prod does not satisfy the plan's >=2.4, <3; \
+         payments: prod runs 2.3.0, staging was verified with 2.4.1"
+    );
+    assert!(w.targets["prod"][0].calls().is_empty());
+    // Production upgraded: measured again, the release goes out.
+    deps.set(&env("prod"), &[("payments", "2.4.1"), ("search", "8.1")]);
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_whose_tag_is_gone_is_refused_before_production_r8d() {
+    let w = world(1);
+    to_accepted(&w).await;
+    w.vcs.delete_tag("v1.4.0");
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    let unmet = wait.refusal.unmet.iter().find(|u| u.rule.as_str() == "R-8d").expect("R-8d unmet");
+    assert!(unmet.requirement.to_string().contains("gate `artifact_version` measured no"), "{}", wait.refusal);
+    let state = state_of(&w);
+    let gate = state.gate_results.iter().rfind(|r| r.gate == GateId::ArtifactVersion).expect("measured");
+    assert_eq!(gate.source, "artifacts: the repository has no tag v1.4.0");
+}
+
+/// A monitoring probe that reports the values it is scripted with, one per
+/// sample, then the last one; before it is armed, a healthy value.
+struct Scripted {
+    gate: GateId,
+    values: std::sync::Mutex<Option<std::collections::VecDeque<f64>>>,
+    last: std::sync::Mutex<f64>,
+}
+
+impl Scripted {
+    fn new(gate: GateId, healthy: f64) -> Self {
+        Self { gate, values: std::sync::Mutex::new(None), last: std::sync::Mutex::new(healthy) }
+    }
+    fn arm(&self, values: &[f64]) {
+        *self.values.lock().expect("lock") = Some(values.iter().copied().collect());
+    }
+}
+
+#[async_trait]
+impl Probe for Scripted {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+    async fn check(&self, _environment: &EnvName) -> Result<Vec<Measurement>, PortError> {
+        let mut last = self.last.lock().expect("lock");
+        if let Some(next) = self.values.lock().expect("lock").as_mut().and_then(|v| v.pop_front()) {
+            *last = next;
+        }
+        Ok(vec![Measurement { gate: self.gate.clone(), value: *last, target: None, source: "scripted".into() }])
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breach_while_production_deploys_stops_and_rolls_back_r8e_r8g() {
+    let probe = Arc::new(StaticProbe::new("host-monitor", &[(GateId::Cpu, 97.0)]));
+    let p2 = probe.clone();
+    let mut policy = Policy::default();
+    policy.monitoring.sustained = jiff::SignedDuration::ZERO;
+    let w = world_full(2, policy, move |p| {
+        p.monitors.insert(env("prod"), vec![p2.clone()]);
+    });
+    to_accepted(&w).await;
+    let outcome = w.manager.run(&id(), None).await.expect("run");
+    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    assert!(reason.contains("R-8e: cpu in prod measured 97.0 %, required < 80.0 %"), "{reason}");
+    assert!(
+        w.targets["prod"].iter().all(|t| t.calls().is_empty()),
+        "the first samples are taken before the first target: nothing was deployed"
+    );
+    let state = state_of(&w);
+    let monitor = state.steps.iter().find(|s| s.key == "monitor:prod#1").expect("monitor step");
+    assert!(matches!(monitor.outcome, Some(StepOutcome::Failed { .. })));
+    assert!(monitor.log.iter().any(|l| l.text.contains("host-monitor: cpu = 97.0 % (breach: required < 80.0 %)")));
+    assert_eq!(w.backup.restores().len(), 1, "the database was restored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verification_window_tolerates_a_short_breach_r8e() {
+    let probe = Arc::new(Scripted::new(GateId::ResponseTime, 90.0));
+    let p2 = probe.clone();
+    let w = world_full(1, Policy::default(), move |p| {
+        p.monitors.insert(env("prod"), vec![p2.clone()]);
+    });
+    to_accepted(&w).await;
+    assert_eq!(
+        w.manager.run(&id(), Some(Stage::Verifying)).await.expect("run"),
+        RunOutcome::Reached { stage: Stage::Verifying }
+    );
+    // 15 s apart: breaching for 30 s, then healthy — shorter than the 60 s that counts.
+    probe.arm(&[450.0, 450.0, 450.0, 120.0]);
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
+    let state = state_of(&w);
+    let window = state.steps.iter().find(|s| s.key == "monitor:verify:prod#1").expect("window watched");
+    let samples = window.outcome.as_ref().and_then(StepOutcome::output).and_then(|o| o.as_array()).expect("samples");
+    assert_eq!(samples.len(), 21, "5 minutes sampled every 15 s");
+    assert_eq!(samples.iter().filter(|s| s["passed"] == false).count(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sustained_breach_in_the_verification_window_rolls_back_r8e_r8g() {
+    let probe = Arc::new(Scripted::new(GateId::ResponseTime, 90.0));
+    let p2 = probe.clone();
+    let w = world_full(1, Policy::default(), move |p| {
+        p.monitors.insert(env("prod"), vec![p2.clone()]);
+    });
+    to_accepted(&w).await;
+    w.manager.run(&id(), Some(Stage::Verifying)).await.expect("run");
+    probe.arm(&[120.0, 450.0]);
+    let outcome = w.manager.run(&id(), None).await.expect("run");
+    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    assert!(reason.contains("monitor on prod failed: monitor sample: rejected: R-8e: response_time in prod measured 450 ms, required < 200 ms, for 60 s"), "{reason}");
+    assert_eq!(w.targets["prod"][0].calls().iter().filter(|c| c.operation == "rollback").count(), 1);
+    let state = state_of(&w);
+    assert!(!state.steps.iter().any(|s| s.step == StepKind::SmokeTest), "no smoke test after a failed window");
 }

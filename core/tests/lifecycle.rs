@@ -176,6 +176,38 @@ fn a_qa_refusal_lists_every_unmet_requirement_with_measured_and_threshold_r7a_r7
 }
 
 #[test]
+fn per_label_performance_thresholds_judge_each_label_r7c() {
+    let mut policy = Policy::default();
+    let p95 = policy.gates.get_mut(&GateId::P95Latency).expect("p95 gate");
+    p95.targets.insert("POST /checkout".into(), Threshold::Below(400.0));
+    let mut sim = Sim::new(policy);
+    sim.ok(&rm(), Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None });
+    sim.reach_built();
+    sim.step(StepKind::Deploy, Some("staging"));
+    sim.advance(Stage::StagingDeployed);
+    sim.qa_gates();
+    sim.approve(&qa(), ApprovalId::QaSignoff, Role::QaLead);
+    // Overall 140 ms passes the default; the checkout label is judged by its own 400 ms.
+    let label = |value: f64, label: &str| Evidence::new(GateId::P95Latency, value, "results.jtl").on_target(label);
+    sim.ok(&ci(), Action::RecordEvidence(label(350.0, "POST /checkout")));
+    let recorded = sim.state.gate_results.last().expect("recorded");
+    assert!(recorded.passed && recorded.threshold == Threshold::Below(400.0), "{recorded:?}");
+    sim.ok(&ci(), Action::RecordEvidence(label(450.0, "POST /checkout")));
+    let refusal = sim.refused(&de(), Action::Advance { to: Stage::QaVerified });
+    assert_eq!(refusal.unmet.len(), 1, "{refusal}");
+    assert_eq!(refusal.unmet[0].rule.as_str(), "R-7c");
+    assert!(
+        refusal.to_string().contains("gate `p95_latency` on POST /checkout measured 450 ms, required < 400 ms"),
+        "{refusal}"
+    );
+    // Any other label is judged by the gate's own threshold.
+    sim.ok(&ci(), Action::RecordEvidence(label(380.0, "POST /checkout")));
+    sim.ok(&ci(), Action::RecordEvidence(label(210.0, "GET /search")));
+    let refusal = sim.refused(&de(), Action::Advance { to: Stage::QaVerified });
+    assert!(refusal.to_string().contains("on GET /search measured 210 ms, required < 200 ms"), "{refusal}");
+}
+
+#[test]
 fn critical_bugs_in_scope_block_qa_r7b() {
     let mut sim = Sim::planned(ReleaseKind::Minor);
     sim.reach_built();

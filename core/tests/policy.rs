@@ -176,3 +176,37 @@ fn a_threshold_override_replaces_the_comparison_r2_r8a() {
     let same = Policy::from_toml_str("[gates.cpu]\nthreshold = { below = 70.0 }\n").expect("policy");
     assert_eq!(same.gates.get(&GateId::Cpu).expect("cpu gate").threshold, Threshold::Below(70.0));
 }
+
+#[test]
+fn per_label_thresholds_and_monitoring_are_read_from_the_team_file_r7c_r8e() {
+    let policy = Policy::from_toml_str(
+        r#"
+        [gates.p95_latency.targets]
+        "POST /checkout" = { below = 400.0 }
+
+        [monitoring]
+        interval = "10s"
+        sustained = "2m"
+        verification_window = "3m"
+        "#,
+    )
+    .expect("valid");
+    let p95 = policy.gates.get(&GateId::P95Latency).expect("p95");
+    assert_eq!(p95.threshold_for(Some("POST /checkout")), Threshold::Below(400.0));
+    assert_eq!(p95.threshold_for(Some("GET /")), Threshold::Below(200.0));
+    assert_eq!(policy.monitoring.sustained, jiff::SignedDuration::from_mins(2));
+    let err = Policy::from_toml_str(
+        r#"
+        [gates.coverage.targets]
+        "core" = { at_least = 90.0 }
+        [monitoring]
+        interval = "0s"
+        sustained = "1m"
+        verification_window = "1m"
+        "#,
+    )
+    .expect_err("invalid");
+    let text = err.to_string();
+    assert!(text.contains("gates.coverage.targets.core: 90 is out of range"), "{text}");
+    assert!(text.contains("monitoring.interval: the sampling interval must be positive"), "{text}");
+}

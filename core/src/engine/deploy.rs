@@ -69,21 +69,72 @@ impl ReleaseManager {
         let targets: Vec<Arc<dyn DeployTarget>> = self.inner.ports.targets.get(env).cloned().unwrap_or_default();
         let outcome = if targets.is_empty() {
             StepOutcome::failed(format!("no deploy targets are configured for {env}"), false)
+        } else if let Some(failed) = self.migrate(release, env, n).await? {
+            StepOutcome::failed(failed, false)
         } else {
-            self.fan_out(release, env, n, &targets).await?
+            self.deploy_watched(release, env, n, &targets).await?
         };
+        if outcome.succeeded() {
+            self.record_dependencies(release, env, n).await?;
+        }
         let action = Action::FinishStep { key: env_key, outcome: outcome.clone(), log: Vec::new() };
         self.commit(release, &automation, vec![action]).await?;
         Ok(outcome)
     }
 
-    async fn fan_out(
+    /// Deploys to the targets while the environment's monitors are sampled
+    /// (R-8e); on a failed target or a sustained breach, undoes what was
+    /// deployed (R-8g).
+    async fn deploy_watched(
         &self,
         release: &ReleaseId,
         env: &EnvName,
         n: u32,
         targets: &[Arc<dyn DeployTarget>],
     ) -> Result<StepOutcome, EngineError> {
+        let breach = Arc::new(super::evidence::Breach::default());
+        let failed = if self.inner.ports.monitors.contains_key(env) {
+            let (done, watching) = tokio::sync::watch::channel(false);
+            let deploying = async {
+                breach.sampled.notified().await;
+                let result = self.fan_out(release, env, n, targets, &breach).await;
+                let _ = done.send(true);
+                result
+            };
+            let watch = super::evidence::Watch::UntilDone(watching);
+            let monitoring = async {
+                let result = self.monitor(release, env, format!("monitor:{env}#{n}"), watch, breach.clone()).await;
+                breach.sampled.notify_one();
+                result
+            };
+            let (deployed, monitored) = tokio::join!(deploying, monitoring);
+            let failed = deployed?;
+            monitored?;
+            failed.or_else(|| breach.get())
+        } else {
+            self.fan_out(release, env, n, targets, &breach).await?
+        };
+        let version = self.with_state(release, |s| s.plan.as_ref().map(|p| p.version.to_string())).await?;
+        match failed {
+            None => Ok(StepOutcome::ok(format!("{} targets on {}", targets.len(), version.unwrap_or_default()))),
+            Some(error) => {
+                let undone =
+                    self.undo_deployment(release, env, n, &format!("deployment to {env} failed: {error}")).await?;
+                Ok(StepOutcome::failed(format!("{error}; {undone}"), false))
+            }
+        }
+    }
+
+    /// Deploys to the targets in waves; stops at the first failure or a
+    /// monitor's breach. Returns the first failure.
+    async fn fan_out(
+        &self,
+        release: &ReleaseId,
+        env: &EnvName,
+        n: u32,
+        targets: &[Arc<dyn DeployTarget>],
+        breach: &Arc<super::evidence::Breach>,
+    ) -> Result<Option<String>, EngineError> {
         // Take what is needed and let go of the state: holding it would make
         // every append during the rollout copy it.
         let (plan, artifacts) = self.with_state(release, |s| (s.plan.clone(), s.artifacts.clone())).await?;
@@ -93,13 +144,14 @@ impl ReleaseManager {
         let failed = Arc::new(AtomicBool::new(false));
         let mut first_error: Option<String> = None;
         for wave in [&targets[..canary], &targets[canary..]] {
-            if wave.is_empty() || failed.load(Ordering::SeqCst) {
+            if wave.is_empty() || failed.load(Ordering::SeqCst) || breach.get().is_some() {
                 continue;
             }
             let limit = Arc::new(Semaphore::new(rollout.concurrency.max(1) as usize));
             let mut tasks = JoinSet::new();
             for target in wave {
                 let (this, target, failed, limit) = (self.clone(), target.clone(), failed.clone(), limit.clone());
+                let breach = breach.clone();
                 let request = DeployRequest {
                     release: release.clone(),
                     version: plan.version.clone(),
@@ -109,7 +161,7 @@ impl ReleaseManager {
                 };
                 tasks.spawn(async move {
                     let Ok(_permit) = limit.acquire_owned().await else { return Ok(None) };
-                    if failed.load(Ordering::SeqCst) {
+                    if failed.load(Ordering::SeqCst) || breach.get().is_some() {
                         return Ok(None);
                     }
                     let name = target.name().to_owned();
@@ -145,14 +197,7 @@ impl ReleaseManager {
                 }
             }
         }
-        match first_error {
-            None => Ok(StepOutcome::ok(format!("{} targets on {}", targets.len(), plan.version))),
-            Some(error) => {
-                let undone =
-                    self.undo_deployment(release, env, n, &format!("deployment to {env} failed: {error}")).await?;
-                Ok(StepOutcome::failed(format!("{error}; {undone}"), false))
-            }
-        }
+        Ok(first_error)
     }
 
     /// Rolls back every target that deployment `n` reached, restores the

@@ -13,6 +13,7 @@
 
 mod deploy;
 mod error;
+mod evidence;
 mod run;
 mod steps;
 
@@ -57,6 +58,12 @@ pub struct Ports {
     pub checks: BTreeMap<EnvName, Vec<Arc<dyn Probe>>>,
     /// Smoke-test probes per environment (R-8f).
     pub smoke: BTreeMap<EnvName, Vec<Arc<dyn Probe>>>,
+    /// Probes sampled while a deployment runs and through the verification window (R-8e).
+    pub monitors: BTreeMap<EnvName, Vec<Arc<dyn Probe>>>,
+    /// Each environment's database migrations (R-7e, R-8b).
+    pub migrators: BTreeMap<EnvName, Arc<dyn Migrator>>,
+    /// What each environment runs of the release's external dependencies (R-7f, R-8d).
+    pub dependencies: BTreeMap<EnvName, Vec<Arc<dyn DependencyProbe>>>,
 }
 
 /// Settings of the engine itself (the rules are in the [`Policy`]).
@@ -183,6 +190,24 @@ impl ReleaseManagerBuilder {
     /// Adds a smoke-test probe to an environment (R-8f).
     pub fn smoke_test(mut self, environment: EnvName, probe: Arc<dyn Probe>) -> Self {
         self.ports.smoke.entry(environment).or_default().push(probe);
+        self
+    }
+
+    /// Adds a probe sampled while `environment` deploys and is verified (R-8e).
+    pub fn monitor(mut self, environment: EnvName, probe: Arc<dyn Probe>) -> Self {
+        self.ports.monitors.entry(environment).or_default().push(probe);
+        self
+    }
+
+    /// Sets the migrator of an environment's database (R-7e).
+    pub fn migrator(mut self, environment: EnvName, migrator: Arc<dyn Migrator>) -> Self {
+        self.ports.migrators.insert(environment, migrator);
+        self
+    }
+
+    /// Adds a dependency probe to an environment (R-7f).
+    pub fn dependency_probe(mut self, environment: EnvName, probe: Arc<dyn DependencyProbe>) -> Self {
+        self.ports.dependencies.entry(environment).or_default().push(probe);
         self
     }
 

@@ -52,7 +52,7 @@ fn unmet_step(state: &ReleaseState, req: &StepRequirement) -> bool {
 fn unmet_gate(state: &ReleaseState, req: &GateRequirement, policy: &crate::policy::Policy) -> bool {
     let Some(rule) = policy.gates.get(&req.gate) else { return false };
     let latest = state.latest_results(&req.gate, req.environment.as_ref());
-    latest.is_empty() || latest.iter().any(|r| !rule.threshold.passes(r.measured.value))
+    latest.is_empty() || latest.iter().any(|r| !rule.threshold_for(r.target.as_deref()).passes(r.measured.value))
 }
 
 fn no_lookup() -> std::future::Ready<Result<Lookup<Done>, PortError>> {
@@ -149,7 +149,7 @@ impl ReleaseManager {
         }
         let state = self.cached(release).await?;
         let failed = state.steps.iter().rev().find(|s| {
-            matches!(s.step, StepKind::Deploy | StepKind::SmokeTest)
+            matches!(s.step, StepKind::Deploy | StepKind::SmokeTest | StepKind::Monitor)
                 && s.target.is_none()
                 && matches!(s.outcome, Some(StepOutcome::Failed { .. }))
                 && s.started_at >= state.entered_at.get(stage).copied().unwrap_or(s.started_at)
@@ -203,6 +203,16 @@ impl ReleaseManager {
         for req in &t.steps {
             if self.with_state(release, |state| unmet_step(state, req)).await? {
                 self.perform(release, req).await?;
+                // A step that failed stops the transition's later steps (no deployment after a failed build).
+                let failed = self.with_state(release, |state| {
+                    state
+                        .latest_steps(&req.step, req.environment.as_ref())
+                        .iter()
+                        .any(|r| matches!(r.outcome, Some(StepOutcome::Failed { .. })))
+                });
+                if failed.await? {
+                    break;
+                }
             }
         }
         let policy = self.inner.policy.clone();
@@ -221,6 +231,17 @@ impl ReleaseManager {
                 (GateId::CriticalBugs, None) => {
                     if let Some(plan) = &plan {
                         self.measure_bugs(release, plan).await?;
+                    }
+                }
+                (GateId::MigrationsRehearsed, None) => self.measure_migrations(release).await?,
+                (GateId::DependencyDrift, None) => {
+                    if let Some(plan) = &plan {
+                        self.measure_dependencies(release, plan).await?;
+                    }
+                }
+                (GateId::ArtifactVersion, None) => {
+                    if let Some(plan) = &plan {
+                        self.measure_artifact_version(release, plan).await?;
                     }
                 }
                 (GateId::UntrackedCommits | GateId::UnreviewedPulls, None) => {
@@ -437,7 +458,23 @@ impl ReleaseManager {
             }
             (StepKind::SmokeTest, Some(env)) => {
                 let Some(probes) = ports.smoke.get(env).cloned() else { return Ok(()) };
+                // Production is watched through the verification window before its smoke tests (R-8e).
+                let window = self.inner.policy.monitoring.verification_window.unsigned_abs();
+                let production = self.inner.policy.environment(env).is_some_and(|e| e.production);
+                let prefix = format!("monitor:verify:{env}#");
+                let watched = state
+                    .steps
+                    .iter()
+                    .any(|s| s.key.starts_with(&prefix) && s.outcome.as_ref().is_some_and(StepOutcome::succeeded));
+                let key = Self::step_key(&state, &prefix);
                 drop(state);
+                if production && !watched && !window.is_zero() && ports.monitors.contains_key(env) {
+                    let breach = Arc::new(super::evidence::Breach::default());
+                    let watch = super::evidence::Watch::For(window);
+                    if !self.monitor(release, env, key, watch, breach).await?.succeeded() {
+                        return Ok(());
+                    }
+                }
                 self.probe_step(release, StepKind::SmokeTest, env, &probes).await?;
             }
             _ => tracing::debug!(step = %req.step, environment = %env_name, "waiting for this step to be reported"),

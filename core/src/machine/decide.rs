@@ -237,8 +237,8 @@ impl Ctx<'_> {
                 environment: e.environment.clone(),
                 target: e.target.clone(),
                 measured: Measure::new(e.value, rule.unit),
-                threshold: rule.threshold,
-                passed: rule.threshold.passes(e.value),
+                threshold: rule.threshold_for(e.target.as_deref()),
+                passed: rule.threshold_for(e.target.as_deref()).passes(e.value),
                 source: e.source.clone(),
                 produced_by: self.actor.user.clone(),
                 at: self.now,
@@ -355,6 +355,7 @@ impl Ctx<'_> {
         };
         let results = self.state.latest_results(&req.gate, req.environment.as_ref());
         let threshold = rule.threshold.describe(rule.unit);
+        let judged = |target: Option<&str>| rule.threshold_for(target);
         if results.is_empty() {
             unmet.push(Unmet::new(
                 rule.rule.clone(),
@@ -367,7 +368,7 @@ impl Ctx<'_> {
                 },
             ));
         }
-        for r in results.into_iter().filter(|r| !rule.threshold.passes(r.measured.value)) {
+        for r in results.into_iter().filter(|r| !judged(r.target.as_deref()).passes(r.measured.value)) {
             unmet.push(Unmet::new(
                 rule.rule.clone(),
                 Req::Gate {
@@ -375,7 +376,7 @@ impl Ctx<'_> {
                     environment: req.environment.clone(),
                     target: r.target.clone(),
                     measured: Some(Measure::new(r.measured.value, rule.unit)),
-                    threshold: threshold.clone(),
+                    threshold: judged(r.target.as_deref()).describe(rule.unit),
                 },
             ));
         }

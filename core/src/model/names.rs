@@ -181,6 +181,14 @@ named_enum! {
         Network => "network",
         /// Smoke-test response time in milliseconds (R-8f).
         ResponseTime => "response_time",
+        /// The release's database migrations ran in staging with the same
+        /// checksums, and their rollback scripts were tested there (R-7e).
+        MigrationsRehearsed => "migrations_rehearsed",
+        /// External dependencies missing in production, outside the plan's
+        /// constraints, or not what staging was verified with (R-7f, R-8d).
+        DependencyDrift => "dependency_drift",
+        /// The artifacts' version equals the git tag, and the tag exists (R-8d).
+        ArtifactVersion => "artifact_version",
     }
 }
 
@@ -231,6 +239,16 @@ named_enum! {
         Rollback => "rollback",
         /// Restore the database from the last backup (R-8g).
         RestoreDatabase => "restore_database",
+        /// Apply the release's database migrations (R-8b, R-7e).
+        Migrate => "migrate",
+        /// Revert the migrations with their rollback scripts and apply them
+        /// again, in a non-production environment (R-7e).
+        MigrationRollbackTest => "migration_rollback_test",
+        /// Read the versions of the external dependencies an environment runs (R-7f).
+        CheckDependencies => "check_dependencies",
+        /// Sample monitoring probes while a deployment runs and through the
+        /// verification window (R-8e).
+        Monitor => "monitor",
     }
 }
 

@@ -40,11 +40,14 @@ fn transition(from: S, to: S, rule: RuleId) -> Transition {
     }
 }
 
-/// The pre-deployment checks of R-8a for one environment.
+/// The pre-deployment checks of R-8a for one environment, then the release's
+/// own: migrations rehearsed (R-7e), dependencies as verified (R-7f), the
+/// artifacts' version equal to the tag (R-8d).
 fn pre_deploy_checks(environment: &str) -> Vec<GateRequirement> {
     [G::Cpu, G::Memory, G::DiskFree, G::TlsDaysLeft, G::DbConnectivity, G::Network]
         .into_iter()
         .map(|g| gate(g, Some(environment)))
+        .chain([G::MigrationsRehearsed, G::DependencyDrift, G::ArtifactVersion].map(|g| gate(g, None)))
         .collect()
 }
 
@@ -147,7 +150,7 @@ fn approval(roles: Vec<R>, rule: RuleId) -> ApprovalRule {
 }
 
 fn gate_rule(rule: &str, unit: Unit, threshold: Threshold, description: &str) -> GateRule {
-    GateRule { rule: RuleId::new(rule), unit, threshold, description: description.into() }
+    GateRule { rule: RuleId::new(rule), unit, threshold, description: description.into(), targets: BTreeMap::new() }
 }
 
 fn default_gates() -> BTreeMap<G, GateRule> {
@@ -196,6 +199,28 @@ fn default_gates() -> BTreeMap<G, GateRule> {
         (G::DbConnectivity, gate_rule("R-8a", Unit::Flag, Threshold::Equals(1.0), "database answers a test query")),
         (G::Network, gate_rule("R-8a", Unit::Flag, Threshold::Equals(1.0), "target reachable over the network")),
         (G::ResponseTime, gate_rule("R-8f", Unit::Millis, Threshold::Below(200.0), "smoke-test response time")),
+        (
+            G::MigrationsRehearsed,
+            gate_rule(
+                "R-7e",
+                Unit::Flag,
+                Threshold::Equals(1.0),
+                "the release's migrations ran in staging with the same checksums and their rollback was tested there",
+            ),
+        ),
+        (
+            G::DependencyDrift,
+            gate_rule(
+                "R-7f",
+                Unit::Count,
+                Threshold::AtMost(0.0),
+                "external dependencies missing in production, outside the plan, or not as staging was verified",
+            ),
+        ),
+        (
+            G::ArtifactVersion,
+            gate_rule("R-8d", Unit::Flag, Threshold::Equals(1.0), "the artifacts' version equals the git tag"),
+        ),
     ])
 }
 
@@ -296,6 +321,7 @@ impl Default for Policy {
                 url: None,
                 issue_url: None,
             },
+            monitoring: MonitoringPolicy::default(),
         }
     }
 }

@@ -51,6 +51,39 @@ pub struct Policy {
     pub retry: RetryPolicy,
     /// What the ticketing system is asked (R-7b).
     pub tickets: TicketPolicy,
+    /// How deployments are watched (R-8e).
+    #[serde(default)]
+    pub monitoring: MonitoringPolicy,
+}
+
+/// How the engine watches an environment while a deployment runs and
+/// through the verification window (R-8e): it samples the environment's
+/// monitoring probes every `interval`, records every sample, and stops and
+/// rolls back when a gate's threshold is breached for `sustained` without a
+/// passing sample in between.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringPolicy {
+    /// Time between samples.
+    #[serde(with = "friendly_duration")]
+    pub interval: SignedDuration,
+    /// How long a breach must last to stop the deployment (zero: the first breaching sample).
+    #[serde(with = "friendly_duration")]
+    pub sustained: SignedDuration,
+    /// How long a production environment is watched after its deployment,
+    /// before its smoke tests run.
+    #[serde(with = "friendly_duration")]
+    pub verification_window: SignedDuration,
+}
+
+impl Default for MonitoringPolicy {
+    fn default() -> Self {
+        Self {
+            interval: SignedDuration::from_secs(15),
+            sustained: SignedDuration::from_secs(60),
+            verification_window: SignedDuration::from_mins(5),
+        }
+    }
 }
 
 /// What counts in the ticketing system.
@@ -271,6 +304,18 @@ pub struct GateRule {
     /// What the gate checks, in a sentence.
     #[serde(default)]
     pub description: String,
+    /// Thresholds for particular targets, in place of `threshold`: a
+    /// performance test's request labels (`"POST /checkout" = { below = 400.0 }`),
+    /// a host. Evidence for any other target is judged by `threshold`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub targets: BTreeMap<String, Threshold>,
+}
+
+impl GateRule {
+    /// The threshold that judges evidence for `target`.
+    pub fn threshold_for(&self, target: Option<&str>) -> Threshold {
+        target.and_then(|t| self.targets.get(t)).copied().unwrap_or(self.threshold)
+    }
 }
 
 /// Emergency releases.

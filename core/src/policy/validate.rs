@@ -250,17 +250,19 @@ impl Policy {
             p.push("emergency.ticket_prefix", "an emergency ticket prefix is required (R-5b), e.g. `HOTFIX`");
         }
         for (id, g) in &self.gates {
-            let limit = g.threshold.limit();
-            let range = match g.unit {
-                Unit::Ratio => Some((0.0, 1.0, "a ratio between 0 and 1 (0.9 is 90 %)")),
-                Unit::Percent => Some((0.0, 100.0, "a percentage between 0 and 100")),
-                Unit::Flag => Some((0.0, 1.0, "a flag: 0 or 1")),
-                Unit::Count | Unit::Millis | Unit::Days => Some((0.0, f64::MAX, "a non-negative number")),
+            let (lo, hi, what) = match g.unit {
+                Unit::Ratio => (0.0, 1.0, "a ratio between 0 and 1 (0.9 is 90 %)"),
+                Unit::Percent => (0.0, 100.0, "a percentage between 0 and 100"),
+                Unit::Flag => (0.0, 1.0, "a flag: 0 or 1"),
+                Unit::Count | Unit::Millis | Unit::Days => (0.0, f64::MAX, "a non-negative number"),
             };
-            if let Some((lo, hi, what)) = range
-                && (!limit.is_finite() || limit < lo || limit > hi)
-            {
-                p.push(format!("gates.{id}.threshold"), format!("{limit} is out of range: expected {what}"));
+            let thresholds = std::iter::once((format!("gates.{id}.threshold"), g.threshold))
+                .chain(g.targets.iter().map(|(t, th)| (format!("gates.{id}.targets.{t}"), *th)));
+            for (path, threshold) in thresholds {
+                let limit = threshold.limit();
+                if !limit.is_finite() || limit < lo || limit > hi {
+                    p.push(path, format!("{limit} is out of range: expected {what}"));
+                }
             }
             if !g.rule.is_well_formed() {
                 p.push(format!("gates.{id}.rule"), format!("`{}` is not a requirement ID like `R-7a`", g.rule));
@@ -356,6 +358,15 @@ impl Policy {
     }
 
     fn check_deadlines(&self, p: &mut Problems) {
+        let m = &self.monitoring;
+        if m.interval <= jiff::SignedDuration::ZERO {
+            p.push("monitoring.interval", "the sampling interval must be positive");
+        }
+        for (name, d) in [("sustained", m.sustained), ("verification_window", m.verification_window)] {
+            if d.is_negative() {
+                p.push(format!("monitoring.{name}"), "must not be negative");
+            }
+        }
         for name in super::Deadlines::NAMES {
             if let Some(d) = self.deadlines.get(name)
                 && (d.is_zero() || d.is_negative())

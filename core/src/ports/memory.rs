@@ -615,6 +615,11 @@ impl MemoryVcs {
     pub fn created_tags(&self) -> Vec<Tag> {
         lock(&self.tags).clone()
     }
+
+    /// Deletes a tag, as someone with push rights could.
+    pub fn delete_tag(&self, name: &str) {
+        lock(&self.tags).retain(|t| t.name != name);
+    }
 }
 
 #[async_trait]
@@ -648,5 +653,161 @@ impl Vcs for MemoryVcs {
                 Ok(())
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------- migrations, dependencies
+
+/// Migrations in memory: the scripts a release carries, and which of them
+/// each environment's database has applied. A script can be made to fail.
+#[derive(Default)]
+pub struct MemoryMigrator {
+    scripts: Mutex<Vec<MigrationScript>>,
+    applied: Mutex<BTreeMap<EnvName, Vec<MigrationScript>>>,
+    failing_up: Mutex<Vec<String>>,
+    failing_down: Mutex<Vec<String>>,
+}
+
+impl MemoryMigrator {
+    /// A migrator carrying `(id, up script, down script)` migrations.
+    pub fn new(scripts: &[(&str, &str, Option<&str>)]) -> Self {
+        let migrator = Self::default();
+        migrator.replace(scripts);
+        migrator
+    }
+
+    /// Replaces the scripts the release carries, as an edit after the build would.
+    pub fn replace(&self, scripts: &[(&str, &str, Option<&str>)]) {
+        *lock(&self.scripts) = scripts
+            .iter()
+            .map(|(id, up, down)| MigrationScript {
+                id: (*id).to_owned(),
+                up: Sha256::of(up.as_bytes()),
+                down: down.map(|d| Sha256::of(d.as_bytes())),
+            })
+            .collect();
+    }
+
+    /// The forward script of migration `id` fails from now on.
+    pub fn fail_up(&self, id: &str) {
+        lock(&self.failing_up).push(id.to_owned());
+    }
+
+    /// The rollback script of migration `id` fails from now on.
+    pub fn fail_down(&self, id: &str) {
+        lock(&self.failing_down).push(id.to_owned());
+    }
+
+    /// The ids applied in an environment, in order.
+    pub fn applied(&self, environment: &EnvName) -> Vec<String> {
+        lock(&self.applied).get(environment).map(|a| a.iter().map(|s| s.id.clone()).collect()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Migrator for MemoryMigrator {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    async fn scripts(&self) -> Result<MigrationSet, PortError> {
+        Ok(MigrationSet { scripts: lock(&self.scripts).clone() })
+    }
+
+    async fn apply(
+        &self,
+        environment: &EnvName,
+        set: &MigrationSet,
+        _key: &str,
+        log: &LogSink,
+    ) -> Result<String, PortError> {
+        let current = MigrationSet { scripts: lock(&self.scripts).clone() };
+        if current != *set {
+            let changed = current.differences(set).join("; ");
+            return Err(PortError::permanent("migrator memory", "apply", format!("the scripts changed: {changed}")));
+        }
+        let mut applied = lock(&self.applied);
+        let done = applied.entry(environment.clone()).or_default();
+        let mut count = 0;
+        for s in &set.scripts {
+            if let Some(was) = done.iter().find(|d| d.id == s.id) {
+                if was.up != s.up {
+                    return Err(PortError::permanent(
+                        "migrator memory",
+                        "apply",
+                        format!("{} was applied with sha256:{}, the release has sha256:{}", s.id, was.up, s.up),
+                    ));
+                }
+                continue;
+            }
+            if lock(&self.failing_up).contains(&s.id) {
+                return Err(PortError::permanent("migrator memory", "apply", format!("{} failed", s.id)));
+            }
+            log.line(LogStream::Info, format!("applied {}", s.id));
+            done.push(s.clone());
+            count += 1;
+        }
+        Ok(format!("applied {count} of {} migrations on {environment}", set.scripts.len()))
+    }
+
+    async fn revert(
+        &self,
+        environment: &EnvName,
+        set: &MigrationSet,
+        _key: &str,
+        log: &LogSink,
+    ) -> Result<String, PortError> {
+        let mut applied = lock(&self.applied);
+        let done = applied.entry(environment.clone()).or_default();
+        let mut count = 0;
+        for s in set.scripts.iter().rev() {
+            if !done.iter().any(|d| d.id == s.id) {
+                continue;
+            }
+            if s.down.is_none() {
+                return Err(PortError::permanent(
+                    "migrator memory",
+                    "revert",
+                    format!("{} has no rollback script", s.id),
+                ));
+            }
+            if lock(&self.failing_down).contains(&s.id) {
+                return Err(PortError::permanent("migrator memory", "revert", format!("rollback of {} failed", s.id)));
+            }
+            done.retain(|d| d.id != s.id);
+            log.line(LogStream::Info, format!("reverted {}", s.id));
+            count += 1;
+        }
+        Ok(format!("reverted {count} migrations on {environment}"))
+    }
+}
+
+/// Dependency versions in memory, per environment.
+#[derive(Default)]
+pub struct MemoryDependencies {
+    versions: Mutex<BTreeMap<EnvName, BTreeMap<String, String>>>,
+}
+
+impl MemoryDependencies {
+    /// No environment reports anything yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets what `environment` runs.
+    pub fn set(&self, environment: &EnvName, versions: &[(&str, &str)]) {
+        let map = versions.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+        lock(&self.versions).insert(environment.clone(), map);
+    }
+}
+
+#[async_trait]
+impl DependencyProbe for MemoryDependencies {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    async fn versions(&self, environment: &EnvName) -> Result<BTreeMap<String, String>, PortError> {
+        Ok(lock(&self.versions).get(environment).cloned().unwrap_or_default())
     }
 }

@@ -165,6 +165,12 @@ impl Sim {
         ] {
             self.evidence(gate, value, Some("prod"));
         }
+        // The release's own checks before production (R-7e, R-7f, R-8d).
+        for (gate, value) in
+            [(GateId::MigrationsRehearsed, 1.0), (GateId::DependencyDrift, 0.0), (GateId::ArtifactVersion, 1.0)]
+        {
+            self.evidence(gate, value, None);
+        }
     }
 
     pub fn reach_accepted(&mut self) {
