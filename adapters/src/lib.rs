@@ -24,6 +24,7 @@
 //! | `jira` (default) | [`ticketing::jira::JiraTicketing`]: Jira Cloud tickets, bugs by JQL, ADF comments, fixVersions |
 //! | `github` (default) | also [`ticketing::github::GithubIssues`]: GitHub Issues as tickets, PR approvals (R-4d) |
 //! | `prometheus` (default) | [`probes::prometheus::PrometheusProbe`]: gates measured by PromQL, instant and range queries |
+//! | `migrations` (default) | [`migrate::postgres::PgMigrator`]: SQL migrations run on PostgreSQL, digests recorded; [`migrate::command::CommandMigrator`]: any migration tool |
 //! | `importers` (default) | [`evidence`]: coverage, JUnit and performance results read from CI's files, streaming |
 //! | `config` (default) | [`config::Loaded`]: `shipwarden.toml` read and checked, and the `ReleaseManager` it describes, every adapter wired |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
@@ -44,13 +45,17 @@ pub mod config;
 pub mod evidence;
 #[cfg(feature = "github")]
 mod github_api;
+#[cfg(feature = "migrations")]
+pub mod migrate;
 #[cfg(any(feature = "file", feature = "wiki", feature = "github"))]
 pub mod notes;
 #[cfg(any(feature = "file", feature = "webhook", feature = "smtp", feature = "slack"))]
 pub mod notify;
+#[cfg(any(feature = "pg-backup", feature = "migrations"))]
+mod pg_url;
 #[cfg(feature = "probes")]
 pub mod probes;
-#[cfg(any(feature = "command", feature = "build", feature = "ssh", feature = "pg-backup"))]
+#[cfg(any(feature = "command", feature = "build", feature = "ssh", feature = "pg-backup", feature = "migrations"))]
 mod process;
 #[cfg(any(feature = "webhook", feature = "slack", feature = "jira", feature = "github", feature = "prometheus"))]
 mod rest;

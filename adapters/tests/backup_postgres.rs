@@ -4,29 +4,14 @@
 
 mod common;
 
-use std::process::Command;
-
 use shipwarden::EnvName;
 use shipwarden::ports::{Backup, ErrorKind, Lookup};
 use shipwarden_adapters::backup::postgres::PgBackup;
 
-/// Runs SQL with psql on `url`; returns the output.
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
-        .output()
-        .expect("psql");
-    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 /// A fresh database with an `orders` table of three rows; returns its URL.
 fn app_database(server: &str) -> String {
-    let name = common::unique("app_");
-    psql(server, &format!("CREATE DATABASE {name}"));
-    let (base, _) = server.rsplit_once('/').expect("url");
-    let url = format!("{base}/{name}");
-    psql(
+    let url = common::new_database(server, "app_");
+    common::psql(
         &url,
         "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders VALUES (1,'a'),(2,'b'),(3,'c')",
     );
@@ -54,13 +39,13 @@ async fn back_up_verify_by_restoring_and_restore_on_rollback_r8c_r8g() {
     // Restore tested: into a scratch database that is dropped afterwards.
     let verified = backups.verify(&backup).await.expect("verify");
     assert!(verified.contains("restore tested") && verified.contains("(1 tables)"), "{verified}");
-    assert_eq!(psql(&server, "SELECT count(*) FROM pg_database WHERE datname LIKE 'shipwarden_verify_%'"), "0");
+    assert_eq!(common::psql(&server, "SELECT count(*) FROM pg_database WHERE datname LIKE 'shipwarden_verify_%'"), "0");
 
     // The release damages the data; the rollback restores it.
-    psql(&url, "DELETE FROM orders WHERE id > 1; ALTER TABLE orders ADD COLUMN broken int");
+    common::psql(&url, "DELETE FROM orders WHERE id > 1; ALTER TABLE orders ADD COLUMN broken int");
     backups.restore(&backup).await.expect("restore");
-    assert_eq!(psql(&url, "SELECT string_agg(item, ',' ORDER BY id) FROM orders"), "a,b,c");
-    assert_eq!(psql(&url, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'broken'"), "0");
+    assert_eq!(common::psql(&url, "SELECT string_agg(item, ',' ORDER BY id) FROM orders"), "a,b,c");
+    assert_eq!(common::psql(&url, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'broken'"), "0");
 }
 
 #[tokio::test]
@@ -74,14 +59,14 @@ async fn a_changed_dump_is_refused_and_nothing_is_restored() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&backup.id, bytes).expect("tamper");
-    psql(&url, "DELETE FROM orders");
+    common::psql(&url, "DELETE FROM orders");
     for err in
         [backups.restore(&backup).await.expect_err("restore"), backups.verify(&backup).await.expect_err("verify")]
     {
         assert_eq!(err.kind, ErrorKind::Invalid, "{err}");
         assert!(err.to_string().contains("does not match its digest"), "{err}");
     }
-    assert_eq!(psql(&url, "SELECT count(*) FROM orders"), "0");
+    assert_eq!(common::psql(&url, "SELECT count(*) FROM orders"), "0");
 }
 
 #[tokio::test]

@@ -187,3 +187,104 @@ audiences = ["stakeholders"]
     assert_eq!(seen[0].header("authorization"), Some("Bearer ghp_s3cret"));
     assert_eq!(seen[0].path, "/repos/acme/shop/issues/1");
 }
+
+#[tokio::test]
+async fn migrations_dependencies_monitors_and_smoke_steps_are_wired_r7e_r7f_r8e_r8f() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("db/migrations")).expect("mkdir");
+    std::fs::write(dir.path().join("db/migrations/0001_orders.up.sql"), "CREATE TABLE orders (id int);")
+        .expect("write");
+    let text = r#"
+[project]
+name = "shop"
+[environments.staging.migrations]
+kind = "postgres"
+dir = "db/migrations"
+url = "postgres://app@db.staging:5432/shop"
+password_env = "SHIPWARDEN_TEST_CFG_DB_PASSWORD"
+[environments.prod.migrations]
+kind = "command"
+name = "flyway"
+dir = "db/migrations"
+apply = ["flyway", "-environment={environment}", "migrate"]
+revert = ["flyway", "undo"]
+[[environments.prod.dependencies]]
+kind = "http"
+url = "https://prod.internal/versions"
+pointers = { payments = "/services/payments/version" }
+[[environments.prod.dependencies]]
+kind = "command"
+command = ["./versions.sh", "{environment}"]
+[[environments.prod.monitors]]
+kind = "prometheus"
+url = "http://prometheus:9090"
+queries = [{ gate = "response_time", query = "p95{env=\"{environment}\"}", scale = 1000.0 }]
+[[environments.prod.smoke]]
+kind = "steps"
+name = "checkout"
+secrets = { password = "SHIPWARDEN_TEST_CFG_SMOKE_PASSWORD" }
+[[environments.prod.smoke.steps]]
+name = "login"
+method = "POST"
+url = "https://shop.example/api/login"
+body = { user = "smoke", password = "${password}" }
+capture = { token = "$.token" }
+[[environments.prod.smoke.steps]]
+name = "orders"
+url = "https://shop.example/api/orders"
+headers = { authorization = "Bearer ${token}" }
+expect = { "$.items[0].status" = "paid" }
+exists = ["/count"]
+max_latency = "500ms"
+"#;
+    let loaded = Loaded::parse(text, &dir.path().join("shipwarden.toml")).expect("config");
+    let secrets: std::collections::BTreeMap<&str, &str> =
+        [("SHIPWARDEN_TEST_CFG_DB_PASSWORD", "db-s3cret"), ("SHIPWARDEN_TEST_CFG_SMOKE_PASSWORD", "smoke-s3cret")]
+            .into();
+    let loaded = loaded.with_secrets(std::sync::Arc::new(move |var: &str| secrets.get(var).map(|v| (*v).to_owned())));
+    let (mut builder, _) = loaded.builder(None).await.expect("every adapter");
+    let ports = builder.ports_mut();
+    let env = |n: &str| -> shipwarden::EnvName { n.parse().expect("env") };
+    assert_eq!(ports.migrators.get(&env("staging")).map(|m| m.name().to_owned()).as_deref(), Some("postgres"));
+    assert_eq!(ports.migrators.get(&env("prod")).map(|m| m.name().to_owned()).as_deref(), Some("flyway"));
+    let set = ports.migrators[&env("staging")].scripts().await.expect("scripts");
+    assert_eq!(set.scripts[0].id, "0001_orders");
+    assert_eq!(ports.dependencies.get(&env("prod")).map(Vec::len), Some(2));
+    assert_eq!(ports.monitors.get(&env("prod")).map(Vec::len), Some(1));
+    assert_eq!(ports.smoke[&env("prod")][0].name(), "checkout");
+
+    // Mistakes are named with their paths.
+    let bad = r#"
+[project]
+name = "shop"
+[environments.prod.migrations]
+kind = "postgres"
+dir = "db"
+url = "postgres://app:hunter2@db/shop"
+[environments.staging.migrations]
+kind = "command"
+dir = "db"
+[[environments.prod.smoke]]
+kind = "steps"
+name = "x"
+[[environments.prod.smoke.steps]]
+name = "a"
+url = "https://x"
+max_latency = "soon"
+expect = { "items.status" = "paid" }
+"#;
+    let Err(ConfigError::Problems(problems)) = Loaded::parse(bad, std::path::Path::new("shipwarden.toml")) else {
+        panic!("problems expected");
+    };
+    let text: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
+    for expected in [
+        "environments.prod.migrations.url: this URL holds a password",
+        "environments.staging.migrations.apply: give the command as an argv",
+        "environments.staging.migrations.revert",
+        "environments.prod.smoke[0].steps[0].max_latency",
+        "environments.prod.smoke[0].steps[0]: `items.status`: expected a JSON Pointer",
+    ] {
+        assert!(text.iter().any(|t| t.starts_with(expected)), "{expected} missing in {text:#?}");
+    }
+    assert!(!text.join("\n").contains("hunter2"));
+}

@@ -545,8 +545,9 @@ async fn approve(ctx: &Ctx, a: ApproveArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The evidence in CI's report files (`--coverage`, `--junit`, `--perf`), one gate value each.
-fn imported(a: &EvidenceArgs) -> Result<Vec<Evidence>, CliError> {
+/// The evidence in CI's report files (`--coverage`, `--junit`, `--perf`), one gate value each; and
+/// for each request label the policy gives its own p95 threshold, that label's p95 (R-7c).
+fn imported(a: &EvidenceArgs, policy: &shipwarden::Policy) -> Result<Vec<Evidence>, CliError> {
     use shipwarden_adapters::evidence::{coverage, junit, perf};
     let bad = |e: shipwarden_adapters::evidence::ImportError| CliError::usage(e.to_string());
     let round = |v: f64, places: i32| (v * 10f64.powi(places)).round() / 10f64.powi(places);
@@ -597,6 +598,28 @@ fn imported(a: &EvidenceArgs) -> Result<Vec<Evidence>, CliError> {
         }
         out.push(Evidence::new(GateId::P95Latency, round(o.p95, 1), source.clone()));
         out.push(Evidence::new(GateId::ErrorRate, round(o.error_rate(), 6), source));
+        let labelled = policy.gates.get(&GateId::P95Latency).map(|g| g.targets.keys().collect::<Vec<_>>());
+        for label in labelled.unwrap_or_default() {
+            match r.by_label.get(label) {
+                Some(s) => {
+                    let source = format!(
+                        "{} {}: label {label}: {} samples, p95 {} ms, {} errors",
+                        r.format,
+                        file.display(),
+                        s.samples,
+                        round(s.p95, 1),
+                        s.errors
+                    );
+                    out.push(Evidence::new(GateId::P95Latency, round(s.p95, 1), source).on_target(label.clone()));
+                }
+                None => {
+                    return Err(CliError::usage(format!(
+                        "the policy sets a p95 threshold for request label `{label}`, but {} has no samples for it",
+                        file.display()
+                    )));
+                }
+            }
+        }
     }
     Ok(out)
 }
@@ -611,7 +634,7 @@ async fn evidence(ctx: &Ctx, a: EvidenceArgs) -> Result<(), CliError> {
         let env: Option<EnvName> = a.env.as_deref().map(parse).transpose()?;
         let mut state = ctx.state(&release).await?;
         let mut lines = Vec::new();
-        for mut evidence in imported(&a)? {
+        for mut evidence in imported(&a, ctx.manager.policy())? {
             if let Some(e) = &env {
                 evidence = evidence.in_env(e.clone());
             }

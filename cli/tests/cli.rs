@@ -696,3 +696,29 @@ fn ci_report_files_are_evidence_and_a_bad_one_names_its_line_r7a_r7c() {
     assert!(out.contains("bad-results.jtl:3: expected a whole number of ms in `elapsed`"), "{out}");
     p.expect(2, &["evidence", "shop-1.0.0", "coverage", "--coverage", &coverage, "--as", "quinn"]);
 }
+
+#[test]
+fn a_request_label_with_its_own_threshold_is_judged_by_it_r7c() {
+    let policy = "\n[policy.gates.p95_latency.targets]\n\"GET /products\" = { below = 150.0 }\n\"POST /cart, add\" = { below = 3000.0 }\n";
+    let p = Project::new(&format!("{OPEN_CALENDAR}{policy}"));
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../adapters/tests/fixtures/evidence");
+    let perf = fixtures.join("results.jtl").display().to_string();
+    p.ok(&["evidence", "shop-1.0.0", "--perf", &perf, "--as", "quinn"]);
+    let shown = p.ok(&["status", "shop-1.0.0", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    let results = json["state"]["gate_results"].as_array().cloned().unwrap_or_default();
+    let label = |name: &str| results.iter().find(|r| r["target"] == name).cloned().expect(name);
+    let products = label("GET /products");
+    assert_eq!((products["measured"]["value"].as_f64(), products["passed"].as_bool()), (Some(180.0), Some(false)));
+    assert_eq!(products["threshold"]["below"].as_f64(), Some(150.0));
+    let cart = label("POST /cart, add");
+    assert_eq!((cart["measured"]["value"].as_f64(), cart["passed"].as_bool()), (Some(2400.0), Some(true)));
+    // A label the policy names but the results do not hold is a usage error.
+    let p = Project::new(&format!(
+        "{OPEN_CALENDAR}\n[policy.gates.p95_latency.targets]\n\"GET /gone\" = {{ below = 100.0 }}\n"
+    ));
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let out = p.expect(2, &["evidence", "shop-1.0.0", "--perf", &perf, "--as", "quinn"]);
+    assert!(out.contains("request label `GET /gone`"), "{out}");
+}

@@ -210,19 +210,44 @@ pub async fn drive(manager: &ReleaseManager, project: &str) -> Result<Stage, Eng
 
 /// [`drive`] for the release of `project` at `version`.
 pub async fn drive_version(manager: &ReleaseManager, project: &str, version: &Version) -> Result<Stage, EngineError> {
+    match drive_plan(manager, project, version, |_| {}, |_| false).await? {
+        Driven::Stage(stage) => Ok(stage),
+        Driven::Stopped(w) => Err(EngineError::Refused(w.refusal)),
+    }
+}
+
+/// Where [`drive_plan`] stopped.
+#[derive(Debug)]
+pub enum Driven {
+    /// A final stage, or rolled back.
+    Stage(Stage),
+    /// Waiting on a requirement the caller asked not to supply.
+    Stopped(shipwarden::engine::Waiting),
+}
+
+/// [`drive_version`] with the plan edited by `edit`, stopping (instead of
+/// supplying it as people would) at the first unmet requirement `stop` picks.
+pub async fn drive_plan(
+    manager: &ReleaseManager,
+    project: &str,
+    version: &Version,
+    edit: impl FnOnce(&mut Plan),
+    stop: impl Fn(&shipwarden::machine::Unmet) -> bool,
+) -> Result<Driven, EngineError> {
     let id = ReleaseId::for_version(project, version)
         .map_err(|e| PortError::permanent("e2e driver", "plan", e.to_string()))?;
     let mut plan = Plan::new(id.clone(), project, version.clone(), ReleaseKind::Minor);
     plan.scope = vec!["APP-1".parse().unwrap_or(TicketKey::Issue(1))];
+    edit(&mut plan);
     match manager.plan(&person(&Role::ReleaseManager), plan).await {
         Ok(_) | Err(EngineError::Refused(_)) => {}
         Err(e) => return Err(e),
     }
     for _ in 0..200 {
         let waiting = match manager.run(&id, None).await {
-            Ok(RunOutcome::Final { stage }) => return Ok(stage),
-            Ok(RunOutcome::Reached { stage }) => return Ok(stage),
-            Ok(RunOutcome::RolledBack { .. }) => return Ok(Stage::RolledBack),
+            Ok(RunOutcome::Final { stage }) => return Ok(Driven::Stage(stage)),
+            Ok(RunOutcome::Reached { stage }) => return Ok(Driven::Stage(stage)),
+            Ok(RunOutcome::RolledBack { .. }) => return Ok(Driven::Stage(Stage::RolledBack)),
             Ok(RunOutcome::Waiting(w)) => w,
             // Another driver kept winning the race: nothing was lost; go again, as a caller should.
             Err(e) if e.is_retryable() => {
@@ -231,6 +256,9 @@ pub async fn drive_version(manager: &ReleaseManager, project: &str, version: &Ve
             }
             Err(e) => return Err(e),
         };
+        if waiting.refusal.unmet.iter().any(&stop) {
+            return Ok(Driven::Stopped(waiting));
+        }
         for unmet in &waiting.refusal.unmet {
             let result = match &unmet.requirement {
                 Requirement::Approval { approval, roles, .. } => {
@@ -393,4 +421,45 @@ pub async fn faulty_server(script: Script) -> (String, Arc<std::sync::Mutex<Vec<
 pub fn unique(prefix: &str) -> String {
     use std::hash::{BuildHasher, RandomState};
     format!("{prefix}{:x}", RandomState::new().hash_one(std::time::SystemTime::now()))
+}
+
+/// Runs SQL with `psql` on `url`; returns its trimmed output, failing the test on error.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .output()
+        .unwrap_or_else(|e| panic!("psql: {e}"));
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A new empty database on the PostgreSQL server at `server`; returns its URL.
+pub fn new_database(server: &str, prefix: &str) -> String {
+    let name = unique(prefix);
+    psql(server, &format!("CREATE DATABASE {name}"));
+    let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+/// In-memory ports for a release whose production runs on `prod`: artifacts, a
+/// builder writing into `dir`, backups, notes, a notifier, and one memory target
+/// each for staging and test.
+pub fn memory_ports(dir: &Path, prod: Vec<Arc<dyn DeployTarget>>) -> shipwarden::engine::Ports {
+    let mut ports = shipwarden::engine::Ports {
+        artifacts: Some(Arc::new(MemoryArtifacts::new())),
+        builder: Some(Arc::new(MemoryBuilder::new(dir, vec![("app.tar".into(), b"app".to_vec())]))),
+        backup: Some(Arc::new(MemoryBackup::new())),
+        notes: Some(Arc::new(MemoryNotes::new())),
+        notifiers: vec![Arc::new(RecordingNotifier::new())],
+        ..Default::default()
+    };
+    for (env, name) in [("staging", "staging-1"), ("test", "test-1")] {
+        if let Ok(env) = env.parse::<EnvName>() {
+            ports.targets.insert(env, vec![Arc::new(MemoryTarget::new(name))]);
+        }
+    }
+    if let Ok(env) = "prod".parse::<EnvName>() {
+        ports.targets.insert(env, prod);
+    }
+    ports
 }

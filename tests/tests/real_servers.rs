@@ -11,7 +11,6 @@
 //! deploying, and tells the teams by mail.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +23,7 @@ use shipwarden_adapters::artifacts::oci::{OciArtifactStore, OciAuth, OciOptions}
 use shipwarden_adapters::backup::postgres::PgBackup;
 use shipwarden_adapters::notify::smtp::{SmtpNotifier, SmtpSecurity, SmtpSettings};
 use shipwarden_adapters::targets::ssh::{SshHost, SshTarget};
-use shipwarden_e2e::{drive_version, server_env, unique};
+use shipwarden_e2e::{drive_version, psql, server_env, unique};
 
 struct Servers {
     registry: String,
@@ -50,15 +49,6 @@ fn servers() -> Option<Servers> {
         smtp_ca: std::fs::read(server_env("SHIPWARDEN_TEST_SMTP_CA")?).expect("ca"),
         maildir: server_env("SHIPWARDEN_TEST_SMTP_MAILDIR")?.into(),
     })
-}
-
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
-        .output()
-        .expect("psql");
-    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// The smoke test of prod: the version a host runs answers its health check, except 2.0.0, which answers 500.

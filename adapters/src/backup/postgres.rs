@@ -67,12 +67,7 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-/// True when the URL's authority holds `user:password@`.
-fn holds_password(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
-}
+use crate::pg_url::holds_password;
 
 fn file_name_of(key: &str) -> String {
     key.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect()

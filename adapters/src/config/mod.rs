@@ -14,6 +14,7 @@ use crate::artifacts::oci::{OciArtifactStore, OciAuth, OciOptions};
 use crate::backup::file::FileBackup;
 use crate::backup::postgres::PgBackup;
 use crate::build::command::CommandBuilder;
+use crate::migrate::{command::CommandMigrator, postgres::PgMigrator};
 use crate::notes::AllNotes;
 use crate::notes::file::FileNotes;
 use crate::notes::github::GithubReleases;
@@ -22,7 +23,9 @@ use crate::notify::file::FileNotifier;
 use crate::notify::slack::SlackNotifier;
 use crate::notify::smtp::{SmtpNotifier, SmtpSecurity, SmtpSettings};
 use crate::notify::webhook::WebhookNotifier;
+use crate::probes::dependencies::{CommandDependencies, HttpDependencies};
 use crate::probes::prometheus::PrometheusProbe;
+use crate::probes::smoke::{Expect, HttpSmoke, SmokeStep};
 use crate::probes::{db::DbProbe, host::HostProbe, http::HttpProbe, tcp::TcpProbe, tls::TlsProbe};
 #[cfg(feature = "postgres")]
 use crate::store::postgres::PostgresStore;
@@ -36,7 +39,10 @@ use crate::vcs::git::GitRepo;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use shipwarden::engine::{Ports, ReleaseManager, ReleaseManagerBuilder};
-use shipwarden::ports::{ArtifactStore, Clock, DeployTarget, EventStore, NotesPublisher, Notifier, Probe, Ticketing};
+use shipwarden::ports::{
+    ArtifactStore, Clock, DependencyProbe, DeployTarget, EventStore, Migrator, NotesPublisher, Notifier, Probe,
+    Ticketing,
+};
 use shipwarden::{Actor, EnvName, GateId, Policy, Problem, Role};
 
 use shipwarden::ports::{PortError, StoreError};
@@ -389,6 +395,93 @@ pub struct Environment {
     /// Smoke tests (R-8f).
     #[serde(default)]
     pub smoke: Vec<ProbeConfig>,
+    /// Probes sampled while a deployment runs and through the verification window (R-8e).
+    #[serde(default)]
+    pub monitors: Vec<ProbeConfig>,
+    /// Where the versions of the external dependencies this environment runs are read (R-7f).
+    #[serde(default)]
+    pub dependencies: Vec<DependencyConfig>,
+    /// The database migrations run before the targets deploy (R-7e, R-8b).
+    pub migrations: Option<MigrationsConfig>,
+}
+
+/// `[environments.NAME.migrations]`: the built-in PostgreSQL runner
+/// (`kind = "postgres"`, `<id>.up.sql`/`<id>.down.sql` files) or any tool
+/// behind commands (`kind = "command"`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationsConfig {
+    /// `postgres` or `command`.
+    pub kind: String,
+    /// The folder of migration files, relative to the config file.
+    pub dir: PathBuf,
+    /// postgres: the database URL, without a password.
+    pub url: Option<String>,
+    /// postgres: the environment variable holding the password.
+    pub password_env: Option<String>,
+    /// postgres: the table recording applied migrations (`shipwarden_migrations`).
+    pub table: Option<String>,
+    /// command: the tool's name (`flyway`).
+    pub name: Option<String>,
+    /// command: the apply command (argv; `{environment}`, `{dir}`, `{key}`, `{digest}`).
+    #[serde(default)]
+    pub apply: Vec<String>,
+    /// command: the revert command (argv).
+    #[serde(default)]
+    pub revert: Vec<String>,
+    /// command: how long a command may run (`30m`).
+    pub timeout: Option<String>,
+}
+
+/// Where an environment's dependency versions are read.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DependencyConfig {
+    /// An endpoint answering JSON.
+    Http {
+        /// The URL (`{environment}` is replaced).
+        url: String,
+        /// Dependency name -> JSON Pointer of its version; without, the answer is an object of names to versions.
+        #[serde(default)]
+        pointers: BTreeMap<String, String>,
+        /// The environment variable holding a bearer token.
+        token_env: Option<String>,
+    },
+    /// A command printing JSON or `name version` lines.
+    Command {
+        /// The argv (`{environment}` is replaced).
+        command: Vec<String>,
+    },
+}
+
+/// One request of a `steps` smoke test (R-8f).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmokeStepConfig {
+    /// Its name.
+    pub name: String,
+    /// The method (`GET`).
+    pub method: Option<String>,
+    /// The URL; may use `${name}`.
+    pub url: String,
+    /// Headers; values may use `${name}`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body (a table, or a string); strings in it may use `${name}`.
+    pub body: Option<serde_json::Value>,
+    /// The expected status (200).
+    pub status: Option<u16>,
+    /// Path -> the value the JSON answer must hold there.
+    #[serde(default)]
+    pub expect: BTreeMap<String, serde_json::Value>,
+    /// Paths the JSON answer must hold a value at.
+    #[serde(default)]
+    pub exists: Vec<String>,
+    /// The longest the answer may take (`500ms`, `2s`).
+    pub max_latency: Option<String>,
+    /// Name -> path of a value to keep for later steps (a login token).
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
 }
 
 /// A deploy target: commands run here (`kind = "command"`, the default) or on a host over SSH (`kind = "ssh"`).
@@ -470,6 +563,18 @@ pub enum ProbeConfig {
         token_env: Option<String>,
         /// How long a query may take (`10s`).
         timeout: Option<String>,
+    },
+    /// Key-feature checks as HTTP steps: login, then API calls with its token (R-8f).
+    Steps {
+        /// The smoke test's name.
+        name: String,
+        /// How long all steps may take (default: the policy's smoke-test deadline).
+        deadline: Option<String>,
+        /// `${name}` -> the environment variable holding a secret the steps use (a password).
+        #[serde(default)]
+        secrets: BTreeMap<String, String>,
+        /// The steps, in order.
+        steps: Vec<SmokeStepConfig>,
     },
     /// A database test query.
     Database {
@@ -639,8 +744,51 @@ impl Loaded {
                     }),
                 }
             }
-            for (list, probes) in [("checks", &env.checks), ("smoke", &env.smoke)] {
+            if let Some(m) = &env.migrations {
+                let at = format!("environments.{name}.migrations");
+                match m.kind.as_str() {
+                    "postgres" => match &m.url {
+                        None => problems.push(Problem {
+                            path: format!("{at}.url"),
+                            message: "the postgres runner needs the database URL".into(),
+                        }),
+                        Some(u) if crate::pg_url::holds_password(u) => problems.push(Problem {
+                            path: format!("{at}.url"),
+                            message: "this URL holds a password: name the variable holding it in `password_env`".into(),
+                        }),
+                        Some(_) => {}
+                    },
+                    "command" => {
+                        for (field, argv) in [("apply", &m.apply), ("revert", &m.revert)] {
+                            if argv.is_empty() {
+                                problems.push(Problem {
+                                    path: format!("{at}.{field}"),
+                                    message: "give the command as an argv".into(),
+                                });
+                            }
+                        }
+                    }
+                    other => problems.push(Problem {
+                        path: format!("{at}.kind"),
+                        message: format!("`{other}`: use `postgres` or `command`"),
+                    }),
+                }
+                duration(&m.timeout, &format!("{at}.timeout"), &mut problems);
+            }
+            for (list, probes) in [("checks", &env.checks), ("smoke", &env.smoke), ("monitors", &env.monitors)] {
                 for (i, p) in probes.iter().enumerate() {
+                    if let ProbeConfig::Steps { steps, deadline, .. } = p {
+                        let at = format!("environments.{name}.{list}[{i}]");
+                        duration(deadline, &format!("{at}.deadline"), &mut problems);
+                        for (j, step) in steps.iter().enumerate() {
+                            duration(&step.max_latency, &format!("{at}.steps[{j}].max_latency"), &mut problems);
+                            for path in step.expect.keys().chain(&step.exists).chain(step.capture.values()) {
+                                if let Err(e) = crate::probes::smoke::to_pointer(path) {
+                                    problems.push(Problem { path: format!("{at}.steps[{j}]"), message: e });
+                                }
+                            }
+                        }
+                    }
                     if let ProbeConfig::Database { url, url_env, .. } = p
                         && url.is_some() == url_env.is_some()
                     {
@@ -896,6 +1044,37 @@ impl Loaded {
                     probe = probe.with_token(self.secret(var, "token_env")?);
                 }
                 Arc::new(probe)
+            }
+            ProbeConfig::Steps { name, deadline, secrets, steps } => {
+                let mut list = Vec::new();
+                for s in steps {
+                    let body = s.body.as_ref().map(|b| match b {
+                        serde_json::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    });
+                    let mut expect: Vec<(String, Expect)> =
+                        s.expect.iter().map(|(p, v)| (p.clone(), Expect::Equals(v.clone()))).collect();
+                    expect.extend(s.exists.iter().map(|p| (p.clone(), Expect::Exists)));
+                    list.push(SmokeStep {
+                        name: s.name.clone(),
+                        method: s.method.clone().unwrap_or_else(|| "GET".into()),
+                        url: s.url.clone(),
+                        headers: s.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                        body,
+                        status: s.status.unwrap_or(200),
+                        expect,
+                        max_latency: duration(&s.max_latency, "max_latency", &mut Vec::new()),
+                        capture: s.capture.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    });
+                }
+                let within = duration(deadline, "deadline", &mut Vec::new())
+                    .unwrap_or_else(|| self.policy.deadlines.smoke_tests.unsigned_abs());
+                let mut smoke = HttpSmoke::new(name, list).deadline(within);
+                for (placeholder, var) in secrets {
+                    smoke = smoke.secret(placeholder, self.secret(var, &format!("{name}.secrets.{placeholder}"))?);
+                }
+                smoke.validate().map_err(|e| ConfigError::invalid(format!("smoke test `{name}`: {e}")))?;
+                Arc::new(smoke)
             }
             ProbeConfig::Database { url, url_env, query } => {
                 let url = match (url, url_env) {
@@ -1176,6 +1355,54 @@ impl Loaded {
             }
             for p in &env.smoke {
                 ports.smoke.entry(env_name.clone()).or_default().push(self.probe(p)?);
+            }
+            for p in &env.monitors {
+                ports.monitors.entry(env_name.clone()).or_default().push(self.probe(p)?);
+            }
+            for d in &env.dependencies {
+                let probe: Arc<dyn DependencyProbe> = match d {
+                    DependencyConfig::Http { url, pointers, token_env } => {
+                        let mut p = HttpDependencies::new(url);
+                        for (dep, pointer) in pointers {
+                            p = p.pointer(dep, pointer);
+                        }
+                        if let Some(var) = token_env {
+                            p = p.with_token(self.secret(var, &format!("environments.{name}.dependencies.token_env"))?);
+                        }
+                        Arc::new(p)
+                    }
+                    DependencyConfig::Command { command } => Arc::new(CommandDependencies::new(command.clone())),
+                };
+                ports.dependencies.entry(env_name.clone()).or_default().push(probe);
+            }
+            if let Some(m) = &env.migrations {
+                let dir = self.path(&m.dir);
+                let migrator: Arc<dyn Migrator> = if m.kind == "postgres" {
+                    let url =
+                        m.url.as_deref().ok_or_else(|| ConfigError::invalid("the postgres runner needs `url`"))?;
+                    let password = m
+                        .password_env
+                        .as_deref()
+                        .map(|var| self.secret(var, &format!("environments.{name}.migrations.password_env")))
+                        .transpose()?;
+                    let mut runner = PgMigrator::new(url, password, dir)?;
+                    if let Some(t) = &m.table {
+                        runner = runner.table(t)?;
+                    }
+                    Arc::new(runner)
+                } else {
+                    let mut tool = CommandMigrator::new(
+                        m.name.as_deref().unwrap_or("migrations"),
+                        dir,
+                        m.apply.clone(),
+                        m.revert.clone(),
+                    );
+                    if let Some(t) = duration(&m.timeout, "timeout", &mut Vec::new()) {
+                        tool = tool.timeout(t);
+                    }
+                    Arc::new(tool)
+                };
+                ports.migrators.insert(env_name.clone(), migrator);
             }
         }
         let mut engine = shipwarden::engine::EngineConfig::default();

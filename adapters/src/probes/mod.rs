@@ -5,12 +5,15 @@
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod db;
+pub mod dependencies;
 #[cfg(feature = "host")]
 pub mod host;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
+#[cfg(feature = "http")]
+pub mod smoke;
 pub mod tcp;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -44,3 +44,21 @@ pub fn unique(prefix: &str) -> String {
     use std::hash::{BuildHasher, RandomState};
     format!("{prefix}{:x}", RandomState::new().hash_one(std::time::SystemTime::now()))
 }
+
+/// Runs SQL with `psql` on `url`; returns its trimmed output, failing the test on error.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .output()
+        .expect("psql");
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A new empty database on the PostgreSQL server at `server`; returns its URL.
+pub fn new_database(server: &str, prefix: &str) -> String {
+    let name = unique(prefix);
+    psql(server, &format!("CREATE DATABASE {name}"));
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{name}")
+}

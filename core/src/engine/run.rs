@@ -457,7 +457,6 @@ impl ReleaseManager {
                 .await?;
             }
             (StepKind::SmokeTest, Some(env)) => {
-                let Some(probes) = ports.smoke.get(env).cloned() else { return Ok(()) };
                 // Production is watched through the verification window before its smoke tests (R-8e).
                 let window = self.inner.policy.monitoring.verification_window.unsigned_abs();
                 let production = self.inner.policy.environment(env).is_some_and(|e| e.production);
@@ -475,6 +474,7 @@ impl ReleaseManager {
                         return Ok(());
                     }
                 }
+                let Some(probes) = ports.smoke.get(env).cloned() else { return Ok(()) };
                 self.probe_step(release, StepKind::SmokeTest, env, &probes).await?;
             }
             _ => tracing::debug!(step = %req.step, environment = %env_name, "waiting for this step to be reported"),
