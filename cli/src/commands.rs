@@ -16,7 +16,7 @@ use shipwarden_adapters::probes::http::{HttpProbe, percentile};
 use shipwarden_adapters::ticketing::local::LocalTicketing;
 
 use crate::config::{self, Loaded};
-use crate::output::{self, BOLD, DIM, GOOD, STAGE, WAIT, paint};
+use crate::output::{self, BAD, BOLD, DIM, GOOD, STAGE, WAIT, paint};
 use crate::{Cli, CliError, ReleaseArg, Verb};
 
 /// `init`.
@@ -186,6 +186,22 @@ pub struct ListArgs {
     /// Only releases in this stage.
     #[arg(long)]
     pub stage: Option<String>,
+}
+
+/// `tick`.
+#[derive(Args, Debug)]
+pub struct TickArgs {
+    /// Only list what is due; perform nothing.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// `watch`.
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Time between ticks (`30s`, `5m`).
+    #[arg(long, default_value = "1m")]
+    pub every: String,
 }
 
 /// `audit`.
@@ -373,6 +389,8 @@ pub async fn run(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<(), CliError
         Verb::Audit(a) => audit(&ctx, a).await,
         Verb::Notes(a) => notes(&ctx, a).await,
         Verb::Calendar(a) => calendar(&ctx, a).await,
+        Verb::Tick(a) => tick(&ctx, a).await,
+        Verb::Watch(a) => watch_duties(&ctx, a).await,
         Verb::Ticket(v) => ticket(&ctx, v).await,
         Verb::Init(_) | Verb::Policy(_) | Verb::Demo(_) | Verb::DemoHelper(_) | Verb::Changes(_) | Verb::Version(_) => {
             Ok(())
@@ -961,6 +979,87 @@ async fn status(ctx: &Ctx, a: ReleaseArg) -> Result<(), CliError> {
     } else {
         output::status(&status);
     }
+    Ok(())
+}
+
+/// One line for a performed duty.
+fn duty_line(r: &shipwarden::engine::DutyReport) -> String {
+    let late = if r.missed {
+        format!(" {}", paint(BAD, format!("(late: finding recorded, {})", r.duty.rule)))
+    } else {
+        String::new()
+    };
+    match &r.outcome {
+        StepOutcome::Succeeded { detail, .. } => {
+            format!("{} {} {}{late}  {}", paint(GOOD, "✓"), r.release, r.duty.subject, paint(DIM, detail))
+        }
+        StepOutcome::Failed { error, .. } => {
+            format!("{} {} {}{late}  {error}", paint(BAD, "✗"), r.release, r.duty.subject)
+        }
+    }
+}
+
+async fn tick(ctx: &Ctx, a: TickArgs) -> Result<(), CliError> {
+    let now = ctx.manager.clock().now();
+    if a.list || ctx.dry_run {
+        let due = ctx.manager.due(now).await?;
+        if ctx.json {
+            output::json(&due);
+        } else if due.is_empty() {
+            println!("nothing is due");
+        } else {
+            for (release, d) in due {
+                let late = if d.missed(now) { paint(BAD, " (past its deadline)") } else { String::new() };
+                println!("{} {release} {} [{}] due since {}{late}", paint(WAIT, "•"), d.subject, d.rule, d.due_at);
+            }
+        }
+        return Ok(());
+    }
+    let done = ctx.manager.run_due(now).await?;
+    if ctx.json {
+        output::json(&done);
+    } else if done.is_empty() {
+        println!("nothing was due");
+    } else {
+        for r in &done {
+            println!("{}", duty_line(r));
+        }
+    }
+    if done.iter().any(|r| !r.outcome.succeeded()) {
+        return Err(CliError::Outside("some duties could not be performed; the next tick tries them again".into()));
+    }
+    Ok(())
+}
+
+/// Ticks until SIGTERM or SIGINT; a signal during a tick lets the tick finish.
+async fn watch_duties(ctx: &Ctx, a: WatchArgs) -> Result<(), CliError> {
+    let every: SignedDuration = a
+        .every
+        .parse()
+        .map_err(|e| CliError::usage(format!("--every {}: expected a duration like 30s or 5m: {e}", a.every)))?;
+    if every <= SignedDuration::ZERO {
+        return Err(CliError::usage("--every must be positive"));
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CliError::Outside(format!("cannot watch for SIGTERM: {e}")))?;
+    eprintln!("watching for duties every {}; stop with Ctrl-C or SIGTERM", a.every);
+    loop {
+        match ctx.manager.run_due(ctx.manager.clock().now()).await {
+            Ok(done) => {
+                for r in &done {
+                    println!("{}", duty_line(r));
+                }
+            }
+            // A store or port that is down now may be up at the next tick.
+            Err(e) => eprintln!("{} {e}", paint(BAD, "tick failed:")),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every.unsigned_abs()) => {}
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    eprintln!("stopped");
     Ok(())
 }
 

@@ -722,3 +722,39 @@ fn a_request_label_with_its_own_threshold_is_judged_by_it_r7c() {
     let out = p.expect(2, &["evidence", "shop-1.0.0", "--perf", &perf, "--as", "quinn"]);
     assert!(out.contains("request label `GET /gone`"), "{out}");
 }
+
+#[test]
+fn tick_sends_each_due_notice_once_and_watch_stops_on_sigterm_r6d() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let start = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(2)).expect("time");
+    let start = start.strftime("%Y-%m-%dT%H:%M:00Z").to_string();
+    p.ok(&["schedule", "shop-1.0.0", "--env", "prod", "--start", &start, "--as", "rita"]);
+    let listed = p.ok(&["tick", "--list"]);
+    assert!(listed.contains("shop-1.0.0 Scheduled: shop 1.0.0 to prod on") && listed.contains("[R-6d]"), "{listed}");
+    let done = p.ok(&["tick"]);
+    assert!(done.contains("✓ shop-1.0.0 Scheduled: shop 1.0.0 to prod"), "{done}");
+    assert!(done.contains("Coming on"), "stakeholders of a minor release: {done}");
+    assert!(p.ok(&["tick"]).contains("nothing was due"));
+    let notices = std::fs::read_to_string(p.path().join(".shipwarden/notices.jsonl")).expect("notices");
+    assert_eq!(notices.lines().filter(|l| l.contains("Scheduled: shop 1.0.0")).count(), 1, "{notices}");
+    assert_eq!(p.json(&["tick", "--json"]), serde_json::json!([]));
+
+    // `watch` ticks until SIGTERM, then stops cleanly.
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("shipwarden"))
+        .args(["watch", "--every", "1s"])
+        .current_dir(p.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("watch");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("watching for duties every 1s") && text.contains("stopped"), "{text}");
+    assert!(p.expect(2, &["watch", "--every", "soon"]).contains("--every soon"));
+}

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendar;
 pub mod changes;
 pub mod dependencies;
+pub mod duties;
 pub mod engine;
 pub mod evidence;
 pub mod machine;

@@ -908,3 +908,114 @@ async fn a_sustained_breach_in_the_verification_window_rolls_back_r8e_r8g() {
     let state = state_of(&w);
     assert!(!state.steps.iter().any(|s| s.step == StepKind::SmokeTest), "no smoke test after a failed window");
 }
+
+// ---------------------------------------------------------------- duties (#10)
+
+#[tokio::test]
+async fn the_advance_notice_goes_out_once_24_hours_before_the_deployment_r6d() {
+    let w = world(1);
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    let (start, end) = (ts("2026-12-05T10:00:00Z"), ts("2026-12-05T11:00:00Z"));
+    w.manager.schedule(&id(), &rm(), env("prod"), start, end).await.expect("book");
+    assert!(w.manager.due(ts("2026-12-04T09:59:00Z")).await.expect("due").is_empty(), "not yet 24 h before");
+    let due = w.manager.due(ts("2026-12-04T10:00:00Z")).await.expect("due");
+    let kinds: Vec<shipwarden::duties::DutyKind> = due.iter().map(|(_, d)| d.kind).collect();
+    assert_eq!(
+        kinds,
+        [shipwarden::duties::DutyKind::AdvanceNotice, shipwarden::duties::DutyKind::StakeholderNotice],
+        "teams, and stakeholders of a minor release's user-facing changes"
+    );
+    w.clock.set(ts("2026-12-04T10:05:00Z"));
+    let done = w.manager.run_due(w.clock.now()).await.expect("run due");
+    assert_eq!(done.len(), 2);
+    assert!(done.iter().all(|r| r.outcome.succeeded() && !r.missed));
+    let sent = w.notifier.sent();
+    let notice = sent.iter().find(|n| n.audience == [Audience::Teams]).expect("teams notice");
+    assert_eq!(notice.subject, "Scheduled: shop 1.4.0 to prod on 2026-12-05 10:00 UTC");
+    assert!(notice.body.contains("Tickets: SHOP-12, SHOP-13"), "{}", notice.body);
+    assert!(notice.key.ends_with(":duty:advance-notice:prod:20261205T1000Z#1"), "{}", notice.key);
+    // Exactly once: later ticks find nothing due.
+    w.clock.set(ts("2026-12-04T12:00:00Z"));
+    assert!(w.manager.run_due(w.clock.now()).await.expect("again").is_empty());
+    assert_eq!(w.notifier.sent().len(), 2);
+    let state = w.manager.state(&id()).await.expect("state");
+    assert!(state.findings.is_empty());
+}
+
+#[tokio::test]
+async fn a_missed_emergency_notice_is_a_finding_and_keeps_the_release_open_r5c() {
+    let w = world(1);
+    w.manager.plan(&rm(), plan(ReleaseKind::Emergency)).await.expect("plan");
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    approve(&w, &cto(), ApprovalId::Emergency, Role::Cto).await;
+    // The chat system is down from the moment production is deployed: nothing can be sent.
+    w.notifier.fail_next(1000, false);
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::Released);
+    let unmet = wait.refusal.unmet.iter().find(|u| u.rule.as_str() == "R-5c").expect("the notice is still due");
+    assert!(unmet.requirement.to_string().contains("Emergency deployment: shop 1.4.0 on prod (SHOP-99)"), "{unmet:?}");
+    // Two hours later the chat system is back; the tick sends the notice late and records the finding.
+    w.notifier.fail_next(0, false);
+    w.clock.advance(Duration::from_secs(2 * 3600));
+    let done = w.manager.run_due(w.clock.now()).await.expect("tick");
+    assert_eq!(done.len(), 1);
+    assert!(done[0].missed && done[0].outcome.succeeded(), "{done:?}");
+    let state = w.manager.state(&id()).await.expect("state");
+    assert_eq!(state.findings.len(), 1);
+    let finding = &state.findings[0];
+    assert_eq!((finding.key.as_str(), finding.rule.as_str()), ("emergency-notice:prod", "R-5c"));
+    assert!(finding.detail.contains("not done by its deadline"), "{}", finding.detail);
+    let notice = w.notifier.sent().into_iter().find(|n| n.subject.starts_with("Emergency deployment")).expect("sent");
+    assert!(notice.audience.contains(&Audience::Teams) && notice.body.contains("Justification: outage"));
+    // Nothing is due any more: the release closes, and the finding stays in its audit trail.
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
+    assert!(w.manager.run_due(w.clock.now()).await.expect("tick").is_empty());
+    let history = w.manager.history(&id()).await.expect("history");
+    assert!(history.iter().any(|e| e.event.name() == "finding_recorded" && e.event.rule().as_str() == "R-5c"));
+}
+
+#[tokio::test]
+async fn an_emergency_notice_on_time_is_no_finding_r5c() {
+    let w = world(1);
+    w.manager.plan(&rm(), plan(ReleaseKind::Emergency)).await.expect("plan");
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    approve(&w, &cto(), ApprovalId::Emergency, Role::Cto).await;
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
+    let emergency: Vec<_> =
+        w.notifier.sent().into_iter().filter(|n| n.subject.starts_with("Emergency deployment")).collect();
+    assert_eq!(emergency.len(), 1, "sent once, as soon as production was deployed");
+    assert!(w.manager.state(&id()).await.expect("state").findings.is_empty());
+}
+
+#[tokio::test]
+async fn approvals_are_reminded_after_a_day_and_expire_after_a_week_r2b() {
+    let w = world(1);
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    w.clock.advance(Duration::from_secs(23 * 3600));
+    assert!(w.manager.run_due(w.clock.now()).await.expect("tick").is_empty());
+    w.clock.advance(Duration::from_secs(3600));
+    let done = w.manager.run_due(w.clock.now()).await.expect("tick");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].duty.subject, "Waiting for approval: shop 1.4.0 needs `scope`");
+    assert!(w.manager.run_due(w.clock.now()).await.expect("tick").is_empty(), "reminded once");
+    // Approved, then left for eight days: the approval no longer counts, and people are told.
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    w.clock.advance(Duration::from_secs(8 * 24 * 3600));
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::Planned);
+    assert!(
+        wait.refusal.to_string().contains("approval `scope` needs 1 from product_owner; has 0"),
+        "{}",
+        wait.refusal
+    );
+    let expired = w.notifier.sent().into_iter().find(|n| n.subject.starts_with("Approval expired")).expect("told");
+    assert!(
+        expired.body.contains("paul's `scope` approval") && expired.body.contains("older than 7 days"),
+        "{}",
+        expired.body
+    );
+    // Given again, it counts.
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    assert_ne!(waiting(w.manager.run(&id(), None).await.expect("run")).stage, Stage::Planned);
+}

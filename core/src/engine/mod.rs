@@ -12,6 +12,7 @@
 //! once, even from different machines (R-6e).
 
 mod deploy;
+mod duties;
 mod error;
 mod evidence;
 mod run;
@@ -31,6 +32,7 @@ use crate::model::{Actor, ApprovalId, Channel, EnvName, Plan, ReleaseId, Role, S
 use crate::policy::Policy;
 use crate::ports::*;
 
+pub use duties::DutyReport;
 pub use error::EngineError;
 pub use run::{RunOutcome, Waiting};
 

@@ -92,12 +92,18 @@ impl ReleaseManager {
             if until.as_ref() == Some(&stage) {
                 return Ok(RunOutcome::Reached { stage });
             }
+            // Notices that came due (the all-teams notice of an emergency deployment, R-5c) go out as soon as due.
+            self.perform_due(release, self.inner.clock.now()).await?;
             if stage == self.inner.policy.lifecycle.rolling_back {
                 self.finish_rollback(release).await?;
                 continue;
             }
             if self.inner.policy.lifecycle.close_from.contains(&stage) {
-                self.close_out(release).await?;
+                match self.close_out(release).await {
+                    // A duty still due (its notice failed) keeps the release open (R-9d).
+                    Err(EngineError::Refused(refusal)) => return Ok(RunOutcome::Waiting(Waiting { stage, refusal })),
+                    other => other?,
+                }
                 continue;
             }
             let mut candidates: Vec<Transition> = self
@@ -277,7 +283,7 @@ impl ReleaseManager {
     /// The key for the next run of a step: `prefix` plus a number. A run
     /// whose last attempt has no outcome yet (a process stopped in it) keeps
     /// its key, so that it is resolved instead of started again.
-    fn step_key(state: &ReleaseState, prefix: &str) -> String {
+    pub(crate) fn step_key(state: &ReleaseState, prefix: &str) -> String {
         let runs: Vec<&str> =
             state.steps.iter().map(|s| s.key.as_str()).filter(|k| k.starts_with(prefix) && !k.contains('/')).collect();
         if let Some(last) = runs.last() {

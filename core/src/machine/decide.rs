@@ -43,6 +43,7 @@ pub fn decide(state: &ReleaseState, command: &Command, policy: &Policy, now: Tim
         Action::FinishRollback { succeeded, detail } => ctx.finish_rollback(*succeeded, detail),
         Action::Cancel { reason } => ctx.cancel(reason),
         Action::Close { summary } => ctx.close(summary),
+        Action::RecordFinding { key, rule, detail } => ctx.finding(key, rule, detail),
     };
     result.map_err(|unmet| Refusal::new(Some(stage.clone()), attempted, unmet))
 }
@@ -65,6 +66,7 @@ fn describe(action: &Action) -> String {
         Action::FinishRollback { .. } => "finish rollback".into(),
         Action::Cancel { .. } => "cancel".into(),
         Action::Close { .. } => "close".into(),
+        Action::RecordFinding { key, .. } => format!("record finding {key}"),
     }
 }
 
@@ -194,7 +196,9 @@ impl Ctx<'_> {
         if self.policy.separation_of_duties && self.state.author.as_deref() == Some(user.as_str()) {
             unmet.push(Unmet::new(RuleId::R_2D, Req::SeparationOfDuties { user: user.clone() }));
         }
-        if self.state.approvals.iter().any(|a| &a.approval == approval && &a.user == user) {
+        // An expired approval may be given again (R-2b).
+        let since = self.valid_since();
+        if self.state.approvals.iter().any(|a| &a.approval == approval && &a.user == user && a.at >= since) {
             unmet.push(Unmet::new(
                 RuleId::R_2D,
                 Req::DuplicateApproval { user: user.clone(), approval: approval.clone() },
@@ -264,15 +268,18 @@ impl Ctx<'_> {
         decided(unmet, || vec![Event::ArtifactRecorded(a.clone())])
     }
 
+    /// Approvals given before this no longer count (R-2b, `duties.approval_expiry`).
+    fn valid_since(&self) -> jiff::Timestamp {
+        self.policy.duties.approvals_valid_since(self.now)
+    }
+
     /// True when the emergency approval is complete on an emergency release.
     fn emergency_approved(&self) -> bool {
         let e = &self.policy.emergency;
         self.plan.kind == ReleaseKind::Emergency
-            && self
-                .policy
-                .approvals
-                .get(&e.approval)
-                .is_some_and(|rule| self.state.approvers(&e.approval, &rule.roles).len() >= rule.count as usize)
+            && self.policy.approvals.get(&e.approval).is_some_and(|rule| {
+                self.state.approvers_since(&e.approval, &rule.roles, self.valid_since()).len() >= rule.count as usize
+            })
     }
 
     fn overrides(&self) -> Overrides {
@@ -339,7 +346,7 @@ impl Ctx<'_> {
             unmet.push(input(RuleId::R_2B, "approval", format!("the policy does not define approval `{approval}`")));
             return;
         };
-        let have = self.state.approvers(approval, &rule.roles).len() as u32;
+        let have = self.state.approvers_since(approval, &rule.roles, self.valid_since()).len() as u32;
         if have < rule.count {
             unmet.push(Unmet::new(
                 rule.rule.clone(),
@@ -615,6 +622,29 @@ impl Ctx<'_> {
         if summary.trim().is_empty() {
             unmet.push(input(RuleId::R_9D, "summary", "closing needs the log summary for the release ticket"));
         }
+        for duty in crate::duties::due(self.state, self.policy, self.now) {
+            unmet.push(Unmet::new(
+                duty.rule.clone(),
+                Req::Duty { key: duty.key.clone(), subject: duty.subject.clone(), due_at: duty.due_at },
+            ));
+        }
         decided(unmet, || vec![Event::Closed { summary: summary.to_owned(), to: l.closed.clone(), at: self.now }])
+    }
+
+    fn finding(&self, key: &str, rule: &RuleId, detail: &str) -> Decision {
+        let mut unmet = Vec::new();
+        if key.trim().is_empty() || detail.trim().is_empty() {
+            unmet.push(input(RuleId::R_9D, "finding", "a finding needs a key and a detail"));
+        }
+        if self.state.findings.iter().any(|f| f.key == key) {
+            unmet.push(input(RuleId::R_9D, "key", format!("a finding for `{key}` is already recorded")));
+        }
+        let finding = crate::machine::Finding {
+            key: key.to_owned(),
+            rule: rule.clone(),
+            detail: detail.to_owned(),
+            at: self.now,
+        };
+        decided(unmet, || vec![Event::FindingRecorded(finding)])
     }
 }

@@ -19,7 +19,7 @@ use crate::rule::RuleId;
 
 pub use decide::decide;
 pub use refusal::{Refusal, Requirement, Unmet};
-pub use state::{ReleaseState, StepRecord, WindowOverride, apply};
+pub use state::{Finding, ReleaseState, StepRecord, WindowOverride, apply};
 
 /// A command: who asks, and what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,10 +128,20 @@ pub enum Action {
         /// Why.
         reason: String,
     },
-    /// Close a released release with its summary (R-9d).
+    /// Close a released release with its summary (R-9d). Refused while a
+    /// duty is still due (R-6d, R-5c).
     Close {
         /// The log summary posted to the release ticket.
         summary: String,
+    },
+    /// Record that a duty missed its deadline (R-5c, R-6d); once per key.
+    RecordFinding {
+        /// The duty's key.
+        key: String,
+        /// The requirement not met.
+        rule: RuleId,
+        /// What happened.
+        detail: String,
     },
 }
 
@@ -363,6 +373,8 @@ pub enum Event {
         /// When.
         at: Timestamp,
     },
+    /// An audit finding was recorded: a duty missed its deadline (R-5c, R-6d).
+    FindingRecorded(Finding),
     /// The release was closed (R-9d).
     Closed {
         /// The log summary.
@@ -389,6 +401,7 @@ impl Event {
             Event::RollbackStarted { .. } => RuleId::R_8G,
             Event::RollbackFinished { .. } => RuleId::R_1D,
             Event::Cancelled { .. } => RuleId::R_3,
+            Event::FindingRecorded(f) => f.rule.clone(),
         }
     }
 
@@ -408,6 +421,7 @@ impl Event {
             Event::RollbackFinished { .. } => "rollback_finished",
             Event::Cancelled { .. } => "cancelled",
             Event::Closed { .. } => "closed",
+            Event::FindingRecorded(_) => "finding_recorded",
         }
     }
 }

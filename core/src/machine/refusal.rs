@@ -205,6 +205,15 @@ pub enum Requirement {
         /// The conflicting booking.
         with: Booking,
     },
+    /// A duty is due and not yet performed (R-5c, R-6d, R-2b).
+    Duty {
+        /// The duty's key.
+        key: String,
+        /// The notice it sends.
+        subject: String,
+        /// Since when it is due.
+        due_at: jiff::Timestamp,
+    },
     /// Something in the command is invalid.
     Input {
         /// Which field.
@@ -290,6 +299,7 @@ impl fmt::Display for Requirement {
             Requirement::Conflict { with } => {
                 write!(f, "{} is booked for {} from {} to {}", with.environment, with.release, with.start, with.end)
             }
+            Requirement::Duty { subject, due_at, .. } => write!(f, "duty due since {due_at} not done: {subject}"),
             Requirement::Input { field, problem } => write!(f, "{field}: {problem}"),
         }
     }

@@ -42,6 +42,20 @@ pub struct StepRecord {
     pub log: Vec<super::LogLine>,
 }
 
+/// Something the audit trail must show went wrong without stopping the
+/// release: a notice sent after its deadline (R-5c, R-6d).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The duty or check it is about; one finding per key.
+    pub key: String,
+    /// The requirement not met.
+    pub rule: crate::RuleId,
+    /// What happened.
+    pub detail: String,
+    /// When it was found.
+    pub at: Timestamp,
+}
+
 /// A release as the fold of its events. Nothing else is stored as truth.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseState {
@@ -77,6 +91,9 @@ pub struct ReleaseState {
     /// environment succeeded there.
     #[serde(default)]
     pub deployed_to: Vec<EnvName>,
+    /// Audit findings: duties missed (R-5c, R-6d).
+    #[serde(default)]
+    pub findings: Vec<Finding>,
     /// The number of events folded: the stream version.
     pub version: u64,
 }
@@ -89,10 +106,16 @@ impl ReleaseState {
 
     /// Distinct approvers of `approval` whose role is one of `roles`.
     pub fn approvers(&self, approval: &ApprovalId, roles: &[Role]) -> Vec<&str> {
+        self.approvers_since(approval, roles, Timestamp::MIN)
+    }
+
+    /// [`approvers`](Self::approvers), counting only approvals given at or after `since`
+    /// (an older one expired, R-2b).
+    pub fn approvers_since(&self, approval: &ApprovalId, roles: &[Role], since: Timestamp) -> Vec<&str> {
         let mut users: Vec<&str> = self
             .approvals
             .iter()
-            .filter(|a| &a.approval == approval && roles.contains(&a.role))
+            .filter(|a| &a.approval == approval && roles.contains(&a.role) && a.at >= since)
             .map(|a| a.user.as_str())
             .collect();
         users.sort_unstable();
@@ -158,6 +181,7 @@ pub fn apply(mut state: ReleaseState, event: &Event) -> ReleaseState {
             state.bookings.push(booking.clone());
         }
         Event::WindowOverridden(o) => state.overrides.push(o.clone()),
+        Event::FindingRecorded(f) => state.findings.push(f.clone()),
         Event::StepStarted { key, step, environment, target, at } => state.steps.push(StepRecord {
             key: key.clone(),
             step: step.clone(),

@@ -322,6 +322,7 @@ impl Default for Policy {
                 issue_url: None,
             },
             monitoring: MonitoringPolicy::default(),
+            duties: DutyPolicy::default(),
         }
     }
 }

@@ -173,6 +173,7 @@ impl Policy {
                 "retry" => read::<RetryPolicy>("retry", value, &mut problems).is_some(),
                 "tickets" => read::<TicketPolicy>("tickets", value, &mut problems).is_some(),
                 "monitoring" => read::<MonitoringPolicy>("monitoring", value, &mut problems).is_some(),
+                "duties" => read::<DutyPolicy>("duties", value, &mut problems).is_some(),
                 "roles" => read::<Vec<crate::model::Role>>("roles", value, &mut problems).is_some(),
                 "separation_of_duties" => read::<bool>("separation_of_duties", value, &mut problems).is_some(),
                 _ => true,

@@ -54,6 +54,38 @@ pub struct Policy {
     /// How deployments are watched (R-8e).
     #[serde(default)]
     pub monitoring: MonitoringPolicy,
+    /// Reminders and expiry of approvals (R-2b); the other duties' times are in `deadlines`.
+    #[serde(default)]
+    pub duties: DutyPolicy,
+}
+
+/// Approvals over time (R-2b): people are reminded of an approval still
+/// missing, and an approval older than `approval_expiry` no longer counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DutyPolicy {
+    /// How long after entering a stage the teams are reminded of an approval it still needs (zero: never).
+    #[serde(with = "friendly_duration")]
+    pub approval_reminder: SignedDuration,
+    /// How long an approval counts (zero: forever).
+    #[serde(with = "friendly_duration")]
+    pub approval_expiry: SignedDuration,
+}
+
+impl Default for DutyPolicy {
+    fn default() -> Self {
+        Self { approval_reminder: SignedDuration::from_hours(24), approval_expiry: SignedDuration::from_hours(7 * 24) }
+    }
+}
+
+impl DutyPolicy {
+    /// The oldest instant an approval may have been given and still count at `now`.
+    pub fn approvals_valid_since(&self, now: jiff::Timestamp) -> jiff::Timestamp {
+        if self.approval_expiry.is_zero() {
+            return jiff::Timestamp::MIN;
+        }
+        now.checked_sub(self.approval_expiry).unwrap_or(jiff::Timestamp::MIN)
+    }
 }
 
 /// How the engine watches an environment while a deployment runs and

@@ -362,9 +362,14 @@ impl Policy {
         if m.interval <= jiff::SignedDuration::ZERO {
             p.push("monitoring.interval", "the sampling interval must be positive");
         }
-        for (name, d) in [("sustained", m.sustained), ("verification_window", m.verification_window)] {
+        for (name, d) in [
+            ("monitoring.sustained", m.sustained),
+            ("monitoring.verification_window", m.verification_window),
+            ("duties.approval_reminder", self.duties.approval_reminder),
+            ("duties.approval_expiry", self.duties.approval_expiry),
+        ] {
             if d.is_negative() {
-                p.push(format!("monitoring.{name}"), "must not be negative");
+                p.push(name, "must not be negative");
             }
         }
         for name in super::Deadlines::NAMES {
