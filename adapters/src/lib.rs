@@ -25,6 +25,7 @@
 //! | `github` (default) | also [`ticketing::github::GithubIssues`]: GitHub Issues as tickets, PR approvals (R-4d) |
 //! | `prometheus` (default) | [`probes::prometheus::PrometheusProbe`]: gates measured by PromQL, instant and range queries |
 //! | `migrations` (default) | [`migrate::postgres::PgMigrator`]: SQL migrations run on PostgreSQL, digests recorded; [`migrate::command::CommandMigrator`]: any migration tool |
+//! | `bundle` (default) | [`bundle::Ed25519Signer`] and [`bundle::verify`]: evidence bundles signed and checked with Ed25519 (ring) |
 //! | `importers` (default) | [`evidence`]: coverage, JUnit and performance results read from CI's files, streaming |
 //! | `config` (default) | [`config::Loaded`]: `shipwarden.toml` read and checked, and the `ReleaseManager` it describes, every adapter wired |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
@@ -39,6 +40,8 @@ mod atomic;
 pub mod backup;
 #[cfg(feature = "build")]
 pub mod build;
+#[cfg(feature = "bundle")]
+pub mod bundle;
 #[cfg(feature = "config")]
 pub mod config;
 #[cfg(feature = "importers")]

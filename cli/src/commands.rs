@@ -76,12 +76,48 @@ pub struct ApproveArgs {
     pub comment: String,
 }
 
-/// `evidence`.
+/// `evidence`: record evidence for a release's gates, or make and verify evidence bundles.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct EvidenceCmd {
+    /// Bundles.
+    #[command(subcommand)]
+    pub verb: Option<EvidenceVerb>,
+    /// Evidence for a gate.
+    #[command(flatten)]
+    pub record: EvidenceArgs,
+}
+
+/// `evidence bundle|verify|keygen`.
+#[derive(Subcommand, Debug)]
+pub enum EvidenceVerb {
+    /// Write a release's signed evidence bundle: plan, approvals, gates, artifacts, commits, steps, audit chain (R-9d).
+    Bundle {
+        /// The release.
+        release: String,
+        /// Write it here (default: stdout).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Check a bundle's signature, its audit chain, and that it says what the chain says (R-9d).
+    Verify {
+        /// The bundle (`shop-1.4.0.evidence.json`).
+        file: PathBuf,
+        /// The public key (hex) it must be signed with (default: `[evidence] public_key`).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Make a new Ed25519 signing key: the seed for a secret store, and its public key.
+    Keygen,
+}
+
+/// Evidence for a gate.
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("measure").required(true).multiple(true).args(["value", "lcov", "http", "coverage", "junit", "perf"])))]
 pub struct EvidenceArgs {
     /// The release.
-    pub release: String,
+    #[arg(required = true)]
+    pub release: Option<String>,
     /// The gate (`coverage`, `p95_latency`, `critical_bugs`, `docs_reviewed`, ...), for --value, --lcov, --http.
     pub gate: Option<String>,
     /// Coverage report (LCOV, Cobertura XML, JaCoCo XML): evidence for `coverage`.
@@ -368,6 +404,11 @@ pub async fn run(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<(), CliError
         }
         Verb::Version(verb) => return crate::changes::next(&cli.config, &verb, cli.json),
         Verb::DemoHelper(_) => return Err(CliError::usage("internal command")),
+        // Neither needs the project's manager (nor its signing key).
+        Verb::Evidence(EvidenceCmd { verb: Some(EvidenceVerb::Keygen), .. }) => return keygen(),
+        Verb::Evidence(EvidenceCmd { verb: Some(EvidenceVerb::Verify { file, key }), .. }) => {
+            return verify_bundle(&cli.config, &file, key, cli.json);
+        }
         _ => {}
     }
     let loaded = Loaded::read(&cli.config)?;
@@ -376,7 +417,8 @@ pub async fn run(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<(), CliError
     match cli.verb {
         Verb::Plan(a) => plan(&ctx, a).await,
         Verb::Approve(a) => approve(&ctx, a).await,
-        Verb::Evidence(a) => evidence(&ctx, a).await,
+        Verb::Evidence(EvidenceCmd { verb: Some(v), .. }) => evidence_bundle(&ctx, v).await,
+        Verb::Evidence(EvidenceCmd { record, .. }) => evidence(&ctx, record).await,
         Verb::Report(a) => report(&ctx, a).await,
         Verb::Advance(a) => advance(&ctx, a).await,
         Verb::Schedule(a) => schedule(&ctx, a).await,
@@ -642,9 +684,82 @@ fn imported(a: &EvidenceArgs, policy: &shipwarden::Policy) -> Result<Vec<Evidenc
     Ok(out)
 }
 
+async fn evidence_bundle(ctx: &Ctx, verb: EvidenceVerb) -> Result<(), CliError> {
+    match verb {
+        EvidenceVerb::Bundle { release, output } => {
+            let release: ReleaseId = parse(&release)?;
+            let signed = ctx.manager.evidence_bundle(&release).await?;
+            let text = serde_json::to_string_pretty(&signed).map_err(|e| CliError::Outside(e.to_string()))?;
+            write_or_print(&output, &format!("{text}\n"))?;
+            if signed.signature.is_none() {
+                eprintln!("{} not signed: set [evidence] signing_key_env to sign bundles", paint(WAIT, "!"));
+            }
+            Ok(())
+        }
+        EvidenceVerb::Verify { .. } | EvidenceVerb::Keygen => {
+            Err(CliError::usage("internal: dispatched before loading"))
+        }
+    }
+}
+
+/// `evidence verify`: the config is read only for `[evidence] public_key`, when there is one.
+fn verify_bundle(config: &Path, file: &Path, key: Option<String>, json: bool) -> Result<(), CliError> {
+    use shipwarden_adapters::bundle::verify;
+    let text = std::fs::read_to_string(file).map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
+    let signed: shipwarden::bundle::SignedBundle = serde_json::from_str(&text)
+        .map_err(|e| CliError::usage(format!("{}: not an evidence bundle: {e}", file.display())))?;
+    let pinned = if config.exists() { Loaded::read(config)?.config.evidence.public_key } else { None };
+    let expected = key.or(pinned);
+    match verify(&signed, expected.as_deref()) {
+        Ok(v) => {
+            if json {
+                output::json(&serde_json::json!({
+                    "verified": true, "release": v.release, "head": v.head, "events": v.events, "public_key": v.public_key
+                }));
+            } else {
+                println!(
+                    "{} {} verified: {} events, chain head {}, signed by ed25519 {}",
+                    paint(GOOD, "✓"),
+                    v.release,
+                    v.events,
+                    v.head,
+                    v.public_key
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(CliError::Refused(shipwarden::machine::Refusal {
+            rule: RuleId::R_9D,
+            stage: None,
+            attempted: "verify evidence bundle".into(),
+            unmet: vec![shipwarden::machine::Unmet {
+                rule: RuleId::R_9D,
+                requirement: shipwarden::machine::Requirement::Input {
+                    field: file.display().to_string(),
+                    problem: e.to_string(),
+                },
+            }],
+        })),
+    }
+}
+
+/// `evidence keygen`: the seed on stdout (for a secret store), the public key on stderr.
+fn keygen() -> Result<(), CliError> {
+    use shipwarden_adapters::bundle::Ed25519Signer;
+    let outside = |e: shipwarden::ports::PortError| CliError::Outside(e.to_string());
+    let seed = Ed25519Signer::generate_seed_hex().map_err(outside)?;
+    let signer = Ed25519Signer::from_seed_hex(&seed).map_err(outside)?;
+    println!("{}", secrecy::ExposeSecret::expose_secret(&seed));
+    eprintln!(
+        "the line above is the signing key: keep it in a secret store and name its variable in [evidence] signing_key_env\npublic key (for [evidence] public_key): {}",
+        shipwarden::ports::Signer::public_key(&signer)
+    );
+    Ok(())
+}
+
 async fn evidence(ctx: &Ctx, a: EvidenceArgs) -> Result<(), CliError> {
     let actor = ctx.actor()?;
-    let release: ReleaseId = parse(&a.release)?;
+    let release: ReleaseId = parse(a.release.as_deref().unwrap_or_default())?;
     if a.coverage.is_some() || a.junit.is_some() || a.perf.is_some() {
         if a.gate.is_some() {
             return Err(CliError::usage("--coverage, --junit and --perf name their gates: leave out the gate"));

@@ -102,7 +102,7 @@ pub enum Verb {
     /// Approve a stage of a release (R-2b, R-2c).
     Approve(commands::ApproveArgs),
     /// Record evidence for a gate: a value, an LCOV file, or an HTTP measurement.
-    Evidence(commands::EvidenceArgs),
+    Evidence(commands::EvidenceCmd),
     /// Report a step people did (integration tests, a demo).
     Report(commands::ReportArgs),
     /// Run every automatic step, up to the next human decision or a stage.

@@ -758,3 +758,45 @@ fn tick_sends_each_due_notice_once_and_watch_stops_on_sigterm_r6d() {
     assert!(text.contains("watching for duties every 1s") && text.contains("stopped"), "{text}");
     assert!(p.expect(2, &["watch", "--every", "soon"]).contains("--every soon"));
 }
+
+#[test]
+fn evidence_bundles_are_signed_and_verified_r9d() {
+    let p = Project::new(&format!("{OPEN_CALENDAR}\n[evidence]\nsigning_key_env = \"SHOP_TEST_SIGNING_KEY\"\n"));
+    let keygen = p.cmd(&["evidence", "keygen"]);
+    assert_eq!(keygen.status.code(), Some(0));
+    let seed = String::from_utf8_lossy(&keygen.stdout).trim().to_owned();
+    let public = String::from_utf8_lossy(&keygen.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("public key (for [evidence] public_key): ").map(str::to_owned))
+        .expect("public key");
+    assert_eq!((seed.len(), public.len()), (64, 64));
+    let with_key = |args: &[&str]| {
+        Command::cargo_bin("shipwarden")
+            .expect("binary")
+            .args(args)
+            .current_dir(p.path())
+            .env("NO_COLOR", "1")
+            .env("SHOP_TEST_SIGNING_KEY", &seed)
+            .env_remove("SHIPWARDEN_CONFIG")
+            .output()
+            .expect("run")
+    };
+    assert_eq!(with_key(&["plan", "1.0.0", "--as", "rita"]).status.code(), Some(0));
+    let out = with_key(&["evidence", "bundle", "shop-1.0.0", "-o", "bundle.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let verified = p.ok(&["evidence", "verify", "bundle.json", "--key", &public]);
+    assert!(verified.contains("✓ shop-1.0.0 verified: 1 events, chain head"), "{verified}");
+    assert!(!verified.contains(&seed));
+    // Changed after signing: refused (exit 3), naming the file and the reason.
+    let path = p.path().join("bundle.json");
+    let text = std::fs::read_to_string(&path).expect("read").replace("\"minor\"", "\"major\"");
+    std::fs::write(p.path().join("changed.json"), text).expect("write");
+    let refused = p.expect(3, &["evidence", "verify", "changed.json"]);
+    assert!(refused.contains("R-9d") && refused.contains("changed after signing"), "{refused}");
+    // Recording evidence still works as before; without its key the project says which variable is missing.
+    let recorded = with_key(&["evidence", "shop-1.0.0", "coverage", "--value", "0.95", "--as", "quinn"]);
+    assert_eq!(recorded.status.code(), Some(0));
+    let missing = p.expect(2, &["status", "shop-1.0.0"]);
+    assert!(missing.contains("evidence.signing_key_env: environment variable `SHOP_TEST_SIGNING_KEY` is not set"));
+    assert!(p.expect(2, &["evidence", "verify"]).contains("FILE"));
+}

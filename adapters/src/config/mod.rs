@@ -111,9 +111,22 @@ pub struct Config {
     /// `[notify]`: who is told besides `notices.jsonl`.
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// `[evidence]`: how evidence bundles are signed and checked (R-9d).
+    #[serde(default)]
+    pub evidence: EvidenceConfig,
     /// `[policy]`: overrides of the default policy.
     #[serde(default)]
     pub policy: toml::Table,
+}
+
+/// `[evidence]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceConfig {
+    /// The environment variable holding the Ed25519 signing key (a 32-byte seed as 64 hex digits).
+    pub signing_key_env: Option<String>,
+    /// The public key (hex) bundles must be signed with, for `shipwarden evidence verify`.
+    pub public_key: Option<String>,
 }
 
 /// `[project]`.
@@ -1404,6 +1417,10 @@ impl Loaded {
                 };
                 ports.migrators.insert(env_name.clone(), migrator);
             }
+        }
+        if let Some(var) = &self.config.evidence.signing_key_env {
+            let key = self.secret(var, "evidence.signing_key_env")?;
+            ports.signer = Some(Arc::new(crate::bundle::Ed25519Signer::from_seed_hex(&key)?));
         }
         let mut engine = shipwarden::engine::EngineConfig::default();
         if let Some(wait) = duration(&self.config.engine.lease_wait, "engine.lease_wait", &mut Vec::new()) {

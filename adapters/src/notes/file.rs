@@ -30,4 +30,22 @@ impl NotesPublisher for FileNotes {
         crate::atomic::write_file(&path, markdown.as_bytes().to_vec()).await.map_err(fail)?;
         Ok(path.display().to_string())
     }
+
+    /// Writes `<dir>/<name>` beside the notes, atomically.
+    async fn attach(&self, _release: &ReleaseId, name: &str, bytes: &[u8]) -> Result<Option<String>, PortError> {
+        if name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(PortError::new(
+                "notes file",
+                "attach",
+                ErrorKind::Invalid,
+                format!("`{name}` is not a plain file name"),
+            ));
+        }
+        let path = self.dir.join(name);
+        let fail = |e: std::io::Error| {
+            PortError::new("notes file", "attach", ErrorKind::Unavailable, format!("{}: {e}", path.display()))
+        };
+        crate::atomic::write_file(&path, bytes.to_vec()).await.map_err(fail)?;
+        Ok(Some(path.display().to_string()))
+    }
 }

@@ -25,4 +25,12 @@ impl NotesPublisher for AllNotes {
         }
         Ok(at.join(", "))
     }
+
+    async fn attach(&self, release: &ReleaseId, name: &str, bytes: &[u8]) -> Result<Option<String>, PortError> {
+        let mut at = Vec::new();
+        for p in &self.0 {
+            at.extend(p.attach(release, name, bytes).await?);
+        }
+        Ok((!at.is_empty()).then(|| at.join(", ")))
+    }
 }

@@ -66,6 +66,8 @@ pub struct Ports {
     pub migrators: BTreeMap<EnvName, Arc<dyn Migrator>>,
     /// What each environment runs of the release's external dependencies (R-7f, R-8d).
     pub dependencies: BTreeMap<EnvName, Vec<Arc<dyn DependencyProbe>>>,
+    /// Signs the evidence bundle written when a release closes (R-9d).
+    pub signer: Option<Arc<dyn Signer>>,
 }
 
 /// Settings of the engine itself (the rules are in the [`Policy`]).

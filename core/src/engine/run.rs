@@ -652,6 +652,48 @@ impl ReleaseManager {
         self.release_notes(&state).await
     }
 
+    /// The release's commits, newest first: since the last older release tag,
+    /// up to its own tag when it exists. `None` without a repository.
+    async fn release_commits(
+        &self,
+        plan: &crate::model::Plan,
+    ) -> Result<Option<Vec<crate::ports::Commit>>, EngineError> {
+        let Some(vcs) = self.inner.ports.vcs.clone() else { return Ok(None) };
+        let prefix = &self.inner.policy.vcs.tag_prefix;
+        let tags = vcs.tags().await?;
+        let last = crate::changes::last_release_tag(&tags, prefix, &plan.version);
+        let own = plan.version.tag(prefix);
+        let to = tags.iter().any(|t| t.name == own).then_some(own);
+        Ok(Some(vcs.commits_between(last.as_ref().map(|(_, n)| n.as_str()), to.as_deref()).await?))
+    }
+
+    /// The release's evidence bundle as of now (R-9d): built from its whole
+    /// audit chain and its commits, signed when a signer is configured.
+    pub async fn evidence_bundle(&self, release: &ReleaseId) -> Result<crate::bundle::SignedBundle, EngineError> {
+        use crate::bundle::{BundleCommit, BundleSignature, EvidenceBundle};
+        let chain = self.inner.store.load(release).await?;
+        let plan = ReleaseState::from_events(chain.iter().map(|e| &e.event)).plan;
+        let Some(plan) = plan else { return Err(EngineError::NotFound(release.clone())) };
+        let commits = self
+            .release_commits(&plan)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| BundleCommit { sha: c.sha, subject: c.subject, author: c.author })
+            .collect();
+        let bundle = EvidenceBundle::build(&chain, commits, self.inner.clock.now())
+            .map_err(|e| PortError::permanent("engine", "evidence bundle", e.to_string()))?;
+        let signature = match &self.inner.ports.signer {
+            Some(signer) => Some(BundleSignature {
+                algorithm: signer.algorithm().to_owned(),
+                public_key: signer.public_key(),
+                value: signer.sign(&bundle.message()).await?,
+            }),
+            None => None,
+        };
+        Ok(crate::bundle::SignedBundle { bundle, signature })
+    }
+
     /// The release's notes: its commits since the last older release tag
     /// (up to its own tag when it exists), grouped and linked; open bugs in
     /// scope as known issues; the hotfix and the artifacts (R-9b, R-4b).
@@ -660,13 +702,7 @@ impl ReleaseManager {
         let policy = &self.inner.policy;
         let links = crate::notes::Links::from_policy(policy);
         let mut changes = Vec::new();
-        if let Some(vcs) = self.inner.ports.vcs.clone() {
-            let prefix = &policy.vcs.tag_prefix;
-            let tags = vcs.tags().await?;
-            let last = crate::changes::last_release_tag(&tags, prefix, &plan.version);
-            let own = plan.version.tag(prefix);
-            let to = tags.iter().any(|t| t.name == own).then_some(own);
-            let commits = vcs.commits_between(last.as_ref().map(|(_, n)| n.as_str()), to.as_deref()).await?;
+        if let Some(commits) = self.release_commits(plan).await? {
             let parsed = commits.into_iter().rev().map(crate::changes::parse_owned).collect();
             changes = crate::changes::for_notes(parsed, &policy.vcs);
         } else if let Some(ticketing) = self.inner.ports.ticketing.clone() {
@@ -850,18 +886,24 @@ impl ReleaseManager {
             audience.push(Audience::Stakeholders);
         }
         self.notify(release, "notify:released", &subject, &body, audience).await?;
+        let bundle = self.write_bundle(release).await?;
         if let Some(ticketing) = self.inner.ports.ticketing.clone().filter(|_| !ticket_closed) {
             let spec = StepSpec::new(StepKind::CloseTicket, None, "close-ticket#1");
             let (plan2, body) = (plan.clone(), format!("{summary}\n\n{notes}"));
+            let bundle = bundle.clone();
             let outcome = self
                 .run_step(
                     release,
                     &spec,
                     |_, _| {
                         let (ticketing, plan, body) = (ticketing.clone(), plan2.clone(), body.clone());
+                        let bundle = bundle.clone();
                         async move {
                             let key = ticketing.create_release_ticket(&plan).await?;
                             ticketing.comment(&key, &body).await?;
+                            if let Some((name, bytes, at)) = &bundle {
+                                ticketing.attach(&key, name, bytes, at).await?;
+                            }
                             ticketing.transition(&key, "Done").await?;
                             Ok((format!("release ticket {key} closed"), serde_json::to_value(key.to_string()).ok()))
                         }
@@ -877,6 +919,44 @@ impl ReleaseManager {
         let automation = self.inner.automation.clone();
         self.commit(release, &automation, vec![Action::Close { summary }]).await?;
         Ok(())
+    }
+}
+
+impl ReleaseManager {
+    /// Writes the signed evidence bundle beside the notes, as a step (R-9d);
+    /// returns its name, bytes and where it is kept, for the release ticket.
+    async fn write_bundle(&self, release: &ReleaseId) -> Result<Option<(String, Vec<u8>, String)>, EngineError> {
+        let Some(publisher) = self.inner.ports.notes.clone() else { return Ok(None) };
+        let signed = self.evidence_bundle(release).await?;
+        let bytes = serde_json::to_vec_pretty(&signed)
+            .map_err(|e| PortError::permanent("engine", "evidence bundle", e.to_string()))?;
+        let name = format!("{release}.evidence.json");
+        let spec = StepSpec::new(StepKind::EvidenceBundle, None, "evidence-bundle#1").idempotent();
+        let outcome = self
+            .run_step(
+                release,
+                &spec,
+                |_, _| {
+                    let (publisher, release, name, bytes) =
+                        (publisher.clone(), release.clone(), name.clone(), bytes.clone());
+                    let head = signed.bundle.audit.head.clone();
+                    let signed_by = signed.signature.as_ref().map_or("unsigned".to_owned(), |s| {
+                        format!("{} {}", s.algorithm, &s.public_key[..16.min(s.public_key.len())])
+                    });
+                    async move {
+                        let at = publisher.attach(&release, &name, &bytes).await?.unwrap_or_else(|| "not kept".into());
+                        let digest = crate::model::Sha256::of(&bytes);
+                        Ok((
+                            format!("evidence bundle at {at}: sha256:{digest}, chain head {head}, {signed_by}"),
+                            Some(serde_json::json!({ "at": at, "sha256": digest.to_string() })),
+                        ))
+                    }
+                },
+                |_| no_lookup(),
+            )
+            .await?;
+        let at = outcome.output().and_then(|o| o["at"].as_str().map(str::to_owned));
+        Ok(at.map(|at| (name, bytes, at)))
     }
 }
 

@@ -249,6 +249,8 @@ named_enum! {
         /// Sample monitoring probes while a deployment runs and through the
         /// verification window (R-8e).
         Monitor => "monitor",
+        /// Write the signed evidence bundle beside the notes (R-9d).
+        EvidenceBundle => "evidence_bundle",
     }
 }
 

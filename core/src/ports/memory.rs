@@ -481,6 +481,7 @@ impl Notifier for RecordingNotifier {
 #[derive(Default)]
 pub struct MemoryNotes {
     published: Mutex<BTreeMap<ReleaseId, String>>,
+    files: Mutex<BTreeMap<String, Vec<u8>>>,
 }
 
 impl MemoryNotes {
@@ -493,6 +494,11 @@ impl MemoryNotes {
     pub fn notes(&self, release: &ReleaseId) -> Option<String> {
         lock(&self.published).get(release).cloned()
     }
+
+    /// A file attached beside the notes.
+    pub fn file(&self, name: &str) -> Option<Vec<u8>> {
+        lock(&self.files).get(name).cloned()
+    }
 }
 
 #[async_trait]
@@ -500,6 +506,11 @@ impl NotesPublisher for MemoryNotes {
     async fn publish(&self, release: &ReleaseId, _version: &Version, markdown: &str) -> Result<String, PortError> {
         lock(&self.published).insert(release.clone(), markdown.to_owned());
         Ok(format!("memory://notes/{release}"))
+    }
+
+    async fn attach(&self, release: &ReleaseId, name: &str, bytes: &[u8]) -> Result<Option<String>, PortError> {
+        lock(&self.files).insert(name.to_owned(), bytes.to_vec());
+        Ok(Some(format!("memory://notes/{release}/{name}")))
     }
 }
 

@@ -11,4 +11,12 @@ pub trait NotesPublisher: Send + Sync {
     /// # Behavior
     /// Publishing the same release again replaces its notes.
     async fn publish(&self, release: &ReleaseId, version: &Version, markdown: &str) -> Result<String, PortError>;
+
+    /// Keeps a file beside the notes (the evidence bundle, R-9d) and returns
+    /// where; `None` when this publisher keeps no files. Replaces a file of
+    /// the same name.
+    async fn attach(&self, release: &ReleaseId, name: &str, bytes: &[u8]) -> Result<Option<String>, PortError> {
+        let _ = (release, name, bytes);
+        Ok(None)
+    }
 }

@@ -45,6 +45,15 @@ pub trait Ticketing: Send + Sync {
     /// Creates the release ticket for a plan and returns its key.
     async fn create_release_ticket(&self, plan: &Plan) -> Result<TicketKey, PortError>;
 
+    /// Attaches a file to a ticket (the evidence bundle, R-9d). Trackers
+    /// without attachments record a comment naming the file, its digest and
+    /// where it is kept.
+    async fn attach(&self, key: &TicketKey, name: &str, bytes: &[u8], kept_at: &str) -> Result<(), PortError> {
+        let digest = crate::model::Sha256::of(bytes);
+        let text = format!("Attached {name}: sha256:{digest}, {} bytes, kept at {kept_at}", bytes.len());
+        self.comment(key, &text).await
+    }
+
     /// How many people approved pull request `pull` (R-4d), where the VCS host tells.
     ///
     /// # Behavior

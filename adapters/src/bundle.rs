@@ -1,0 +1,108 @@
+//! Evidence bundles signed with Ed25519 (ring), and their verification
+//! (R-9d): the signature over the bundle's canonical bytes, the public key
+//! pinned when the verifier knows it, and the bundle checked against its own
+//! audit chain.
+//!
+//! The private key is a 32-byte Ed25519 seed, as 64 hex digits, from an
+//! environment variable; it lives in a `secrecy` type and is never printed.
+
+use async_trait::async_trait;
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use secrecy::{ExposeSecret, SecretString};
+use shipwarden::bundle::{BundleError, SignedBundle};
+use shipwarden::ports::{ErrorKind, PortError, Signer};
+
+/// Signs with an Ed25519 key.
+pub struct Ed25519Signer {
+    pair: Ed25519KeyPair,
+    public: String,
+}
+
+impl std::fmt::Debug for Ed25519Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ed25519Signer").field("public_key", &self.public).finish_non_exhaustive()
+    }
+}
+
+impl Ed25519Signer {
+    /// A signer from a 32-byte seed given as 64 hex digits.
+    pub fn from_seed_hex(seed: &SecretString) -> Result<Self, PortError> {
+        let bad = |m: &str| PortError::new("signer ed25519", "load key", ErrorKind::Invalid, m);
+        let bytes = hex::decode(seed.expose_secret().trim()).map_err(|_| bad("the key is not hex"))?;
+        if bytes.len() != 32 {
+            return Err(bad("the key must be a 32-byte Ed25519 seed: 64 hex digits"));
+        }
+        let pair = Ed25519KeyPair::from_seed_unchecked(&bytes).map_err(|_| bad("the seed is not an Ed25519 key"))?;
+        let public = hex::encode(pair.public_key().as_ref());
+        Ok(Self { pair, public })
+    }
+
+    /// A new random key, as the 64 hex digits to keep in a secret store.
+    pub fn generate_seed_hex() -> Result<SecretString, PortError> {
+        let mut seed = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut seed)
+            .map_err(|_| PortError::new("signer ed25519", "generate", ErrorKind::Other, "no system randomness"))?;
+        Ok(SecretString::from(hex::encode(seed)))
+    }
+}
+
+#[async_trait]
+impl Signer for Ed25519Signer {
+    fn algorithm(&self) -> &str {
+        "ed25519"
+    }
+
+    fn public_key(&self) -> String {
+        self.public.clone()
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<String, PortError> {
+        Ok(hex::encode(self.pair.sign(message).as_ref()))
+    }
+}
+
+/// What a verified bundle says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The release.
+    pub release: String,
+    /// The audit chain's head hash.
+    pub head: String,
+    /// Events in the chain.
+    pub events: u64,
+    /// The signer's public key.
+    pub public_key: String,
+}
+
+/// Verifies a bundle: its signature (by `expected_key` when given, else by
+/// the key it names), then that it is what its audit chain says.
+pub fn verify(signed: &SignedBundle, expected_key: Option<&str>) -> Result<Verified, BundleError> {
+    let Some(sig) = &signed.signature else {
+        return Err(BundleError::Signature("the bundle is not signed".into()));
+    };
+    if sig.algorithm != "ed25519" {
+        return Err(BundleError::Signature(format!("unknown algorithm `{}`", sig.algorithm)));
+    }
+    if let Some(expected) = expected_key
+        && !expected.trim().eq_ignore_ascii_case(&sig.public_key)
+    {
+        return Err(BundleError::Signature(format!(
+            "signed by key {}, not by the expected {}",
+            sig.public_key,
+            expected.trim()
+        )));
+    }
+    let public =
+        hex::decode(&sig.public_key).map_err(|_| BundleError::Signature("the public key is not hex".into()))?;
+    let value = hex::decode(&sig.value).map_err(|_| BundleError::Signature("the signature is not hex".into()))?;
+    UnparsedPublicKey::new(&ED25519, public)
+        .verify(&signed.bundle.message(), &value)
+        .map_err(|_| BundleError::Signature("does not match the bundle: it was changed after signing".into()))?;
+    signed.bundle.check()?;
+    Ok(Verified {
+        release: signed.bundle.release.to_string(),
+        head: signed.bundle.audit.head.clone(),
+        events: signed.bundle.audit.events,
+        public_key: sig.public_key.clone(),
+    })
+}
