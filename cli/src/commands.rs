@@ -1329,6 +1329,9 @@ async fn calendar(ctx: &Ctx, a: CalendarArgs) -> Result<(), CliError> {
             paint(BOLD, &o.name),
             envs.join(", ")
         );
+        for c in &o.conflicts {
+            println!("    {} {c}", paint(BAD, "conflict:"));
+        }
     }
     Ok(())
 }

@@ -35,6 +35,10 @@ pub struct Occurrence {
     pub start: Timestamp,
     /// End, exclusive.
     pub end: Timestamp,
+    /// For a deployment: what it conflicts with (another booking of its
+    /// environment, R-6e; a blackout or freeze of its environment, R-6b).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
 }
 
 impl Calendar<'_> {
@@ -63,6 +67,7 @@ impl Calendar<'_> {
                         environments: w.environments.clone(),
                         start,
                         end,
+                        conflicts: Vec::new(),
                     });
                 }
             }
@@ -77,16 +82,41 @@ impl Calendar<'_> {
                 && end > from
             {
                 let environments = f.environments.clone();
-                out.push(Occurrence { kind: OccurrenceKind::Freeze, name: f.name.clone(), environments, start, end });
+                out.push(Occurrence {
+                    kind: OccurrenceKind::Freeze,
+                    name: f.name.clone(),
+                    environments,
+                    start,
+                    end,
+                    conflicts: Vec::new(),
+                });
             }
         }
+        let windows: Vec<Occurrence> = out.clone();
         for b in bookings.iter().filter(|b| b.start < to && b.end > from) {
+            let mut conflicts: Vec<String> = bookings
+                .iter()
+                .filter(|o| o.release != b.release && o.conflicts_with(b))
+                .map(|o| format!("R-6e: overlaps {} on {}", o.release, o.environment))
+                .collect();
+            conflicts.extend(
+                windows
+                    .iter()
+                    .filter(|w| {
+                        matches!(w.kind, OccurrenceKind::Blackout | OccurrenceKind::Freeze)
+                            && w.environments.contains(&b.environment)
+                            && w.start < b.end
+                            && w.end > b.start
+                    })
+                    .map(|w| format!("R-6b: inside {} {}", format!("{:?}", w.kind).to_lowercase(), w.name)),
+            );
             out.push(Occurrence {
                 kind: OccurrenceKind::Deployment,
                 name: b.release.to_string(),
                 environments: vec![b.environment.clone()],
                 start: b.start,
                 end: b.end,
+                conflicts,
             });
         }
         out.sort_by(|a, b| (a.start, a.end, &a.name).cmp(&(b.start, b.end, &b.name)));
@@ -128,7 +158,26 @@ fn stamp(t: Timestamp) -> String {
     t.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// The event's UID: the same for the same booking or window occurrence on
+/// every export, so calendar clients update events instead of duplicating
+/// them. A booking is one per release and environment (rescheduling it moves
+/// the event); a window occurrence is its kind, name and start day.
+pub fn uid(o: &Occurrence) -> String {
+    let envs: Vec<&str> = o.environments.iter().map(EnvName::as_str).collect();
+    let id = match o.kind {
+        OccurrenceKind::Deployment => format!("deployment-{}-{}", o.name, envs.join("+")),
+        kind => format!("{}-{}-{}", format!("{kind:?}").to_lowercase(), o.name, o.start.strftime("%Y%m%d")),
+    };
+    let safe: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+' | '_') { c } else { '_' })
+        .collect();
+    format!("{safe}@shipwarden")
+}
+
 /// The occurrences as an iCalendar file; `now` is each event's `DTSTAMP`.
+/// A deployment with conflicts says so in its summary, its description and
+/// `X-SHIPWARDEN-CONFLICT` properties.
 pub fn to_ics(occurrences: &[Occurrence], now: Timestamp) -> String {
     let mut out = String::new();
     for line in ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//shipwarden//release calendar//EN", "CALSCALE:GREGORIAN"] {
@@ -144,14 +193,20 @@ pub fn to_ics(occurrences: &[Occurrence], now: Timestamp) -> String {
             OccurrenceKind::Freeze => (format!("Freeze: {} ({})", o.name, envs.join(", ")), "FREEZE"),
             OccurrenceKind::Deployment => (format!("Deploy {} to {}", o.name, envs.join(", ")), "DEPLOYMENT"),
         };
-        let uid = format!("{}-{}-{}@shipwarden", category.to_lowercase(), o.name, stamp(o.start));
+        let summary = if o.conflicts.is_empty() { summary } else { format!("CONFLICT: {summary}") };
         fold("BEGIN:VEVENT", &mut out);
-        fold(&format!("UID:{}", escape(&uid)), &mut out);
+        fold(&format!("UID:{}", escape(&uid(o))), &mut out);
         fold(&format!("DTSTAMP:{}", stamp(now)), &mut out);
         fold(&format!("DTSTART:{}", stamp(o.start)), &mut out);
         fold(&format!("DTEND:{}", stamp(o.end)), &mut out);
         fold(&format!("SUMMARY:{}", escape(&summary)), &mut out);
         fold(&format!("CATEGORIES:{category}"), &mut out);
+        if !o.conflicts.is_empty() {
+            fold(&format!("DESCRIPTION:{}", escape(&o.conflicts.join("\n"))), &mut out);
+            for c in &o.conflicts {
+                fold(&format!("X-SHIPWARDEN-CONFLICT:{}", escape(c)), &mut out);
+            }
+        }
         if o.kind != OccurrenceKind::Deployment {
             fold("TRANSP:TRANSPARENT", &mut out);
         }
@@ -199,6 +254,7 @@ mod tests {
             environments: vec!["prod".parse().expect("env")],
             start: ts("2026-12-20T00:00:00Z"),
             end: ts("2027-01-04T00:00:00Z"),
+            conflicts: Vec::new(),
         };
         let text = to_ics(&[o], ts("2026-11-26T12:00:00Z"));
         assert!(text.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));

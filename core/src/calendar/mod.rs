@@ -13,7 +13,7 @@ use crate::policy::{Day, Policy, WeeklyWindow};
 use crate::rule::RuleId;
 
 mod ics;
-pub use ics::{Occurrence, OccurrenceKind, to_ics};
+pub use ics::{Occurrence, OccurrenceKind, to_ics, uid};
 
 /// Which windows a caller is allowed to ignore.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
