@@ -28,7 +28,7 @@
 //! | `bundle` (default) | [`bundle::Ed25519Signer`] and [`bundle::verify`]: evidence bundles signed and checked with Ed25519 (ring) |
 //! | `importers` (default) | [`evidence`]: coverage, JUnit and performance results read from CI's files, streaming |
 //! | `config` (default) | [`config::Loaded`]: `shipwarden.toml` read and checked, and the `ReleaseManager` it describes, every adapter wired |
-//! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`]: backups, notices and notes as files |
+//! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`], [`settings::EnvFileSettings`]: backups, notices, notes and environment settings as files |
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -62,6 +62,8 @@ pub mod probes;
 mod process;
 #[cfg(any(feature = "webhook", feature = "slack", feature = "jira", feature = "github", feature = "prometheus"))]
 mod rest;
+#[cfg(feature = "file")]
+pub mod settings;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
 #[cfg(any(feature = "command", feature = "ssh"))]

@@ -133,6 +133,9 @@ pub enum Verb {
     Version(changes::VersionVerb),
     /// Blackouts, maintenance windows, freezes and booked deployments.
     Calendar(commands::CalendarArgs),
+    /// Environment settings (R-9c).
+    #[command(subcommand)]
+    Env(commands::EnvVerb),
     /// Perform every duty that is due (notices, reminders), each once; for cron or a timer (R-5c, R-6d).
     Tick(commands::TickArgs),
     /// Perform duties as they come due until SIGTERM or Ctrl-C (R-5c, R-6d).

@@ -800,3 +800,32 @@ fn evidence_bundles_are_signed_and_verified_r9d() {
     assert!(missing.contains("evidence.signing_key_env: environment variable `SHOP_TEST_SIGNING_KEY` is not set"));
     assert!(p.expect(2, &["evidence", "verify"]).contains("FILE"));
 }
+
+#[test]
+fn env_diff_shows_changed_keys_but_never_secret_values_r9c() {
+    let p = Project::new(&format!(
+        "{OPEN_CALENDAR}\n[environments.staging.settings]\nfile = \"deploy/staging.env\"\n[environments.prod.settings]\nfile = \"deploy/prod.env\"\nsecret_keys = [\"STRIPE_*\"]\n"
+    ));
+    std::fs::create_dir_all(p.path().join("deploy")).expect("mkdir");
+    std::fs::write(
+        p.path().join("deploy/staging.env"),
+        "LOG_LEVEL=debug\nDB_PASSWORD=staging-pw\nSTRIPE_KEY_ID=sk_test\nSAME=1\n",
+    )
+    .expect("write");
+    std::fs::write(
+        p.path().join("deploy/prod.env"),
+        "LOG_LEVEL=info\nDB_PASSWORD=hunter2\nSTRIPE_KEY_ID=sk_live\nSAME=1\nNEW=x\n",
+    )
+    .expect("write");
+    let out = p.ok(&["env", "diff", "staging", "prod"]);
+    assert!(out.contains("LOG_LEVEL") && out.contains("debug") && out.contains("info"), "{out}");
+    assert!(out.contains("DB_PASSWORD") && out.contains("(secret)") && out.contains("(values differ)"), "{out}");
+    assert!(out.contains("NEW") && out.contains("(not set)"), "{out}");
+    assert!(!out.contains("SAME"), "{out}");
+    for secret in ["hunter2", "staging-pw", "sk_live", "sk_test"] {
+        assert!(!out.contains(secret), "{secret} shown: {out}");
+    }
+    let json = p.json(&["env", "diff", "staging", "prod", "--json"]);
+    assert_eq!(json.as_array().map(Vec::len), Some(4));
+    assert!(p.expect(2, &["env", "diff", "staging", "test"]).contains("[environments.test.settings]"));
+}

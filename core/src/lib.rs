@@ -16,6 +16,7 @@ pub mod notes;
 pub mod policy;
 pub mod ports;
 mod rule;
+pub mod settings;
 
 pub use machine::{
     Action, Command, Event, Evidence, LogLine, LogStream, Refusal, ReleaseState, Requirement, StepOutcome, Unmet,

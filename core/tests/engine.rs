@@ -1019,3 +1019,96 @@ async fn approvals_are_reminded_after_a_day_and_expire_after_a_week_r2b() {
     approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
     assert_ne!(waiting(w.manager.run(&id(), None).await.expect("run")).stage, Stage::Planned);
 }
+
+// ---------------------------------------------------------------- settings (#10)
+
+struct Settings(std::sync::Mutex<BTreeMap<String, BTreeMap<String, String>>>);
+
+#[async_trait]
+impl SettingsSource for Settings {
+    fn name(&self) -> &str {
+        "memory settings"
+    }
+    async fn settings(&self, environment: &EnvName) -> Result<BTreeMap<String, String>, PortError> {
+        Ok(self.0.lock().expect("lock").get(environment.as_str()).cloned().unwrap_or_default())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_deployment_records_changed_settings_without_secret_values_r9c() {
+    let values = |pw: &str, extra: Option<(&str, &str)>| {
+        let mut m =
+            BTreeMap::from([("DB_PASSWORD".to_owned(), pw.to_owned()), ("LOG_LEVEL".to_owned(), "info".to_owned())]);
+        if let Some((k, v)) = extra {
+            m.insert(k.to_owned(), v.to_owned());
+        }
+        m
+    };
+    let settings = Arc::new(Settings(std::sync::Mutex::new(BTreeMap::from([
+        ("staging".to_owned(), values("staging-s3cret", None)),
+        ("test".to_owned(), values("test-s3cret", None)),
+        ("prod".to_owned(), values("hunter2", None)),
+    ]))));
+    let s2 = settings.clone();
+    let w = world_full(1, Policy::default(), move |p| {
+        for e in ["staging", "test", "prod"] {
+            p.settings.insert(env(e), s2.clone());
+        }
+    });
+    to_accepted(&w).await;
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
+    let detail = |state: &ReleaseState, key: &str| match state
+        .steps
+        .iter()
+        .find(|s| s.key == key)
+        .and_then(|s| s.outcome.clone())
+    {
+        Some(StepOutcome::Succeeded { detail, .. }) => detail,
+        other => panic!("{key}: {other:?}"),
+    };
+    let state = w.manager.state(&id()).await.expect("state");
+    assert_eq!(detail(&state, "settings:prod#1"), "prod: first record, 2 settings (1 secret values not recorded)");
+
+    // The next release: the password rotated and a flag added in production.
+    settings.0.lock().expect("lock").insert("prod".into(), values("correct horse", Some(("FEATURE_X", "on"))));
+    let mut next = plan(ReleaseKind::Minor);
+    next.release = "shop-1.5.0".parse().expect("id");
+    next.version = Version::new(1, 5, 0);
+    w.manager.plan(&rm(), next).await.expect("plan");
+    let id2: ReleaseId = "shop-1.5.0".parse().expect("id");
+    let _ = w.manager.run(&id2, None).await.expect("run");
+    w.manager.deploy(&id2, &env("staging")).await.expect("staging");
+    let state2 = w.manager.state(&id2).await.expect("state");
+    assert_eq!(detail(&state2, "settings:staging#1"), "staging: no settings changed (1 secret values not recorded)");
+    // Production's change is found against the last release's record of production.
+    let text = {
+        use shipwarden::settings::Snapshot;
+        let before: Snapshot = serde_json::from_value(
+            state
+                .steps
+                .iter()
+                .find(|s| s.key == "settings:prod#1")
+                .and_then(|s| s.outcome.as_ref()?.output().cloned())
+                .expect("out")["snapshot"]
+                .clone(),
+        )
+        .expect("snapshot");
+        let now = Snapshot::of(
+            &env("prod"),
+            &values("correct horse", Some(("FEATURE_X", "on"))),
+            shipwarden::settings::looks_secret,
+        );
+        now.diff(&before).to_string()
+    };
+    assert_eq!(text, "added FEATURE_X; changed DB_PASSWORD");
+    // No secret value in any record of either release: events, bundle, notes, notices.
+    for release in [id(), id2.clone()] {
+        let history = serde_json::to_string(&w.manager.history(&release).await.expect("history")).expect("json");
+        for secret in ["hunter2", "correct horse", "staging-s3cret", "test-s3cret"] {
+            assert!(!history.contains(secret), "{secret} in {release}'s records");
+        }
+    }
+    let bundle = serde_json::to_string(&w.manager.evidence_bundle(&id()).await.expect("bundle")).expect("json");
+    assert!(!bundle.contains("hunter2"));
+    assert!(w.notifier.sent().iter().all(|n| !n.body.contains("hunter2")));
+}

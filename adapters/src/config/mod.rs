@@ -416,6 +416,19 @@ pub struct Environment {
     pub dependencies: Vec<DependencyConfig>,
     /// The database migrations run before the targets deploy (R-7e, R-8b).
     pub migrations: Option<MigrationsConfig>,
+    /// The environment's configuration settings, recorded on each deployment (R-9c).
+    pub settings: Option<SettingsConfig>,
+}
+
+/// `[environments.NAME.settings]`: an env file whose keys are recorded (values only as hashes).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsConfig {
+    /// The env file, relative to the config file (`deploy/prod.env`).
+    pub file: PathBuf,
+    /// Keys that are secrets besides the usual names (`STRIPE_*`); their values are never recorded.
+    #[serde(default)]
+    pub secret_keys: Vec<String>,
 }
 
 /// `[environments.NAME.migrations]`: the built-in PostgreSQL runner
@@ -1387,6 +1400,11 @@ impl Loaded {
                     DependencyConfig::Command { command } => Arc::new(CommandDependencies::new(command.clone())),
                 };
                 ports.dependencies.entry(env_name.clone()).or_default().push(probe);
+            }
+            if let Some(c) = &env.settings {
+                let source =
+                    crate::settings::EnvFileSettings::new(self.path(&c.file)).secret_keys(c.secret_keys.clone());
+                ports.settings.insert(env_name.clone(), Arc::new(source));
             }
             if let Some(m) = &env.migrations {
                 let dir = self.path(&m.dir);

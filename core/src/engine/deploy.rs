@@ -76,6 +76,7 @@ impl ReleaseManager {
         };
         if outcome.succeeded() {
             self.record_dependencies(release, env, n).await?;
+            self.record_settings(release, env, n).await?;
         }
         let action = Action::FinishStep { key: env_key, outcome: outcome.clone(), log: Vec::new() };
         self.commit(release, &automation, vec![action]).await?;

@@ -237,11 +237,70 @@ impl ReleaseManager {
         Ok(())
     }
 
-    fn record(&self, release: &ReleaseId, evidence: Evidence) -> impl Future<Output = Result<(), EngineError>> {
+    /// Records what deployment `n` changed in `env`'s settings (R-9c): keys
+    /// added, changed and removed since the environment's last recorded
+    /// deployment (of this release, else of the project's newest other
+    /// release); values only as hashes, secrets never.
+    pub(crate) async fn record_settings(&self, release: &ReleaseId, env: &EnvName, n: u32) -> Result<(), EngineError> {
+        use crate::settings::Snapshot;
+        let Some(source) = self.inner.ports.settings.get(env).cloned() else { return Ok(()) };
+        let snapshot_of = |state: &ReleaseState| -> Option<Snapshot> {
+            state
+                .steps
+                .iter()
+                .rev()
+                .filter(|s| s.step == StepKind::RecordSettings && s.environment.as_ref() == Some(env))
+                .find_map(|s| output_of::<serde_json::Value>(s))
+                .and_then(|o| serde_json::from_value(o["snapshot"].clone()).ok())
+        };
+        let (mut before, plan) = self.with_state(release, |s| (snapshot_of(s), s.plan.clone())).await?;
+        if before.is_none()
+            && let Some(plan) = &plan
+        {
+            let query = crate::ports::ReleaseQuery { project: Some(plan.project.clone()), ..Default::default() };
+            let mut others: Vec<_> =
+                self.inner.store.list(&query).await?.into_iter().filter(|s| &s.release != release).collect();
+            others.sort_by(|a, b| b.version.cmp(&a.version));
+            for other in others {
+                let chain = self.inner.store.load(&other.release).await?;
+                if let Some(found) = snapshot_of(&ReleaseState::from_events(chain.iter().map(|e| &e.event))) {
+                    before = Some(found);
+                    break;
+                }
+            }
+        }
+        let spec =
+            StepSpec::new(StepKind::RecordSettings, Some(env.clone()), format!("settings:{env}#{n}")).idempotent();
+        self.run_step(
+            release,
+            &spec,
+            |_, _| {
+                let (source, env, before) = (source.clone(), env.clone(), before.clone());
+                async move {
+                    let values = source.settings(&env).await?;
+                    let snapshot = Snapshot::of(&env, &values, |k| source.is_secret(k));
+                    let (diff, detail) = match &before {
+                        Some(b) => {
+                            let d = snapshot.diff(b);
+                            let text = format!("{env}: {d}");
+                            (Some(d), text)
+                        }
+                        None => (None, format!("{env}: first record, {} settings", snapshot.settings.len())),
+                    };
+                    let secrets = snapshot.settings.values().filter(|s| s.secret).count();
+                    let detail = format!("{detail} ({secrets} secret values not recorded)");
+                    Ok((detail, Some(serde_json::json!({ "snapshot": snapshot, "diff": diff }))))
+                }
+            },
+            |_| unsupported(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn record(&self, release: &ReleaseId, evidence: Evidence) -> Result<(), EngineError> {
         let automation = self.inner.automation.clone();
-        let this = self.clone();
-        let release = release.clone();
-        async move { this.commit(&release, &automation, vec![Action::RecordEvidence(evidence)]).await }
+        self.commit(release, &automation, vec![Action::RecordEvidence(evidence)]).await
     }
 
     /// R-7e: the migrations production would run were rehearsed in staging.

@@ -68,6 +68,8 @@ pub struct Ports {
     pub dependencies: BTreeMap<EnvName, Vec<Arc<dyn DependencyProbe>>>,
     /// Signs the evidence bundle written when a release closes (R-9d).
     pub signer: Option<Arc<dyn Signer>>,
+    /// Each environment's configuration settings, recorded on each deployment (R-9c).
+    pub settings: BTreeMap<EnvName, Arc<dyn SettingsSource>>,
 }
 
 /// Settings of the engine itself (the rules are in the [`Policy`]).

@@ -251,6 +251,8 @@ named_enum! {
         Monitor => "monitor",
         /// Write the signed evidence bundle beside the notes (R-9d).
         EvidenceBundle => "evidence_bundle",
+        /// Record what a deployment changed in the environment's settings (R-9c).
+        RecordSettings => "record_settings",
     }
 }
 
