@@ -250,7 +250,7 @@ impl ReleaseManager {
                 .iter()
                 .rev()
                 .filter(|s| s.step == StepKind::RecordSettings && s.environment.as_ref() == Some(env))
-                .find_map(|s| output_of::<serde_json::Value>(s))
+                .find_map(output_of::<serde_json::Value>)
                 .and_then(|o| serde_json::from_value(o["snapshot"].clone()).ok())
         };
         let (mut before, plan) = self.with_state(release, |s| (snapshot_of(s), s.plan.clone())).await?;
