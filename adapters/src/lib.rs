@@ -26,6 +26,7 @@
 //! | `prometheus` (default) | [`probes::prometheus::PrometheusProbe`]: gates measured by PromQL, instant and range queries |
 //! | `migrations` (default) | [`migrate::postgres::PgMigrator`]: SQL migrations run on PostgreSQL, digests recorded; [`migrate::command::CommandMigrator`]: any migration tool |
 //! | `bundle` (default) | [`bundle::Ed25519Signer`] and [`bundle::verify`]: evidence bundles signed and checked with Ed25519 (ring) |
+//! | `confluence` (default) | [`notes::confluence::ConfluenceNotes`]: release notes as Confluence Cloud pages (REST v2, storage format) |
 //! | `importers` (default) | [`evidence`]: coverage, JUnit and performance results read from CI's files, streaming |
 //! | `config` (default) | [`config::Loaded`]: `shipwarden.toml` read and checked, and the `ReleaseManager` it describes, every adapter wired |
 //! | `file` (default) | [`backup::file::FileBackup`], [`notify::file::FileNotifier`], [`notes::file::FileNotes`], [`settings::EnvFileSettings`]: backups, notices, notes and environment settings as files |
@@ -50,7 +51,7 @@ pub mod evidence;
 mod github_api;
 #[cfg(feature = "migrations")]
 pub mod migrate;
-#[cfg(any(feature = "file", feature = "wiki", feature = "github"))]
+#[cfg(any(feature = "file", feature = "wiki", feature = "github", feature = "confluence"))]
 pub mod notes;
 #[cfg(any(feature = "file", feature = "webhook", feature = "smtp", feature = "slack"))]
 pub mod notify;
@@ -60,7 +61,14 @@ mod pg_url;
 pub mod probes;
 #[cfg(any(feature = "command", feature = "build", feature = "ssh", feature = "pg-backup", feature = "migrations"))]
 mod process;
-#[cfg(any(feature = "webhook", feature = "slack", feature = "jira", feature = "github", feature = "prometheus"))]
+#[cfg(any(
+    feature = "webhook",
+    feature = "slack",
+    feature = "jira",
+    feature = "github",
+    feature = "prometheus",
+    feature = "confluence"
+))]
 mod rest;
 #[cfg(feature = "file")]
 pub mod settings;

@@ -16,6 +16,7 @@ use crate::backup::postgres::PgBackup;
 use crate::build::command::CommandBuilder;
 use crate::migrate::{command::CommandMigrator, postgres::PgMigrator};
 use crate::notes::AllNotes;
+use crate::notes::confluence::ConfluenceNotes;
 use crate::notes::file::FileNotes;
 use crate::notes::github::GithubReleases;
 use crate::notes::wiki::WikiNotes;
@@ -302,10 +303,28 @@ pub struct WebhookConfig {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct NotesConfig {
+    /// A Confluence Cloud space.
+    pub confluence: Option<ConfluenceConfig>,
     /// A wiki git repository.
     pub wiki: Option<WikiConfig>,
     /// GitHub releases.
     pub github: Option<GithubConfig>,
+}
+
+/// `[notes.confluence]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfluenceConfig {
+    /// The site's wiki URL (`https://acme.atlassian.net/wiki`).
+    pub url: String,
+    /// The space key (`REL`).
+    pub space: String,
+    /// The page new pages go under, by id.
+    pub parent_id: Option<String>,
+    /// The account's email.
+    pub email: String,
+    /// The environment variable holding its API token.
+    pub token_env: String,
 }
 
 /// `[notes.wiki]`.
@@ -1145,6 +1164,15 @@ impl Loaded {
             let github =
                 GithubReleases::new(api, &g.owner, &g.repo, token)?.with_tag_prefix(self.policy.vcs.tag_prefix.clone());
             all.push(Arc::new(github));
+        }
+        if let Some(c) = &self.config.notes.confluence {
+            let token = self.secret(&c.token_env, "notes.confluence.token_env")?;
+            let mut confluence =
+                ConfluenceNotes::new(&c.url, &c.space, &c.email, token, self.config.project.name.clone())?;
+            if let Some(parent) = &c.parent_id {
+                confluence = confluence.with_parent(parent);
+            }
+            all.push(Arc::new(confluence));
         }
         Ok(if all.len() == 1 { all.remove(0) } else { Arc::new(AllNotes(all)) })
     }

@@ -1,5 +1,7 @@
 //! Release notes publishers (R-9b).
 
+#[cfg(feature = "confluence")]
+pub mod confluence;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "github")]
