@@ -68,3 +68,20 @@ pub(crate) fn status_error(port: &str, operation: &str, system: &str, reply: &Re
     error.retry_after = reply.retry_after;
     error
 }
+
+/// Sends `request` and fails unless the reply is a success; `detail` picks
+/// the system's own error messages out of the reply's JSON for the error.
+pub(crate) async fn send_ok(
+    port: &str,
+    operation: &str,
+    system: &str,
+    request: reqwest::RequestBuilder,
+    detail: impl Fn(&serde_json::Value) -> Vec<String>,
+) -> Result<Reply, PortError> {
+    let reply = send(port, operation, request).await?;
+    if reply.ok() {
+        return Ok(reply);
+    }
+    let messages = detail(&reply.json());
+    Err(status_error(port, operation, system, &reply, &messages.join("; ")))
+}

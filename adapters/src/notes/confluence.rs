@@ -16,7 +16,7 @@ use serde_json::json;
 use shipwarden::ports::{ErrorKind, NotesPublisher, PortError};
 use shipwarden::{ReleaseId, Version};
 
-use crate::rest::{Reply, send, status_error};
+use crate::rest::{Reply, send_ok};
 
 const PORT: &str = "notes confluence";
 
@@ -94,18 +94,15 @@ impl ConfluenceNotes {
 
     /// Sends; fails unless the reply is a success, with Confluence's error titles in the message.
     async fn call(&self, operation: &str, request: reqwest::RequestBuilder) -> Result<Reply, PortError> {
-        let reply = send(PORT, operation, request).await?;
-        if reply.ok() {
-            return Ok(reply);
-        }
-        let body = reply.json();
-        let detail: Vec<String> = body["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["title"].as_str().map(str::to_owned))
-            .collect();
-        Err(status_error(PORT, operation, "Confluence", &reply, &detail.join("; ")))
+        send_ok(PORT, operation, "Confluence", request, |body| {
+            body["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["title"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .await
     }
 
     async fn space_id(&self) -> Result<String, PortError> {

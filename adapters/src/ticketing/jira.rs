@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use shipwarden::ports::{ErrorKind, PortError, Ticket, Ticketing};
 use shipwarden::{Plan, TicketKey};
 
-use crate::rest::{Reply, send, status_error};
+use crate::rest::{Reply, send_ok};
 
 const PORT: &str = "ticketing jira";
 /// The label on release tickets shipwarden creates.
@@ -186,21 +186,19 @@ impl JiraTicketing {
 
     /// Sends, and fails unless the reply is a success; Jira's error messages go into the error.
     async fn call(&self, operation: &str, request: reqwest::RequestBuilder) -> Result<Reply, PortError> {
-        let reply = send(PORT, operation, request).await?;
-        if reply.ok() {
-            return Ok(reply);
-        }
-        let body = reply.json();
-        let mut messages: Vec<String> = body["errorMessages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m.as_str().map(str::to_owned))
-            .collect();
-        if let Some(errors) = body["errors"].as_object() {
-            messages.extend(errors.iter().map(|(field, m)| format!("{field}: {}", m.as_str().unwrap_or_default())));
-        }
-        Err(status_error(PORT, operation, "Jira", &reply, &messages.join("; ")))
+        send_ok(PORT, operation, "Jira", request, |body| {
+            let mut messages: Vec<String> = body["errorMessages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.as_str().map(str::to_owned))
+                .collect();
+            if let Some(errors) = body["errors"].as_object() {
+                messages.extend(errors.iter().map(|(field, m)| format!("{field}: {}", m.as_str().unwrap_or_default())));
+            }
+            messages
+        })
+        .await
     }
 
     fn json(request: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
