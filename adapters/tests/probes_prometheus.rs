@@ -80,7 +80,9 @@ async fn the_probe_reads_what_prometheus_scrapes_instant_and_range_r8f() {
     // The service gets slow: the next scrapes show it.
     value.store(2.5f64.to_bits(), Ordering::SeqCst);
     measured(&probe, 2500.0).await;
-    let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+    // The window ends a step past now: evaluation steps fall on start + k s, and the newest sample may be
+    // younger than the last step before `now`.
+    let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0 + 1.0;
     let series = probe.range(&prod(), P95, 1000.0, before - 5.0, now, Duration::from_secs(1)).await.expect("range");
     let values: Vec<f64> = series.iter().flat_map(|s| s.samples.iter().map(|(_, v)| *v)).collect();
     assert!(values.contains(&120.0) && values.contains(&2500.0), "the window holds both: {values:?}");
