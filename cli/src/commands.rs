@@ -923,7 +923,7 @@ async fn advance(ctx: &Ctx, a: AdvanceArgs) -> Result<(), CliError> {
             }
             at = t.to.clone();
         }
-        output::status(&before);
+        output::status(&before, &[], ctx.manager.clock().now());
         return Ok(());
     }
     let outcome = output::watch(&ctx.manager, &release, ctx.json, ctx.manager.run(&release, to.clone())).await?;
@@ -1105,7 +1105,9 @@ async fn status(ctx: &Ctx, a: ReleaseArg) -> Result<(), CliError> {
     if ctx.json {
         output::json(&status);
     } else {
-        output::status(&status);
+        let now = ctx.manager.clock().now();
+        let duties = shipwarden::duties::pending(&status.state, ctx.manager.policy(), now);
+        output::status(&status, &duties, now);
     }
     Ok(())
 }

@@ -226,7 +226,7 @@ pub fn outcome(o: &RunOutcome) {
 }
 
 /// Prints a release's status.
-pub fn status(s: &ReleaseStatus) {
+pub fn status(s: &ReleaseStatus, duties: &[shipwarden::duties::Duty], now: jiff::Timestamp) {
     let st: &ReleaseState = &s.state;
     if let Some(plan) = &st.plan {
         println!(
@@ -269,6 +269,13 @@ pub fn status(s: &ReleaseStatus) {
     }
     if let Some(r) = &st.rollback_reason {
         println!("  {} rollback: {r}", paint(BAD, "↺"));
+    }
+    for f in &st.findings {
+        println!("  {} finding {}: {}", paint(BAD, "!"), paint(BOLD, &f.rule), f.detail);
+    }
+    for d in duties {
+        let when = if d.due_at <= now { "due now".to_owned() } else { format!("due {}", d.due_at) };
+        println!("  {} duty [{}] {}: {}", paint(WAIT, "◷"), d.rule, when, d.subject);
     }
     for (to, refusal) in &s.next {
         match refusal {

@@ -730,12 +730,15 @@ fn tick_sends_each_due_notice_once_and_watch_stops_on_sigterm_r6d() {
     let start = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(2)).expect("time");
     let start = start.strftime("%Y-%m-%dT%H:%M:00Z").to_string();
     p.ok(&["schedule", "shop-1.0.0", "--env", "prod", "--start", &start, "--as", "rita"]);
+    let shown = p.ok(&["status", "shop-1.0.0"]);
+    assert!(shown.contains("duty [R-6d] due now: Scheduled: shop 1.0.0 to prod"), "{shown}");
     let listed = p.ok(&["tick", "--list"]);
     assert!(listed.contains("shop-1.0.0 Scheduled: shop 1.0.0 to prod on") && listed.contains("[R-6d]"), "{listed}");
     let done = p.ok(&["tick"]);
     assert!(done.contains("✓ shop-1.0.0 Scheduled: shop 1.0.0 to prod"), "{done}");
     assert!(done.contains("Coming on"), "stakeholders of a minor release: {done}");
     assert!(p.ok(&["tick"]).contains("nothing was due"));
+    assert!(!p.ok(&["status", "shop-1.0.0"]).contains("Scheduled: shop"), "done duties are not listed");
     let notices = std::fs::read_to_string(p.path().join(".shipwarden/notices.jsonl")).expect("notices");
     assert_eq!(notices.lines().filter(|l| l.contains("Scheduled: shop 1.0.0")).count(), 1, "{notices}");
     assert_eq!(p.json(&["tick", "--json"]), serde_json::json!([]));
