@@ -609,31 +609,29 @@ const SCRIPTS: [(&str, &str, Option<&str>); 2] = [
     ("0002_total", "alter table orders add total int", Some("alter table orders drop total")),
 ];
 
-fn state_of(w: &World) -> ReleaseState {
-    let history = futures_lite(w.manager.history(&id()));
-    ReleaseState::from_events(history.iter().map(|e| &e.event))
+async fn state_of(w: &World) -> ReleaseState {
+    (*w.manager.state(&id()).await.expect("state")).clone()
 }
 
-fn futures_lite<F: std::future::Future<Output = Result<Vec<shipwarden::audit::Envelope>, EngineError>>>(
-    f: F,
-) -> Vec<shipwarden::audit::Envelope> {
-    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f)).expect("history")
+/// A world whose `envs` migrate their databases with `migrator`.
+fn migrating_world(migrator: &Arc<MemoryMigrator>, envs: &[&str]) -> World {
+    let (m, envs) = (migrator.clone(), envs.iter().map(|e| env(e)).collect::<Vec<_>>());
+    world_full(1, Policy::default(), move |p| {
+        for e in envs {
+            p.migrators.insert(e, m.clone());
+        }
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_run_in_staging_with_a_rollback_test_before_production_r7e_r8b() {
     let migrator = Arc::new(MemoryMigrator::new(&SCRIPTS));
-    let m = migrator.clone();
-    let w = world_full(1, Policy::default(), move |p| {
-        for e in ["staging", "prod"] {
-            p.migrators.insert(env(e), m.clone());
-        }
-    });
+    let w = migrating_world(&migrator, &["staging", "prod"]);
     to_accepted(&w).await;
     assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
     assert_eq!(migrator.applied(&env("staging")), ["0001_orders", "0002_total"]);
     assert_eq!(migrator.applied(&env("prod")), ["0001_orders", "0002_total"]);
-    let state = state_of(&w);
+    let state = state_of(&w).await;
     let kinds: Vec<(String, bool)> = state
         .steps
         .iter()
@@ -656,18 +654,13 @@ async fn migrations_run_in_staging_with_a_rollback_test_before_production_r7e_r8
 async fn a_failed_rollback_rehearsal_refuses_production_r7e() {
     let migrator = Arc::new(MemoryMigrator::new(&SCRIPTS));
     migrator.fail_down("0002_total");
-    let m = migrator.clone();
-    let w = world_full(1, Policy::default(), move |p| {
-        for e in ["staging", "prod"] {
-            p.migrators.insert(env(e), m.clone());
-        }
-    });
+    let w = migrating_world(&migrator, &["staging", "prod"]);
     to_accepted(&w).await;
     let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
     assert_eq!(wait.stage, Stage::Accepted);
     let unmet = wait.refusal.unmet.iter().find(|u| u.rule.as_str() == "R-7e").expect("R-7e unmet");
     assert!(unmet.requirement.to_string().contains("gate `migrations_rehearsed` measured no"), "{}", wait.refusal);
-    let state = state_of(&w);
+    let state = state_of(&w).await;
     let gate = state.gate_results.iter().rfind(|r| r.gate == GateId::MigrationsRehearsed).expect("measured");
     assert!(
         gate.source.contains("the rollback test in staging failed")
@@ -684,17 +677,14 @@ async fn a_failed_rollback_rehearsal_refuses_production_r7e() {
 async fn a_failed_migration_stops_the_staging_deployment_r8b() {
     let migrator = Arc::new(MemoryMigrator::new(&SCRIPTS));
     migrator.fail_up("0002_total");
-    let m = migrator.clone();
-    let w = world_full(1, Policy::default(), move |p| {
-        p.migrators.insert(env("staging"), m.clone());
-    });
+    let w = migrating_world(&migrator, &["staging"]);
     w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
     approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
     let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
     assert_eq!(wait.stage, Stage::Built);
     assert!(wait.refusal.to_string().contains("step `deploy` on staging"), "{}", wait.refusal);
     assert!(w.targets["staging"][0].calls().is_empty(), "no target deployed after a failed migration");
-    let state = state_of(&w);
+    let state = state_of(&w).await;
     let deploy = state.steps.iter().find(|s| s.key == "deploy:staging#1").expect("deploy step");
     assert!(
         matches!(&deploy.outcome, Some(StepOutcome::Failed { error, .. }) if error.contains("database migration on staging failed") && error.contains("0002_total failed")),
@@ -706,12 +696,7 @@ async fn a_failed_migration_stops_the_staging_deployment_r8b() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_refuses_migrations_that_changed_since_staging_r7e() {
     let migrator = Arc::new(MemoryMigrator::new(&SCRIPTS));
-    let m = migrator.clone();
-    let w = world_full(1, Policy::default(), move |p| {
-        for e in ["staging", "prod"] {
-            p.migrators.insert(env(e), m.clone());
-        }
-    });
+    let w = migrating_world(&migrator, &["staging", "prod"]);
     to_accepted(&w).await;
     migrator.replace(&[
         SCRIPTS[0],
@@ -719,7 +704,7 @@ async fn production_refuses_migrations_that_changed_since_staging_r7e() {
     ]);
     let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
     assert!(wait.refusal.to_string().contains("migrations_rehearsed"), "{}", wait.refusal);
-    let state = state_of(&w);
+    let state = state_of(&w).await;
     let gate = state.gate_results.iter().rfind(|r| r.gate == GateId::MigrationsRehearsed).expect("measured");
     assert!(gate.source.contains("staging ran other migrations: 0002_total changed"), "{}", gate.source);
     assert!(migrator.applied(&env("prod")).is_empty());
@@ -729,12 +714,7 @@ async fn production_refuses_migrations_that_changed_since_staging_r7e() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_migrations_changed_after_the_readiness_check_are_refused_and_rolled_back_r7e() {
     let migrator = Arc::new(MemoryMigrator::new(&SCRIPTS));
-    let m = migrator.clone();
-    let w = world_full(1, Policy::default(), move |p| {
-        for e in ["staging", "prod"] {
-            p.migrators.insert(env(e), m.clone());
-        }
-    });
+    let w = migrating_world(&migrator, &["staging", "prod"]);
     to_accepted(&w).await;
     let reached = w.manager.run(&id(), Some(Stage::ProdReady)).await.expect("run");
     assert_eq!(reached, RunOutcome::Reached { stage: Stage::ProdReady });
@@ -765,7 +745,7 @@ async fn dependency_drift_refuses_production_until_it_is_fixed_r7f_r8d() {
     w.manager.plan(&rm(), plan).await.expect("plan");
     approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
     w.manager.run(&id(), None).await.expect("run");
-    let state = state_of(&w);
+    let state = state_of(&w).await;
     let reading = state.steps.iter().find(|s| s.key == "dependencies:staging#1").expect("staging read");
     assert!(
         matches!(&reading.outcome, Some(StepOutcome::Succeeded { detail, .. }) if detail == "staging runs payments 2.4.1, search 8.1")
@@ -788,7 +768,7 @@ async fn dependency_drift_refuses_production_until_it_is_fixed_r7f_r8d() {
     assert_eq!(wait.stage, Stage::Accepted);
     let unmet = wait.refusal.unmet.iter().find(|u| u.rule.as_str() == "R-7f").expect("R-7f unmet");
     assert!(unmet.requirement.to_string().contains("gate `dependency_drift` measured 2"), "{}", wait.refusal);
-    let state = state_of(&w);
+    let state = state_of(&w).await;
     let gate = state.gate_results.iter().rfind(|r| r.gate == GateId::DependencyDrift).expect("measured");
     assert_eq!(
         gate.source,
@@ -809,7 +789,7 @@ async fn a_release_whose_tag_is_gone_is_refused_before_production_r8d() {
     let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
     let unmet = wait.refusal.unmet.iter().find(|u| u.rule.as_str() == "R-8d").expect("R-8d unmet");
     assert!(unmet.requirement.to_string().contains("gate `artifact_version` measured no"), "{}", wait.refusal);
-    let state = state_of(&w);
+    let state = state_of(&w).await;
     let gate = state.gate_results.iter().rfind(|r| r.gate == GateId::ArtifactVersion).expect("measured");
     assert_eq!(gate.source, "artifacts: the repository has no tag v1.4.0");
 }
@@ -862,7 +842,7 @@ async fn a_breach_while_production_deploys_stops_and_rolls_back_r8e_r8g() {
         w.targets["prod"].iter().all(|t| t.calls().is_empty()),
         "the first samples are taken before the first target: nothing was deployed"
     );
-    let state = state_of(&w);
+    let state = state_of(&w).await;
     let monitor = state.steps.iter().find(|s| s.key == "monitor:prod#1").expect("monitor step");
     assert!(matches!(monitor.outcome, Some(StepOutcome::Failed { .. })));
     assert!(monitor.log.iter().any(|l| l.text.contains("host-monitor: cpu = 97.0 % (breach: required < 80.0 %)")));
@@ -884,7 +864,7 @@ async fn the_verification_window_tolerates_a_short_breach_r8e() {
     // 15 s apart: breaching for 30 s, then healthy — shorter than the 60 s that counts.
     probe.arm(&[450.0, 450.0, 450.0, 120.0]);
     assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
-    let state = state_of(&w);
+    let state = state_of(&w).await;
     let window = state.steps.iter().find(|s| s.key == "monitor:verify:prod#1").expect("window watched");
     let samples = window.outcome.as_ref().and_then(StepOutcome::output).and_then(|o| o.as_array()).expect("samples");
     assert_eq!(samples.len(), 21, "5 minutes sampled every 15 s");
@@ -905,7 +885,7 @@ async fn a_sustained_breach_in_the_verification_window_rolls_back_r8e_r8g() {
     let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
     assert!(reason.contains("monitor on prod failed: monitor sample: rejected: R-8e: response_time in prod measured 450 ms, required < 200 ms, for 60 s"), "{reason}");
     assert_eq!(w.targets["prod"][0].calls().iter().filter(|c| c.operation == "rollback").count(), 1);
-    let state = state_of(&w);
+    let state = state_of(&w).await;
     assert!(!state.steps.iter().any(|s| s.step == StepKind::SmokeTest), "no smoke test after a failed window");
 }
 

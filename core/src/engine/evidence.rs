@@ -298,7 +298,8 @@ impl ReleaseManager {
         Ok(())
     }
 
-    async fn record(&self, release: &ReleaseId, evidence: Evidence) -> Result<(), EngineError> {
+    /// Records evidence the engine measured, as its automation actor (R-7g).
+    pub(crate) async fn record(&self, release: &ReleaseId, evidence: Evidence) -> Result<(), EngineError> {
         let automation = self.inner.automation.clone();
         self.commit(release, &automation, vec![Action::RecordEvidence(evidence)]).await
     }

@@ -553,14 +553,7 @@ impl ReleaseManager {
         } else {
             format!("ticketing: {}", keys.join(", "))
         };
-        let automation = self.inner.automation.clone();
-        self.execute(
-            release,
-            &automation,
-            Action::RecordEvidence(Evidence::new(GateId::CriticalBugs, bugs.len() as f64, source)),
-        )
-        .await?;
-        Ok(())
+        self.record(release, Evidence::new(GateId::CriticalBugs, bugs.len() as f64, source)).await
     }
 
     /// The commits since the release's last release tag (all, without one), and that tag's name;
@@ -591,14 +584,7 @@ impl ReleaseManager {
         } else {
             format!("vcs: without ticket key: {}", untracked.join("; "))
         };
-        let automation = self.inner.automation.clone();
-        self.execute(
-            release,
-            &automation,
-            Action::RecordEvidence(Evidence::new(GateId::UntrackedCommits, untracked.len() as f64, source)),
-        )
-        .await?;
-        Ok(())
+        self.record(release, Evidence::new(GateId::UntrackedCommits, untracked.len() as f64, source)).await
     }
 
     /// R-4d: pull requests merged since the last release tag (read from the
@@ -636,14 +622,7 @@ impl ReleaseManager {
             }
             None => (0, "no repository: pull requests not checked".to_owned()),
         };
-        let automation = self.inner.automation.clone();
-        self.execute(
-            release,
-            &automation,
-            Action::RecordEvidence(Evidence::new(GateId::UnreviewedPulls, count as f64, source)),
-        )
-        .await?;
-        Ok(())
+        self.record(release, Evidence::new(GateId::UnreviewedPulls, count as f64, source)).await
     }
 
     /// The release notes as they are (or will be) published (R-9b).
