@@ -741,18 +741,7 @@ fn verify_bundle(config: &Path, file: &Path, key: Option<String>, json: bool) ->
             }
             Ok(())
         }
-        Err(e) => Err(CliError::Refused(shipwarden::machine::Refusal {
-            rule: RuleId::R_9D,
-            stage: None,
-            attempted: "verify evidence bundle".into(),
-            unmet: vec![shipwarden::machine::Unmet {
-                rule: RuleId::R_9D,
-                requirement: shipwarden::machine::Requirement::Input {
-                    field: file.display().to_string(),
-                    problem: e.to_string(),
-                },
-            }],
-        })),
+        Err(e) => Err(CliError::Outside(format!("{}: {e}", file.display()))),
     }
 }
 
@@ -852,7 +841,9 @@ async fn report(ctx: &Ctx, a: ReportArgs) -> Result<(), CliError> {
     if ctx.dry_run {
         let state = ctx.state(&release).await?;
         let key = format!("report:{step}:{}#dry-run", env.as_ref().map_or("-", |e| e.as_str()));
-        return ctx.preview(&state, &actor, Action::StartStep { step, environment: env, target: None, key }).await;
+        return ctx
+            .preview(&state, &actor, Action::StartStep { step, environment: env, target: None, key, held: Vec::new() })
+            .await;
     }
     let state = ctx.manager.report_step(&release, &actor, step.clone(), env.clone(), outcome).await?;
     let place = env.map(|e| format!(" in {e}")).unwrap_or_default();

@@ -522,6 +522,7 @@ async fn an_unfinished_step_is_resolved_by_asking_the_port_not_by_calling_again(
             environment: Some(env("staging")),
             target: target.map(Into::into),
             key: key.into(),
+            held: Vec::new(),
         };
         w.manager.execute(&id(), &de, action).await.expect("start");
     }

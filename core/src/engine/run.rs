@@ -81,11 +81,27 @@ impl ReleaseManager {
 
     async fn run_locked(&self, release: &ReleaseId, until: Option<Stage>) -> Result<RunOutcome, EngineError> {
         self.invalidate(release).await;
+        // The stages this call has been through: one call never enters a
+        // stage twice (a policy whose graph loops is stopped and named, R-3).
+        let mut visited: Vec<Stage> = Vec::new();
         loop {
             let (plan, stage) = self.with_state(release, |s| (s.plan.clone(), s.stage.clone())).await?;
             let (Some(plan), Some(stage)) = (plan, stage) else {
                 return Err(EngineError::NotFound(release.clone()));
             };
+            if visited.contains(&stage) {
+                visited.push(stage.clone());
+                let refusal = Refusal::new(
+                    Some(stage.clone()),
+                    format!("run {release}"),
+                    vec![crate::machine::Unmet::new(
+                        crate::RuleId::R_3,
+                        crate::machine::Requirement::Cycle { path: visited },
+                    )],
+                );
+                return Ok(RunOutcome::Waiting(Waiting { stage, refusal }));
+            }
+            visited.push(stage.clone());
             if self.inner.policy.is_final(&stage) {
                 return Ok(RunOutcome::Final { stage });
             }
@@ -120,7 +136,16 @@ impl ReleaseManager {
             }
             let mut refusal = None;
             for t in &candidates {
-                self.prepare(release, t).await?;
+                // A step the policy refuses to start (R-6e: the environment is
+                // held by another release) leaves the release waiting.
+                match self.prepare(release, t).await {
+                    Ok(()) => {}
+                    Err(EngineError::Refused(r)) => {
+                        refusal.get_or_insert(r);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
                 let automation = self.inner.automation.clone();
                 match self.commit(release, &automation, vec![Action::Advance { to: t.to.clone() }]).await {
                     Ok(_) => {
@@ -511,6 +536,7 @@ impl ReleaseManager {
                         target: m.target,
                         value: m.value,
                         source: m.source,
+                        items: Vec::new(),
                     })
                 })
                 .collect()
@@ -553,7 +579,14 @@ impl ReleaseManager {
         } else {
             format!("ticketing: {}", keys.join(", "))
         };
-        self.record(release, Evidence::new(GateId::CriticalBugs, bugs.len() as f64, source)).await
+        let items = bugs
+            .iter()
+            .map(|b| match &b.severity {
+                Some(severity) => format!("{} ({severity})", b.key),
+                None => b.key.to_string(),
+            })
+            .collect();
+        self.record(release, Evidence::new(GateId::CriticalBugs, bugs.len() as f64, source).with_items(items)).await
     }
 
     /// The commits since the release's last release tag (all, without one), and that tag's name;
@@ -582,9 +615,10 @@ impl ReleaseManager {
                 last.as_deref().unwrap_or("the start")
             )
         } else {
-            format!("vcs: without ticket key: {}", untracked.join("; "))
+            format!("vcs: {} commits since {}", commits.len(), last.as_deref().unwrap_or("the start"))
         };
-        self.record(release, Evidence::new(GateId::UntrackedCommits, untracked.len() as f64, source)).await
+        let count = untracked.len() as f64;
+        self.record(release, Evidence::new(GateId::UntrackedCommits, count, source).with_items(untracked)).await
     }
 
     /// R-4d: pull requests merged since the last release tag (read from the
@@ -593,7 +627,7 @@ impl ReleaseManager {
     /// tells, the evidence says that nothing could be checked.
     async fn measure_reviews(&self, release: &ReleaseId, history: Option<&History>) -> Result<(), EngineError> {
         let min = self.inner.policy.vcs.min_reviewers;
-        let (count, source) = match history {
+        let (count, source, short) = match history {
             Some(History { commits, .. }) => {
                 let pulls = crate::changes::pull_requests(commits);
                 let mut short = Vec::new();
@@ -618,11 +652,11 @@ impl ReleaseManager {
                 } else {
                     format!("vcs host: too few approving reviewers: {}", short.join(", "))
                 };
-                (short.len(), source)
+                (short.len(), source, short)
             }
-            None => (0, "no repository: pull requests not checked".to_owned()),
+            None => (0, "no repository: pull requests not checked".to_owned(), Vec::new()),
         };
-        self.record(release, Evidence::new(GateId::UnreviewedPulls, count as f64, source)).await
+        self.record(release, Evidence::new(GateId::UnreviewedPulls, count as f64, source).with_items(short)).await
     }
 
     /// The release notes as they are (or will be) published (R-9b).
@@ -758,8 +792,12 @@ impl ReleaseManager {
             Some(key) => key,
             None => {
                 let key = next;
-                self.execute(release, actor, Action::StartStep { step, environment, target: None, key: key.clone() })
-                    .await?;
+                self.execute(
+                    release,
+                    actor,
+                    Action::StartStep { step, environment, target: None, key: key.clone(), held: Vec::new() },
+                )
+                .await?;
                 key
             }
         };
