@@ -13,9 +13,9 @@ pub mod sqlite;
 
 use std::borrow::Cow;
 
+use shipwarden::ReleaseId;
 use shipwarden::audit::{ChainHash, Envelope};
 use shipwarden::ports::{ErrorKind, PortError, ReleaseQuery, ReleaseSummary, StoreError};
-use shipwarden::ReleaseId;
 
 /// Migrations embedded in the binary, for sqlx's migrator.
 #[derive(Debug)]
