@@ -1367,3 +1367,32 @@ fn preview_is_the_decision_of_the_real_call_without_recording_it_r3() {
     });
     result.expect("preview and the real call agree");
 }
+
+/// A smoke test that never answers.
+struct Hanging;
+
+#[async_trait]
+impl Probe for Hanging {
+    fn name(&self) -> &str {
+        "hanging smoke test"
+    }
+    async fn check(&self, _environment: &EnvName) -> Result<Vec<Measurement>, PortError> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn the_engine_stops_smoke_tests_at_the_policy_deadline_and_rolls_back_r8f_r8g() {
+    let mut policy = Policy::default();
+    policy.deadlines.smoke_tests = jiff::SignedDuration::from_millis(300);
+    let w = world_full(1, policy, |ports| {
+        ports.smoke.insert(env("prod"), vec![Arc::new(Hanging)]);
+    });
+    to_accepted(&w).await;
+    let release = id();
+    let run = tokio::time::timeout(Duration::from_secs(30), w.manager.run(&release, None));
+    let outcome = run.await.expect("the deadline ends the smoke test, not the probe").expect("run");
+    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    assert!(reason.contains("deadline `smoke_tests`") && reason.contains("R-8f"), "{reason}");
+}

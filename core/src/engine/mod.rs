@@ -655,7 +655,7 @@ impl ReleaseManager {
             for (_, t) in self.inner.policy.transitions_from(stage) {
                 let command = Command::new(&self.inner.automation, Action::Advance { to: t.to.clone() });
                 let refusal = decide(&state, &command, &self.inner.policy, now).err();
-                let fits = t.kinds.is_empty() || state.plan.as_ref().is_some_and(|p| t.kinds.contains(&p.kind));
+                let fits = state.plan.as_ref().is_some_and(|p| t.applies_to(p.kind));
                 if fits {
                     next.push((t.to.clone(), refusal));
                 }

@@ -122,18 +122,8 @@ impl ReleaseManager {
                 }
                 continue;
             }
-            let mut candidates: Vec<Transition> = self
-                .inner
-                .policy
-                .transitions_from(&stage)
-                .filter(|(_, t)| t.kinds.is_empty() || t.kinds.contains(&plan.kind))
-                .map(|(_, t)| t.clone())
-                .collect();
-            // When the policy has a path made for this kind (the emergency fast
-            // track), run waits for it rather than take the general path.
-            if candidates.iter().any(|t| !t.kinds.is_empty()) {
-                candidates.retain(|t| !t.kinds.is_empty());
-            }
+            let candidates: Vec<Transition> =
+                self.inner.policy.ways_forward(&stage, plan.kind).into_iter().map(|(_, t)| t.clone()).collect();
             let mut refusal = None;
             for t in &candidates {
                 // A step the policy refuses to start (R-6e: the environment is
@@ -297,7 +287,7 @@ impl ReleaseManager {
                 {
                     checked.push(env.clone());
                     let probes = self.inner.ports.checks.get(env).cloned().unwrap_or_default();
-                    self.probe_step(release, StepKind::PreDeployChecks, env, &probes).await?;
+                    self.probe_step(release, StepKind::PreDeployChecks, env, &probes, None).await?;
                 }
                 _ => {}
             }
@@ -506,22 +496,52 @@ impl ReleaseManager {
                     }
                 }
                 let Some(probes) = ports.smoke.get(env).cloned() else { return Ok(()) };
-                self.probe_step(release, StepKind::SmokeTest, env, &probes).await?;
+                // R-8f: the smoke tests end within what is left of the transition's deadline.
+                let within = self.deadline_left(release, env).await?;
+                self.probe_step(release, StepKind::SmokeTest, env, &probes, within).await?;
             }
             _ => tracing::debug!(step = %req.step, environment = %env_name, "waiting for this step to be reported"),
         }
         Ok(())
     }
 
+    /// What is left of the deadline of the transition that needs smoke tests
+    /// on `env` from the release's stage (R-8f), measured from when the
+    /// release entered the stage; none when no such transition has one.
+    async fn deadline_left(
+        &self,
+        release: &ReleaseId,
+        env: &EnvName,
+    ) -> Result<Option<(String, std::time::Duration)>, EngineError> {
+        let policy = self.inner.policy.clone();
+        let now = self.inner.clock.now();
+        self.with_state(release, |state| {
+            let (Some(stage), Some(plan)) = (&state.stage, &state.plan) else { return None };
+            let entered = state.entered_at.get(stage)?;
+            policy.ways_forward(stage, plan.kind).into_iter().find_map(|(_, t)| {
+                let name = t.deadline.as_ref()?;
+                let smoke = t.steps.iter().any(|r| r.step == StepKind::SmokeTest && r.environment.as_ref() == Some(env));
+                let limit = policy.deadlines.get(name).filter(|_| smoke)?;
+                let left = limit - now.duration_since(*entered);
+                Some((name.clone(), left.max(jiff::SignedDuration::ZERO).unsigned_abs()))
+            })
+        })
+        .await
+    }
+
     /// Runs probes as one step; what they measured is recorded as evidence
-    /// in the same append as the step's outcome.
+    /// in the same append as the step's outcome. With `within`, the probes
+    /// must end before that deadline (its name and what is left of it), or
+    /// the step fails (R-8f).
     async fn probe_step(
         &self,
         release: &ReleaseId,
         step: StepKind,
         env: &EnvName,
         probes: &[Arc<dyn Probe>],
+        within: Option<(String, std::time::Duration)>,
     ) -> Result<(), EngineError> {
+        let until = within.as_ref().map(|(name, left)| (name.clone(), *left, tokio::time::Instant::now() + *left));
         let key = self.with_state(release, |state| Self::step_key(state, &format!("{step}:{env}#"))).await?;
         let env_for_evidence = env.clone();
         let spec = StepSpec::new(step.clone(), Some(env.clone()), key).idempotent().follow_up(move |outcome| {
@@ -546,16 +566,38 @@ impl ReleaseManager {
             release,
             &spec,
             |_, log| {
-                let (probes, env) = (probes.to_vec(), env_for_call.clone());
+                let (probes, env, until) = (probes.to_vec(), env_for_call.clone(), until.clone());
                 async move {
-                    let mut all = Vec::new();
-                    for p in &probes {
-                        let measured = p.check(&env).await?;
-                        for m in &measured {
-                            log.line(crate::ports::LogStream::Info, format!("{}: {} = {}", p.name(), m.gate, m.value));
+                    let checks = async {
+                        let mut all = Vec::new();
+                        for p in &probes {
+                            let measured = p.check(&env).await?;
+                            for m in &measured {
+                                log.line(
+                                    crate::ports::LogStream::Info,
+                                    format!("{}: {} = {}", p.name(), m.gate, m.value),
+                                );
+                            }
+                            all.extend(measured);
                         }
-                        all.extend(measured);
-                    }
+                        Ok::<_, PortError>(all)
+                    };
+                    let all = match until {
+                        None => checks.await?,
+                        Some((name, left, at)) => match tokio::time::timeout_at(at, checks).await {
+                            Ok(all) => all?,
+                            Err(_) => {
+                                return Err(PortError::permanent(
+                                    "engine",
+                                    "smoke tests",
+                                    format!(
+                                        "did not finish within the deadline `{name}` ({:#} were left, R-8f)",
+                                        jiff::SignedDuration::try_from(left).unwrap_or_default()
+                                    ),
+                                ));
+                            }
+                        },
+                    };
                     Ok((
                         format!("{} measurements from {} probes", all.len(), probes.len()),
                         serde_json::to_value(&all).ok(),

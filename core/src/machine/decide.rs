@@ -296,7 +296,7 @@ impl Ctx<'_> {
         let Some(&(name, t)) = candidates.iter().find(|(_, t)| &t.to == to) else {
             let allowed = candidates
                 .iter()
-                .filter(|(_, t)| t.kinds.is_empty() || t.kinds.contains(&self.plan.kind))
+                .filter(|(_, t)| t.applies_to(self.plan.kind))
                 .map(|(_, t)| t.to.clone())
                 .collect();
             return Err(vec![Unmet::new(
@@ -305,7 +305,7 @@ impl Ctx<'_> {
             )]);
         };
         let mut unmet = Vec::new();
-        if !t.kinds.is_empty() && !t.kinds.contains(&self.plan.kind) {
+        if !t.applies_to(self.plan.kind) {
             unmet.push(Unmet::new(t.rule.clone(), Req::Kind { kind: self.plan.kind, allowed: t.kinds.clone() }));
         }
         if !t.by.is_empty() {
@@ -539,7 +539,7 @@ impl Ctx<'_> {
             if production && *step == crate::model::StepKind::Deploy {
                 let wanted = |t: &crate::policy::Transition| {
                     t.enabled
-                        && (t.kinds.is_empty() || t.kinds.contains(&self.plan.kind))
+                        && t.applies_to(self.plan.kind)
                         && t.steps.iter().any(|r| r.step == *step && r.environment.as_ref() == Some(env))
                 };
                 if !self.policy.transitions_from(self.stage).any(|(_, t)| wanted(t)) {
