@@ -790,11 +790,11 @@ fn evidence_bundles_are_signed_and_verified_r9d() {
     let verified = p.ok(&["evidence", "verify", "bundle.json", "--key", &public]);
     assert!(verified.contains("✓ shop-1.0.0 verified: 1 events, chain head"), "{verified}");
     assert!(!verified.contains(&seed));
-    // Changed after signing: refused (exit 3), naming the file and the reason.
+    // Changed after signing: an integrity failure (exit 6), naming the file and the reason.
     let path = p.path().join("bundle.json");
     let text = std::fs::read_to_string(&path).expect("read").replace("\"minor\"", "\"major\"");
     std::fs::write(p.path().join("changed.json"), text).expect("write");
-    let refused = p.expect(3, &["evidence", "verify", "changed.json"]);
+    let refused = p.expect(6, &["evidence", "verify", "changed.json"]);
     assert!(refused.contains("R-9d") && refused.contains("changed after signing"), "{refused}");
     // Recording evidence still works as before; without its key the project says which variable is missing.
     let recorded = with_key(&["evidence", "shop-1.0.0", "coverage", "--value", "0.95", "--as", "quinn"]);
