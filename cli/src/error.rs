@@ -1,6 +1,7 @@
 //! Why a command did not do what was asked, and the exit code of each case.
 
 use shipwarden::engine::EngineError;
+use shipwarden::ports::StoreError;
 use shipwarden::{Problem, Refusal};
 
 /// Why a command did not do what was asked; each has its exit code ([`CliError::code`]).
@@ -71,6 +72,8 @@ impl From<EngineError> for CliError {
             EngineError::Refused(r) => CliError::Refused(r),
             EngineError::Conflict(_) | EngineError::Busy(..) => CliError::Conflict(e.to_string()),
             EngineError::NotFound(_) => CliError::Usage(e.to_string()),
+            // A stored chain that does not verify was tampered with (R-9d).
+            EngineError::Store(StoreError::Corrupt { .. }) => CliError::Integrity(e.to_string()),
             other => CliError::Outside(other.to_string()),
         }
     }

@@ -9,11 +9,11 @@
 //!
 //! | code | meaning |
 //! |------|---------|
-//! | 0 | done: `advance --to` reached its stage; without `--to`, nothing failed and the release waits for people or time |
+//! | 0 | done: `advance --to` reached its stage; without `--to`, it moved on, nothing failed, and the release waits for people or time |
 //! | 2 | bad input, usage or configuration |
-//! | 3 | refused by a rule: the rule and every unmet requirement are printed |
+//! | 3 | refused by a rule: the rule and every unmet requirement are printed (`advance` that could not move, or short of `--to`) |
 //! | 4 | another driver holds the release or the environment |
-//! | 5 | a step failed or the release rolled back, or an outside system failed after retries |
+//! | 5 | a step failed (its error printed) or the release rolled back, or an outside system failed after retries |
 //! | 6 | an integrity failure: a tampered audit chain, a bad evidence bundle |
 //!
 //! Logging goes to standard error: `-v` (info), `-vv` (debug), `-vvv`

@@ -338,3 +338,18 @@ pub fn status(s: &ReleaseStatus, duties: &[shipwarden::duties::Duty], now: jiff:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::readable_key;
+
+    #[test]
+    fn resumed_steps_keys_read_as_words_r9d() {
+        assert_eq!(readable_key("deploy:prod:prod-1#1"), "deploy prod-1 on prod (deployment 1, attempt 1)");
+        assert_eq!(readable_key("deploy:prod:prod-1#2/3"), "deploy prod-1 on prod (deployment 2, attempt 3)");
+        assert_eq!(readable_key("deploy:staging#1"), "deploy on staging (deployment 1, attempt 1)");
+        assert_eq!(readable_key("monitor:verify:prod#1"), "monitor verify on prod (run 1, attempt 1)");
+        assert_eq!(readable_key("build#2/2"), "build (run 2, attempt 2)");
+        assert_eq!(readable_key("tag:v1.4.0"), "tag v1.4.0 (attempt 1)");
+    }
+}

@@ -4,7 +4,7 @@
 
 use clap::Args;
 use shipwarden::engine::RunOutcome;
-use shipwarden::machine::{ReleaseState, StepOutcome, StepRecord};
+use shipwarden::machine::{LogStream, ReleaseState, StepOutcome, StepRecord};
 use shipwarden::{ReleaseId, Stage};
 
 use crate::CliError;
@@ -68,7 +68,18 @@ pub(crate) fn judge(
                     Some(StepOutcome::Failed { error, .. }) => error.as_str(),
                     _ => "",
                 };
-                return Err(CliError::Failed(format!("{} failed: {error}", output::step_name(failed))));
+                let mut message = format!("{} failed: {error}", output::step_name(failed));
+                // What the step said on standard error last, where the error itself does not say it.
+                let stderr: Vec<&str> = failed
+                    .log
+                    .iter()
+                    .filter(|l| l.stream == LogStream::Stderr && !error.contains(l.text.as_str()))
+                    .map(|l| l.text.as_str())
+                    .collect();
+                for line in &stderr[stderr.len().saturating_sub(5)..] {
+                    message.push_str(&format!("\n  {line}"));
+                }
+                return Err(CliError::Failed(message));
             }
             if to_asked || after.stage == before.stage {
                 return Err(CliError::Refused(w.refusal.clone()));
