@@ -52,15 +52,18 @@ pub fn refusal(r: &Refusal) {
 /// Prints an error the way the mode asks.
 pub fn error(e: &CliError, as_json: bool) {
     if as_json {
+        let (kind, code) = (e.kind(), e.code());
         let value = match e {
-            CliError::Refused(r) => serde_json::json!({ "error": "refused", "code": 3, "refusal": r }),
+            CliError::Refused(r) => serde_json::json!({ "error": kind, "code": code, "refusal": r }),
             CliError::Problems(p) => serde_json::json!({
-                "error": "invalid", "code": 2,
+                "error": kind, "code": code,
                 "problems": p.iter().map(|p| serde_json::json!({"path": p.path, "message": p.message})).collect::<Vec<_>>()
             }),
-            CliError::Usage(m) => serde_json::json!({ "error": "usage", "code": 2, "message": m }),
-            CliError::Conflict(m) => serde_json::json!({ "error": "conflict", "code": 4, "message": m }),
-            CliError::Outside(m) => serde_json::json!({ "error": "outside_failure", "code": 5, "message": m }),
+            CliError::Usage(m)
+            | CliError::Conflict(m)
+            | CliError::Outside(m)
+            | CliError::Failed(m)
+            | CliError::Integrity(m) => serde_json::json!({ "error": kind, "code": code, "message": m }),
         };
         json(&value);
         return;
@@ -80,8 +83,50 @@ pub fn error(e: &CliError, as_json: bool) {
         }
         CliError::Usage(m) => eprintln!("{} {m}", paint(BAD, "error:")),
         CliError::Conflict(m) => eprintln!("{} {m}", paint(BAD, "conflict:")),
-        CliError::Outside(m) => eprintln!("{} {m}", paint(BAD, "failed:")),
+        CliError::Outside(m) | CliError::Failed(m) => eprintln!("{} {m}", paint(BAD, "failed:")),
+        CliError::Integrity(m) => eprintln!("{} {m}", paint(BAD, "integrity failure:")),
     }
+}
+
+/// A step's key read out (`deploy:prod:prod-1#1/2` is `deploy prod-1 on prod
+/// (deployment 1, attempt 2)`), for steps whose start this process did not see.
+pub fn readable_key(key: &str) -> String {
+    let (base, attempt) = match key.rsplit_once('/') {
+        Some((b, a)) if a.parse::<u32>().is_ok() => (b, Some(a)),
+        _ => (key, None),
+    };
+    let (path, run) = match base.rsplit_once('#') {
+        Some((p, n)) => (p, Some(n)),
+        None => (base, None),
+    };
+    let parts: Vec<&str> = path.split(':').collect();
+    let what = match parts.as_slice() {
+        [step @ ("deploy" | "rollback"), env, target] => format!("{step} {target} on {env}"),
+        ["tag", tag @ ..] => format!("tag {}", tag.join(":")),
+        [one] => (*one).to_owned(),
+        [rest @ .., env] => format!("{} on {env}", rest.join(" ")),
+        [] => key.to_owned(),
+    };
+    let mut notes = Vec::new();
+    if let Some(n) = run {
+        let deployment = matches!(parts.first(), Some(&("deploy" | "rollback")));
+        notes.push(if deployment { format!("deployment {n}") } else { format!("run {n}") });
+    }
+    notes.push(format!("attempt {}", attempt.unwrap_or("1")));
+    format!("{what} ({})", notes.join(", "))
+}
+
+/// A step's name for people: its kind, target and environment, and its attempt.
+pub fn step_name(s: &shipwarden::machine::StepRecord) -> String {
+    let mut what = s.step.to_string();
+    if let Some(t) = &s.target {
+        what.push_str(&format!(" {t}"));
+    }
+    if let Some(e) = &s.environment {
+        what.push_str(&format!(" on {e}"));
+    }
+    let attempt = s.key.rsplit_once('/').and_then(|(_, a)| a.parse::<u32>().ok()).unwrap_or(1);
+    format!("{what} (attempt {attempt})")
 }
 
 /// One line for an event, or none for events that need no line.
@@ -133,8 +178,12 @@ pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>)
             return None;
         }
         Event::StepFinished { key, outcome, .. } => {
-            let (what, started) = steps.remove(key).unwrap_or_else(|| (key.clone(), Instant::now()));
-            let took = paint(DIM, format!("{:.1}s", started.elapsed().as_secs_f64()));
+            // A step this process did not see start (resumed after a crash, or run by another driver).
+            let took = match steps.remove(key) {
+                Some((what, started)) => (what, paint(DIM, format!("{:.1}s", started.elapsed().as_secs_f64()))),
+                None => (readable_key(key), paint(DIM, "resumed")),
+            };
+            let (what, took) = took;
             match outcome {
                 StepOutcome::Succeeded { detail, .. } => {
                     format!("{} {} {took}  {}", paint(GOOD, "✓"), paint(BOLD, what), paint(DIM, detail))
@@ -287,5 +336,20 @@ pub fn status(s: &ReleaseStatus, duties: &[shipwarden::duties::Duty], now: jiff:
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_key;
+
+    #[test]
+    fn resumed_steps_keys_read_as_words_r9d() {
+        assert_eq!(readable_key("deploy:prod:prod-1#1"), "deploy prod-1 on prod (deployment 1, attempt 1)");
+        assert_eq!(readable_key("deploy:prod:prod-1#2/3"), "deploy prod-1 on prod (deployment 2, attempt 3)");
+        assert_eq!(readable_key("deploy:staging#1"), "deploy on staging (deployment 1, attempt 1)");
+        assert_eq!(readable_key("monitor:verify:prod#1"), "monitor verify on prod (run 1, attempt 1)");
+        assert_eq!(readable_key("build#2/2"), "build (run 2, attempt 2)");
+        assert_eq!(readable_key("tag:v1.4.0"), "tag v1.4.0 (attempt 1)");
     }
 }

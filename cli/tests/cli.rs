@@ -790,11 +790,11 @@ fn evidence_bundles_are_signed_and_verified_r9d() {
     let verified = p.ok(&["evidence", "verify", "bundle.json", "--key", &public]);
     assert!(verified.contains("✓ shop-1.0.0 verified: 1 events, chain head"), "{verified}");
     assert!(!verified.contains(&seed));
-    // Changed after signing: refused (exit 3), naming the file and the reason.
+    // Changed after signing: an integrity failure (exit 6), naming the file and the reason.
     let path = p.path().join("bundle.json");
     let text = std::fs::read_to_string(&path).expect("read").replace("\"minor\"", "\"major\"");
     std::fs::write(p.path().join("changed.json"), text).expect("write");
-    let refused = p.expect(3, &["evidence", "verify", "changed.json"]);
+    let refused = p.expect(6, &["evidence", "verify", "changed.json"]);
     assert!(refused.contains("R-9d") && refused.contains("changed after signing"), "{refused}");
     // Recording evidence still works as before; without its key the project says which variable is missing.
     let recorded = with_key(&["evidence", "shop-1.0.0", "coverage", "--value", "0.95", "--as", "quinn"]);
@@ -831,4 +831,77 @@ fn env_diff_shows_changed_keys_but_never_secret_values_r9c() {
     let json = p.json(&["env", "diff", "staging", "prod", "--json"]);
     assert_eq!(json.as_array().map(Vec::len), Some(4));
     assert!(p.expect(2, &["env", "diff", "staging", "test"]).contains("[environments.test.settings]"));
+}
+
+/// Edits the SQLite store behind shipwarden's back.
+fn tamper(p: &Project, statement: &str) {
+    let db = p.path().join(".shipwarden/releases.db");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        use sqlx::Connection as _;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+        let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&options).await.expect("open");
+        let done = sqlx::query(statement).execute(&mut conn).await.expect("update");
+        assert!(done.rows_affected() > 0, "{statement}");
+    });
+}
+
+#[test]
+fn a_failed_deploy_step_is_exit_5_with_the_steps_error_r8e() {
+    let p = Project::new(OPEN_CALENDAR);
+    let config = format!("{BASE}{OPEN_CALENDAR}").replace(
+        "echo deployed $SHIPWARDEN_VERSION to staging-1",
+        "echo staging-1: no space left on device >&2; exit 1",
+    );
+    std::fs::write(p.path().join("shipwarden.toml"), config).expect("write");
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    let out = p.expect(5, &["advance", "shop-1.0.0", "--as", "dana"]);
+    assert!(out.contains("deploy staging-1 on staging (attempt 1) failed"), "{out}");
+    assert!(out.contains("no space left on device"), "{out}");
+    // Again, in JSON: one document, the error, with its code.
+    let json = p.json(&["advance", "shop-1.0.0", "--as", "dana", "--json"]);
+    assert_eq!((json["code"].as_u64(), json["error"].as_str()), (Some(5), Some("failed")), "{json}");
+}
+
+#[test]
+fn a_tampered_store_fails_audit_verify_with_exit_6_r9d() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    assert!(p.ok(&["audit", "shop-1.0.0", "--verify"]).contains("verified"));
+    tamper(&p, "UPDATE events SET event = replace(event, '\"minor\"', '\"major\"') WHERE stream = 'shop-1.0.0'");
+    let out = p.expect(6, &["audit", "shop-1.0.0", "--verify"]);
+    assert!(out.contains("integrity failure") && out.contains("does not verify"), "{out}");
+    let json = p.json(&["audit", "shop-1.0.0", "--verify", "--json"]);
+    assert_eq!((json["code"].as_u64(), json["error"].as_str()), (Some(6), Some("integrity")), "{json}");
+}
+
+#[test]
+fn advance_to_a_stage_is_exit_0_when_reached_and_3_when_refused_r3_r2b() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    // Nothing can move without the scope approval: refused where it stands, every unmet requirement printed.
+    let refused = p.expect(3, &["advance", "shop-1.0.0", "--as", "dana"]);
+    assert!(refused.contains("refused") && refused.contains("scope"), "{refused}");
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    let reached = p.ok(&["advance", "shop-1.0.0", "--as", "dana", "--to", "staging_deployed"]);
+    assert!(reached.contains("reached staging_deployed"), "{reached}");
+    // Short of `--to` (QA has not signed off): a refusal naming what is missing.
+    let short = p.expect(3, &["advance", "shop-1.0.0", "--as", "dana", "--to", "qa_verified"]);
+    assert!(short.contains("qa_signoff"), "{short}");
+}
+
+#[test]
+fn at_goes_only_with_dry_run_r6b() {
+    let p = Project::new("");
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let usage = p.expect(2, &["approve", "shop-1.0.0", "scope", "--as", "paul", "--at", "2030-01-05 10:00"]);
+    assert!(usage.contains("--at") && usage.contains("--dry-run"), "{usage}");
+    p.expect(2, &["approve", "shop-1.0.0", "scope", "--as", "paul", "--dry-run", "--at", "someday"]);
+    assert!(
+        p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--dry-run", "--at", "2030-01-05T10:00:00Z"])
+            .contains("would record")
+    );
+    assert_eq!(p.stage("shop-1.0.0"), "planned", "a dry run records nothing");
 }

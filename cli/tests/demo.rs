@@ -6,7 +6,7 @@ use assert_cmd::Command;
 fn the_demo_runs_three_scenarios_and_leaves_its_records() {
     let dir = tempfile::tempdir().expect("tempdir");
     let work = dir.path().join("demo");
-    let out = Command::cargo_bin("shipwarden")
+    let out = Command::cargo_bin("shipwarden-demo")
         .expect("bin")
         .args(["demo", "--dir"])
         .arg(&work)

@@ -239,7 +239,7 @@ fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, S
 
 fn migrate(db: &Path, sql: &str) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    runtime.block_on(super::sql(db, sql))
+    runtime.block_on(crate::sql(db, sql))
 }
 
 struct Host {

@@ -644,12 +644,17 @@ impl ReleaseManager {
 
     /// The release's state and, for each possible next stage, what is still missing.
     pub async fn status(&self, release: &ReleaseId) -> Result<ReleaseStatus, EngineError> {
+        self.status_at(release, self.inner.clock.now()).await
+    }
+
+    /// [`status`](Self::status) as it would be judged at `now`: what each
+    /// way forward would still need then ("would this be allowed then?").
+    pub async fn status_at(&self, release: &ReleaseId, now: Timestamp) -> Result<ReleaseStatus, EngineError> {
         let envelopes = self.inner.store.load(release).await?;
         if envelopes.is_empty() {
             return Err(EngineError::NotFound(release.clone()));
         }
         let state = ReleaseState::from_events(envelopes.iter().map(|e| &e.event));
-        let now = self.inner.clock.now();
         let mut next = Vec::new();
         if let Some(stage) = &state.stage {
             for (_, t) in self.inner.policy.transitions_from(stage) {

@@ -520,7 +520,8 @@ impl ReleaseManager {
             let entered = state.entered_at.get(stage)?;
             policy.ways_forward(stage, plan.kind).into_iter().find_map(|(_, t)| {
                 let name = t.deadline.as_ref()?;
-                let smoke = t.steps.iter().any(|r| r.step == StepKind::SmokeTest && r.environment.as_ref() == Some(env));
+                let smoke =
+                    t.steps.iter().any(|r| r.step == StepKind::SmokeTest && r.environment.as_ref() == Some(env));
                 let limit = policy.deadlines.get(name).filter(|_| smoke)?;
                 let left = limit - now.duration_since(*entered);
                 Some((name.clone(), left.max(jiff::SignedDuration::ZERO).unsigned_abs()))

@@ -294,11 +294,8 @@ impl Ctx<'_> {
     fn advance(&self, to: &Stage) -> Decision {
         let candidates: Vec<(&str, &Transition)> = self.policy.transitions_from(self.stage).collect();
         let Some(&(name, t)) = candidates.iter().find(|(_, t)| &t.to == to) else {
-            let allowed = candidates
-                .iter()
-                .filter(|(_, t)| t.applies_to(self.plan.kind))
-                .map(|(_, t)| t.to.clone())
-                .collect();
+            let allowed =
+                candidates.iter().filter(|(_, t)| t.applies_to(self.plan.kind)).map(|(_, t)| t.to.clone()).collect();
             return Err(vec![Unmet::new(
                 RuleId::R_3,
                 Req::Transition { from: self.stage.clone(), to: to.clone(), allowed },

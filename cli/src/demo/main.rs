@@ -3,23 +3,71 @@
 //! `shipwarden.toml` whose targets are command targets on loopback ports,
 //! a self-signed certificate, and runs three scenarios through the same
 //! verbs a person would type, printing each command before its output.
+//!
+//! This is the `shipwarden-demo` binary (cargo feature `demo`, and the
+//! package's `default-run`, so `cargo run -p shipwarden-cli -- demo` runs it).
+//! It takes every verb of `shipwarden`, plus `demo` and the hidden
+//! `demo-helper` its sample app and hosts run as. The `shipwarden` binary
+//! itself never contains the demo, its sample app, TLS server or certificates.
 
 mod helper;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anstream::println;
 use clap::{Args, Parser};
+use helper::HelperVerb;
 use jiff::Timestamp;
 use shipwarden::ports::{Clock, ShiftedClock};
+use shipwarden_cli::output::{BAD, BOLD, DIM, GOOD, STAGE, WAIT, paint};
+use shipwarden_cli::{Cli, CliError};
 
-pub use helper::{HelperVerb, helper};
+/// The demo's own verbs; every other command line goes to `shipwarden`'s.
+#[derive(Parser, Debug)]
+#[command(name = "shipwarden", version, max_term_width = 100)]
+enum DemoCli {
+    /// A whole release on this machine: three scenarios with a sample app, in under a minute.
+    Demo(DemoArgs),
+    /// The demo's app, hosts and build (used by the demo's commands).
+    #[command(hide = true, subcommand)]
+    DemoHelper(HelperVerb),
+}
 
-use crate::output::{BAD, BOLD, DIM, GOOD, STAGE, WAIT, paint};
-use crate::{Cli, CliError};
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if !matches!(args.get(1).and_then(|a| a.to_str()), Some("demo" | "demo-helper")) {
+        return shipwarden_cli::main_from(args);
+    }
+    let cli = match DemoCli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli {
+        DemoCli::DemoHelper(verb) => return helper::helper(&verb),
+        DemoCli::Demo(args) => shipwarden_cli::logging::init(0).and_then(|()| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::outside(format!("cannot start: {e}")))?
+                .block_on(run(args))
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            shipwarden_cli::output::error(&e, false);
+            ExitCode::from(e.code())
+        }
+    }
+}
 
 /// `demo`.
 #[derive(Args, Debug)]
@@ -30,7 +78,7 @@ pub struct DemoArgs {
 }
 
 /// Runs SQL against a SQLite file (the app's migration, the demo's checks).
-pub(crate) async fn sql(db: &Path, statement: &str) -> Result<(), String> {
+async fn sql(db: &Path, statement: &str) -> Result<(), String> {
     use sqlx::Connection as _;
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(db).create_if_missing(true);
     let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&options).await.map_err(|e| e.to_string())?;
@@ -107,9 +155,9 @@ impl World {
         let mut argv = vec!["shipwarden".to_owned(), "--config".to_owned(), self.config.display().to_string()];
         argv.extend(split(line));
         let cli = Cli::try_parse_from(argv).map_err(|e| CliError::usage(e.to_string()))?;
-        let result = Box::pin(crate::commands::run(cli, Some(self.clock.clone()))).await;
+        let result = Box::pin(shipwarden_cli::run(cli, Some(self.clock.clone()))).await;
         if let Err(e) = &result {
-            crate::output::error(e, false);
+            shipwarden_cli::output::error(e, false);
             println!("{}", paint(DIM, format!("(exit {})", e.code())));
         }
         result
@@ -168,7 +216,7 @@ fn header(n: u32, title: &str) {
 }
 
 /// Runs the demo.
-pub async fn run(args: DemoArgs) -> Result<(), CliError> {
+async fn run(args: DemoArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let dir = match args.dir {
         Some(d) => {
@@ -443,7 +491,7 @@ async fn scenarios(w: &World) -> Result<Summary, CliError> {
     let db = w.dir.join("hosts/prod/shop.db");
     w.note("the new version migrates the database, then its /health answers 500: the engine rolls back (R-8g)");
     match w.sh("advance shop-1.5.0 --as dana").await {
-        Err(CliError::Outside(m)) if m.contains("rolled back") => {}
+        Err(CliError::Failed(m)) if m.contains("rolled back") => {}
         Err(e) => return Err(e),
         Ok(()) => return Err(CliError::outside("shop 1.5.0 should have been rolled back")),
     }

@@ -1,0 +1,66 @@
+//! `shipwarden approve`: an approval of a stage (R-2b, R-2c).
+
+use clap::Args;
+use shipwarden::machine::Action;
+use shipwarden::{ApprovalId, Channel, ReleaseId, Role};
+
+use crate::CliError;
+use crate::ctx::{Ctx, parse};
+use crate::dry_run;
+use crate::output::{BOLD, GOOD, paint};
+
+/// `approve`.
+#[derive(Args, Debug)]
+pub struct ApproveArgs {
+    /// The release.
+    pub release: String,
+    /// The approval (`scope`, `qa_signoff`, `acceptance`, `emergency`).
+    pub approval: String,
+    /// The role approving (default: the first of yours the policy accepts).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Where the approval was given (`cli`, `email`, `chat`, `ticket_comment`).
+    #[arg(long, default_value = "cli")]
+    pub channel: String,
+    /// A comment, kept in the audit trail.
+    #[arg(long, default_value = "")]
+    pub comment: String,
+}
+
+/// Records the approval.
+pub async fn run(ctx: &Ctx, a: ApproveArgs) -> Result<(), CliError> {
+    let actor = ctx.actor()?;
+    let release: ReleaseId = parse(&a.release)?;
+    let approval: ApprovalId = parse(&a.approval)?;
+    let role: Role = match &a.role {
+        Some(r) => parse(r)?,
+        None => {
+            let accepted = ctx.manager.policy().approvals.get(&approval).map(|r| r.roles.clone()).unwrap_or_default();
+            accepted
+                .iter()
+                .find(|r| actor.has_role(r))
+                .cloned()
+                .or_else(|| actor.roles.iter().next().cloned())
+                .ok_or_else(|| CliError::usage(format!("{} holds no role", actor.user)))?
+        }
+    };
+    let channel: Channel = parse(&a.channel)?;
+    if ctx.dry_run {
+        let action = Action::Approve { approval, role, channel, comment: a.comment };
+        return dry_run::action(ctx, &release, &actor, action).await;
+    }
+    let state = ctx.manager.approve(&release, &actor, approval.clone(), role.clone(), channel, &a.comment).await?;
+    let email = ctx
+        .loaded
+        .config
+        .users
+        .get(&actor.user)
+        .and_then(|u| u.email.as_deref())
+        .map(|e| format!(" <{e}>"))
+        .unwrap_or_default();
+    ctx.done(
+        &state,
+        format!("{} {}{email} approved {} as {}", paint(GOOD, "✓"), actor.user, paint(BOLD, &approval), role),
+    );
+    Ok(())
+}

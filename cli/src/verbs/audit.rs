@@ -1,0 +1,89 @@
+//! `shipwarden audit`: a release's audit trail; its hash chain verified, exported (R-9d).
+
+use std::path::PathBuf;
+
+use anstream::println;
+use clap::Args;
+use shipwarden::ReleaseId;
+
+use crate::CliError;
+use crate::ctx::{Ctx, parse, write_or_print};
+use crate::output::{self, DIM, GOOD, paint};
+
+/// `audit`.
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// The release.
+    pub release: String,
+    /// Check the hash chain (R-9d).
+    #[arg(long)]
+    pub verify: bool,
+    /// Export the trail (`jsonl`).
+    #[arg(long, value_name = "FORMAT")]
+    pub export: Option<String>,
+    /// Write the export here instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// Prints, exports or verifies the trail; a chain that does not verify is exit 6.
+pub async fn run(ctx: &Ctx, a: AuditArgs) -> Result<(), CliError> {
+    let release: ReleaseId = parse(&a.release)?;
+    let history = ctx.manager.history(&release).await?;
+    if history.is_empty() {
+        return Err(CliError::usage(format!("no release {release}")));
+    }
+    if let Some(format) = &a.export {
+        if format != "jsonl" {
+            return Err(CliError::usage(format!("--export {format}: the format is `jsonl`")));
+        }
+        let mut text = String::new();
+        for e in &history {
+            text.push_str(&serde_json::to_string(e).map_err(|e| CliError::usage(e.to_string()))?);
+            text.push('\n');
+        }
+        write_or_print(&a.output, &text)?;
+        if let Some(path) = &a.output
+            && !ctx.json
+        {
+            anstream::eprintln!("{} {} events written to {}", paint(GOOD, "✓"), history.len(), path.display());
+        }
+        if !a.verify {
+            return Ok(());
+        }
+    }
+    if a.verify {
+        return match shipwarden::audit::verify(&history) {
+            Ok(head) => {
+                if ctx.json {
+                    output::json(&serde_json::json!({ "verified": true, "events": history.len(), "head": head }));
+                } else {
+                    println!(
+                        "{} audit chain of {release} verified: {} events, head {}",
+                        paint(GOOD, "✓"),
+                        history.len(),
+                        head
+                    );
+                }
+                Ok(())
+            }
+            Err(e) => Err(CliError::Integrity(format!("the audit trail of {release} does not verify (R-9d): {e}"))),
+        };
+    }
+    if ctx.json {
+        output::json(&history);
+        return Ok(());
+    }
+    let mut steps = Default::default();
+    for e in &history {
+        let line = output::event_line(&e.event, &mut steps).unwrap_or_else(|| paint(DIM, e.event.name()));
+        println!(
+            "{:>4} {} {:<10} {:<6} {line}",
+            e.sequence,
+            paint(DIM, e.at.strftime("%Y-%m-%d %H:%M:%S")),
+            e.actor,
+            e.rule.to_string()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! The verbs, one module each: its clap arguments and its execution. Each
+//! reads `shipwarden.toml`, builds the release manager with the configured
+//! adapters ([`Ctx`]), and does one thing; `--dry-run` goes through
+//! [`crate::dry_run`]; `--json` prints what scripts read.
+
+pub mod advance;
+pub mod approve;
+pub mod audit;
+pub mod calendar;
+pub mod cancel;
+pub mod deploy;
+pub mod env;
+pub mod evidence;
+pub mod init;
+pub mod list;
+pub mod notes;
+pub mod plan;
+pub mod policy;
+pub mod report;
+pub mod rollback;
+pub mod schedule;
+pub mod status;
+pub mod tick;
+pub mod ticket;
+pub mod verify;
+pub mod watch;
+
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use shipwarden::ports::Clock;
+
+use crate::changes;
+use crate::config::Loaded;
+use crate::ctx::{self, Ctx};
+use crate::{Cli, CliError};
+
+/// The verbs.
+#[derive(Subcommand, Debug)]
+pub enum Verb {
+    /// Write a commented shipwarden.toml.
+    Init(init::InitArgs),
+    /// Plan a release (R-1a).
+    Plan(plan::PlanArgs),
+    /// Approve a stage of a release (R-2b, R-2c).
+    Approve(approve::ApproveArgs),
+    /// Record evidence for a gate: a value, an LCOV file, or an HTTP measurement.
+    Evidence(evidence::EvidenceCmd),
+    /// Report a step people did (integration tests, a demo).
+    Report(report::ReportArgs),
+    /// Run every automatic step, up to the next human decision or a stage.
+    Advance(advance::AdvanceArgs),
+    /// Book a deployment window (R-6a, R-6e).
+    Schedule(schedule::ScheduleArgs),
+    /// Deploy a release to an environment's targets (R-8e).
+    Deploy(deploy::DeployArgs),
+    /// Run the smoke tests of a release in production; release it or roll it back (R-8f, R-8g).
+    Verify(ReleaseArg),
+    /// Roll a release back (R-8g).
+    Rollback(ReasonArgs),
+    /// Cancel a release.
+    Cancel(ReasonArgs),
+    /// A release's stage, approvals, gates, steps, and what each way forward still needs.
+    Status(ReleaseArg),
+    /// List releases.
+    List(list::ListArgs),
+    /// A release's audit trail: verify its hash chain, export it (R-9d).
+    Audit(audit::AuditArgs),
+    /// Release notes (R-9b): a planned release's, or the repository's history by release tag.
+    Notes(changes::NotesArgs),
+    /// Commits since the last release (R-4a).
+    #[command(subcommand)]
+    Changes(changes::ChangesVerb),
+    /// Versions (R-4e).
+    #[command(subcommand)]
+    Version(changes::VersionVerb),
+    /// Blackouts, maintenance windows, freezes and booked deployments.
+    Calendar(calendar::CalendarArgs),
+    /// Environment settings (R-9c).
+    #[command(subcommand)]
+    Env(env::EnvVerb),
+    /// Perform every duty that is due (notices, reminders), each once; for cron or a timer (R-5c, R-6d).
+    Tick(tick::TickArgs),
+    /// Perform duties as they come due until SIGTERM or Ctrl-C (R-5c, R-6d).
+    Watch(watch::WatchArgs),
+    /// shipwarden's own tickets (when no Jira is configured).
+    #[command(subcommand)]
+    Ticket(ticket::TicketVerb),
+    /// The policy in force.
+    #[command(subcommand)]
+    Policy(policy::PolicyVerb),
+}
+
+/// A release.
+#[derive(Args, Debug)]
+pub struct ReleaseArg {
+    /// The release (`shop-1.4.0`).
+    pub release: String,
+}
+
+/// `rollback`, `cancel`: a release and why.
+#[derive(Args, Debug)]
+pub struct ReasonArgs {
+    /// The release.
+    pub release: String,
+    /// Why.
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// Runs one verb: those that need no release manager first, then the rest with a [`Ctx`].
+pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<(), CliError> {
+    match cli.verb {
+        Verb::Init(args) => return init::run(&cli.config, args, cli.dry_run),
+        Verb::Policy(verb) => return policy::run(&cli.config, verb, cli.json),
+        Verb::Notes(args) if args.release.is_none() => return changes::notes(&cli.config, &args),
+        Verb::Changes(changes::ChangesVerb::Check { from }) => return changes::check(&cli.config, from, cli.json),
+        Verb::Version(verb) => return changes::next(&cli.config, &verb, cli.json),
+        // Neither needs the project's manager (nor its signing key).
+        Verb::Evidence(evidence::EvidenceCmd { verb: Some(evidence::EvidenceVerb::Keygen), .. }) => {
+            return evidence::keygen();
+        }
+        Verb::Evidence(evidence::EvidenceCmd { verb: Some(evidence::EvidenceVerb::Verify { file, key }), .. }) => {
+            return evidence::verify_bundle(&cli.config, &file, key, cli.json);
+        }
+        _ => {}
+    }
+    let loaded = Loaded::read(&cli.config)?;
+    let at = cli.at.as_deref().map(|t| ctx::parse_time("--at", t, &loaded.policy)).transpose()?;
+    let (manager, tickets) = loaded.manager(clock).await?;
+    let ctx = Ctx { loaded, manager, tickets, user: cli.user, json: cli.json, dry_run: cli.dry_run, at };
+    match cli.verb {
+        Verb::Plan(a) => plan::run(&ctx, a).await,
+        Verb::Approve(a) => approve::run(&ctx, a).await,
+        Verb::Evidence(evidence::EvidenceCmd { verb: Some(v), .. }) => evidence::bundle(&ctx, v).await,
+        Verb::Evidence(evidence::EvidenceCmd { record, .. }) => evidence::run(&ctx, record).await,
+        Verb::Report(a) => report::run(&ctx, a).await,
+        Verb::Advance(a) => advance::run(&ctx, a).await,
+        Verb::Schedule(a) => schedule::run(&ctx, a).await,
+        Verb::Deploy(a) => deploy::run(&ctx, a).await,
+        Verb::Verify(a) => verify::run(&ctx, a).await,
+        Verb::Rollback(a) => rollback::run(&ctx, a).await,
+        Verb::Cancel(a) => cancel::run(&ctx, a).await,
+        Verb::Status(a) => status::run(&ctx, a).await,
+        Verb::List(a) => list::run(&ctx, a).await,
+        Verb::Audit(a) => audit::run(&ctx, a).await,
+        Verb::Notes(a) => notes::run(&ctx, a).await,
+        Verb::Calendar(a) => calendar::run(&ctx, a).await,
+        Verb::Tick(a) => tick::run(&ctx, a).await,
+        Verb::Env(v) => env::run(&ctx, v).await,
+        Verb::Watch(a) => watch::run(&ctx, a).await,
+        Verb::Ticket(v) => ticket::run(&ctx, v).await,
+        Verb::Init(_) | Verb::Policy(_) | Verb::Changes(_) | Verb::Version(_) => Ok(()),
+    }
+}
