@@ -913,7 +913,10 @@ fn planning_a_version_older_than_the_newest_tag_is_refused_unless_overridden_r4c
     git(&repo, &["tag", "-a", "v1.3.0", "-m", "1.3.0"]);
     commit_in(&repo, "SHOP-7: after 1.3.0");
     let refused = p.expect(3, &["plan", "1.2.3", "--kind", "patch", "--as", "rita"]);
-    assert!(refused.contains("R-4c") && refused.contains("1.2.3 is not newer than the last release 1.3.0"), "{refused}");
+    assert!(
+        refused.contains("R-4c") && refused.contains("1.2.3 is not newer than the last release 1.3.0"),
+        "{refused}"
+    );
     // The dry run is the engine's decision: the same refusal, and nothing written.
     let dry = p.expect(3, &["plan", "1.2.3", "--kind", "patch", "--as", "rita", "--dry-run"]);
     assert!(dry.contains("R-4c"), "{dry}");

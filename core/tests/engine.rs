@@ -737,9 +737,11 @@ async fn production_migrations_changed_after_the_readiness_check_are_refused_and
     let outcome = w.manager.run(&id(), None).await.expect("run");
     let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
     assert!(
-        reason.contains("R-7e: production migrations refused: staging ran other migrations: 0002_total is gone"),
+        reason.contains("production migrations refused: staging ran other migrations: 0002_total is gone (R-7e)"),
         "{reason}"
     );
+    let finding = state_of(&w).await.findings.into_iter().find(|f| f.key == "migrate:prod#1").expect("a finding");
+    assert_eq!(finding.rule, RuleId::R_7E, "the verdict is a finding with its rule: {finding:?}");
     assert!(migrator.applied(&env("prod")).is_empty());
     assert!(w.targets["prod"][0].calls().is_empty(), "no target deployed after a refused migration");
 }
@@ -852,7 +854,9 @@ async fn a_breach_while_production_deploys_stops_and_rolls_back_r8e_r8g() {
     to_accepted(&w).await;
     let outcome = w.manager.run(&id(), None).await.expect("run");
     let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
-    assert!(reason.contains("R-8e: cpu in prod measured 97.0 %, required < 80.0 %"), "{reason}");
+    assert!(reason.contains("cpu in prod measured 97.0 %, required < 80.0 %, for 0 s (R-8e)"), "{reason}");
+    let findings = state_of(&w).await.findings;
+    assert!(findings.iter().any(|f| f.key == "monitor:prod#1" && f.rule == RuleId::R_8E), "{findings:?}");
     assert!(
         w.targets["prod"].iter().all(|t| t.calls().is_empty()),
         "the first samples are taken before the first target: nothing was deployed"
@@ -898,7 +902,9 @@ async fn a_sustained_breach_in_the_verification_window_rolls_back_r8e_r8g() {
     probe.arm(&[120.0, 450.0]);
     let outcome = w.manager.run(&id(), None).await.expect("run");
     let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
-    assert!(reason.contains("monitor on prod failed: monitor sample: rejected: R-8e: response_time in prod measured 450 ms, required < 200 ms, for 60 s"), "{reason}");
+    assert!(reason.contains("response_time in prod measured 450 ms, required < 200 ms, for 60 s (R-8e)"), "{reason}");
+    let findings = state_of(&w).await.findings;
+    assert!(findings.iter().any(|f| f.rule == RuleId::R_8E && f.detail.contains("450 ms")), "{findings:?}");
     assert_eq!(w.targets["prod"][0].calls().iter().filter(|c| c.operation == "rollback").count(), 1);
     let state = state_of(&w).await;
     assert!(!state.steps.iter().any(|s| s.step == StepKind::SmokeTest), "no smoke test after a failed window");

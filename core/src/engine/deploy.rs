@@ -127,6 +127,10 @@ impl ReleaseManager {
             let (deployed, monitored) = tokio::join!(deploying, monitoring);
             let failed = deployed?;
             monitored?;
+            // A sustained breach is the engine's verdict (R-8e): a finding, and the rollout stops.
+            if let Some(reason) = breach.get() {
+                self.find(release, &format!("monitor:{env}#{n}"), crate::RuleId::R_8E, &reason).await?;
+            }
             failed.or_else(|| breach.get())
         } else {
             self.fan_out(release, env, n, targets, &breach).await?

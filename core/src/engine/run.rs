@@ -491,7 +491,12 @@ impl ReleaseManager {
                 if production && !watched && !window.is_zero() && ports.monitors.contains_key(env) {
                     let breach = Arc::new(super::evidence::Breach::default());
                     let watch = super::evidence::Watch::For(window);
-                    if !self.monitor(release, env, key, watch, breach).await?.succeeded() {
+                    let finding_key = key.clone();
+                    if !self.monitor(release, env, key, watch, breach.clone()).await?.succeeded() {
+                        // A sustained breach is the engine's verdict (R-8e), recorded as a finding.
+                        if let Some(reason) = breach.get() {
+                            self.find(release, &finding_key, crate::RuleId::R_8E, &reason).await?;
+                        }
                         return Ok(());
                     }
                 }
