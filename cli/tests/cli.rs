@@ -847,7 +847,7 @@ fn tamper(p: &Project, statement: &str) {
 }
 
 #[test]
-fn a_failed_deploy_step_is_exit_5_with_the_steps_error_r8e() {
+fn a_failed_deploy_step_is_exit_5_with_the_steps_error_and_escalates_r8e_r2e() {
     let p = Project::new(OPEN_CALENDAR);
     let config = format!("{BASE}{OPEN_CALENDAR}").replace(
         "echo deployed $SHIPWARDEN_VERSION to staging-1",
@@ -859,6 +859,8 @@ fn a_failed_deploy_step_is_exit_5_with_the_steps_error_r8e() {
     let out = p.expect(5, &["advance", "shop-1.0.0", "--as", "dana"]);
     assert!(out.contains("deploy staging-1 on staging (attempt 1) failed"), "{out}");
     assert!(out.contains("no space left on device"), "{out}");
+    // The engine names whom to call (R-2e).
+    assert!(out.contains("escalate (R-2e): Casey (cto) <casey@example.com>"), "{out}");
     // Again, in JSON: one document, the error, with its code.
     let json = p.json(&["advance", "shop-1.0.0", "--as", "dana", "--json"]);
     assert_eq!((json["code"].as_u64(), json["error"].as_str()), (Some(5), Some("failed")), "{json}");

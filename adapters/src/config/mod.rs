@@ -1475,7 +1475,22 @@ impl Loaded {
         if let Some(ttl) = duration(&self.config.engine.lease_ttl, "engine.lease_ttl", &mut Vec::new()) {
             engine.lease_ttl = ttl;
         }
-        let mut builder = ReleaseManager::builder(store).policy(self.policy.clone()).ports(ports).config(engine);
+        let escalation = self
+            .config
+            .escalation
+            .iter()
+            .map(|e| shipwarden::EscalationContact {
+                name: e.name.clone(),
+                email: e.email.clone(),
+                role: e.role.clone(),
+                phone: e.phone.clone(),
+            })
+            .collect();
+        let mut builder = ReleaseManager::builder(store)
+            .policy(self.policy.clone())
+            .ports(ports)
+            .config(engine)
+            .escalation(escalation);
         if let Some(clock) = clock {
             builder = builder.clock(clock);
         }

@@ -134,6 +134,7 @@ pub(crate) struct Inner {
     ports: Ports,
     config: EngineConfig,
     automation: Actor,
+    escalation: Vec<crate::model::EscalationContact>,
     driver: String,
     leases: std::sync::atomic::AtomicU64,
     cache: std::sync::Mutex<HashMap<ReleaseId, Arc<Mutex<Loaded>>>>,
@@ -155,9 +156,16 @@ pub struct ReleaseManagerBuilder {
     ports: Ports,
     config: EngineConfig,
     automation: Actor,
+    escalation: Vec<crate::model::EscalationContact>,
 }
 
 impl ReleaseManagerBuilder {
+    /// Whom to call when a release fails or rolls back (R-2e), from the project's config.
+    pub fn escalation(mut self, contacts: Vec<crate::model::EscalationContact>) -> Self {
+        self.escalation = contacts;
+        self
+    }
+
     /// The policy (default: the procedure).
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
@@ -249,6 +257,7 @@ impl ReleaseManagerBuilder {
                 ports: self.ports,
                 config: self.config,
                 automation: self.automation,
+                escalation: self.escalation,
                 driver,
                 leases: std::sync::atomic::AtomicU64::new(0),
                 cache: std::sync::Mutex::default(),
@@ -279,6 +288,17 @@ impl ReleaseManager {
             ports: Ports::default(),
             config: EngineConfig::default(),
             automation: Actor::new("shipwarden", [Role::DeploymentEngineer]),
+            escalation: Vec::new(),
+        }
+    }
+
+    /// Whom to call after `outcome` (R-2e): the escalation contacts when the
+    /// run rolled back or a step failed in it, no one otherwise.
+    pub fn escalation_for(&self, outcome: &RunOutcome) -> &[crate::model::EscalationContact] {
+        match outcome {
+            RunOutcome::RolledBack { .. } => &self.inner.escalation,
+            RunOutcome::Waiting(w) if !w.failed.is_empty() => &self.inner.escalation,
+            _ => &[],
         }
     }
 
