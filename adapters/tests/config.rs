@@ -288,3 +288,18 @@ expect = { "items.status" = "paid" }
     }
     assert!(!text.join("\n").contains("hunter2"));
 }
+
+#[test]
+fn a_lease_ttl_under_five_seconds_is_refused_with_its_path_r6e() {
+    for ttl in ["0s", "4s", "500ms"] {
+        let text = format!("[project]\nname = \"shop\"\n[engine]\nlease_ttl = \"{ttl}\"\n");
+        let Err(ConfigError::Problems(problems)) = Loaded::parse(&text, std::path::Path::new("shipwarden.toml")) else {
+            panic!("{ttl} is too short");
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "engine.lease_ttl");
+        assert!(problems[0].message.contains("at least 5s"), "{}", problems[0].message);
+    }
+    let text = "[project]\nname = \"shop\"\n[engine]\nlease_ttl = \"5s\"\nlease_wait = \"1m\"\n";
+    Loaded::parse(text, std::path::Path::new("shipwarden.toml")).expect("5s is enough");
+}

@@ -39,7 +39,7 @@ use crate::ticketing::local::LocalTicketing;
 use crate::vcs::git::GitRepo;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use shipwarden::engine::{Ports, ReleaseManager, ReleaseManagerBuilder};
+use shipwarden::engine::{EngineConfig, Ports, ReleaseManager, ReleaseManagerBuilder};
 use shipwarden::ports::{
     ArtifactStore, Clock, DependencyProbe, DeployTarget, EventStore, Migrator, NotesPublisher, Notifier, Probe,
     Ticketing,
@@ -184,6 +184,37 @@ pub struct EngineSettings {
     pub lease_wait: Option<String>,
     /// How long a lease lasts without renewal (`30s`): after a driver dies, others wait this long.
     pub lease_ttl: Option<String>,
+}
+
+impl EngineSettings {
+    /// The engine's settings: the defaults, then the file's (R-6e).
+    fn engine_config(&self, problems: &mut Vec<Problem>) -> EngineConfig {
+        let mut engine = EngineConfig::default();
+        if let Some(wait) = duration(&self.lease_wait, "engine.lease_wait", problems) {
+            engine.lease_wait = wait;
+        }
+        if let Some(ttl) = duration(&self.lease_ttl, "engine.lease_ttl", problems) {
+            engine.lease_ttl = ttl;
+        }
+        engine
+    }
+
+    /// Every problem of `[engine]`, with its path: a lease shorter than
+    /// [`EngineConfig::MIN_LEASE_TTL`] lapses while its holder deploys (R-6e).
+    fn check(&self, problems: &mut Vec<Problem>) {
+        if let Err(found) = self.engine_config(problems).validate() {
+            problems.extend(found.into_iter().map(|p| Problem {
+                message: match &self.lease_ttl {
+                    Some(text) if p.path == "lease_ttl" => format!(
+                        "`{text}` is too short: a lease lasts at least {}s, or releases deploy to one environment at once",
+                        EngineConfig::MIN_LEASE_TTL.as_secs()
+                    ),
+                    _ => p.message,
+                },
+                path: format!("engine.{}", p.path),
+            }));
+        }
+    }
 }
 
 /// `[notify]`.
@@ -856,8 +887,7 @@ impl Loaded {
                 }
             }
         }
-        duration(&config.engine.lease_wait, "engine.lease_wait", &mut problems);
-        duration(&config.engine.lease_ttl, "engine.lease_ttl", &mut problems);
+        config.engine.check(&mut problems);
         for (i, w) in config.notify.webhooks.iter().enumerate() {
             duration(&w.timeout, &format!("notify.webhooks[{i}].timeout"), &mut problems);
             if !(w.url.starts_with("https://") || w.url.starts_with("http://")) {
@@ -1468,13 +1498,7 @@ impl Loaded {
             let key = self.secret(var, "evidence.signing_key_env")?;
             ports.signer = Some(Arc::new(crate::bundle::Ed25519Signer::from_seed_hex(&key)?));
         }
-        let mut engine = shipwarden::engine::EngineConfig::default();
-        if let Some(wait) = duration(&self.config.engine.lease_wait, "engine.lease_wait", &mut Vec::new()) {
-            engine.lease_wait = wait;
-        }
-        if let Some(ttl) = duration(&self.config.engine.lease_ttl, "engine.lease_ttl", &mut Vec::new()) {
-            engine.lease_ttl = ttl;
-        }
+        let engine = self.config.engine.engine_config(&mut Vec::new());
         let mut builder = ReleaseManager::builder(store).policy(self.policy.clone()).ports(ports).config(engine);
         if let Some(clock) = clock {
             builder = builder.clock(clock);
