@@ -423,7 +423,8 @@ pub async fn run(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<(), CliError
         }
         _ => {}
     }
-    let loaded = Loaded::read(&cli.config)?;
+    // Each secret is read by the step that uses it, not by every command (R-2a).
+    let loaded = Loaded::read(&cli.config)?.defer_secrets();
     let (manager, tickets) = loaded.manager(clock).await?;
     let ctx = Ctx { loaded, manager, tickets, user: cli.user, json: cli.json, dry_run: cli.dry_run };
     match cli.verb {
@@ -484,9 +485,15 @@ fn policy(path: &Path, verb: PolicyVerb, json: bool) -> Result<(), CliError> {
             let Some(l) = loaded else {
                 return Err(CliError::usage(format!("no {} to check; `shipwarden init` writes one", path.display())));
             };
+            let warnings = l.warnings();
             if json {
-                output::json(&serde_json::json!({ "ok": true, "project": l.config.project.name }));
+                output::json(
+                    &serde_json::json!({ "ok": true, "project": l.config.project.name, "warnings": warnings }),
+                );
             } else {
+                for w in &warnings {
+                    println!("warning: {w}");
+                }
                 let c = &l.config;
                 println!(
                     "{} {}: project {}, {} users, {} environments with targets, {} transitions, {} gates",
@@ -995,7 +1002,7 @@ async fn deploy(ctx: &Ctx, a: DeployArgs) -> Result<(), CliError> {
             .config
             .environments
             .get(env.as_str())
-            .map(|e| e.targets.iter().map(|t| format!("{} ({})", t.name, t.deploy.join(" "))).collect())
+            .map(|e| e.targets.iter().map(|t| format!("{} ({})", t.name(), t.deploy().join(" "))).collect())
             .unwrap_or_default();
         let rollout = ctx.manager.policy().environment(&env).map(|e| e.rollout).unwrap_or_default();
         if ctx.json {
