@@ -326,25 +326,26 @@ where
     tagged(table).map_err(|e| serde::de::Error::custom(e.message().trim()))
 }
 
+/// The line of `text` at byte `at`, for problems without a TOML path.
+fn line_of(text: &str, at: usize) -> usize {
+    text.get(..at).unwrap_or(text).matches('\n').count() + 1
+}
+
 /// A problem serde found, named with its TOML path: an unknown `kind` names
 /// the kinds this build knows.
 fn serde_problem(e: serde_path_to_error::Error<toml::de::Error>, text: &str, file: &Path) -> Problem {
     let path = e.path().to_string();
     let inner = e.into_inner();
-    let mut message = inner.message().trim().to_owned();
+    let message = inner.message().trim().to_owned();
     if path.is_empty() || path == "." {
-        let line = inner.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-        return Problem { path: format!("{}{at}", file.display()), message };
+        let line = inner.span().map(|s| format!(" (line {})", line_of(text, s.start)));
+        return Problem { path: format!("{}{}", file.display(), line.unwrap_or_default()), message };
     }
-    let mut path = path;
     if let Some((kind, expected)) = message.strip_prefix("unknown variant `").and_then(|r| r.split_once("`, expected "))
     {
         let kinds: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        message = format!("unknown kind \"{kind}\"; expected one of {}", kinds.join(", "));
-        if !path.ends_with(".kind") {
-            path.push_str(".kind");
-        }
+        let path = if path.ends_with(".kind") { path } else { format!("{path}.kind") };
+        return Problem { path, message: format!("unknown kind \"{kind}\"; expected one of {}", kinds.join(", ")) };
     }
     Problem { path, message }
 }
@@ -364,7 +365,7 @@ impl Loaded {
     /// Parses the text of the file at `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
         let syntax = |e: toml::de::Error| {
-            let at = e.span().map(|s| format!(" (line {})", text[..s.start.min(text.len())].lines().count().max(1)));
+            let at = e.span().map(|s| format!(" (line {})", line_of(text, s.start)));
             ConfigError::Problems(vec![Problem {
                 path: format!("{}{}", path.display(), at.unwrap_or_default()),
                 message: e.message().trim().to_owned(),
