@@ -796,11 +796,17 @@ fn evidence_bundles_are_signed_and_verified_r9d() {
     std::fs::write(p.path().join("changed.json"), text).expect("write");
     let refused = p.expect(6, &["evidence", "verify", "changed.json"]);
     assert!(refused.contains("R-9d") && refused.contains("changed after signing"), "{refused}");
-    // Recording evidence still works as before; without its key the project says which variable is missing.
+    // Recording evidence still works as before; without its key (R-2a) reading needs none, and signing
+    // fails, not retryable, saying which variable is missing and where the file names it.
     let recorded = with_key(&["evidence", "shop-1.0.0", "coverage", "--value", "0.95", "--as", "quinn"]);
     assert_eq!(recorded.status.code(), Some(0));
-    let missing = p.expect(2, &["status", "shop-1.0.0"]);
-    assert!(missing.contains("evidence.signing_key_env: environment variable `SHOP_TEST_SIGNING_KEY` is not set"));
+    p.ok(&["status", "shop-1.0.0"]);
+    let missing = p.expect(5, &["evidence", "bundle", "shop-1.0.0", "-o", "unsigned.json"]);
+    assert!(
+        missing.contains("evidence.signing_key_env: environment variable `SHOP_TEST_SIGNING_KEY` is not set")
+            && !missing.contains("retryable"),
+        "{missing}"
+    );
     assert!(p.expect(2, &["evidence", "verify"]).contains("FILE"));
 }
 

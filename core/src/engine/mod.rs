@@ -89,6 +89,28 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// The shortest lease accepted: shorter ones lapse while their holder
+    /// still deploys (two drivers in one environment) and make waiting drivers
+    /// spin (R-6e).
+    pub const MIN_LEASE_TTL: Duration = Duration::from_secs(5);
+
+    /// Checks the settings; each problem names its field (`lease_ttl`).
+    pub fn validate(&self) -> Result<(), Vec<crate::Problem>> {
+        if self.lease_ttl < Self::MIN_LEASE_TTL {
+            return Err(vec![crate::Problem {
+                path: "lease_ttl".into(),
+                message: format!(
+                    "{:?} is too short: a lease lasts at least {}s (R-6e)",
+                    self.lease_ttl,
+                    Self::MIN_LEASE_TTL.as_secs()
+                ),
+            }]);
+        }
+        Ok(())
+    }
+}
+
 /// A release as last loaded or written by this manager.
 #[derive(Default)]
 struct Loaded {
