@@ -109,22 +109,9 @@ impl Context {
         self.0.artifacts.clone().ok_or_else(|| ConfigError::invalid("the artifact store is built before the targets"))
     }
 
-    /// True when the variable `var` holds a secret.
-    pub fn has_secret(&self, var: &str) -> bool {
-        match &self.0.secrets {
-            None => std::env::var_os(var).is_some(),
-            Some(source) => source(var).is_some(),
-        }
-    }
-
     /// The secret in the variable `var`, named at `path` of the file.
     pub fn secret(&self, var: &str, path: &str) -> Result<SecretString, ConfigError> {
-        match &self.0.secrets {
-            None => super::secret(var, path),
-            Some(source) => source(var)
-                .map(SecretString::from)
-                .ok_or_else(|| ConfigError::invalid(format!("{path}: secret `{var}` is not set"))),
-        }
+        read_secret(&self.0.secrets, var, path)
     }
 
     /// Builds `config`'s port; when secrets are read as they are used and
@@ -141,6 +128,25 @@ impl Context {
         }
         let (config, cx, path) = (config.clone(), self.clone(), at.to_owned());
         Ok(C::Port::deferred(Deferred::new(at, move || config.build(&path, &cx))))
+    }
+}
+
+/// The secret in the variable `var` of `source` (default: the process
+/// environment), named at `path` of the file when it is missing.
+pub(crate) fn read_secret(source: &Option<SecretSource>, var: &str, path: &str) -> Result<SecretString, ConfigError> {
+    match source {
+        None => super::secret(var, path),
+        Some(source) => source(var)
+            .map(SecretString::from)
+            .ok_or_else(|| ConfigError::invalid(format!("{path}: secret `{var}` is not set"))),
+    }
+}
+
+/// True when `source` (default: the process environment) holds the variable `var`.
+pub(crate) fn has_secret(source: &Option<SecretSource>, var: &str) -> bool {
+    match source {
+        None => std::env::var_os(var).is_some(),
+        Some(source) => source(var).is_some(),
     }
 }
 

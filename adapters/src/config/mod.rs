@@ -433,7 +433,7 @@ impl Loaded {
 
     /// The secret in the variable `var`, named at `path` of the file.
     pub fn secret(&self, var: &str, path: &str) -> Result<SecretString, ConfigError> {
-        self.context().secret(var, path)
+        adapter::read_secret(&self.secrets, var, path)
     }
 
     /// Every secret the file names, with its path.
@@ -444,11 +444,10 @@ impl Loaded {
     /// What `shipwarden policy check` warns of: each secret the file names
     /// whose variable is not set. Only the steps that use it need it.
     pub fn warnings(&self) -> Vec<Problem> {
-        let cx = self.context();
         let what = if self.secrets.is_some() { "secret" } else { "environment variable" };
         self.secret_refs()
             .into_iter()
-            .filter(|s| !cx.has_secret(&s.var))
+            .filter(|s| !adapter::has_secret(&self.secrets, &s.var))
             .map(|s| Problem {
                 path: s.path,
                 message: format!("{what} `{}` is not set; the steps that use it fail until it is", s.var),
@@ -488,8 +487,12 @@ impl Loaded {
 
     /// Opens the event store.
     pub async fn store(&self) -> Result<(Arc<dyn EventStore>, Option<LocalTicketing>), ConfigError> {
-        let prefix = self.config.project.ticket_prefix.clone().unwrap_or_else(|| self.config.project.name.clone());
-        self.config.store.open("store", &self.context(), prefix).await
+        self.config.store.open("store", &self.context(), self.ticket_prefix()).await
+    }
+
+    /// The prefix of shipwarden's own ticket keys: `project.ticket_prefix`, or the project's name.
+    fn ticket_prefix(&self) -> String {
+        self.config.project.ticket_prefix.clone().unwrap_or_else(|| self.config.project.name.clone())
     }
 
     /// Where notes go: the state folder, and the configured wiki, GitHub and
@@ -522,9 +525,9 @@ impl Loaded {
         &self,
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<(ReleaseManagerBuilder, Option<LocalTicketing>), ConfigError> {
-        let (store, tickets) = self.store().await?;
         let cx = self.context();
         let config = &self.config;
+        let (store, tickets) = config.store.open("store", &cx, self.ticket_prefix()).await?;
         let repo = self.path(&config.project.repository);
         let mut git = GitRepo::new(&repo);
         if let Some(remote) = &config.vcs.remote {

@@ -32,9 +32,15 @@ impl<'de> Deserialize<'de> for TargetConfig {
     }
 }
 
+/// What every kind of target tells: its name and deploy command, besides its checks and construction.
+trait Target: AdapterConfig<Port = dyn DeployTarget> + Send + Sync {
+    fn name(&self) -> &str;
+    fn deploy(&self) -> &[String];
+}
+
 impl TargetConfig {
     /// The one place the kinds are told apart.
-    fn adapter(&self) -> &(dyn AdapterConfig<Port = dyn DeployTarget> + Send + Sync) {
+    fn adapter(&self) -> &dyn Target {
         match self {
             #[cfg(feature = "command")]
             TargetConfig::Command(c) => c,
@@ -45,22 +51,12 @@ impl TargetConfig {
 
     /// Its name (`web-1`).
     pub fn name(&self) -> &str {
-        match self {
-            #[cfg(feature = "command")]
-            TargetConfig::Command(c) => &c.name,
-            #[cfg(feature = "ssh")]
-            TargetConfig::Ssh(c) => &c.name,
-        }
+        self.adapter().name()
     }
 
     /// The deploy command (argv).
     pub fn deploy(&self) -> &[String] {
-        match self {
-            #[cfg(feature = "command")]
-            TargetConfig::Command(c) => &c.deploy,
-            #[cfg(feature = "ssh")]
-            TargetConfig::Ssh(c) => &c.deploy,
-        }
+        self.adapter().deploy()
     }
 }
 
@@ -111,6 +107,17 @@ pub struct CommandTargetConfig {
     pub env: BTreeMap<String, String>,
     /// How long one command may run (`10m`).
     pub timeout: Option<String>,
+}
+
+#[cfg(feature = "command")]
+impl Target for CommandTargetConfig {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn deploy(&self) -> &[String] {
+        &self.deploy
+    }
 }
 
 #[cfg(feature = "command")]
@@ -165,6 +172,17 @@ pub struct SshTargetConfig {
     pub env: BTreeMap<String, String>,
     /// How long one command may run (`10m`).
     pub timeout: Option<String>,
+}
+
+#[cfg(feature = "ssh")]
+impl Target for SshTargetConfig {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn deploy(&self) -> &[String] {
+        &self.deploy
+    }
 }
 
 #[cfg(feature = "ssh")]
