@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Full-history release notes: shipwarden beside git-cliff, conventional-changelog
 # and the `git log` floor, on generated repositories of 50,000 conventional
-# commits with 49 and with 499 tags (issue #5). Prints Markdown tables for
-# benches/RESULTS.md. Installs the peers (pinned) into ~/.cache/shipwarden/tools.
+# commits with 49 and with 499 tags (issue #5): a linear history, and a
+# merge-heavy one with feature branches (issue #17; see changelog/gen.py).
+# Prints Markdown tables for benches/RESULTS.md. Installs the peers (pinned)
+# into ~/.cache/shipwarden/tools.
 #
 #   benches/changelog.sh [RUNS]        (default 5; the slow peers run 3 times)
 #   PEERS=0 benches/changelog.sh 15    (only the floor and shipwarden, for the ratio)
+#   SHAPES=merges benches/changelog.sh (only the merge-heavy corpora; default "linear merges")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-5}"
@@ -34,13 +37,15 @@ CC="$TOOLS/node/node_modules/.bin/conventional-changelog"
 
 printf '\nMachine: %s, %s cores; git %s; %s\n' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" "$(nproc)" \
   "$(git --version | cut -d' ' -f3)" "$("$SW" --version)" >&2
+for shape in ${SHAPES:-linear merges}; do
 for every in 1000 100; do
-  repo="$WORK/repo-$every"
+  repo="$WORK/repo-$shape-$every"
   git init -q -b main "$repo"
-  python3 benches/changelog/gen.py "$COMMITS" "$every" | git -C "$repo" fast-import --quiet
+  python3 benches/changelog/gen.py "$COMMITS" "$every" "$shape" | git -C "$repo" fast-import --quiet
   git -C "$repo" checkout -q main
   tags=$(git -C "$repo" tag | wc -l)
-  printf '\n### %s commits, %s tags (a tag every %s commits)\n\n' "$COMMITS" "$tags" "$every"
+  printf '\n### %s: %s commits (%s merges), %s tags (a tag every %s commits)\n\n' "$shape" \
+    "$(git -C "$repo" rev-list --count HEAD)" "$(git -C "$repo" rev-list --count --merges HEAD)" "$tags" "$every"
   # Sanity: every tool sees the same history.
   (cd "$repo" && "$SW" notes --output "$WORK/sw.md" \
      && printf 'shipwarden wrote %s entries in %s release sections\n\n' \
@@ -53,4 +58,6 @@ for every in 1000 100; do
   (cd "$repo" && python3 "$OLDPWD/benches/changelog/measure.py" "$RUNS" \
     "git log (floor)=git log --format=%H%x00%s%x00%b > /dev/null" \
     "shipwarden notes=$SW notes --output /dev/null" "${peers[@]}")
+  rm -rf "$repo"
+done
 done

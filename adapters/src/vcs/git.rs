@@ -2,6 +2,8 @@
 //! process; annotated tags are created and pushed with the `git` command, so
 //! that users' credential helpers and SSH configuration apply.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -75,10 +77,12 @@ impl GitRepo {
         &self.path
     }
 
-    /// The history split into releases by release tags, in one walk from the
-    /// tip (R-4a, R-9b): a tagged commit starts its release, so the cost does
-    /// not grow with the number of tags. Lightweight and annotated tags count;
-    /// tags with the prefix that are not SemVer are listed as ignored.
+    /// The history split into releases by release tags (R-4a, R-9b): a
+    /// commit belongs to the oldest release whose tag reaches it, i.e. to
+    /// `git log PREV..THIS`, whatever its date; commits no tag reaches are
+    /// unreleased (`git log NEWEST..HEAD`). Each commit is read once, and the
+    /// cost does not grow with the number of tags. Lightweight and annotated
+    /// tags count; tags with the prefix that are not SemVer are listed as ignored.
     ///
     /// # Errors
     /// When the repository or a revision cannot be read.
@@ -86,9 +90,10 @@ impl GitRepo {
         read_history(&self.path, options).map_err(|e| fail("history", e))
     }
 
-    /// Like [`GitRepo::history_blocking`], handing each release to `sink` as
-    /// soon as the walk has passed it (newest first), so that a consumer on
-    /// another thread works while the walk goes on. Returns the ignored tags.
+    /// Like [`GitRepo::history_blocking`], handing each release to `sink`
+    /// (newest first) as soon as the history is split, so that a consumer on
+    /// another thread works on one release while the next is handed over.
+    /// Returns the ignored tags.
     ///
     /// # Errors
     /// When the repository or a revision cannot be read, or `sink` fails.
@@ -132,7 +137,7 @@ pub struct ReleaseCommits {
     pub version: Option<shipwarden::Version>,
     /// The tagged commit's date (`2026-11-28`).
     pub date: Option<String>,
-    /// The commits, newest first.
+    /// The commits, newest first, each before its parents (`git log --date-order`).
     pub commits: Vec<Commit>,
 }
 
@@ -198,106 +203,168 @@ fn load(repo: &gix::Repository, id: gix::ObjectId) -> Result<(i64, Commit, Vec<g
     Ok((time, port, parents))
 }
 
-/// A commit waiting in the walk's frontier, ordered by committer time (then id).
-struct Waiting {
-    time: i64,
-    id: gix::ObjectId,
-    commit: Commit,
-    parents: Vec<gix::ObjectId>,
+/// Release tags by the commit they name: the highest version when a commit has several.
+type Tagged = HashMap<gix::ObjectId, (shipwarden::Version, String)>;
+
+/// A commit no release has claimed (yet).
+const UNCLAIMED: u32 = u32::MAX;
+
+/// The commits reachable from some tips, each read exactly once (no object
+/// cache needed): what the port reports, the committer time, and the parents
+/// as indices into the same lists. Commit `0` is the first tip.
+struct Graph {
+    ids: Vec<gix::ObjectId>,
+    times: Vec<i64>,
+    commits: Vec<Option<Commit>>,
+    /// Commit `i`'s parents are `parents[spans[i].0..spans[i].1]`.
+    spans: Vec<(usize, usize)>,
+    parents: Vec<u32>,
+    index: HashMap<gix::ObjectId, u32>,
 }
 
-impl PartialEq for Waiting {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.id) == (other.time, other.id)
-    }
-}
-
-impl Eq for Waiting {}
-
-impl PartialOrd for Waiting {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Waiting {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.time, self.id).cmp(&(other.time, other.id))
-    }
-}
-
-/// Splits commits, newest first, into releases: a tagged commit starts the
-/// next (older) release. One pass; the cost does not grow with the tags.
-struct Splitter<'a> {
-    tagged: &'a std::collections::HashMap<gix::ObjectId, (shipwarden::Version, String)>,
-    current: ReleaseCommits,
-    sink: &'a mut dyn FnMut(ReleaseCommits) -> Result<(), String>,
-}
-
-impl<'a> Splitter<'a> {
-    fn new(
-        tagged: &'a std::collections::HashMap<gix::ObjectId, (shipwarden::Version, String)>,
-        sink: &'a mut dyn FnMut(ReleaseCommits) -> Result<(), String>,
-    ) -> Self {
-        Self { tagged, current: ReleaseCommits::empty(), sink }
-    }
-
-    /// The walk reached commit `id`, committed at `time` (seconds).
-    fn reach(&mut self, id: &gix::ObjectId, time: i64) -> Result<(), String> {
-        if let Some((version, name)) = self.tagged.get(id) {
-            self.flush()?;
-            self.current.tag = Some(name.clone());
-            self.current.version = Some(version.clone());
-            self.current.date = jiff::Timestamp::from_second(time).ok().map(|t| t.strftime("%Y-%m-%d").to_string());
+impl Graph {
+    /// Reads every commit reachable from `tips`. A shallow clone's boundary
+    /// commits are read without their (absent) parents.
+    fn read(repo: &gix::Repository, tips: &[gix::ObjectId]) -> Result<Self, String> {
+        let shallow: HashSet<gix::ObjectId> = match repo.shallow_commits().map_err(|e| e.to_string())? {
+            Some(boundary) => boundary.iter().copied().collect(),
+            None => HashSet::new(),
+        };
+        let mut graph = Graph {
+            ids: Vec::new(),
+            times: Vec::new(),
+            commits: Vec::new(),
+            spans: Vec::new(),
+            parents: Vec::new(),
+            index: HashMap::new(),
+        };
+        let mut unread = Vec::new();
+        for tip in tips {
+            if let (i, true) = graph.number(*tip)? {
+                unread.push(i);
+            }
         }
-        Ok(())
-    }
-
-    fn push(&mut self, commit: Commit) {
-        self.current.commits.push(commit);
-    }
-
-    /// Hands over the release being filled, if it has anything.
-    fn flush(&mut self) -> Result<(), String> {
-        if self.current.tag.is_some() || !self.current.commits.is_empty() {
-            (self.sink)(std::mem::replace(&mut self.current, ReleaseCommits::empty()))?;
+        unread.reverse();
+        while let Some(i) = unread.pop() {
+            let i = i as usize;
+            let (time, commit, parents) = load(repo, graph.ids[i])?;
+            let start = graph.parents.len();
+            if !shallow.contains(&graph.ids[i]) {
+                // First parents first: the walk follows the main line before its side branches.
+                for parent in parents.into_iter().rev() {
+                    let (p, new) = graph.number(parent)?;
+                    graph.parents.push(p);
+                    if new {
+                        unread.push(p);
+                    }
+                }
+                graph.parents[start..].reverse();
+            }
+            graph.times[i] = time;
+            graph.commits[i] = Some(commit);
+            graph.spans[i] = (start, graph.parents.len());
         }
-        Ok(())
+        Ok(graph)
     }
-}
 
-impl ReleaseCommits {
-    fn empty() -> Self {
-        ReleaseCommits { tag: None, version: None, date: None, commits: Vec::new() }
+    /// The number of commit `id`, and whether it is new.
+    fn number(&mut self, id: gix::ObjectId) -> Result<(u32, bool), String> {
+        if let Some(&i) = self.index.get(&id) {
+            return Ok((i, false));
+        }
+        let i = u32::try_from(self.ids.len()).map_err(|_| "more than 4 billion commits".to_owned())?;
+        self.index.insert(id, i);
+        self.ids.push(id);
+        self.times.push(0);
+        self.commits.push(None);
+        self.spans.push((0, 0));
+        Ok((i, true))
     }
-}
 
-/// The whole history from `tip`, newest first by committer time, each
-/// commit read exactly once (no object cache needed): the frontier is a heap
-/// of commits already read, so parents are read when first reached.
-fn walk_all(
-    repo: &gix::Repository,
-    tip: gix::ObjectId,
-    tagged: &std::collections::HashMap<gix::ObjectId, (shipwarden::Version, String)>,
-    sink: &mut dyn FnMut(ReleaseCommits) -> Result<(), String>,
-) -> Result<(), String> {
-    let mut seen: std::collections::HashSet<gix::ObjectId> = std::collections::HashSet::new();
-    let mut frontier = std::collections::BinaryHeap::new();
-    let (time, commit, parents) = load(repo, tip)?;
-    seen.insert(tip);
-    frontier.push(Waiting { time, id: tip, commit, parents });
-    let mut releases = Splitter::new(tagged, sink);
-    while let Some(Waiting { time, id, commit, parents }) = frontier.pop() {
-        releases.reach(&id, time)?;
-        releases.push(commit);
-        for parent in parents {
-            if seen.insert(parent) {
-                let (t, c, p) = load(repo, parent)?;
-                frontier.push(Waiting { time: t, id: parent, commit: c, parents: p });
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn parents_of(&self, i: usize) -> &[u32] {
+        let (start, end) = self.spans[i];
+        &self.parents[start..end]
+    }
+
+    /// Sets `marks[c] = label` for every commit `c` reachable from `from`
+    /// whose mark is `UNCLAIMED`, not crossing commits already marked: they
+    /// and their ancestors belong to an earlier claim.
+    fn claim(&self, from: u32, label: u32, marks: &mut [u32]) {
+        if marks[from as usize] != UNCLAIMED {
+            return;
+        }
+        marks[from as usize] = label;
+        let mut stack = vec![from];
+        while let Some(i) = stack.pop() {
+            for &p in self.parents_of(i as usize) {
+                if marks[p as usize] == UNCLAIMED {
+                    marks[p as usize] = label;
+                    stack.push(p);
+                }
             }
         }
     }
-    releases.flush()
+
+    /// The commits where `keep` is set, children before parents, and the
+    /// newest (committer time) first wherever the graph leaves a choice, as
+    /// `git log --date-order` lists them.
+    fn date_order(&self, keep: &[bool]) -> Vec<u32> {
+        let mut children = vec![0u32; self.len()];
+        for i in (0..self.len()).filter(|&i| keep[i]) {
+            for &p in self.parents_of(i) {
+                children[p as usize] += 1;
+            }
+        }
+        let mut ready: BinaryHeap<(i64, Reverse<u32>)> = (0..self.len())
+            .filter(|&i| keep[i] && children[i] == 0)
+            .map(|i| (self.times[i], Reverse(i as u32)))
+            .collect();
+        let mut order = Vec::with_capacity(ready.len());
+        while let Some((_, Reverse(i))) = ready.pop() {
+            order.push(i);
+            for &p in self.parents_of(i as usize) {
+                let left = &mut children[p as usize];
+                *left -= 1;
+                if *left == 0 && keep[p as usize] {
+                    ready.push((self.times[p as usize], Reverse(p)));
+                }
+            }
+        }
+        order
+    }
+
+    /// Which commits are reachable from `tip` and from none of `hidden`: `git log ^HIDDEN TIP`.
+    fn range(&self, tip: u32, hidden: &[u32]) -> Vec<bool> {
+        let mut marks = vec![UNCLAIMED; self.len()];
+        for &h in hidden {
+            self.claim(h, 0, &mut marks);
+        }
+        self.claim(tip, 1, &mut marks);
+        marks.iter().map(|&m| m == 1).collect()
+    }
+
+    /// Takes commit `i` out of the graph (each is handed over once).
+    fn take(&mut self, i: u32) -> Result<Commit, String> {
+        self.commits[i as usize].take().ok_or_else(|| format!("commit {} handed over twice", self.ids[i as usize]))
+    }
+}
+
+/// The commits of `git log ^HIDDEN TIP`, newest first and children before parents.
+fn commits_in_range(
+    repo: &gix::Repository,
+    tip: gix::ObjectId,
+    hidden: &[gix::ObjectId],
+) -> Result<Vec<Commit>, String> {
+    let mut tips = vec![tip];
+    tips.extend_from_slice(hidden);
+    let mut graph = Graph::read(repo, &tips)?;
+    let hidden: Vec<u32> = hidden.iter().map(|h| graph.index[h]).collect();
+    let keep = graph.range(0, &hidden);
+    graph.date_order(&keep).into_iter().map(|i| graph.take(i)).collect()
 }
 
 fn read_history(path: &Path, options: &HistoryOptions) -> Result<History, String> {
@@ -309,16 +376,22 @@ fn read_history(path: &Path, options: &HistoryOptions) -> Result<History, String
     Ok(History { releases, ignored_tags })
 }
 
-/// Reads the history, handing each release to `sink` as soon as it is
-/// complete (newest first); returns the ignored tags.
+/// Reads the history and splits it into releases by reachability (R-4a,
+/// R-9b): release tags are taken oldest version first, and each claims the
+/// commits its tag reaches that no older release claimed, so a release holds
+/// `git log PREV..THIS` however old its commits' dates (a branch started
+/// before the previous tag and merged after it belongs to the release that
+/// merged it). Commits no tag reaches are unreleased: `git log NEWEST..HEAD`.
+/// Each commit is read once; the cost does not grow with the number of tags.
+/// Hands each release to `sink`, newest first; returns the ignored tags.
 fn stream_history(
     path: &Path,
     options: &HistoryOptions,
     sink: &mut dyn FnMut(ReleaseCommits) -> Result<(), String>,
 ) -> Result<Vec<String>, String> {
-    let mut repo = gix::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let repo = gix::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut ignored_tags = Vec::new();
-    let mut tagged: std::collections::HashMap<gix::ObjectId, (shipwarden::Version, String)> = Default::default();
+    let mut tagged = Tagged::default();
     for tag in tags_of(&repo)? {
         let Some(rest) = tag.name.strip_prefix(options.tag_prefix.as_str()) else { continue };
         let Ok(version) = rest.parse::<shipwarden::Version>() else {
@@ -333,6 +406,7 @@ fn stream_history(
             }
         }
     }
+    ignored_tags.sort();
     let tip = match &options.to {
         Some(spec) => resolve(&repo, spec)?,
         None => repo.head_id().map_err(|e| e.to_string())?.detach(),
@@ -341,26 +415,53 @@ fn stream_history(
         Some(spec) => vec![resolve(&repo, spec)?],
         None => Vec::new(),
     };
-    ignored_tags.sort();
-    if hidden.is_empty() && options.paths.is_empty() {
-        walk_all(&repo, tip, &tagged, sink)?;
-        return Ok(ignored_tags);
+    let mut tips = vec![tip];
+    tips.extend_from_slice(&hidden);
+    let mut graph = Graph::read(&repo, &tips)?;
+    let hidden: Vec<u32> = hidden.iter().map(|h| graph.index[h]).collect();
+    let keep = graph.range(0, &hidden);
+    let reachable = graph.range(0, &[]);
+    // The release tags the tip reaches, oldest version first; each claims in turn.
+    let mut releases: Vec<(u32, &shipwarden::Version, &String)> = tagged
+        .iter()
+        .filter_map(|(id, (version, name))| graph.index.get(id).map(|&i| (i, version, name)))
+        .filter(|(i, ..)| reachable[*i as usize])
+        .collect();
+    releases.sort_by(|a, b| a.1.cmp(b.1).then_with(|| a.2.cmp(b.2)));
+    let mut owner = vec![UNCLAIMED; graph.len()];
+    for (label, (i, ..)) in releases.iter().enumerate() {
+        graph.claim(*i, label as u32, &mut owner);
     }
-    // The walk reads each commit, and the loop again for its message: keep them cached.
-    repo.object_cache_size(4 * 1024 * 1024);
-    let walk = repo.rev_walk([tip]).with_hidden(hidden).all().map_err(|e| e.to_string())?;
-    let mut releases = Splitter::new(&tagged, sink);
-    for info in walk {
-        let info = info.map_err(|e| e.to_string())?;
-        // Read through the object cache: the walk has just read this commit.
-        let (time, commit, _) = load(&repo, info.id)?;
-        releases.reach(&info.id, time)?;
-        if !options.paths.is_empty() && !touches(&repo, &info.object().map_err(|e| e.to_string())?, &options.paths)? {
+    // Each release's commits, in date order; the last list is the unreleased one.
+    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); releases.len() + 1];
+    for i in graph.date_order(&keep) {
+        if !options.paths.is_empty() {
+            let commit = repo.find_commit(graph.ids[i as usize]).map_err(|e| e.to_string())?;
+            if !touches(&repo, &commit, &options.paths)? {
+                continue;
+            }
+        }
+        let list = match owner[i as usize] {
+            UNCLAIMED => releases.len(),
+            label => label as usize,
+        };
+        lists[list].push(i);
+    }
+    let unreleased = std::mem::take(&mut lists[releases.len()]);
+    if !unreleased.is_empty() {
+        let commits = unreleased.into_iter().map(|i| graph.take(i)).collect::<Result<_, _>>()?;
+        sink(ReleaseCommits { tag: None, version: None, date: None, commits })?;
+    }
+    for (label, (i, version, name)) in releases.iter().enumerate().rev() {
+        // A release outside the range (at or before `from`) is not listed.
+        if !keep[*i as usize] {
             continue;
         }
-        releases.push(commit);
+        let time = graph.times[*i as usize];
+        let date = jiff::Timestamp::from_second(time).ok().map(|t| t.strftime("%Y-%m-%d").to_string());
+        let commits = std::mem::take(&mut lists[label]).into_iter().map(|c| graph.take(c)).collect::<Result<_, _>>()?;
+        sink(ReleaseCommits { tag: Some((*name).clone()), version: Some((*version).clone()), date, commits })?;
     }
-    releases.flush()?;
     Ok(ignored_tags)
 }
 
@@ -397,22 +498,7 @@ impl Vcs for GitRepo {
                     tags_of(repo)?.into_iter().find(|t| &t.name == tag).ok_or_else(|| format!("no tag {tag}"))?.target;
                 hidden.push(gix::ObjectId::from_hex(target.as_bytes()).map_err(|e| e.to_string())?);
             }
-            let walk = repo.rev_walk([head]).with_hidden(hidden).all().map_err(|e| e.to_string())?;
-            let mut commits = Vec::new();
-            for info in walk {
-                let info = info.map_err(|e| e.to_string())?;
-                let commit = info.object().map_err(|e| e.to_string())?;
-                let message = commit.message().map_err(|e| e.to_string())?;
-                let author = commit.author().map_err(|e| e.to_string())?.name.to_string();
-                commits.push(Commit {
-                    sha: info.id.to_string(),
-                    subject: message.title.to_string(),
-                    body: message.body.map(|b| b.to_string()).unwrap_or_default(),
-                    author,
-                    parents: commit.parent_ids().count(),
-                });
-            }
-            Ok(commits)
+            commits_in_range(repo, head, &hidden)
         })
         .await
     }

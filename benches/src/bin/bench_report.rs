@@ -1,7 +1,10 @@
 //! Prints the figures of `benches/RESULTS.md`: each measured several times,
 //! the median reported, with the ratio to its goal or its floor.
 //!
-//! `bench-report [lifecycle|sqlite|fanout|memory|calls]` (all when none).
+//! `bench-report [lifecycle|sqlite|fanout|memory|calls|import|all] [--smoke]`:
+//! none runs the engine report (all but `import`); `all` runs every one.
+//! `--smoke` makes each tiny (a few seconds in all), so that `scripts/test`
+//! runs every benchmark and none can break unnoticed; its figures mean nothing.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,22 +14,62 @@ use shipwarden::ports::{EventStore, ReleaseQuery};
 use shipwarden::*;
 use shipwarden_adapters::store::sqlite::{Durability, SqliteConfig, SqliteStore};
 
+/// How much each benchmark does: the measured sizes, or tiny ones (`--smoke`).
+struct Size {
+    rounds: usize,
+    releases: usize,
+    appends: u32,
+    targets: usize,
+    delay: Duration,
+    stored_releases: u32,
+    status_calls: usize,
+    port_calls: usize,
+    import_files: &'static [(&'static str, u64)],
+    import_runs: usize,
+}
+
+const MEASURED: Size = Size {
+    rounds: 5,
+    releases: 100,
+    appends: 300,
+    targets: 1000,
+    delay: Duration::from_millis(20),
+    stored_releases: 10_000,
+    status_calls: 10_000,
+    port_calls: 100_000,
+    import_files: &[("jtl", 100), ("jtl", 1000), ("lcov", 100)],
+    import_runs: 3,
+};
+
+const SMOKE: Size = Size {
+    rounds: 1,
+    releases: 2,
+    appends: 5,
+    targets: 20,
+    delay: Duration::from_millis(1),
+    stored_releases: 20,
+    status_calls: 100,
+    port_calls: 1000,
+    import_files: &[("jtl", 1), ("lcov", 1)],
+    import_runs: 1,
+};
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
 }
 
-async fn lifecycle() {
+async fn lifecycle(size: &Size) {
     let dir = tempfile::tempdir().expect("tempdir");
     let manager = shipwarden_benches::memory_manager(Arc::new(MemoryStore::new()), dir.path());
     let events = shipwarden_benches::full_release(&manager, "warmup").await;
     let mut per_release = Vec::new();
-    for round in 0..5 {
+    for round in 0..size.rounds {
         let started = Instant::now();
-        for i in 0..100 {
+        for i in 0..size.releases {
             shipwarden_benches::full_release(&manager, &format!("r{round}x{i}")).await;
         }
-        per_release.push(started.elapsed().as_secs_f64() / 100.0);
+        per_release.push(started.elapsed().as_secs_f64() / size.releases as f64);
     }
     let t = median(per_release);
     println!(
@@ -37,7 +80,7 @@ async fn lifecycle() {
     );
 }
 
-async fn sqlite() {
+async fn sqlite(size: &Size) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(dir.path().join("engine.db")).await.expect("open");
     let manager = shipwarden::engine::ReleaseManager::builder(Arc::new(store)).build();
@@ -46,10 +89,10 @@ async fn sqlite() {
     manager.plan(&Actor::new("rita", [Role::ReleaseManager]), plan).await.expect("plan");
     let raw = shipwarden_benches::raw::RawSqlite::open(&dir.path().join("raw.db")).await;
     let ci = Actor::new("ci", []);
-    let n = 300;
+    let n = size.appends;
     let (mut engine, mut floor) = (Vec::new(), Vec::new());
     let mut seq = 0;
-    for _ in 0..5 {
+    for _ in 0..size.rounds {
         let started = Instant::now();
         for _ in 0..n {
             manager.record_evidence(&id, &ci, Evidence::new(GateId::Coverage, 0.91, "lcov")).await.expect("append");
@@ -69,35 +112,40 @@ async fn sqlite() {
     );
 }
 
-/// The same shape with no engine: 1000 tasks, a semaphore of 50, a 20 ms sleep each.
-async fn bare_tokio_fan_out() -> f64 {
+/// The same shape with no engine: a task per target, a semaphore of 50, a sleep of `delay` each.
+async fn bare_tokio_fan_out(targets: usize, delay: Duration) -> f64 {
     let limit = Arc::new(tokio::sync::Semaphore::new(50));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..1000 {
+    for _ in 0..targets {
         let limit = limit.clone();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(delay).await;
         });
     }
     while tasks.join_next().await.is_some() {}
     started.elapsed().as_secs_f64()
 }
 
-async fn fanout() {
+async fn fanout(size: &Size) {
     let (mut walls, mut floors) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        walls.push(shipwarden_benches::fan_out(1000, Duration::from_millis(20), 50).await.as_secs_f64());
-        floors.push(bare_tokio_fan_out().await);
+    for _ in 0..size.rounds {
+        walls.push(shipwarden_benches::fan_out(size.targets, size.delay, 50).await.as_secs_f64());
+        floors.push(bare_tokio_fan_out(size.targets, size.delay).await);
     }
     let (wall, floor) = (median(walls), median(floors));
+    // Waves of 50 targets, each wave as long as one target takes.
+    let ideal = size.targets.div_ceil(50) as f64 * size.delay.as_secs_f64();
     println!(
-        "fan-out 1000 targets x 20 ms at concurrency 50: {:.0} ms, {:.2} x the ideal 400 ms (goal <= 1.10); bare tokio tasks, same shape: {:.0} ms ({:.2} x)",
+        "fan-out {} targets x {} ms at concurrency 50: {:.0} ms, {:.2} x the ideal {:.0} ms (goal <= 1.10); bare tokio tasks, same shape: {:.0} ms ({:.2} x)",
+        size.targets,
+        size.delay.as_millis(),
         wall * 1e3,
-        wall / 0.4,
+        wall / ideal,
+        ideal * 1e3,
         floor * 1e3,
-        floor / 0.4
+        floor / ideal
     );
 }
 
@@ -140,12 +188,17 @@ async fn memory_measure(path: &str) {
     );
 }
 
-async fn memory() {
+async fn memory(size: &Size) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("releases.db");
     let me = std::env::current_exe().expect("exe");
     // Fill and measure in fresh processes, so the figure is the store's, not the setup's.
-    let status = std::process::Command::new(&me).arg("memory-setup").arg(&path).arg("10000").status().expect("setup");
+    let status = std::process::Command::new(&me)
+        .arg("memory-setup")
+        .arg(&path)
+        .arg(size.stored_releases.to_string())
+        .status()
+        .expect("setup");
     assert!(status.success());
     let status = std::process::Command::new(&me).arg("memory-measure").arg(&path).status().expect("measure");
     assert!(status.success());
@@ -154,7 +207,7 @@ async fn memory() {
 /// The Rust side of the bindings' overhead figures: a status round trip on
 /// an in-memory manager, and a deploy target's `status` call, as
 /// `benches/bindings.sh` measures them from Python and Node.
-async fn calls() {
+async fn calls(size: &Size) {
     let manager = shipwarden::engine::ReleaseManager::builder(Arc::new(MemoryStore::new())).build();
     let rita = Actor::new("rita", [Role::ReleaseManager]);
     let plan = Plan::new("shop-1.0.0".parse().expect("id"), "shop", Version::new(1, 0, 0), ReleaseKind::Minor);
@@ -162,19 +215,19 @@ async fn calls() {
     manager.plan(&rita, plan).await.expect("plan");
     let target = shipwarden::ports::memory::MemoryTarget::new("web-1");
     let (mut status, mut port) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
+    for _ in 0..size.rounds {
         let started = Instant::now();
-        for _ in 0..10_000 {
+        for _ in 0..size.status_calls {
             std::hint::black_box(manager.status(&id).await.expect("status"));
         }
-        status.push(started.elapsed().as_secs_f64() / 10_000.0);
+        status.push(started.elapsed().as_secs_f64() / size.status_calls as f64);
         let started = Instant::now();
-        for _ in 0..100_000 {
+        for _ in 0..size.port_calls {
             std::hint::black_box(
                 shipwarden::ports::DeployTarget::status(&target, "deploy:prod:web-1#1").await.expect("status"),
             );
         }
-        port.push(started.elapsed().as_secs_f64() / 100_000.0);
+        port.push(started.elapsed().as_secs_f64() / size.port_calls as f64);
     }
     println!(
         "calls from Rust: manager.status {:.2} µs, deploy-target status (in-memory target) {:.3} µs",
@@ -183,28 +236,41 @@ async fn calls() {
     );
 }
 
+/// The engine report: what `bench-report` runs without a name.
+async fn engine_report(size: &Size) {
+    lifecycle(size).await;
+    sqlite(size).await;
+    fanout(size).await;
+    memory(size).await;
+    calls(size).await;
+}
+
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    args.retain(|a| a != "--smoke");
+    let size = if smoke { &SMOKE } else { &MEASURED };
+    if smoke {
+        println!("smoke size: every benchmark runs, tiny; these figures mean nothing");
+    }
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["lifecycle"] => lifecycle().await,
-        ["sqlite"] => sqlite().await,
-        ["fanout"] => fanout().await,
-        ["memory"] => memory().await,
-        ["calls"] => calls().await,
+        ["lifecycle"] => lifecycle(size).await,
+        ["sqlite"] => sqlite(size).await,
+        ["fanout"] => fanout(size).await,
+        ["memory"] => memory(size).await,
+        ["calls"] => calls(size).await,
         ["memory-setup", path, n] => memory_setup(path, n.parse().expect("count")).await,
         ["memory-measure", path] => memory_measure(path).await,
-        ["import"] => import(),
+        ["import"] => import(size),
         ["import-measure", kind, path] => import_measure(kind, path),
-        [] => {
-            lifecycle().await;
-            sqlite().await;
-            fanout().await;
-            memory().await;
-            calls().await;
+        [] => engine_report(size).await,
+        ["all"] => {
+            engine_report(size).await;
+            import(size);
         }
         _ => {
-            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import]");
+            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import|all] [--smoke]");
             std::process::exit(2);
         }
     }
@@ -259,21 +325,21 @@ fn write_lcov(path: &std::path::Path, mb: u64) {
 
 /// Importer throughput and peak memory (issue #9): JTL 100 MB and 1 GB, LCOV 100 MB, each read by a fresh
 /// process so its peak RSS is the reader's own.
-fn import() {
+fn import(size: &Size) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let files = [("jtl", 100u64), ("jtl", 1000), ("lcov", 100)];
+    let files = size.import_files;
     println!("## importers (bench-report import)");
     println!("| file | size | read | throughput | peak RSS |");
     println!("|---|---|---|---|---|");
-    for (kind, mb) in files {
+    for &(kind, mb) in files {
         let path = dir.path().join(format!("{kind}-{mb}"));
         if kind == "jtl" {
             write_jtl(&path, mb)
         } else {
             write_lcov(&path, mb)
         }
-        let size = std::fs::metadata(&path).expect("size").len();
-        // Warm the page cache once, then three measured runs in fresh processes: the median.
+        let bytes = std::fs::metadata(&path).expect("size").len();
+        // Warm the page cache once, then measured runs (three) in fresh processes: the median.
         let me = std::env::current_exe().expect("exe");
         let run = || {
             let out = std::process::Command::new(&me)
@@ -287,13 +353,13 @@ fn import() {
             (secs, rss)
         };
         let _ = run();
-        let mut runs: Vec<(f64, u64)> = (0..3).map(|_| run()).collect();
+        let mut runs: Vec<(f64, u64)> = (0..size.import_runs).map(|_| run()).collect();
         runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (secs, rss) = runs[1];
+        let (secs, rss) = runs[runs.len() / 2];
         println!(
             "| {kind} | {:.0} MB | {secs:.2} s | **{:.0} MB/s** | {:.1} MB |",
-            size as f64 / 1e6,
-            size as f64 / 1e6 / secs,
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / secs,
             rss as f64 / 1e6
         );
         std::fs::remove_file(&path).expect("remove");
