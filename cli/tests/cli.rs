@@ -908,3 +908,28 @@ fn at_goes_only_with_dry_run_r6b() {
     );
     assert_eq!(p.stage("shop-1.0.0"), "planned", "a dry run records nothing");
 }
+
+#[test]
+fn dash_v_logs_each_engine_step_to_stderr_and_bad_directives_only_warn_r9d() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    let out = p.cmd(&["-v", "advance", "shop-1.0.0", "--as", "dana"]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("INFO") && stderr.contains("step=build"), "{stderr}");
+    assert!(!stdout.contains("INFO"), "logs go to stderr: {stdout}");
+    let list = |log: Option<&str>| {
+        let mut c = Command::cargo_bin("shipwarden").expect("binary");
+        c.args(["list"]).current_dir(p.path()).env_remove("SHIPWARDEN_CONFIG").env_remove("RUST_LOG");
+        match log {
+            Some(l) => c.env("SHIPWARDEN_LOG", l),
+            None => c.env_remove("SHIPWARDEN_LOG"),
+        };
+        c.output().expect("run")
+    };
+    assert!(String::from_utf8_lossy(&list(None).stderr).is_empty(), "no log without -v");
+    let bad = list(Some("shipwarden=loud"));
+    assert_eq!(bad.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("SHIPWARDEN_LOG=`shipwarden=loud` is ignored"));
+}
