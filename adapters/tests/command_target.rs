@@ -151,6 +151,7 @@ async fn the_engine_deploys_through_commands_and_resumes_by_asking_status() {
             environment: Some(staging.clone()),
             target: t.map(Into::into),
             key: key.into(),
+            held: Vec::new(),
         };
         manager.execute(&id, &engine, action).await.expect("start");
     }

@@ -109,6 +109,7 @@ async fn the_engine_restores_the_database_from_a_file_backup_when_prod_fails_r8g
                 environment: Some(env("prod")),
                 target: None,
                 key: "backup:prod#1".into(),
+                held: Vec::new(),
             },
         )
         .await

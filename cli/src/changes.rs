@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use anstream::println;
 use clap::{Args, Subcommand};
 use shipwarden::changes::{self, Change};
-use shipwarden::machine::{Requirement, Unmet};
 use shipwarden::notes::{Links, ReleaseNotes};
-use shipwarden::{Policy, Refusal, ReleaseKind, RuleId, Version};
+use shipwarden::{Policy, ReleaseKind, Version};
 use shipwarden_adapters::vcs::git::{GitRepo, History, HistoryOptions};
 
 use crate::CliError;
@@ -230,36 +229,16 @@ pub fn render(source: &str, project: &str, releases: &[ReleaseNotes]) -> Result<
 pub fn check(config: &Path, from: Option<String>, json: bool) -> Result<(), CliError> {
     let s = setup(config)?;
     let (last, changes) = since_last_release(&s, from)?;
-    let missing = changes::untracked(&changes, &s.policy.vcs);
     let since = last.as_ref().map_or("the first commit".to_owned(), |(t, _)| t.clone());
-    if missing.is_empty() {
+    changes::check_tracked(&changes, &s.policy.vcs, &since).map_err(CliError::Refused)?;
+    {
         if json {
             output::json(&serde_json::json!({ "ok": true, "since": since, "commits": changes.len() }));
         } else {
             println!("{} {} commits since {since}, all with ticket keys (R-4a)", paint(GOOD, "✓"), changes.len());
         }
-        return Ok(());
     }
-    let unmet = missing
-        .iter()
-        .map(|c| Unmet {
-            rule: RuleId::R_4A,
-            requirement: Requirement::Input {
-                field: c.short().to_owned(),
-                problem: format!("`{}` has no ticket key", c.subject),
-            },
-        })
-        .collect();
-    Err(CliError::Refused(Refusal {
-        rule: RuleId::R_4A,
-        stage: None,
-        attempted: format!(
-            "{} of {} commits since {since} carry a ticket key",
-            changes.len() - missing.len(),
-            changes.len()
-        ),
-        unmet,
-    }))
+    Ok(())
 }
 
 /// `version next`.
@@ -272,22 +251,7 @@ pub fn next(config: &Path, verb: &VersionVerb, json: bool) -> Result<(), CliErro
     let (version, why) = match set {
         Some(v) => {
             let v: Version = v.parse()?;
-            if let Some((tag, lv)) = &last
-                && &v <= lv
-            {
-                return Err(CliError::Refused(Refusal {
-                    rule: RuleId::R_4C,
-                    stage: None,
-                    attempted: format!("set the version to {v}"),
-                    unmet: vec![Unmet {
-                        rule: RuleId::R_4C,
-                        requirement: Requirement::VersionNotNewer {
-                            version: v.to_string(),
-                            last: format!("{lv} ({tag})"),
-                        },
-                    }],
-                }));
-            }
+            changes::check_newer(&v, last.as_ref().map(|(tag, lv)| (lv, tag.as_str()))).map_err(CliError::Refused)?;
             (v, format!("set by hand: {} (computed {})", reason.clone().unwrap_or_default(), computed.version))
         }
         None => (computed.version.clone(), computed.reason.clone()),

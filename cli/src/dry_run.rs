@@ -4,8 +4,7 @@
 
 use anstream::println;
 use jiff::Timestamp;
-use shipwarden::engine::ReleaseStatus;
-use shipwarden::machine::{Action, Command, ReleaseState, decide};
+use shipwarden::machine::Action;
 use shipwarden::{Actor, EnvName, ReleaseId, Stage};
 
 use crate::CliError;
@@ -18,15 +17,10 @@ pub fn now(ctx: &Ctx) -> Timestamp {
 }
 
 /// The decision `action` on `release` would meet, shown; nothing is recorded.
+/// The engine decides it ([`ReleaseManager::preview`](shipwarden::engine::ReleaseManager::preview)),
+/// with the same context as the real command, at `--at` or now.
 pub async fn action(ctx: &Ctx, release: &ReleaseId, actor: &Actor, action: Action) -> Result<(), CliError> {
-    let state = ctx.state(release).await?;
-    preview(ctx, &state, actor, action)
-}
-
-/// The decision `action` would meet in `state`, shown; nothing is recorded.
-pub fn preview(ctx: &Ctx, state: &ReleaseState, actor: &Actor, action: Action) -> Result<(), CliError> {
-    let command = Command::new(actor, action);
-    let events = decide(state, &command, ctx.manager.policy(), now(ctx)).map_err(CliError::Refused)?;
+    let events = ctx.manager.preview(release, actor, action, ctx.at).await?;
     if ctx.json {
         output::json(&serde_json::json!({ "dry_run": true, "would_record": events }));
     } else {
@@ -41,30 +35,14 @@ pub fn preview(ctx: &Ctx, state: &ReleaseState, actor: &Actor, action: Action) -
     Ok(())
 }
 
-/// `advance --dry-run`: the policy's path ahead from the release's stage, and
-/// what each way forward still needs.
-pub fn advance(ctx: &Ctx, before: &ReleaseStatus) -> Result<(), CliError> {
+/// `advance --dry-run`: the path the engine would take from the release's
+/// stage (the policy's, R-3), and what each way forward still needs, at
+/// `--at` or now.
+pub async fn advance(ctx: &Ctx, release: &ReleaseId) -> Result<(), CliError> {
     let at = now(ctx);
+    let status = ctx.manager.status_at(release, at).await?;
     let policy = ctx.manager.policy();
-    // With `--at`, what each way forward needs then (the status was decided at the clock's now),
-    // as the engine's automation (a deployment engineer) would meet it.
-    let next = match ctx.at {
-        None => before.next.clone(),
-        Some(at) => {
-            let automation = Actor::new("shipwarden", [shipwarden::Role::DeploymentEngineer]);
-            before
-                .next
-                .iter()
-                .map(|(to, _)| {
-                    let command = Command::new(&automation, Action::Advance { to: to.clone() });
-                    (to.clone(), decide(&before.state, &command, policy, at).err())
-                })
-                .collect()
-        }
-    };
-    let status = ReleaseStatus { state: before.state.clone(), next };
     let stage = status.state.stage.clone().unwrap_or(Stage::Planned);
-    let kind = status.state.plan.as_ref().map(|p| p.kind);
     if ctx.json {
         output::json(&serde_json::json!({ "dry_run": true, "stage": stage, "next": status.next }));
         return Ok(());
@@ -74,14 +52,8 @@ pub fn advance(ctx: &Ctx, before: &ReleaseStatus) -> Result<(), CliError> {
         paint(WAIT, "dry run:"),
         paint(STAGE, &stage)
     );
-    let mut from = stage.clone();
-    for _ in 0..policy.transitions.len() {
-        let fits: Vec<_> = policy
-            .transitions_from(&from)
-            .filter(|(_, t)| t.kinds.is_empty() || kind.is_some_and(|k| t.kinds.contains(&k)))
-            .map(|(_, t)| t)
-            .collect();
-        let Some(t) = fits.iter().find(|t| !t.kinds.is_empty()).or(fits.first()) else { break };
+    let kind = status.state.plan.as_ref().map_or(shipwarden::ReleaseKind::Minor, |p| p.kind);
+    for (_, t) in policy.path_ahead(&stage, kind) {
         let mut needs: Vec<String> = Vec::new();
         if !t.approvals.is_empty() {
             needs.push(format!(
@@ -109,10 +81,6 @@ pub fn advance(ctx: &Ctx, before: &ReleaseStatus) -> Result<(), CliError> {
             t.rule,
             if needs.is_empty() { "nothing".into() } else { needs.join("; ") }
         );
-        if policy.is_final(&t.to) || t.to == from {
-            break;
-        }
-        from = t.to.clone();
     }
     output::status(&status, &[], at);
     Ok(())

@@ -45,9 +45,9 @@ pub fn json(value: &impl serde::Serialize) {
 /// Prints a refusal: the rule, the stage, and every unmet requirement.
 pub fn refusal(r: &Refusal) {
     let stage = r.stage.as_ref().map(|s| format!(" in {}", paint(STAGE, s))).unwrap_or_default();
-    println!("{} {} by {}{stage}", paint(BAD, "✗ refused:"), r.attempted, paint(BOLD, &r.rule));
+    println!("{} {} by {}{stage}", paint(BAD, "✗ refused:"), r.attempted, paint(BOLD, r.rule));
     for u in &r.unmet {
-        println!("  {} {}: {}", paint(BAD, "•"), paint(BOLD, &u.rule), u.requirement);
+        println!("  {} {}: {}", paint(BAD, "•"), paint(BOLD, u.rule), u.requirement);
     }
 }
 
@@ -320,7 +320,7 @@ pub fn outcome(o: &RunOutcome) {
         RunOutcome::Waiting(w) => {
             println!("{} waiting in {} for:", paint(WAIT, "…"), paint(STAGE, &w.stage));
             for u in &w.refusal.unmet {
-                println!("  {} {}: {}", paint(WAIT, "•"), paint(BOLD, &u.rule), u.requirement);
+                println!("  {} {}: {}", paint(WAIT, "•"), paint(BOLD, u.rule), u.requirement);
             }
         }
     }
@@ -372,7 +372,7 @@ pub fn status(s: &ReleaseStatus, duties: &[shipwarden::duties::Duty], now: jiff:
         println!("  {} rollback: {r}", paint(BAD, "↺"));
     }
     for f in &st.findings {
-        println!("  {} finding {}: {}", paint(BAD, "!"), paint(BOLD, &f.rule), f.detail);
+        println!("  {} finding {}: {}", paint(BAD, "!"), paint(BOLD, f.rule), f.detail);
     }
     for d in duties {
         let when = if d.due_at <= now { "due now".to_owned() } else { format!("due {}", d.due_at) };
@@ -384,7 +384,7 @@ pub fn status(s: &ReleaseStatus, duties: &[shipwarden::duties::Duty], now: jiff:
             Some(r) => {
                 println!("  {} {} needs:", paint(WAIT, "→"), paint(STAGE, to));
                 for u in &r.unmet {
-                    println!("      {} {}: {}", paint(WAIT, "•"), paint(BOLD, &u.rule), u.requirement);
+                    println!("      {} {}: {}", paint(WAIT, "•"), paint(BOLD, u.rule), u.requirement);
                 }
             }
         }

@@ -933,3 +933,26 @@ fn dash_v_logs_each_engine_step_to_stderr_and_bad_directives_only_warn_r9d() {
     assert_eq!(bad.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("SHIPWARDEN_LOG=`shipwarden=loud` is ignored"));
 }
+
+#[test]
+fn planning_a_version_older_than_the_newest_tag_is_refused_unless_overridden_r4c() {
+    let p = Project::new(OPEN_CALENDAR);
+    let repo = p.path().join("repo");
+    git(&repo, &["tag", "-a", "v1.3.0", "-m", "1.3.0"]);
+    commit_in(&repo, "SHOP-7: after 1.3.0");
+    let refused = p.expect(3, &["plan", "1.2.3", "--kind", "patch", "--as", "rita"]);
+    assert!(
+        refused.contains("R-4c") && refused.contains("1.2.3 is not newer than the last release 1.3.0"),
+        "{refused}"
+    );
+    // The dry run is the engine's decision: the same refusal, and nothing written.
+    let dry = p.expect(3, &["plan", "1.2.3", "--kind", "patch", "--as", "rita", "--dry-run"]);
+    assert!(dry.contains("R-4c"), "{dry}");
+    p.expect(2, &["status", "shop-1.2.3"]);
+    // Newer plans take only the commits since the tag as their scope.
+    let planned = p.ok(&["plan", "1.3.1", "--kind", "patch", "--as", "rita"]);
+    assert!(planned.contains("scope: SHOP-7") && !planned.contains("SHOP-1"), "{planned}");
+    // A backport is planned with a reason, kept in the audit.
+    p.ok(&["plan", "1.2.3", "--kind", "patch", "--as", "rita", "--override-version", "security backport to 1.2"]);
+    assert!(p.export("shop-1.2.3").contains("security backport to 1.2"));
+}

@@ -182,7 +182,7 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
         let reminder = policy.duties.approval_reminder;
         let mut asked = Vec::new();
         for (_, t) in policy.transitions_from(stage) {
-            if !(t.kinds.is_empty() || t.kinds.contains(&plan.kind)) {
+            if !t.applies_to(plan.kind) {
                 continue;
             }
             for approval in &t.approvals {

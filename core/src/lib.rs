@@ -24,4 +24,4 @@ pub use machine::{
 };
 pub use model::*;
 pub use policy::{Policy, PolicyError, Problem};
-pub use rule::RuleId;
+pub use rule::{RuleId, UnknownRule};

@@ -149,18 +149,32 @@ fn waiting(outcome: RunOutcome) -> engine::Waiting {
 }
 
 async fn approve(w: &World, actor: &Actor, approval: ApprovalId, role: Role) {
-    w.manager.approve(&id(), actor, approval, role, Channel::TicketComment, "ok").await.expect("approve");
+    approve_on(w, &id(), actor, approval, role).await;
+}
+
+async fn approve_on(w: &World, release: &ReleaseId, actor: &Actor, approval: ApprovalId, role: Role) {
+    w.manager.approve(release, actor, approval, role, Channel::TicketComment, "ok").await.expect("approve");
 }
 
 async fn evidence(w: &World, gate: GateId, value: f64) {
-    w.manager.record_evidence(&id(), &ci(), Evidence::new(gate, value, "ci")).await.expect("evidence");
+    evidence_on(w, &id(), gate, value).await;
+}
+
+async fn evidence_on(w: &World, release: &ReleaseId, gate: GateId, value: f64) {
+    w.manager.record_evidence(release, &ci(), Evidence::new(gate, value, "ci")).await.expect("evidence");
 }
 
 /// Drives a minor release to `accepted`, as people and `run` would.
 async fn to_accepted(w: &World) {
-    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    to_accepted_plan(w, plan(ReleaseKind::Minor)).await;
+}
+
+/// Drives `plan` to `accepted`, as people and `run` would.
+async fn to_accepted_plan(w: &World, plan: Plan) {
+    let id = || plan.release.clone();
+    w.manager.plan(&rm(), plan.clone()).await.expect("plan");
     assert_eq!(waiting(w.manager.run(&id(), None).await.expect("run")).stage, Stage::Planned);
-    approve(w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    approve_on(w, &plan.release, &po(), ApprovalId::Scope, Role::ProductOwner).await;
     let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
     assert_eq!(wait.stage, Stage::StagingDeployed);
     let text = wait.refusal.to_string();
@@ -171,9 +185,9 @@ async fn to_accepted(w: &World) {
         "{text}"
     );
     assert!(!text.contains("critical_bugs"), "bugs were asked of the ticketing system: {text}");
-    evidence(w, GateId::Coverage, 0.93).await;
-    evidence(w, GateId::P95Latency, 150.0).await;
-    approve(w, &qa(), ApprovalId::QaSignoff, Role::QaLead).await;
+    evidence_on(w, &plan.release, GateId::Coverage, 0.93).await;
+    evidence_on(w, &plan.release, GateId::P95Latency, 150.0).await;
+    approve_on(w, &plan.release, &qa(), ApprovalId::QaSignoff, Role::QaLead).await;
     let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
     assert_eq!(wait.stage, Stage::QaVerified);
     assert!(wait.refusal.to_string().contains("step `integration_tests` on staging is missing"), "{}", wait.refusal);
@@ -190,8 +204,8 @@ async fn to_accepted(w: &World) {
         .expect("report");
     let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
     assert_eq!(wait.stage, Stage::TestDeployed);
-    evidence(w, GateId::DocsReviewed, 1.0).await;
-    approve(w, &po(), ApprovalId::Acceptance, Role::ProductOwner).await;
+    evidence_on(w, &plan.release, GateId::DocsReviewed, 1.0).await;
+    approve_on(w, &plan.release, &po(), ApprovalId::Acceptance, Role::ProductOwner).await;
 }
 
 #[tokio::test]
@@ -522,6 +536,7 @@ async fn an_unfinished_step_is_resolved_by_asking_the_port_not_by_calling_again(
             environment: Some(env("staging")),
             target: target.map(Into::into),
             key: key.into(),
+            held: Vec::new(),
         };
         w.manager.execute(&id(), &de, action).await.expect("start");
     }
@@ -722,9 +737,11 @@ async fn production_migrations_changed_after_the_readiness_check_are_refused_and
     let outcome = w.manager.run(&id(), None).await.expect("run");
     let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
     assert!(
-        reason.contains("R-7e: production migrations refused: staging ran other migrations: 0002_total is gone"),
+        reason.contains("production migrations refused: staging ran other migrations: 0002_total is gone (R-7e)"),
         "{reason}"
     );
+    let finding = state_of(&w).await.findings.into_iter().find(|f| f.key == "migrate:prod#1").expect("a finding");
+    assert_eq!(finding.rule, RuleId::R_7E, "the verdict is a finding with its rule: {finding:?}");
     assert!(migrator.applied(&env("prod")).is_empty());
     assert!(w.targets["prod"][0].calls().is_empty(), "no target deployed after a refused migration");
 }
@@ -837,7 +854,9 @@ async fn a_breach_while_production_deploys_stops_and_rolls_back_r8e_r8g() {
     to_accepted(&w).await;
     let outcome = w.manager.run(&id(), None).await.expect("run");
     let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
-    assert!(reason.contains("R-8e: cpu in prod measured 97.0 %, required < 80.0 %"), "{reason}");
+    assert!(reason.contains("cpu in prod measured 97.0 %, required < 80.0 %, for 0 s (R-8e)"), "{reason}");
+    let findings = state_of(&w).await.findings;
+    assert!(findings.iter().any(|f| f.key == "monitor:prod#1" && f.rule == RuleId::R_8E), "{findings:?}");
     assert!(
         w.targets["prod"].iter().all(|t| t.calls().is_empty()),
         "the first samples are taken before the first target: nothing was deployed"
@@ -883,7 +902,9 @@ async fn a_sustained_breach_in_the_verification_window_rolls_back_r8e_r8g() {
     probe.arm(&[120.0, 450.0]);
     let outcome = w.manager.run(&id(), None).await.expect("run");
     let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
-    assert!(reason.contains("monitor on prod failed: monitor sample: rejected: R-8e: response_time in prod measured 450 ms, required < 200 ms, for 60 s"), "{reason}");
+    assert!(reason.contains("response_time in prod measured 450 ms, required < 200 ms, for 60 s (R-8e)"), "{reason}");
+    let findings = state_of(&w).await.findings;
+    assert!(findings.iter().any(|f| f.rule == RuleId::R_8E && f.detail.contains("450 ms")), "{findings:?}");
     assert_eq!(w.targets["prod"][0].calls().iter().filter(|c| c.operation == "rollback").count(), 1);
     let state = state_of(&w).await;
     assert!(!state.steps.iter().any(|s| s.step == StepKind::SmokeTest), "no smoke test after a failed window");
@@ -1091,4 +1112,293 @@ async fn each_deployment_records_changed_settings_without_secret_values_r9c() {
     let bundle = serde_json::to_string(&w.manager.evidence_bundle(&id()).await.expect("bundle")).expect("json");
     assert!(!bundle.contains("hunter2"));
     assert!(w.notifier.sent().iter().all(|n| !n.body.contains("hunter2")));
+}
+
+// ------------------------------------------------------------------ #17: rules back into core
+
+#[tokio::test]
+async fn a_version_not_newer_than_the_newest_release_tag_is_refused_unless_overridden_r4c() {
+    let w = world(1);
+    // The repository already released 1.5.0: planning 1.4.0 would tag v1.4.0 after it.
+    w.vcs.create_tag("v1.5.0", "shop 1.5.0", "c2c2c2c2").await.expect("tag");
+    let err = w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect_err("older than the tag");
+    let refusal = err.refusal().expect("a refusal");
+    assert_eq!(refusal.rule, RuleId::R_4C);
+    assert!(refusal.to_string().contains("1.4.0 is not newer than the last release 1.5.0"), "{refusal}");
+    assert!(w.manager.history(&id()).await.expect("history").is_empty(), "nothing recorded");
+    // A dry run gives the same answer, from the same context.
+    let action = Action::Plan { plan: plan(ReleaseKind::Minor), last_release: None };
+    let preview = w.manager.preview(&id(), &rm(), action, None).await;
+    assert_eq!(preview.expect_err("refused").refusal(), Some(refusal));
+
+    // A backport with a reason is allowed, and the reason is in the audit.
+    let mut backport = plan(ReleaseKind::Minor);
+    backport.version_override = Some("backport of the checkout fix to the 1.4 line".into());
+    w.manager.plan(&rm(), backport).await.expect("overridden");
+    let history = w.manager.history(&id()).await.expect("history");
+    let Some(Event::Planned { plan, .. }) = history.first().map(|e| &e.event) else { panic!("{history:?}") };
+    assert_eq!(plan.version_override.as_deref(), Some("backport of the checkout fix to the 1.4 line"));
+}
+
+#[tokio::test]
+async fn a_plan_without_scope_takes_the_ticket_keys_since_the_last_tag_through_the_vcs_port_r4a() {
+    let w = world(1);
+    let mut p = plan(ReleaseKind::Minor);
+    p.scope.clear();
+    let state = w.manager.plan(&rm(), p).await.expect("plan");
+    let scope: Vec<String> = state.plan.as_ref().expect("plan").scope.iter().map(ToString::to_string).collect();
+    assert_eq!(scope, ["#45", "SHOP-12"], "oldest first, each once");
+}
+
+#[tokio::test]
+async fn a_refusal_for_open_bugs_names_each_ticket_r7b() {
+    let w = world(1);
+    w.ticketing.insert(Ticket {
+        key: "SHOP-13".parse().expect("key"),
+        summary: "cart empties itself".into(),
+        status: "Open".into(),
+        kind: "Bug".into(),
+        severity: Some("critical".into()),
+    });
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::StagingDeployed);
+    let bugs = wait
+        .refusal
+        .unmet
+        .iter()
+        .find(|u| matches!(&u.requirement, Requirement::Gate { gate: GateId::CriticalBugs, .. }))
+        .expect("the bug gate is unmet");
+    assert_eq!(bugs.rule, RuleId::R_7B);
+    assert!(bugs.to_string().contains("SHOP-13 (critical)"), "{bugs}");
+}
+
+fn looping_policy() -> Policy {
+    let mut policy = Policy::default();
+    let back = policy.transitions["scope_approval"].clone();
+    policy.transitions.insert(
+        "back_to_planning".into(),
+        policy::Transition { from: Stage::ScopeApproved, to: Stage::Planned, approvals: Vec::new(), ..back },
+    );
+    policy
+}
+
+#[tokio::test]
+async fn a_cyclic_policy_is_refused_and_a_run_stops_where_the_graph_loops_r3() {
+    let policy = looping_policy();
+    let problems = policy.validate().expect_err("a cycle").problems;
+    assert!(
+        problems.iter().any(|p| p.message.contains("form a cycle") && p.message.contains("back_to_planning")),
+        "{problems:?}"
+    );
+    // An embedder that skips validation still gets a run that ends, and says why.
+    let w = world_with(1, policy);
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    let release = id();
+    let run = tokio::time::timeout(Duration::from_secs(20), w.manager.run(&release, None));
+    let wait = waiting(run.await.expect("the run ends").expect("run"));
+    assert_eq!(wait.refusal.rule, RuleId::R_3);
+    assert!(wait.refusal.to_string().contains("stage graph loops"), "{}", wait.refusal);
+    let events = w.manager.history(&id()).await.expect("history").len();
+    assert!(events < 20, "the run stopped after one round, not {events} events");
+}
+
+/// A target that writes what ran on it, and when, into a shared timeline.
+struct Timeline {
+    name: String,
+    log: Arc<std::sync::Mutex<Vec<(String, &'static str, std::time::Instant)>>>,
+}
+
+impl Timeline {
+    fn note(&self, release: &ReleaseId, what: &'static str) {
+        self.log.lock().expect("log").push((release.to_string(), what, std::time::Instant::now()));
+    }
+}
+
+#[async_trait]
+impl DeployTarget for Timeline {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    async fn deploy(&self, request: &DeployRequest, _log: &LogSink) -> Result<String, PortError> {
+        self.note(&request.release, "deploy start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.note(&request.release, "deploy end");
+        Ok("deployed".into())
+    }
+    async fn rollback(&self, request: &RollbackRequest, _log: &LogSink) -> Result<String, PortError> {
+        self.note(&request.release, "rollback start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.note(&request.release, "rollback end");
+        Ok("rolled back".into())
+    }
+}
+
+/// A smoke test whose first run is slow and fails; later runs pass.
+struct SlowFirstSmoke {
+    runs: AtomicUsize,
+    started: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl Probe for SlowFirstSmoke {
+    fn name(&self) -> &str {
+        "smoke"
+    }
+    async fn check(&self, _environment: &EnvName) -> Result<Vec<Measurement>, PortError> {
+        let first = self.runs.fetch_add(1, Ordering::SeqCst) == 0;
+        if first {
+            self.started.notify_one();
+            tokio::time::sleep(Duration::from_millis(600)).await;
+        }
+        let value = if first { 5_000.0 } else { 80.0 };
+        Ok(vec![Measurement { gate: GateId::ResponseTime, value, target: None, source: "smoke".into() }])
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_environment_is_held_until_the_verification_of_its_deployment_ends_r6e() {
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let smoke = Arc::new(SlowFirstSmoke { runs: AtomicUsize::new(0), started: tokio::sync::Notify::new() });
+    let (target_log, probe) = (log.clone(), smoke.clone());
+    let w = world_full(1, Policy::default(), move |ports| {
+        let target = Arc::new(Timeline { name: "prod-1".into(), log: target_log });
+        ports.targets.insert(env("prod"), vec![target]);
+        ports.smoke.insert(env("prod"), vec![probe]);
+    });
+    let first = plan(ReleaseKind::Minor);
+    let mut second = plan(ReleaseKind::Minor);
+    second.release = "shop-1.5.0".parse().expect("id");
+    second.version = Version::new(1, 5, 0);
+    to_accepted_plan(&w, first.clone()).await;
+    to_accepted_plan(&w, second.clone()).await;
+
+    // The first release deploys production and starts its (slow, failing) smoke test.
+    let manager = w.manager.clone();
+    let first_run = tokio::spawn(async move { manager.run(&id(), None).await });
+    smoke.started.notified().await;
+    // Meanwhile the second may not deploy there: production is held (R-6e).
+    let wait = waiting(w.manager.run(&second.release, None).await.expect("run"));
+    assert_eq!(wait.stage, Stage::Deploying);
+    let held = wait
+        .refusal
+        .unmet
+        .iter()
+        .find(|u| matches!(&u.requirement, Requirement::EnvironmentHeld { by, .. } if by == &id()))
+        .unwrap_or_else(|| panic!("the refusal names the holder: {}", wait.refusal));
+    assert_eq!(held.rule, RuleId::R_6E);
+    let outcome = first_run.await.expect("join").expect("run");
+    assert!(matches!(outcome, RunOutcome::RolledBack { .. }), "{outcome:?}");
+    // Now free: the second deploys after the first's rollback ended, and passes.
+    let outcome = w.manager.run(&second.release, None).await.expect("run");
+    assert_eq!(outcome, RunOutcome::Final { stage: Stage::Closed });
+
+    let log = log.lock().expect("log").clone();
+    let lines: Vec<String> = log.iter().map(|(r, what, _)| format!("{r} {what}")).collect();
+    assert_eq!(
+        lines,
+        [
+            "shop-1.4.0 deploy start",
+            "shop-1.4.0 deploy end",
+            "shop-1.4.0 rollback start",
+            "shop-1.4.0 rollback end",
+            "shop-1.5.0 deploy start",
+            "shop-1.5.0 deploy end",
+        ],
+        "what ran on prod-1, in order"
+    );
+}
+
+#[test]
+fn preview_is_the_decision_of_the_real_call_without_recording_it_r3() {
+    // For a random sequence of commands, each preview names exactly the
+    // events the real call then appends (or the same refusal), and records nothing.
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let actors = [rm(), po(), qa(), ci(), cto()];
+    let approvals = [ApprovalId::Scope, ApprovalId::QaSignoff, ApprovalId::Acceptance, ApprovalId::Emergency];
+    let roles = [Role::ProductOwner, Role::QaLead, Role::Cto, Role::ReleaseManager];
+    let stages = [Stage::ScopeApproved, Stage::Built, Stage::StagingDeployed, Stage::QaVerified, Stage::Released];
+    let gates = [GateId::Coverage, GateId::P95Latency, GateId::DocsReviewed, GateId::CriticalBugs];
+    let op = (0..6u8, 0..5usize, 0..4usize, 0..4usize, 0..5usize, -1.0..300.0f64);
+    let mut runner = TestRunner::new(Config { cases: 24, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&prop::collection::vec(op, 1..12), |ops| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let w = world(1);
+            w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+            for (kind, a, b, c, d, value) in ops {
+                let actor = &actors[a];
+                let action = match kind {
+                    0 => Action::Approve {
+                        approval: approvals[b].clone(),
+                        role: roles[c].clone(),
+                        channel: Channel::Chat,
+                        comment: "ok".into(),
+                    },
+                    1 => Action::RecordEvidence(Evidence::new(gates[b].clone(), value, "ci")),
+                    2 => Action::Advance { to: stages[d].clone() },
+                    3 => Action::Schedule {
+                        environment: env(["staging", "prod", "test", "qa"][b]),
+                        start: ts("2026-11-29T02:00:00Z"),
+                        end: ts("2026-11-29T03:00:00Z"),
+                        busy: Vec::new(),
+                    },
+                    4 => Action::Cancel { reason: if c == 0 { String::new() } else { "dropped".into() } },
+                    _ => Action::OverrideWindow { reason: "incident".into() },
+                };
+                let before = w.manager.history(&id()).await.expect("history").len();
+                let previewed = w.manager.preview(&id(), actor, action.clone(), None).await;
+                prop_assert_eq!(
+                    w.manager.history(&id()).await.expect("history").len(),
+                    before,
+                    "a preview records nothing"
+                );
+                let real = w.manager.execute(&id(), actor, action).await;
+                let history = w.manager.history(&id()).await.expect("history");
+                let appended: Vec<Event> = history[before..].iter().map(|e| e.event.clone()).collect();
+                match (previewed, real) {
+                    (Ok(events), Ok(_)) => prop_assert_eq!(events, appended),
+                    (Err(p), Err(r)) => {
+                        prop_assert_eq!(p.refusal(), r.refusal());
+                        prop_assert!(appended.is_empty());
+                    }
+                    (p, r) => prop_assert!(false, "preview {:?} but real {:?}", p, r.map(|_| ())),
+                }
+            }
+            Ok(())
+        })
+    });
+    result.expect("preview and the real call agree");
+}
+
+/// A smoke test that never answers.
+struct Hanging;
+
+#[async_trait]
+impl Probe for Hanging {
+    fn name(&self) -> &str {
+        "hanging smoke test"
+    }
+    async fn check(&self, _environment: &EnvName) -> Result<Vec<Measurement>, PortError> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn the_engine_stops_smoke_tests_at_the_policy_deadline_and_rolls_back_r8f_r8g() {
+    let mut policy = Policy::default();
+    policy.deadlines.smoke_tests = jiff::SignedDuration::from_millis(300);
+    let w = world_full(1, policy, |ports| {
+        ports.smoke.insert(env("prod"), vec![Arc::new(Hanging)]);
+    });
+    to_accepted(&w).await;
+    let release = id();
+    let run = tokio::time::timeout(Duration::from_secs(30), w.manager.run(&release, None));
+    let outcome = run.await.expect("the deadline ends the smoke test, not the probe").expect("run");
+    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    assert!(reason.contains("deadline `smoke_tests`") && reason.contains("R-8f"), "{reason}");
 }

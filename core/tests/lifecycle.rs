@@ -644,7 +644,13 @@ fn unknown_environments_are_refused_r1b() {
     let mut sim = Sim::planned(ReleaseKind::Minor);
     let refusal = sim.refused(
         &de(),
-        Action::StartStep { step: StepKind::Deploy, environment: Some(env("qa")), target: None, key: "k".into() },
+        Action::StartStep {
+            step: StepKind::Deploy,
+            environment: Some(env("qa")),
+            target: None,
+            key: "k".into(),
+            held: Vec::new(),
+        },
     );
     assert_eq!(refusal.rule, RuleId::R_1B);
     assert!(refusal.to_string().contains("known: dev, staging, test, prod"), "{refusal}");
@@ -658,6 +664,7 @@ fn steps_are_recorded_once_per_idempotency_key_r9d() {
         environment: Some(env("staging")),
         target: Some("web-1".into()),
         key: "deploy:staging:web-1:1".into(),
+        held: Vec::new(),
     };
     sim.ok(&de(), start.clone());
     assert_eq!(sim.state.unfinished_steps().count(), 1);
@@ -782,6 +789,7 @@ fn verification_starts_only_after_the_prod_deployment_succeeded_r8e() {
             environment: Some(env("prod")),
             target: None,
             key: "deploy:prod".into(),
+            held: Vec::new(),
         },
     );
     assert!(sim.refused(&de(), Action::Advance { to: Stage::Verifying }).to_string().contains("is running"));
@@ -798,6 +806,7 @@ fn production_is_deployed_only_from_the_stage_whose_way_forward_needs_it_r3() {
         environment: Some(env(env_name)),
         target: None,
         key: key.into(),
+        held: Vec::new(),
     };
     let refusal = sim.refused(&de(), start("deploy:prod#1", "prod"));
     assert_eq!(refusal.rule.as_str(), "R-3");
@@ -808,6 +817,7 @@ fn production_is_deployed_only_from_the_stage_whose_way_forward_needs_it_r3() {
         environment: Some(env("prod")),
         target: Some("web-1".into()),
         key: "deploy:prod#1/web-1".into(),
+        held: Vec::new(),
     };
     sim.refused(&de(), per_target);
     // Non-production environments are not gated this way (dev is a sandbox).

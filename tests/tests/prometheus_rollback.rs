@@ -138,8 +138,9 @@ async fn a_p95_above_the_limit_in_prometheus_rolls_production_back_r8e_r8f_r8g()
     let state = manager.state(&id).await.expect("state");
     let reason = state.rollback_reason.clone().unwrap_or_default();
     assert!(
-        reason.contains("monitor on prod failed: monitor sample: rejected: R-8e: response_time on 127.0.0.1:")
-            && reason.contains("in prod measured 2500 ms, required < 200 ms, for 1 s"),
+        reason.contains("response_time on 127.0.0.1:")
+            && reason.contains("in prod measured 2500 ms, required < 200 ms, for 1 s (R-8e)")
+            && state.findings.iter().any(|f| f.rule == shipwarden::RuleId::R_8E),
         "{reason}"
     );
     let window = state.steps.iter().find(|s| s.key.starts_with("monitor:verify:prod#")).expect("window watched");

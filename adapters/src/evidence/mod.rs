@@ -9,6 +9,7 @@
 //! content, so `--coverage report.xml` works for Cobertura and JaCoCo alike.
 
 pub mod coverage;
+pub mod gates;
 pub mod junit;
 pub mod perf;
 

@@ -13,9 +13,9 @@ pub mod sqlite;
 
 use std::borrow::Cow;
 
+use shipwarden::ReleaseId;
 use shipwarden::audit::{ChainHash, Envelope};
 use shipwarden::ports::{ErrorKind, PortError, ReleaseQuery, ReleaseSummary, StoreError};
-use shipwarden::{ReleaseId, RuleId};
 
 /// Migrations embedded in the binary, for sqlx's migrator.
 #[derive(Debug)]
@@ -166,7 +166,9 @@ impl Row {
             sequence: u64::try_from(self.seq).unwrap_or_default(),
             at,
             actor: self.actor,
-            rule: RuleId::new(self.rule),
+            rule: self.rule.parse().map_err(|e: shipwarden::UnknownRule| {
+                invalid(store, format!("rule of event {} of {stream}: {e}", self.seq))
+            })?,
             event,
             prev_hash: hash(self.prev_hash).map_err(|e| invalid(store, e.to_string()))?,
             hash: hash(self.hash).map_err(|e| invalid(store, e.to_string()))?,

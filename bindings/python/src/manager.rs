@@ -454,7 +454,7 @@ impl ReleaseManager {
         timestamp_to_py(py, self.inner.clock().now())
     }
 
-    /// Plans a release (R-1a, R-3); the plan's version must be newer than the last release (R-1b).
+    /// Plans a release (R-1a, R-3); the plan's version must be newer than the last release (R-4c).
     #[pyo3(signature = (actor, plan))]
     fn plan<'py>(
         &self,

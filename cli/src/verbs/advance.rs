@@ -30,10 +30,10 @@ pub struct AdvanceArgs {
 pub async fn run(ctx: &Ctx, a: AdvanceArgs) -> Result<(), CliError> {
     let release: ReleaseId = parse(&a.release)?;
     let to: Option<Stage> = a.to.as_deref().map(parse).transpose()?;
-    let before = ctx.manager.status(&release).await?;
     if ctx.dry_run {
-        return dry_run::advance(ctx, &before);
+        return dry_run::advance(ctx, &release).await;
     }
+    let before = ctx.manager.status(&release).await?;
     let outcome = output::watch(&ctx.manager, &release, ctx.json, ctx.manager.run(&release, to.clone())).await?;
     let after = ctx.state(&release).await?;
     let verdict = judge(&outcome, &before.state, &after, to.is_some());

@@ -88,83 +88,11 @@ pub struct EvidenceArgs {
     pub source: Option<String>,
 }
 
-/// The evidence in CI's report files (`--coverage`, `--junit`, `--perf`), one gate value each; and
-/// for each request label the policy gives its own p95 threshold, that label's p95 (R-7c).
+/// The evidence in CI's report files (`--coverage`, `--junit`, `--perf`), read as every surface reads them.
 fn imported(a: &EvidenceArgs, policy: &shipwarden::Policy) -> Result<Vec<Evidence>, CliError> {
-    use shipwarden_adapters::evidence::{coverage, junit, perf};
-    let bad = |e: shipwarden_adapters::evidence::ImportError| CliError::usage(e.to_string());
-    let round = |v: f64, places: i32| (v * 10f64.powi(places)).round() / 10f64.powi(places);
-    let mut out = Vec::new();
-    if let Some(file) = &a.coverage {
-        let c = coverage::read(file).map_err(bad)?;
-        let source = format!("{} {}: {} of {} lines", c.format, file.display(), c.covered, c.lines);
-        out.push(Evidence::new(GateId::Coverage, round(c.ratio(), 4), source));
-    }
-    if let Some(file) = &a.junit {
-        let r = junit::read(file).map_err(bad)?;
-        let mut source = format!(
-            "junit {}: {} tests, {} failures, {} errors, {} skipped",
-            file.display(),
-            r.tests,
-            r.failures,
-            r.errors,
-            r.skipped
-        );
-        if !r.failed.is_empty() {
-            source.push_str(&format!("; failing: {}", r.failed.join(", ")));
-        }
-        out.push(Evidence::new(GateId::TestFailures, r.failing() as f64, source));
-    }
-    if let Some(file) = &a.perf {
-        let r = perf::read(file).map_err(bad)?;
-        let o = &r.overall;
-        let worst: Vec<String> = {
-            let mut labels: Vec<(&String, &perf::LatencyStats)> = r.by_label.iter().collect();
-            labels.sort_by(|x, y| y.1.p95.total_cmp(&x.1.p95));
-            labels.iter().take(5).map(|(l, s)| format!("{l} p95 {} ms", round(s.p95, 1))).collect()
-        };
-        let mut source = format!(
-            "{} {}: {} samples, p50 {} ms, p95 {} ms{}, {} errors",
-            r.format,
-            file.display(),
-            o.samples,
-            round(o.p50, 1),
-            round(o.p95, 1),
-            o.p99.map_or(String::new(), |p| format!(", p99 {} ms", round(p, 1))),
-            o.errors
-        );
-        if let Some(t) = o.throughput {
-            source.push_str(&format!(", {} req/s", round(t, 1)));
-        }
-        if !worst.is_empty() {
-            source.push_str(&format!("; slowest labels: {}", worst.join(", ")));
-        }
-        out.push(Evidence::new(GateId::P95Latency, round(o.p95, 1), source.clone()));
-        out.push(Evidence::new(GateId::ErrorRate, round(o.error_rate(), 6), source));
-        let labelled = policy.gates.get(&GateId::P95Latency).map(|g| g.targets.keys().collect::<Vec<_>>());
-        for label in labelled.unwrap_or_default() {
-            match r.by_label.get(label) {
-                Some(s) => {
-                    let source = format!(
-                        "{} {}: label {label}: {} samples, p95 {} ms, {} errors",
-                        r.format,
-                        file.display(),
-                        s.samples,
-                        round(s.p95, 1),
-                        s.errors
-                    );
-                    out.push(Evidence::new(GateId::P95Latency, round(s.p95, 1), source).on_target(label.clone()));
-                }
-                None => {
-                    return Err(CliError::usage(format!(
-                        "the policy sets a p95 threshold for request label `{label}`, but {} has no samples for it",
-                        file.display()
-                    )));
-                }
-            }
-        }
-    }
-    Ok(out)
+    use shipwarden_adapters::evidence::gates::{Reports, from_reports};
+    let reports = Reports { coverage: a.coverage.clone(), junit: a.junit.clone(), perf: a.perf.clone() };
+    from_reports(&reports, policy).map_err(|e| CliError::usage(e.to_string()))
 }
 
 /// `evidence bundle`: writes the release's signed evidence bundle (R-9d).
@@ -252,7 +180,7 @@ pub async fn run(ctx: &Ctx, a: EvidenceArgs) -> Result<(), CliError> {
                 evidence.source = source.clone();
             }
             if ctx.dry_run {
-                dry_run::preview(ctx, &state, &actor, Action::RecordEvidence(evidence))?;
+                dry_run::action(ctx, &release, &actor, Action::RecordEvidence(evidence)).await?;
                 continue;
             }
             state = (*ctx.manager.record_evidence(&release, &actor, evidence).await?).clone();

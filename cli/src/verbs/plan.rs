@@ -2,9 +2,8 @@
 //! ticket keys of the commits since the last release tag.
 
 use clap::Args;
-use shipwarden::machine::{Action, ReleaseState};
-use shipwarden::ports::{ReleaseQuery, Vcs};
-use shipwarden::{Hotfix, Plan, ReleaseId, ReleaseKind, Stage, TicketKey, Version};
+use shipwarden::machine::Action;
+use shipwarden::{Hotfix, Plan, ReleaseId, ReleaseKind, Version};
 
 use crate::CliError;
 use crate::ctx::{Ctx, parse};
@@ -37,6 +36,10 @@ pub struct PlanArgs {
     /// The planned release date (`2026-12-01`).
     #[arg(long)]
     pub target_date: Option<String>,
+    /// Plan a version that is not newer than the last release (a backport on
+    /// a maintenance branch), for this reason; kept in the audit (R-4c).
+    #[arg(long, value_name = "REASON")]
+    pub override_version: Option<String>,
 }
 
 /// Plans the release.
@@ -50,10 +53,9 @@ pub async fn run(ctx: &Ctx, a: PlanArgs) -> Result<(), CliError> {
         None => ReleaseId::for_version(&project, &version)?,
     };
     let mut plan = Plan::new(id.clone(), project.clone(), version.clone(), kind);
+    // Without tickets, the engine takes the ticket keys since the last release tag (R-4a).
     plan.scope = a.tickets.iter().map(|t| parse(t)).collect::<Result<_, _>>()?;
-    if plan.scope.is_empty() {
-        plan.scope = scope_from_git(ctx, &version).await?;
-    }
+    plan.version_override = a.override_version.clone();
     if let Some(d) = &a.target_date {
         plan.target_date = Some(d.parse().map_err(|e| CliError::usage(format!("--target-date `{d}`: {e}")))?);
     }
@@ -65,8 +67,7 @@ pub async fn run(ctx: &Ctx, a: PlanArgs) -> Result<(), CliError> {
         });
     }
     if ctx.dry_run {
-        let last = last_release(ctx, project).await?;
-        return dry_run::preview(ctx, &ReleaseState::default(), &actor, Action::Plan { plan, last_release: last });
+        return dry_run::action(ctx, &id, &actor, Action::Plan { plan, last_release: None }).await;
     }
     let state = ctx.manager.plan(&actor, plan).await?;
     let scope = state
@@ -85,32 +86,4 @@ pub async fn run(ctx: &Ctx, a: PlanArgs) -> Result<(), CliError> {
         ),
     );
     Ok(())
-}
-
-/// The newest released (or closed) version of `project`.
-async fn last_release(ctx: &Ctx, project: String) -> Result<Option<Version>, CliError> {
-    let query = ReleaseQuery { project: Some(project), ..Default::default() };
-    let released = [Stage::Released, Stage::Closed];
-    Ok(ctx.manager.list(&query).await?.into_iter().filter(|s| released.contains(&s.stage)).map(|s| s.version).max())
-}
-
-/// The ticket keys in the commits since the newest release tag older than `version`.
-async fn scope_from_git(ctx: &Ctx, version: &Version) -> Result<Vec<TicketKey>, CliError> {
-    let repo = ctx.loaded.path(&ctx.loaded.config.project.repository);
-    if !repo.join(".git").exists() {
-        return Ok(Vec::new());
-    }
-    let git = shipwarden_adapters::vcs::git::GitRepo::new(repo);
-    let tags = git.tags().await.map_err(CliError::outside)?;
-    let last = shipwarden::changes::last_release_tag(&tags, &ctx.manager.policy().vcs.tag_prefix, version);
-    let commits = git.commits_since(last.as_ref().map(|(_, n)| n.as_str())).await.map_err(CliError::outside)?;
-    let mut keys: Vec<TicketKey> = Vec::new();
-    for c in commits.into_iter().rev() {
-        for k in shipwarden::changes::parse_owned(c).tickets {
-            if !keys.contains(&k) {
-                keys.push(k);
-            }
-        }
-    }
-    Ok(keys)
 }

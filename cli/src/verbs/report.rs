@@ -36,7 +36,7 @@ pub async fn run(ctx: &Ctx, a: ReportArgs) -> Result<(), CliError> {
     let outcome = if a.failed { StepOutcome::failed(&a.detail, false) } else { StepOutcome::ok(&a.detail) };
     if ctx.dry_run {
         let key = format!("report:{step}:{}#dry-run", env.as_ref().map_or("-", |e| e.as_str()));
-        let action = Action::StartStep { step, environment: env, target: None, key };
+        let action = Action::StartStep { step, environment: env, target: None, key, held: Vec::new() };
         return dry_run::action(ctx, &release, &actor, action).await;
     }
     let state = ctx.manager.report_step(&release, &actor, step.clone(), env.clone(), outcome).await?;

@@ -3,7 +3,6 @@
 use clap::Args;
 use jiff::SignedDuration;
 use shipwarden::machine::Action;
-use shipwarden::ports::ReleaseQuery;
 use shipwarden::{EnvName, ReleaseId, calendar};
 
 use crate::CliError;
@@ -37,15 +36,8 @@ pub async fn run(ctx: &Ctx, a: ScheduleArgs) -> Result<(), CliError> {
         a.duration.parse().map_err(|e| CliError::usage(format!("--duration `{}`: {e}", a.duration)))?;
     let end = start.checked_add(length).map_err(|e| CliError::usage(e.to_string()))?;
     if ctx.dry_run {
-        let busy = ctx
-            .manager
-            .list(&ReleaseQuery::default())
-            .await?
-            .into_iter()
-            .filter(|s| s.release != release)
-            .flat_map(|s| s.bookings)
-            .collect();
-        return dry_run::action(ctx, &release, &actor, Action::Schedule { environment: env, start, end, busy }).await;
+        let action = Action::Schedule { environment: env, start, end, busy: Vec::new() };
+        return dry_run::action(ctx, &release, &actor, action).await;
     }
     let state = ctx.manager.schedule(&release, &actor, env.clone(), start, end).await?;
     let cal = calendar::Calendar::new(ctx.manager.policy());

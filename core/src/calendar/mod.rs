@@ -128,7 +128,7 @@ impl<'a> Calendar<'a> {
         if !required.is_empty() && !inside {
             let names: Vec<String> = required.iter().map(|w| self.describe("maintenance", w)).collect();
             blocks.push(WindowBlock {
-                rule: RuleId::new("R-6c"),
+                rule: RuleId::R_6C,
                 window: required.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", "),
                 description: format!("{kind} releases deploy only inside {}", names.join(" or ")),
                 clears_at: self.next_start(&required, at),

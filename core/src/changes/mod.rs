@@ -293,6 +293,53 @@ pub fn untracked<'a>(changes: &'a [Change], policy: &VcsPolicy) -> Vec<&'a Chang
     changes.iter().filter(|c| c.tickets.is_empty() && !c.exempt(policy)).collect()
 }
 
+/// R-4a as a verdict: every commit in `changes` (since `since`, e.g. the
+/// last release tag) that should carry a ticket key does, or a refusal
+/// naming each commit that does not, with its subject.
+pub fn check_tracked(changes: &[Change], policy: &VcsPolicy, since: &str) -> Result<(), crate::machine::Refusal> {
+    let missing = untracked(changes, policy);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let unmet = missing
+        .iter()
+        .map(|c| {
+            crate::machine::Unmet::new(
+                crate::RuleId::R_4A,
+                crate::machine::Requirement::UntrackedCommit {
+                    commit: c.short().to_owned(),
+                    subject: c.subject.clone(),
+                },
+            )
+        })
+        .collect();
+    let attempted =
+        format!("{} of {} commits since {since} carry a ticket key", changes.len() - missing.len(), changes.len());
+    Err(crate::machine::Refusal::new(None, attempted, unmet))
+}
+
+/// R-4c as a verdict: `version` is newer than the last release (`last`,
+/// its version and tag), or a refusal naming both.
+pub fn check_newer(
+    version: &crate::model::Version,
+    last: Option<(&crate::model::Version, &str)>,
+) -> Result<(), crate::machine::Refusal> {
+    match last {
+        Some((lv, tag)) if version <= lv => Err(crate::machine::Refusal::new(
+            None,
+            format!("set the version to {version}"),
+            vec![crate::machine::Unmet::new(
+                crate::RuleId::R_4C,
+                crate::machine::Requirement::VersionNotNewer {
+                    version: version.to_string(),
+                    last: format!("{lv} ({tag})"),
+                },
+            )],
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The changes that belong in notes: merges skipped (per policy), and a
 /// commit and its revert both dropped when both are in the range.
 pub fn for_notes(changes: Vec<Change>, policy: &VcsPolicy) -> Vec<Change> {

@@ -63,6 +63,7 @@ impl ReleaseManager {
                 environment: Some(env.clone()),
                 target: None,
                 key: env_key.clone(),
+                held: self.held(release, env).await?,
             };
             self.commit(release, &automation, vec![action]).await?;
         }
@@ -81,6 +82,21 @@ impl ReleaseManager {
         let action = Action::FinishStep { key: env_key, outcome: outcome.clone(), log: Vec::new() };
         self.commit(release, &automation, vec![action]).await?;
         Ok(outcome)
+    }
+
+    /// The holds other releases have on `env` (R-6e), read under its lease.
+    async fn held(&self, release: &ReleaseId, env: &EnvName) -> Result<Vec<crate::machine::EnvHold>, EngineError> {
+        let query = ReleaseQuery::default();
+        Ok(self
+            .inner
+            .store
+            .list(&query)
+            .await?
+            .into_iter()
+            .filter(|s| &s.release != release && !self.inner.policy.is_final(&s.stage))
+            .flat_map(|s| s.holds)
+            .filter(|h| &h.environment == env)
+            .collect())
     }
 
     /// Deploys to the targets while the environment's monitors are sampled
@@ -111,6 +127,10 @@ impl ReleaseManager {
             let (deployed, monitored) = tokio::join!(deploying, monitoring);
             let failed = deployed?;
             monitored?;
+            // A sustained breach is the engine's verdict (R-8e): a finding, and the rollout stops.
+            if let Some(reason) = breach.get() {
+                self.find(release, &format!("monitor:{env}#{n}"), crate::RuleId::R_8E, &reason).await?;
+            }
             failed.or_else(|| breach.get())
         } else {
             self.fan_out(release, env, n, targets, &breach).await?

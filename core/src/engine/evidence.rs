@@ -117,6 +117,23 @@ impl Breach {
 }
 
 impl ReleaseManager {
+    /// Records an audit finding of the engine's own (a policy verdict it
+    /// measured, named by its rule), once per key.
+    pub(crate) async fn find(
+        &self,
+        release: &ReleaseId,
+        key: &str,
+        rule: crate::RuleId,
+        detail: &str,
+    ) -> Result<(), EngineError> {
+        if self.with_state(release, |s| s.findings.iter().any(|f| f.key == key)).await? {
+            return Ok(());
+        }
+        let automation = self.inner.automation.clone();
+        let action = Action::RecordFinding { key: key.to_owned(), rule, detail: detail.to_owned() };
+        self.commit(release, &automation, vec![action]).await
+    }
+
     /// Runs `env`'s migrations before its targets are deployed (R-8b); in
     /// production only what was rehearsed in staging (R-7e). Outside
     /// production the rollback scripts are then tested: reverted and applied
@@ -131,6 +148,16 @@ impl ReleaseManager {
         let policy = self.inner.policy.clone();
         let production = is_production(&policy, env);
         let state = self.cached(release).await?;
+        // R-7e is the engine's verdict, not the migrator's: production runs only
+        // the set rehearsed outside it, else the deployment stops with a finding.
+        if production {
+            let set = migrator.scripts().await?;
+            if let Err(why) = rehearsal(&state, &policy, &set) {
+                let detail = format!("production migrations refused: {why}");
+                self.find(release, &format!("migrate:{env}#{n}"), crate::RuleId::R_7E, &detail).await?;
+                return Ok(Some(format!("{detail} (R-7e)")));
+            }
+        }
         let spec = StepSpec::new(StepKind::Migrate, Some(env.clone()), format!("migrate:{env}#{n}")).idempotent();
         let outcome = self
             .run_step(
@@ -140,11 +167,12 @@ impl ReleaseManager {
                     let (migrator, env, state, policy) = (migrator.clone(), env.clone(), state.clone(), policy.clone());
                     async move {
                         let set = migrator.scripts().await?;
+                        // Changed since the check above (or on a resumed step): refused all the same.
                         if production && let Err(why) = rehearsal(&state, &policy, &set) {
                             return Err(PortError::permanent(
                                 format!("migrator {}", migrator.name()),
                                 "apply",
-                                format!("R-7e: production migrations refused: {why}"),
+                                format!("production migrations refused: {why} (R-7e)"),
                             ));
                         }
                         let detail = migrator.apply(&env, &set, &key, &log).await?;
@@ -515,7 +543,7 @@ impl ReleaseManager {
                                 let lasted = now.duration_since(since);
                                 if lasted >= policy.monitoring.sustained {
                                     let reason = format!(
-                                        "R-8e: {gate}{place} in {env} measured {shown}, required {}, for {:.0} s",
+                                        "{gate}{place} in {env} measured {shown}, required {}, for {:.0} s (R-8e)",
                                         threshold.describe(rule.unit),
                                         lasted.as_secs_f64()
                                     );

@@ -29,7 +29,7 @@ use tracing::Instrument;
 
 use crate::audit::Envelope;
 use crate::machine::{Action, Command, Evidence, ReleaseState, apply, decide};
-use crate::model::{Actor, ApprovalId, Channel, EnvName, Plan, ReleaseId, Role, Stage};
+use crate::model::{Actor, ApprovalId, Channel, EnvName, Plan, ReleaseId, Role, Stage, TicketKey};
 use crate::policy::Policy;
 use crate::ports::*;
 
@@ -391,7 +391,9 @@ impl ReleaseManager {
             for e in &envelopes[..] {
                 loaded.apply(&e.event);
             }
-            let Some(summary) = crate::ports::ReleaseSummary::of(&loaded.state, now) else {
+            let Some(summary) = crate::ports::ReleaseSummary::of(&loaded.state, now)
+                .map(|s| s.holding(&loaded.state, &self.inner.policy))
+            else {
                 loaded.forget();
                 return Err(EngineError::NotFound(release.clone()));
             };
@@ -467,12 +469,68 @@ impl ReleaseManager {
         Ok(read(&loaded.state))
     }
 
-    /// Plans a release (R-1a). The newest released version of the project
-    /// in the store must be older (R-4c).
+    /// Plans a release (R-1a). The new version must be newer than the
+    /// project's newest release, in the store or as a git tag of the
+    /// project's prefix (R-4c), unless the plan carries an override with a
+    /// reason. A plan without scope gets the ticket keys of the commits
+    /// since the last release tag, when a [`Vcs`] port is configured (R-4a).
     pub async fn plan(&self, actor: &Actor, plan: Plan) -> Result<Arc<ReleaseState>, EngineError> {
+        let release = plan.release.clone();
+        let span = tracing::info_span!("plan", release = %release, version = %plan.version);
+        async {
+            let action = self.context(&release, Action::Plan { plan, last_release: None }).await?;
+            self.execute(&release, actor, action).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The decision `action` by `actor` would meet at `at` (default: now),
+    /// made exactly as the real call makes it (the same context from the
+    /// store and the ports, the same [`decide`]), with nothing appended: the
+    /// events it would record, or the refusal. A dry run of any command.
+    pub async fn preview(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        action: Action,
+        at: Option<Timestamp>,
+    ) -> Result<Vec<crate::machine::Event>, EngineError> {
+        let action = self.context(release, action).await?;
+        let now = at.unwrap_or_else(|| self.inner.clock.now());
+        // A release that is not planned yet has the empty state: a plan previews against it.
+        let state = self.cached(release).await?;
+        let command = Command::new(actor, action);
+        decide(&state, &command, &self.inner.policy, now).map_err(EngineError::Refused)
+    }
+
+    /// Fills in what a command needs to know of the world beyond its own
+    /// release, the same for the real call and its [`preview`](Self::preview):
+    /// the project's newest release (store and git tags, R-4c) and default
+    /// scope (R-4a) for a plan; other releases' bookings for a booking (R-6e).
+    async fn context(&self, release: &ReleaseId, action: Action) -> Result<Action, EngineError> {
+        Ok(match action {
+            Action::Plan { mut plan, .. } => {
+                let last_release = self.last_release(&plan).await?;
+                if plan.scope.is_empty() {
+                    plan.scope = self.default_scope(&plan.version).await?;
+                }
+                Action::Plan { plan, last_release }
+            }
+            Action::Schedule { environment, start, end, .. } => {
+                let busy = self.busy_bookings(release).await?;
+                Action::Schedule { environment, start, end, busy }
+            }
+            other => other,
+        })
+    }
+
+    /// The newest version of `plan`'s project released in the store, or
+    /// tagged in git with the project's tag prefix (R-4c).
+    async fn last_release(&self, plan: &Plan) -> Result<Option<crate::model::Version>, EngineError> {
         let query = crate::ports::ReleaseQuery { project: Some(plan.project.clone()), ..Default::default() };
         let released = [Stage::Released, Stage::Closed];
-        let last_release = self
+        let stored = self
             .inner
             .store
             .list(&query)
@@ -481,9 +539,51 @@ impl ReleaseManager {
             .filter(|s| released.contains(&s.stage) && s.release != plan.release)
             .map(|s| s.version)
             .max();
-        let release = plan.release.clone();
-        let span = tracing::info_span!("plan", release = %release, version = %plan.version);
-        self.execute(&release, actor, Action::Plan { plan, last_release }).instrument(span).await
+        let tagged = match &self.inner.ports.vcs {
+            Some(vcs) => {
+                let prefix = &self.inner.policy.vcs.tag_prefix;
+                vcs.tags()
+                    .await?
+                    .iter()
+                    .filter_map(|t| crate::model::Version::from_tag(&t.name, prefix).ok())
+                    .filter(|v| !v.is_prerelease())
+                    .max()
+            }
+            None => None,
+        };
+        Ok(stored.max(tagged))
+    }
+
+    /// The ticket keys of the commits since the newest release tag older
+    /// than `version`, oldest first, each once; none without a [`Vcs`] port.
+    pub async fn default_scope(&self, version: &crate::model::Version) -> Result<Vec<TicketKey>, EngineError> {
+        let Some(vcs) = &self.inner.ports.vcs else { return Ok(Vec::new()) };
+        let tags = vcs.tags().await?;
+        let last = crate::changes::last_release_tag(&tags, &self.inner.policy.vcs.tag_prefix, version);
+        let commits = vcs.commits_since(last.as_ref().map(|(_, name)| name.as_str())).await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut keys = Vec::new();
+        for commit in commits.into_iter().rev() {
+            for key in crate::changes::parse_owned(commit).tickets {
+                if seen.insert(key.clone()) {
+                    keys.push(key);
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Bookings of every other release that is not final (R-6e).
+    async fn busy_bookings(&self, release: &ReleaseId) -> Result<Vec<crate::calendar::Booking>, EngineError> {
+        Ok(self
+            .inner
+            .store
+            .list(&crate::ports::ReleaseQuery::default())
+            .await?
+            .into_iter()
+            .filter(|s| &s.release != release && !self.inner.policy.is_final(&s.stage))
+            .flat_map(|s| s.bookings)
+            .collect())
     }
 
     /// Records an approval (R-2b, R-2c).
@@ -529,16 +629,8 @@ impl ReleaseManager {
         start: Timestamp,
         end: Timestamp,
     ) -> Result<Arc<ReleaseState>, EngineError> {
-        let busy = self
-            .inner
-            .store
-            .list(&crate::ports::ReleaseQuery::default())
-            .await?
-            .into_iter()
-            .filter(|s| &s.release != release && !self.inner.policy.is_final(&s.stage))
-            .flat_map(|s| s.bookings)
-            .collect();
-        self.execute(release, actor, Action::Schedule { environment, start, end, busy }).await
+        let action = self.context(release, Action::Schedule { environment, start, end, busy: Vec::new() }).await?;
+        self.execute(release, actor, action).await
     }
 
     /// Cancels a release.
@@ -553,18 +645,23 @@ impl ReleaseManager {
 
     /// The release's state and, for each possible next stage, what is still missing.
     pub async fn status(&self, release: &ReleaseId) -> Result<ReleaseStatus, EngineError> {
+        self.status_at(release, self.inner.clock.now()).await
+    }
+
+    /// [`status`](Self::status) as it would be judged at `now`: what each
+    /// way forward would still need then ("would this be allowed then?").
+    pub async fn status_at(&self, release: &ReleaseId, now: Timestamp) -> Result<ReleaseStatus, EngineError> {
         let envelopes = self.inner.store.load(release).await?;
         if envelopes.is_empty() {
             return Err(EngineError::NotFound(release.clone()));
         }
         let state = ReleaseState::from_events(envelopes.iter().map(|e| &e.event));
-        let now = self.inner.clock.now();
         let mut next = Vec::new();
         if let Some(stage) = &state.stage {
             for (_, t) in self.inner.policy.transitions_from(stage) {
                 let command = Command::new(&self.inner.automation, Action::Advance { to: t.to.clone() });
                 let refusal = decide(&state, &command, &self.inner.policy, now).err();
-                let fits = t.kinds.is_empty() || state.plan.as_ref().is_some_and(|p| t.kinds.contains(&p.kind));
+                let fits = state.plan.as_ref().is_some_and(|p| t.applies_to(p.kind));
                 if fits {
                     next.push((t.to.clone(), refusal));
                 }

@@ -81,11 +81,27 @@ impl ReleaseManager {
 
     async fn run_locked(&self, release: &ReleaseId, until: Option<Stage>) -> Result<RunOutcome, EngineError> {
         self.invalidate(release).await;
+        // The stages this call has been through: one call never enters a
+        // stage twice (a policy whose graph loops is stopped and named, R-3).
+        let mut visited: Vec<Stage> = Vec::new();
         loop {
             let (plan, stage) = self.with_state(release, |s| (s.plan.clone(), s.stage.clone())).await?;
             let (Some(plan), Some(stage)) = (plan, stage) else {
                 return Err(EngineError::NotFound(release.clone()));
             };
+            if visited.contains(&stage) {
+                visited.push(stage.clone());
+                let refusal = Refusal::new(
+                    Some(stage.clone()),
+                    format!("run {release}"),
+                    vec![crate::machine::Unmet::new(
+                        crate::RuleId::R_3,
+                        crate::machine::Requirement::Cycle { path: visited },
+                    )],
+                );
+                return Ok(RunOutcome::Waiting(Waiting { stage, refusal }));
+            }
+            visited.push(stage.clone());
             if self.inner.policy.is_final(&stage) {
                 return Ok(RunOutcome::Final { stage });
             }
@@ -106,21 +122,20 @@ impl ReleaseManager {
                 }
                 continue;
             }
-            let mut candidates: Vec<Transition> = self
-                .inner
-                .policy
-                .transitions_from(&stage)
-                .filter(|(_, t)| t.kinds.is_empty() || t.kinds.contains(&plan.kind))
-                .map(|(_, t)| t.clone())
-                .collect();
-            // When the policy has a path made for this kind (the emergency fast
-            // track), run waits for it rather than take the general path.
-            if candidates.iter().any(|t| !t.kinds.is_empty()) {
-                candidates.retain(|t| !t.kinds.is_empty());
-            }
+            let candidates: Vec<Transition> =
+                self.inner.policy.ways_forward(&stage, plan.kind).into_iter().map(|(_, t)| t.clone()).collect();
             let mut refusal = None;
             for t in &candidates {
-                self.prepare(release, t).await?;
+                // A step the policy refuses to start (R-6e: the environment is
+                // held by another release) leaves the release waiting.
+                match self.prepare(release, t).await {
+                    Ok(()) => {}
+                    Err(EngineError::Refused(r)) => {
+                        refusal.get_or_insert(r);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
                 let automation = self.inner.automation.clone();
                 match self.commit(release, &automation, vec![Action::Advance { to: t.to.clone() }]).await {
                     Ok(_) => {
@@ -272,7 +287,7 @@ impl ReleaseManager {
                 {
                     checked.push(env.clone());
                     let probes = self.inner.ports.checks.get(env).cloned().unwrap_or_default();
-                    self.probe_step(release, StepKind::PreDeployChecks, env, &probes).await?;
+                    self.probe_step(release, StepKind::PreDeployChecks, env, &probes, None).await?;
                 }
                 _ => {}
             }
@@ -476,27 +491,63 @@ impl ReleaseManager {
                 if production && !watched && !window.is_zero() && ports.monitors.contains_key(env) {
                     let breach = Arc::new(super::evidence::Breach::default());
                     let watch = super::evidence::Watch::For(window);
-                    if !self.monitor(release, env, key, watch, breach).await?.succeeded() {
+                    let finding_key = key.clone();
+                    if !self.monitor(release, env, key, watch, breach.clone()).await?.succeeded() {
+                        // A sustained breach is the engine's verdict (R-8e), recorded as a finding.
+                        if let Some(reason) = breach.get() {
+                            self.find(release, &finding_key, crate::RuleId::R_8E, &reason).await?;
+                        }
                         return Ok(());
                     }
                 }
                 let Some(probes) = ports.smoke.get(env).cloned() else { return Ok(()) };
-                self.probe_step(release, StepKind::SmokeTest, env, &probes).await?;
+                // R-8f: the smoke tests end within what is left of the transition's deadline.
+                let within = self.deadline_left(release, env).await?;
+                self.probe_step(release, StepKind::SmokeTest, env, &probes, within).await?;
             }
             _ => tracing::debug!(step = %req.step, environment = %env_name, "waiting for this step to be reported"),
         }
         Ok(())
     }
 
+    /// What is left of the deadline of the transition that needs smoke tests
+    /// on `env` from the release's stage (R-8f), measured from when the
+    /// release entered the stage; none when no such transition has one.
+    async fn deadline_left(
+        &self,
+        release: &ReleaseId,
+        env: &EnvName,
+    ) -> Result<Option<(String, std::time::Duration)>, EngineError> {
+        let policy = self.inner.policy.clone();
+        let now = self.inner.clock.now();
+        self.with_state(release, |state| {
+            let (Some(stage), Some(plan)) = (&state.stage, &state.plan) else { return None };
+            let entered = state.entered_at.get(stage)?;
+            policy.ways_forward(stage, plan.kind).into_iter().find_map(|(_, t)| {
+                let name = t.deadline.as_ref()?;
+                let smoke =
+                    t.steps.iter().any(|r| r.step == StepKind::SmokeTest && r.environment.as_ref() == Some(env));
+                let limit = policy.deadlines.get(name).filter(|_| smoke)?;
+                let left = limit - now.duration_since(*entered);
+                Some((name.clone(), left.max(jiff::SignedDuration::ZERO).unsigned_abs()))
+            })
+        })
+        .await
+    }
+
     /// Runs probes as one step; what they measured is recorded as evidence
-    /// in the same append as the step's outcome.
+    /// in the same append as the step's outcome. With `within`, the probes
+    /// must end before that deadline (its name and what is left of it), or
+    /// the step fails (R-8f).
     async fn probe_step(
         &self,
         release: &ReleaseId,
         step: StepKind,
         env: &EnvName,
         probes: &[Arc<dyn Probe>],
+        within: Option<(String, std::time::Duration)>,
     ) -> Result<(), EngineError> {
+        let until = within.as_ref().map(|(name, left)| (name.clone(), *left, tokio::time::Instant::now() + *left));
         let key = self.with_state(release, |state| Self::step_key(state, &format!("{step}:{env}#"))).await?;
         let env_for_evidence = env.clone();
         let spec = StepSpec::new(step.clone(), Some(env.clone()), key).idempotent().follow_up(move |outcome| {
@@ -511,6 +562,7 @@ impl ReleaseManager {
                         target: m.target,
                         value: m.value,
                         source: m.source,
+                        items: Vec::new(),
                     })
                 })
                 .collect()
@@ -520,16 +572,38 @@ impl ReleaseManager {
             release,
             &spec,
             |_, log| {
-                let (probes, env) = (probes.to_vec(), env_for_call.clone());
+                let (probes, env, until) = (probes.to_vec(), env_for_call.clone(), until.clone());
                 async move {
-                    let mut all = Vec::new();
-                    for p in &probes {
-                        let measured = p.check(&env).await?;
-                        for m in &measured {
-                            log.line(crate::ports::LogStream::Info, format!("{}: {} = {}", p.name(), m.gate, m.value));
+                    let checks = async {
+                        let mut all = Vec::new();
+                        for p in &probes {
+                            let measured = p.check(&env).await?;
+                            for m in &measured {
+                                log.line(
+                                    crate::ports::LogStream::Info,
+                                    format!("{}: {} = {}", p.name(), m.gate, m.value),
+                                );
+                            }
+                            all.extend(measured);
                         }
-                        all.extend(measured);
-                    }
+                        Ok::<_, PortError>(all)
+                    };
+                    let all = match until {
+                        None => checks.await?,
+                        Some((name, left, at)) => match tokio::time::timeout_at(at, checks).await {
+                            Ok(all) => all?,
+                            Err(_) => {
+                                return Err(PortError::permanent(
+                                    "engine",
+                                    "smoke tests",
+                                    format!(
+                                        "did not finish within the deadline `{name}` ({:#} were left, R-8f)",
+                                        jiff::SignedDuration::try_from(left).unwrap_or_default()
+                                    ),
+                                ));
+                            }
+                        },
+                    };
                     Ok((
                         format!("{} measurements from {} probes", all.len(), probes.len()),
                         serde_json::to_value(&all).ok(),
@@ -553,7 +627,14 @@ impl ReleaseManager {
         } else {
             format!("ticketing: {}", keys.join(", "))
         };
-        self.record(release, Evidence::new(GateId::CriticalBugs, bugs.len() as f64, source)).await
+        let items = bugs
+            .iter()
+            .map(|b| match &b.severity {
+                Some(severity) => format!("{} ({severity})", b.key),
+                None => b.key.to_string(),
+            })
+            .collect();
+        self.record(release, Evidence::new(GateId::CriticalBugs, bugs.len() as f64, source).with_items(items)).await
     }
 
     /// The commits since the release's last release tag (all, without one), and that tag's name;
@@ -582,9 +663,10 @@ impl ReleaseManager {
                 last.as_deref().unwrap_or("the start")
             )
         } else {
-            format!("vcs: without ticket key: {}", untracked.join("; "))
+            format!("vcs: {} commits since {}", commits.len(), last.as_deref().unwrap_or("the start"))
         };
-        self.record(release, Evidence::new(GateId::UntrackedCommits, untracked.len() as f64, source)).await
+        let count = untracked.len() as f64;
+        self.record(release, Evidence::new(GateId::UntrackedCommits, count, source).with_items(untracked)).await
     }
 
     /// R-4d: pull requests merged since the last release tag (read from the
@@ -593,7 +675,7 @@ impl ReleaseManager {
     /// tells, the evidence says that nothing could be checked.
     async fn measure_reviews(&self, release: &ReleaseId, history: Option<&History>) -> Result<(), EngineError> {
         let min = self.inner.policy.vcs.min_reviewers;
-        let (count, source) = match history {
+        let (count, source, short) = match history {
             Some(History { commits, .. }) => {
                 let pulls = crate::changes::pull_requests(commits);
                 let mut short = Vec::new();
@@ -618,11 +700,11 @@ impl ReleaseManager {
                 } else {
                     format!("vcs host: too few approving reviewers: {}", short.join(", "))
                 };
-                (short.len(), source)
+                (short.len(), source, short)
             }
-            None => (0, "no repository: pull requests not checked".to_owned()),
+            None => (0, "no repository: pull requests not checked".to_owned(), Vec::new()),
         };
-        self.record(release, Evidence::new(GateId::UnreviewedPulls, count as f64, source)).await
+        self.record(release, Evidence::new(GateId::UnreviewedPulls, count as f64, source).with_items(short)).await
     }
 
     /// The release notes as they are (or will be) published (R-9b).
@@ -758,8 +840,12 @@ impl ReleaseManager {
             Some(key) => key,
             None => {
                 let key = next;
-                self.execute(release, actor, Action::StartStep { step, environment, target: None, key: key.clone() })
-                    .await?;
+                self.execute(
+                    release,
+                    actor,
+                    Action::StartStep { step, environment, target: None, key: key.clone(), held: Vec::new() },
+                )
+                .await?;
                 key
             }
         };

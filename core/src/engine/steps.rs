@@ -214,6 +214,7 @@ impl ReleaseManager {
             environment: spec.environment.clone(),
             target: spec.target.clone(),
             key,
+            held: Vec::new(),
         };
         self.commit(release, &actor, vec![action]).await
     }

@@ -37,7 +37,9 @@ pub fn decide(state: &ReleaseState, command: &Command, policy: &Policy, now: Tim
         Action::Advance { to } => ctx.advance(to),
         Action::Schedule { environment, start, end, busy } => ctx.schedule(environment, *start, *end, busy),
         Action::OverrideWindow { reason } => ctx.override_window(reason),
-        Action::StartStep { step, environment, target, key } => ctx.start_step(step, environment, target, key),
+        Action::StartStep { step, environment, target, key, held } => {
+            ctx.start_step(step, environment, target, key, held)
+        }
         Action::FinishStep { key, outcome, log } => ctx.finish_step(key, outcome, log),
         Action::BeginRollback { reason } => ctx.begin_rollback(reason),
         Action::FinishRollback { succeeded, detail } => ctx.finish_rollback(*succeeded, detail),
@@ -82,7 +84,7 @@ fn lacks_roles(actor: &Actor, roles: &[Role]) -> Option<Unmet> {
 /// R-5b: an emergency needs a justification and a ticket with the prefix.
 fn hotfix_unmet(plan: &Plan, policy: &Policy) -> Vec<Unmet> {
     let prefix = &policy.emergency.ticket_prefix;
-    let rule = RuleId::new("R-5b");
+    let rule = RuleId::R_5B;
     let mut unmet = Vec::new();
     match &plan.hotfix {
         None => {
@@ -123,7 +125,10 @@ fn plan_release(
     if plan.kind == ReleaseKind::Emergency {
         unmet.extend(hotfix_unmet(plan, policy));
     }
-    if let Some(last) = last_release.filter(|last| &plan.version <= last) {
+    let overridden = plan.version_override.as_deref().is_some_and(|r| !r.trim().is_empty());
+    if let Some(last) = last_release.filter(|last| &plan.version <= last)
+        && !overridden
+    {
         unmet.push(Unmet::new(
             RuleId::R_4C,
             Req::VersionNotNewer { version: plan.version.to_string(), last: last.to_string() },
@@ -131,11 +136,7 @@ fn plan_release(
     }
     for (i, d) in plan.dependencies.iter().enumerate() {
         if d.name.trim().is_empty() || d.version.trim().is_empty() {
-            unmet.push(input(
-                RuleId::new("R-7f"),
-                &format!("dependencies[{i}]"),
-                "a dependency needs a name and a version",
-            ));
+            unmet.push(input(RuleId::R_7F, &format!("dependencies[{i}]"), "a dependency needs a name and a version"));
         }
     }
     if !unmet.is_empty() {
@@ -244,6 +245,7 @@ impl Ctx<'_> {
                 threshold: rule.threshold_for(e.target.as_deref()),
                 passed: rule.threshold_for(e.target.as_deref()).passes(e.value),
                 source: e.source.clone(),
+                items: e.items.clone(),
                 produced_by: self.actor.user.clone(),
                 at: self.now,
             })]
@@ -257,7 +259,7 @@ impl Ctx<'_> {
         }
         if a.version != self.plan.version {
             unmet.push(Unmet::new(
-                RuleId::new("R-8d"),
+                RuleId::R_8D,
                 Req::ArtifactVersion {
                     name: a.name.clone(),
                     version: a.version.to_string(),
@@ -292,18 +294,15 @@ impl Ctx<'_> {
     fn advance(&self, to: &Stage) -> Decision {
         let candidates: Vec<(&str, &Transition)> = self.policy.transitions_from(self.stage).collect();
         let Some(&(name, t)) = candidates.iter().find(|(_, t)| &t.to == to) else {
-            let allowed = candidates
-                .iter()
-                .filter(|(_, t)| t.kinds.is_empty() || t.kinds.contains(&self.plan.kind))
-                .map(|(_, t)| t.to.clone())
-                .collect();
+            let allowed =
+                candidates.iter().filter(|(_, t)| t.applies_to(self.plan.kind)).map(|(_, t)| t.to.clone()).collect();
             return Err(vec![Unmet::new(
                 RuleId::R_3,
                 Req::Transition { from: self.stage.clone(), to: to.clone(), allowed },
             )]);
         };
         let mut unmet = Vec::new();
-        if !t.kinds.is_empty() && !t.kinds.contains(&self.plan.kind) {
+        if !t.applies_to(self.plan.kind) {
             unmet.push(Unmet::new(t.rule.clone(), Req::Kind { kind: self.plan.kind, allowed: t.kinds.clone() }));
         }
         if !t.by.is_empty() {
@@ -372,6 +371,7 @@ impl Ctx<'_> {
                     target: None,
                     measured: None,
                     threshold: threshold.clone(),
+                    items: Vec::new(),
                 },
             ));
         }
@@ -384,6 +384,7 @@ impl Ctx<'_> {
                     target: r.target.clone(),
                     measured: Some(Measure::new(r.measured.value, rule.unit)),
                     threshold: judged(r.target.as_deref()).describe(rule.unit),
+                    items: r.items.clone(),
                 },
             ));
         }
@@ -469,7 +470,7 @@ impl Ctx<'_> {
         let mut unmet = Vec::new();
         self.env_known(env, &mut unmet);
         if start >= end {
-            unmet.push(input(RuleId::new("R-6a"), "end", "a booking must end after it starts"));
+            unmet.push(input(RuleId::R_6A, "end", "a booking must end after it starts"));
         }
         let booking = Booking { release: self.plan.release.clone(), environment: env.clone(), start, end };
         for other in busy.iter().filter(|b| b.release != booking.release && b.conflicts_with(&booking)) {
@@ -508,6 +509,7 @@ impl Ctx<'_> {
         env: &Option<EnvName>,
         target: &Option<String>,
         key: &str,
+        held: &[super::EnvHold],
     ) -> Decision {
         let mut unmet = Vec::new();
         if key.trim().is_empty() {
@@ -520,11 +522,21 @@ impl Ctx<'_> {
             // production is deployed only as a step of the lifecycle, from
             // the stage whose way forward needs it (after its gates, approvals
             // and window were met), never straight from any stage.
+            // R-6e: an environment another release holds (deploying, or not yet
+            // through its verification) takes no other deployment.
+            if *step == crate::model::StepKind::Deploy && target.is_none() {
+                for h in held.iter().filter(|h| &h.environment == env && h.release != self.plan.release) {
+                    unmet.push(Unmet::new(
+                        RuleId::R_6E,
+                        Req::EnvironmentHeld { environment: env.clone(), by: h.release.clone(), since: h.since },
+                    ));
+                }
+            }
             let production = self.policy.environment(env).is_some_and(|e| e.production);
             if production && *step == crate::model::StepKind::Deploy {
                 let wanted = |t: &crate::policy::Transition| {
                     t.enabled
-                        && (t.kinds.is_empty() || t.kinds.contains(&self.plan.kind))
+                        && t.applies_to(self.plan.kind)
                         && t.steps.iter().any(|r| r.step == *step && r.environment.as_ref() == Some(env))
                 };
                 if !self.policy.transitions_from(self.stage).any(|(_, t)| wanted(t)) {

@@ -19,7 +19,7 @@ use crate::rule::RuleId;
 
 pub use decide::decide;
 pub use refusal::{Refusal, Requirement, Unmet};
-pub use state::{Finding, ReleaseState, StepRecord, WindowOverride, apply};
+pub use state::{EnvHold, Finding, ReleaseState, StepRecord, WindowOverride, apply};
 
 /// A command: who asks, and what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +100,10 @@ pub enum Action {
         target: Option<String>,
         /// A key unique within the release; asking the port about it resolves an unfinished step.
         key: String,
+        /// The environments other releases hold, as the caller knows them:
+        /// a deployment to one of them is refused (R-6e).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        held: Vec<EnvHold>,
     },
     /// Record a started step's outcome.
     FinishStep {
@@ -160,12 +164,22 @@ pub struct Evidence {
     pub value: f64,
     /// Where it came from: a report path, URL or probe name.
     pub source: String,
+    /// What the value counted, by name (open bug tickets, commits without a
+    /// ticket key), so that a refusal can name them (R-7g).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
 }
 
 impl Evidence {
     /// Evidence for a release-wide gate.
     pub fn new(gate: GateId, value: f64, source: impl Into<String>) -> Self {
-        Self { gate, environment: None, target: None, value, source: source.into() }
+        Self { gate, environment: None, target: None, value, source: source.into(), items: Vec::new() }
+    }
+
+    /// The same evidence naming what it counted.
+    pub fn with_items(mut self, items: Vec<String>) -> Self {
+        self.items = items;
+        self
     }
 
     /// The same evidence for one environment.
@@ -395,7 +409,7 @@ impl Event {
             Event::EvidenceRecorded(_) => RuleId::R_7G,
             Event::ArtifactRecorded(_) => RuleId::R_8B,
             Event::Advanced { rule, .. } => rule.clone(),
-            Event::Scheduled(_) => RuleId::new("R-6a"),
+            Event::Scheduled(_) => RuleId::R_6A,
             Event::WindowOverridden(_) => RuleId::R_6B,
             Event::StepStarted { .. } | Event::StepFinished { .. } | Event::Closed { .. } => RuleId::R_9D,
             Event::RollbackStarted { .. } => RuleId::R_8G,

@@ -8,7 +8,10 @@ use crate::rule::RuleId;
 
 /// A command the policy refuses: the rule, the stage, what was attempted,
 /// and **each** unmet requirement, so that one answer says everything to fix.
+///
+/// Built only by the core (its rules): other crates read it, never make one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
 pub struct Refusal {
     /// The rule of the first unmet requirement.
     pub rule: RuleId,
@@ -51,8 +54,9 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// One unmet requirement and the rule it comes from.
+/// One unmet requirement and the rule it comes from. Built only by the core.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Unmet {
     /// The rule.
     pub rule: RuleId,
@@ -101,6 +105,11 @@ pub enum Requirement {
         measured: Option<Measure>,
         /// The threshold, described in the gate's unit.
         threshold: String,
+        /// What the failing measurement counted, by name (the open bug
+        /// tickets, the commits without a key, the pull requests short of
+        /// reviewers), when the measurement named them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        items: Vec<String>,
     },
     /// A step has not succeeded.
     Step {
@@ -110,6 +119,19 @@ pub enum Requirement {
         environment: Option<EnvName>,
         /// `missing`, `running`, or `failed: <error>`.
         status: String,
+    },
+    /// One run came back to a stage it had left: the policy's stage graph
+    /// loops, and the engine stopped rather than follow it again.
+    Cycle {
+        /// The stages entered, the repeated one last.
+        path: Vec<Stage>,
+    },
+    /// A commit without a ticket key (R-4a).
+    UntrackedCommit {
+        /// Its short id.
+        commit: String,
+        /// Its subject.
+        subject: String,
     },
     /// No artifact is recorded (R-8b).
     Artifact,
@@ -205,6 +227,15 @@ pub enum Requirement {
         /// The conflicting booking.
         with: Booking,
     },
+    /// Another release holds the environment until its verification ends (R-6e).
+    EnvironmentHeld {
+        /// The environment.
+        environment: EnvName,
+        /// The release that holds it.
+        by: crate::model::ReleaseId,
+        /// Since when.
+        since: jiff::Timestamp,
+    },
     /// A duty is due and not yet performed (R-5c, R-6d, R-2b).
     Duty {
         /// The duty's key.
@@ -242,10 +273,14 @@ impl fmt::Display for Requirement {
             Requirement::Approval { approval, roles, needed, have } => {
                 write!(f, "approval `{approval}` needs {needed} from {}; has {have}", join(roles, " or "))
             }
-            Requirement::Gate { gate, environment, target, measured: Some(m), threshold } => {
-                write!(f, "gate `{gate}`{} measured {m}, required {threshold}", place(environment, target))
+            Requirement::Gate { gate, environment, target, measured: Some(m), threshold, items } => {
+                write!(f, "gate `{gate}`{} measured {m}, required {threshold}", place(environment, target))?;
+                if !items.is_empty() {
+                    write!(f, ": {}", items.join(", "))?;
+                }
+                Ok(())
             }
-            Requirement::Gate { gate, environment, target, measured: None, threshold } => {
+            Requirement::Gate { gate, environment, target, measured: None, threshold, .. } => {
                 write!(f, "gate `{gate}`{} has no result (required {threshold})", place(environment, target))
             }
             Requirement::Step { step, environment, status } => {
@@ -256,7 +291,11 @@ impl fmt::Display for Requirement {
                 write!(f, "artifact `{name}` has version {version}, the release is {expected}")
             }
             Requirement::Window { block, environment, next_allowed } => {
-                write!(f, "{environment} is in {block}")?;
+                if block.rule == RuleId::R_6C {
+                    write!(f, "{environment} is outside a maintenance window: {block}")?;
+                } else {
+                    write!(f, "{environment} is in {block}")?;
+                }
                 match next_allowed {
                     Some(next) => write!(f, "; next allowed {next}"),
                     None => f.write_str("; no allowed time found"),
@@ -285,7 +324,10 @@ impl fmt::Display for Requirement {
                 write!(f, "an emergency release needs a ticket whose summary starts with `{prefix}`")
             }
             Requirement::VersionNotNewer { version, last } => {
-                write!(f, "version {version} is not newer than the last release {last}")
+                write!(
+                    f,
+                    "version {version} is not newer than the last release {last} (a backport needs an override with a reason)"
+                )
             }
             Requirement::Deadline { deadline, limit, elapsed } => {
                 write!(f, "deadline `{deadline}` of {limit} passed ({elapsed} elapsed)")
@@ -299,6 +341,19 @@ impl fmt::Display for Requirement {
             Requirement::Conflict { with } => {
                 write!(f, "{} is booked for {} from {} to {}", with.environment, with.release, with.start, with.end)
             }
+            Requirement::Cycle { path } => write!(
+                f,
+                "the run came back to `{}` ({}): the policy's stage graph loops, so it stopped",
+                path.last().map_or("", |s| s.as_str()),
+                join(path, " -> ")
+            ),
+            Requirement::UntrackedCommit { commit, subject } => {
+                write!(f, "commit {commit} `{subject}` has no ticket key")
+            }
+            Requirement::EnvironmentHeld { environment, by, since } => write!(
+                f,
+                "{environment} is held by {by} (deploying since {since}) until its verification ends: released, rolled back or cancelled"
+            ),
             Requirement::Duty { subject, due_at, .. } => write!(f, "duty due since {due_at} not done: {subject}"),
             Requirement::Input { field, problem } => write!(f, "{field}: {problem}"),
         }

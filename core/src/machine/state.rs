@@ -56,6 +56,18 @@ pub struct Finding {
     pub at: Timestamp,
 }
 
+/// An environment a release holds (R-6e): from the start of a deployment
+/// there until its verification has ended, no other release deploys to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvHold {
+    /// The environment.
+    pub environment: EnvName,
+    /// The release that holds it.
+    pub release: crate::model::ReleaseId,
+    /// When the deployment that took it started.
+    pub since: Timestamp,
+}
+
 /// A release as the fold of its events. Nothing else is stored as truth.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseState {
@@ -99,6 +111,37 @@ pub struct ReleaseState {
 }
 
 impl ReleaseState {
+    /// The environments this release holds (R-6e). Every environment whose
+    /// deployment is running (or was started and has no recorded outcome),
+    /// and, while the release is still between its production deployment and
+    /// the end of its verification (a stage it may roll back from, other than
+    /// one it may close from, or rolling back), each production environment
+    /// it deployed to: its rollback would overwrite whatever another release
+    /// deployed there meanwhile. Released, rolled back, cancelled, or a
+    /// failure handed to people in a stage that no longer rolls back: free.
+    pub fn holds(&self, policy: &crate::policy::Policy) -> Vec<EnvHold> {
+        let (Some(plan), Some(stage)) = (&self.plan, &self.stage) else { return Vec::new() };
+        let l = &policy.lifecycle;
+        let verifying = !policy.is_final(stage)
+            && ((l.rollback_from.contains(stage) && !l.close_from.contains(stage)) || stage == &l.rolling_back);
+        let mut holds: Vec<EnvHold> = Vec::new();
+        for step in self.steps.iter().filter(|s| s.step == StepKind::Deploy && s.target.is_none()) {
+            let Some(env) = &step.environment else { continue };
+            let production = policy.environment(env).is_some_and(|e| e.production);
+            if step.outcome.is_none() || (production && verifying) {
+                match holds.iter_mut().find(|h| &h.environment == env) {
+                    Some(h) => h.since = h.since.min(step.started_at),
+                    None => holds.push(EnvHold {
+                        environment: env.clone(),
+                        release: plan.release.clone(),
+                        since: step.started_at,
+                    }),
+                }
+            }
+        }
+        holds
+    }
+
     /// Folds a whole log into a state.
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
         events.into_iter().fold(ReleaseState::default(), apply)

@@ -125,6 +125,10 @@ pub struct GateResult {
     pub passed: bool,
     /// Where the value came from: a report path, a URL, a probe name.
     pub source: String,
+    /// What the value counted, by name (open bug tickets, commits without a
+    /// key, pull requests short of reviewers), when the measurement named them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
     /// Who or what produced the value (user name, probe, CI job).
     pub produced_by: String,
     /// When it was recorded.

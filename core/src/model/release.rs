@@ -176,6 +176,11 @@ pub struct Plan {
     /// Emergency details; required for emergency releases (R-5b).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hotfix: Option<Hotfix>,
+    /// Why this version is planned although it is not newer than the last
+    /// release (a backport on a maintenance branch): the override of R-4c,
+    /// kept in the audit with the plan. Without it such a plan is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_override: Option<String>,
 }
 
 impl Plan {
@@ -190,6 +195,7 @@ impl Plan {
             target_date: None,
             dependencies: Vec::new(),
             hotfix: None,
+            version_override: None,
         }
     }
 }

@@ -78,7 +78,7 @@ fn default_transitions() -> BTreeMap<String, Transition> {
         Transition {
             approvals: vec![A::QaSignoff],
             gates: vec![gate(G::Coverage, None), gate(G::CriticalBugs, None), gate(G::P95Latency, None)],
-            ..transition(S::StagingDeployed, S::QaVerified, RuleId::new("R-7a"))
+            ..transition(S::StagingDeployed, S::QaVerified, RuleId::R_7A)
         },
     );
     t.insert(
@@ -108,7 +108,7 @@ fn default_transitions() -> BTreeMap<String, Transition> {
         Transition {
             gates: pre_deploy_checks("prod"),
             steps: vec![step(K::Backup, Some("prod")), step(K::RestoreTest, Some("staging"))],
-            ..transition(S::Accepted, S::ProdReady, RuleId::new("R-8a"))
+            ..transition(S::Accepted, S::ProdReady, RuleId::R_8A)
         },
     );
     t.insert(
@@ -149,32 +149,40 @@ fn approval(roles: Vec<R>, rule: RuleId) -> ApprovalRule {
     ApprovalRule { roles, count: 1, rule }
 }
 
-fn gate_rule(rule: &str, unit: Unit, threshold: Threshold, description: &str) -> GateRule {
-    GateRule { rule: RuleId::new(rule), unit, threshold, description: description.into(), targets: BTreeMap::new() }
+fn gate_rule(rule: RuleId, unit: Unit, threshold: Threshold, description: &str) -> GateRule {
+    GateRule { rule, unit, threshold, description: description.into(), targets: BTreeMap::new() }
 }
 
 fn default_gates() -> BTreeMap<G, GateRule> {
     BTreeMap::from([
-        (G::Coverage, gate_rule("R-7a", Unit::Ratio, Threshold::AtLeast(0.90), "unit-test coverage")),
+        (G::Coverage, gate_rule(RuleId::R_7A, Unit::Ratio, Threshold::AtLeast(0.90), "unit-test coverage")),
         (
             G::CriticalBugs,
-            gate_rule("R-7b", Unit::Count, Threshold::AtMost(0.0), "open critical or high-severity bugs in scope"),
+            gate_rule(
+                RuleId::R_7B,
+                Unit::Count,
+                Threshold::AtMost(0.0),
+                "open critical or high-severity bugs in scope",
+            ),
         ),
-        (G::P95Latency, gate_rule("R-7c", Unit::Millis, Threshold::Below(200.0), "performance test p95 latency")),
+        (G::P95Latency, gate_rule(RuleId::R_7C, Unit::Millis, Threshold::Below(200.0), "performance test p95 latency")),
         // Judged when recorded; a policy requires them by naming them in a transition's gates.
         (
             G::ErrorRate,
-            gate_rule("R-7c", Unit::Ratio, Threshold::AtMost(0.01), "performance test requests that failed"),
+            gate_rule(RuleId::R_7C, Unit::Ratio, Threshold::AtMost(0.01), "performance test requests that failed"),
         ),
         (
             G::TestFailures,
-            gate_rule("R-7a", Unit::Count, Threshold::AtMost(0.0), "failing test cases in the test report"),
+            gate_rule(RuleId::R_7A, Unit::Count, Threshold::AtMost(0.0), "failing test cases in the test report"),
         ),
-        (G::DocsReviewed, gate_rule("R-7d", Unit::Flag, Threshold::Equals(1.0), "documentation updated and reviewed")),
+        (
+            G::DocsReviewed,
+            gate_rule(RuleId::R_7D, Unit::Flag, Threshold::Equals(1.0), "documentation updated and reviewed"),
+        ),
         (
             G::UnreviewedPulls,
             gate_rule(
-                "R-4d",
+                RuleId::R_4D,
                 Unit::Count,
                 Threshold::AtMost(0.0),
                 "pull requests merged with fewer approving reviewers than the policy asks",
@@ -183,26 +191,29 @@ fn default_gates() -> BTreeMap<G, GateRule> {
         (
             G::UntrackedCommits,
             gate_rule(
-                "R-4a",
+                RuleId::R_4A,
                 Unit::Count,
                 Threshold::AtMost(0.0),
                 "commits since the last release without a ticket key",
             ),
         ),
-        (G::Cpu, gate_rule("R-8a", Unit::Percent, Threshold::Below(80.0), "host CPU use")),
-        (G::Memory, gate_rule("R-8a", Unit::Percent, Threshold::Below(70.0), "host memory use")),
-        (G::DiskFree, gate_rule("R-8a", Unit::Percent, Threshold::AtLeast(10.0), "free disk space")),
+        (G::Cpu, gate_rule(RuleId::R_8A, Unit::Percent, Threshold::Below(80.0), "host CPU use")),
+        (G::Memory, gate_rule(RuleId::R_8A, Unit::Percent, Threshold::Below(70.0), "host memory use")),
+        (G::DiskFree, gate_rule(RuleId::R_8A, Unit::Percent, Threshold::AtLeast(10.0), "free disk space")),
         (
             G::TlsDaysLeft,
-            gate_rule("R-8a", Unit::Days, Threshold::AtLeast(14.0), "days until the TLS certificate expires"),
+            gate_rule(RuleId::R_8A, Unit::Days, Threshold::AtLeast(14.0), "days until the TLS certificate expires"),
         ),
-        (G::DbConnectivity, gate_rule("R-8a", Unit::Flag, Threshold::Equals(1.0), "database answers a test query")),
-        (G::Network, gate_rule("R-8a", Unit::Flag, Threshold::Equals(1.0), "target reachable over the network")),
-        (G::ResponseTime, gate_rule("R-8f", Unit::Millis, Threshold::Below(200.0), "smoke-test response time")),
+        (
+            G::DbConnectivity,
+            gate_rule(RuleId::R_8A, Unit::Flag, Threshold::Equals(1.0), "database answers a test query"),
+        ),
+        (G::Network, gate_rule(RuleId::R_8A, Unit::Flag, Threshold::Equals(1.0), "target reachable over the network")),
+        (G::ResponseTime, gate_rule(RuleId::R_8F, Unit::Millis, Threshold::Below(200.0), "smoke-test response time")),
         (
             G::MigrationsRehearsed,
             gate_rule(
-                "R-7e",
+                RuleId::R_7E,
                 Unit::Flag,
                 Threshold::Equals(1.0),
                 "the release's migrations ran in staging with the same checksums and their rollback was tested there",
@@ -211,7 +222,7 @@ fn default_gates() -> BTreeMap<G, GateRule> {
         (
             G::DependencyDrift,
             gate_rule(
-                "R-7f",
+                RuleId::R_7F,
                 Unit::Count,
                 Threshold::AtMost(0.0),
                 "external dependencies missing in production, outside the plan, or not as staging was verified",
@@ -219,7 +230,7 @@ fn default_gates() -> BTreeMap<G, GateRule> {
         ),
         (
             G::ArtifactVersion,
-            gate_rule("R-8d", Unit::Flag, Threshold::Equals(1.0), "the artifacts' version equals the git tag"),
+            gate_rule(RuleId::R_8D, Unit::Flag, Threshold::Equals(1.0), "the artifacts' version equals the git tag"),
         ),
     ])
 }

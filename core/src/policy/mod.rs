@@ -298,6 +298,13 @@ pub struct Transition {
     pub deadline: Option<String>,
 }
 
+impl Transition {
+    /// True when the transition applies to a `kind` release (no `kinds`: to every kind).
+    pub fn applies_to(&self, kind: ReleaseKind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -573,6 +580,43 @@ impl Policy {
     /// The environment named `name`.
     pub fn environment(&self, name: &EnvName) -> Option<&EnvironmentPolicy> {
         self.environments.iter().find(|e| &e.name == name)
+    }
+
+    /// The ways forward of a `kind` release in stage `from`, in the order the
+    /// engine tries them: the enabled transitions that apply to the kind;
+    /// when one of them is made for this kind (the emergency fast track),
+    /// only those, so the engine waits for that path rather than take the
+    /// general one (R-3, R-5a).
+    pub fn ways_forward(&self, from: &Stage, kind: ReleaseKind) -> Vec<(&str, &Transition)> {
+        let mut ways: Vec<(&str, &Transition)> = self
+            .transitions
+            .iter()
+            .filter(|(_, t)| t.enabled && &t.from == from && t.applies_to(kind))
+            .map(|(name, t)| (name.as_str(), t))
+            .collect();
+        if ways.iter().any(|(_, t)| !t.kinds.is_empty()) {
+            ways.retain(|(_, t)| !t.kinds.is_empty());
+        }
+        ways
+    }
+
+    /// The path the engine would take from `from` for a `kind` release, one
+    /// transition per stage (the first way forward of each), up to a final
+    /// stage, a stage already on the path, or a stage with no way forward.
+    /// What a dry run of `advance` shows.
+    pub fn path_ahead(&self, from: &Stage, kind: ReleaseKind) -> Vec<(&str, &Transition)> {
+        let mut path: Vec<(&str, &Transition)> = Vec::new();
+        let mut at = from.clone();
+        let mut seen = vec![at.clone()];
+        while let Some(&(name, t)) = self.ways_forward(&at, kind).first() {
+            path.push((name, t));
+            if self.is_final(&t.to) || seen.contains(&t.to) {
+                break;
+            }
+            seen.push(t.to.clone());
+            at = t.to.clone();
+        }
+        path
     }
 
     /// Enabled transitions leaving `from`, with their names.

@@ -17,6 +17,7 @@ impl Policy {
         self.check_lifecycle(&mut p);
         self.check_transitions(&mut p);
         self.check_reachability(&mut p);
+        self.check_cycles(&mut p);
         self.check_approvals_and_gates(&mut p);
         self.check_calendar(&mut p);
         self.check_deadlines(&mut p);
@@ -123,9 +124,6 @@ impl Policy {
             if t.from == t.to {
                 p.push(at("to"), "a transition must lead to another stage");
             }
-            if !t.rule.is_well_formed() {
-                p.push(at("rule"), format!("`{}` is not a requirement ID like `R-5a`", t.rule));
-            }
             if !pairs.insert((&t.from, &t.to)) {
                 p.push(at("to"), format!("another enabled transition already leads from `{}` to `{}`", t.from, t.to));
             }
@@ -231,6 +229,70 @@ impl Policy {
         }
     }
 
+    /// the stage graph of enabled transitions has no cycle. Approvals,
+    /// gates and steps stay satisfied once met, so `advance` would follow a
+    /// transition back and forth for ever; a step back is a cancel and a new
+    /// plan, or a rollback.
+    fn check_cycles(&self, p: &mut Problems) {
+        let enabled: Vec<(&str, &super::Transition)> =
+            self.transitions.iter().filter(|(_, t)| t.enabled).map(|(n, t)| (n.as_str(), t)).collect();
+        // Depth-first search; a back edge closes a cycle, reported once with its path.
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            Open,
+            Done,
+        }
+        let mut marks: std::collections::BTreeMap<&Stage, Mark> = std::collections::BTreeMap::new();
+        let mut reported: BTreeSet<Vec<&str>> = BTreeSet::new();
+        let starts: Vec<&Stage> = enabled.iter().map(|(_, t)| &t.from).collect();
+        for start in starts {
+            if marks.contains_key(start) {
+                continue;
+            }
+            // (stage, index of the next outgoing transition to try), and the transitions taken.
+            let mut stack: Vec<(&Stage, usize)> = vec![(start, 0)];
+            let mut taken: Vec<&str> = Vec::new();
+            marks.insert(start, Mark::Open);
+            while let Some((stage, next)) = stack.pop() {
+                let out: Vec<&(&str, &super::Transition)> = enabled.iter().filter(|(_, t)| &t.from == stage).collect();
+                let Some(&&(name, t)) = out.get(next) else {
+                    marks.insert(stage, Mark::Done);
+                    taken.pop();
+                    continue;
+                };
+                stack.push((stage, next + 1));
+                match marks.get(&t.to) {
+                    Some(Mark::Open) => {
+                        // The cycle: from where `t.to` sits on the stack to here, then `t`.
+                        let from = stack.iter().position(|(s, _)| *s == &t.to).unwrap_or(0);
+                        let mut cycle: Vec<&str> = taken[from.min(taken.len())..].to_vec();
+                        cycle.push(name);
+                        let mut key = cycle.clone();
+                        key.sort_unstable();
+                        if reported.insert(key) {
+                            let mut stages: Vec<String> = stack[from..].iter().map(|(s, _)| s.to_string()).collect();
+                            stages.push(t.to.to_string());
+                            p.push(
+                                format!("transitions.{name}"),
+                                format!(
+                                    "the transitions {} form a cycle ({}): `advance` would follow it for ever (R-3); disable one or lead it elsewhere",
+                                    cycle.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "),
+                                    stages.join(" -> ")
+                                ),
+                            );
+                        }
+                    }
+                    Some(Mark::Done) => {}
+                    None => {
+                        marks.insert(&t.to, Mark::Open);
+                        taken.push(name);
+                        stack.push((&t.to, 0));
+                    }
+                }
+            }
+        }
+    }
+
     fn check_approvals_and_gates(&self, p: &mut Problems) {
         for (id, a) in &self.approvals {
             if a.roles.is_empty() {
@@ -263,9 +325,6 @@ impl Policy {
                 if !limit.is_finite() || limit < lo || limit > hi {
                     p.push(path, format!("{limit} is out of range: expected {what}"));
                 }
-            }
-            if !g.rule.is_well_formed() {
-                p.push(format!("gates.{id}.rule"), format!("`{}` is not a requirement ID like `R-7a`", g.rule));
             }
         }
     }

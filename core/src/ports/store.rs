@@ -27,6 +27,9 @@ pub struct ReleaseSummary {
     pub environments: Vec<EnvName>,
     /// Its booked deployments (R-6a), for conflict checks across releases (R-6e).
     pub bookings: Vec<Booking>,
+    /// Environments it holds (R-6e): deploying there, or not yet through its verification.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<crate::machine::EnvHold>,
     /// When it was planned.
     pub planned_at: Timestamp,
     /// When its last event was recorded.
@@ -43,7 +46,13 @@ impl ReleaseSummary {
         ReleaseSummary { events: 0, updated_at: self.planned_at, ..self.clone() }
     }
 
-    /// The summary of a state, if it is planned.
+    /// The summary with the environments the state holds under `policy` (R-6e).
+    pub fn holding(mut self, state: &ReleaseState, policy: &crate::policy::Policy) -> Self {
+        self.holds = state.holds(policy);
+        self
+    }
+
+    /// The summary of a state, if it is planned (without holds: see [`holding`](Self::holding)).
     pub fn of(state: &ReleaseState, updated_at: Timestamp) -> Option<Self> {
         let plan = state.plan.as_ref()?;
         let environments = state.deployed_to.clone();
@@ -55,6 +64,7 @@ impl ReleaseSummary {
             stage: state.stage.clone()?,
             environments,
             bookings: state.bookings.clone(),
+            holds: Vec::new(),
             planned_at: state.path.first().and_then(|s| state.entered_at.get(s)).copied().unwrap_or(updated_at),
             updated_at,
             events: state.version,

@@ -120,14 +120,32 @@ impl Sim {
     pub fn step(&mut self, step: StepKind, environment: Option<&str>) {
         self.steps += 1;
         let key = format!("{step}-{}", self.steps);
-        self.ok(&de(), Action::StartStep { step, environment: environment.map(env), target: None, key: key.clone() });
+        self.ok(
+            &de(),
+            Action::StartStep {
+                step,
+                environment: environment.map(env),
+                target: None,
+                key: key.clone(),
+                held: Vec::new(),
+            },
+        );
         self.ok(&de(), Action::FinishStep { key, outcome: StepOutcome::ok("done"), log: vec![] });
     }
 
     pub fn fail_step(&mut self, step: StepKind, environment: Option<&str>) {
         self.steps += 1;
         let key = format!("{step}-{}", self.steps);
-        self.ok(&de(), Action::StartStep { step, environment: environment.map(env), target: None, key: key.clone() });
+        self.ok(
+            &de(),
+            Action::StartStep {
+                step,
+                environment: environment.map(env),
+                target: None,
+                key: key.clone(),
+                held: Vec::new(),
+            },
+        );
         self.ok(&de(), Action::FinishStep { key, outcome: StepOutcome::failed("boom", false), log: vec![] });
     }
 
