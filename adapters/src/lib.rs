@@ -55,7 +55,7 @@ pub mod migrate;
 pub mod notes;
 #[cfg(any(feature = "file", feature = "webhook", feature = "smtp", feature = "slack"))]
 pub mod notify;
-#[cfg(any(feature = "pg-backup", feature = "migrations"))]
+#[cfg(any(feature = "pg-backup", feature = "migrations", feature = "config"))]
 mod pg_url;
 #[cfg(feature = "probes")]
 pub mod probes;

@@ -1,5 +1,7 @@
-//! PostgreSQL URLs as the configuration gives them: never with a password,
+//! Database URLs as the configuration gives them: never with a password,
 //! which comes from an environment variable into a `secrecy` type instead.
+//! This is the one check of it, used by the configuration, the PostgreSQL
+//! backups and the migration runner.
 
 /// True when the URL's authority holds `user:password@`.
 pub(crate) fn holds_password(url: &str) -> bool {

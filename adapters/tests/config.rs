@@ -288,3 +288,103 @@ expect = { "items.status" = "paid" }
     }
     assert!(!text.join("\n").contains("hunter2"));
 }
+
+#[test]
+fn a_lease_ttl_under_five_seconds_is_refused_with_its_path_r6e() {
+    for ttl in ["0s", "4s", "500ms"] {
+        let text = format!("[project]\nname = \"shop\"\n[engine]\nlease_ttl = \"{ttl}\"\n");
+        let Err(ConfigError::Problems(problems)) = Loaded::parse(&text, std::path::Path::new("shipwarden.toml")) else {
+            panic!("{ttl} is too short");
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "engine.lease_ttl");
+        assert!(problems[0].message.contains("at least 5s"), "{}", problems[0].message);
+    }
+    let text = "[project]\nname = \"shop\"\n[engine]\nlease_ttl = \"5s\"\nlease_wait = \"1m\"\n";
+    Loaded::parse(text, std::path::Path::new("shipwarden.toml")).expect("5s is enough");
+}
+
+fn problems_of(text: &str) -> Vec<String> {
+    match Loaded::parse(text, std::path::Path::new("shipwarden.toml")) {
+        Err(ConfigError::Problems(problems)) => problems.iter().map(ToString::to_string).collect(),
+        Err(other) => panic!("problems expected, got {other}"),
+        Ok(_) => panic!("problems expected"),
+    }
+}
+
+#[test]
+fn an_unknown_kind_names_its_path_and_the_kinds_there_are_r2e() {
+    let target = "[project]\nname = \"shop\"\n[[environments.prod.targets]]\nname = \"web-1\"\nkind = \"foo\"\ndeploy = [\"d\"]\nrollback = [\"r\"]\n";
+    assert_eq!(
+        problems_of(target),
+        ["environments.prod.targets[0].kind: unknown kind \"foo\"; expected one of command, ssh"]
+    );
+    let probe = "[project]\nname = \"shop\"\n[[environments.prod.checks]]\nkind = \"host\"\n[[environments.prod.checks]]\nkind = \"ping\"\n";
+    let found = problems_of(probe);
+    assert!(
+        found[0]
+            .starts_with("environments.prod.checks[1].kind: unknown kind \"ping\"; expected one of host, http, tls"),
+        "{found:?}"
+    );
+    let store = "[project]\nname = \"shop\"\n[store]\nkind = \"mysql\"\n";
+    assert_eq!(problems_of(store), ["store.kind: unknown kind \"mysql\"; expected one of sqlite, postgres"]);
+}
+
+#[test]
+fn a_missing_field_names_its_path_r2e() {
+    let probe = "[project]\nname = \"shop\"\n[[environments.prod.checks]]\nkind = \"host\"\n[[environments.prod.checks]]\nkind = \"tls\"\nhost = \"example.com\"\n";
+    assert_eq!(problems_of(probe), ["environments.prod.checks[1]: missing field `port`"]);
+    let target = "[project]\nname = \"shop\"\n[[environments.staging.targets]]\nname = \"s-1\"\nrollback = [\"r\"]\n";
+    assert_eq!(problems_of(target), ["environments.staging.targets[0]: missing field `deploy`"]);
+    let typo = "[project]\nname = \"shop\"\n[[environments.prod.targets]]\nname = \"web-1\"\nkind = \"ssh\"\nhots = \"x\"\ndeploy = [\"d\"]\nrollback = [\"r\"]\n";
+    let found = problems_of(typo);
+    assert!(found[0].starts_with("environments.prod.targets[0]: unknown field `hots`"), "{found:?}");
+}
+
+#[tokio::test]
+async fn a_secret_is_read_by_the_step_that_uses_it_and_named_with_its_full_path_r2a() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+[project]
+name = "shop"
+[[environments.prod.checks]]
+kind = "host"
+[[environments.prod.checks]]
+kind = "database"
+url_env = "SHIPWARDEN_TEST_CFG_UNSET_DATABASE_URL"
+[[notify.webhooks]]
+url = "https://hooks.example.com/releases"
+secret_env = "SHIPWARDEN_TEST_CFG_UNSET_WEBHOOK_SECRET"
+[evidence]
+signing_key_env = "SHIPWARDEN_TEST_CFG_UNSET_SIGNING_KEY"
+"#;
+    let loaded = Loaded::parse(text, &dir.path().join("shipwarden.toml")).expect("config");
+    // `policy check` warns of every secret the file names and the environment lacks.
+    let warnings: Vec<String> = loaded.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert!(
+        warnings[0].starts_with(
+            "notify.webhooks[0].secret_env: environment variable `SHIPWARDEN_TEST_CFG_UNSET_WEBHOOK_SECRET` is not set"
+        ),
+        "{warnings:#?}"
+    );
+    assert!(warnings.iter().any(|w| w.starts_with("environments.prod.checks[1].url_env: ")), "{warnings:#?}");
+    assert!(warnings.iter().any(|w| w.starts_with("evidence.signing_key_env: ")), "{warnings:#?}");
+
+    // Deferred, the manager opens without them; the check that needs one fails, not retryable.
+    let (mut builder, _) = loaded.defer_secrets().builder(None).await.expect("opens without its secrets");
+    let ports = builder.ports_mut();
+    let prod: shipwarden::EnvName = "prod".parse().expect("env");
+    let checks = &ports.checks[&prod];
+    checks[0].check(&prod).await.expect("the host check needs no secret");
+    let e = checks[1].check(&prod).await.expect_err("the database check needs its URL");
+    assert!(!e.retryable, "{e}");
+    assert!(
+        e.message.contains(
+            "environments.prod.checks[1].url_env: environment variable `SHIPWARDEN_TEST_CFG_UNSET_DATABASE_URL` is not set"
+        ),
+        "{e}"
+    );
+    let signer = ports.signer.clone().expect("a signer");
+    assert!(signer.sign(b"bundle").await.is_err_and(|e| e.message.contains("evidence.signing_key_env")));
+}

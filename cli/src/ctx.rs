@@ -49,12 +49,12 @@ impl Ctx {
         Ok(self.manager.status(release).await?.state)
     }
 
-    /// Whom to call now (R-2e).
-    pub fn escalate(&self) {
+    /// Whom to call now, as the engine says after `outcome` (R-2e).
+    pub fn escalate(&self, outcome: &shipwarden::engine::RunOutcome) {
         if self.json {
             return;
         }
-        for e in &self.loaded.config.escalation {
+        for e in self.manager.escalation_for(outcome) {
             let phone = e.phone.as_deref().map(|p| format!(", {p}")).unwrap_or_default();
             println!("{} escalate (R-2e): {} ({}) <{}>{phone}", paint(WAIT, "!"), e.name, e.role, e.email);
         }

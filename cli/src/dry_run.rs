@@ -94,7 +94,7 @@ pub async fn deploy(ctx: &Ctx, release: &ReleaseId, env: &EnvName) -> Result<(),
         .config
         .environments
         .get(env.as_str())
-        .map(|e| e.targets.iter().map(|t| format!("{} ({})", t.name, t.deploy.join(" "))).collect())
+        .map(|e| e.targets.iter().map(|t| format!("{} ({})", t.name(), t.deploy().join(" "))).collect())
         .unwrap_or_default();
     let rollout = ctx.manager.policy().environment(env).map(|e| e.rollout).unwrap_or_default();
     if ctx.json {

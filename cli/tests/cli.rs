@@ -799,11 +799,17 @@ fn evidence_bundles_are_signed_and_verified_r9d() {
     std::fs::write(p.path().join("changed.json"), text).expect("write");
     let refused = p.expect(6, &["evidence", "verify", "changed.json"]);
     assert!(refused.contains("R-9d") && refused.contains("changed after signing"), "{refused}");
-    // Recording evidence still works as before; without its key the project says which variable is missing.
+    // Recording evidence still works as before; without its key (R-2a) reading needs none, and signing
+    // fails, not retryable, saying which variable is missing and where the file names it.
     let recorded = with_key(&["evidence", "shop-1.0.0", "coverage", "--value", "0.95", "--as", "quinn"]);
     assert_eq!(recorded.status.code(), Some(0));
-    let missing = p.expect(2, &["status", "shop-1.0.0"]);
-    assert!(missing.contains("evidence.signing_key_env: environment variable `SHOP_TEST_SIGNING_KEY` is not set"));
+    p.ok(&["status", "shop-1.0.0"]);
+    let missing = p.expect(5, &["evidence", "bundle", "shop-1.0.0", "-o", "unsigned.json"]);
+    assert!(
+        missing.contains("evidence.signing_key_env: environment variable `SHOP_TEST_SIGNING_KEY` is not set")
+            && !missing.contains("retryable"),
+        "{missing}"
+    );
     assert!(p.expect(2, &["evidence", "verify"]).contains("FILE"));
 }
 
@@ -850,7 +856,7 @@ fn tamper(p: &Project, statement: &str) {
 }
 
 #[test]
-fn a_failed_deploy_step_is_exit_5_with_the_steps_error_r8e() {
+fn a_failed_deploy_step_is_exit_5_with_the_steps_error_and_escalates_r8e_r2e() {
     let p = Project::new(OPEN_CALENDAR);
     let config = format!("{BASE}{OPEN_CALENDAR}").replace(
         "echo deployed $SHIPWARDEN_VERSION to staging-1",
@@ -862,6 +868,8 @@ fn a_failed_deploy_step_is_exit_5_with_the_steps_error_r8e() {
     let out = p.expect(5, &["advance", "shop-1.0.0", "--as", "dana"]);
     assert!(out.contains("deploy staging-1 on staging (attempt 1) failed"), "{out}");
     assert!(out.contains("no space left on device"), "{out}");
+    // The engine names whom to call (R-2e).
+    assert!(out.contains("escalate (R-2e): Casey (cto) <casey@example.com>"), "{out}");
     // Again, in JSON: one document, the error, with its code.
     let json = p.json(&["advance", "shop-1.0.0", "--as", "dana", "--json"]);
     assert_eq!((json["code"].as_u64(), json["error"].as_str()), (Some(5), Some("failed")), "{json}");

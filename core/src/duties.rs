@@ -199,7 +199,7 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
                     out.push(Duty {
                         key: format!("approval-reminder:{approval}:{stage}:{}", stamp(entered)),
                         kind: DutyKind::ApprovalReminder,
-                        rule: rule.rule.clone(),
+                        rule: rule.rule,
                         due_at,
                         deadline: None,
                         subject: format!("Waiting for approval: {} {} needs `{approval}`", plan.project, plan.version),
@@ -221,7 +221,7 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
                         out.push(Duty {
                             key: format!("approval-expired:{approval}:{}:{}", a.user, stamp(a.at)),
                             kind: DutyKind::ApprovalExpired,
-                            rule: rule.rule.clone(),
+                            rule: rule.rule,
                             due_at: expires,
                             deadline: None,
                             subject: format!("Approval expired: `{approval}` of {} {}", plan.project, plan.version),

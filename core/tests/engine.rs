@@ -1205,10 +1205,13 @@ async fn a_cyclic_policy_is_refused_and_a_run_stops_where_the_graph_loops_r3() {
     assert!(events < 20, "the run stopped after one round, not {events} events");
 }
 
+/// What ran on a target: (release, what, when).
+type Ran = Arc<std::sync::Mutex<Vec<(String, &'static str, std::time::Instant)>>>;
+
 /// A target that writes what ran on it, and when, into a shared timeline.
 struct Timeline {
     name: String,
-    log: Arc<std::sync::Mutex<Vec<(String, &'static str, std::time::Instant)>>>,
+    log: Ran,
 }
 
 impl Timeline {

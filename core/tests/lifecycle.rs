@@ -823,3 +823,43 @@ fn production_is_deployed_only_from_the_stage_whose_way_forward_needs_it_r3() {
     // Non-production environments are not gated this way (dev is a sandbox).
     sim.ok(&de(), start("deploy:dev#1", "dev"));
 }
+
+/// What "a step failed in this run" means for every surface (exit 5, a binding's error).
+mod failed_since {
+    use shipwarden::machine::{Event, apply};
+    use shipwarden::*;
+
+    fn started(key: &str) -> Event {
+        Event::StepStarted {
+            key: key.into(),
+            step: shipwarden::StepKind::Deploy,
+            environment: Some("staging".parse().expect("env")),
+            target: Some("staging-1".into()),
+            at: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn finished(key: &str, ok: bool) -> Event {
+        let outcome = if ok { StepOutcome::ok("done") } else { StepOutcome::failed("exited 1", ok) };
+        Event::StepFinished { key: key.into(), outcome, log: Vec::new(), at: jiff::Timestamp::UNIX_EPOCH }
+    }
+
+    #[test]
+    fn a_step_retried_to_success_is_not_a_failure_but_one_left_failed_is_r8e() {
+        let before = ReleaseState::default();
+        let events = [
+            started("deploy:staging:staging-1#1"),
+            finished("deploy:staging:staging-1#1", false),
+            started("deploy:staging:staging-1#1/2"),
+            finished("deploy:staging:staging-1#1/2", true),
+        ];
+        let after = events.iter().fold(ReleaseState::default(), apply);
+        assert!(after.failed_since(&before).is_empty());
+        let failing = [started("deploy:staging:staging-1#2"), finished("deploy:staging:staging-1#2", false)];
+        let later = failing.iter().fold(after.clone(), apply);
+        let failed = later.failed_since(&after);
+        assert_eq!(failed.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), ["deploy:staging:staging-1#2"]);
+        // A failure already recorded before the run is not this run's.
+        assert!(later.failed_since(&later).is_empty());
+    }
+}

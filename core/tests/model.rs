@@ -96,6 +96,7 @@ fn every_model_type_round_trips_through_json_and_toml() {
         name: "Rita R".into(),
         email: "rita@example.com".into(),
         role: Role::ReleaseManager,
+        phone: Some("+49 30 1234".into()),
     });
     for stage in Stage::BUILT_IN {
         json_round_trip(stage);

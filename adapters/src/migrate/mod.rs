@@ -3,6 +3,8 @@
 //! tool (Flyway, Liquibase, sqlx, Alembic…) behind a command.
 
 pub mod command;
+#[cfg(feature = "config")]
+pub mod config;
 pub mod postgres;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,7 @@
 //! Release notes publishers (R-9b).
 
+#[cfg(feature = "config")]
+pub mod config;
 #[cfg(feature = "confluence")]
 pub mod confluence;
 #[cfg(feature = "file")]

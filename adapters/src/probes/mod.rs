@@ -3,6 +3,8 @@
 //! reason as evidence), not a probe error; a smoke test that gets a wrong
 //! answer is an error (the step fails).
 
+#[cfg(feature = "config")]
+pub mod config;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod db;
 pub mod dependencies;

@@ -1,5 +1,7 @@
 //! Ticketing systems (R-4b, R-7b, R-9d).
 
+#[cfg(feature = "config")]
+pub mod config;
 #[cfg(feature = "github")]
 pub mod github;
 #[cfg(feature = "jira")]

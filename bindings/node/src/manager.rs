@@ -190,9 +190,13 @@ impl ReleaseManager {
                     Some(b) => PathBuf::from(b),
                     None => std::env::current_dir().map_err(errors::invalid)?,
                 };
-                Some(Arc::new(Loaded::parse(&toml, &base.join("shipwarden.toml")).map_err(errors::config)?))
+                Some(Arc::new(
+                    Loaded::parse(&toml, &base.join("shipwarden.toml")).map_err(errors::config)?.defer_secrets(),
+                ))
             }
-            Some(path) => Some(Arc::new(Loaded::read(std::path::Path::new(&path)).map_err(errors::config)?)),
+            Some(path) => {
+                Some(Arc::new(Loaded::read(std::path::Path::new(&path)).map_err(errors::config)?.defer_secrets()))
+            }
         };
         let mut js_ports = Ports::default();
         add_ports(&mut js_ports, &ports)?;

@@ -397,11 +397,11 @@ impl ReleaseManager {
                     Some(b) => b,
                     None => std::env::current_dir().map_err(invalid)?,
                 };
-                Some(Loaded::parse(&text, &base.join("shipwarden.toml")).map_err(Error::from)?)
+                Some(Loaded::parse(&text, &base.join("shipwarden.toml")).map_err(Error::from)?.defer_secrets())
             }
             Some(c) => {
                 let path: PathBuf = c.extract().map_err(|_| invalid("config: expected a path, a dict or None"))?;
-                Some(Loaded::read(&path).map_err(Error::from)?)
+                Some(Loaded::read(&path).map_err(Error::from)?.defer_secrets())
             }
         };
         let inner = match &loaded {

@@ -4,7 +4,7 @@
 
 use clap::Args;
 use shipwarden::engine::RunOutcome;
-use shipwarden::machine::{LogStream, ReleaseState, StepOutcome, StepRecord};
+use shipwarden::machine::{LogStream, ReleaseState, StepOutcome};
 use shipwarden::{ReleaseId, Stage};
 
 use crate::CliError;
@@ -45,9 +45,7 @@ pub async fn run(ctx: &Ctx, a: AdvanceArgs) -> Result<(), CliError> {
     } else if !matches!(verdict, Err(CliError::Refused(_))) {
         output::outcome(&outcome);
     }
-    if matches!(outcome, RunOutcome::RolledBack { .. }) {
-        ctx.escalate();
-    }
+    ctx.escalate(&outcome);
     verdict
 }
 
@@ -63,7 +61,7 @@ pub(crate) fn judge(
     match outcome {
         RunOutcome::RolledBack { reason } => Err(CliError::Failed(format!("rolled back: {reason}"))),
         RunOutcome::Waiting(w) => {
-            if let Some(failed) = failed_in_run(before, after).last() {
+            if let Some(failed) = w.failed.last() {
                 let error = match &failed.outcome {
                     Some(StepOutcome::Failed { error, .. }) => error.as_str(),
                     _ => "",
@@ -87,67 +85,5 @@ pub(crate) fn judge(
             Ok(())
         }
         RunOutcome::Reached { .. } | RunOutcome::Final { .. } => Ok(()),
-    }
-}
-
-/// The steps that finished failed during a run (between `before` and
-/// `after`) and stayed failed: an attempt that a later attempt of the same
-/// step retried to success is not one.
-pub(crate) fn failed_in_run<'a>(before: &ReleaseState, after: &'a ReleaseState) -> Vec<&'a StepRecord> {
-    let base = |key: &str| key.split('/').next().unwrap_or(key).to_owned();
-    let finished_before =
-        |i: usize, s: &StepRecord| before.steps.get(i).is_some_and(|b| b.key == s.key && b.outcome.is_some());
-    after
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| matches!(s.outcome, Some(StepOutcome::Failed { .. })) && !finished_before(*i, s))
-        .filter(|(i, s)| {
-            let key = base(&s.key);
-            !after.steps[i + 1..]
-                .iter()
-                .any(|later| base(&later.key) == key && later.outcome.as_ref().is_some_and(StepOutcome::succeeded))
-        })
-        .map(|(_, s)| s)
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use shipwarden::machine::{Event, apply};
-
-    fn started(key: &str) -> Event {
-        Event::StepStarted {
-            key: key.into(),
-            step: shipwarden::StepKind::Deploy,
-            environment: Some(parse("staging").expect("env")),
-            target: Some("staging-1".into()),
-            at: jiff::Timestamp::UNIX_EPOCH,
-        }
-    }
-
-    fn finished(key: &str, ok: bool) -> Event {
-        let outcome = if ok { StepOutcome::ok("done") } else { StepOutcome::failed("exited 1", ok) };
-        Event::StepFinished { key: key.into(), outcome, log: Vec::new(), at: jiff::Timestamp::UNIX_EPOCH }
-    }
-
-    #[test]
-    fn a_step_retried_to_success_is_not_a_failure_but_one_left_failed_is_r8e() {
-        let before = ReleaseState::default();
-        let events = [
-            started("deploy:staging:staging-1#1"),
-            finished("deploy:staging:staging-1#1", false),
-            started("deploy:staging:staging-1#1/2"),
-            finished("deploy:staging:staging-1#1/2", true),
-        ];
-        let after = events.iter().fold(ReleaseState::default(), apply);
-        assert!(failed_in_run(&before, &after).is_empty());
-        let failing = [started("deploy:staging:staging-1#2"), finished("deploy:staging:staging-1#2", false)];
-        let later = failing.iter().fold(after.clone(), apply);
-        let failed = failed_in_run(&after, &later);
-        assert_eq!(failed.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), ["deploy:staging:staging-1#2"]);
-        // A failure already recorded before the run is not this run's.
-        assert!(failed_in_run(&later, &later).is_empty());
     }
 }

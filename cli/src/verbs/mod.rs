@@ -125,7 +125,8 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
         }
         _ => {}
     }
-    let loaded = Loaded::read(&cli.config)?;
+    // Each secret is read by the step that uses it, not by every command (R-2a).
+    let loaded = Loaded::read(&cli.config)?.defer_secrets();
     let at = cli.at.as_deref().map(|t| ctx::parse_time("--at", t, &loaded.policy)).transpose()?;
     let (manager, tickets) = loaded.manager(clock).await?;
     let ctx = Ctx { loaded, manager, tickets, user: cli.user, json: cli.json, dry_run: cli.dry_run, at };

@@ -33,9 +33,15 @@ pub fn run(path: &Path, verb: PolicyVerb, json: bool) -> Result<(), CliError> {
             let Some(l) = loaded else {
                 return Err(CliError::usage(format!("no {} to check; `shipwarden init` writes one", path.display())));
             };
+            let warnings = l.warnings();
             if json {
-                output::json(&serde_json::json!({ "ok": true, "project": l.config.project.name }));
+                output::json(
+                    &serde_json::json!({ "ok": true, "project": l.config.project.name, "warnings": warnings }),
+                );
             } else {
+                for w in &warnings {
+                    println!("warning: {w}");
+                }
                 let c = &l.config;
                 println!(
                     "{} {}: project {}, {} users, {} environments with targets, {} transitions, {} gates",

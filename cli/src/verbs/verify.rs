@@ -31,9 +31,7 @@ pub async fn run(ctx: &Ctx, a: ReleaseArg) -> Result<(), CliError> {
     } else {
         output::outcome(&outcome);
     }
-    if matches!(outcome, RunOutcome::RolledBack { .. }) {
-        ctx.escalate();
-    }
+    ctx.escalate(&outcome);
     let after = ctx.state(&release).await?;
     super::advance::judge(&outcome, &before, &after, true)
 }

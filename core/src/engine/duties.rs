@@ -90,7 +90,7 @@ impl ReleaseManager {
             let automation = self.inner.automation.clone();
             let action = Action::RecordFinding {
                 key: duty.key.clone(),
-                rule: duty.rule.clone(),
+                rule: duty.rule,
                 detail: format!("not done by its deadline {deadline}; performed late at {now}: {}", duty.subject),
             };
             self.commit(release, &automation, vec![action]).await?;

@@ -90,6 +90,28 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// The shortest lease accepted: shorter ones lapse while their holder
+    /// still deploys (two drivers in one environment) and make waiting drivers
+    /// spin (R-6e).
+    pub const MIN_LEASE_TTL: Duration = Duration::from_secs(5);
+
+    /// Checks the settings; each problem names its field (`lease_ttl`).
+    pub fn validate(&self) -> Result<(), Vec<crate::Problem>> {
+        if self.lease_ttl < Self::MIN_LEASE_TTL {
+            return Err(vec![crate::Problem {
+                path: "lease_ttl".into(),
+                message: format!(
+                    "{:?} is too short: a lease lasts at least {}s (R-6e)",
+                    self.lease_ttl,
+                    Self::MIN_LEASE_TTL.as_secs()
+                ),
+            }]);
+        }
+        Ok(())
+    }
+}
+
 /// A release as last loaded or written by this manager.
 #[derive(Default)]
 struct Loaded {
@@ -135,6 +157,7 @@ pub(crate) struct Inner {
     ports: Ports,
     config: EngineConfig,
     automation: Actor,
+    escalation: Vec<crate::model::EscalationContact>,
     driver: String,
     leases: std::sync::atomic::AtomicU64,
     cache: std::sync::Mutex<HashMap<ReleaseId, Arc<Mutex<Loaded>>>>,
@@ -156,9 +179,16 @@ pub struct ReleaseManagerBuilder {
     ports: Ports,
     config: EngineConfig,
     automation: Actor,
+    escalation: Vec<crate::model::EscalationContact>,
 }
 
 impl ReleaseManagerBuilder {
+    /// Whom to call when a release fails or rolls back (R-2e), from the project's config.
+    pub fn escalation(mut self, contacts: Vec<crate::model::EscalationContact>) -> Self {
+        self.escalation = contacts;
+        self
+    }
+
     /// The policy (default: the procedure).
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
@@ -250,6 +280,7 @@ impl ReleaseManagerBuilder {
                 ports: self.ports,
                 config: self.config,
                 automation: self.automation,
+                escalation: self.escalation,
                 driver,
                 leases: std::sync::atomic::AtomicU64::new(0),
                 cache: std::sync::Mutex::default(),
@@ -280,6 +311,17 @@ impl ReleaseManager {
             ports: Ports::default(),
             config: EngineConfig::default(),
             automation: Actor::new("shipwarden", [Role::DeploymentEngineer]),
+            escalation: Vec::new(),
+        }
+    }
+
+    /// Whom to call after `outcome` (R-2e): the escalation contacts when the
+    /// run rolled back or a step failed in it, no one otherwise.
+    pub fn escalation_for(&self, outcome: &RunOutcome) -> &[crate::model::EscalationContact] {
+        match outcome {
+            RunOutcome::RolledBack { .. } => &self.inner.escalation,
+            RunOutcome::Waiting(w) if !w.failed.is_empty() => &self.inner.escalation,
+            _ => &[],
         }
     }
 

@@ -19,6 +19,11 @@ pub struct Waiting {
     pub stage: Stage,
     /// What advancing would still meet: every unmet requirement, by rule.
     pub refusal: Refusal,
+    /// The steps that failed during this run and stayed failed (a failed
+    /// deployment that was undone, a build that broke): the run ended in a
+    /// failure, not merely waiting for people. Empty when nothing failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<crate::machine::StepRecord>,
 }
 
 /// Where [`ReleaseManager::run`] stopped.
@@ -76,7 +81,17 @@ impl ReleaseManager {
             version = %version.as_deref().unwrap_or(""),
             stage = %stage.as_deref().unwrap_or("")
         );
-        self.with_lease(&format!("release:{release}"), self.run_locked(release, until)).instrument(span).await
+        let run = async {
+            self.invalidate(release).await;
+            let before = self.cached(release).await?;
+            let mut outcome = self.run_locked(release, until).await?;
+            if let RunOutcome::Waiting(waiting) = &mut outcome {
+                let after = self.cached(release).await?;
+                waiting.failed = after.failed_since(&before).into_iter().cloned().collect();
+            }
+            Ok(outcome)
+        };
+        self.with_lease(&format!("release:{release}"), run).instrument(span).await
     }
 
     async fn run_locked(&self, release: &ReleaseId, until: Option<Stage>) -> Result<RunOutcome, EngineError> {
@@ -99,7 +114,7 @@ impl ReleaseManager {
                         crate::machine::Requirement::Cycle { path: visited },
                     )],
                 );
-                return Ok(RunOutcome::Waiting(Waiting { stage, refusal }));
+                return Ok(RunOutcome::Waiting(Waiting { stage, refusal, failed: Vec::new() }));
             }
             visited.push(stage.clone());
             if self.inner.policy.is_final(&stage) {
@@ -117,7 +132,9 @@ impl ReleaseManager {
             if self.inner.policy.lifecycle.close_from.contains(&stage) {
                 match self.close_out(release).await {
                     // A duty still due (its notice failed) keeps the release open (R-9d).
-                    Err(EngineError::Refused(refusal)) => return Ok(RunOutcome::Waiting(Waiting { stage, refusal })),
+                    Err(EngineError::Refused(refusal)) => {
+                        return Ok(RunOutcome::Waiting(Waiting { stage, refusal, failed: Vec::new() }));
+                    }
                     other => other?,
                 }
                 continue;
@@ -153,7 +170,7 @@ impl ReleaseManager {
                 self.rollback_locked(release, &reason).await?;
                 return Ok(RunOutcome::RolledBack { reason });
             }
-            return Ok(RunOutcome::Waiting(Waiting { stage, refusal }));
+            return Ok(RunOutcome::Waiting(Waiting { stage, refusal, failed: Vec::new() }));
         }
     }
 

@@ -88,14 +88,14 @@ fn hotfix_unmet(plan: &Plan, policy: &Policy) -> Vec<Unmet> {
     let mut unmet = Vec::new();
     match &plan.hotfix {
         None => {
-            unmet.push(Unmet::new(rule.clone(), Req::HotfixTicket { prefix: prefix.clone() }));
+            unmet.push(Unmet::new(rule, Req::HotfixTicket { prefix: prefix.clone() }));
             unmet.push(Unmet::new(rule, Req::Justification));
         }
         Some(h) => {
             let prefixed =
                 h.summary.trim_start().starts_with(prefix.as_str()) || h.ticket.project() == Some(prefix.as_str());
             if !prefixed {
-                unmet.push(Unmet::new(rule.clone(), Req::HotfixTicket { prefix: prefix.clone() }));
+                unmet.push(Unmet::new(rule, Req::HotfixTicket { prefix: prefix.clone() }));
             }
             if h.justification.trim().is_empty() {
                 unmet.push(Unmet::new(rule, Req::Justification));
@@ -303,7 +303,7 @@ impl Ctx<'_> {
         };
         let mut unmet = Vec::new();
         if !t.applies_to(self.plan.kind) {
-            unmet.push(Unmet::new(t.rule.clone(), Req::Kind { kind: self.plan.kind, allowed: t.kinds.clone() }));
+            unmet.push(Unmet::new(t.rule, Req::Kind { kind: self.plan.kind, allowed: t.kinds.clone() }));
         }
         if !t.by.is_empty() {
             unmet.extend(lacks_roles(self.actor, &t.by));
@@ -334,7 +334,7 @@ impl Ctx<'_> {
                 from: self.stage.clone(),
                 to: to.clone(),
                 transition: name.to_owned(),
-                rule: t.rule.clone(),
+                rule: t.rule,
                 at: self.now,
             }]
         })
@@ -348,7 +348,7 @@ impl Ctx<'_> {
         let have = self.state.approvers_since(approval, &rule.roles, self.valid_since()).len() as u32;
         if have < rule.count {
             unmet.push(Unmet::new(
-                rule.rule.clone(),
+                rule.rule,
                 Req::Approval { approval: approval.clone(), roles: rule.roles.clone(), needed: rule.count, have },
             ));
         }
@@ -364,7 +364,7 @@ impl Ctx<'_> {
         let judged = |target: Option<&str>| rule.threshold_for(target);
         if results.is_empty() {
             unmet.push(Unmet::new(
-                rule.rule.clone(),
+                rule.rule,
                 Req::Gate {
                     gate: req.gate.clone(),
                     environment: req.environment.clone(),
@@ -377,7 +377,7 @@ impl Ctx<'_> {
         }
         for r in results.into_iter().filter(|r| !judged(r.target.as_deref()).passes(r.measured.value)) {
             unmet.push(Unmet::new(
-                rule.rule.clone(),
+                rule.rule,
                 Req::Gate {
                     gate: req.gate.clone(),
                     environment: req.environment.clone(),
@@ -395,7 +395,7 @@ impl Ctx<'_> {
         let records = self.state.latest_steps(&req.step, req.environment.as_ref());
         let push = |unmet: &mut Vec<Unmet>, status: String| {
             unmet.push(Unmet::new(
-                rule.clone(),
+                *rule,
                 Req::Step { step: req.step.clone(), environment: req.environment.clone(), status },
             ));
         };
@@ -425,7 +425,7 @@ impl Ctx<'_> {
         let next = calendar.next_allowed(env, self.plan.kind, from, self.overrides()).map(|t| calendar.local(t));
         for block in blocks {
             unmet.push(Unmet::new(
-                block.rule.clone(),
+                block.rule,
                 Req::Window { block, environment: env.clone(), next_allowed: next.clone() },
             ));
         }
@@ -445,7 +445,7 @@ impl Ctx<'_> {
         let fmt = |d: SignedDuration| format!("{:#}", d.round(jiff::Unit::Second).unwrap_or(d));
         let mut late = |elapsed: SignedDuration| {
             unmet.push(Unmet::new(
-                t.rule.clone(),
+                t.rule,
                 Req::Deadline { deadline: deadline.to_owned(), limit: fmt(limit), elapsed: fmt(elapsed) },
             ));
         };
@@ -636,7 +636,7 @@ impl Ctx<'_> {
         }
         for duty in crate::duties::due(self.state, self.policy, self.now) {
             unmet.push(Unmet::new(
-                duty.rule.clone(),
+                duty.rule,
                 Req::Duty { key: duty.key.clone(), subject: duty.subject.clone(), due_at: duty.due_at },
             ));
         }
@@ -651,12 +651,8 @@ impl Ctx<'_> {
         if self.state.findings.iter().any(|f| f.key == key) {
             unmet.push(input(RuleId::R_9D, "key", format!("a finding for `{key}` is already recorded")));
         }
-        let finding = crate::machine::Finding {
-            key: key.to_owned(),
-            rule: rule.clone(),
-            detail: detail.to_owned(),
-            at: self.now,
-        };
+        let finding =
+            crate::machine::Finding { key: key.to_owned(), rule: *rule, detail: detail.to_owned(), at: self.now };
         decided(unmet, || vec![Event::FindingRecorded(finding)])
     }
 }

@@ -408,14 +408,14 @@ impl Event {
             Event::Approved(_) => RuleId::R_2C,
             Event::EvidenceRecorded(_) => RuleId::R_7G,
             Event::ArtifactRecorded(_) => RuleId::R_8B,
-            Event::Advanced { rule, .. } => rule.clone(),
+            Event::Advanced { rule, .. } => *rule,
             Event::Scheduled(_) => RuleId::R_6A,
             Event::WindowOverridden(_) => RuleId::R_6B,
             Event::StepStarted { .. } | Event::StepFinished { .. } | Event::Closed { .. } => RuleId::R_9D,
             Event::RollbackStarted { .. } => RuleId::R_8G,
             Event::RollbackFinished { .. } => RuleId::R_1D,
             Event::Cancelled { .. } => RuleId::R_3,
-            Event::FindingRecorded(f) => f.rule.clone(),
+            Event::FindingRecorded(f) => f.rule,
         }
     }
 

@@ -25,7 +25,7 @@ pub struct Refusal {
 
 impl Refusal {
     pub(crate) fn new(stage: Option<Stage>, attempted: impl Into<String>, unmet: Vec<Unmet>) -> Self {
-        let rule = unmet.first().map_or(RuleId::R_3, |u| u.rule.clone());
+        let rule = unmet.first().map_or(RuleId::R_3, |u| u.rule);
         Self { rule, stage, attempted: attempted.into(), unmet }
     }
 

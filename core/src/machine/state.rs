@@ -142,6 +142,28 @@ impl ReleaseState {
         holds
     }
 
+    /// The steps that finished failed since `before` (an earlier state of
+    /// this release) and stayed failed: an attempt that a later attempt of
+    /// the same step retried to success is not one. What "a step failed in
+    /// this run" means for every surface (exit code 5, an error in a binding).
+    pub fn failed_since(&self, before: &ReleaseState) -> Vec<&StepRecord> {
+        let base = |key: &str| key.split('/').next().unwrap_or(key).to_owned();
+        let finished_before =
+            |i: usize, s: &StepRecord| before.steps.get(i).is_some_and(|b| b.key == s.key && b.outcome.is_some());
+        self.steps
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| matches!(s.outcome, Some(StepOutcome::Failed { .. })) && !finished_before(*i, s))
+            .filter(|(i, s)| {
+                let key = base(&s.key);
+                !self.steps[i + 1..]
+                    .iter()
+                    .any(|later| base(&later.key) == key && later.outcome.as_ref().is_some_and(StepOutcome::succeeded))
+            })
+            .map(|(_, s)| s)
+            .collect()
+    }
+
     /// Folds a whole log into a state.
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
         events.into_iter().fold(ReleaseState::default(), apply)

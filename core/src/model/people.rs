@@ -104,4 +104,7 @@ pub struct EscalationContact {
     pub email: String,
     /// The role this person holds.
     pub role: Role,
+    /// A phone number, for the 2 AM call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
