@@ -146,6 +146,24 @@ async fn leases_are_exclusive_renewable_and_expire(store: &dyn EventStore) {
     assert!(store.try_lease(&name, "a", ttl, later).await.expect("free again"));
 }
 
+/// Stores that keep leases in tables say who holds one and since when (R-6e).
+async fn leases_say_who_holds_them_and_since_when_r6e(store: &dyn EventStore) {
+    let name = unique("release:");
+    let now = at();
+    let ttl = Duration::from_secs(30);
+    assert_eq!(store.lease(&name).await.expect("nobody"), None);
+    assert!(store.try_lease(&name, "a", ttl, now).await.expect("take"));
+    let later = now.checked_add(Duration::from_secs(10)).expect("ts");
+    assert!(store.try_lease(&name, "a", ttl, later).await.expect("renew"));
+    let held = store.lease(&name).await.expect("read").expect("held");
+    assert_eq!((held.holder.as_str(), held.since), ("a", Some(now)), "a renewal keeps `since`");
+    assert_eq!(held.expires_at, later.checked_add(ttl).expect("ts"));
+    let expired = later.checked_add(Duration::from_secs(31)).expect("ts");
+    assert!(store.try_lease(&name, "b", ttl, expired).await.expect("taken over"));
+    let held = store.lease(&name).await.expect("read").expect("held");
+    assert_eq!((held.holder.as_str(), held.since), ("b", Some(expired)));
+}
+
 async fn suite(store: Arc<dyn EventStore>) {
     appends_and_loads_in_order_with_a_verified_chain(store.as_ref()).await;
     a_stale_expected_version_is_a_conflict_and_writes_nothing(store.as_ref()).await;
@@ -162,7 +180,9 @@ async fn memory_store_behaves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_store_behaves() {
     let dir = tempfile::tempdir().expect("tempdir");
-    suite(Arc::new(SqliteStore::open(dir.path().join("releases.db")).await.expect("open"))).await;
+    let store = Arc::new(SqliteStore::open(dir.path().join("releases.db")).await.expect("open"));
+    leases_say_who_holds_them_and_since_when_r6e(store.as_ref()).await;
+    suite(store).await;
 }
 
 #[tokio::test]
@@ -192,6 +212,7 @@ async fn sqlite_reopens_an_existing_file_and_keeps_its_releases() {
 async fn postgres_store_behaves() {
     let Some(url) = postgres_url() else { return };
     let store = shipwarden_adapters::store::postgres::PostgresStore::connect(&url).await.expect("connect");
+    leases_say_who_holds_them_and_since_when_r6e(&store).await;
     suite(Arc::new(store)).await;
 }
 

@@ -53,8 +53,14 @@ pub struct Cli {
     /// The configuration file.
     #[arg(long, global = true, env = "SHIPWARDEN_CONFIG", default_value = "shipwarden.toml")]
     pub config: PathBuf,
-    /// Who is acting (a name under [users] in the configuration).
-    #[arg(long = "as", global = true, env = "SHIPWARDEN_USER", value_name = "USER")]
+    /// Who is acting: a name under `users` in the configuration.
+    #[arg(
+        long = "as",
+        global = true,
+        env = "SHIPWARDEN_USER",
+        value_name = "USER",
+        help = "Who is acting (a name under [users] in the configuration)"
+    )]
     pub user: Option<String>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
@@ -74,13 +80,16 @@ pub struct Cli {
 }
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 done (advance: --to reached, or nothing failed and the release waits for people or time);
-2 bad input, usage or configuration; 3 refused by a rule; 4 another driver holds the release or
-environment; 5 a step failed, the release rolled back, or an outside system failed after retries;
-6 integrity failure (tampered audit chain, bad evidence bundle).
+Exit codes:
+  0  done (advance: reached --to; without it, nothing failed and it waits for people or time)
+  2  bad input, usage or configuration
+  3  refused by a rule: the rule and every unmet requirement are printed
+  4  another driver holds the release or the environment
+  5  a step failed, the release rolled back, or an outside system failed after retries
+  6  integrity failure: a tampered audit chain, a bad evidence bundle
 
-Logging (to standard error): -v, -vv, -vvv; or SHIPWARDEN_LOG / RUST_LOG filter directives
-(`shipwarden=debug`). An explicit -v wins.";
+Logging, to standard error: -v info, -vv debug, -vvv trace for shipwarden's crates;
+  without -v, SHIPWARDEN_LOG or else RUST_LOG as filter directives (shipwarden=debug).";
 
 /// Runs one parsed command line; `clock` replaces the system clock (the demo's).
 pub async fn run(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<(), CliError> {
@@ -109,10 +118,7 @@ where
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    if let Err(e) = logging::init(cli.verbose) {
-        output::error(&e, cli.json);
-        return ExitCode::from(e.code());
-    }
+    logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {

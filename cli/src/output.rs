@@ -3,6 +3,7 @@
 //! and JSON for scripts.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use anstream::{eprintln, println};
@@ -10,6 +11,7 @@ use anstyle::{AnsiColor, Style};
 use shipwarden::audit::Envelope;
 use shipwarden::engine::{ReleaseManager, ReleaseStatus, RunOutcome};
 use shipwarden::machine::{Event, ReleaseState, StepOutcome};
+use shipwarden::ports::LeaseInfo;
 use shipwarden::{Refusal, ReleaseId};
 
 use crate::CliError;
@@ -227,6 +229,7 @@ pub async fn watch<T>(
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
+    let release_name = release.clone();
     let release = release.clone();
     let printer = {
         let bar = bar.clone();
@@ -251,12 +254,61 @@ pub async fn watch<T>(
             }
         })
     };
-    let out = work.await;
+    // The release's lease, and every environment's (a deployment waits on the one it deploys to).
+    let leases: Vec<String> = std::iter::once(format!("release:{release_name}"))
+        .chain(manager.policy().environments.iter().map(|e| format!("env:{}", e.name)))
+        .collect();
+    let out = tokio::select! {
+        out = work => out,
+        never = lease_waits(manager, &leases, &bar) => match never {},
+    };
     // Let the printer catch up with the last events before it stops.
     tokio::time::sleep(Duration::from_millis(20)).await;
     printer.abort();
     bar.finish_and_clear();
     out
+}
+
+/// Tells who holds a lease this command waits on (R-6e): a line on standard
+/// error when a holder is first seen, and the spinner's message while it holds.
+async fn lease_waits(manager: &ReleaseManager, names: &[String], bar: &indicatif::ProgressBar) -> Infallible {
+    let mine = format!("{}-", manager.driver());
+    let mut told: HashMap<&str, String> = HashMap::new();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    loop {
+        for name in names {
+            let now = jiff::Timestamp::now();
+            // A store that cannot say is no reason to stop the work: say nothing.
+            let held = manager.lease(name).await.ok().flatten();
+            match held.filter(|l| !l.holder.starts_with(&mine) && l.expires_at > now) {
+                Some(l) => {
+                    let line = lease_line(name, &l, now);
+                    if told.get(name.as_str()) != Some(&l.holder) {
+                        bar.suspend(|| eprintln!("{} {line}", paint(WAIT, "…")));
+                        told.insert(name, l.holder.clone());
+                    }
+                    bar.set_message(line);
+                }
+                None => {
+                    if told.remove(name.as_str()).is_some() {
+                        bar.set_message(format!("{name} is free"));
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// `waiting for `release:shop-1.4.0`: held by build-7:4242-9f3a1c2e-0 since 2026-12-02 07:20:01 UTC (12s)`.
+pub fn lease_line(name: &str, lease: &LeaseInfo, now: jiff::Timestamp) -> String {
+    let since = match lease.since {
+        Some(t) => {
+            format!(" since {} ({}s)", t.strftime("%Y-%m-%d %H:%M:%S UTC"), now.duration_since(t).as_secs().max(0))
+        }
+        None => format!(" (its lease runs until {})", lease.expires_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
+    };
+    format!("waiting for `{name}`: held by {}{since}", lease.holder)
 }
 
 /// Prints where a run stopped.

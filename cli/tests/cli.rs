@@ -470,7 +470,7 @@ fn an_unreachable_database_is_exit_5_and_the_password_is_never_printed() {
 }
 
 #[test]
-fn another_driver_holding_the_release_is_exit_4() {
+fn another_driver_holding_the_release_is_exit_4_and_named_r6e() {
     let p = Project::new(OPEN_CALENDAR);
     p.ok(&["plan", "1.0.0", "--as", "rita"]);
     p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
@@ -481,15 +481,18 @@ fn another_driver_holding_the_release_is_exit_4() {
         let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
         let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&options).await.expect("open");
         sqlx::query(
-            "INSERT INTO leases (name, holder, expires_at) VALUES ('release:shop-1.0.0', 'another-machine', ?)",
+            "INSERT INTO leases (name, holder, expires_at, since) VALUES ('release:shop-1.0.0', 'another-machine', ?, ?)",
         )
         .bind(i64::MAX / 2)
+        .bind(jiff::Timestamp::from_second(1_764_576_000).expect("time").as_microsecond())
         .execute(&mut conn)
         .await
         .expect("insert");
     });
     let out = p.expect(4, &["advance", "shop-1.0.0", "--as", "dana"]);
     assert!(out.contains("held by another driver"), "{out}");
+    // While it waits, it says who holds the lease and since when (R-6e).
+    assert!(out.contains("held by another-machine since 2025-12-01 08:00:00 UTC"), "{out}");
 }
 
 #[test]
@@ -912,6 +915,31 @@ fn at_goes_only_with_dry_run_r6b() {
             .contains("would record")
     );
     assert_eq!(p.stage("shop-1.0.0"), "planned", "a dry run records nothing");
+}
+
+#[test]
+fn dash_v_logs_each_engine_step_to_stderr_and_bad_directives_only_warn_r9d() {
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    let out = p.cmd(&["-v", "advance", "shop-1.0.0", "--as", "dana"]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("INFO") && stderr.contains("step=build"), "{stderr}");
+    assert!(!stdout.contains("INFO"), "logs go to stderr: {stdout}");
+    let list = |log: Option<&str>| {
+        let mut c = Command::cargo_bin("shipwarden").expect("binary");
+        c.args(["list"]).current_dir(p.path()).env_remove("SHIPWARDEN_CONFIG").env_remove("RUST_LOG");
+        match log {
+            Some(l) => c.env("SHIPWARDEN_LOG", l),
+            None => c.env_remove("SHIPWARDEN_LOG"),
+        };
+        c.output().expect("run")
+    };
+    assert!(String::from_utf8_lossy(&list(None).stderr).is_empty(), "no log without -v");
+    let bad = list(Some("shipwarden=loud"));
+    assert_eq!(bad.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("SHIPWARDEN_LOG=`shipwarden=loud` is ignored"));
 }
 
 #[test]

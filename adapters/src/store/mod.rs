@@ -187,6 +187,16 @@ fn micros(at: jiff::Timestamp) -> i64 {
     at.as_microsecond()
 }
 
+/// A `leases` row (`holder`, `since`, `expires_at` in microseconds) as a [`LeaseInfo`].
+fn lease_info((holder, since, expires_at): (String, Option<i64>, i64)) -> shipwarden::ports::LeaseInfo {
+    let at = |m: i64| jiff::Timestamp::from_microsecond(m).ok();
+    shipwarden::ports::LeaseInfo {
+        holder,
+        since: since.and_then(at),
+        expires_at: at(expires_at).unwrap_or(jiff::Timestamp::MAX),
+    }
+}
+
 fn summary_json(store: &str, summary: &ReleaseSummary) -> Result<String, StoreError> {
     serde_json::to_string(summary).map_err(|e| invalid(store, e.to_string()))
 }

@@ -11,17 +11,20 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use shipwarden::ReleaseId;
 use shipwarden::audit::Envelope;
-use shipwarden::ports::{EventStore, ReleaseQuery, ReleaseSummary, StoreError};
+use shipwarden::ports::{EventStore, LeaseInfo, ReleaseQuery, ReleaseSummary, StoreError};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
 use super::{
-    EVENT_COLUMNS, Embedded, EventRow, LIST_SELECT, backend, conflict_or, envelopes, insert_events, micros,
+    EVENT_COLUMNS, Embedded, EventRow, LIST_SELECT, backend, conflict_or, envelopes, insert_events, lease_info, micros,
     push_filters, summary_json, verified,
 };
 
 const NAME: &str = "postgres";
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "events", include_str!("migrations/postgres_0001_events.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "events", include_str!("migrations/postgres_0001_events.sql")),
+    (2, "lease since", include_str!("migrations/postgres_0002_lease_since.sql")),
+];
 
 /// An event store in a PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -143,8 +146,9 @@ impl EventStore for PostgresStore {
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration, now: Timestamp) -> Result<bool, StoreError> {
         let until = now.checked_add(ttl).unwrap_or(now);
         let taken = sqlx::query(
-            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+            "INSERT INTO leases (name, holder, expires_at, since) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, \
+             since = CASE WHEN leases.holder = excluded.holder THEN leases.since ELSE excluded.since END \
              WHERE leases.holder = excluded.holder OR leases.expires_at <= $4",
         )
         .bind(name)
@@ -166,5 +170,15 @@ impl EventStore for PostgresStore {
             .await
             .map_err(err("lease"))?;
         Ok(())
+    }
+
+    async fn lease(&self, name: &str) -> Result<Option<LeaseInfo>, StoreError> {
+        let row: Option<(String, Option<i64>, i64)> =
+            sqlx::query_as("SELECT holder, since, expires_at FROM leases WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(err("lease"))?;
+        Ok(row.map(lease_info))
     }
 }

@@ -13,12 +13,12 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use shipwarden::ReleaseId;
 use shipwarden::audit::Envelope;
-use shipwarden::ports::{EventStore, ReleaseQuery, ReleaseSummary, StoreError};
+use shipwarden::ports::{EventStore, LeaseInfo, ReleaseQuery, ReleaseSummary, StoreError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
-    EVENT_COLUMNS, Embedded, EventRow, LIST_SELECT, backend, conflict_or, envelopes, insert_events, micros,
+    EVENT_COLUMNS, Embedded, EventRow, LIST_SELECT, backend, conflict_or, envelopes, insert_events, lease_info, micros,
     push_filters, summary_json, verified,
 };
 
@@ -26,6 +26,7 @@ const NAME: &str = "sqlite";
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "events", include_str!("migrations/sqlite_0001_events.sql")),
     (2, "tickets", include_str!("migrations/sqlite_0002_tickets.sql")),
+    (3, "lease since", include_str!("migrations/sqlite_0003_lease_since.sql")),
 ];
 
 /// How durable each append is (SQLite's `synchronous` pragma in WAL mode).
@@ -218,13 +219,15 @@ impl EventStore for SqliteStore {
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration, now: Timestamp) -> Result<bool, StoreError> {
         let until = now.checked_add(ttl).unwrap_or(now);
         let taken = sqlx::query(
-            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+            "INSERT INTO leases (name, holder, expires_at, since) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, \
+             since = CASE WHEN leases.holder = excluded.holder THEN leases.since ELSE excluded.since END \
              WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
         )
         .bind(name)
         .bind(holder)
         .bind(micros(until))
+        .bind(micros(now))
         .bind(micros(now))
         .execute(&self.pool)
         .await
@@ -241,5 +244,15 @@ impl EventStore for SqliteStore {
             .await
             .map_err(err("lease"))?;
         Ok(())
+    }
+
+    async fn lease(&self, name: &str) -> Result<Option<LeaseInfo>, StoreError> {
+        let row: Option<(String, Option<i64>, i64)> =
+            sqlx::query_as("SELECT holder, since, expires_at FROM leases WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(err("lease"))?;
+        Ok(row.map(lease_info))
     }
 }

@@ -51,14 +51,15 @@ fn main() -> ExitCode {
     };
     let result = match cli {
         DemoCli::DemoHelper(verb) => return helper::helper(&verb),
-        DemoCli::Demo(args) => shipwarden_cli::logging::init(0).and_then(|()| {
+        DemoCli::Demo(args) => {
+            shipwarden_cli::logging::init(0);
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
-                .map_err(|e| CliError::outside(format!("cannot start: {e}")))?
-                .block_on(run(args))
-        }),
+                .map_err(|e| CliError::outside(format!("cannot start: {e}")))
+                .and_then(|runtime| runtime.block_on(run(args)))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

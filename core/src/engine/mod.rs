@@ -15,6 +15,7 @@ mod deploy;
 mod duties;
 mod error;
 mod evidence;
+mod lease;
 mod run;
 mod steps;
 
@@ -270,7 +271,7 @@ impl ReleaseManagerBuilder {
     pub fn build(self) -> ReleaseManager {
         let (events, _) = broadcast::channel(1024);
         let (logs, _) = broadcast::channel(1024);
-        let driver = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
+        let driver = lease::driver_id();
         ReleaseManager {
             inner: Arc::new(Inner {
                 policy: Arc::new(self.policy),

@@ -48,7 +48,7 @@ pub use notifier::{Audience, Notice, Notifier};
 pub use probe::{Measurement, Probe};
 pub use settings::SettingsSource;
 pub use signer::Signer;
-pub use store::{EventStore, ReleaseQuery, ReleaseSummary, StoreError};
+pub use store::{EventStore, LeaseInfo, ReleaseQuery, ReleaseSummary, StoreError};
 pub use ticketing::{Ticket, Ticketing};
 pub use vcs::{Commit, Tag, Vcs};
 

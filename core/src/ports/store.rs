@@ -184,4 +184,25 @@ pub trait EventStore: Send + Sync {
 
     /// Gives a lease back, if `holder` has it.
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Who holds the lease `name`, since when, and until when; `None` when
+    /// nobody does or the store cannot say (the default).
+    ///
+    /// # Notes
+    /// For people waiting on another driver; the answer may be stale at once.
+    async fn lease(&self, name: &str) -> Result<Option<LeaseInfo>, StoreError> {
+        let _ = name;
+        Ok(None)
+    }
+}
+
+/// A lease as the store holds it: see [`EventStore::lease`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseInfo {
+    /// The holder (a driver: host, process, and the holding's number).
+    pub holder: String,
+    /// When this holder took it, if the store knows.
+    pub since: Option<Timestamp>,
+    /// When it expires unless renewed.
+    pub expires_at: Timestamp,
 }
