@@ -153,6 +153,8 @@ fn n_of_m_approvals_need_distinct_people_r2b() {
     assert!(matches!(again.unmet[0].requirement, Requirement::DuplicateApproval { .. }));
     let refusal = sim.refused(&de(), Action::Advance { to: Stage::ScopeApproved });
     assert!(matches!(refusal.unmet[0].requirement, Requirement::Approval { needed: 2, have: 1, .. }));
+    // The refusal names who already approved (#17).
+    assert!(refusal.to_string().contains("needs 2 from product_owner; has 1 (paul)"), "{refusal}");
     sim.approve(&Actor::new("petra", [Role::ProductOwner]), ApprovalId::Scope, Role::ProductOwner);
     sim.advance(Stage::ScopeApproved);
 }
@@ -506,6 +508,8 @@ fn a_major_release_deploys_only_in_the_maintenance_window_r6c() {
     let refusal = sim.refused(&de(), Action::Advance { to: Stage::Deploying }); // Saturday 10:00
     assert_eq!(refusal.rule.as_str(), "R-6c");
     assert!(refusal.to_string().contains("next allowed 2026-11-29 02:00 UTC"), "{refusal}");
+    let text = refusal.to_string();
+    assert!(text.contains("prod is outside a maintenance window: major releases deploy only inside"), "{text}");
     sim.now = ts("2026-11-29T02:30:00Z");
     sim.advance(Stage::Deploying);
 }

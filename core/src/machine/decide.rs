@@ -345,11 +345,23 @@ impl Ctx<'_> {
             unmet.push(input(RuleId::R_2B, "approval", format!("the policy does not define approval `{approval}`")));
             return;
         };
-        let have = self.state.approvers_since(approval, &rule.roles, self.valid_since()).len() as u32;
+        let given_by: Vec<String> = self
+            .state
+            .approvers_since(approval, &rule.roles, self.valid_since())
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let have = given_by.len() as u32;
         if have < rule.count {
             unmet.push(Unmet::new(
                 rule.rule,
-                Req::Approval { approval: approval.clone(), roles: rule.roles.clone(), needed: rule.count, have },
+                Req::Approval {
+                    approval: approval.clone(),
+                    roles: rule.roles.clone(),
+                    needed: rule.count,
+                    have,
+                    given_by,
+                },
             ));
         }
     }

@@ -92,6 +92,9 @@ pub enum Requirement {
         needed: u32,
         /// How many have.
         have: u32,
+        /// Who has (an N-of-M approval names those who already gave it).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        given_by: Vec<String>,
     },
     /// A gate failed or has no result.
     Gate {
@@ -270,8 +273,12 @@ fn place(environment: &Option<EnvName>, target: &Option<String>) -> String {
 impl fmt::Display for Requirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Requirement::Approval { approval, roles, needed, have } => {
-                write!(f, "approval `{approval}` needs {needed} from {}; has {have}", join(roles, " or "))
+            Requirement::Approval { approval, roles, needed, have, given_by } => {
+                write!(f, "approval `{approval}` needs {needed} from {}; has {have}", join(roles, " or "))?;
+                if !given_by.is_empty() {
+                    write!(f, " ({})", given_by.join(", "))?;
+                }
+                Ok(())
             }
             Requirement::Gate { gate, environment, target, measured: Some(m), threshold, items } => {
                 write!(f, "gate `{gate}`{} measured {m}, required {threshold}", place(environment, target))?;
