@@ -285,6 +285,11 @@ impl Graph {
         self.ids.len()
     }
 
+    /// The numbers of commits already read.
+    fn numbers(&self, ids: &[gix::ObjectId]) -> Result<Vec<u32>, String> {
+        ids.iter().map(|id| self.index.get(id).copied().ok_or_else(|| format!("commit {id} was not read"))).collect()
+    }
+
     fn parents_of(&self, i: usize) -> &[u32] {
         let (start, end) = self.spans[i];
         &self.parents[start..end]
@@ -362,7 +367,7 @@ fn commits_in_range(
     let mut tips = vec![tip];
     tips.extend_from_slice(hidden);
     let mut graph = Graph::read(repo, &tips)?;
-    let hidden: Vec<u32> = hidden.iter().map(|h| graph.index[h]).collect();
+    let hidden = graph.numbers(hidden)?;
     let keep = graph.range(0, &hidden);
     graph.date_order(&keep).into_iter().map(|i| graph.take(i)).collect()
 }
@@ -418,7 +423,7 @@ fn stream_history(
     let mut tips = vec![tip];
     tips.extend_from_slice(&hidden);
     let mut graph = Graph::read(&repo, &tips)?;
-    let hidden: Vec<u32> = hidden.iter().map(|h| graph.index[h]).collect();
+    let hidden = graph.numbers(&hidden)?;
     let keep = graph.range(0, &hidden);
     let reachable = graph.range(0, &[]);
     // The release tags the tip reaches, oldest version first; each claims in turn.
