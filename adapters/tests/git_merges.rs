@@ -373,7 +373,7 @@ fn check_against_git(steps: &[Step]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     /// Random merge-heavy histories: every release's commits are exactly
     /// `git rev-list PREV..THIS` (`git rev-list FIRST` for the first,
