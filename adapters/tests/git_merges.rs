@@ -261,6 +261,11 @@ fn a_shallow_clone_lists_the_commits_it_has_r9b() {
     let history = whole(&clone);
     assert_eq!(releases(&history), vec![(None, rev_list(&clone, &["HEAD"]))]);
     assert_eq!(history.releases[0].commits.len(), 2, "d, and m at the boundary (its parents are not fetched)");
+    // With a path filter (a monorepo package), the boundary commit counts as a first commit.
+    let filtered = GitRepo::new(&clone)
+        .history_blocking(&HistoryOptions { tag_prefix: "v".into(), paths: vec!["f".into()], ..Default::default() })
+        .expect("a path filter on a shallow clone");
+    assert!(filtered.releases.is_empty(), "no commit changes f: {:?}", releases(&filtered));
 }
 
 /// One step of a generated history (see [`generate`]).

@@ -168,6 +168,7 @@ fn resolve(repo: &gix::Repository, spec: &str) -> Result<gix::ObjectId, String> 
 }
 
 /// Whether `commit` changes any of `paths` compared with its first parent.
+/// A shallow clone's boundary commit (its parent absent) counts as a first commit, as in git.
 fn touches(repo: &gix::Repository, commit: &gix::Commit<'_>, paths: &[String]) -> Result<bool, String> {
     let entry_ids = |c: &gix::Commit<'_>| -> Result<Vec<Option<gix::ObjectId>>, String> {
         let tree = c.tree().map_err(|e| e.to_string())?;
@@ -178,7 +179,11 @@ fn touches(repo: &gix::Repository, commit: &gix::Commit<'_>, paths: &[String]) -
     };
     let mine = entry_ids(commit)?;
     let parent = match commit.parent_ids().next() {
-        Some(id) => entry_ids(&repo.find_commit(id).map_err(|e| e.to_string())?)?,
+        Some(id) => match repo.try_find_object(id).map_err(|e| e.to_string())? {
+            Some(object) => entry_ids(&object.try_into_commit().map_err(|e| e.to_string())?)?,
+            None if repo.is_shallow().unwrap_or(false) => vec![None; paths.len()],
+            None => return Err(format!("commit {id} (parent of {}) is missing", commit.id)),
+        },
         None => vec![None; paths.len()],
     };
     Ok(mine != parent)
