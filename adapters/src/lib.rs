@@ -49,6 +49,8 @@ pub mod config;
 pub mod evidence;
 #[cfg(feature = "github")]
 mod github_api;
+#[cfg(feature = "file")]
+pub mod logs;
 #[cfg(feature = "migrations")]
 pub mod migrate;
 #[cfg(any(feature = "file", feature = "wiki", feature = "github", feature = "confluence"))]

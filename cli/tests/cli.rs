@@ -1106,3 +1106,33 @@ fn a_driver_killed_mid_deploy_leaves_no_orphan_and_no_deployment_runs_twice_r8e_
     println!("crash trials: {seen:?}");
     assert_eq!((seen.orphans, seen.overlaps, seen.reruns), (0, 0, 0), "{seen:?}");
 }
+
+#[test]
+fn a_huge_deploy_log_is_bounded_in_the_audit_and_kept_whole_in_a_file_r8e_r9d() {
+    let p = Project::new(OPEN_CALENDAR);
+    let config = format!("{BASE}{OPEN_CALENDAR}").replace(
+        r#"deploy = ["sh", "-c", "echo deployed $SHIPWARDEN_VERSION to staging-1"]"#,
+        r#"deploy = ["sh", "-c", "i=0; while [ $i -lt 6000 ]; do echo line $i of a very chatty deployment script, padded; i=$((i+1)); done"]"#,
+    );
+    std::fs::write(p.path().join("shipwarden.toml"), config).expect("write");
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    let export = p.export("shop-1.0.0");
+    let finished = export
+        .lines()
+        .find(|l| l.contains("step_finished") && l.contains("deploy:staging:staging-1#1"))
+        .expect("the target's step");
+    assert!(finished.len() < 140_000, "the event is bounded: {} bytes", finished.len());
+    assert!(finished.contains("left out here; the whole log: 6000 lines"), "the excerpt says what it left out");
+    assert!(finished.contains("line 0 of") && finished.contains("line 5999 of"), "the start and the end are kept");
+    let kept = p.path().join(".shipwarden/logs/shop-1.0.0/deploy:staging:staging-1#1.log");
+    let at = finished.split("is kept at ").nth(1).unwrap_or_default();
+    assert!(
+        at.contains(".shipwarden/logs/shop-1.0.0/deploy:staging:staging-1#1.log"),
+        "the event points to the whole log: {}",
+        &at[..at.len().min(200)]
+    );
+    let whole = std::fs::read_to_string(&kept).expect("the whole log");
+    assert_eq!(whole.lines().count(), 6000);
+}

@@ -549,6 +549,8 @@ impl Loaded {
             notes: Some(config.notes.build(&cx)?),
             notifiers,
             builder: config.build.as_ref().map(|b| b.build(&repo)),
+            // Every step's whole log beside the store; the audit trail keeps an excerpt (R-9d).
+            logs: Some(Arc::new(crate::logs::FileLogArchive::new(cx.state_dir().join("logs")))),
             ..Ports::default()
         };
         if let Some(b) = &config.backup {

@@ -71,6 +71,8 @@ pub struct Ports {
     pub signer: Option<Arc<dyn Signer>>,
     /// Each environment's configuration settings, recorded on each deployment (R-9c).
     pub settings: BTreeMap<EnvName, Arc<dyn SettingsSource>>,
+    /// Where each step's whole log is kept; the audit trail keeps a bounded excerpt (R-9d).
+    pub logs: Option<Arc<dyn LogArchive>>,
 }
 
 /// Settings of the engine itself (the rules are in the [`Policy`]).

@@ -81,7 +81,11 @@ impl ReleaseManager {
 
     fn sink(&self, release: &ReleaseId, key: &str) -> Arc<LogSink> {
         let (logs, release, key) = (self.inner.logs.clone(), release.clone(), key.to_owned());
+        let archive = self.inner.ports.logs.clone();
         Arc::new(LogSink::with_tap(move |line| {
+            if let Some(archive) = &archive {
+                archive.append(&release, &key, line);
+            }
             let _ = logs.send((release.clone(), key.clone(), line.clone()));
         }))
     }
@@ -95,7 +99,15 @@ impl ReleaseManager {
         sink: &LogSink,
     ) -> Result<(), EngineError> {
         let actor = self.inner.automation.clone();
-        let mut actions = vec![Action::FinishStep { key, outcome: outcome.clone(), log: sink.take() }];
+        let (lines, bytes, digest) = sink.written();
+        let mut log = sink.take();
+        if let Some(place) = self.inner.ports.logs.as_ref().and_then(|a| a.finish(release, &key)) {
+            log.push(crate::machine::LogLine {
+                stream: LogStream::Info,
+                text: format!("the whole log ({lines} lines, {bytes} bytes, sha256:{digest}) is kept at {place}"),
+            });
+        }
+        let mut actions = vec![Action::FinishStep { key, outcome: outcome.clone(), log }];
         if let Some(follow_up) = &spec.follow_up {
             actions.extend(follow_up(&outcome));
         }

@@ -78,6 +78,33 @@ fn describe(action: &Action) -> String {
     }
 }
 
+/// The most bytes of an evidence source kept in the audit trail.
+const MAX_SOURCE: usize = 4 * 1024;
+/// The most items (bug tickets, commits) named by one piece of evidence, and the bytes of each.
+const MAX_ITEMS: usize = 100;
+const MAX_ITEM: usize = 256;
+
+/// At most [`MAX_ITEMS`] items of at most [`MAX_ITEM`] bytes, the rest counted.
+fn bounded_items(items: &[String]) -> Vec<String> {
+    let mut out: Vec<String> =
+        items.iter().take(MAX_ITEMS).map(|i| crate::ports::capped(i.clone(), MAX_ITEM)).collect();
+    if items.len() > MAX_ITEMS {
+        out.push(format!("and {} more", items.len() - MAX_ITEMS));
+    }
+    out
+}
+
+/// A step's outcome with its detail or error bounded (a command's last line can be huge).
+fn bounded_outcome(outcome: &StepOutcome) -> StepOutcome {
+    let cap = |t: &String| crate::ports::capped(t.clone(), crate::ports::LogSink::MAX_LINE);
+    match outcome {
+        StepOutcome::Succeeded { detail, output } => {
+            StepOutcome::Succeeded { detail: cap(detail), output: output.clone() }
+        }
+        StepOutcome::Failed { error, retryable } => StepOutcome::Failed { error: cap(error), retryable: *retryable },
+    }
+}
+
 fn input(rule: RuleId, field: &str, problem: impl Into<String>) -> Unmet {
     Unmet::new(rule, Req::Input { field: field.into(), problem: problem.into() })
 }
@@ -250,8 +277,9 @@ impl Ctx<'_> {
                 measured: Measure::new(e.value, rule.unit),
                 threshold: rule.threshold_for(e.target.as_deref()),
                 passed: rule.threshold_for(e.target.as_deref()).passes(e.value),
-                source: e.source.clone(),
-                items: e.items.clone(),
+                // Bounded, whatever a report holds (a 10 MB test name): R-7g keeps the evidence, not the file.
+                source: crate::ports::capped(e.source.clone(), MAX_SOURCE),
+                items: bounded_items(&e.items),
                 produced_by: self.actor.user.clone(),
                 at: self.now,
             })]
@@ -599,8 +627,15 @@ impl Ctx<'_> {
             }
             Some(_) => {
                 let skip = log.len().saturating_sub(super::LogLine::MAX_PER_STEP);
-                let log = log[skip..].to_vec();
-                Ok(vec![Event::StepFinished { key: key.to_owned(), outcome: outcome.clone(), log, at: self.now }])
+                let log = log[skip..]
+                    .iter()
+                    .map(|l| super::LogLine {
+                        stream: l.stream,
+                        text: crate::ports::capped(l.text.clone(), crate::ports::LogSink::MAX_LINE),
+                    })
+                    .collect();
+                let outcome = bounded_outcome(outcome);
+                Ok(vec![Event::StepFinished { key: key.to_owned(), outcome, log, at: self.now }])
             }
         }
     }
