@@ -50,7 +50,7 @@ impl ReleaseManager {
 
     pub(crate) async fn deploy_env(&self, release: &ReleaseId, env: &EnvName) -> Result<StepOutcome, EngineError> {
         let span = tracing::info_span!("deploy", release = %release, environment = %env);
-        self.with_lease(&format!("env:{env}"), self.deploy_env_locked(release, env)).instrument(span).await
+        self.with_lease(&format!("env:{env}"), Box::pin(self.deploy_env_locked(release, env))).instrument(span).await
     }
 
     async fn deploy_env_locked(&self, release: &ReleaseId, env: &EnvName) -> Result<StepOutcome, EngineError> {
@@ -73,7 +73,7 @@ impl ReleaseManager {
         } else if let Some(failed) = self.migrate(release, env, n).await? {
             StepOutcome::failed(failed, false)
         } else {
-            self.deploy_watched(release, env, n, &targets).await?
+            Box::pin(self.deploy_watched(release, env, n, &targets)).await?
         };
         if outcome.succeeded() {
             self.record_dependencies(release, env, n).await?;
@@ -140,7 +140,8 @@ impl ReleaseManager {
             None => Ok(StepOutcome::ok(format!("{} targets on {}", targets.len(), version.unwrap_or_default()))),
             Some(error) => {
                 let undone =
-                    self.undo_deployment(release, env, n, &format!("deployment to {env} failed: {error}")).await?;
+                    Box::pin(self.undo_deployment(release, env, n, &format!("deployment to {env} failed: {error}")))
+                        .await?;
                 Ok(StepOutcome::failed(format!("{error}; {undone}"), false))
             }
         }

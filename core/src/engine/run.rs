@@ -84,7 +84,7 @@ impl ReleaseManager {
         let run = async {
             self.invalidate(release).await;
             let before = self.cached(release).await?;
-            let mut outcome = self.run_locked(release, until).await?;
+            let mut outcome = Box::pin(self.run_locked(release, until)).await?;
             if let RunOutcome::Waiting(waiting) = &mut outcome {
                 let after = self.cached(release).await?;
                 waiting.failed = after.failed_since(&before).into_iter().cloned().collect();
@@ -145,7 +145,7 @@ impl ReleaseManager {
             for t in &candidates {
                 // A step the policy refuses to start (R-6e: the environment is
                 // held by another release) leaves the release waiting.
-                match self.prepare(release, t).await {
+                match Box::pin(self.prepare(release, t)).await {
                     Ok(()) => {}
                     Err(EngineError::Refused(r)) => {
                         refusal.get_or_insert(r);
@@ -240,7 +240,7 @@ impl ReleaseManager {
     async fn prepare(&self, release: &ReleaseId, t: &Transition) -> Result<(), EngineError> {
         for req in &t.steps {
             if self.with_state(release, |state| unmet_step(state, req)).await? {
-                self.perform(release, req).await?;
+                Box::pin(self.perform(release, req)).await?;
                 // A step that failed stops the transition's later steps (no deployment after a failed build).
                 let failed = self.with_state(release, |state| {
                     state
@@ -905,7 +905,7 @@ impl ReleaseManager {
             let deployments =
                 steps.iter().filter(|(target, key)| target.is_none() && key.starts_with(&prefix)).count() as u32;
             if deployments > 0 {
-                details.push(self.undo_deployment(release, &env, deployments, &reason).await?);
+                details.push(Box::pin(self.undo_deployment(release, &env, deployments, &reason)).await?);
             }
         }
         let failed = details.iter().any(|d| d.contains("FAILED") || d.contains("rollback failures"));

@@ -137,7 +137,7 @@ impl ReleaseManager {
             environment = %spec.environment.as_ref().map_or("", |e| e.as_str()),
             target = %spec.target.as_deref().unwrap_or(""),
         );
-        self.run_step_inner(release, spec, call, lookup).instrument(span).await
+        Box::pin(self.run_step_inner(release, spec, call, lookup)).instrument(span).await
     }
 
     /// `call` performs the port operation under an attempt key; `lookup`
