@@ -136,9 +136,11 @@ impl ReleaseNotes {
         let mut sections: Vec<Section> =
             order.iter().map(|g| Section { group: *g, title: g.title().to_owned(), entries: Vec::new() }).collect();
         let mut contributors: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for c in changes {
             let i = order.iter().position(|g| *g == c.group()).unwrap_or(order.len() - 1);
-            if !contributors.contains(&c.author) {
+            if !seen.contains(&c.author) {
+                seen.insert(c.author.clone());
                 contributors.push(c.author.clone());
             }
             let commit_url = links.commit(&c.sha);
