@@ -615,6 +615,13 @@ impl Config {
     fn validate(&self, policy: &Policy, problems: &mut Vec<Problem>) {
         if self.project.name.trim().is_empty() {
             problems.push(Problem { path: "project.name".into(), message: "name the project (`shop`)".into() });
+        } else if let Err(e) = shipwarden::ReleaseId::for_version(&self.project.name, &shipwarden::Version::new(1, 0, 0))
+        {
+            // The name starts every release id (`shop-1.4.0`): one that cannot would only fail at `plan` (issue #18).
+            problems.push(Problem {
+                path: "project.name".into(),
+                message: format!("`{}` cannot start a release id `<name>-<version>`: {}", self.project.name, e.expected),
+            });
         }
         for (name, user) in &self.users {
             for (i, role) in user.roles.iter().enumerate() {
