@@ -964,3 +964,34 @@ fn planning_a_version_older_than_the_newest_tag_is_refused_unless_overridden_r4c
     p.ok(&["plan", "1.2.3", "--kind", "patch", "--as", "rita", "--override-version", "security backport to 1.2"]);
     assert!(p.export("shop-1.2.3").contains("security backport to 1.2"));
 }
+
+#[test]
+fn reading_verbs_open_the_store_read_only_and_never_write_it_r9d() {
+    // Issue #18: `status`, `list`, `audit --verify` and `notes` failed on a read-only store. Tests run as
+    // root, who ignores file modes, so this checks the mode instead: a read-only open takes no lock file,
+    // runs no migration and leaves every file of the store as it was.
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let state = p.path().join(".shipwarden");
+    let db = state.join("releases.db");
+    let lock = state.join("releases.db.lock");
+    std::fs::remove_file(&lock).expect("the writing open takes a lock file");
+    // The database and its write-ahead log hold the data; SQLite may create an empty log and the shared-memory
+    // index (`-shm`, where readers take their read marks) beside a WAL database it reads.
+    let wal = state.join("releases.db-wal");
+    let log = || std::fs::read(&wal).unwrap_or_default();
+    let modified = || std::fs::metadata(&db).and_then(|m| m.modified()).expect("mtime");
+    let (wal_before, mtime) = (log(), modified());
+    let bytes = std::fs::read(&db).expect("db");
+    assert!(p.ok(&["status", "shop-1.0.0"]).contains("planned"));
+    assert!(p.ok(&["list"]).contains("shop-1.0.0"));
+    p.ok(&["audit", "shop-1.0.0", "--verify"]);
+    p.ok(&["notes", "shop-1.0.0"]);
+    assert!(!lock.exists(), "a reading verb took the migration lock: it opened the store for writing");
+    assert_eq!(std::fs::read(&db).expect("db"), bytes, "the database is unchanged");
+    assert_eq!(modified(), mtime);
+    assert_eq!(log(), wal_before, "nothing was written to the log");
+    // A writing verb still opens it for writing.
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    assert!(lock.exists());
+}
