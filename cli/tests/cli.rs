@@ -995,3 +995,31 @@ fn reading_verbs_open_the_store_read_only_and_never_write_it_r9d() {
     p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
     assert!(lock.exists());
 }
+
+#[test]
+fn ticket_kind_and_severity_are_known_values_r7b() {
+    // Issue #18: any text was filed, so a bug of severity `hgih` never blocked a release (R-7b).
+    let p = Project::new(OPEN_CALENDAR);
+    let refused = p.expect(2, &["ticket", "new", "Typo", "--kind", "Bug", "--severity", "hgih"]);
+    assert!(
+        refused.contains("unknown severity `hgih`") && refused.contains("critical, high, medium, low"),
+        "{refused}"
+    );
+    let refused = p.expect(2, &["ticket", "new", "Typo", "--kind", "Bgu"]);
+    assert!(refused.contains("unknown kind `Bgu`") && refused.contains("Bug, Story, Task"), "{refused}");
+    assert!(!p.path().join(".shipwarden/releases.db").exists(), "a usage error opens no store");
+    let filed = p.ok(&["ticket", "new", "Crash", "--kind", "bug", "--severity", "HIGH"]);
+    assert!(filed.contains("Bug") && filed.contains("high"), "{filed}");
+}
+
+#[test]
+fn a_project_name_that_cannot_form_a_release_id_fails_before_any_store_exists_r1a() {
+    let p = Project::new(OPEN_CALENDAR);
+    let config = std::fs::read_to_string(p.path().join("shipwarden.toml")).expect("config");
+    std::fs::write(p.path().join("shipwarden.toml"), config.replacen("name = \"shop\"", "name = \".shop\"", 1))
+        .expect("write");
+    let refused = p.expect(2, &["policy", "check"]);
+    assert!(refused.contains("project.name") && refused.contains("cannot start a release id"), "{refused}");
+    p.expect(2, &["plan", "1.0.0", "--as", "rita"]);
+    assert!(!p.path().join(".shipwarden/releases.db").exists(), "a failed plan created the store");
+}
