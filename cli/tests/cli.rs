@@ -1023,3 +1023,21 @@ fn a_project_name_that_cannot_form_a_release_id_fails_before_any_store_exists_r1
     p.expect(2, &["plan", "1.0.0", "--as", "rita"]);
     assert!(!p.path().join(".shipwarden/releases.db").exists(), "a failed plan created the store");
 }
+
+#[test]
+fn commit_subjects_reach_the_terminal_and_the_notes_escaped_r4a_r9b() {
+    // Issue #18: ANSI escapes and bidi overrides in commit messages reached the terminal and the notes raw.
+    let p = Project::new(OPEN_CALENDAR);
+    let repo = p.path().join("repo");
+    git(&repo, &["tag", "-a", "v1.0.0", "-m", "1.0.0"]);
+    commit_in(&repo, "tidy \u{1b}[31mred\u{1b}[0m \u{202E}txt.exe");
+    let out = p.expect(3, &["changes", "check"]);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{202E}'), "{out:?}");
+    assert!(out.contains(r"tidy \u{1b}[31mred\u{1b}[0m \u{202e}txt.exe"), "{out}");
+    let json = p.json(&["changes", "check", "--json"]);
+    let subject = json["refusal"]["unmet"][0]["subject"].as_str().unwrap_or_default().to_owned();
+    assert!(subject.contains("\u{1b}[31m") && subject.contains('\u{202E}'), "the data keeps the original: {json}");
+    commit_in(&repo, "feat: pay \u{1b}[31mnow\u{202E} SHOP-4");
+    let md = p.ok(&["notes"]);
+    assert!(!md.contains('\u{1b}') && !md.contains('\u{202E}') && md.contains(r"pay \u{1b}[31mnow\u{202e}"), "{md}");
+}
