@@ -123,7 +123,8 @@ impl SqliteStore {
 
     /// Opens the existing store at `path` read-only: no file is created or written (no migrations, no
     /// lock file), so it works on a file or folder the user may not write. A database in WAL mode whose
-    /// `-shm` file cannot be created is read as immutable (nobody can write it either).
+    /// `-shm` file cannot be created is read as immutable (nobody can write it either) when its
+    /// write-ahead log is empty; a log holding changes is an error, never a stale read.
     ///
     /// # Errors
     /// When the file cannot be read, or its schema is older than this build needs (then a command that
@@ -137,7 +138,19 @@ impl SqliteStore {
             .create_if_missing(false);
         let pool = match Self::read_only_pool(options.clone()).await {
             Ok(pool) => pool,
-            Err(_) => Self::read_only_pool(options.immutable(true)).await.map_err(err("open"))?,
+            Err(first) => {
+                // Immutable reads ignore the write-ahead log: only safe when it holds nothing.
+                let wal = PathBuf::from(format!("{}-wal", path.display()));
+                if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                    return Err(err("open")(sqlx::Error::Protocol(format!(
+                        "{}: cannot read the store read-only ({first}); its log {} holds changes not yet in \
+                         the database: run a command that writes once with write access",
+                        path.display(),
+                        wal.display()
+                    ))));
+                }
+                Self::read_only_pool(options.immutable(true)).await.map_err(err("open"))?
+            }
         };
         let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
             .fetch_one(&pool)
