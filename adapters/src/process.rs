@@ -1,6 +1,14 @@
 //! Running a command for a port: an argv (never a shell string), its output
 //! streamed line by line into a step's log, a timeout that kills it.
 //!
+//! A command never outlives the process that drives it: it runs in a process
+//! group of its own under a small POSIX `sh` supervisor (the argv is passed
+//! as `"$@"`, never interpolated) that kills the whole group as soon as the
+//! driver is gone, even when the driver was killed with SIGKILL and could not
+//! clean up; a timeout, or a step dropped half-way, kills the group too. So a
+//! crashed driver leaves no orphan deploying on, and the engine can treat a
+//! step it finds unfinished as stopped (in doubt), never as still running.
+//!
 //! Output is read as bytes and decoded lossily (invalid UTF-8 becomes U+FFFD),
 //! and the pipes are read to their end whatever they hold: a reader that
 //! stopped early would kill the command with SIGPIPE (issue #18). A line
@@ -102,13 +110,21 @@ pub(crate) async fn run_full(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<F
     let Some((program, args)) = spec.argv.split_first() else {
         return Err(spec.error(ErrorKind::Invalid, "no command configured"));
     };
-    let mut command = tokio::process::Command::new(program);
+    found(program, spec)
+        .map_err(|e| spec.error(ErrorKind::Rejected, format!("cannot start `{program}`: {e}")).with_source(e))?;
+    let mut command = tokio::process::Command::new("/bin/sh");
     command
+        .arg("-c")
+        .arg(SUPERVISOR)
+        .arg("shipwarden-supervisor")
+        .arg(program)
         .args(args)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env("SHIPWARDEN_DRIVER_PID", std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
     if let Some(dir) = spec.workdir {
         command.current_dir(dir);
@@ -116,6 +132,8 @@ pub(crate) async fn run_full(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<F
     let mut child = command
         .spawn()
         .map_err(|e| spec.error(ErrorKind::Rejected, format!("cannot start `{program}`: {e}")).with_source(e))?;
+    // The group is the supervisor's pid; dropped before the end (a step cancelled), it is killed.
+    let mut group = Group(child.id());
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(spec.error(ErrorKind::Other, "no output pipes"));
     };
@@ -148,14 +166,87 @@ pub(crate) async fn run_full(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<F
     let status = match tokio::time::timeout(spec.timeout, finished).await {
         Ok(status) => status.map_err(|e| spec.error(ErrorKind::Other, e.to_string()))?,
         Err(_) => {
+            group.kill();
             let _ = child.kill().await;
             return Err(spec
                 .error(ErrorKind::Timeout, format!("`{program}` ran longer than {:?} and was killed", spec.timeout)));
         }
     };
+    // The command ended by itself: what it started to keep running (a service it
+    // deployed, detached) stays; only a command cut short takes its group along.
+    group.0 = None;
     Ok(Finished {
         code: status.code().unwrap_or(-1),
         last_out: last.into_inner().unwrap_or_else(|e| e.into_inner()),
         last_err: last_err.into_inner().unwrap_or_else(|e| e.into_inner()),
     })
+}
+
+/// Runs `"$@"` in the background of a shell that leads its own process group,
+/// watches the driver (`SHIPWARDEN_DRIVER_PID`) every 200 ms and kills the
+/// whole group once the driver is gone; otherwise waits for the command and
+/// exits with its status.
+const SUPERVISOR: &str = r#""$@" &
+c=$!
+( while kill -0 "$SHIPWARDEN_DRIVER_PID" 2>/dev/null; do sleep 0.2; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
+w=$!
+wait "$c"
+s=$?
+kill "$w" 2>/dev/null
+exit "$s""#;
+
+/// A command's process group, killed when it is dropped unless it was already.
+struct Group(Option<u32>);
+
+impl Group {
+    /// Kills every process of the group (SIGKILL), once.
+    fn kill(&mut self) {
+        if let Some(pid) = self.0.take() {
+            // `kill` the program: no unsafe code, and the group is gone when it returns.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Checks that `program` can be started (found on `PATH` when it has no `/`,
+/// a file, executable), so that a missing program is reported as before the
+/// supervisor existed: "cannot start".
+fn found(program: &str, spec: &Spec<'_>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable =
+        |path: &Path| std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    let not_found = || std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+    if program.contains('/') {
+        let path = match spec.workdir {
+            Some(dir) if !program.starts_with('/') => dir.join(program),
+            _ => Path::new(program).to_path_buf(),
+        };
+        if !path.exists() {
+            return Err(not_found());
+        }
+        return if runnable(&path) {
+            Ok(())
+        } else {
+            Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "Permission denied"))
+        };
+    }
+    let path = spec
+        .env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| std::ffi::OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    if std::env::split_paths(&path).any(|dir| runnable(&dir.join(program))) { Ok(()) } else { Err(not_found()) }
 }

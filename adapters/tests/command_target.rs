@@ -110,7 +110,11 @@ async fn status_and_rollback_are_commands_too() {
     let target = CommandTarget::new("web-1", vec![deploy], vec![rollback])
         .with_status(vec![status, "{key}".into()])
         .with_env("JOURNAL", journal.display().to_string());
-    assert_eq!(target.status("deploy#1").await.expect("status"), Lookup::NotFound);
+    assert_eq!(
+        target.status("deploy#1").await.expect("status"),
+        Lookup::Unsupported,
+        "not done: the port cannot tell never-begun from cut short"
+    );
     target.deploy(&request("deploy#1"), &LogSink::default()).await.expect("deploy");
     assert_eq!(target.status("deploy#1").await.expect("status"), Lookup::Done("deploy#1 is live".into()));
     let previous = vec![ArtifactRef::new("shop.jar", Version::new(1, 3, 9), Sha256::of(b"old"), 3)];
@@ -187,4 +191,73 @@ async fn a_10_mb_line_without_a_newline_is_capped_r8e() {
     assert_eq!(lines.len(), 1);
     assert!(lines[0].text.len() < 64 * 1024 + 64, "kept {} bytes", lines[0].text.len());
     assert!(lines[0].text.ends_with(&format!("[line cut: {} more bytes]", 10_000_000 - 64 * 1024)));
+}
+
+#[tokio::test]
+async fn a_deploy_cut_short_by_a_crash_is_in_doubt_never_run_again_r9d() {
+    use shipwarden::engine::ReleaseManager;
+    use shipwarden::*;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("journal");
+    let deploy = script(dir.path(), "deploy.sh", r#"echo "START $SHIPWARDEN_KEY" >> "$JOURNAL""#);
+    let status = script(dir.path(), "status.sh", r#"exit 1"#);
+    let target = CommandTarget::new("web-1", vec![deploy.clone()], vec!["true".into()])
+        .with_status(vec![status, "{key}".into()])
+        .with_env("JOURNAL", journal.display().to_string());
+    let staging: EnvName = "staging".parse().expect("env");
+    let store = Arc::new(shipwarden::ports::memory::MemoryStore::new());
+    let manager = ReleaseManager::builder(store.clone()).target(staging.clone(), Arc::new(target.clone())).build();
+    let plan = Plan::new("shop-1.4.0".parse().expect("id"), "shop", Version::new(1, 4, 0), ReleaseKind::Minor);
+    let id = plan.release.clone();
+    manager.plan(&Actor::new("rita", [Role::ReleaseManager]), plan).await.expect("plan");
+    // A driver recorded the start and died while the deploy ran: the status says "not done".
+    let engine = Actor::new("shipwarden", [Role::DeploymentEngineer]);
+    for (t, key) in [(None, "deploy:staging#1"), (Some("web-1"), "deploy:staging:web-1#1")] {
+        let action = Action::StartStep {
+            step: StepKind::Deploy,
+            environment: Some(staging.clone()),
+            target: t.map(Into::into),
+            key: key.into(),
+            held: Vec::new(),
+        };
+        manager.execute(&id, &engine, action).await.expect("start");
+    }
+    let resumed = ReleaseManager::builder(store.clone()).target(staging.clone(), Arc::new(target.clone())).build();
+    let refusal = resumed.deploy(&id, &staging).await.expect_err("in doubt").refusal().cloned().expect("a refusal");
+    assert!(refusal.to_string().contains("step `deploy:staging:web-1#1` is in doubt"), "{refusal}");
+    assert!(!journal.exists(), "the deploy was not run again");
+    // Asked again, it stays in doubt, recorded once.
+    resumed.deploy(&id, &staging).await.expect_err("still in doubt");
+    let history = resumed.history(&id).await.expect("history");
+    assert_eq!(history.iter().filter(|e| e.event.name() == "step_in_doubt").count(), 1);
+    // A person checks the host and resolves it; the deployment then finishes without a second run.
+    let dana = Actor::new("dana", [Role::DeploymentEngineer]);
+    let resolve = Action::ResolveStep {
+        key: "deploy:staging:web-1#1".into(),
+        done: true,
+        reason: "v1.4.0 is live on web-1".into(),
+    };
+    resumed.execute(&id, &dana, resolve).await.expect("resolved");
+    assert!(resumed.deploy(&id, &staging).await.expect("deploy").succeeded());
+    assert!(!journal.exists(), "resolving does not deploy again");
+    // A target that declares its deploy idempotent is run again instead.
+    let again = CommandTarget::new("web-1", vec![deploy], vec!["true".into()])
+        .with_env("JOURNAL", journal.display().to_string())
+        .idempotent(true);
+    let plan = Plan::new("shop-1.5.0".parse().expect("id"), "shop", Version::new(1, 5, 0), ReleaseKind::Minor);
+    let id = plan.release.clone();
+    manager.plan(&Actor::new("rita", [Role::ReleaseManager]), plan).await.expect("plan");
+    for (t, key) in [(None, "deploy:staging#1"), (Some("web-1"), "deploy:staging:web-1#1")] {
+        let action = Action::StartStep {
+            step: StepKind::Deploy,
+            environment: Some(staging.clone()),
+            target: t.map(Into::into),
+            key: key.into(),
+            held: Vec::new(),
+        };
+        manager.execute(&id, &engine, action).await.expect("start");
+    }
+    let resumed = ReleaseManager::builder(store).target(staging.clone(), Arc::new(again)).build();
+    assert!(resumed.deploy(&id, &staging).await.expect("deploy").succeeded());
+    assert_eq!(std::fs::read_to_string(&journal).expect("journal").lines().count(), 1, "run again once");
 }

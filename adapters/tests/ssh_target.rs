@@ -88,7 +88,7 @@ async fn deploys_over_ssh_and_rolls_back_to_the_previous_release_r8e_r8g() {
 
     // After a crash the engine asks instead of deploying again.
     assert_eq!(web.status("deploy:prod:web-1:2").await.expect("status"), Lookup::Done("deployed 1.1.0 to prod".into()));
-    assert_eq!(web.status("deploy:prod:web-1:never").await.expect("status"), Lookup::NotFound);
+    assert_eq!(web.status("deploy:prod:web-1:never").await.expect("status"), Lookup::Unsupported);
 
     // Deploying the same files again uploads nothing: the digest on the host is checked.
     let again = LogSink::default();
@@ -140,7 +140,7 @@ async fn command_failures_say_whether_a_retry_can_help() {
         "{err}"
     );
     // A failed deployment leaves no marker: the engine will not take it for done.
-    assert_eq!(fail("true").status("k2").await.expect("status"), Lookup::NotFound);
+    assert_eq!(fail("true").status("k2").await.expect("status"), Lookup::Unsupported);
 }
 
 #[tokio::test]

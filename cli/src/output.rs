@@ -201,6 +201,9 @@ pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>)
                 }
             }
         }
+        Event::StepInDoubt { key, detail, .. } => {
+            format!("{} {} in doubt: {detail}", paint(WAIT, "?"), paint(BOLD, readable_key(key)))
+        }
         Event::RollbackStarted { reason, .. } => format!("{} rolling back: {reason}", paint(BAD, "↺")),
         Event::RollbackFinished { succeeded, detail, to, .. } => {
             let mark = if *succeeded { paint(GOOD, "✓") } else { paint(BAD, "✗") };

@@ -1041,3 +1041,145 @@ fn commit_subjects_reach_the_terminal_and_the_notes_escaped_r4a_r9b() {
     let md = p.ok(&["notes"]);
     assert!(!md.contains('\u{1b}') && !md.contains('\u{202E}') && md.contains(r"pay \u{1b}[31mnow\u{202e}"), "{md}");
 }
+
+// ------------------------------------------------------------------ #18: exactly once under real crashes
+
+/// One line of a target's log: (START|END, deployment key, pid).
+fn target_log(path: &Path) -> Vec<(String, String, u32)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            Some((w.next()?.to_owned(), w.next()?.to_owned(), w.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// What a crash trial saw.
+#[derive(Default, Debug)]
+struct Trials {
+    trials: u32,
+    in_doubt: u32,
+    resolved_done: u32,
+    resolved_failed: u32,
+    orphans: u32,
+    overlaps: u32,
+    reruns: u32,
+}
+
+/// One trial: `advance` killed with SIGKILL `kill_after` into its run, then the
+/// release driven on by new processes as an operator would (resolving a step
+/// in doubt from the target's own log), to the QA sign-off.
+fn crash_trial(with_status: bool, kill_after: std::time::Duration, seen: &mut Trials) {
+    let p = Project::new(OPEN_CALENDAR);
+    let log = p.path().join("staging-1.log");
+    // The target itself notices an overlap: a run that starts while another
+    // run's process still lives (a lock folder naming its pid) says OVERLAP.
+    std::fs::write(
+        p.path().join("deploy.sh"),
+        r#"L=staging-1.lock
+if ! mkdir "$L" 2>/dev/null; then
+  p=$(cat "$L/pid" 2>/dev/null)
+  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then echo OVERLAP "$SHIPWARDEN_KEY" $$ >> staging-1.log; fi
+fi
+echo $$ > "$L/pid"
+echo START "$SHIPWARDEN_KEY" $$ >> staging-1.log
+sleep 1.5
+echo END "$SHIPWARDEN_KEY" $$ >> staging-1.log
+rm -rf "$L"
+"#,
+    )
+    .expect("write");
+    std::fs::write(p.path().join("status.sh"), "grep -q \"^END $1 \" staging-1.log 2>/dev/null\n").expect("write");
+    let mut config = format!("{BASE}{OPEN_CALENDAR}")
+        .replace("lease_wait = \"1s\"", "lease_wait = \"1s\"\nlease_ttl = \"5s\"")
+        .replace(
+            r#"deploy = ["sh", "-c", "echo deployed $SHIPWARDEN_VERSION to staging-1"]"#,
+            r#"deploy = ["sh", "deploy.sh"]"#,
+        );
+    if with_status {
+        config = config.replace(
+            r#"rollback = ["sh", "-c", "echo staging-1 rolled back"]"#,
+            "rollback = [\"sh\", \"-c\", \"echo staging-1 rolled back\"]\nstatus = [\"sh\", \"status.sh\", \"{key}\"]",
+        );
+    }
+    std::fs::write(p.path().join("shipwarden.toml"), config).expect("write");
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    let mut driver = std::process::Command::new(assert_cmd::cargo::cargo_bin("shipwarden"))
+        .args(["advance", "shop-1.0.0", "--as", "dana"])
+        .current_dir(p.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("driver");
+    std::thread::sleep(kill_after);
+    driver.kill().expect("SIGKILL");
+    driver.wait().expect("reaped");
+    seen.trials += 1;
+    // The driver's children die with it: within a second no deploy it started runs on.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    for (what, _, pid) in target_log(&log) {
+        if what == "START" && Path::new(&format!("/proc/{pid}")).exists() {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if !stat.contains(") Z ") {
+                seen.orphans += 1;
+            }
+        }
+    }
+    // Drive on, as people would, until the release waits for the QA sign-off.
+    for _ in 0..20 {
+        let out = p.cmd(&["advance", "shop-1.0.0", "--as", "dana"]);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        match out.status.code() {
+            Some(0) if text.contains("waiting in staging_deployed") => break,
+            Some(0) => {}
+            Some(3) if text.contains("is in doubt") => {
+                seen.in_doubt += 1;
+                let key = text.split('`').nth(1).expect("the step's key").to_owned();
+                // The operator looks at the target: did that deployment end?
+                let port_key = format!("shop-1.0.0:{key}");
+                let ended = target_log(&log).iter().any(|(w, k, _)| w == "END" && k == &port_key);
+                let how = if ended { "--done" } else { "--failed" };
+                if ended {
+                    seen.resolved_done += 1
+                } else {
+                    seen.resolved_failed += 1
+                }
+                p.ok(&["resolve", "shop-1.0.0", &key, how, "--reason", "checked staging-1's log", "--as", "dana"]);
+            }
+            Some(4) => std::thread::sleep(std::time::Duration::from_millis(500)),
+            // A failed deployment (resolved as failed) is undone; the next advance deploys anew.
+            Some(5) => {}
+            other => panic!("advance exited {other:?}:\n{text}"),
+        }
+    }
+    assert_eq!(p.stage("shop-1.0.0"), "staging_deployed", "the release went on to the QA sign-off");
+    p.ok(&["audit", "shop-1.0.0", "--verify"]);
+    // No deployment key ran twice, and no run started while another still ran.
+    let entries = target_log(&log);
+    let mut starts: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+    for (what, key, _) in &entries {
+        match what.as_str() {
+            "START" => *starts.entry(key.clone()).or_default() += 1,
+            "OVERLAP" => seen.overlaps += 1,
+            _ => {}
+        }
+    }
+    seen.reruns += starts.values().filter(|n| **n > 1).count() as u32;
+}
+
+#[test]
+fn a_driver_killed_mid_deploy_leaves_no_orphan_and_no_deployment_runs_twice_r8e_r9d() {
+    let trials: u32 = std::env::var("SHIPWARDEN_CRASH_TRIALS").ok().and_then(|t| t.parse().ok()).unwrap_or(10);
+    let mut seen = Trials::default();
+    for i in 0..trials {
+        // Kill times spread over the build, the tag and the 1.5 s deployment.
+        let kill_after = std::time::Duration::from_millis(300 + fastrand::u64(0..1900));
+        crash_trial(i % 2 == 0, kill_after, &mut seen);
+    }
+    println!("crash trials: {seen:?}");
+    assert_eq!((seen.orphans, seen.overlaps, seen.reruns), (0, 0, 0), "{seen:?}");
+}

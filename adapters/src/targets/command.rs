@@ -35,6 +35,7 @@ pub struct CommandTarget {
     env: BTreeMap<String, String>,
     workdir: Option<PathBuf>,
     timeout: Duration,
+    idempotent: bool,
 }
 
 struct Values<'a> {
@@ -57,10 +58,22 @@ impl CommandTarget {
             env: BTreeMap::new(),
             workdir: None,
             timeout: Duration::from_secs(600),
+            idempotent: false,
         }
     }
 
-    /// The command that reports whether a key was done (exit 0) or not (exit 1).
+    /// Declares the deploy command safe to run twice for one key (it
+    /// converges): after a crash, a deployment whose outcome the status
+    /// command cannot confirm is run again instead of being left in doubt.
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// The command that reports whether a key was done (exit 0) or not (exit
+    /// 1). "Not done" after a crash cannot tell a deploy that never began from
+    /// one cut short, so it leaves the step in doubt (unless the target is
+    /// [`idempotent`](Self::idempotent)); "done" resolves it.
     pub fn with_status(mut self, status: Vec<String>) -> Self {
         self.status = Some(status);
         self
@@ -158,6 +171,10 @@ impl DeployTarget for CommandTarget {
         self.judge("deploy", &self.deploy, outcome)
     }
 
+    fn idempotent(&self) -> bool {
+        self.idempotent
+    }
+
     async fn status(&self, key: &str) -> Result<Lookup<String>, PortError> {
         let Some(argv) = &self.status else { return Ok(Lookup::Unsupported) };
         let (release, environment) = ("unknown-0.0.0".parse::<ReleaseId>(), "unknown".parse::<EnvName>());
@@ -168,7 +185,8 @@ impl DeployTarget for CommandTarget {
             (0, last) => {
                 Ok(Lookup::Done(if last.is_empty() { format!("{} reports {key} done", self.name) } else { last }))
             }
-            (1, _) => Ok(Lookup::NotFound),
+            // Not done: never begun, or cut short by a crash; the port cannot tell which.
+            (1, _) => Ok(Lookup::Unsupported),
             (code, _) => Err(self.error("status", ErrorKind::Rejected, format!("the status command exited {code}"))),
         }
     }

@@ -107,6 +107,10 @@ pub struct CommandTargetConfig {
     pub env: BTreeMap<String, String>,
     /// How long one command may run (`10m`).
     pub timeout: Option<String>,
+    /// The deploy command is safe to run twice for one key: after a crash it is
+    /// run again rather than left in doubt for a person (R-9d). Default false.
+    #[serde(default)]
+    pub idempotent: bool,
 }
 
 #[cfg(feature = "command")]
@@ -130,7 +134,8 @@ impl AdapterConfig for CommandTargetConfig {
 
     fn build(&self, _at: &str, cx: &Context) -> Result<Arc<dyn DeployTarget>, ConfigError> {
         let mut target = super::command::CommandTarget::new(&self.name, self.deploy.clone(), self.rollback.clone())
-            .with_workdir(cx.base());
+            .with_workdir(cx.base())
+            .idempotent(self.idempotent);
         if let Some(s) = &self.status {
             target = target.with_status(s.clone());
         }

@@ -406,7 +406,9 @@ impl DeployTarget for SshTarget {
         let finished = self.remote("status", &script, None).await?;
         match finished.code {
             0 => Ok(Lookup::Done(finished.last_out)),
-            NOT_DONE => Ok(Lookup::NotFound),
+            // No marker: never begun, or cut short by a crash (the remote command may
+            // even still run); the port cannot tell, so the step is in doubt.
+            NOT_DONE => Ok(Lookup::Unsupported),
             code => Err(self.error("status", ErrorKind::Unavailable, format!("exit {code}: {}", finished.last_err))),
         }
     }

@@ -168,6 +168,7 @@ fn resolve(repo: &gix::Repository, spec: &str) -> Result<gix::ObjectId, String> 
 }
 
 /// Whether `commit` changes any of `paths` compared with its first parent.
+/// A shallow clone's boundary commit (its parent absent) counts as a first commit, as in git.
 fn touches(repo: &gix::Repository, commit: &gix::Commit<'_>, paths: &[String]) -> Result<bool, String> {
     let entry_ids = |c: &gix::Commit<'_>| -> Result<Vec<Option<gix::ObjectId>>, String> {
         let tree = c.tree().map_err(|e| e.to_string())?;
@@ -178,7 +179,11 @@ fn touches(repo: &gix::Repository, commit: &gix::Commit<'_>, paths: &[String]) -
     };
     let mine = entry_ids(commit)?;
     let parent = match commit.parent_ids().next() {
-        Some(id) => entry_ids(&repo.find_commit(id).map_err(|e| e.to_string())?)?,
+        Some(id) => match repo.try_find_object(id).map_err(|e| e.to_string())? {
+            Some(object) => entry_ids(&object.try_into_commit().map_err(|e| e.to_string())?)?,
+            None if repo.is_shallow().unwrap_or(false) => vec![None; paths.len()],
+            None => return Err(format!("commit {id} (parent of {}) is missing", commit.id)),
+        },
         None => vec![None; paths.len()],
     };
     Ok(mine != parent)
@@ -285,6 +290,11 @@ impl Graph {
         self.ids.len()
     }
 
+    /// The numbers of commits already read.
+    fn numbers(&self, ids: &[gix::ObjectId]) -> Result<Vec<u32>, String> {
+        ids.iter().map(|id| self.index.get(id).copied().ok_or_else(|| format!("commit {id} was not read"))).collect()
+    }
+
     fn parents_of(&self, i: usize) -> &[u32] {
         let (start, end) = self.spans[i];
         &self.parents[start..end]
@@ -362,7 +372,7 @@ fn commits_in_range(
     let mut tips = vec![tip];
     tips.extend_from_slice(hidden);
     let mut graph = Graph::read(repo, &tips)?;
-    let hidden: Vec<u32> = hidden.iter().map(|h| graph.index[h]).collect();
+    let hidden = graph.numbers(hidden)?;
     let keep = graph.range(0, &hidden);
     graph.date_order(&keep).into_iter().map(|i| graph.take(i)).collect()
 }
@@ -418,7 +428,7 @@ fn stream_history(
     let mut tips = vec![tip];
     tips.extend_from_slice(&hidden);
     let mut graph = Graph::read(&repo, &tips)?;
-    let hidden: Vec<u32> = hidden.iter().map(|h| graph.index[h]).collect();
+    let hidden = graph.numbers(&hidden)?;
     let keep = graph.range(0, &hidden);
     let reachable = graph.range(0, &[]);
     // The release tags the tip reaches, oldest version first; each claims in turn.

@@ -54,7 +54,7 @@ config = {
     "project": {"name": "shop", "state_dir": str(state / "state")},
     "users": {"rita": {"roles": ["release_manager"]}},
     # A killed driver's lease lapses after a second, so the next one need not wait long.
-    "engine": {"lease_ttl": "1s"},
+    "engine": {"lease_ttl": "5s"},  # the shortest allowed: the resumed process waits out the killed one's lease
     "build": {
         "command": [
             sys.executable,

@@ -17,6 +17,7 @@ pub mod notes;
 pub mod plan;
 pub mod policy;
 pub mod report;
+pub mod resolve;
 pub mod rollback;
 pub mod schedule;
 pub mod status;
@@ -60,6 +61,8 @@ pub enum Verb {
     Rollback(ReasonArgs),
     /// Cancel a release.
     Cancel(ReasonArgs),
+    /// Say how a step in doubt ended, after checking its target (R-9d).
+    Resolve(resolve::ResolveArgs),
     /// A release's stage, approvals, gates, steps, and what each way forward still needs.
     Status(ReleaseArg),
     /// List releases.
@@ -151,6 +154,7 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
         Verb::Verify(a) => verify::run(&ctx, a).await,
         Verb::Rollback(a) => rollback::run(&ctx, a).await,
         Verb::Cancel(a) => cancel::run(&ctx, a).await,
+        Verb::Resolve(a) => resolve::run(&ctx, a).await,
         Verb::Status(a) => status::run(&ctx, a).await,
         Verb::List(a) => list::run(&ctx, a).await,
         Verb::Audit(a) => audit::run(&ctx, a).await,

@@ -164,6 +164,47 @@ impl ReleaseManager {
         let canary = (rollout.canary as usize).min(targets.len());
         let failed = Arc::new(AtomicBool::new(false));
         let mut first_error: Option<String> = None;
+        let request = DeployRequest {
+            release: release.clone(),
+            version: plan.version.clone(),
+            environment: env.clone(),
+            artifacts,
+            key: String::new(),
+        };
+        // After a restart, the targets a stopped driver had started are settled
+        // first, one by one: one in doubt stops the rollout before any other
+        // target is touched (R-9d, R-8e).
+        let unfinished: Vec<&Arc<dyn DeployTarget>> = self
+            .with_state(release, |s| {
+                targets
+                    .iter()
+                    .filter(|t| {
+                        let key = format!("deploy:{env}:{}#{n}", t.name());
+                        s.steps
+                            .iter()
+                            .rev()
+                            .find(|r| r.key == key || r.key.starts_with(&format!("{key}/")))
+                            .is_some_and(|r| r.outcome.is_none())
+                    })
+                    .collect()
+            })
+            .await?;
+        let mut doubt: Option<EngineError> = None;
+        for target in unfinished {
+            match self.clone().deploy_target(request.clone(), target.clone(), n).await {
+                Ok(StepOutcome::Failed { error, .. }) => {
+                    failed.store(true, Ordering::SeqCst);
+                    first_error.get_or_insert(format!("{}: {error}", target.name()));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    doubt.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = doubt {
+            return Err(e);
+        }
         for wave in [&targets[..canary], &targets[canary..]] {
             if wave.is_empty() || failed.load(Ordering::SeqCst) || breach.get().is_some() {
                 continue;
@@ -172,53 +213,78 @@ impl ReleaseManager {
             let mut tasks = JoinSet::new();
             for target in wave {
                 let (this, target, failed, limit) = (self.clone(), target.clone(), failed.clone(), limit.clone());
-                let breach = breach.clone();
-                let request = DeployRequest {
-                    release: release.clone(),
-                    version: plan.version.clone(),
-                    environment: env.clone(),
-                    artifacts: artifacts.clone(),
-                    key: String::new(),
-                };
+                let (breach, request) = (breach.clone(), request.clone());
                 tasks.spawn(async move {
                     let Ok(_permit) = limit.acquire_owned().await else { return Ok(None) };
                     if failed.load(Ordering::SeqCst) || breach.get().is_some() {
                         return Ok(None);
                     }
                     let name = target.name().to_owned();
-                    let spec = StepSpec::new(
-                        StepKind::Deploy,
-                        Some(request.environment.clone()),
-                        format!("deploy:{}:{name}#{n}", request.environment),
-                    )
-                    .target(&name);
-                    let outcome = this
-                        .run_step(
-                            &request.release,
-                            &spec,
-                            |key, log| {
-                                let (target, request) = (target.clone(), DeployRequest { key, ..request.clone() });
-                                async move { target.deploy(&request, &log).await.map(|d| (d, None)) }
-                            },
-                            |key| target_status(target.clone(), key),
-                        )
-                        .await?;
-                    if let StepOutcome::Failed { error, .. } = &outcome {
-                        failed.store(true, Ordering::SeqCst);
-                        return Ok(Some(format!("{name}: {error}")));
+                    let outcome = this.deploy_target(request, target, n).await;
+                    match outcome {
+                        Ok(StepOutcome::Failed { error, .. }) => {
+                            failed.store(true, Ordering::SeqCst);
+                            Ok(Some(format!("{name}: {error}")))
+                        }
+                        Ok(_) => Ok(None),
+                        Err(e) => {
+                            failed.store(true, Ordering::SeqCst);
+                            Err(e)
+                        }
                     }
-                    Ok::<_, EngineError>(None)
                 });
             }
+            // Every task of the wave ends before anything is decided: none is
+            // dropped half-way (a dropped deploy would leave its target in doubt).
+            let mut error: Option<EngineError> = None;
             while let Some(joined) = tasks.join_next().await {
                 let result = joined
                     .map_err(|e| PortError::permanent("engine", "deploy", format!("a deploy task panicked: {e}")))?;
-                if let Some(error) = result? {
-                    first_error.get_or_insert(error);
+                match result {
+                    Ok(Some(e)) => {
+                        first_error.get_or_insert(e);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        error.get_or_insert(e);
+                    }
                 }
+            }
+            if let Some(e) = error {
+                return Err(e);
             }
         }
         Ok(first_error)
+    }
+
+    /// Deploys deployment `n` to one target as a step of its own (R-8e).
+    async fn deploy_target(
+        self,
+        request: DeployRequest,
+        target: Arc<dyn DeployTarget>,
+        n: u32,
+    ) -> Result<StepOutcome, EngineError> {
+        let name = target.name().to_owned();
+        let mut spec = StepSpec::new(
+            StepKind::Deploy,
+            Some(request.environment.clone()),
+            format!("deploy:{}:{name}#{n}", request.environment),
+        )
+        .target(&name);
+        // A target whose deploy may safely run twice says so; no other is run again after a crash.
+        if target.idempotent() {
+            spec = spec.idempotent();
+        }
+        self.run_step(
+            &request.release,
+            &spec,
+            |key, log| {
+                let (target, request) = (target.clone(), DeployRequest { key, ..request.clone() });
+                async move { target.deploy(&request, &log).await.map(|d| (d, None)) }
+            },
+            |key| target_status(target.clone(), key),
+        )
+        .await
     }
 
     /// Rolls back every target that deployment `n` reached, restores the

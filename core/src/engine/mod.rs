@@ -675,6 +675,21 @@ impl ReleaseManager {
         self.execute(release, actor, action).await
     }
 
+    /// A person resolves a step in doubt after checking its target: `done`
+    /// or failed, with what was checked (R-9d). The next run goes on from
+    /// there: a resolved deployment is not run again; a failed one is undone.
+    pub async fn resolve(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        key: &str,
+        done: bool,
+        reason: &str,
+    ) -> Result<Arc<ReleaseState>, EngineError> {
+        let action = Action::ResolveStep { key: key.to_owned(), done, reason: reason.to_owned() };
+        self.execute(release, actor, action).await
+    }
+
     /// Cancels a release.
     pub async fn cancel(
         &self,

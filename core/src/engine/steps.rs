@@ -163,10 +163,11 @@ impl ReleaseManager {
                     spec.attempt_key(n + 1)
                 }
                 Some(StepRecord { outcome: Some(outcome), .. }) => return Ok(outcome.clone()),
-                Some(StepRecord { key, outcome: None, .. }) => {
-                    // Started by a process that stopped before recording the outcome:
-                    // ask the port about the key instead of calling again.
-                    let key = key.clone();
+                Some(StepRecord { key, outcome: None, in_doubt, .. }) => {
+                    // Started by a driver that stopped before recording the outcome:
+                    // ask the port about the key; never call again unless the port
+                    // says the key was never seen, or the step is idempotent.
+                    let (key, in_doubt) = (key.clone(), in_doubt.clone());
                     let sink = self.sink(release, &key);
                     let outcome = match lookup(port_key(release, &key)).await? {
                         Lookup::Done((detail, output)) => {
@@ -180,11 +181,14 @@ impl ReleaseManager {
                         Lookup::Unsupported if spec.idempotent => {
                             self.call(&call, &port_key(release, &key), &sink, &mut retry_after).await
                         }
-                        Lookup::Unsupported => StepOutcome::failed(
-                            "the outcome is unknown after a restart and the port cannot be asked about its key; \
-                             check the target, then report the step",
-                            false,
-                        ),
+                        Lookup::Unsupported => {
+                            let detail = format!(
+                                "started {}, its driver stopped before recording the outcome, and the port cannot tell \
+                                 whether it finished",
+                                attempts.last().map(|s| s.started_at.to_string()).unwrap_or_default()
+                            );
+                            return Err(self.in_doubt(release, &key, in_doubt, detail).await);
+                        }
                     };
                     self.finish(release, spec, key, outcome, &sink).await?;
                     continue;
@@ -205,6 +209,35 @@ impl ReleaseManager {
                 return Ok(outcome);
             }
         }
+    }
+
+    /// Records that step `key` is in doubt (once) and returns the refusal that
+    /// stops whatever needed it until a person resolves it (R-9d).
+    async fn in_doubt(&self, release: &ReleaseId, key: &str, known: Option<String>, detail: String) -> EngineError {
+        let detail = match known {
+            Some(known) => known,
+            None => {
+                tracing::warn!(release = %release, key, "a step is in doubt: it will not be run again by itself");
+                let actor = self.inner.automation.clone();
+                let action = Action::MarkInDoubt { key: key.to_owned(), detail: detail.clone() };
+                if let Err(e) = self.commit(release, &actor, vec![action]).await {
+                    return e;
+                }
+                detail
+            }
+        };
+        let stage = match self.with_state(release, |s| s.stage.clone()).await {
+            Ok(stage) => stage,
+            Err(e) => return e,
+        };
+        EngineError::Refused(crate::machine::Refusal::new(
+            stage,
+            format!("resume step {key}"),
+            vec![crate::machine::Unmet::new(
+                crate::RuleId::R_9D,
+                crate::machine::Requirement::StepInDoubt { key: key.to_owned(), detail },
+            )],
+        ))
     }
 
     async fn start(&self, release: &ReleaseId, spec: &StepSpec, key: String) -> Result<(), EngineError> {

@@ -46,6 +46,8 @@ pub fn decide(state: &ReleaseState, command: &Command, policy: &Policy, now: Tim
         Action::Cancel { reason } => ctx.cancel(reason),
         Action::Close { summary } => ctx.close(summary),
         Action::RecordFinding { key, rule, detail } => ctx.finding(key, rule, detail),
+        Action::MarkInDoubt { key, detail } => ctx.mark_in_doubt(key, detail),
+        Action::ResolveStep { key, done, reason } => ctx.resolve_step(key, *done, reason),
     };
     result.map_err(|unmet| Refusal::new(Some(stage.clone()), attempted, unmet))
 }
@@ -69,6 +71,10 @@ fn describe(action: &Action) -> String {
         Action::Cancel { .. } => "cancel".into(),
         Action::Close { .. } => "close".into(),
         Action::RecordFinding { key, .. } => format!("record finding {key}"),
+        Action::MarkInDoubt { key, .. } => format!("mark step {key} in doubt"),
+        Action::ResolveStep { key, done, .. } => {
+            format!("resolve step {key} as {}", if *done { "done" } else { "failed" })
+        }
     }
 }
 
@@ -420,7 +426,23 @@ impl Ctx<'_> {
         }
         for r in records {
             match &r.outcome {
-                None => push(unmet, "running".into()),
+                None => {
+                    // In doubt: the step itself, or one of its targets (R-9d).
+                    let doubtful: Vec<&crate::machine::StepRecord> = self
+                        .state
+                        .in_doubt()
+                        .filter(|d| d.key == r.key || (d.step == r.step && d.environment == r.environment))
+                        .collect();
+                    if doubtful.is_empty() {
+                        push(unmet, "running".into());
+                    }
+                    for d in doubtful {
+                        unmet.push(Unmet::new(
+                            RuleId::R_9D,
+                            Req::StepInDoubt { key: d.key.clone(), detail: d.in_doubt.clone().unwrap_or_default() },
+                        ));
+                    }
+                }
                 Some(StepOutcome::Failed { error, .. }) => push(unmet, format!("failed: {error}")),
                 Some(StepOutcome::Succeeded { .. }) => {}
             }
@@ -657,6 +679,48 @@ impl Ctx<'_> {
             ));
         }
         decided(unmet, || vec![Event::Closed { summary: summary.to_owned(), to: l.closed.clone(), at: self.now }])
+    }
+
+    fn mark_in_doubt(&self, key: &str, detail: &str) -> Decision {
+        match self.state.step(key) {
+            None => Err(vec![input(RuleId::R_9D, "key", format!("no step with key `{key}` was started"))]),
+            Some(s) if s.outcome.is_some() => {
+                Err(vec![input(RuleId::R_9D, "key", format!("step `{key}` already finished"))])
+            }
+            Some(s) if s.in_doubt.is_some() => {
+                Err(vec![input(RuleId::R_9D, "key", format!("step `{key}` is already in doubt"))])
+            }
+            Some(_) => Ok(vec![Event::StepInDoubt { key: key.to_owned(), detail: detail.to_owned(), at: self.now }]),
+        }
+    }
+
+    /// A person says how a step in doubt ended, after checking (R-9d, R-8g):
+    /// someone who may roll back, with a reason; only a step in doubt.
+    fn resolve_step(&self, key: &str, done: bool, reason: &str) -> Decision {
+        let mut unmet = Vec::new();
+        unmet.extend(lacks_roles(self.actor, &self.policy.lifecycle.rollback_roles));
+        if reason.trim().is_empty() {
+            unmet.push(input(RuleId::R_9D, "reason", "say what was checked: resolving a step needs a reason"));
+        }
+        match self.state.step(key) {
+            None => unmet.push(input(RuleId::R_9D, "key", format!("no step with key `{key}` was started"))),
+            Some(s) if s.outcome.is_some() => {
+                unmet.push(input(RuleId::R_9D, "key", format!("step `{key}` already finished")));
+            }
+            Some(s) if s.in_doubt.is_none() => unmet.push(input(
+                RuleId::R_9D,
+                "key",
+                format!("step `{key}` is not in doubt: a driver may still be running it"),
+            )),
+            Some(_) => {}
+        }
+        let user = &self.actor.user;
+        let outcome = if done {
+            StepOutcome::ok(format!("resolved as done by {user}: {reason}"))
+        } else {
+            StepOutcome::failed(format!("resolved as failed by {user}: {reason}"), false)
+        };
+        decided(unmet, || vec![Event::StepFinished { key: key.to_owned(), outcome, log: Vec::new(), at: self.now }])
     }
 
     fn finding(&self, key: &str, rule: &RuleId, detail: &str) -> Decision {

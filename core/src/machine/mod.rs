@@ -138,6 +138,24 @@ pub enum Action {
         /// The log summary posted to the release ticket.
         summary: String,
     },
+    /// Record that a started step's outcome cannot be established: its
+    /// driver stopped and the port cannot tell (R-9d). The engine's, once.
+    MarkInDoubt {
+        /// The step's key.
+        key: String,
+        /// What is known.
+        detail: String,
+    },
+    /// A person resolves a step in doubt after checking the target: it was
+    /// done, or it failed (R-9d, R-8g); recorded with who and why.
+    ResolveStep {
+        /// The step's key.
+        key: String,
+        /// True when the step's work is done; false when it failed.
+        done: bool,
+        /// What the person checked.
+        reason: String,
+    },
     /// Record that a duty missed its deadline (R-5c, R-6d); once per key.
     RecordFinding {
         /// The duty's key.
@@ -354,6 +372,15 @@ pub enum Event {
         /// When.
         at: Timestamp,
     },
+    /// A started step's outcome could not be established (R-9d).
+    StepInDoubt {
+        /// Its idempotency key.
+        key: String,
+        /// What is known.
+        detail: String,
+        /// When.
+        at: Timestamp,
+    },
     /// A rollback began (R-8g).
     RollbackStarted {
         /// The stage it began from.
@@ -411,7 +438,10 @@ impl Event {
             Event::Advanced { rule, .. } => *rule,
             Event::Scheduled(_) => RuleId::R_6A,
             Event::WindowOverridden(_) => RuleId::R_6B,
-            Event::StepStarted { .. } | Event::StepFinished { .. } | Event::Closed { .. } => RuleId::R_9D,
+            Event::StepStarted { .. }
+            | Event::StepFinished { .. }
+            | Event::StepInDoubt { .. }
+            | Event::Closed { .. } => RuleId::R_9D,
             Event::RollbackStarted { .. } => RuleId::R_8G,
             Event::RollbackFinished { .. } => RuleId::R_1D,
             Event::Cancelled { .. } => RuleId::R_3,
@@ -431,6 +461,7 @@ impl Event {
             Event::WindowOverridden(_) => "window_overridden",
             Event::StepStarted { .. } => "step_started",
             Event::StepFinished { .. } => "step_finished",
+            Event::StepInDoubt { .. } => "step_in_doubt",
             Event::RollbackStarted { .. } => "rollback_started",
             Event::RollbackFinished { .. } => "rollback_finished",
             Event::Cancelled { .. } => "cancelled",

@@ -123,6 +123,13 @@ pub enum Requirement {
         /// `missing`, `running`, or `failed: <error>`.
         status: String,
     },
+    /// A step whose outcome nobody knows: a person must check and resolve it (R-9d).
+    StepInDoubt {
+        /// The step's key.
+        key: String,
+        /// What is known.
+        detail: String,
+    },
     /// One run came back to a stage it had left: the policy's stage graph
     /// loops, and the engine stopped rather than follow it again.
     Cycle {
@@ -348,6 +355,10 @@ impl fmt::Display for Requirement {
             Requirement::Conflict { with } => {
                 write!(f, "{} is booked for {} from {} to {}", with.environment, with.release, with.start, with.end)
             }
+            Requirement::StepInDoubt { key, detail } => write!(
+                f,
+                "step `{key}` is in doubt ({detail}): check the target, then `shipwarden resolve RELEASE {key} --done` or `--failed`"
+            ),
             Requirement::Cycle { path } => write!(
                 f,
                 "the run came back to `{}` ({}): the policy's stage graph loops, so it stopped",

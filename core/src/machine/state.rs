@@ -40,6 +40,11 @@ pub struct StepRecord {
     /// Its log lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log: Vec<super::LogLine>,
+    /// Why nobody knows how it ended, once the engine found it started by a
+    /// driver that stopped and the port could not tell: the engine never runs
+    /// it again by itself; a person resolves it (R-9d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_doubt: Option<String>,
 }
 
 /// Something the audit trail must show went wrong without stopping the
@@ -140,6 +145,12 @@ impl ReleaseState {
             }
         }
         holds
+    }
+
+    /// The steps in doubt: started, no outcome, and found so after their
+    /// driver stopped (see [`StepRecord::in_doubt`]).
+    pub fn in_doubt(&self) -> impl Iterator<Item = &StepRecord> {
+        self.steps.iter().filter(|s| s.outcome.is_none() && s.in_doubt.is_some())
     }
 
     /// The steps that finished failed since `before` (an earlier state of
@@ -256,7 +267,13 @@ pub fn apply(mut state: ReleaseState, event: &Event) -> ReleaseState {
             finished_at: None,
             outcome: None,
             log: Vec::new(),
+            in_doubt: None,
         }),
+        Event::StepInDoubt { key, detail, .. } => {
+            if let Some(record) = state.steps.iter_mut().rev().find(|s| &s.key == key) {
+                record.in_doubt = Some(detail.clone());
+            }
+        }
         Event::StepFinished { key, outcome, log, at } => {
             if let Some(record) = state.steps.iter_mut().rev().find(|s| &s.key == key) {
                 record.finished_at = Some(*at);

@@ -94,6 +94,18 @@ pub trait DeployTarget: Send + Sync {
         Ok(Lookup::Unsupported)
     }
 
+    /// True when deploying the same key twice is safe (the deploy converges,
+    /// as `kubectl apply` or an Ansible play does). After a crash, the engine
+    /// runs a started deploy whose outcome the target cannot tell again only
+    /// for such a target; for any other the step is in doubt until a person
+    /// resolves it (R-9d).
+    ///
+    /// # Behavior
+    /// The default says no.
+    fn idempotent(&self) -> bool {
+        false
+    }
+
     /// Returns the target to the previous working release.
     async fn rollback(&self, request: &RollbackRequest, log: &LogSink) -> Result<String, PortError>;
 }
