@@ -8,17 +8,61 @@
 //! clean up; a timeout, or a step dropped half-way, kills the group too. So a
 //! crashed driver leaves no orphan deploying on, and the engine can treat a
 //! step it finds unfinished as stopped (in doubt), never as still running.
+//!
+//! Output is read as bytes and decoded lossily (invalid UTF-8 becomes U+FFFD),
+//! and the pipes are read to their end whatever they hold: a reader that
+//! stopped early would kill the command with SIGPIPE (issue #18). A line
+//! longer than [`MAX_LINE`] bytes is cut, so memory does not grow with it.
 
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use shipwarden::ports::{ErrorKind, LogSink, LogStream, PortError};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 
 /// The exit code that asks for a retry (`EX_TEMPFAIL` from sysexits.h).
 #[cfg_attr(not(any(feature = "command", feature = "build", feature = "ssh")), allow(dead_code))]
 pub const EXIT_RETRY: i32 = 75;
+
+/// The most bytes of one output line kept in the log; the rest is dropped and counted.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Reads the next line of `reader` into `line` (without its `\n` or `\r\n`), keeping at most
+/// [`MAX_LINE`] bytes. Returns how many bytes were dropped, or `None` at the end of the output.
+async fn next_line<R: AsyncBufRead + Unpin>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
+    line.clear();
+    let (mut cut, mut any) = (0usize, false);
+    loop {
+        let buffer = reader.fill_buf().await?;
+        if buffer.is_empty() {
+            return Ok(any.then_some(cut));
+        }
+        any = true;
+        let newline = buffer.iter().position(|b| *b == b'\n');
+        let chunk = &buffer[..newline.unwrap_or(buffer.len())];
+        let take = MAX_LINE.saturating_sub(line.len()).min(chunk.len());
+        line.extend_from_slice(&chunk[..take]);
+        cut += chunk.len() - take;
+        let used = newline.map_or(buffer.len(), |i| i + 1);
+        reader.consume(used);
+        if newline.is_some() {
+            if cut == 0 && line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            return Ok(Some(cut));
+        }
+    }
+}
+
+/// A line of output as text: invalid UTF-8 replaced, a cut line marked with what was dropped.
+fn decode(line: &[u8], cut: usize) -> String {
+    let mut text = String::from_utf8_lossy(line).into_owned();
+    if cut > 0 {
+        text.push_str(&format!(" … [line cut: {cut} more bytes]"));
+    }
+    text
+}
 
 /// What to run.
 pub(crate) struct Spec<'a> {
@@ -98,8 +142,11 @@ pub(crate) async fn run_full(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<F
     let pump = |reader, stream| {
         let last = if stream == LogStream::Stdout { &last } else { &last_err };
         async move {
-            let mut lines = BufReader::new(reader).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
+            let mut reader = BufReader::new(reader);
+            let mut raw = Vec::new();
+            // Read to the end of the output (never stop early: the command would get SIGPIPE).
+            while let Ok(Some(cut)) = next_line(&mut reader, &mut raw).await {
+                let line = decode(&raw, cut);
                 if let Some(log) = log {
                     log.line(stream, line.clone());
                 }

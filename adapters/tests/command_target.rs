@@ -167,6 +167,33 @@ async fn the_engine_deploys_through_commands_and_resumes_by_asking_status() {
 }
 
 #[tokio::test]
+async fn output_that_is_not_utf8_is_read_to_the_end_and_nothing_is_killed_r8e() {
+    // Issue #18: the reader stopped at the first invalid line and closed the pipe; the script died of SIGPIPE.
+    let script = r#"printf '\377\n'; head -c 300000 /dev/zero | tr '\0' a; echo; echo done; exit 0"#;
+    let target = CommandTarget::new("web-1", vec!["sh".into(), "-c".into(), script.into()], vec!["true".into()]);
+    let log = LogSink::default();
+    let detail = target.deploy(&request("deploy:staging:web-1#1"), &log).await.expect("the deploy succeeds");
+    assert_eq!(detail, "done", "the script ran to its end");
+    let lines = log.take();
+    assert_eq!(lines[0].text, "\u{FFFD}", "invalid UTF-8 is replaced, not fatal");
+    let long = &lines[1].text;
+    assert!(long.starts_with("aaaa") && long.ends_with(&format!("[line cut: {} more bytes]", 300_000 - 64 * 1024)));
+    assert!(long.len() < 64 * 1024 + 64, "a line is capped at 64 KiB: {}", long.len());
+}
+
+#[tokio::test]
+async fn a_10_mb_line_without_a_newline_is_capped_r8e() {
+    let script = r#"head -c 10000000 /dev/zero | tr '\0' b; exit 0"#;
+    let target = CommandTarget::new("web-1", vec!["sh".into(), "-c".into(), script.into()], vec!["true".into()]);
+    let log = LogSink::default();
+    target.deploy(&request("deploy:staging:web-1#1"), &log).await.expect("the deploy succeeds");
+    let lines = log.take();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].text.len() < 64 * 1024 + 64, "kept {} bytes", lines[0].text.len());
+    assert!(lines[0].text.ends_with(&format!("[line cut: {} more bytes]", 10_000_000 - 64 * 1024)));
+}
+
+#[tokio::test]
 async fn a_deploy_cut_short_by_a_crash_is_in_doubt_never_run_again_r9d() {
     use shipwarden::engine::ReleaseManager;
     use shipwarden::*;

@@ -388,3 +388,17 @@ signing_key_env = "SHIPWARDEN_TEST_CFG_UNSET_SIGNING_KEY"
     let signer = ports.signer.clone().expect("a signer");
     assert!(signer.sign(b"bundle").await.is_err_and(|e| e.message.contains("evidence.signing_key_env")));
 }
+
+#[test]
+fn a_project_name_that_cannot_start_a_release_id_is_a_problem_r1a() {
+    // Issue #18: these passed `policy check` and failed only at `plan`.
+    for bad in [".shop", "my shop", "shop/web", "-shop"] {
+        let text = format!("[project]\nname = \"{bad}\"\n");
+        let problems = problems_of(&text);
+        assert!(
+            problems.iter().any(|p| p.contains("project.name") && p.contains("cannot start a release id")),
+            "{bad}: {problems:?}"
+        );
+    }
+    Loaded::parse("[project]\nname = \"shop_2\"\n", std::path::Path::new("shipwarden.toml")).expect("a fine name");
+}

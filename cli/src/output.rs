@@ -43,13 +43,19 @@ pub fn json(value: &impl serde::Serialize) {
 }
 
 /// Prints a refusal: the rule, the stage, and every unmet requirement.
+///
+/// Text from outside (commit subjects in R-4a refusals) is printed through [`shown`]: escapes and bidi
+/// overrides are written visibly, never passed to the terminal.
 pub fn refusal(r: &Refusal) {
     let stage = r.stage.as_ref().map(|s| format!(" in {}", paint(STAGE, s))).unwrap_or_default();
-    println!("{} {} by {}{stage}", paint(BAD, "✗ refused:"), r.attempted, paint(BOLD, r.rule));
+    println!("{} {} by {}{stage}", paint(BAD, "✗ refused:"), shown(&r.attempted), paint(BOLD, r.rule));
     for u in &r.unmet {
-        println!("  {} {}: {}", paint(BAD, "•"), paint(BOLD, u.rule), u.requirement);
+        println!("  {} {}: {}", paint(BAD, "•"), paint(BOLD, u.rule), shown(&u.requirement.to_string()));
     }
 }
+
+/// Text from commits, tickets or reports as it may reach a terminal (issue #18).
+pub use shipwarden::notes::shown;
 
 /// Prints an error the way the mode asks.
 pub fn error(e: &CliError, as_json: bool) {
@@ -83,10 +89,10 @@ pub fn error(e: &CliError, as_json: bool) {
                 eprintln!("  {} {}: {}", paint(BAD, "•"), paint(BOLD, &p.path), p.message);
             }
         }
-        CliError::Usage(m) => eprintln!("{} {m}", paint(BAD, "error:")),
-        CliError::Conflict(m) => eprintln!("{} {m}", paint(BAD, "conflict:")),
-        CliError::Outside(m) | CliError::Failed(m) => eprintln!("{} {m}", paint(BAD, "failed:")),
-        CliError::Integrity(m) => eprintln!("{} {m}", paint(BAD, "integrity failure:")),
+        CliError::Usage(m) => eprintln!("{} {}", paint(BAD, "error:"), shown(m)),
+        CliError::Conflict(m) => eprintln!("{} {}", paint(BAD, "conflict:"), shown(m)),
+        CliError::Outside(m) | CliError::Failed(m) => eprintln!("{} {}", paint(BAD, "failed:"), shown(m)),
+        CliError::Integrity(m) => eprintln!("{} {}", paint(BAD, "integrity failure:"), shown(m)),
     }
 }
 

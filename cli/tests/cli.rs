@@ -965,6 +965,83 @@ fn planning_a_version_older_than_the_newest_tag_is_refused_unless_overridden_r4c
     assert!(p.export("shop-1.2.3").contains("security backport to 1.2"));
 }
 
+#[test]
+fn reading_verbs_open_the_store_read_only_and_never_write_it_r9d() {
+    // Issue #18: `status`, `list`, `audit --verify` and `notes` failed on a read-only store. Tests run as
+    // root, who ignores file modes, so this checks the mode instead: a read-only open takes no lock file,
+    // runs no migration and leaves every file of the store as it was.
+    let p = Project::new(OPEN_CALENDAR);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let state = p.path().join(".shipwarden");
+    let db = state.join("releases.db");
+    let lock = state.join("releases.db.lock");
+    std::fs::remove_file(&lock).expect("the writing open takes a lock file");
+    // The database and its write-ahead log hold the data; SQLite may create an empty log and the shared-memory
+    // index (`-shm`, where readers take their read marks) beside a WAL database it reads.
+    let wal = state.join("releases.db-wal");
+    let log = || std::fs::read(&wal).unwrap_or_default();
+    let modified = || std::fs::metadata(&db).and_then(|m| m.modified()).expect("mtime");
+    let (wal_before, mtime) = (log(), modified());
+    let bytes = std::fs::read(&db).expect("db");
+    assert!(p.ok(&["status", "shop-1.0.0"]).contains("planned"));
+    assert!(p.ok(&["list"]).contains("shop-1.0.0"));
+    p.ok(&["audit", "shop-1.0.0", "--verify"]);
+    p.ok(&["notes", "shop-1.0.0"]);
+    assert!(!lock.exists(), "a reading verb took the migration lock: it opened the store for writing");
+    assert_eq!(std::fs::read(&db).expect("db"), bytes, "the database is unchanged");
+    assert_eq!(modified(), mtime);
+    assert_eq!(log(), wal_before, "nothing was written to the log");
+    // A writing verb still opens it for writing.
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    assert!(lock.exists());
+}
+
+#[test]
+fn ticket_kind_and_severity_are_known_values_r7b() {
+    // Issue #18: any text was filed, so a bug of severity `hgih` never blocked a release (R-7b).
+    let p = Project::new(OPEN_CALENDAR);
+    let refused = p.expect(2, &["ticket", "new", "Typo", "--kind", "Bug", "--severity", "hgih"]);
+    assert!(
+        refused.contains("unknown severity `hgih`") && refused.contains("critical, high, medium, low"),
+        "{refused}"
+    );
+    let refused = p.expect(2, &["ticket", "new", "Typo", "--kind", "Bgu"]);
+    assert!(refused.contains("unknown kind `Bgu`") && refused.contains("Bug, Story, Task"), "{refused}");
+    assert!(!p.path().join(".shipwarden/releases.db").exists(), "a usage error opens no store");
+    let filed = p.ok(&["ticket", "new", "Crash", "--kind", "bug", "--severity", "HIGH"]);
+    assert!(filed.contains("Bug") && filed.contains("high"), "{filed}");
+}
+
+#[test]
+fn a_project_name_that_cannot_form_a_release_id_fails_before_any_store_exists_r1a() {
+    let p = Project::new(OPEN_CALENDAR);
+    let config = std::fs::read_to_string(p.path().join("shipwarden.toml")).expect("config");
+    std::fs::write(p.path().join("shipwarden.toml"), config.replacen("name = \"shop\"", "name = \".shop\"", 1))
+        .expect("write");
+    let refused = p.expect(2, &["policy", "check"]);
+    assert!(refused.contains("project.name") && refused.contains("cannot start a release id"), "{refused}");
+    p.expect(2, &["plan", "1.0.0", "--as", "rita"]);
+    assert!(!p.path().join(".shipwarden/releases.db").exists(), "a failed plan created the store");
+}
+
+#[test]
+fn commit_subjects_reach_the_terminal_and_the_notes_escaped_r4a_r9b() {
+    // Issue #18: ANSI escapes and bidi overrides in commit messages reached the terminal and the notes raw.
+    let p = Project::new(OPEN_CALENDAR);
+    let repo = p.path().join("repo");
+    git(&repo, &["tag", "-a", "v1.0.0", "-m", "1.0.0"]);
+    commit_in(&repo, "tidy \u{1b}[31mred\u{1b}[0m \u{202E}txt.exe");
+    let out = p.expect(3, &["changes", "check"]);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{202E}'), "{out:?}");
+    assert!(out.contains(r"tidy \u{1b}[31mred\u{1b}[0m \u{202e}txt.exe"), "{out}");
+    let json = p.json(&["changes", "check", "--json"]);
+    let subject = json["refusal"]["unmet"][0]["subject"].as_str().unwrap_or_default().to_owned();
+    assert!(subject.contains("\u{1b}[31m") && subject.contains('\u{202E}'), "the data keeps the original: {json}");
+    commit_in(&repo, "feat: pay \u{1b}[31mnow\u{202E} SHOP-4");
+    let md = p.ok(&["notes"]);
+    assert!(!md.contains('\u{1b}') && !md.contains('\u{202E}') && md.contains(r"pay \u{1b}[31mnow\u{202e}"), "{md}");
+}
+
 // ------------------------------------------------------------------ #18: exactly once under real crashes
 
 /// One line of a target's log: (START|END, deployment key, pid).

@@ -32,7 +32,10 @@ pub fn lcov(text: &str) -> Result<LcovCoverage, ParseError> {
     let (mut hit, mut found, mut records) = (0u64, 0u64, 0u32);
     let mut open = false;
     let (mut lh, mut lf, mut da_hit, mut da_found) = (None, None, 0u64, 0u64);
-    for raw in text.lines() {
+    if text.contains('\0') {
+        return Err(ParseError::new("LCOV file", "", "text, not a binary file (found a NUL byte)"));
+    }
+    for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() {
             continue;
@@ -62,9 +65,10 @@ pub fn lcov(text: &str) -> Result<LcovCoverage, ParseError> {
             if h > f {
                 return Err(bad(line, &format!("record hits {h} of {f} lines")));
             }
-            hit += h;
-            found += f;
-            records += 1;
+            let overflow = || bad(line, &format!("line {}: totals that fit in 64 bits (they overflow)", n + 1));
+            hit = hit.checked_add(h).ok_or_else(overflow)?;
+            found = found.checked_add(f).ok_or_else(overflow)?;
+            records = records.saturating_add(1);
             open = false;
         }
     }

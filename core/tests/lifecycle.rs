@@ -867,3 +867,23 @@ mod failed_since {
         assert!(later.failed_since(&later).is_empty());
     }
 }
+
+#[test]
+fn evidence_outside_its_units_range_is_refused_naming_the_field_and_range_r7g() {
+    // Issue #18: `--value 1e308` passed the coverage gate (a ratio).
+    let mut sim = Sim::planned(ReleaseKind::Minor);
+    let cases = [
+        (GateId::Coverage, 1e308, "within 0..=1"),
+        (GateId::Coverage, -0.5, "within 0..=1"),
+        (GateId::CriticalBugs, -1.0, "0 or more (a count)"),
+        (GateId::P95Latency, -5.0, "0 or more (milliseconds)"),
+    ];
+    for (gate, value, range) in cases {
+        let refusal = sim.refused(&ci(), Action::RecordEvidence(Evidence::new(gate.clone(), value, "ci")));
+        assert_eq!(refusal.unmet[0].rule.as_str(), "R-7g", "{refusal}");
+        let text = refusal.to_string();
+        assert!(text.contains("value") && text.contains(range) && text.contains(gate.as_str()), "{text}");
+    }
+    sim.ok(&ci(), Action::RecordEvidence(Evidence::new(GateId::Coverage, 0.93, "lcov.info")));
+    sim.ok(&ci(), Action::RecordEvidence(Evidence::new(GateId::CriticalBugs, 0.0, "jira")));
+}

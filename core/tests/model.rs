@@ -130,3 +130,15 @@ fn refusals_and_commands_round_trip_so_bindings_and_uis_can_carry_them() {
     assert_eq!(json["unmet"][0]["requirement"], "approval");
     assert_eq!(json["unmet"][0]["approval"], "scope");
 }
+
+#[test]
+fn release_ids_that_would_hide_or_escape_their_files_are_refused_r1a_r9d() {
+    // Issue #18: `.shop-1.0.0` planned fine and closed without its evidence bundle.
+    for bad in [".shop-1.0.0", "-shop", "_x", "+x", "shop..1", "..", "a/b", "a\\b", "a\u{7}b", ""] {
+        let err = bad.parse::<ReleaseId>().expect_err(bad);
+        assert!(err.to_string().contains("starting with a letter or digit"), "{err}");
+    }
+    for good in ["shop-1.0.0", "0day-2.0.0+build.5", "Shop_1.4.0-rc.1"] {
+        assert_eq!(good.parse::<ReleaseId>().expect(good).as_str(), good);
+    }
+}

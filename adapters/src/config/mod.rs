@@ -301,6 +301,8 @@ pub struct Loaded {
     secrets: Option<SecretSource>,
     /// Whether adapters needing a secret are built when first used.
     defer: bool,
+    /// Whether the store is opened read-only (verbs that only read: `status`, `list`, `audit`, `notes`).
+    read_only: bool,
 }
 
 /// Reads a secret from the environment variable named at `path`.
@@ -392,7 +394,7 @@ impl Loaded {
         };
         config.validate(&policy, &mut problems);
         if problems.is_empty() {
-            Ok(Loaded { config, base, policy, secrets: None, defer: false })
+            Ok(Loaded { config, base, policy, secrets: None, defer: false, read_only: false })
         } else {
             Err(ConfigError::Problems(problems))
         }
@@ -411,6 +413,15 @@ impl Loaded {
     /// Without this, [`Loaded::manager`] reads every secret up front.
     pub fn defer_secrets(mut self) -> Self {
         self.defer = true;
+        self
+    }
+
+    /// Opens the store read-only (issue #18): for verbs that only read, so they work on a store the
+    /// user may not write (a read-only state folder, a copy) and can never change it. A SQLite store
+    /// is opened without migrations; one whose schema is older than this build needs is an error
+    /// saying so. A store that does not exist yet is created as before.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
         self
     }
 
@@ -487,7 +498,7 @@ impl Loaded {
 
     /// Opens the event store.
     pub async fn store(&self) -> Result<(Arc<dyn EventStore>, Option<LocalTicketing>), ConfigError> {
-        self.config.store.open("store", &self.context(), self.ticket_prefix()).await
+        self.config.store.open("store", &self.context(), self.ticket_prefix(), self.read_only).await
     }
 
     /// The prefix of shipwarden's own ticket keys: `project.ticket_prefix`, or the project's name.
@@ -527,7 +538,7 @@ impl Loaded {
     ) -> Result<(ReleaseManagerBuilder, Option<LocalTicketing>), ConfigError> {
         let cx = self.context();
         let config = &self.config;
-        let (store, tickets) = config.store.open("store", &cx, self.ticket_prefix()).await?;
+        let (store, tickets) = config.store.open("store", &cx, self.ticket_prefix(), self.read_only).await?;
         let repo = self.path(&config.project.repository);
         let mut git = GitRepo::new(&repo);
         if let Some(remote) = &config.vcs.remote {
@@ -617,6 +628,17 @@ impl Config {
     fn validate(&self, policy: &Policy, problems: &mut Vec<Problem>) {
         if self.project.name.trim().is_empty() {
             problems.push(Problem { path: "project.name".into(), message: "name the project (`shop`)".into() });
+        } else if let Err(e) =
+            shipwarden::ReleaseId::for_version(&self.project.name, &shipwarden::Version::new(1, 0, 0))
+        {
+            // The name starts every release id (`shop-1.4.0`): one that cannot would only fail at `plan` (issue #18).
+            problems.push(Problem {
+                path: "project.name".into(),
+                message: format!(
+                    "`{}` cannot start a release id `<name>-<version>`: {}",
+                    self.project.name, e.expected
+                ),
+            });
         }
         for (name, user) in &self.users {
             for (i, role) in user.roles.iter().enumerate() {

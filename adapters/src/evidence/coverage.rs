@@ -6,7 +6,10 @@ use std::path::Path;
 
 use quick_xml::events::Event;
 
-use super::{ImportError, attribute, first_byte, line_of, next_event, open};
+use super::{
+    Guarded, ImportError, MAX_UNIT, add, attribute, check_depth, closed, first_byte, line_of, next_event, open,
+    xml_reader,
+};
 
 /// Lines covered over lines measured, and the format they were read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +43,11 @@ pub fn read(path: &Path) -> Result<Coverage, ImportError> {
 }
 
 /// LCOV, line by line: `LH`/`LF` per record, or its `DA` lines when a record has no totals.
-pub fn lcov(path: &Path, mut reader: impl BufRead) -> Result<Coverage, ImportError> {
+///
+/// The file must be LCOV throughout: every line a `KEY:value` record line or `end_of_record`, every
+/// count line inside an `SF:` … `end_of_record` record, lines at most [`MAX_UNIT`] bytes, no NUL byte.
+pub fn lcov(path: &Path, reader: impl BufRead) -> Result<Coverage, ImportError> {
+    let mut reader = Guarded::new(reader, MAX_UNIT);
     let (mut covered, mut lines, mut records) = (0u64, 0u64, 0u64);
     let mut open_at: Option<u64> = None;
     let (mut lh, mut lf, mut da_hit, mut da_found) = (None, None, 0u64, 0u64);
@@ -48,22 +55,33 @@ pub fn lcov(path: &Path, mut reader: impl BufRead) -> Result<Coverage, ImportErr
     let mut raw = Vec::with_capacity(256);
     loop {
         raw.clear();
-        let read = reader
-            .read_until(b'\n', &mut raw)
-            .map_err(|e| ImportError::new(path, n + 1, format!("readable text ({e})")))?;
+        reader.mark();
+        let read = reader.read_until(b'\n', &mut raw).map_err(|e| {
+            let expected = match reader.problem() {
+                Some(problem) => problem.expected("an LCOV line"),
+                None => format!("readable text ({e})"),
+            };
+            ImportError::new(path, n + 1, expected)
+        })?;
         if read == 0 {
             break;
         }
         n += 1;
         let line = raw.trim_ascii();
         let count = |v: &[u8], what: &str| super::digits(v).ok_or_else(|| ImportError::new(path, n, what.to_owned()));
-        if line.starts_with(b"SF:") {
+        let in_record = |what: &str| {
+            if open_at.is_some() { Ok(()) } else { Err(ImportError::new(path, n, format!("`SF:` before `{what}`"))) }
+        };
+        if line.is_empty() {
+            continue;
+        } else if line.starts_with(b"SF:") {
             if let Some(at) = open_at {
                 return Err(ImportError::new(path, n, format!("`end_of_record` for the record opened at line {at}")));
             }
             open_at = Some(n);
             (lh, lf, da_hit, da_found) = (None, None, 0, 0);
         } else if let Some(v) = line.strip_prefix(b"DA:") {
+            in_record("DA:")?;
             let hits =
                 v.split(|b| *b == b',').nth(1).ok_or_else(|| ImportError::new(path, n, "`DA:<line>,<count>`"))?;
             // Some tools write negative or fractional counts for unreachable lines: only > 0 is hit.
@@ -73,6 +91,7 @@ pub fn lcov(path: &Path, mut reader: impl BufRead) -> Result<Coverage, ImportErr
                     std::str::from_utf8(hits)
                         .ok()
                         .and_then(|h| h.trim().parse::<f64>().ok())
+                        .filter(|h| h.is_finite())
                         .ok_or_else(|| ImportError::new(path, n, "a count in `DA:`"))?
                         > 0.0
                 }
@@ -82,8 +101,10 @@ pub fn lcov(path: &Path, mut reader: impl BufRead) -> Result<Coverage, ImportErr
                 da_hit += 1;
             }
         } else if let Some(v) = line.strip_prefix(b"LH:") {
+            in_record("LH:")?;
             lh = Some(count(v, "a count in `LH:`")?);
         } else if let Some(v) = line.strip_prefix(b"LF:") {
+            in_record("LF:")?;
             lf = Some(count(v, "a count in `LF:`")?);
         } else if line == b"end_of_record" {
             if open_at.take().is_none() {
@@ -93,9 +114,15 @@ pub fn lcov(path: &Path, mut reader: impl BufRead) -> Result<Coverage, ImportErr
             if h > f {
                 return Err(ImportError::new(path, n, format!("at most {f} lines hit (the record says {h})")));
             }
-            covered += h;
-            lines += f;
+            covered = add(path, n, covered, h)?;
+            lines = add(path, n, lines, f)?;
             records += 1;
+        } else if !is_lcov_line(line) {
+            return Err(ImportError::new(
+                path,
+                n,
+                "an LCOV line (`TN:`, `SF:`, `FN:`, `DA:`, `LH:`, `LF:`, … or `end_of_record`): this is not LCOV",
+            ));
         }
     }
     if let Some(at) = open_at {
@@ -107,6 +134,14 @@ pub fn lcov(path: &Path, mut reader: impl BufRead) -> Result<Coverage, ImportErr
     Ok(Coverage { covered, lines, format: "lcov" })
 }
 
+/// A record line LCOV tools write: an uppercase key (`TN`, `FNDA`, `BRDA`, `VER`, …), a colon, its value.
+fn is_lcov_line(line: &[u8]) -> bool {
+    match line.iter().position(|b| *b == b':') {
+        Some(colon) => colon > 0 && colon <= 8 && line[..colon].iter().all(u8::is_ascii_uppercase),
+        None => false,
+    }
+}
+
 fn number(path: &Path, offset: u64, what: &str, text: Option<String>) -> Result<Option<u64>, ImportError> {
     text.map(|t| t.trim().parse::<u64>().map_err(|_| ImportError::new(path, line_of(path, offset), what.to_owned())))
         .transpose()
@@ -114,12 +149,16 @@ fn number(path: &Path, offset: u64, what: &str, text: Option<String>) -> Result<
 
 /// Cobertura (`<coverage lines-covered lines-valid>`, or its `<class><lines><line hits>` when the totals are
 /// missing) or JaCoCo (the `<counter type="LINE">` that is a direct child of `<report>`).
+///
+/// The document is read to its end: one cut off after its totals is an error, not a pass.
 fn xml(path: &Path, reader: impl BufRead) -> Result<Coverage, ImportError> {
-    let mut xml = quick_xml::Reader::from_reader(reader);
+    let mut xml = xml_reader(reader);
     let mut buffer = Vec::new();
     let mut stack: Vec<Vec<u8>> = Vec::new();
     let mut root: Option<&'static str> = None;
     let (mut counted_hit, mut counted) = (0u64, 0u64);
+    // The totals the root (Cobertura) or the report's LINE counter (JaCoCo) gives.
+    let mut totals: Option<(u64, u64)> = None;
     loop {
         let (offset, event) = next_event(&mut xml, &mut buffer, path)?;
         match event {
@@ -140,7 +179,7 @@ fn xml(path: &Path, reader: impl BufRead) -> Result<Coverage, ImportError> {
                                     "lines-covered <= lines-valid",
                                 ));
                             }
-                            return Ok(Coverage { covered, lines, format: "cobertura" });
+                            totals = Some((covered, lines));
                         }
                     }
                     (None, 0, b"report") => root = Some("jacoco"),
@@ -158,7 +197,7 @@ fn xml(path: &Path, reader: impl BufRead) -> Result<Coverage, ImportError> {
                         let missed = number(path, offset, "a count in `missed`", attribute(e, b"missed"))?.unwrap_or(0);
                         let covered =
                             number(path, offset, "a count in `covered`", attribute(e, b"covered"))?.unwrap_or(0);
-                        return Ok(Coverage { covered, lines: covered + missed, format: "jacoco" });
+                        totals = Some((covered, add(path, line_of(path, offset), covered, missed)?));
                     }
                     (Some("cobertura"), _, b"line")
                         if stack.len() >= 2
@@ -169,7 +208,9 @@ fn xml(path: &Path, reader: impl BufRead) -> Result<Coverage, ImportError> {
                         let hits: f64 = hits
                             .trim()
                             .parse()
-                            .map_err(|_| ImportError::new(path, line_of(path, offset), "a count in `hits`"))?;
+                            .ok()
+                            .filter(|h: &f64| h.is_finite())
+                            .ok_or_else(|| ImportError::new(path, line_of(path, offset), "a count in `hits`"))?;
                         counted += 1;
                         if hits > 0.0 {
                             counted_hit += 1;
@@ -179,6 +220,7 @@ fn xml(path: &Path, reader: impl BufRead) -> Result<Coverage, ImportError> {
                 }
                 if !empty {
                     stack.push(name);
+                    check_depth(path, offset, stack.len())?;
                 }
             }
             Event::End(_) => {
@@ -187,15 +229,18 @@ fn xml(path: &Path, reader: impl BufRead) -> Result<Coverage, ImportError> {
             Event::Eof => break,
             _ => {}
         }
-        buffer.clear();
     }
-    match root {
-        Some("cobertura") => Ok(Coverage { covered: counted_hit, lines: counted, format: "cobertura" }),
-        Some(_) => Err(ImportError::new(
+    if root.is_some() {
+        closed(&xml, stack.len(), path)?;
+    }
+    match (root, totals) {
+        (Some(format), Some((covered, lines))) => Ok(Coverage { covered, lines, format }),
+        (Some("cobertura"), None) => Ok(Coverage { covered: counted_hit, lines: counted, format: "cobertura" }),
+        (Some(_), None) => Err(ImportError::new(
             path,
             line_of(path, xml.buffer_position()),
             "a `<counter type=\"LINE\">` in `<report>`",
         )),
-        None => Err(ImportError::new(path, 1, "`<coverage>` (Cobertura) or `<report>` (JaCoCo)")),
+        (None, _) => Err(ImportError::new(path, 1, "`<coverage>` (Cobertura) or `<report>` (JaCoCo)")),
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use quick_xml::events::Event;
 
-use super::{ImportError, attribute, first_byte, line_of, next_event, open};
+use super::{ImportError, attribute, check_depth, closed, first_byte, line_of, next_event, open, xml_reader};
 
 /// What a test run did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,7 +23,8 @@ pub struct TestResults {
     pub skipped: u64,
     /// The seconds the cases took, summed.
     pub seconds: f64,
-    /// The first failing cases (`classname.name`), at most 20.
+    /// The first failing cases (`classname.name`, each cut to 1 KiB), at most 100; when more failed,
+    /// a last entry says `and N more`.
     pub failed: Vec<String>,
 }
 
@@ -35,7 +36,23 @@ impl TestResults {
 }
 
 /// At most this many failing case names are kept.
-const NAMES: usize = 20;
+const NAMES: usize = 100;
+
+/// The longest case name kept, in bytes (a longer one is cut, marked with `…`).
+const NAME_BYTES: usize = 1024;
+
+/// `name`, cut to [`NAME_BYTES`] at a character boundary.
+fn short_name(mut name: String) -> String {
+    if name.len() > NAME_BYTES {
+        let mut end = NAME_BYTES;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+        name.push('…');
+    }
+    name
+}
 
 /// Reads a JUnit XML report.
 ///
@@ -50,9 +67,10 @@ pub fn read(path: &Path) -> Result<TestResults, ImportError> {
 }
 
 fn parse(path: &Path, reader: impl BufRead) -> Result<TestResults, ImportError> {
-    let mut xml = quick_xml::Reader::from_reader(reader);
+    let mut xml = xml_reader(reader);
     let mut buffer = Vec::new();
     let mut results = TestResults::default();
+    let mut more_failed = 0u64;
     let mut depth = 0usize;
     // The open test case: its name, and what it holds so far.
     let mut case: Option<(String, bool, bool, bool)> = None;
@@ -79,11 +97,17 @@ fn parse(path: &Path, reader: impl BufRead) -> Result<TestResults, ImportError> 
                         let class = attribute(e, b"classname").unwrap_or_default();
                         let title = attribute(e, b"name").unwrap_or_default();
                         if let Some(time) = attribute(e, b"time").filter(|t| !t.trim().is_empty()) {
-                            results.seconds += time.trim().replace(',', "").parse::<f64>().map_err(|_| {
-                                ImportError::new(path, line_of(path, offset), "a number of seconds in `time`")
-                            })?;
+                            results.seconds += time
+                                .trim()
+                                .replace(',', "")
+                                .parse::<f64>()
+                                .ok()
+                                .filter(|s| s.is_finite() && *s >= 0.0)
+                                .ok_or_else(|| {
+                                    ImportError::new(path, line_of(path, offset), "a number of seconds in `time`")
+                                })?;
                         }
-                        let full = if class.is_empty() { title } else { format!("{class}.{title}") };
+                        let full = short_name(if class.is_empty() { title } else { format!("{class}.{title}") });
                         if empty {
                             results.tests += 1;
                         } else {
@@ -104,6 +128,7 @@ fn parse(path: &Path, reader: impl BufRead) -> Result<TestResults, ImportError> 
                 }
                 if !empty {
                     depth += 1;
+                    check_depth(path, offset, depth)?;
                 }
             }
             Event::End(_) => {
@@ -119,21 +144,25 @@ fn parse(path: &Path, reader: impl BufRead) -> Result<TestResults, ImportError> 
                     } else if skipped {
                         results.skipped += 1;
                     }
-                    if (failure || error) && results.failed.len() < NAMES {
-                        results.failed.push(name);
+                    if failure || error {
+                        if results.failed.len() < NAMES {
+                            results.failed.push(name);
+                        } else {
+                            more_failed += 1;
+                        }
                     }
                 }
             }
             Event::Eof => break,
             _ => {}
         }
-        buffer.clear();
     }
     if !saw_root {
         return Err(ImportError::new(path, 1, "`<testsuites>` or `<testsuite>`"));
     }
-    if depth != 0 {
-        return Err(ImportError::new(path, line_of(path, xml.buffer_position()), "the closing tags of the report"));
+    closed(&xml, depth, path)?;
+    if more_failed > 0 {
+        results.failed.push(format!("and {more_failed} more"));
     }
     Ok(results)
 }

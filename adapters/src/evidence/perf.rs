@@ -13,7 +13,13 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 use quick_xml::events::Event;
 
-use super::{ImportError, attribute, digits, first_byte, line_of, next_event, open};
+use super::{
+    Guarded, ImportError, MAX_DOCUMENT, MAX_UNIT, attribute, check_depth, closed, digits, first_byte, line_of,
+    next_event, open, xml_reader,
+};
+
+/// The most distinct labels kept (each has its own ~40 KB histogram): a file with more is refused.
+pub const MAX_LABELS: usize = 1000;
 
 /// Latency and errors of a set of samples.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +79,7 @@ impl Acc {
         }
         if let Some(start) = start {
             self.first = self.first.min(start);
-            self.last = self.last.max(start + elapsed);
+            self.last = self.last.max(start.saturating_add(elapsed));
         }
     }
 
@@ -108,16 +114,21 @@ impl Run {
         Self { overall: Acc::new(), labels: HashMap::new() }
     }
 
-    fn add(&mut self, label: &[u8], elapsed: u64, ok: bool, start: Option<u64>) {
-        self.overall.add(elapsed, ok, start);
+    /// Adds a sample; `false` when it has a new label and [`MAX_LABELS`] are already kept.
+    #[must_use]
+    fn add(&mut self, label: &[u8], elapsed: u64, ok: bool, start: Option<u64>) -> bool {
+        let full = self.labels.len() >= MAX_LABELS;
         match self.labels.get_mut(label) {
             Some(acc) => acc.add(elapsed, ok, start),
+            None if full => return false,
             None => {
                 let mut acc = Acc::new();
                 acc.add(elapsed, ok, start);
                 self.labels.insert(label.to_vec(), acc);
             }
         }
+        self.overall.add(elapsed, ok, start);
+        true
     }
 
     fn finish(self, format: &'static str) -> PerfResults {
@@ -147,10 +158,21 @@ pub fn read(path: &Path) -> Result<PerfResults, ImportError> {
 
 /// JMeter CSV: the header names the columns (`timeStamp,elapsed,label,responseCode,…,success,…`).
 pub fn jtl_csv(path: &Path, reader: impl BufRead) -> Result<PerfResults, ImportError> {
-    let mut csv =
-        csv::ReaderBuilder::new().has_headers(true).flexible(true).buffer_capacity(1 << 20).from_reader(reader);
-    let header =
-        csv.byte_headers().map_err(|e| ImportError::new(path, 1, format!("a JMeter CSV header line ({e})")))?.clone();
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(Guarded::new(reader, MAX_UNIT));
+    let header = match csv.byte_headers() {
+        Ok(header) => header.clone(),
+        Err(e) => {
+            let expected = match csv.get_ref().problem() {
+                Some(problem) => problem.expected("a CSV header line"),
+                None => format!("a JMeter CSV header line ({e})"),
+            };
+            return Err(ImportError::new(path, 1, expected));
+        }
+    };
     let column = |name: &[u8]| header.iter().position(|h| h.trim_ascii() == name);
     let (Some(elapsed), Some(label)) = (column(b"elapsed"), column(b"label")) else {
         return Err(ImportError::new(
@@ -163,12 +185,17 @@ pub fn jtl_csv(path: &Path, reader: impl BufRead) -> Result<PerfResults, ImportE
     let mut run = Run::new();
     let mut record = csv::ByteRecord::new();
     loop {
+        csv.get_mut().mark();
         match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                return Err(ImportError::new(path, line, format!("a CSV record ({e})")));
+                let line = e.position().map_or_else(|| csv.position().line(), |p| p.line());
+                let expected = match csv.get_ref().problem() {
+                    Some(problem) => problem.expected("a CSV record"),
+                    None => format!("a CSV record ({e})"),
+                };
+                return Err(ImportError::new(path, line, expected));
             }
         }
         let line = || record.position().map_or(0, |p| p.line());
@@ -182,7 +209,9 @@ pub fn jtl_csv(path: &Path, reader: impl BufRead) -> Result<PerfResults, ImportE
             Some(_) => return Err(ImportError::new(path, line(), "`true` or `false` in `success`")),
         };
         let start = stamp.and_then(|i| record.get(i)).and_then(digits);
-        run.add(record.get(label).unwrap_or_default(), ms, ok, start);
+        if !run.add(record.get(label).unwrap_or_default(), ms, ok, start) {
+            return Err(ImportError::new(path, line(), format!("at most {MAX_LABELS} distinct labels")));
+        }
     }
     if run.overall.samples == 0 {
         return Err(ImportError::new(path, 2, "at least one sample after the header"));
@@ -192,7 +221,7 @@ pub fn jtl_csv(path: &Path, reader: impl BufRead) -> Result<PerfResults, ImportE
 
 /// JMeter XML: `<testResults>` of `<httpSample t= lb= s= ts=>` and `<sample>` (sub-samples are not counted twice).
 fn jtl_xml(path: &Path, reader: impl BufRead) -> Result<PerfResults, ImportError> {
-    let mut xml = quick_xml::Reader::from_reader(reader);
+    let mut xml = xml_reader(reader);
     let mut buffer = Vec::new();
     let mut run = Run::new();
     let mut depth = 0usize;
@@ -217,18 +246,21 @@ fn jtl_xml(path: &Path, reader: impl BufRead) -> Result<PerfResults, ImportError
                         Some(_) => return Err(bad("`true` or `false` in `s`")),
                     };
                     let start = attribute(e, b"ts").and_then(|t| digits(t.as_bytes()));
-                    run.add(attribute(e, b"lb").unwrap_or_default().as_bytes(), ms, ok, start);
+                    if !run.add(attribute(e, b"lb").unwrap_or_default().as_bytes(), ms, ok, start) {
+                        return Err(bad(&format!("at most {MAX_LABELS} distinct labels")));
+                    }
                 }
                 if !empty {
                     depth += 1;
+                    check_depth(path, offset, depth)?;
                 }
             }
             Event::End(_) => depth = depth.saturating_sub(1),
             Event::Eof => break,
             _ => {}
         }
-        buffer.clear();
     }
+    closed(&xml, depth, path)?;
     if run.overall.samples == 0 {
         return Err(ImportError::new(path, 1, "`<httpSample>` or `<sample>` elements in `<testResults>`"));
     }
@@ -238,16 +270,24 @@ fn jtl_xml(path: &Path, reader: impl BufRead) -> Result<PerfResults, ImportError
 /// k6's summary: `metrics.http_req_duration` (`med`, `p(95)`, `p(99)`), `http_reqs` (`count`, `rate`),
 /// `http_req_failed` (`rate` or `value`); sub-metrics `http_req_duration{name:…}` are labels.
 fn k6(path: &Path, reader: impl BufRead) -> Result<PerfResults, ImportError> {
-    let summary: serde_json::Value = serde_json::from_reader(reader)
-        .map_err(|e| ImportError::new(path, e.line() as u64, format!("k6 summary JSON ({e})")))?;
+    let mut reader = Guarded::new(reader, MAX_DOCUMENT);
+    let summary: serde_json::Value = serde_json::from_reader(&mut reader).map_err(|e| {
+        let expected = match reader.problem() {
+            Some(problem) => problem.expected("a k6 summary"),
+            None => format!("k6 summary JSON ({e})"),
+        };
+        ImportError::new(path, e.line() as u64, expected)
+    })?;
     let Some(metrics) = summary["metrics"].as_object() else {
         return Err(ImportError::new(path, 1, "a k6 summary with `metrics` (k6 run --summary-export)"));
     };
     // `--summary-export` puts the values on the metric; `handleSummary` data under `values`.
     let values = |m: &serde_json::Value| if m["values"].is_object() { m["values"].clone() } else { m.clone() };
+    // Latencies are finite and not negative: anything else is not a measurement.
+    let ms = |v: &serde_json::Value| v.as_f64().filter(|x| x.is_finite() && *x >= 0.0);
     let duration = |key: &str| -> Option<(f64, f64, Option<f64>)> {
         let v = values(metrics.get(key)?);
-        Some((v["med"].as_f64()?, v["p(95)"].as_f64()?, v["p(99)"].as_f64()))
+        Some((ms(&v["med"])?, ms(&v["p(95)"])?, ms(&v["p(99)"])))
     };
     let Some((p50, p95, p99)) = duration("http_req_duration") else {
         return Err(ImportError::new(path, 1, "`http_req_duration` with `med` and `p(95)` in the k6 summary"));
@@ -257,6 +297,9 @@ fn k6(path: &Path, reader: impl BufRead) -> Result<PerfResults, ImportError> {
     let throughput = requests.as_ref().and_then(|r| r["rate"].as_f64());
     let failed = metrics.get("http_req_failed").map(values);
     let rate = failed.as_ref().and_then(|f| f["rate"].as_f64().or_else(|| f["value"].as_f64())).unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(ImportError::new(path, 1, "`http_req_failed` with a `rate` within 0..=1"));
+    }
     let overall = LatencyStats { samples, errors: (rate * samples as f64).round() as u64, p50, p95, p99, throughput };
     let mut by_label = BTreeMap::new();
     for key in metrics.keys() {

@@ -80,13 +80,17 @@ impl StoreConfig {
     }
 
     /// Opens the store; a SQLite store also keeps shipwarden's own tickets,
-    /// their keys starting with `prefix`.
+    /// their keys starting with `prefix`. `read_only`: an existing SQLite file is
+    /// opened read-only, without migrations (a PostgreSQL store is opened as usual).
     pub(crate) async fn open(
         &self,
         at: &str,
         cx: &Context,
         prefix: String,
+        read_only: bool,
     ) -> Result<(Arc<dyn EventStore>, Option<LocalTicketing>), ConfigError> {
+        #[cfg(not(feature = "sqlite"))]
+        let _ = read_only;
         match self {
             #[cfg(feature = "postgres")]
             StoreConfig::Postgres(c) => {
@@ -99,6 +103,11 @@ impl StoreConfig {
             #[cfg(feature = "sqlite")]
             StoreConfig::Sqlite(c) => {
                 let path = c.path.as_ref().map_or_else(|| cx.state_dir().join("releases.db"), |p| cx.path(p));
+                if read_only && path.exists() {
+                    let store = super::sqlite::SqliteStore::open_read_only(&path).await?;
+                    let tickets = LocalTicketing::new(store.pool().clone()).with_prefix(prefix);
+                    return Ok((Arc::new(store), Some(tickets)));
+                }
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent)
                         .map_err(|e| ConfigError::invalid(format!("{}: {e}", parent.display())))?;

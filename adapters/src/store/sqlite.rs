@@ -121,6 +121,60 @@ impl SqliteStore {
         Ok(Self { pool, path })
     }
 
+    /// Opens the existing store at `path` read-only: no file is created or written (no migrations, no
+    /// lock file), so it works on a file or folder the user may not write. A database in WAL mode whose
+    /// `-shm` file cannot be created is read as immutable (nobody can write it either) when its
+    /// write-ahead log is empty; a log holding changes is an error, never a stale read.
+    ///
+    /// # Errors
+    /// When the file cannot be read, or its schema is older than this build needs (then a command that
+    /// writes, run once with write access, brings it up to date).
+    pub async fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(err("open"))?
+            .filename(&path)
+            .read_only(true)
+            .create_if_missing(false);
+        let pool = match Self::read_only_pool(options.clone()).await {
+            Ok(pool) => pool,
+            Err(first) => {
+                // Immutable reads ignore the write-ahead log: only safe when it holds nothing.
+                let wal = PathBuf::from(format!("{}-wal", path.display()));
+                if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                    return Err(err("open")(sqlx::Error::Protocol(format!(
+                        "{}: cannot read the store read-only ({first}); its log {} holds changes not yet in \
+                         the database: run a command that writes once with write access",
+                        path.display(),
+                        wal.display()
+                    ))));
+                }
+                Self::read_only_pool(options.immutable(true)).await.map_err(err("open"))?
+            }
+        };
+        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&pool)
+            .await
+            .map_err(err("open"))?;
+        let needed = MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0);
+        if applied.unwrap_or(0) < needed {
+            return Err(err("open")(sqlx::Error::Protocol(format!(
+                "{}: the store's schema is version {}, this shipwarden needs {needed}; run a command that \
+                 writes (e.g. `shipwarden plan`) once with write access to bring it up to date",
+                path.display(),
+                applied.unwrap_or(0)
+            ))));
+        }
+        Ok(Self { pool, path })
+    }
+
+    /// A pool of read-only connections, checked by one query.
+    async fn read_only_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+        let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await?;
+        sqlx::query("SELECT 1 FROM sqlite_master LIMIT 1").fetch_optional(&pool).await?;
+        Ok(pool)
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path

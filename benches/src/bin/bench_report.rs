@@ -1,8 +1,8 @@
 //! Prints the figures of `benches/RESULTS.md`: each measured several times,
 //! the median reported, with the ratio to its goal or its floor.
 //!
-//! `bench-report [lifecycle|sqlite|fanout|memory|calls|import|all] [--smoke]`:
-//! none runs the engine report (all but `import`); `all` runs every one.
+//! `bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|all] [--smoke]`:
+//! none runs the engine report (all but `import` and `keys`); `all` runs every one.
 //! `--smoke` makes each tiny (a few seconds in all), so that `scripts/test`
 //! runs every benchmark and none can break unnoticed; its figures mean nothing.
 
@@ -26,6 +26,8 @@ struct Size {
     port_calls: usize,
     import_files: &'static [(&'static str, u64)],
     import_runs: usize,
+    /// Distinct ticket keys in one commit message (issue #18: once quadratic).
+    commit_keys: usize,
 }
 
 const MEASURED: Size = Size {
@@ -39,6 +41,7 @@ const MEASURED: Size = Size {
     port_calls: 100_000,
     import_files: &[("jtl", 100), ("jtl", 1000), ("lcov", 100)],
     import_runs: 3,
+    commit_keys: 100_000,
 };
 
 const SMOKE: Size = Size {
@@ -52,6 +55,7 @@ const SMOKE: Size = Size {
     port_calls: 1000,
     import_files: &[("jtl", 1), ("lcov", 1)],
     import_runs: 1,
+    commit_keys: 1000,
 };
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -237,6 +241,27 @@ async fn calls(size: &Size) {
 }
 
 /// The engine report: what `bench-report` runs without a name.
+/// One commit message listing `commit_keys` distinct ticket keys (R-4a, R-4b), parsed as `plan` and `notes` do.
+fn keys(size: &Size) {
+    let body: String = (0..size.commit_keys).map(|i| format!("PAY-{i} ")).collect();
+    let commit = shipwarden::ports::Commit {
+        sha: "0123456789abcdef".into(),
+        subject: "fix: many tickets".into(),
+        body,
+        author: "dev".into(),
+        parents: 1,
+    };
+    let mut runs = Vec::new();
+    for _ in 0..size.rounds {
+        let started = Instant::now();
+        let change = shipwarden::changes::parse(&commit);
+        runs.push(started.elapsed().as_secs_f64());
+        assert_eq!(change.tickets.len(), size.commit_keys);
+    }
+    let t = median(runs);
+    println!("ticket keys: {} distinct keys in one commit parsed in {:.1} ms", size.commit_keys, t * 1e3);
+}
+
 async fn engine_report(size: &Size) {
     lifecycle(size).await;
     sqlite(size).await;
@@ -264,13 +289,15 @@ async fn main() {
         ["memory-measure", path] => memory_measure(path).await,
         ["import"] => import(size),
         ["import-measure", kind, path] => import_measure(kind, path),
+        ["keys"] => keys(size),
         [] => engine_report(size).await,
         ["all"] => {
             engine_report(size).await;
             import(size);
+            keys(size);
         }
         _ => {
-            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import|all] [--smoke]");
+            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|all] [--smoke]");
             std::process::exit(2);
         }
     }

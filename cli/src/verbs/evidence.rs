@@ -204,10 +204,16 @@ pub async fn run(ctx: &Ctx, a: EvidenceArgs) -> Result<(), CliError> {
     let (value, source) = if let Some(v) = a.value {
         (v, a.source.clone().unwrap_or_else(|| format!("reported by {}", actor.user)))
     } else if let Some(file) = &a.lcov {
-        let text = std::fs::read_to_string(file).map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
-        let c = shipwarden::evidence::lcov(&text)?;
+        // Streamed and bounded (issue #18): `/dev/zero` or a binary is an error naming the file and line.
+        let opened = std::fs::File::open(file).map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
+        let reader = std::io::BufReader::with_capacity(1 << 20, opened);
+        let c =
+            shipwarden_adapters::evidence::coverage::lcov(file, reader).map_err(|e| CliError::usage(e.to_string()))?;
         let ratio = (c.ratio() * 10_000.0).round() / 10_000.0;
-        (ratio, a.source.clone().unwrap_or_else(|| format!("lcov {}: {} of {} lines", file.display(), c.hit, c.found)))
+        (
+            ratio,
+            a.source.clone().unwrap_or_else(|| format!("lcov {}: {} of {} lines", file.display(), c.covered, c.lines)),
+        )
     } else if let Some(url) = &a.http {
         let mut samples = HttpProbe::new(url).with_requests(a.requests).sample().await.map_err(CliError::outside)?;
         let p95 = (percentile(&mut samples, 0.95).unwrap_or_default() * 10.0).round() / 10.0;

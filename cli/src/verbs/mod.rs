@@ -111,6 +111,11 @@ pub struct ReasonArgs {
     pub reason: String,
 }
 
+/// Whether the verb only reads the store: `status`, `list`, `audit` and a release's `notes`.
+fn reads_only(verb: &Verb) -> bool {
+    matches!(verb, Verb::Status(_) | Verb::List(_) | Verb::Audit(_) | Verb::Notes(_))
+}
+
 /// Runs one verb: those that need no release manager first, then the rest with a [`Ctx`].
 pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<(), CliError> {
     match cli.verb {
@@ -129,7 +134,11 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
         _ => {}
     }
     // Each secret is read by the step that uses it, not by every command (R-2a).
-    let loaded = Loaded::read(&cli.config)?.defer_secrets();
+    let mut loaded = Loaded::read(&cli.config)?.defer_secrets();
+    if reads_only(&cli.verb) {
+        // They work on a store the user may not write, and can never change it (issue #18).
+        loaded = loaded.read_only();
+    }
     let at = cli.at.as_deref().map(|t| ctx::parse_time("--at", t, &loaded.policy)).transpose()?;
     let (manager, tickets) = loaded.manager(clock).await?;
     let ctx = Ctx { loaded, manager, tickets, user: cli.user, json: cli.json, dry_run: cli.dry_run, at };

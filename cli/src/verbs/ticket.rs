@@ -16,11 +16,11 @@ pub enum TicketVerb {
     New {
         /// Its summary.
         summary: String,
-        /// `Bug`, `Story`, `Task`.
-        #[arg(long, default_value = "Story")]
+        /// `Bug`, `Story`, `Task` (any case).
+        #[arg(long, default_value = "Story", value_parser = kind)]
         kind: String,
-        /// For bugs: `critical`, `high`, `medium`, `low`.
-        #[arg(long)]
+        /// For bugs: `critical`, `high`, `medium`, `low` (any case).
+        #[arg(long, value_parser = severity)]
         severity: Option<String>,
     },
     /// List tickets.
@@ -41,6 +41,29 @@ pub enum TicketVerb {
         /// The comment.
         body: String,
     },
+}
+
+/// The kinds of ticket `ticket new` files.
+pub const KINDS: [&str; 3] = ["Bug", "Story", "Task"];
+
+/// The severities of a bug; R-7b blocks on the policy's (by default `critical` and `high`).
+pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+
+/// `text` as one of `known` (any case), or a usage error listing them.
+fn one_of(what: &str, text: &str, known: &[&str]) -> Result<String, String> {
+    known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(text.trim()))
+        .map(|k| (*k).to_owned())
+        .ok_or_else(|| format!("unknown {what} `{text}`; expected one of {}", known.join(", ")))
+}
+
+fn kind(text: &str) -> Result<String, String> {
+    one_of("kind", text, &KINDS)
+}
+
+fn severity(text: &str) -> Result<String, String> {
+    one_of("severity", text, &SEVERITIES)
 }
 
 /// Files, lists, closes or comments on a ticket.

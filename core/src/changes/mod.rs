@@ -161,12 +161,9 @@ pub fn parse_owned(commit: Commit) -> Change {
         merge: commit.parents > 1 || subject.starts_with("Merge branch ") || subject.starts_with("Merge pull request "),
         author,
     };
-    let mut keys = ticket_keys(subject);
-    for k in ticket_keys(commit.body) {
-        if !keys.contains(&k) {
-            keys.push(k);
-        }
-    }
+    let (mut keys, mut seen) = (Vec::new(), std::collections::HashSet::new());
+    keys::extend_keys(subject, &mut keys, &mut seen);
+    keys::extend_keys(commit.body, &mut keys, &mut seen);
     change.tickets = keys;
     if let Some(inner) = subject.strip_prefix("Revert \"").and_then(|s| s.strip_suffix('"')) {
         let sha = commit
@@ -270,6 +267,7 @@ pub fn last_release_tag(
 /// `(#12)`; each once, in the commits' order.
 pub fn pull_requests(commits: &[Commit]) -> Vec<u64> {
     let mut out: Vec<u64> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for commit in commits {
         let subject = commit.subject.trim();
         let number = if let Some(rest) = subject.strip_prefix("Merge pull request #") {
@@ -280,7 +278,7 @@ pub fn pull_requests(commits: &[Commit]) -> Vec<u64> {
             None
         };
         if let Some(n) = number
-            && !out.contains(&n)
+            && seen.insert(n)
         {
             out.push(n);
         }

@@ -195,3 +195,23 @@ fn pull_requests_are_read_from_merge_and_squash_subjects_r4d() {
     ];
     assert_eq!(super::pull_requests(&commits), vec![12, 15]);
 }
+
+#[test]
+fn a_message_with_100000_distinct_keys_parses_quickly_r4a_r4b() {
+    // Issue #18: de-duplication by `Vec::contains` made this quadratic (minutes).
+    let body: String = (0..100_000).map(|i| format!("PAY-{i} ")).collect();
+    let subject = "fix: many tickets PAY-0 PAY-1";
+    let started = std::time::Instant::now();
+    let change = parse(&commit(subject, &body));
+    let elapsed = started.elapsed();
+    assert_eq!(change.tickets.len(), 100_000);
+    assert_eq!(change.tickets[0].to_string(), "PAY-0");
+    assert_eq!(change.tickets[99_999].to_string(), "PAY-99999");
+    assert!(elapsed < std::time::Duration::from_secs(5), "took {elapsed:?}");
+}
+
+#[test]
+fn repeated_keys_keep_their_first_seen_order_r4b() {
+    let change = parse(&commit("fix: BB-2 and AA-1", "Refs: AA-1, CC-3, BB-2, CC-3"));
+    assert_eq!(keys(&change), ["BB-2", "AA-1", "CC-3"]);
+}

@@ -262,6 +262,10 @@ impl Ctx<'_> {
         let mut unmet = Vec::new();
         if !e.value.is_finite() {
             unmet.push(input(RuleId::R_7G, "value", format!("{} is not a finite number", e.value)));
+        } else if let Some(range) = out_of_range(e.value, rule.unit) {
+            // A value outside what the unit can measure (`--value 1e308` for a ratio) would pass or fail a
+            // gate by accident (issue #18): refused, naming the allowed range.
+            unmet.push(input(RuleId::R_7G, "value", format!("{} for gate `{}` must be {range}", e.value, e.gate)));
         }
         if e.source.trim().is_empty() {
             unmet.push(input(RuleId::R_7G, "source", "evidence needs a source: a report path, URL or probe"));
@@ -766,4 +770,18 @@ impl Ctx<'_> {
             crate::machine::Finding { key: key.to_owned(), rule: *rule, detail: detail.to_owned(), at: self.now };
         decided(unmet, || vec![Event::FindingRecorded(finding)])
     }
+}
+
+/// The range a finite value in `unit` must be within, when `value` is outside it.
+fn out_of_range(value: f64, unit: crate::model::Unit) -> Option<&'static str> {
+    use crate::model::Unit;
+    let (ok, range) = match unit {
+        Unit::Ratio => ((0.0..=1.0).contains(&value), "within 0..=1 (a ratio: 0.9 is 90 %)"),
+        Unit::Percent => ((0.0..=100.0).contains(&value), "within 0..=100 (a percentage)"),
+        Unit::Count => (value >= 0.0, "0 or more (a count)"),
+        Unit::Flag => (value >= 0.0, "0 or more (a flag: 1 is yes, 0 is no)"),
+        Unit::Millis => (value >= 0.0, "0 or more (milliseconds)"),
+        Unit::Days => (value >= 0.0, "0 or more (days)"),
+    };
+    (!ok).then_some(range)
 }

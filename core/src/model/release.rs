@@ -109,8 +109,11 @@ impl ReleaseId {
 impl FromStr for ReleaseId {
     type Err = ParseError;
     fn from_str(text: &str) -> Result<Self, ParseError> {
-        let ok = !text.is_empty()
-            && text.len() <= 128
+        // The id names files (the evidence bundle, the notes): a leading `.`, a `..`, a separator or a
+        // control character could hide the file or escape its folder (issue #18).
+        let ok = text.len() <= 128
+            && text.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+            && !text.contains("..")
             && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'));
         if ok {
             Ok(Self(text.to_owned()))
@@ -118,7 +121,8 @@ impl FromStr for ReleaseId {
             Err(ParseError::new(
                 "release id",
                 text,
-                "expected 1-128 characters of letters, digits, `-`, `_`, `.` or `+`",
+                "expected 1-128 characters of letters, digits, `-`, `_`, `.` or `+`, starting with a letter or \
+                 digit, without `..`",
             ))
         }
     }

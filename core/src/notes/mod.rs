@@ -4,6 +4,7 @@
 //! the caller reads the commits and the tickets. Markdown here; JSON is the
 //! serde form; the CLI renders a user's minijinja template from the same data.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,32 @@ use serde::{Deserialize, Serialize};
 use crate::changes::{Change, Group};
 use crate::model::{TicketKey, Version};
 use crate::policy::Policy;
+
+/// Whether `c` must not reach a terminal or a document raw: a control character other than a newline or
+/// tab (ANSI escapes start with ESC), or a bidirectional override or isolate (U+202A–U+202E,
+/// U+2066–U+2069, and the marks U+200E, U+200F, U+061C) that can make text read other than it is.
+fn hidden(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// `text` as it may be shown (issue #18): each control character and bidi override written as a visible
+/// escape (`\u{1b}`, `\u{202e}`), so commit text cannot colour a terminal or reorder what a reader sees.
+/// The data keeps the original; only what is printed or rendered goes through this.
+pub fn shown(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hidden(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// A link to a ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,9 +163,11 @@ impl ReleaseNotes {
         let mut sections: Vec<Section> =
             order.iter().map(|g| Section { group: *g, title: g.title().to_owned(), entries: Vec::new() }).collect();
         let mut contributors: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for c in changes {
             let i = order.iter().position(|g| *g == c.group()).unwrap_or(order.len() - 1);
-            if !contributors.contains(&c.author) {
+            if !seen.contains(&c.author) {
+                seen.insert(c.author.clone());
                 contributors.push(c.author.clone());
             }
             let commit_url = links.commit(&c.sha);
@@ -167,13 +196,13 @@ impl ReleaseNotes {
     pub fn write_markdown(&self, out: &mut String) {
         match (&self.version, &self.date) {
             (Some(v), Some(d)) => {
-                let _ = writeln!(out, "## {} {v} ({d})\n", self.project);
+                let _ = writeln!(out, "## {} {v} ({})\n", shown(&self.project), shown(d));
             }
             (Some(v), None) => {
-                let _ = writeln!(out, "## {} {v}\n", self.project);
+                let _ = writeln!(out, "## {} {v}\n", shown(&self.project));
             }
             (None, _) => {
-                let _ = writeln!(out, "## {} (unreleased)\n", self.project);
+                let _ = writeln!(out, "## {} (unreleased)\n", shown(&self.project));
             }
         }
         if self.sections.is_empty() {
@@ -184,9 +213,9 @@ impl ReleaseNotes {
             for e in &section.entries {
                 out.push_str("- ");
                 if let Some(scope) = &e.scope {
-                    let _ = write!(out, "**{scope}:** ");
+                    let _ = write!(out, "**{}:** ", shown(scope));
                 }
-                out.push_str(&e.description);
+                out.push_str(&shown(&e.description));
                 for t in &e.tickets {
                     match &t.url {
                         Some(url) => {
@@ -208,7 +237,7 @@ impl ReleaseNotes {
                 }
                 out.push('\n');
                 if let Some(note) = &e.breaking_note {
-                    let _ = writeln!(out, "  - {note}");
+                    let _ = writeln!(out, "  - {}", shown(note));
                 }
             }
             out.push('\n');
@@ -218,17 +247,17 @@ impl ReleaseNotes {
             for k in &self.known_issues {
                 match &k.ticket.url {
                     Some(url) => {
-                        let _ = writeln!(out, "- [{}]({url}) {}", k.ticket.key, k.summary);
+                        let _ = writeln!(out, "- [{}]({url}) {}", k.ticket.key, shown(&k.summary));
                     }
                     None => {
-                        let _ = writeln!(out, "- {} {}", k.ticket.key, k.summary);
+                        let _ = writeln!(out, "- {} {}", k.ticket.key, shown(&k.summary));
                     }
                 }
             }
             out.push('\n');
         }
         if !self.contributors.is_empty() {
-            let _ = writeln!(out, "### Contributors\n\n{}\n", self.contributors.join(", "));
+            let _ = writeln!(out, "### Contributors\n\n{}\n", shown(&self.contributors.join(", ")));
         }
     }
 }

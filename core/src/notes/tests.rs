@@ -73,3 +73,17 @@ fn empty_notes_say_so() {
         ReleaseNotes::build("shop", Some("1.0.1".parse().expect("v")), None, &[], Vec::new(), &Links::default());
     assert!(notes.to_markdown().contains("No changes."));
 }
+
+#[test]
+fn ansi_escapes_and_bidi_overrides_are_shown_escaped_and_kept_in_the_data_r9b() {
+    // Issue #18: a subject's escapes reached the notes (and the terminal) raw.
+    let subject = "feat: pay \u{1b}[31mnow\u{1b}[0m \u{202E}gnp.exe SHOP-1";
+    let changes = vec![parse(&commit(1, subject, "", "Eve\u{2066}"))];
+    let notes = ReleaseNotes::build("shop", None, None, &changes, Vec::new(), &Links::default());
+    let markdown = notes.to_markdown();
+    assert!(!markdown.contains('\u{1b}') && !markdown.contains('\u{202E}') && !markdown.contains('\u{2066}'));
+    assert!(markdown.contains(r"pay \u{1b}[31mnow\u{1b}[0m \u{202e}gnp.exe"), "{markdown}");
+    assert!(markdown.contains(r"Eve\u{2066}"), "{markdown}");
+    assert!(notes.sections[0].entries[0].description.contains("\u{1b}[31m"), "the data keeps the original");
+    assert_eq!(shown("plain text\n\ttab"), "plain text\n\ttab");
+}
