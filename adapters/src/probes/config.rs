@@ -321,8 +321,11 @@ impl AdapterConfig for StepsProbeConfig {
                 capture: s.capture.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             });
         }
-        let within = duration_or(&self.deadline, cx.policy().deadlines.smoke_tests.unsigned_abs());
-        let mut smoke = HttpSmoke::new(&self.name, list).deadline(within);
+        // The policy's smoke-test deadline (R-8f) is the engine's; `deadline` here is this test's own limit.
+        let mut smoke = HttpSmoke::new(&self.name, list);
+        if let Some(limit) = duration(&self.deadline, "", &mut Vec::new()) {
+            smoke = smoke.deadline(limit);
+        }
         for (placeholder, var) in &self.secrets {
             smoke = smoke.secret(placeholder, cx.secret(var, &format!("{at}.secrets.{placeholder}"))?);
         }
