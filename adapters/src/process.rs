@@ -25,8 +25,9 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 #[cfg_attr(not(any(feature = "command", feature = "build", feature = "ssh")), allow(dead_code))]
 pub const EXIT_RETRY: i32 = 75;
 
-/// The most bytes of one output line kept in the log; the rest is dropped and counted.
-pub const MAX_LINE: usize = 64 * 1024;
+/// The most bytes of one output line kept in the log (room left for the note that says so, within the
+/// log's own limit); the rest is dropped and counted.
+pub const MAX_LINE: usize = shipwarden::ports::LogSink::MAX_LINE - 64;
 
 /// Reads the next line of `reader` into `line` (without its `\n` or `\r\n`), keeping at most
 /// [`MAX_LINE`] bytes. Returns how many bytes were dropped, or `None` at the end of the output.
