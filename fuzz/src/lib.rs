@@ -15,8 +15,11 @@ use shipwarden::machine::{Action, Command, Event, ReleaseState, apply, decide};
 use shipwarden::ports::{Commit, ReleaseSummary};
 use shipwarden::{Actor, Evidence, GateId, Plan, Policy, ReleaseId, ReleaseKind, Role, Version};
 
+/// A target's body: one input, no result; it must never panic.
+pub type Body = fn(&[u8]);
+
 /// Every target, by name: what `scripts/fuzz` runs and the replay test walks.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("policy_toml", policy_toml),
     ("config_toml", config_toml),
     ("commit_parser", commit_parser),
