@@ -68,7 +68,7 @@ fn invalid(store: &str, what: impl Into<String>) -> StoreError {
 }
 
 /// One stored row of the `events` table: seq, at, actor, rule, event, prev_hash, hash.
-type EventRow = (i64, String, String, String, String, String, String);
+pub type EventRow = (i64, String, String, String, String, String, String);
 
 /// The columns of [`EventRow`], in order.
 const EVENT_COLUMNS: &str = "seq, at, actor, rule, event, prev_hash, hash";
@@ -176,6 +176,17 @@ impl Row {
             hash: hash(self.hash).map_err(|e| invalid(store, e.to_string()))?,
         })
     }
+}
+
+/// Decodes a stream's stored `events` rows, in order, as both stores do when they load
+/// it, and verifies the hash chain: what a store returns for rows someone edited in the
+/// database. Public so the fuzz targets (#18) reach exactly the stores' code.
+///
+/// # Errors
+/// [`StoreError::Backend`] (kind invalid) for a row that does not decode,
+/// [`StoreError::Corrupt`] for a chain that does not verify.
+pub fn decode_events(store: &str, stream: &ReleaseId, rows: Vec<EventRow>) -> Result<Vec<Envelope>, StoreError> {
+    verified(stream, envelopes(store, stream, rows)?)
 }
 
 fn verified(stream: &ReleaseId, envelopes: Vec<Envelope>) -> Result<Vec<Envelope>, StoreError> {
