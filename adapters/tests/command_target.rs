@@ -129,6 +129,25 @@ async fn status_and_rollback_are_commands_too() {
     assert_eq!(no_status.status("x").await.expect("status"), Lookup::Unsupported);
 }
 
+/// Records, as a driver that then died would have, the start of deployment 1 of `web-1` to `staging`.
+async fn started_by_a_driver_that_died(
+    manager: &shipwarden::engine::ReleaseManager,
+    id: &shipwarden::ReleaseId,
+    staging: &shipwarden::EnvName,
+) {
+    let engine = shipwarden::Actor::new("shipwarden", [shipwarden::Role::DeploymentEngineer]);
+    for (t, key) in [(None, "deploy:staging#1"), (Some("web-1"), "deploy:staging:web-1#1")] {
+        let action = shipwarden::Action::StartStep {
+            step: shipwarden::StepKind::Deploy,
+            environment: Some(staging.clone()),
+            target: t.map(Into::into),
+            key: key.into(),
+            held: Vec::new(),
+        };
+        manager.execute(id, &engine, action).await.expect("start");
+    }
+}
+
 #[tokio::test]
 async fn the_engine_deploys_through_commands_and_resumes_by_asking_status() {
     use shipwarden::engine::ReleaseManager;
@@ -148,17 +167,7 @@ async fn the_engine_deploys_through_commands_and_resumes_by_asking_status() {
     let id = plan.release.clone();
     manager.plan(&Actor::new("rita", [Role::ReleaseManager]), plan).await.expect("plan");
     // A process recorded the start, ran the command, and died before recording the outcome.
-    let engine = Actor::new("shipwarden", [Role::DeploymentEngineer]);
-    for (t, key) in [(None, "deploy:staging#1"), (Some("web-1"), "deploy:staging:web-1#1")] {
-        let action = Action::StartStep {
-            step: StepKind::Deploy,
-            environment: Some(staging.clone()),
-            target: t.map(Into::into),
-            key: key.into(),
-            held: Vec::new(),
-        };
-        manager.execute(&id, &engine, action).await.expect("start");
-    }
+    started_by_a_driver_that_died(&manager, &id, &staging).await;
     // The key a port sees: the release, then the step's key.
     target.deploy(&request("shop-1.4.0:deploy:staging:web-1#1"), &LogSink::default()).await.expect("deploy");
     let resumed = ReleaseManager::builder(store).target(staging.clone(), Arc::new(target)).build();
@@ -213,17 +222,7 @@ async fn a_deploy_cut_short_by_a_crash_is_in_doubt_never_run_again_r9d() {
     let id = plan.release.clone();
     manager.plan(&Actor::new("rita", [Role::ReleaseManager]), plan).await.expect("plan");
     // A driver recorded the start and died while the deploy ran: the status says "not done".
-    let engine = Actor::new("shipwarden", [Role::DeploymentEngineer]);
-    for (t, key) in [(None, "deploy:staging#1"), (Some("web-1"), "deploy:staging:web-1#1")] {
-        let action = Action::StartStep {
-            step: StepKind::Deploy,
-            environment: Some(staging.clone()),
-            target: t.map(Into::into),
-            key: key.into(),
-            held: Vec::new(),
-        };
-        manager.execute(&id, &engine, action).await.expect("start");
-    }
+    started_by_a_driver_that_died(&manager, &id, &staging).await;
     let resumed = ReleaseManager::builder(store.clone()).target(staging.clone(), Arc::new(target.clone())).build();
     let refusal = resumed.deploy(&id, &staging).await.expect_err("in doubt").refusal().cloned().expect("a refusal");
     assert!(refusal.to_string().contains("step `deploy:staging:web-1#1` is in doubt"), "{refusal}");
@@ -249,16 +248,7 @@ async fn a_deploy_cut_short_by_a_crash_is_in_doubt_never_run_again_r9d() {
     let plan = Plan::new("shop-1.5.0".parse().expect("id"), "shop", Version::new(1, 5, 0), ReleaseKind::Minor);
     let id = plan.release.clone();
     manager.plan(&Actor::new("rita", [Role::ReleaseManager]), plan).await.expect("plan");
-    for (t, key) in [(None, "deploy:staging#1"), (Some("web-1"), "deploy:staging:web-1#1")] {
-        let action = Action::StartStep {
-            step: StepKind::Deploy,
-            environment: Some(staging.clone()),
-            target: t.map(Into::into),
-            key: key.into(),
-            held: Vec::new(),
-        };
-        manager.execute(&id, &engine, action).await.expect("start");
-    }
+    started_by_a_driver_that_died(&manager, &id, &staging).await;
     let resumed = ReleaseManager::builder(store).target(staging.clone(), Arc::new(again)).build();
     assert!(resumed.deploy(&id, &staging).await.expect("deploy").succeeded());
     assert_eq!(std::fs::read_to_string(&journal).expect("journal").lines().count(), 1, "run again once");

@@ -555,9 +555,16 @@ impl ReleaseManager {
     async fn context(&self, release: &ReleaseId, action: Action) -> Result<Action, EngineError> {
         Ok(match action {
             Action::Plan { mut plan, .. } => {
-                let last_release = self.last_release(&plan).await?;
-                if plan.scope.is_empty() {
-                    plan.scope = self.default_scope(&plan.version).await?;
+                // The tags are read once, for both the newest release and the default scope.
+                let tags = match &self.inner.ports.vcs {
+                    Some(vcs) => Some(vcs.tags().await?),
+                    None => None,
+                };
+                let last_release = self.last_release(&plan, tags.as_deref()).await?;
+                if plan.scope.is_empty()
+                    && let Some(tags) = &tags
+                {
+                    plan.scope = self.scope_since(tags, &plan.version).await?;
                 }
                 Action::Plan { plan, last_release }
             }
@@ -571,7 +578,11 @@ impl ReleaseManager {
 
     /// The newest version of `plan`'s project released in the store, or
     /// tagged in git with the project's tag prefix (R-4c).
-    async fn last_release(&self, plan: &Plan) -> Result<Option<crate::model::Version>, EngineError> {
+    async fn last_release(
+        &self,
+        plan: &Plan,
+        tags: Option<&[crate::ports::Tag]>,
+    ) -> Result<Option<crate::model::Version>, EngineError> {
         let query = crate::ports::ReleaseQuery { project: Some(plan.project.clone()), ..Default::default() };
         let released = [Stage::Released, Stage::Closed];
         let stored = self
@@ -583,18 +594,13 @@ impl ReleaseManager {
             .filter(|s| released.contains(&s.stage) && s.release != plan.release)
             .map(|s| s.version)
             .max();
-        let tagged = match &self.inner.ports.vcs {
-            Some(vcs) => {
-                let prefix = &self.inner.policy.vcs.tag_prefix;
-                vcs.tags()
-                    .await?
-                    .iter()
-                    .filter_map(|t| crate::model::Version::from_tag(&t.name, prefix).ok())
-                    .filter(|v| !v.is_prerelease())
-                    .max()
-            }
-            None => None,
-        };
+        let prefix = &self.inner.policy.vcs.tag_prefix;
+        let tagged = tags
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|t| crate::model::Version::from_tag(&t.name, prefix).ok())
+            .filter(|v| !v.is_prerelease())
+            .max();
         Ok(stored.max(tagged))
     }
 
@@ -602,8 +608,17 @@ impl ReleaseManager {
     /// than `version`, oldest first, each once; none without a [`Vcs`] port.
     pub async fn default_scope(&self, version: &crate::model::Version) -> Result<Vec<TicketKey>, EngineError> {
         let Some(vcs) = &self.inner.ports.vcs else { return Ok(Vec::new()) };
-        let tags = vcs.tags().await?;
-        let last = crate::changes::last_release_tag(&tags, &self.inner.policy.vcs.tag_prefix, version);
+        self.scope_since(&vcs.tags().await?, version).await
+    }
+
+    /// [`default_scope`](Self::default_scope) with the tags already read.
+    async fn scope_since(
+        &self,
+        tags: &[crate::ports::Tag],
+        version: &crate::model::Version,
+    ) -> Result<Vec<TicketKey>, EngineError> {
+        let Some(vcs) = &self.inner.ports.vcs else { return Ok(Vec::new()) };
+        let last = crate::changes::last_release_tag(tags, &self.inner.policy.vcs.tag_prefix, version);
         let commits = vcs.commits_since(last.as_ref().map(|(_, name)| name.as_str())).await?;
         let mut seen = std::collections::HashSet::new();
         let mut keys = Vec::new();

@@ -94,8 +94,8 @@ impl ReleaseManager {
         self.with_lease(&format!("release:{release}"), run).instrument(span).await
     }
 
+    /// The run itself, under the release's lease; `run` has just reloaded the state.
     async fn run_locked(&self, release: &ReleaseId, until: Option<Stage>) -> Result<RunOutcome, EngineError> {
-        self.invalidate(release).await;
         // The stages this call has been through: one call never enters a
         // stage twice (a policy whose graph loops is stopped and named, R-3).
         let mut visited: Vec<Stage> = Vec::new();

@@ -118,35 +118,26 @@ impl Sim {
 
     /// Runs a step to success under a fresh key.
     pub fn step(&mut self, step: StepKind, environment: Option<&str>) {
-        self.steps += 1;
-        let key = format!("{step}-{}", self.steps);
-        self.ok(
-            &de(),
-            Action::StartStep {
-                step,
-                environment: environment.map(env),
-                target: None,
-                key: key.clone(),
-                held: Vec::new(),
-            },
-        );
-        self.ok(&de(), Action::FinishStep { key, outcome: StepOutcome::ok("done"), log: vec![] });
+        self.finished_step(step, environment, StepOutcome::ok("done"));
     }
 
     pub fn fail_step(&mut self, step: StepKind, environment: Option<&str>) {
+        self.finished_step(step, environment, StepOutcome::failed("boom", false));
+    }
+
+    /// Starts a step under a fresh key and finishes it with `outcome`.
+    fn finished_step(&mut self, step: StepKind, environment: Option<&str>, outcome: StepOutcome) {
         self.steps += 1;
         let key = format!("{step}-{}", self.steps);
-        self.ok(
-            &de(),
-            Action::StartStep {
-                step,
-                environment: environment.map(env),
-                target: None,
-                key: key.clone(),
-                held: Vec::new(),
-            },
-        );
-        self.ok(&de(), Action::FinishStep { key, outcome: StepOutcome::failed("boom", false), log: vec![] });
+        let start = Action::StartStep {
+            step,
+            environment: environment.map(env),
+            target: None,
+            key: key.clone(),
+            held: Vec::new(),
+        };
+        self.ok(&de(), start);
+        self.ok(&de(), Action::FinishStep { key, outcome, log: vec![] });
     }
 
     pub fn artifact(&mut self) {
