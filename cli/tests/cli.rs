@@ -1025,6 +1025,28 @@ fn a_project_name_that_cannot_form_a_release_id_fails_before_any_store_exists_r1
 }
 
 #[test]
+fn a_failed_first_plan_or_a_read_leaves_no_store_behind_r1a_r4c() {
+    // Issue #18: a failed `plan` created `releases.db` first.
+    let p = Project::new(OPEN_CALENDAR);
+    let db = p.path().join(".shipwarden/releases.db");
+    p.expect(2, &["plan", "1.x", "--as", "rita"]);
+    assert!(!db.exists(), "a mistyped version created the store");
+    // Refused by the engine: the version is not newer than the newest release tag (R-4c).
+    git(&p.path().join("repo"), &["tag", "-a", "v2.0.0", "-m", "2.0.0"]);
+    let refused = p.expect(3, &["plan", "1.0.0", "--as", "rita"]);
+    assert!(refused.contains("R-4c"), "{refused}");
+    assert!(!db.exists(), "a refused plan created the store");
+    p.expect(3, &["plan", "1.0.0", "--as", "rita", "--dry-run"]);
+    p.ok(&["plan", "3.0.0", "--as", "rita", "--dry-run"]);
+    p.ok(&["list"]);
+    p.expect(2, &["status", "shop-3.0.0"]);
+    assert!(!db.exists(), "a dry run or a read created the store");
+    p.ok(&["plan", "3.0.0", "--as", "rita"]);
+    assert!(db.exists());
+    p.ok(&["status", "shop-3.0.0"]);
+}
+
+#[test]
 fn commit_subjects_reach_the_terminal_and_the_notes_escaped_r4a_r9b() {
     // Issue #18: ANSI escapes and bidi overrides in commit messages reached the terminal and the notes raw.
     let p = Project::new(OPEN_CALENDAR);
@@ -1066,43 +1088,80 @@ struct Trials {
     orphans: u32,
     overlaps: u32,
     reruns: u32,
+    /// Runs of idempotent steps (build, migration) started again after a kill: allowed, counted.
+    idempotent_reruns: u32,
+}
+
+/// One run of a tool: START and END with its key and pid in LOG, and OVERLAP
+/// when it starts while another run of the same tool still lives (a lock
+/// folder naming the running pid).
+const RUN_SH: &str = r#"LOG="$1"; SECONDS_="$2"; KEY="${3:-$SHIPWARDEN_KEY}"; L="$LOG.lock"
+if ! mkdir "$L" 2>/dev/null; then
+  p=$(cat "$L/pid" 2>/dev/null)
+  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then echo OVERLAP "$KEY" $$ >> "$LOG"; fi
+fi
+echo $$ > "$L/pid"
+echo START "$KEY" $$ >> "$LOG"
+sleep "$SECONDS_"
+echo END "$KEY" $$ >> "$LOG"
+rm -rf "$L"
+"#;
+
+/// What a crash trial runs: with or without the target's status command, and
+/// with only the build, tag and deployment, or also a slow build, a backup of
+/// production's data and staging's database migrations (with their rollback
+/// rehearsal) in the same `advance`.
+#[derive(Clone, Copy, Debug)]
+struct Scenario {
+    with_status: bool,
+    more_steps: bool,
 }
 
 /// One trial: `advance` killed with SIGKILL `kill_after` into its run, then the
 /// release driven on by new processes as an operator would (resolving a step
 /// in doubt from the target's own log), to the QA sign-off.
-fn crash_trial(with_status: bool, kill_after: std::time::Duration, seen: &mut Trials) {
+fn crash_trial(scenario: Scenario, kill_after: std::time::Duration, seen: &mut Trials) {
     let p = Project::new(OPEN_CALENDAR);
+    let dir = p.path().display().to_string();
     let log = p.path().join("staging-1.log");
-    // The target itself notices an overlap: a run that starts while another
-    // run's process still lives (a lock folder naming its pid) says OVERLAP.
-    std::fs::write(
-        p.path().join("deploy.sh"),
-        r#"L=staging-1.lock
-if ! mkdir "$L" 2>/dev/null; then
-  p=$(cat "$L/pid" 2>/dev/null)
-  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then echo OVERLAP "$SHIPWARDEN_KEY" $$ >> staging-1.log; fi
-fi
-echo $$ > "$L/pid"
-echo START "$SHIPWARDEN_KEY" $$ >> staging-1.log
-sleep 1.5
-echo END "$SHIPWARDEN_KEY" $$ >> staging-1.log
-rm -rf "$L"
-"#,
-    )
-    .expect("write");
+    std::fs::write(p.path().join("run.sh"), RUN_SH).expect("write");
     std::fs::write(p.path().join("status.sh"), "grep -q \"^END $1 \" staging-1.log 2>/dev/null\n").expect("write");
     let mut config = format!("{BASE}{OPEN_CALENDAR}")
         .replace("lease_wait = \"1s\"", "lease_wait = \"1s\"\nlease_ttl = \"5s\"")
         .replace(
             r#"deploy = ["sh", "-c", "echo deployed $SHIPWARDEN_VERSION to staging-1"]"#,
-            r#"deploy = ["sh", "deploy.sh"]"#,
+            &format!(r#"deploy = ["sh", "{dir}/run.sh", "{dir}/staging-1.log", "1.5"]"#),
         );
-    if with_status {
+    if scenario.with_status {
         config = config.replace(
             r#"rollback = ["sh", "-c", "echo staging-1 rolled back"]"#,
             "rollback = [\"sh\", \"-c\", \"echo staging-1 rolled back\"]\nstatus = [\"sh\", \"status.sh\", \"{key}\"]",
         );
+    }
+    if scenario.more_steps {
+        config = config.replace(
+            r#"command = ["sh", "-c", "mkdir -p dist"#,
+            &format!(r#"command = ["sh", "-c", "sh {dir}/run.sh {dir}/build.log 0.4 build-$SHIPWARDEN_VERSION && mkdir -p dist"#),
+        );
+        std::fs::create_dir_all(p.path().join("db")).expect("mkdir");
+        std::fs::write(p.path().join("db/001-orders.sql"), "create table orders (id int);\n").expect("write");
+        // Production's data, backed up before staging here so that one `advance` runs every kind of step.
+        std::fs::write(p.path().join("data.bin"), vec![7u8; 24 << 20]).expect("write");
+        config.push_str(&format!(
+            r#"
+[backup]
+paths = ["data.bin"]
+
+[environments.staging.migrations]
+kind = "command"
+dir = "db"
+apply = ["sh", "{dir}/run.sh", "{dir}/migrate.log", "0.6"]
+revert = ["sh", "{dir}/run.sh", "{dir}/migrate.log", "0.3"]
+
+[policy.transitions.staging_deployment]
+steps = [{{ step = "backup", environment = "prod" }}, {{ step = "deploy", environment = "staging" }}]
+"#
+        ));
     }
     std::fs::write(p.path().join("shipwarden.toml"), config).expect("write");
     p.ok(&["plan", "1.0.0", "--as", "rita"]);
@@ -1119,9 +1178,11 @@ rm -rf "$L"
     driver.kill().expect("SIGKILL");
     driver.wait().expect("reaped");
     seen.trials += 1;
-    // The driver's children die with it: within a second no deploy it started runs on.
+    let logs: Vec<std::path::PathBuf> =
+        ["staging-1.log", "build.log", "migrate.log"].iter().map(|l| p.path().join(l)).collect();
+    // The driver's children die with it: within a second no step it started runs on.
     std::thread::sleep(std::time::Duration::from_millis(800));
-    for (what, _, pid) in target_log(&log) {
+    for (what, _, pid) in logs.iter().flat_map(|l| target_log(l)) {
         if what == "START" && Path::new(&format!("/proc/{pid}")).exists() {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
             if !stat.contains(") Z ") {
@@ -1163,27 +1224,48 @@ rm -rf "$L"
     }
     assert_eq!(p.stage("shop-1.0.0"), "staging_deployed", "the release went on to the QA sign-off");
     p.ok(&["audit", "shop-1.0.0", "--verify"]);
-    // No deployment key ran twice, and no run started while another still ran.
-    let entries = target_log(&log);
-    let mut starts: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
-    for (what, key, _) in &entries {
-        match what.as_str() {
-            "START" => *starts.entry(key.clone()).or_default() += 1,
-            "OVERLAP" => seen.overlaps += 1,
-            _ => {}
+    // No deployment key ran twice, and no run of any tool started while another still ran.
+    for (i, l) in logs.iter().enumerate() {
+        let mut starts: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+        for (what, key, _) in target_log(l) {
+            match what.as_str() {
+                "START" => *starts.entry(key).or_default() += 1,
+                "OVERLAP" => seen.overlaps += 1,
+                _ => {}
+            }
         }
+        let again = starts.values().filter(|n| **n > 1).count() as u32;
+        // The deploy target is not idempotent; the build and the migration tool are.
+        if i == 0 { seen.reruns += again } else { seen.idempotent_reruns += again }
     }
-    seen.reruns += starts.values().filter(|n| **n > 1).count() as u32;
+    if scenario.more_steps {
+        // One backup, whole: a backup cut off by the kill was made again under its key, never kept half.
+        let backups: Vec<_> = std::fs::read_dir(p.path().join(".shipwarden/backups"))
+            .expect("the backups")
+            .filter_map(Result::ok)
+            .collect();
+        assert_eq!(backups.len(), 1, "{backups:?}");
+        assert!(backups[0].path().join("manifest.json").exists(), "the backup is whole");
+        let copy = std::fs::read_dir(backups[0].path())
+            .expect("backup")
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().ends_with("data.bin"))
+            .expect("the copy");
+        assert_eq!(std::fs::metadata(copy.path()).expect("copy").len(), 24 << 20);
+        assert!(target_log(&p.path().join("migrate.log")).iter().any(|(w, _, _)| w == "END"), "migrated");
+    }
 }
 
 #[test]
-fn a_driver_killed_mid_deploy_leaves_no_orphan_and_no_deployment_runs_twice_r8e_r9d() {
+fn a_driver_killed_mid_step_leaves_no_orphan_and_no_deployment_runs_twice_r8e_r9d() {
     let trials: u32 = std::env::var("SHIPWARDEN_CRASH_TRIALS").ok().and_then(|t| t.parse().ok()).unwrap_or(10);
     let mut seen = Trials::default();
     for i in 0..trials {
-        // Kill times spread over the build, the tag and the 1.5 s deployment.
-        let kill_after = std::time::Duration::from_millis(300 + fastrand::u64(0..1900));
-        crash_trial(i % 2 == 0, kill_after, &mut seen);
+        let scenario = Scenario { with_status: i % 2 == 0, more_steps: i % 4 >= 2 };
+        // Kill times spread over the build, the tag, (the backup, the migrations,) and the 1.5 s deployment.
+        let span = if scenario.more_steps { 4300 } else { 1900 };
+        let kill_after = std::time::Duration::from_millis(300 + fastrand::u64(0..span));
+        crash_trial(scenario, kill_after, &mut seen);
     }
     println!("crash trials: {seen:?}");
     assert_eq!((seen.orphans, seen.overlaps, seen.reruns), (0, 0, 0), "{seen:?}");

@@ -425,6 +425,13 @@ impl Loaded {
         self
     }
 
+    /// Whether the configured store exists yet (a SQLite file not created yet
+    /// does not): a command that may be refused checks first, so that a refused
+    /// first command leaves no store behind.
+    pub fn store_exists(&self) -> bool {
+        self.config.store.exists(&self.context())
+    }
+
     /// Where the manager's adapters are built.
     fn context(&self) -> Context {
         self.context_with(self.defer)

@@ -79,9 +79,25 @@ impl StoreConfig {
         }
     }
 
+    /// Whether the store holds anything yet: false for a SQLite file that does
+    /// not exist (a PostgreSQL store is taken to exist).
+    pub(crate) fn exists(&self, cx: &Context) -> bool {
+        #[cfg(not(feature = "sqlite"))]
+        let _ = cx;
+        match self {
+            #[cfg(feature = "postgres")]
+            StoreConfig::Postgres(_) => true,
+            #[cfg(feature = "sqlite")]
+            StoreConfig::Sqlite(c) => {
+                c.path.as_ref().map_or_else(|| cx.state_dir().join("releases.db"), |p| cx.path(p)).exists()
+            }
+        }
+    }
+
     /// Opens the store; a SQLite store also keeps shipwarden's own tickets,
     /// their keys starting with `prefix`. `read_only`: an existing SQLite file is
-    /// opened read-only, without migrations (a PostgreSQL store is opened as usual).
+    /// opened read-only, without migrations, and a missing one is not created (an
+    /// empty store stands in); a PostgreSQL store is opened as usual.
     pub(crate) async fn open(
         &self,
         at: &str,
@@ -107,6 +123,10 @@ impl StoreConfig {
                     let store = super::sqlite::SqliteStore::open_read_only(&path).await?;
                     let tickets = LocalTicketing::new(store.pool().clone()).with_prefix(prefix);
                     return Ok((Arc::new(store), Some(tickets)));
+                }
+                if read_only {
+                    // Nothing recorded yet: reading (or a dry run) sees an empty store and creates no file.
+                    return Ok((Arc::new(shipwarden::ports::memory::MemoryStore::new()), None));
                 }
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent)

@@ -135,11 +135,22 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
     }
     // Each secret is read by the step that uses it, not by every command (R-2a).
     let mut loaded = Loaded::read(&cli.config)?.defer_secrets();
-    if reads_only(&cli.verb) {
-        // They work on a store the user may not write, and can never change it (issue #18).
+    if reads_only(&cli.verb) || cli.dry_run {
+        // They work on a store the user may not write, can never change it, and create none (issue #18).
         loaded = loaded.read_only();
     }
     let at = cli.at.as_deref().map(|t| ctx::parse_time("--at", t, &loaded.policy)).transpose()?;
+    if let Verb::Plan(a) = &cli.verb
+        && !cli.dry_run
+        && !loaded.store_exists()
+    {
+        // The first plan of a project: a mistyped or refused one leaves no store behind (issue #18).
+        let probe = Loaded::read(&cli.config)?.defer_secrets().read_only();
+        let (manager, tickets) = probe.manager(clock.clone()).await?;
+        let user = cli.user.clone();
+        let ctx = Ctx { loaded: probe, manager, tickets, user, json: cli.json, dry_run: false, at: None };
+        plan::check(&ctx, a).await?;
+    }
     let (manager, tickets) = loaded.manager(clock).await?;
     let ctx = Ctx { loaded, manager, tickets, user: cli.user, json: cli.json, dry_run: cli.dry_run, at };
     match cli.verb {

@@ -42,8 +42,8 @@ pub struct PlanArgs {
     pub override_version: Option<String>,
 }
 
-/// Plans the release.
-pub async fn run(ctx: &Ctx, a: PlanArgs) -> Result<(), CliError> {
+/// The release id, who plans, and the plan the arguments describe.
+fn describe(ctx: &Ctx, a: &PlanArgs) -> Result<(ReleaseId, shipwarden::Actor, Plan), CliError> {
     let actor = ctx.actor()?;
     let version: Version = parse(&a.version)?;
     let kind: ReleaseKind = parse(&a.kind)?;
@@ -66,6 +66,22 @@ pub async fn run(ctx: &Ctx, a: PlanArgs) -> Result<(), CliError> {
             justification: a.justification.clone().unwrap_or_default(),
         });
     }
+    Ok((id, actor, plan))
+}
+
+/// Whether the plan would be accepted, asked of `ctx` (a store opened for
+/// reading): on a project whose store does not exist yet, a mistyped or refused
+/// plan then fails before anything is created (issue #18).
+pub async fn check(ctx: &Ctx, a: &PlanArgs) -> Result<(), CliError> {
+    let (id, actor, plan) = describe(ctx, a)?;
+    ctx.manager.preview(&id, &actor, Action::Plan { plan, last_release: None }, None).await?;
+    Ok(())
+}
+
+/// Plans the release.
+pub async fn run(ctx: &Ctx, a: PlanArgs) -> Result<(), CliError> {
+    let (id, actor, plan) = describe(ctx, &a)?;
+    let kind = plan.kind;
     if ctx.dry_run {
         return dry_run::action(ctx, &id, &actor, Action::Plan { plan, last_release: None }).await;
     }
