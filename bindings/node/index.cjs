@@ -247,6 +247,9 @@ class ReleaseManager {
   reportStep(release, actor, step, options) {
     return call(sync(() => this.#native.reportStep(release, actor, step, options)))
   }
+  resolve(release, actor, step, options) {
+    return call(sync(() => this.#native.resolve(release, actor, step, options)))
+  }
   status(release) {
     return call(sync(() => this.#native.status(release)))
   }

@@ -16,6 +16,7 @@ import type {
   ReleaseNotes,
   ReleaseStatus,
   ReleaseSummary,
+  ResolveOptions,
   RunOutcome,
   StepOptions,
   Unmet,
@@ -41,6 +42,7 @@ export type {
   ReleaseNotes,
   ReleaseStatus,
   ReleaseSummary,
+  ResolveOptions,
   RunOutcome,
   Step,
   StepOptions,
@@ -260,6 +262,8 @@ export declare class ReleaseManager {
   cancel(release: string, actor: Who, reason: string): Promise<Release>
   rollback(release: string, actor: Who, reason: string): Promise<Release>
   reportStep(release: string, actor: Who, step: string, options?: StepOptions): Promise<Release>
+  /** Says how a step in doubt ended, after checking its target (R-9d): `done` or failed, with what was checked. */
+  resolve(release: string, actor: Who, step: string, options: ResolveOptions): Promise<Release>
   status(release: string): Promise<ReleaseStatus>
   history(release: string): Promise<AuditEvent[]>
   list(query?: ListQuery): Promise<ReleaseSummary[]>

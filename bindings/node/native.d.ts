@@ -39,6 +39,13 @@ export declare class ReleaseManager {
   rollback(release: string, actor: Actor | string, reason: string): Promise<Release>
   /** Reports a step people or another system performed. */
   reportStep(release: string, actor: Actor | string, step: string, options?: StepOptions | undefined | null): Promise<Release>
+  /**
+   * Says how a step in doubt ended (R-9d), after checking its target: `done` true when its work is
+   * done, false when it failed (the release then undoes it). `step` is the step's key
+   * (`release.inDoubt`, or `unmet.step` of a `step_in_doubt` refusal); needs a role that may roll
+   * back, and a reason.
+   */
+  resolve(release: string, actor: Actor | string, step: string, options: ResolveOptions): Promise<Release>
   /** The release's state and what each way forward still needs. */
   status(release: string): Promise<ReleaseStatus>
   /** The audit trail, oldest first. */
@@ -329,6 +336,8 @@ export interface Release {
   artifacts: Array<ArtifactRef>
   /** Steps, in start order. */
   steps: Array<Step>
+  /** The steps in doubt, in start order: each waits for a person to `resolve` it (R-9d). */
+  inDoubt: Array<Step>
   /** Environments deployed to. */
   deployedTo: Array<string>
   /** Why a rollback began. */
@@ -382,6 +391,14 @@ export interface ReleaseSummary {
   stage: string
 }
 
+/** How a step in doubt ended, for `resolve` (R-9d). */
+export interface ResolveOptions {
+  /** True: the step's work is done (checked on the target); false: it failed, and the release undoes it. */
+  done: boolean
+  /** What was checked. */
+  reason: string
+}
+
 /** Where a run stopped. */
 export interface RunOutcome {
   /** `reached`, `waiting`, `rolled_back` or `final`. */
@@ -413,6 +430,12 @@ export interface Step {
   detail?: string
   /** Its log lines. */
   log: Array<string>
+  /**
+   * Why nobody knew how it ended, once it was found in doubt (its driver stopped and the target could
+   * not tell); absent for a step never in doubt. While `ok` is absent it waits for a person
+   * (`resolve`, R-9d); once resolved, `ok` says how it ended and this keeps the why.
+   */
+  inDoubt?: string
 }
 
 /** Options of `reportStep`. */
@@ -447,8 +470,10 @@ export interface Unmet {
   roles: Array<string>
   /** The gate. */
   gate?: string
-  /** The step. */
+  /** The step: its kind for `step` requirements, its key for `step_in_doubt` ones. */
   step?: string
+  /** What is known, for `step_in_doubt` requirements. */
+  detail?: string
   /** The environment concerned. */
   environment?: string
 }

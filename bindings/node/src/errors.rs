@@ -34,7 +34,7 @@ fn unmet_json(u: &shipwarden::Unmet) -> Value {
     let u = Unmet::from(u);
     json!({
         "rule": u.rule, "requirement": u.requirement, "message": u.message, "approval": u.approval,
-        "roles": u.roles, "gate": u.gate, "step": u.step, "environment": u.environment,
+        "roles": u.roles, "gate": u.gate, "step": u.step, "detail": u.detail, "environment": u.environment,
     })
 }
 

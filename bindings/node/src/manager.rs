@@ -391,6 +391,27 @@ impl ReleaseManager {
         Ok(Release::from(state.as_ref()))
     }
 
+    /// Says how a step in doubt ended (R-9d), after checking its target: `done` true when its work is
+    /// done, false when it failed (the release then undoes it). `step` is the step's key
+    /// (`release.inDoubt`, or `unmet.step` of a `step_in_doubt` refusal); needs a role that may roll
+    /// back, and a reason.
+    #[napi]
+    pub async fn resolve(
+        &self,
+        release: String,
+        actor: napi::Either<Actor, String>,
+        step: String,
+        options: ResolveOptions,
+    ) -> napi::Result<Release> {
+        let who = self::actor(&self.config, &actor)?;
+        let state = self
+            .inner
+            .resolve(&id(&release)?, &who, &step, options.done, &options.reason)
+            .await
+            .map_err(errors::engine)?;
+        Ok(Release::from(state.as_ref()))
+    }
+
     /// The release's state and what each way forward still needs.
     #[napi]
     pub async fn status(&self, release: String) -> napi::Result<ReleaseStatus> {
@@ -557,6 +578,15 @@ pub struct StepOptions {
     pub detail: Option<String>,
     /// For failures: whether trying again can help.
     pub retryable: Option<bool>,
+}
+
+/// How a step in doubt ended, for `resolve` (R-9d).
+#[napi(object)]
+pub struct ResolveOptions {
+    /// True: the step's work is done (checked on the target); false: it failed, and the release undoes it.
+    pub done: bool,
+    /// What was checked.
+    pub reason: String,
 }
 
 /// A filter for `list`.

@@ -126,6 +126,10 @@ pub struct Step {
     pub detail: Option<String>,
     /// Its log lines.
     pub log: Vec<String>,
+    /// Why nobody knew how it ended, once it was found in doubt (its driver stopped and the target could
+    /// not tell); absent for a step never in doubt. While `ok` is absent it waits for a person
+    /// (`resolve`, R-9d); once resolved, `ok` says how it ended and this keeps the why.
+    pub in_doubt: Option<String>,
 }
 
 /// A release: the fold of its audit events.
@@ -153,6 +157,8 @@ pub struct Release {
     pub artifacts: Vec<ArtifactRef>,
     /// Steps, in start order.
     pub steps: Vec<Step>,
+    /// The steps in doubt, in start order: each waits for a person to `resolve` it (R-9d).
+    pub in_doubt: Vec<Step>,
     /// Environments deployed to.
     pub deployed_to: Vec<String>,
     /// Why a rollback began.
@@ -178,6 +184,7 @@ impl From<&StepRecord> for Step {
                 StepOutcome::Failed { error, .. } => error.clone(),
             }),
             log: s.log.iter().map(|l| l.text.clone()).collect(),
+            in_doubt: s.in_doubt.clone(),
         }
     }
 }
@@ -234,6 +241,7 @@ impl From<&ReleaseState> for Release {
                 .collect(),
             artifacts: s.artifacts.iter().map(ArtifactRef::from).collect(),
             steps: s.steps.iter().map(Step::from).collect(),
+            in_doubt: s.in_doubt().map(Step::from).collect(),
             deployed_to: s.deployed_to.iter().map(ToString::to_string).collect(),
             rollback_reason: s.rollback_reason.clone(),
             cancel_reason: s.cancel_reason.clone(),
@@ -258,8 +266,10 @@ pub struct Unmet {
     pub roles: Vec<String>,
     /// The gate.
     pub gate: Option<String>,
-    /// The step.
+    /// The step: its kind for `step` requirements, its key for `step_in_doubt` ones.
     pub step: Option<String>,
+    /// What is known, for `step_in_doubt` requirements.
+    pub detail: Option<String>,
     /// The environment concerned.
     pub environment: Option<String>,
 }
@@ -279,7 +289,14 @@ impl From<&shipwarden::Unmet> for Unmet {
                 .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),
             gate: field("gate"),
-            step: field("step"),
+            step: match &u.requirement {
+                shipwarden::Requirement::StepInDoubt { key, .. } => Some(key.clone()),
+                _ => field("step"),
+            },
+            detail: match &u.requirement {
+                shipwarden::Requirement::StepInDoubt { detail, .. } => Some(detail.clone()),
+                _ => None,
+            },
             environment: field("environment"),
         }
     }

@@ -59,6 +59,7 @@ function environments() {
   return { staging: [new Target('staging-1')], test: [new Target('test-1')], prod: [new Target('prod-1'), new Target('prod-2')] }
 }
 
+/** Meets one unmet requirement of `release` (an approval, a gate, a step) unless skipped; false when nobody here can. */
 async function supply(manager, release, unmet, skip) {
   try {
     if (unmet.requirement === 'approval' && !skip.has(unmet.approval)) {
@@ -104,4 +105,4 @@ async function openManager(targets, inbox, smokeProbe = smoke()) {
   })
 }
 
-module.exports = { SATURDAY, RITA, person, Target, Inbox, hostProbe, smoke, environments, drive, openManager }
+module.exports = { SATURDAY, RITA, person, Target, Inbox, hostProbe, smoke, environments, supply, drive, openManager }

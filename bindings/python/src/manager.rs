@@ -303,6 +303,18 @@ impl ReleaseManager {
         Ok(Box::pin(async move { Ok(Release(m.report_step(&id, &actor, step, env, outcome).await?.as_ref().clone())) }))
     }
 
+    fn op_resolve(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        step: String,
+        done: bool,
+        reason: String,
+    ) -> PyResult<BoxFut<Release>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        Ok(Box::pin(async move { Ok(Release(m.resolve(&id, &actor, &step, done, &reason).await?.as_ref().clone())) }))
+    }
+
     fn op_status(&self, release: &str) -> PyResult<BoxFut<ReleaseStatus>> {
         let (m, id) = (self.inner.clone(), id(release)?);
         Ok(Box::pin(async move { Ok(ReleaseStatus(m.status(&id).await?)) }))
@@ -686,6 +698,39 @@ impl ReleaseManager {
     ) -> PyResult<Release> {
         no_running_loop(py, "report_step")?;
         let fut = self.op_report_step(release, actor, step, environment, ok, detail, retryable)?;
+        block_on(py, fut)
+    }
+
+    /// Says how a step in doubt ended (R-9d), after checking its target: `done=True` when its work is done,
+    /// False when it failed (the release then undoes it). `step` is the step's key (`Release.in_doubt`,
+    /// or `Unmet.step` of a `step_in_doubt` refusal); needs a role that may roll back, and a reason.
+    #[pyo3(signature = (release, actor, step, *, done, reason))]
+    fn resolve<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        step: String,
+        done: bool,
+        reason: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_resolve(release, actor, step, done, reason)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `resolve`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, step, *, done, reason))]
+    fn resolve_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        step: String,
+        done: bool,
+        reason: String,
+    ) -> PyResult<Release> {
+        no_running_loop(py, "resolve")?;
+        let fut = self.op_resolve(release, actor, step, done, reason)?;
         block_on(py, fut)
     }
 

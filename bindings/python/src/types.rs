@@ -14,8 +14,8 @@ use shipwarden::ports::{
 };
 use shipwarden::{
     Actor as RActor, Approval as RApproval, ArtifactRef as RArtifactRef, GateResult as RGateResult, Hotfix as RHotfix,
-    Plan as RPlan, Refusal as RRefusal, ReleaseKind, ReleaseState, Role, Stage as RStage, StepOutcome as ROutcomeStep,
-    Unmet as RUnmet, Version,
+    Plan as RPlan, Refusal as RRefusal, ReleaseKind, ReleaseState, Requirement, Role, Stage as RStage,
+    StepOutcome as ROutcomeStep, Unmet as RUnmet, Version,
 };
 
 use crate::convert::{parse, timestamp_to_py, to_py, value_to_py};
@@ -558,10 +558,19 @@ impl Step {
         self.0.log.iter().map(|l| l.text.clone()).collect()
     }
 
+    /// Why nobody knew how it ended, once it was found in doubt (its driver stopped and the target could
+    /// not tell); None for a step never in doubt. While `ok` is None it waits for a person
+    /// (`ReleaseManager.resolve`, R-9d); once resolved, `ok` says how it ended and this keeps the why.
+    #[getter]
+    fn in_doubt(&self) -> Option<String> {
+        self.0.in_doubt.clone()
+    }
+
     fn __repr__(&self) -> String {
         let state = match self.ok() {
             Some(true) => "ok",
             Some(false) => "failed",
+            None if self.0.in_doubt.is_some() => "in doubt",
             None => "running",
         };
         format!("Step('{}', {state})", self.0.key)
@@ -643,6 +652,13 @@ impl Release {
     #[getter]
     fn steps(&self) -> Vec<Step> {
         self.0.steps.iter().cloned().map(Step).collect()
+    }
+
+    /// The steps in doubt, in start order: started, no outcome, their driver gone; each waits for a
+    /// person to resolve it (`ReleaseManager.resolve`, R-9d).
+    #[getter]
+    fn in_doubt(&self) -> Vec<Step> {
+        self.0.in_doubt().cloned().map(Step).collect()
     }
 
     /// Environments the release was deployed to.
@@ -755,10 +771,22 @@ impl Unmet {
         self.field("gate")
     }
 
-    /// The step, for `step` requirements.
+    /// The step: its kind for `step` requirements, its key for `step_in_doubt` ones.
     #[getter]
     fn step(&self) -> Option<String> {
-        self.field("step")
+        match &self.inner.requirement {
+            Requirement::StepInDoubt { key, .. } => Some(key.clone()),
+            _ => self.field("step"),
+        }
+    }
+
+    /// What is known, for `step_in_doubt` requirements.
+    #[getter]
+    fn detail(&self) -> Option<String> {
+        match &self.inner.requirement {
+            Requirement::StepInDoubt { detail, .. } => Some(detail.clone()),
+            _ => None,
+        }
     }
 
     /// The environment concerned, if any.
