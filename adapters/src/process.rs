@@ -108,6 +108,19 @@ pub(crate) async fn run(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<(i32, 
 
 /// [`run`], with the last line of standard error as well.
 pub(crate) async fn run_full(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<Finished, PortError> {
+    run_with(spec, log, false).await
+}
+
+/// [`run_full`] with the command's standard input a pipe held open until it
+/// ends (instead of `/dev/null`), closed when the driver dies: `ssh` passes
+/// that end of input on to the remote command, which stops with it (see the
+/// SSH target's guard), so a remote command dies with its driver too.
+#[cfg_attr(not(feature = "ssh"), allow(dead_code))]
+pub(crate) async fn run_holding_input(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<Finished, PortError> {
+    run_with(spec, log, true).await
+}
+
+async fn run_with(spec: &Spec<'_>, log: Option<&LogSink>, hold_input: bool) -> Result<Finished, PortError> {
     let Some((program, args)) = spec.argv.split_first() else {
         return Err(spec.error(ErrorKind::Invalid, "no command configured"));
     };
@@ -122,7 +135,7 @@ pub(crate) async fn run_full(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<F
         .args(args)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .env("SHIPWARDEN_DRIVER_PID", std::process::id().to_string())
-        .stdin(Stdio::null())
+        .stdin(if hold_input { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -135,6 +148,8 @@ pub(crate) async fn run_full(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<F
         .map_err(|e| spec.error(ErrorKind::Rejected, format!("cannot start `{program}`: {e}")).with_source(e))?;
     // The group is the supervisor's pid; dropped before the end (a step cancelled), it is killed.
     let mut group = Group(child.id());
+    // Held (never written) until the command ends; the kernel closes it if this process dies.
+    let input = child.stdin.take();
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(spec.error(ErrorKind::Other, "no output pipes"));
     };
@@ -173,6 +188,7 @@ pub(crate) async fn run_full(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<F
                 .error(ErrorKind::Timeout, format!("`{program}` ran longer than {:?} and was killed", spec.timeout)));
         }
     };
+    drop(input);
     // The command ended by itself: what it started to keep running (a service it
     // deployed, detached) stays; only a command cut short takes its group along.
     group.0 = None;
@@ -183,13 +199,17 @@ pub(crate) async fn run_full(spec: &Spec<'_>, log: Option<&LogSink>) -> Result<F
     })
 }
 
-/// Runs `"$@"` in the background of a shell that leads its own process group,
+/// Runs `"$@"` in the background of a shell that leads its own process group
+/// (its standard input the supervisor's: `/dev/null`, or the held pipe; passed
+/// through fd 3, as `dash` gives a background command `/dev/null` before any
+/// redirection, so `<&0` would not do),
 /// watches the driver (`SHIPWARDEN_DRIVER_PID`) every 200 ms and kills the
 /// whole group once the driver is gone; otherwise waits for the command and
 /// exits with its status.
-const SUPERVISOR: &str = r#""$@" &
+const SUPERVISOR: &str = r#"exec 3<&0
+"$@" <&3 3<&- &
 c=$!
-( while kill -0 "$SHIPWARDEN_DRIVER_PID" 2>/dev/null; do sleep 0.2; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
+( while kill -0 "$SHIPWARDEN_DRIVER_PID" 2>/dev/null; do sleep 0.2; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 3<&- &
 w=$!
 wait "$c"
 s=$?

@@ -176,3 +176,47 @@ async fn an_unknown_host_key_is_refused_and_not_retried() {
     let err = web.status("k").await.expect_err("refused");
     assert!(err.retryable, "{err}");
 }
+
+/// Whether process `pid` still runs (a zombie does not).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "))
+}
+
+#[tokio::test]
+async fn a_remote_command_dies_with_its_connection_r8e_r9d() {
+    // Issue #18: killing ssh (the driver gone, a timeout, a step dropped) left the remote command running,
+    // so a deployment resolved as failed and run again overlapped the first one on the host.
+    let Some(host) = host() else { return };
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let remote = tempfile::tempdir().expect("remote dir");
+    let store: Arc<dyn ArtifactStore> = Arc::new(FsArtifactStore::new(scratch.path().join("store")));
+    let pid_file = remote.path().join("deploy.pid");
+    let deploy = sh("echo $$ > deploy.pid; exec sleep 30");
+    let web = SshTarget::new("web-5", host, remote.path().display().to_string(), deploy, sh("true"), store)
+        .with_timeout(std::time::Duration::from_secs(3));
+    let started = std::time::Instant::now();
+    let err = web.deploy(&request(&Version::new(3, 0, 0), vec![], "deploy:prod:web-5:1"), &LogSink::default()).await;
+    let err = err.expect_err("cut short by the timeout");
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    let pid: u32 = std::fs::read_to_string(&pid_file).expect("the remote command started").trim().parse().expect("pid");
+    // The sshd here is local, so the remote process is visible: it is gone within a couple of seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive(pid) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!alive(pid), "the remote `sleep 30` (pid {pid}) outlived its connection");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    // A command that ends by itself is not disturbed, and its exit status and output come back as before.
+    let ok = LogSink::default();
+    let web = SshTarget::new(
+        "web-6",
+        self::host().expect("host"),
+        remote.path().display().to_string(),
+        sh("sleep 0.3; echo deployed"),
+        sh("true"),
+        Arc::new(FsArtifactStore::new(scratch.path().join("store"))),
+    );
+    let summary = web.deploy(&request(&Version::new(3, 0, 1), vec![], "deploy:prod:web-6:1"), &ok).await;
+    assert_eq!(summary.expect("deploy"), "deployed");
+}

@@ -35,7 +35,22 @@ use shipwarden::ports::{
 };
 use shipwarden::{ArtifactRef, Version};
 
-use crate::process::{EXIT_RETRY, Finished, Spec, run_full};
+use crate::process::{EXIT_RETRY, Finished, Spec, run_full, run_holding_input};
+
+/// `script`, run in `dir` on the host so that it stops when its connection
+/// does: the script runs in the background with `/dev/null` as input, while a
+/// watcher reads the session's input (which ssh keeps open for as long as the
+/// driver lives, and never writes); at its end (ssh killed, the driver gone,
+/// the connection lost) the watcher kills the session's process group, so the
+/// remote command dies with its driver as a local one does. A command that
+/// detaches on purpose (`setsid`, a service manager) is not affected.
+fn guarded(dir: &str, script: &str) -> String {
+    format!(
+        "cd {dir} || exit 1\nexec 3<&0\n( {script}\n) </dev/null &\nc=$!\n\
+         ( while read -r line <&3; do :; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &\nw=$!\n\
+         wait \"$c\"\ns=$?\nkill \"$w\" 2>/dev/null\nexit \"$s\""
+    )
+}
 
 /// How to reach the host.
 #[derive(Debug, Clone)]
@@ -178,10 +193,12 @@ impl SshTarget {
         let mut argv = vec!["ssh".to_owned(), "-p".to_owned(), self.host.port.to_string()];
         argv.extend(self.options());
         argv.push(self.destination());
-        argv.push(format!("cd {} && {script}", shell_quote(&self.dir)));
+        argv.push(guarded(&shell_quote(&self.dir), script));
         let spec =
             Spec { port: self.port_name(), operation, argv: &argv, env: &[], workdir: None, timeout: self.timeout };
-        let finished = run_full(&spec, log).await?;
+        // ssh's input stays open while it runs and closes when the driver dies (or ssh is killed): the guard
+        // on the host then stops the remote command, so it never runs on after its driver (issue #18).
+        let finished = run_holding_input(&spec, log).await?;
         if finished.code == 255 {
             return Err(self.ssh_failed(operation, &finished));
         }
