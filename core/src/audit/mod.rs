@@ -7,6 +7,8 @@
 //! prove it was not changed *inside*; to detect a truncated tail, compare the
 //! head hash with one kept elsewhere (a signed evidence bundle, a ticket comment).
 
+mod checkpoint;
+
 use std::fmt;
 
 use jiff::Timestamp;
@@ -15,6 +17,11 @@ use sha2::{Digest, Sha256};
 
 use crate::machine::Event;
 use crate::rule::RuleId;
+
+pub use checkpoint::{
+    AnchorError, AnchorReport, CHECKPOINT_DOMAIN, Checkpoint, SignatureCheck, verify_anchored, verify_head,
+    verify_head_at,
+};
 
 /// A SHA-256 chain hash, 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
