@@ -44,6 +44,12 @@ impl ReleaseManager {
         }
     }
 
+    /// The configured signer's public key (hex), when there is one and its key can be read.
+    pub fn signing_key(&self) -> Option<String> {
+        let key = self.inner.ports.signer.as_ref()?.public_key();
+        (!key.is_empty()).then_some(key)
+    }
+
     /// The release's checkpoints, by sequence (R-9d); not verified here.
     pub async fn checkpoints(&self, release: &crate::model::ReleaseId) -> Result<Vec<Checkpoint>, super::EngineError> {
         Ok(self.inner.store.checkpoints(release).await?)
