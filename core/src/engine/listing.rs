@@ -4,6 +4,7 @@
 //! a row only to find releases; what it returns is recomputed from each
 //! release's verified chain, and a row that disagrees is reported.
 
+use crate::audit::Envelope;
 use crate::machine::ReleaseState;
 use crate::model::ReleaseId;
 use crate::ports::{ReleaseQuery, ReleaseSummary};
@@ -51,17 +52,25 @@ impl ReleaseManager {
     /// The release's summary as its verified chain says; `None` when it has no plan.
     pub(crate) async fn derived_summary(&self, release: &ReleaseId) -> Result<Option<ReleaseSummary>, EngineError> {
         let envelopes = self.inner.store.load(release).await?;
-        let Some(last) = envelopes.last() else {
-            return Ok(None);
-        };
-        let state = ReleaseState::from_events(envelopes.iter().map(|e| &e.event));
-        Ok(ReleaseSummary::of(&state, last.at).map(|s| s.holding(&state, &self.inner.policy)))
+        Ok(self.summary_of(&envelopes))
     }
 
-    /// Checks the release's stored listing row against its chain (R-9d):
-    /// `None` when they agree or the store lists no row for it.
-    pub async fn listing(&self, release: &ReleaseId) -> Result<Option<ListingMismatch>, EngineError> {
-        let Some(derived) = self.derived_summary(release).await? else {
+    /// The summary a verified chain gives; `None` when it has no plan.
+    fn summary_of(&self, envelopes: &[Envelope]) -> Option<ReleaseSummary> {
+        let last = envelopes.last()?;
+        let state = ReleaseState::from_events(envelopes.iter().map(|e| &e.event));
+        ReleaseSummary::of(&state, last.at).map(|s| s.holding(&state, &self.inner.policy))
+    }
+
+    /// Checks the release's stored listing row against `history`, its chain as
+    /// [`history`](Self::history) returned it (R-9d): `None` when they agree or
+    /// the store lists no row for it.
+    pub async fn listing(
+        &self,
+        release: &ReleaseId,
+        history: &[Envelope],
+    ) -> Result<Option<ListingMismatch>, EngineError> {
+        let Some(derived) = self.summary_of(history) else {
             return Ok(None);
         };
         let query = ReleaseQuery { project: Some(derived.project.clone()), ..ReleaseQuery::default() };
