@@ -33,6 +33,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "bundle")]
+pub mod anchor;
 #[cfg(any(feature = "fs", feature = "oci"))]
 pub mod artifacts;
 #[cfg(any(feature = "fs", feature = "file"))]

@@ -164,7 +164,32 @@ async fn leases_say_who_holds_them_and_since_when_r6e(store: &dyn EventStore) {
     assert_eq!((held.holder.as_str(), held.since), ("b", Some(expired)));
 }
 
+async fn keeps_checkpoints_by_stream_and_sequence_r9d(store: &dyn EventStore) {
+    let (id, first, summary, _) = planned(&unique("k"), Version::new(1, 0, 0), at());
+    store.append(&id, 0, &first, &summary).await.expect("append");
+    assert!(store.checkpoints(&id).await.expect("none yet").is_empty());
+    let head = &first[0];
+    let checkpoint = |signature: &str| shipwarden::audit::Checkpoint {
+        stream: id.to_string(),
+        sequence: head.sequence,
+        head: head.hash.clone(),
+        stage: summary.stage.clone(),
+        at: "2026-11-28T10:00:00.123456789Z".parse().expect("ts"),
+        algorithm: "ed25519".into(),
+        public_key: "ab".repeat(32),
+        signature: signature.into(),
+    };
+    store.put_checkpoint(&checkpoint("01")).await.expect("put");
+    store.put_checkpoint(&checkpoint("02")).await.expect("a second at one sequence replaces the first");
+    let stored = store.checkpoints(&id).await.expect("read");
+    assert_eq!(stored, vec![checkpoint("02")], "every field survives storage exactly, the time to the nanosecond");
+    assert_eq!(stored[0].message(), checkpoint("02").message());
+    let other: ReleaseId = format!("{}-9.9.9", unique("o")).parse().expect("id");
+    assert!(store.checkpoints(&other).await.expect("other stream").is_empty());
+}
+
 async fn suite(store: Arc<dyn EventStore>) {
+    keeps_checkpoints_by_stream_and_sequence_r9d(store.as_ref()).await;
     appends_and_loads_in_order_with_a_verified_chain(store.as_ref()).await;
     a_stale_expected_version_is_a_conflict_and_writes_nothing(store.as_ref()).await;
     concurrent_appends_at_one_version_have_exactly_one_winner(store.clone()).await;

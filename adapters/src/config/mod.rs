@@ -124,6 +124,9 @@ pub struct EvidenceConfig {
     pub signing_key_env: Option<String>,
     /// The public key (hex) bundles must be signed with, for `shipwarden evidence verify`.
     pub public_key: Option<String>,
+    /// More public keys (hex) whose checkpoints `audit --verify` accepts, e.g. a retired key (R-9d).
+    #[serde(default)]
+    pub trusted_keys: Vec<String>,
 }
 
 impl AdapterConfig for EvidenceConfig {

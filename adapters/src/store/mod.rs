@@ -6,6 +6,8 @@
 //! (for listing by environment) and `leases`. Schema migrations are
 //! versioned, embedded in the binary, and run by sqlx's migrator on open.
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod checkpoints;
 #[cfg(feature = "config")]
 pub mod config;
 #[cfg(feature = "postgres")]

@@ -24,6 +24,7 @@ const NAME: &str = "postgres";
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "events", include_str!("migrations/postgres_0001_events.sql")),
     (2, "lease since", include_str!("migrations/postgres_0002_lease_since.sql")),
+    (3, "checkpoints", include_str!("migrations/postgres_0003_checkpoints.sql")),
 ];
 
 /// An event store in a PostgreSQL database.
@@ -141,6 +142,25 @@ impl EventStore for PostgresStore {
         let rows: Vec<(String, Option<i64>, Option<String>)> =
             q.build_query_as().fetch_all(&self.pool).await.map_err(err("list"))?;
         rows.into_iter().map(|(summary, events, at)| super::listed(NAME, &summary, events, at)).collect()
+    }
+
+    async fn put_checkpoint(&self, checkpoint: &shipwarden::audit::Checkpoint) -> Result<(), StoreError> {
+        super::checkpoints::insert_checkpoint::<Postgres>(checkpoint)
+            .build()
+            .execute(&self.pool)
+            .await
+            .map_err(err("put checkpoint"))?;
+        Ok(())
+    }
+
+    async fn checkpoints(&self, stream: &ReleaseId) -> Result<Vec<shipwarden::audit::Checkpoint>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM checkpoints WHERE stream = $1 ORDER BY seq",
+            super::checkpoints::CHECKPOINT_COLUMNS
+        );
+        let rows: Vec<super::checkpoints::CheckpointRow> =
+            sqlx::query_as(&sql).bind(stream.as_str()).fetch_all(&self.pool).await.map_err(err("checkpoints"))?;
+        super::checkpoints::checkpoints(NAME, stream, rows)
     }
 
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration, now: Timestamp) -> Result<bool, StoreError> {

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "events", include_str!("migrations/sqlite_0001_events.sql")),
     (2, "tickets", include_str!("migrations/sqlite_0002_tickets.sql")),
     (3, "lease since", include_str!("migrations/sqlite_0003_lease_since.sql")),
+    (4, "checkpoints", include_str!("migrations/sqlite_0004_checkpoints.sql")),
 ];
 
 /// How durable each append is (SQLite's `synchronous` pragma in WAL mode).
@@ -268,6 +269,23 @@ impl EventStore for SqliteStore {
         let rows: Vec<(String, Option<i64>, Option<String>)> =
             q.build_query_as().fetch_all(&self.pool).await.map_err(err("list"))?;
         rows.into_iter().map(|(summary, events, at)| super::listed(NAME, &summary, events, at)).collect()
+    }
+
+    async fn put_checkpoint(&self, checkpoint: &shipwarden::audit::Checkpoint) -> Result<(), StoreError> {
+        super::checkpoints::insert_checkpoint::<Sqlite>(checkpoint)
+            .build()
+            .execute(&self.pool)
+            .await
+            .map_err(err("put checkpoint"))?;
+        Ok(())
+    }
+
+    async fn checkpoints(&self, stream: &ReleaseId) -> Result<Vec<shipwarden::audit::Checkpoint>, StoreError> {
+        let sql =
+            format!("SELECT {} FROM checkpoints WHERE stream = ? ORDER BY seq", super::checkpoints::CHECKPOINT_COLUMNS);
+        let rows: Vec<super::checkpoints::CheckpointRow> =
+            sqlx::query_as(&sql).bind(stream.as_str()).fetch_all(&self.pool).await.map_err(err("checkpoints"))?;
+        super::checkpoints::checkpoints(NAME, stream, rows)
     }
 
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration, now: Timestamp) -> Result<bool, StoreError> {

@@ -1,7 +1,7 @@
 //! Prints the figures of `benches/RESULTS.md`: each measured several times,
 //! the median reported, with the ratio to its goal or its floor.
 //!
-//! `bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|all] [--smoke]`:
+//! `bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|anchor|all] [--smoke]`:
 //! none runs the engine report (all but `import` and `keys`); `all` runs every one.
 //! `--smoke` makes each tiny (a few seconds in all), so that `scripts/test`
 //! runs every benchmark and none can break unnoticed; its figures mean nothing.
@@ -28,6 +28,8 @@ struct Size {
     import_runs: usize,
     /// Distinct ticket keys in one commit message (issue #18: once quadratic).
     commit_keys: usize,
+    /// Events in the release whose chain is verified with and without checkpoints (issue #19).
+    anchored_events: usize,
 }
 
 const MEASURED: Size = Size {
@@ -42,6 +44,7 @@ const MEASURED: Size = Size {
     import_files: &[("jtl", 100), ("jtl", 1000), ("lcov", 100)],
     import_runs: 3,
     commit_keys: 100_000,
+    anchored_events: 10_000,
 };
 
 const SMOKE: Size = Size {
@@ -56,6 +59,7 @@ const SMOKE: Size = Size {
     import_files: &[("jtl", 1), ("lcov", 1)],
     import_runs: 1,
     commit_keys: 1000,
+    anchored_events: 200,
 };
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -262,6 +266,101 @@ fn keys(size: &Size) {
     println!("ticket keys: {} distinct keys in one commit parsed in {:.1} ms", size.commit_keys, t * 1e3);
 }
 
+/// Verifying one release of `anchored_events` events (issue #19, R-9d): the chain alone (today's
+/// unsigned verification) against the chain with its signed checkpoints (Ed25519, one per stage
+/// change of a real release), in memory and loaded from a SQLite store.
+async fn anchor(size: &Size) {
+    use shipwarden::audit::{Checkpoint, Envelope, verify, verify_anchored};
+    use shipwarden::ports::Signer as _;
+    use shipwarden_adapters::anchor::Ed25519Check;
+    use shipwarden_adapters::bundle::Ed25519Signer;
+    // A real release's events, repeated to the size wanted, sealed as the engine seals them.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manager = shipwarden_benches::memory_manager(Arc::new(MemoryStore::new()), dir.path());
+    shipwarden_benches::full_release(&manager, "anchor").await;
+    let id: ReleaseId = manager.list(&ReleaseQuery::default()).await.expect("list")[0].release.clone();
+    let real = manager.history(&id).await.expect("history");
+    let mut chain: Vec<Envelope> = Vec::with_capacity(size.anchored_events);
+    for e in real.iter().cycle().take(size.anchored_events) {
+        let sealed = Envelope::seal(id.as_str(), chain.last(), e.at, &e.actor, e.event.clone());
+        chain.push(sealed);
+    }
+    // One checkpoint per stage change of the real release, spread over the chain, the last at its end.
+    let seed = secrecy::SecretString::from("7".repeat(64));
+    let signer = Ed25519Signer::from_seed_hex(&seed).expect("key");
+    let stages = manager.checkpoints(&id).await.map(|c| c.len()).unwrap_or(0).max(12);
+    let mut checkpoints = Vec::new();
+    for k in 1..=stages {
+        let e = &chain[size.anchored_events * k / stages - 1];
+        let stage: Stage = "closed".parse().expect("stage");
+        let at = e.at;
+        let message =
+            Checkpoint::statement(&e.stream, e.sequence, &e.hash, &stage, &at, "ed25519", &signer.public_key());
+        let signature = signer.sign(&message).await.expect("sign");
+        checkpoints.push(Checkpoint {
+            stream: e.stream.clone(),
+            sequence: e.sequence,
+            head: e.hash.clone(),
+            stage,
+            at,
+            algorithm: "ed25519".into(),
+            public_key: signer.public_key(),
+            signature,
+        });
+    }
+    let trusted = vec![signer.public_key()];
+    let rounds = size.rounds.max(3) * 4;
+    let (mut plain, mut anchored) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let started = Instant::now();
+        verify(&chain).expect("verifies");
+        plain.push(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        verify_anchored(&chain, &checkpoints, &trusted, &Ed25519Check).expect("anchored");
+        anchored.push(started.elapsed().as_secs_f64());
+    }
+    let (p, a) = (median(plain), median(anchored));
+    println!(
+        "anchor, in memory: {} events, {} checkpoints: chain alone {:.1} ms, with checkpoints {:.1} ms, ratio {:.3} (goal <= 1.2)",
+        chain.len(),
+        checkpoints.len(),
+        p * 1e3,
+        a * 1e3,
+        a / p
+    );
+    // The same from a SQLite store, as `audit --verify` reads it: load (which verifies the chain),
+    // then the checkpoints and their check (`check_checkpoints`: the chain is not hashed twice).
+    let store = SqliteStore::open(dir.path().join("anchor.db")).await.expect("open");
+    let state = shipwarden::machine::ReleaseState::from_events(chain.iter().map(|e| &e.event));
+    let summary = shipwarden::ports::ReleaseSummary::of(&state, chain[chain.len() - 1].at).expect("summary");
+    // In batches: one insert of 10,000 rows has more SQL variables than SQLite takes.
+    for (i, batch) in chain.chunks(500).enumerate() {
+        store.append(&id, (i * 500) as u64, batch, &summary).await.expect("append");
+    }
+    for c in &checkpoints {
+        store.put_checkpoint(c).await.expect("checkpoint");
+    }
+    let (mut plain, mut anchored) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let loaded = store.load(&id).await.expect("load");
+        plain.push(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        let loaded2 = store.load(&id).await.expect("load");
+        let stored = store.checkpoints(&id).await.expect("checkpoints");
+        shipwarden::audit::check_checkpoints(&loaded2, &stored, &trusted, &Ed25519Check).expect("anchored");
+        anchored.push(started.elapsed().as_secs_f64());
+        assert_eq!(loaded.len(), loaded2.len());
+    }
+    let (p, a) = (median(plain), median(anchored));
+    println!(
+        "anchor, from SQLite: load + verify {:.1} ms, load + verify + checkpoints {:.1} ms, ratio {:.3} (goal <= 1.2)",
+        p * 1e3,
+        a * 1e3,
+        a / p
+    );
+}
+
 async fn engine_report(size: &Size) {
     lifecycle(size).await;
     sqlite(size).await;
@@ -290,14 +389,16 @@ async fn main() {
         ["import"] => import(size),
         ["import-measure", kind, path] => import_measure(kind, path),
         ["keys"] => keys(size),
+        ["anchor"] => anchor(size).await,
         [] => engine_report(size).await,
         ["all"] => {
             engine_report(size).await;
             import(size);
             keys(size);
+            anchor(size).await;
         }
         _ => {
-            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|all] [--smoke]");
+            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|anchor|all] [--smoke]");
             std::process::exit(2);
         }
     }

@@ -15,9 +15,15 @@ use crate::output::{self, DIM, GOOD, paint};
 pub struct AuditArgs {
     /// The release.
     pub release: String,
-    /// Check the hash chain (R-9d).
+    /// Check the hash chain, its signed checkpoints and the listing row (R-9d).
     #[arg(long)]
     pub verify: bool,
+    /// With `--verify`: the chain must end at this head hash, known from elsewhere (a ticket, the notes).
+    #[arg(long, value_name = "HASH", requires = "verify")]
+    pub head: Option<String>,
+    /// With `--verify`: the chain must hold this signed evidence bundle's head at its sequence.
+    #[arg(long, value_name = "FILE", requires = "verify")]
+    pub bundle: Option<PathBuf>,
     /// Export the trail (`jsonl`).
     #[arg(long, value_name = "FORMAT")]
     pub export: Option<String>,
@@ -53,22 +59,7 @@ pub async fn run(ctx: &Ctx, a: AuditArgs) -> Result<(), CliError> {
         }
     }
     if a.verify {
-        return match shipwarden::audit::verify(&history) {
-            Ok(head) => {
-                if ctx.json {
-                    output::json(&serde_json::json!({ "verified": true, "events": history.len(), "head": head }));
-                } else {
-                    println!(
-                        "{} audit chain of {release} verified: {} events, head {}",
-                        paint(GOOD, "✓"),
-                        history.len(),
-                        head
-                    );
-                }
-                Ok(())
-            }
-            Err(e) => Err(CliError::Integrity(format!("the audit trail of {release} does not verify (R-9d): {e}"))),
-        };
+        return super::anchor::verify(ctx, &release, &history, a.head.as_deref(), a.bundle.as_deref()).await;
     }
     if ctx.json {
         output::json(&history);

@@ -4,6 +4,7 @@
 //! [`crate::dry_run`]; `--json` prints what scripts read.
 
 pub mod advance;
+pub mod anchor;
 pub mod approve;
 pub mod audit;
 pub mod calendar;

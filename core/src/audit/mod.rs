@@ -4,8 +4,11 @@
 //!
 //! The hash of an envelope covers a canonical JSON encoding of its stream,
 //! sequence, time, actor, rule, event and the previous hash. A chain can only
-//! prove it was not changed *inside*; to detect a truncated tail, compare the
-//! head hash with one kept elsewhere (a signed evidence bundle, a ticket comment).
+//! prove it was not changed *inside*: a rewrite with recomputed hashes, or a
+//! cut tail, is found by its signed [`Checkpoint`]s ([`verify_anchored`]) or
+//! by a head kept elsewhere ([`verify_head`], a signed evidence bundle).
+
+mod checkpoint;
 
 use std::fmt;
 
@@ -15,6 +18,11 @@ use sha2::{Digest, Sha256};
 
 use crate::machine::Event;
 use crate::rule::RuleId;
+
+pub use checkpoint::{
+    AnchorError, AnchorReport, CHECKPOINT_DOMAIN, Checkpoint, SignatureCheck, check_checkpoints, verify_anchored,
+    verify_head, verify_head_at,
+};
 
 /// A SHA-256 chain hash, 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -11,11 +11,13 @@
 //! hold a lease in the store, so two drivers never deploy one environment at
 //! once, even from different machines (R-6e).
 
+mod anchor;
 mod deploy;
 mod duties;
 mod error;
 mod evidence;
 mod lease;
+mod listing;
 mod run;
 mod steps;
 
@@ -35,6 +37,7 @@ use crate::ports::*;
 
 pub use duties::DutyReport;
 pub use error::EngineError;
+pub use listing::ListingMismatch;
 pub use run::{RunOutcome, Waiting};
 
 /// The outside systems a manager drives. Every port is optional; a step
@@ -432,6 +435,7 @@ impl ReleaseManager {
                 events.extend(decided);
             }
             let envelopes = Envelope::seal_all(release.as_str(), loaded.last.as_ref(), now, &actor.user, events);
+            let stage_before = loaded.state.stage.clone();
             for e in &envelopes[..] {
                 loaded.apply(&e.event);
             }
@@ -444,6 +448,11 @@ impl ReleaseManager {
             match self.inner.store.append(release, expected, &envelopes, &summary).await {
                 Ok(_) => {
                     loaded.last = envelopes.last().cloned().or(loaded.last.take());
+                    if loaded.state.stage != stage_before
+                        && let (Some(last), Some(stage)) = (&loaded.last, &loaded.state.stage)
+                    {
+                        self.checkpoint(last, stage).await;
+                    }
                     for e in envelopes {
                         let _ = self.inner.events.send(e);
                     }
@@ -749,12 +758,13 @@ impl ReleaseManager {
         Ok(self.inner.store.load(release).await?)
     }
 
-    /// Lists releases.
+    /// Lists releases, each as its chain says (see [`listing`](Self::listing)): a stored
+    /// listing row is an index, never the truth (R-9d).
     pub async fn list(
         &self,
         query: &crate::ports::ReleaseQuery,
     ) -> Result<Vec<crate::ports::ReleaseSummary>, EngineError> {
-        Ok(self.inner.store.list(query).await?)
+        self.derived_list(query).await
     }
 
     /// Runs `work` while holding the lease `name`, renewing it in the background.

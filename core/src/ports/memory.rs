@@ -53,6 +53,7 @@ impl Failures {
 struct StoreInner {
     streams: HashMap<ReleaseId, Vec<Envelope>>,
     summaries: HashMap<ReleaseId, ReleaseSummary>,
+    checkpoints: HashMap<ReleaseId, std::collections::BTreeMap<u64, crate::audit::Checkpoint>>,
     leases: HashMap<String, (String, Timestamp)>,
 }
 
@@ -110,6 +111,23 @@ impl EventStore for MemoryStore {
             found.truncate(limit as usize);
         }
         Ok(found)
+    }
+
+    async fn put_checkpoint(&self, checkpoint: &crate::audit::Checkpoint) -> Result<(), StoreError> {
+        let stream = checkpoint.stream.parse::<ReleaseId>().map_err(|e| {
+            StoreError::Backend(PortError::new(
+                "event-store memory",
+                "put checkpoint",
+                ErrorKind::Invalid,
+                e.to_string(),
+            ))
+        })?;
+        lock(&self.inner).checkpoints.entry(stream).or_default().insert(checkpoint.sequence, checkpoint.clone());
+        Ok(())
+    }
+
+    async fn checkpoints(&self, stream: &ReleaseId) -> Result<Vec<crate::audit::Checkpoint>, StoreError> {
+        Ok(lock(&self.inner).checkpoints.get(stream).map(|c| c.values().cloned().collect()).unwrap_or_default())
     }
 
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration, now: Timestamp) -> Result<bool, StoreError> {

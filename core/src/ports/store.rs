@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::PortError;
-use crate::audit::{AuditError, Envelope};
+use crate::audit::{AuditError, Checkpoint, Envelope};
 use crate::calendar::Booking;
 use crate::machine::ReleaseState;
 use crate::model::{EnvName, ReleaseId, ReleaseKind, Stage, Version};
@@ -184,6 +184,30 @@ pub trait EventStore: Send + Sync {
 
     /// Gives a lease back, if `holder` has it.
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Records a signed checkpoint of a stream's chain head (R-9d).
+    ///
+    /// # Behavior
+    /// Kept beside the stream's events; a second checkpoint at the same
+    /// sequence replaces the first. The default refuses (kind rejected):
+    /// a store that cannot keep checkpoints leaves its chains unanchored.
+    async fn put_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        Err(StoreError::Backend(PortError::new(
+            "event-store",
+            "put checkpoint",
+            super::ErrorKind::Rejected,
+            format!("this store keeps no checkpoints (sequence {} of {})", checkpoint.sequence, checkpoint.stream),
+        )))
+    }
+
+    /// A stream's checkpoints, by sequence; empty when it has none (the default).
+    ///
+    /// # Notes
+    /// Not verified here: [`verify_anchored`](crate::audit::verify_anchored) checks them against the chain.
+    async fn checkpoints(&self, stream: &ReleaseId) -> Result<Vec<Checkpoint>, StoreError> {
+        let _ = stream;
+        Ok(Vec::new())
+    }
 
     /// Who holds the lease `name`, since when, and until when; `None` when
     /// nobody does or the store cannot say (the default).

@@ -1,0 +1,119 @@
+//! `audit --verify`: the chain, then its signed checkpoints, a head known from
+//! elsewhere (`--head`, `--bundle`), and the listing row (R-9d). Every failure
+//! is an integrity failure (exit 6); an unanchored chain is a warning.
+
+use std::path::Path;
+
+use anstream::{eprintln, println};
+use shipwarden::ReleaseId;
+use shipwarden::audit::{ChainHash, Envelope, check_checkpoints, verify_head, verify_head_at};
+use shipwarden::bundle::SignedBundle;
+use shipwarden_adapters::anchor::Ed25519Check;
+
+use crate::CliError;
+use crate::ctx::Ctx;
+use crate::output::{self, GOOD, WAIT, paint};
+
+/// The keys whose checkpoints are trusted: `[evidence] public_key`, `[evidence] trusted_keys`
+/// and the configured signing key's own public key.
+fn trusted_keys(ctx: &Ctx) -> Vec<String> {
+    let evidence = &ctx.loaded.config.evidence;
+    let mut keys: Vec<String> = evidence.public_key.iter().chain(&evidence.trusted_keys).cloned().collect();
+    keys.extend(ctx.manager.signing_key());
+    keys.iter_mut().for_each(|k| *k = k.trim().to_ascii_lowercase());
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+fn integrity(release: &ReleaseId, e: impl std::fmt::Display) -> CliError {
+    CliError::Integrity(format!("the audit trail of {release} does not verify (R-9d): {e}"))
+}
+
+/// Verifies `history` (already loaded and chain-checked by the store) against everything known about it.
+pub async fn verify(
+    ctx: &Ctx,
+    release: &ReleaseId,
+    history: &[Envelope],
+    head: Option<&str>,
+    bundle: Option<&Path>,
+) -> Result<(), CliError> {
+    let checkpoints = ctx.manager.checkpoints(release).await?;
+    let trusted = trusted_keys(ctx);
+    // The store verified the chain as it loaded it (a broken one never gets here): check the checkpoints.
+    let report =
+        check_checkpoints(history, &checkpoints, &trusted, &Ed25519Check).map_err(|e| integrity(release, e))?;
+    if let Some(head) = head {
+        let head: ChainHash = head.parse().map_err(|e: shipwarden::ParseError| CliError::usage(e.to_string()))?;
+        verify_head(history, &head).map_err(|e| integrity(release, e))?;
+    }
+    if let Some(path) = bundle {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("--bundle {}: {e}", path.display())))?;
+        let signed: SignedBundle = serde_json::from_str(&text)
+            .map_err(|e| CliError::Integrity(format!("{}: not an evidence bundle (R-9d): {e}", path.display())))?;
+        let pinned = ctx.loaded.config.evidence.public_key.as_deref();
+        let verified = shipwarden_adapters::bundle::verify(&signed, pinned)
+            .map_err(|e| CliError::Integrity(format!("{}: {e} (R-9d)", path.display())))?;
+        if &signed.bundle.release != release {
+            return Err(CliError::usage(format!(
+                "--bundle {}: it is the bundle of {}",
+                path.display(),
+                verified.release
+            )));
+        }
+        let head: ChainHash = verified.head.parse().map_err(|e| integrity(release, e))?;
+        verify_head_at(history, verified.events, &head).map_err(|e| integrity(release, e))?;
+    }
+    if let Some(mismatch) = ctx.manager.listing(release, history).await? {
+        return Err(CliError::Integrity(format!(
+            "the listing row of {release} does not match its audit chain (R-9d): {}; `list` and `status` show \
+             what the chain says",
+            mismatch.describe()
+        )));
+    }
+    let mut warnings = Vec::new();
+    match report.anchored_at {
+        None => warnings.push(
+            "the chain is unanchored: no signed checkpoint; configure [evidence] signing_key_env so that a \
+             rewrite of the store can be found"
+                .to_owned(),
+        ),
+        Some(at) if report.unanchored_events > 0 => warnings.push(format!(
+            "{} events after the newest checkpoint (sequence {at}) are not covered by a signature yet",
+            report.unanchored_events
+        )),
+        Some(_) => {}
+    }
+    for key in &report.unpinned_keys {
+        warnings.push(format!(
+            "checkpoints are signed by key {key}, but no trusted key is configured: set [evidence] public_key"
+        ));
+    }
+    if ctx.json {
+        output::json(&serde_json::json!({
+            "verified": true,
+            "events": history.len(),
+            "head": report.head,
+            "checkpoints": report.checkpoints,
+            "anchored_at": report.anchored_at,
+            "anchored": report.anchored_at.is_some(),
+            "warnings": warnings,
+        }));
+        return Ok(());
+    }
+    let anchored = match report.anchored_at {
+        Some(at) => format!(", {} signed checkpoints, the newest at sequence {at}", report.checkpoints),
+        None => String::new(),
+    };
+    println!(
+        "{} audit chain of {release} verified: {} events, head {}{anchored}",
+        paint(GOOD, "✓"),
+        history.len(),
+        report.head
+    );
+    for w in &warnings {
+        eprintln!("{} {w}", paint(WAIT, "!"));
+    }
+    Ok(())
+}
