@@ -3,6 +3,7 @@
 //! and total; every rule of the procedure is enforced in `decide`, once.
 
 mod decide;
+mod identity;
 mod refusal;
 mod state;
 pub mod typestate;

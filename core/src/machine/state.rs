@@ -18,6 +18,10 @@ pub struct WindowOverride {
     pub reason: String,
     /// When.
     pub at: Timestamp,
+    /// How the person was established (issue #19); none in events recorded
+    /// before proofs were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<crate::model::Proof>,
 }
 
 /// A step's record: started, and perhaps finished.
