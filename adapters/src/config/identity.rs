@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{ConfigError, Loaded, StoreConfig};
+use shipwarden::Problem;
+
+use super::{Config, ConfigError, Loaded, StoreConfig};
 use crate::identity::AllowedSigners;
 
 /// `[identity]`.
@@ -68,5 +70,21 @@ impl Loaded {
                 .map_err(|e| ConfigError::invalid(e.to_string()))?;
         }
         Ok(signers)
+    }
+}
+
+/// Reports each `[users.NAME] ssh_keys` entry that is not an OpenSSH public key.
+pub(super) fn validate_keys(config: &Config, problems: &mut Vec<Problem>) {
+    for (name, user) in &config.users {
+        for (i, key) in user.ssh_keys.iter().enumerate() {
+            let path = format!("users.{name}.ssh_keys[{i}]");
+            if let Err(e) = AllowedSigners::new().add(name, key, &path) {
+                let message = match e {
+                    crate::identity::IdentityError::Config { problem, .. } => problem,
+                    other => other.to_string(),
+                };
+                problems.push(Problem { path, message });
+            }
+        }
     }
 }

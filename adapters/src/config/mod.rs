@@ -643,6 +643,7 @@ impl Loaded {
 impl Config {
     /// Every problem beyond what serde checks, each with its TOML path.
     fn validate(&self, policy: &Policy, problems: &mut Vec<Problem>) {
+        identity::validate_keys(self, problems);
         if self.project.name.trim().is_empty() {
             problems.push(Problem { path: "project.name".into(), message: "name the project (`shop`)".into() });
         } else if let Err(e) =
