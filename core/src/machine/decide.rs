@@ -187,6 +187,7 @@ fn plan_release(
         author: actor.user.clone(),
         stage: policy.lifecycle.initial.clone(),
         at: now,
+        proof: (plan.kind == ReleaseKind::Emergency).then(|| actor.proof.clone()),
     }])
 }
 
@@ -673,6 +674,7 @@ impl Ctx<'_> {
                 to: l.rolling_back.clone(),
                 reason: reason.to_owned(),
                 at: self.now,
+                proof: Some(self.actor.proof.clone()),
             }]
         })
     }

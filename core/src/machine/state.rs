@@ -244,7 +244,7 @@ impl ReleaseState {
 pub fn apply(mut state: ReleaseState, event: &Event) -> ReleaseState {
     state.version += 1;
     match event {
-        Event::Planned { plan, author, stage, at } => {
+        Event::Planned { plan, author, stage, at, .. } => {
             state.plan = Some(plan.clone());
             state.author = Some(author.clone());
             state.enter(stage.clone(), *at);
