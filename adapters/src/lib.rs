@@ -51,6 +51,8 @@ pub mod config;
 pub mod evidence;
 #[cfg(feature = "github")]
 mod github_api;
+#[cfg(feature = "identity")]
+pub mod identity;
 #[cfg(feature = "file")]
 pub mod logs;
 #[cfg(feature = "migrations")]

@@ -27,6 +27,7 @@ pub mod dry_run;
 pub mod error;
 pub mod logging;
 pub mod output;
+pub mod signing;
 pub mod verbs;
 
 use std::path::PathBuf;

@@ -144,12 +144,13 @@ pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>)
             format!("{} {} {} ({}) in {}", paint(GOOD, "✓"), plan.project, plan.version, plan.kind, paint(STAGE, stage))
         }
         Event::Approved(a) => format!(
-            "{} {} approved by {} as {} via {}",
+            "{} {} approved by {} as {} via {}{}",
             paint(GOOD, "✓"),
             paint(BOLD, &a.approval),
             a.user,
             a.role,
-            a.channel
+            a.channel,
+            a.proof.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default()
         ),
         Event::EvidenceRecorded(g) => {
             let place = match (&g.environment, &g.target) {

@@ -19,6 +19,7 @@ fn the_demo_runs_three_scenarios_and_leaves_its_records() {
     for needle in [
         "refused: advance to qa_verified by R-7b",
         "R-5a",
+        "identity: trust = \"local\"",
         "rolling back",
         "production database restored",
         "1. minor release, whole lifecycle        shop-1.4.0       closed",

@@ -12,6 +12,7 @@
 
 pub(crate) mod adapter;
 mod deferred;
+mod identity;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use shipwarden::{Actor, EnvName, Policy, Problem, Role};
 
 pub use self::adapter::SecretRef;
 use self::adapter::{AdapterConfig, Context, duration};
+pub use self::identity::IdentityConfig;
 pub use crate::artifacts::config::{ArtifactsConfig, FsArtifactsConfig, OciArtifactsConfig};
 pub use crate::backup::config::{BackupConfig, PgBackupConfig};
 pub use crate::build::config::BuildConfig;
@@ -114,6 +116,10 @@ pub struct Config {
     /// `[policy]`: overrides of the default policy.
     #[serde(default)]
     pub policy: toml::Table,
+    /// `[identity]`: which proofs of who acts each action needs, and where
+    /// users' SSH keys are listed (issue #19).
+    #[serde(default)]
+    pub identity: IdentityConfig,
 }
 
 /// `[evidence]`.
@@ -226,6 +232,9 @@ pub struct User {
     pub roles: Vec<Role>,
     /// Their email address.
     pub email: Option<String>,
+    /// The SSH public keys they sign approvals with (`ssh-ed25519 AAAA… comment`).
+    #[serde(default)]
+    pub ssh_keys: Vec<String>,
 }
 
 /// `[[escalation]]`: whom to call when a release is in trouble (R-2e).
@@ -388,6 +397,7 @@ impl Loaded {
                 t.insert("time_zone".into(), toml::Value::String(tz.clone()));
             }
         }
+        identity::merge_into_policy(&config.identity, &config.store, &mut overrides);
         let policy = match Policy::from_toml_table(overrides) {
             Ok(p) => p,
             Err(e) => {
@@ -636,6 +646,7 @@ impl Loaded {
 impl Config {
     /// Every problem beyond what serde checks, each with its TOML path.
     fn validate(&self, policy: &Policy, problems: &mut Vec<Problem>) {
+        identity::validate_keys(self, problems);
         if self.project.name.trim().is_empty() {
             problems.push(Problem { path: "project.name".into(), message: "name the project (`shop`)".into() });
         } else if let Err(e) =

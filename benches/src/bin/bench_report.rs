@@ -1,8 +1,8 @@
 //! Prints the figures of `benches/RESULTS.md`: each measured several times,
 //! the median reported, with the ratio to its goal or its floor.
 //!
-//! `bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|anchor|all] [--smoke]`:
-//! none runs the engine report (all but `import` and `keys`); `all` runs every one.
+//! `bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|anchor|identity|all] [--smoke]`:
+//! none runs the engine report (all but `import`, `keys`, `anchor` and `identity`); `all` runs every one.
 //! `--smoke` makes each tiny (a few seconds in all), so that `scripts/test`
 //! runs every benchmark and none can break unnoticed; its figures mean nothing.
 
@@ -361,6 +361,67 @@ async fn anchor(size: &Size) {
     );
 }
 
+/// Issue #19: what a signed approval adds to `approve`: signing the statement
+/// with a key file (in-process), verifying it (signature, key listed, fields),
+/// and, for the ssh-agent path, one `ssh-keygen -Y sign` process.
+fn identity(size: &Size) {
+    use shipwarden_adapters::identity::{AllowedSigners, sign_with_key_file, verify_statement};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("id_ed25519");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "paul@bench", "-f"])
+        .arg(&key)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "ssh-keygen is needed for this benchmark");
+    let public = std::fs::read_to_string(dir.path().join("id_ed25519.pub")).expect("pub");
+    let mut signers = AllowedSigners::new();
+    signers.add("paul", &public, "bench").expect("key");
+    let statement = Statement {
+        project: "shop".into(),
+        release: "shop-1.2.0".into(),
+        approval: "scope".into(),
+        role: "product_owner".into(),
+        user: "paul".into(),
+        head: "0".repeat(64),
+        at: "2026-12-02T10:00:00Z".into(),
+        channel: "cli".into(),
+        comment: "scope as discussed".into(),
+    };
+    let text = statement.text();
+    let runs = size.rounds * 40;
+    let (mut sign, mut verify, mut process) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let started = Instant::now();
+        let armored = sign_with_key_file(&key, &text).expect("sign");
+        sign.push(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        verify_statement(&text, &armored, &signers, &statement).expect("verify");
+        verify.push(started.elapsed().as_secs_f64());
+    }
+    std::fs::write(dir.path().join("statement"), &text).expect("write");
+    for _ in 0..size.rounds * 4 {
+        let _ = std::fs::remove_file(dir.path().join("statement.sig"));
+        let started = Instant::now();
+        let signed = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-Y", "sign", "-n", "shipwarden", "-f"])
+            .arg(&key)
+            .arg(dir.path().join("statement"))
+            .status()
+            .is_ok_and(|s| s.success());
+        process.push(started.elapsed().as_secs_f64());
+        assert!(signed, "ssh-keygen -Y sign");
+    }
+    let (sign, verify, process) = (median(sign), median(verify), median(process));
+    println!(
+        "signed approval (ed25519): sign with a key file {:.0} µs, verify {:.0} µs: {:.2} ms added to approve (goal < 5 ms); the ssh-agent path's `ssh-keygen -Y sign` process {:.1} ms",
+        sign * 1e6,
+        verify * 1e6,
+        (sign + verify) * 1e3,
+        process * 1e3
+    );
+}
+
 async fn engine_report(size: &Size) {
     lifecycle(size).await;
     sqlite(size).await;
@@ -390,15 +451,19 @@ async fn main() {
         ["import-measure", kind, path] => import_measure(kind, path),
         ["keys"] => keys(size),
         ["anchor"] => anchor(size).await,
+        ["identity"] => identity(size),
         [] => engine_report(size).await,
         ["all"] => {
             engine_report(size).await;
             import(size);
             keys(size);
             anchor(size).await;
+            identity(size);
         }
         _ => {
-            eprintln!("usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|anchor|all] [--smoke]");
+            eprintln!(
+                "usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|anchor|identity|all] [--smoke]"
+            );
             std::process::exit(2);
         }
     }

@@ -232,6 +232,14 @@ async fn run(args: DemoArgs) -> Result<(), CliError> {
     }
     println!("{}", paint(BOLD, "shipwarden demo: three releases of a sample shop, on this machine"));
     println!("{}", paint(DIM, format!("working in {}", dir.display())));
+    println!(
+        "{}",
+        paint(
+            DIM,
+            "identity: trust = \"local\": one operator on this machine, approvals recorded unsigned with the OS user \
+             (a shared store needs signed approvals: `approve --sign`)"
+        )
+    );
     let world = setup(&dir).await?;
     let result = scenarios(&world).await;
     for (env, port, _) in &world.ports {
@@ -313,6 +321,11 @@ roles = ["qa_lead"]
 roles = ["deployment_engineer"]
 [users.casey]
 roles = ["cto"]
+
+# One operator on one machine: approvals are recorded with the OS user,
+# unsigned. A shared store needs `trust = "verified"` and `approve --sign` (issue #19).
+[identity]
+trust = "local"
 
 [[escalation]]
 name = "Casey"

@@ -8,6 +8,7 @@ use crate::CliError;
 use crate::ctx::{Ctx, parse};
 use crate::dry_run;
 use crate::output::{BOLD, GOOD, paint};
+use crate::signing::{self, Approving, SignArgs};
 
 /// `approve`.
 #[derive(Args, Debug)]
@@ -25,6 +26,9 @@ pub struct ApproveArgs {
     /// A comment, kept in the audit trail.
     #[arg(long, default_value = "")]
     pub comment: String,
+    /// How the approval proves who gives it (issue #19).
+    #[command(flatten)]
+    pub signing: SignArgs,
 }
 
 /// Records the approval.
@@ -45,6 +49,20 @@ pub async fn run(ctx: &Ctx, a: ApproveArgs) -> Result<(), CliError> {
         }
     };
     let channel: Channel = parse(&a.channel)?;
+    let what = Approving {
+        release: &release,
+        approval: &approval,
+        role: &role,
+        user: &actor.user,
+        channel,
+        comment: &a.comment,
+    };
+    let expected = signing::statement(ctx, &what).await?;
+    if a.signing.print_statement {
+        anstream::print!("{}", expected.text());
+        return Ok(());
+    }
+    let actor = actor.clone().with_proof(signing::proof(ctx, &a.signing, &expected).await?);
     if ctx.dry_run {
         let action = Action::Approve { approval, role, channel, comment: a.comment };
         return dry_run::action(ctx, &release, &actor, action).await;
@@ -60,7 +78,14 @@ pub async fn run(ctx: &Ctx, a: ApproveArgs) -> Result<(), CliError> {
         .unwrap_or_default();
     ctx.done(
         &state,
-        format!("{} {}{email} approved {} as {}", paint(GOOD, "✓"), actor.user, paint(BOLD, &approval), role),
+        format!(
+            "{} {}{email} approved {} as {} ({})",
+            paint(GOOD, "✓"),
+            actor.user,
+            paint(BOLD, &approval),
+            role,
+            actor.proof
+        ),
     );
     Ok(())
 }

@@ -39,6 +39,7 @@ pub async fn run(ctx: &Ctx, a: AuditArgs) -> Result<(), CliError> {
     if history.is_empty() {
         return Err(CliError::usage(format!("no release {release}")));
     }
+    crate::signing::audit_flags(ctx, &history)?;
     if let Some(format) = &a.export {
         if format != "jsonl" {
             return Err(CliError::usage(format!("--export {format}: the format is `jsonl`")));

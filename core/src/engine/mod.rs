@@ -16,6 +16,7 @@ mod deploy;
 mod duties;
 mod error;
 mod evidence;
+mod identity;
 mod lease;
 mod listing;
 mod run;
@@ -418,6 +419,9 @@ impl ReleaseManager {
                 self.reload(release, &mut loaded).await?;
             }
             let now = self.inner.clock.now();
+            if let Some(refusal) = identity::stale_statement(actor, loaded.last.as_ref(), &loaded.state) {
+                return Err(EngineError::Refused(refusal));
+            }
             let expected = loaded.state.version;
             // Decide the first action on the held state; later ones see the
             // events of those before them. Events are applied in place: if the

@@ -1,5 +1,6 @@
 use jiff::{SignedDuration, Timestamp};
 
+use super::identity::{proof_unmet, rejected_unmet, replay_unmet};
 use super::{
     Action, Command, Event, Evidence, Refusal, ReleaseState, Requirement as Req, StepOutcome, Unmet, WindowOverride,
 };
@@ -8,7 +9,7 @@ use crate::model::{
     Actor, Approval, ApprovalId, ArtifactRef, Channel, EnvName, GateResult, Measure, Plan, ReleaseKind, Role, Stage,
     Version,
 };
-use crate::policy::{GateRequirement, Policy, StepRequirement, Transition};
+use crate::policy::{GateRequirement, IdentityAction, Policy, StepRequirement, Transition};
 use crate::rule::RuleId;
 
 /// Decides what a command does: the events to append, or a [`Refusal`]
@@ -19,6 +20,9 @@ use crate::rule::RuleId;
 pub fn decide(state: &ReleaseState, command: &Command, policy: &Policy, now: Timestamp) -> Result<Vec<Event>, Refusal> {
     let actor = &command.actor;
     let attempted = describe(&command.action);
+    if let Some(unmet) = rejected_unmet(actor) {
+        return Err(Refusal::new(state.stage.clone(), attempted, vec![unmet]));
+    }
     if let Action::Plan { plan, last_release } = &command.action {
         return plan_release(state, actor, plan, last_release.as_ref(), policy, now, attempted);
     }
@@ -152,6 +156,9 @@ fn plan_release(
     }
     let mut unmet = Vec::new();
     unmet.extend(lacks_roles(actor, &policy.lifecycle.plan_roles));
+    if plan.kind == ReleaseKind::Emergency {
+        unmet.extend(proof_unmet(actor, policy, IdentityAction::EmergencyPlan));
+    }
     if plan.project.trim().is_empty() {
         unmet.push(input(RuleId::R_1A, "project", "a release needs a project name"));
     }
@@ -180,6 +187,7 @@ fn plan_release(
         author: actor.user.clone(),
         stage: policy.lifecycle.initial.clone(),
         at: now,
+        proof: (plan.kind == ReleaseKind::Emergency).then(|| actor.proof.clone()),
     }])
 }
 
@@ -227,6 +235,8 @@ impl Ctx<'_> {
         if !rule.roles.contains(role) {
             unmet.push(Unmet::new(RuleId::R_2D, Req::Role { user: user.clone(), needed: rule.roles.clone() }));
         }
+        unmet.extend(proof_unmet(self.actor, self.policy, IdentityAction::Approve));
+        unmet.extend(replay_unmet(self.state, self.actor));
         if self.policy.separation_of_duties && self.state.author.as_deref() == Some(user.as_str()) {
             unmet.push(Unmet::new(RuleId::R_2D, Req::SeparationOfDuties { user: user.clone() }));
         }
@@ -246,6 +256,7 @@ impl Ctx<'_> {
                 at: self.now,
                 channel,
                 comment: comment.to_owned(),
+                proof: Some(self.actor.proof.clone()),
             })]
         })
     }
@@ -554,6 +565,7 @@ impl Ctx<'_> {
         let roles = &self.policy.calendar.override_roles;
         let mut unmet = Vec::new();
         unmet.extend(lacks_roles(self.actor, roles));
+        unmet.extend(proof_unmet(self.actor, self.policy, IdentityAction::OverrideWindow));
         if reason.trim().is_empty() {
             unmet.push(input(RuleId::R_6B, "reason", "an override needs a reason"));
         }
@@ -564,6 +576,7 @@ impl Ctx<'_> {
                 role,
                 reason: reason.to_owned(),
                 at: self.now,
+                proof: Some(self.actor.proof.clone()),
             })]),
             _ => Err(unmet),
         }
@@ -651,6 +664,7 @@ impl Ctx<'_> {
             unmet.push(Unmet::new(RuleId::R_8G, Req::Stage { expected: l.rollback_from.clone() }));
         }
         unmet.extend(lacks_roles(self.actor, &l.rollback_roles));
+        unmet.extend(proof_unmet(self.actor, self.policy, IdentityAction::Rollback));
         if reason.trim().is_empty() {
             unmet.push(input(RuleId::R_8G, "reason", "a rollback needs a reason"));
         }
@@ -660,6 +674,7 @@ impl Ctx<'_> {
                 to: l.rolling_back.clone(),
                 reason: reason.to_owned(),
                 at: self.now,
+                proof: Some(self.actor.proof.clone()),
             }]
         })
     }

@@ -3,6 +3,7 @@
 //! and total; every rule of the procedure is enforced in `decide`, once.
 
 mod decide;
+mod identity;
 mod refusal;
 mod state;
 pub mod typestate;
@@ -323,6 +324,10 @@ pub enum Event {
         stage: Stage,
         /// When.
         at: Timestamp,
+        /// How the author was established, for an emergency plan (issue #19);
+        /// none for other plans and in events recorded before proofs were.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proof: Option<crate::model::Proof>,
     },
     /// An approval was given (R-2c).
     Approved(Approval),
@@ -391,6 +396,10 @@ pub enum Event {
         reason: String,
         /// When.
         at: Timestamp,
+        /// How the person who began it was established (issue #19); none in
+        /// events recorded before proofs were.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proof: Option<crate::model::Proof>,
     },
     /// A rollback ended (R-1d).
     RollbackFinished {

@@ -3,7 +3,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Booking, WindowBlock};
-use crate::model::{ApprovalId, EnvName, GateId, Measure, ReleaseKind, Role, Stage, StepKind};
+use crate::model::{ApprovalId, EnvName, GateId, Measure, ProofKind, ReleaseKind, Role, Stage, StepKind};
 use crate::rule::RuleId;
 
 /// A command the policy refuses: the rule, the stage, what was attempted,
@@ -255,6 +255,26 @@ pub enum Requirement {
         /// Since when it is due.
         due_at: jiff::Timestamp,
     },
+    /// The action needs a proof of who acts that the actor does not bring
+    /// (issue #19, R-2d): under `[identity] trust = "verified"`.
+    Proof {
+        /// Who.
+        user: String,
+        /// The action, as `[identity]` names it (`approve`, `rollback`, …).
+        action: String,
+        /// Any of these proofs would do.
+        needed: Vec<ProofKind>,
+        /// The proof given.
+        given: ProofKind,
+    },
+    /// A signed statement does not fit the action (issue #19, R-2d): it was
+    /// recorded already, or it names an older chain head (a replay).
+    Statement {
+        /// Who.
+        user: String,
+        /// What does not fit.
+        problem: String,
+    },
     /// Something in the command is invalid.
     Input {
         /// Which field.
@@ -373,6 +393,17 @@ impl fmt::Display for Requirement {
                 "{environment} is held by {by} (deploying since {since}) until its verification ends: released, rolled back or cancelled"
             ),
             Requirement::Duty { subject, due_at, .. } => write!(f, "duty due since {due_at} not done: {subject}"),
+            Requirement::Proof { user, action, needed, given } => write!(
+                f,
+                "`{action}` needs proof of who acts ({}); {user} brought a {given} proof{}",
+                join(needed, " or "),
+                if needed.contains(&ProofKind::SshSignature) {
+                    " (sign it with your SSH key: `--sign`, or `--signature FILE`)"
+                } else {
+                    ""
+                }
+            ),
+            Requirement::Statement { user, problem } => write!(f, "the statement signed for {user} {problem}"),
             Requirement::Input { field, problem } => write!(f, "{field}: {problem}"),
         }
     }

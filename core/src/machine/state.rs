@@ -18,6 +18,10 @@ pub struct WindowOverride {
     pub reason: String,
     /// When.
     pub at: Timestamp,
+    /// How the person was established (issue #19); none in events recorded
+    /// before proofs were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<crate::model::Proof>,
 }
 
 /// A step's record: started, and perhaps finished.
@@ -240,7 +244,7 @@ impl ReleaseState {
 pub fn apply(mut state: ReleaseState, event: &Event) -> ReleaseState {
     state.version += 1;
     match event {
-        Event::Planned { plan, author, stage, at } => {
+        Event::Planned { plan, author, stage, at, .. } => {
             state.plan = Some(plan.clone());
             state.author = Some(author.clone());
             state.enter(stage.clone(), *at);

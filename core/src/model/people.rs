@@ -5,21 +5,32 @@ use std::str::FromStr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{ApprovalId, ParseError, Role};
+use super::{ApprovalId, ParseError, Proof, Role};
 
-/// Someone (or something) that issues commands: a user name and roles (R-2a).
+/// Someone (or something) that issues commands: a user name, roles (R-2a),
+/// and how it was established (issue #19): who acted is a proof, not a name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     /// The user name recorded in the audit trail.
     pub user: String,
     /// The roles this actor holds.
     pub roles: BTreeSet<Role>,
+    /// How the actor was established; [`Proof::Local`] unless set.
+    #[serde(default)]
+    pub proof: Proof,
 }
 
 impl Actor {
-    /// An actor with a user name and roles.
+    /// An actor with a user name and roles, established locally
+    /// ([`Proof::Local`], no OS user): what a program or a binding gives.
     pub fn new(user: impl Into<String>, roles: impl IntoIterator<Item = Role>) -> Self {
-        Self { user: user.into(), roles: roles.into_iter().collect() }
+        Self { user: user.into(), roles: roles.into_iter().collect(), proof: Proof::default() }
+    }
+
+    /// The same actor with a proof of who it is.
+    pub fn with_proof(mut self, proof: Proof) -> Self {
+        self.proof = proof;
+        self
     }
 
     /// True when the actor holds `role`.
@@ -93,6 +104,10 @@ pub struct Approval {
     pub channel: Channel,
     /// The approver's comment.
     pub comment: String,
+    /// How the approver was established (issue #19); none in events recorded
+    /// before proofs were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Proof>,
 }
 
 /// Someone to call when a release is in trouble (R-2e).

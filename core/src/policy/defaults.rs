@@ -334,6 +334,7 @@ impl Default for Policy {
             },
             monitoring: MonitoringPolicy::default(),
             duties: DutyPolicy::default(),
+            identity: super::IdentityPolicy::default(),
         }
     }
 }

@@ -174,6 +174,7 @@ impl Policy {
                 "tickets" => read::<TicketPolicy>("tickets", value, &mut problems).is_some(),
                 "monitoring" => read::<MonitoringPolicy>("monitoring", value, &mut problems).is_some(),
                 "duties" => read::<DutyPolicy>("duties", value, &mut problems).is_some(),
+                "identity" => read::<IdentityPolicy>("identity", value, &mut problems).is_some(),
                 "roles" => read::<Vec<crate::model::Role>>("roles", value, &mut problems).is_some(),
                 "separation_of_duties" => read::<bool>("separation_of_duties", value, &mut problems).is_some(),
                 _ => true,

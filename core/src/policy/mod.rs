@@ -3,6 +3,7 @@
 //! `shipwarden.toml` overrides any part of it (see [`Policy::from_toml_str`]).
 
 mod defaults;
+mod identity;
 mod load;
 mod validate;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ApprovalId, EnvName, GateId, ReleaseKind, Role, Stage, StepKind, Threshold, Unit};
 use crate::rule::RuleId;
 
+pub use identity::{IdentityAction, IdentityPolicy, Trust};
 pub use load::{PolicyError, Problem};
 
 /// The whole policy. Every field has the procedure's default.
@@ -57,6 +59,9 @@ pub struct Policy {
     /// Reminders and expiry of approvals (R-2b); the other duties' times are in `deadlines`.
     #[serde(default)]
     pub duties: DutyPolicy,
+    /// `[identity]`: which proofs of who acted each action needs (issue #19, R-2b, R-2d).
+    #[serde(default)]
+    pub identity: IdentityPolicy,
 }
 
 /// Approvals over time (R-2b): people are reminded of an approval still

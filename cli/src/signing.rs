@@ -1,0 +1,152 @@
+//! Who approves, proven (issue #19, R-2b, R-2d): `approve --sign`, `--key`,
+//! `--signature` and `--print-statement`, and the audit's flags on signed
+//! approvals whose key is no longer listed.
+//!
+//! The signature is checked here, through the adapters, before the engine
+//! is asked; the engine checks the chain head the statement names, and
+//! `decide` judges the proof against the policy's `[identity]`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use shipwarden::audit::{ChainHash, Envelope};
+use shipwarden::machine::Event;
+use shipwarden::{ApprovalId, Channel, Proof, ReleaseId, Role, Statement};
+use shipwarden_adapters::identity::{self, AllowedSigners, IdentityError};
+
+use crate::CliError;
+use crate::ctx::Ctx;
+
+/// How an approval proves who gives it.
+#[derive(Args, Debug, Default)]
+pub struct SignArgs {
+    /// Sign the approval statement with your SSH key through ssh-agent
+    /// (a key listed for you under `[users.NAME] ssh_keys` or in `allowed_signers`).
+    #[arg(long)]
+    pub sign: bool,
+    /// Sign with this key: a private key file, or a `.pub` whose private half ssh-agent holds.
+    #[arg(long, value_name = "FILE", conflicts_with = "sign")]
+    pub key: Option<PathBuf>,
+    /// A signature made elsewhere (`ssh-keygen -Y sign -n shipwarden -f KEY statement`)
+    /// over the statement in `--statement` (default: this file without `.sig`).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sign", "key"])]
+    pub signature: Option<PathBuf>,
+    /// The statement `--signature` signs.
+    #[arg(long, value_name = "FILE", requires = "signature")]
+    pub statement: Option<PathBuf>,
+    /// Print the statement to sign, exactly as its bytes, and record nothing.
+    #[arg(long, conflicts_with_all = ["sign", "key", "signature"])]
+    pub print_statement: bool,
+}
+
+/// What is being approved, for the statement.
+pub struct Approving<'a> {
+    /// The release.
+    pub release: &'a ReleaseId,
+    /// The approval.
+    pub approval: &'a ApprovalId,
+    /// The role.
+    pub role: &'a Role,
+    /// Who.
+    pub user: &'a str,
+    /// The channel.
+    pub channel: Channel,
+    /// The comment.
+    pub comment: &'a str,
+}
+
+/// The statement for `what`, naming the release's current chain head and now.
+pub async fn statement(ctx: &Ctx, what: &Approving<'_>) -> Result<Statement, CliError> {
+    let history = ctx.manager.history(what.release).await?;
+    let head = history.last().map_or_else(ChainHash::genesis, |e| e.hash.clone());
+    let at = ctx.manager.clock().now();
+    Ok(Statement {
+        project: ctx.loaded.config.project.name.clone(),
+        release: what.release.to_string(),
+        approval: what.approval.to_string(),
+        role: what.role.to_string(),
+        user: what.user.to_owned(),
+        head: head.as_str().to_owned(),
+        at: at.to_string(),
+        channel: what.channel.to_string(),
+        comment: what.comment.to_owned(),
+    })
+}
+
+/// The proof of who approves: a verified signature when one is given (a
+/// [`Proof::Rejected`] when it does not verify, for `decide` to refuse),
+/// else the local OS user.
+pub async fn proof(ctx: &Ctx, args: &SignArgs, expected: &Statement) -> Result<Proof, CliError> {
+    let (text, armored) = if let Some(sig_file) = &args.signature {
+        let statement_file = match &args.statement {
+            Some(file) => file.clone(),
+            None => without_sig(sig_file)?,
+        };
+        (read(&statement_file)?, read(sig_file)?)
+    } else if args.sign || args.key.is_some() {
+        let signers = ctx.loaded.signers()?;
+        let text = expected.text();
+        let armored = match &args.key {
+            Some(key) => identity::sign_with_key_file(key, &text),
+            None => sign_with_listed_keys(&signers, &expected.user, &text),
+        }
+        .map_err(|e| CliError::usage(e.to_string()))?;
+        (text, armored)
+    } else {
+        return Ok(Proof::Local { os_user: std::env::var("USER").ok().filter(|u| !u.is_empty()) });
+    };
+    let signers = ctx.loaded.signers()?;
+    Ok(match identity::verify_statement(&text, &armored, &signers, expected) {
+        Ok(proof) => proof,
+        Err(e) => identity::rejected(&e),
+    })
+}
+
+fn sign_with_listed_keys(signers: &AllowedSigners, user: &str, text: &str) -> Result<String, IdentityError> {
+    let mut last = None;
+    for key in signers.keys_of(user) {
+        match identity::sign_with_agent(key, text) {
+            Ok(armored) => return Ok(armored),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| IdentityError::Signing {
+        key: "ssh-agent".into(),
+        problem: format!("no SSH key is listed for {user}: add one to [users.{user}] ssh_keys, or pass --key FILE"),
+    }))
+}
+
+fn without_sig(sig_file: &Path) -> Result<PathBuf, CliError> {
+    let name = sig_file.to_string_lossy();
+    name.strip_suffix(".sig")
+        .map(PathBuf::from)
+        .ok_or_else(|| CliError::usage(format!("--signature {name}: name the signed statement with --statement FILE")))
+}
+
+fn read(path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Flags on signed approvals in `history` (R-2d): a key no longer listed for
+/// its user (the approval stays valid: it was verified when recorded), or a
+/// recorded signature that no longer verifies. Printed to standard error.
+pub fn audit_flags(ctx: &Ctx, history: &[Envelope]) -> Result<Vec<String>, CliError> {
+    let signed = history.iter().any(|e| matches!(&e.event, Event::Approved(a) if a.proof.as_ref().is_some_and(|p| p.kind() == shipwarden::ProofKind::SshSignature)));
+    if !signed {
+        return Ok(Vec::new());
+    }
+    let signers = ctx.loaded.signers()?;
+    let mut flags = Vec::new();
+    for e in history {
+        if let Event::Approved(a) = &e.event
+            && let Some(proof) = &a.proof
+            && let Some(flag) = identity::recheck(proof, &a.user, &signers)
+        {
+            flags.push(format!("R-2d: approval `{}` by {} (event {}): {flag}", a.approval, a.user, e.sequence));
+        }
+    }
+    for flag in &flags {
+        anstream::eprintln!("{} {flag}", crate::output::paint(crate::output::WAIT, "!"));
+    }
+    Ok(flags)
+}

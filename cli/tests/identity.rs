@@ -1,0 +1,315 @@
+//! Who acted is verified (issue #19, R-2b, R-2d): approvals signed with SSH
+//! keys, checked by the real binary, and the attacks on them refused.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+const BASE: &str = r#"
+[project]
+name = "shop"
+ticket_prefix = "SHOP"
+repository = "repo"
+
+[engine]
+lease_wait = "1s"
+
+[users.rita]
+roles = ["release_manager"]
+[users.dana]
+roles = ["deployment_engineer"]
+"#;
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+fn run(program: &str, args: &[&str], cwd: &Path) -> Output {
+    std::process::Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .env("HOME", cwd)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"))
+}
+
+fn ok(program: &str, args: &[&str], cwd: &Path) -> String {
+    let out = run(program, args, cwd);
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Project {
+    /// A project with `users` (TOML for `[users.*]` with keys) and `extra` config; a repo with one ticketed commit.
+    fn new(extra: &str) -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        ok("git", &["init", "-q", "-b", "main"], &repo);
+        std::fs::write(repo.join("a.txt"), "a").expect("write");
+        ok("git", &["add", "."], &repo);
+        ok("git", &["commit", "-q", "-m", "SHOP-1: checkout"], &repo);
+        let p = Project { dir };
+        p.configure(extra);
+        p
+    }
+
+    fn configure(&self, extra: &str) {
+        std::fs::write(self.path().join("shipwarden.toml"), format!("{BASE}{extra}")).expect("write");
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A new ed25519 key pair `name` / `name.pub`; gives the public key line.
+    fn key(&self, name: &str) -> String {
+        let file = self.path().join(name);
+        ok(
+            "ssh-keygen",
+            &["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", &file.display().to_string()],
+            self.path(),
+        );
+        std::fs::read_to_string(self.path().join(format!("{name}.pub"))).expect("pub").trim().to_owned()
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.path().join(name).display().to_string()
+    }
+
+    fn cmd(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::cargo_bin("shipwarden").expect("binary");
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("SHIPWARDEN_USER")
+            .env_remove("SHIPWARDEN_CONFIG")
+            .env_remove("SSH_AUTH_SOCK");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run")
+    }
+
+    fn expect_with(&self, code: i32, args: &[&str], env: &[(&str, &str)]) -> String {
+        let out = self.cmd(args, env);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(code), "shipwarden {}:\n{text}", args.join(" "));
+        text
+    }
+
+    fn expect(&self, code: i32, args: &[&str]) -> String {
+        self.expect_with(code, args, &[])
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.expect(0, args)
+    }
+
+    /// The statement to sign for an approval, written to `name`.
+    fn statement(&self, name: &str, args: &[&str]) -> PathBuf {
+        let mut all = vec!["approve"];
+        all.extend_from_slice(args);
+        all.push("--print-statement");
+        let text = self.ok(&all);
+        let path = self.path().join(name);
+        std::fs::write(&path, text).expect("write statement");
+        path
+    }
+
+    /// Signs `statement` with `ssh-keygen -Y sign -n shipwarden`; gives the `.sig` path.
+    fn ssh_sign(&self, key: &str, statement: &Path) -> String {
+        ok(
+            "ssh-keygen",
+            &["-q", "-Y", "sign", "-n", "shipwarden", "-f", &self.file(key), &statement.display().to_string()],
+            self.path(),
+        );
+        format!("{}.sig", statement.display())
+    }
+}
+
+fn users(paul: &str, casey: &str) -> String {
+    format!(
+        "\n[users.paul]\nroles = [\"product_owner\"]\nssh_keys = [\"{paul}\"]\n[users.casey]\nroles = [\"cto\", \"product_owner\"]\nssh_keys = [\"{casey}\"]\n"
+    )
+}
+
+const VERIFIED: &str = "\n[identity]\ntrust = \"verified\"\n";
+
+/// A verified project with keys for paul and casey, and shop-1.0.0 and shop-1.1.0 planned.
+fn verified_project() -> Project {
+    let p = Project::new("");
+    let (paul, casey) = (p.key("paul"), p.key("casey"));
+    p.configure(&format!("{}{VERIFIED}", users(&paul, &casey)));
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p
+}
+
+#[test]
+fn an_unsigned_approval_is_refused_where_the_policy_needs_a_signature_r2d() {
+    let p = verified_project();
+    let out = p.expect(3, &["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    assert!(out.contains("R-2d") && out.contains("ssh_signature") && out.contains("local"), "{out}");
+    assert!(out.contains("--sign"), "the refusal says how to sign: {out}");
+}
+
+#[test]
+fn a_signed_approval_is_recorded_with_its_proof_and_verifies_with_ssh_keygen_r2c() {
+    let p = verified_project();
+    let out =
+        p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--key", &p.file("paul"), "--comment", "scope ok"]);
+    assert!(out.contains("approved scope") && out.contains("ssh signature by SHA256:"), "{out}");
+    let trail = p.ok(&["audit", "shop-1.0.0"]);
+    assert!(trail.contains("ssh signature by SHA256:"), "the audit shows the proof: {trail}");
+    assert!(p.ok(&["audit", "shop-1.0.0", "--verify"]).contains("verified"));
+    // Interop: shipwarden's signature verifies with `ssh-keygen -Y verify`.
+    let export = p.ok(&["audit", "shop-1.0.0", "--export", "jsonl"]);
+    let approved = export
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"]["event"] == "approved")
+        .expect("an approved event");
+    let proof = &approved["event"]["proof"];
+    assert_eq!(proof["kind"], "ssh_signature", "{approved}");
+    std::fs::write(p.path().join("signed"), proof["statement"].as_str().expect("statement")).expect("write");
+    std::fs::write(p.path().join("signed.sig"), proof["signature"].as_str().expect("signature")).expect("write");
+    let paul = std::fs::read_to_string(p.path().join("paul.pub")).expect("pub");
+    std::fs::write(p.path().join("allowed"), format!("paul {paul}")).expect("write");
+    let verify = std::process::Command::new("sh")
+        .args(["-c", "ssh-keygen -Y verify -f allowed -I paul -n shipwarden -s signed.sig < signed"])
+        .current_dir(p.path())
+        .output()
+        .expect("ssh-keygen");
+    assert!(verify.status.success(), "ssh-keygen -Y verify: {}", String::from_utf8_lossy(&verify.stderr));
+}
+
+#[test]
+fn a_statement_signed_by_ssh_keygen_verifies_in_shipwarden_from_an_allowed_signers_file() {
+    let p = Project::new("");
+    let paul = p.key("paul");
+    std::fs::write(p.path().join("allowed_signers"), format!("paul namespaces=\"git,shipwarden\" {paul}\n"))
+        .expect("write");
+    p.configure(&format!(
+        "\n[users.paul]\nroles = [\"product_owner\"]\n{VERIFIED}allowed_signers = \"allowed_signers\"\n"
+    ));
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let statement = p.statement("scope.txt", &["shop-1.0.0", "scope", "--as", "paul", "--comment", "looks right"]);
+    let text = std::fs::read_to_string(&statement).expect("statement");
+    assert!(text.starts_with("shipwarden approval statement v1\nproject: shop\nrelease: shop-1.0.0\n"), "{text}");
+    let sig = p.ssh_sign("paul", &statement);
+    let out =
+        p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--comment", "looks right", "--signature", &sig]);
+    assert!(out.contains("ssh signature"), "{out}");
+}
+
+#[test]
+fn casey_with_pauls_key_is_refused_r2d() {
+    let p = verified_project();
+    let out = p.expect(3, &["approve", "shop-1.0.0", "scope", "--as", "casey", "--key", &p.file("paul")]);
+    assert!(out.contains("R-2d") && out.contains("not listed for casey") && out.contains("it is paul's"), "{out}");
+    // And paul's statement, signed by paul, presented as casey's.
+    let statement = p.statement("s", &["shop-1.0.0", "scope", "--as", "paul"]);
+    let sig = p.ssh_sign("paul", &statement);
+    let out = p.expect(3, &["approve", "shop-1.0.0", "scope", "--as", "casey", "--signature", &sig]);
+    assert!(out.contains("R-2d") && out.contains("not listed for casey"), "{out}");
+}
+
+#[test]
+fn a_key_not_listed_is_refused_r2d() {
+    let p = verified_project();
+    p.key("stranger");
+    let out = p.expect(3, &["approve", "shop-1.0.0", "scope", "--as", "paul", "--key", &p.file("stranger")]);
+    assert!(out.contains("R-2d") && out.contains("is not listed for paul"), "{out}");
+}
+
+#[test]
+fn a_signature_over_another_release_another_approval_or_an_older_head_is_refused_r2d() {
+    let p = verified_project();
+    p.ok(&["plan", "1.1.0", "--as", "rita"]);
+    let statement = p.statement("scope-1.0.0", &["shop-1.0.0", "scope", "--as", "paul"]);
+    let sig = p.ssh_sign("paul", &statement);
+    // Another release.
+    let out = p.expect(3, &["approve", "shop-1.1.0", "scope", "--as", "paul", "--signature", &sig]);
+    assert!(out.contains("R-2d") && out.contains("release is `shop-1.0.0`"), "{out}");
+    // Another approval.
+    let out = p.expect(3, &["approve", "shop-1.0.0", "acceptance", "--as", "paul", "--signature", &sig]);
+    assert!(out.contains("R-2d") && out.contains("approval is `scope`"), "{out}");
+    // An older chain head: casey approves first, then paul's statement is stale.
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "casey", "--key", &p.file("casey")]);
+    let out = p.expect(3, &["approve", "shop-1.0.0", "scope", "--as", "paul", "--signature", &sig]);
+    assert!(out.contains("R-2d") && out.contains("chain head"), "{out}");
+    // The valid one, then the same again: a replay.
+    let statement = p.statement("scope-now", &["shop-1.0.0", "scope", "--as", "paul"]);
+    let sig = p.ssh_sign("paul", &statement);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--signature", &sig]);
+    let out = p.expect(3, &["approve", "shop-1.0.0", "scope", "--as", "paul", "--signature", &sig]);
+    assert!(out.contains("R-2d"), "{out}");
+    // A statement changed after it was signed.
+    let text = std::fs::read_to_string(&statement).expect("statement").replace("comment: \"\"", "comment: \"later\"");
+    std::fs::write(&statement, text).expect("write");
+    let out =
+        p.expect(3, &["approve", "shop-1.0.0", "scope", "--as", "paul", "--comment", "later", "--signature", &sig]);
+    assert!(out.contains("R-2d") && out.contains("does not verify"), "{out}");
+}
+
+#[test]
+fn a_key_removed_after_it_signed_leaves_the_approval_valid_and_flagged_in_audit_r2d() {
+    let p = verified_project();
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--key", &p.file("paul")]);
+    let (new, casey) = (p.key("paul-new"), std::fs::read_to_string(p.path().join("casey.pub")).expect("pub"));
+    p.configure(&format!("{}{VERIFIED}", users(&new, casey.trim())));
+    let trail = p.ok(&["audit", "shop-1.0.0"]);
+    assert!(trail.contains("no longer listed for paul") && trail.contains("valid when recorded"), "{trail}");
+    assert!(p.ok(&["audit", "shop-1.0.0", "--verify"]).contains("verified"));
+    let status = p.ok(&["status", "shop-1.0.0", "--json"]);
+    assert!(status.contains("\"scope\""), "the approval still counts: {status}");
+    // The removed key no longer signs new approvals.
+    let out = p.expect(3, &["approve", "shop-1.0.0", "scope", "--as", "paul", "--key", &p.file("paul")]);
+    assert!(out.contains("not listed for paul"), "{out}");
+}
+
+#[test]
+fn local_trust_is_the_default_for_sqlite_and_records_the_os_user() {
+    let p = Project::new("\n[users.paul]\nroles = [\"product_owner\"]\n");
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let out = p.expect_with(0, &["approve", "shop-1.0.0", "scope", "--as", "paul"], &[("USER", "pbrown")]);
+    assert!(out.contains("local (OS user pbrown)"), "{out}");
+    assert!(p.ok(&["policy", "show"]).contains("trust = \"local\""));
+}
+
+#[test]
+fn sign_goes_through_ssh_agent_with_a_listed_key() {
+    let p = verified_project();
+    let sock = p.file("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .args(["-D", "-a", &sock])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent");
+    for _ in 0..100 {
+        if Path::new(&sock).exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(p.file("paul"))
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .expect("ssh-add");
+    // Moved away: only the agent holds paul's private key now.
+    std::fs::rename(p.path().join("paul"), p.path().join("paul.moved")).expect("move");
+    let out = p.cmd(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--sign"], &[("SSH_AUTH_SOCK", &sock)]);
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(added.status.success(), "ssh-add: {}", String::from_utf8_lossy(&added.stderr));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("ssh signature by SHA256:"), "{text}");
+}

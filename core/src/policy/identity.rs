@@ -1,0 +1,91 @@
+//! `[identity]`: which proofs of who acted each kind of action needs (issue #19, R-2b, R-2d).
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::ProofKind;
+
+/// How far the policy trusts a name (issue #19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Trust {
+    /// Any proof will do, a local user name too: one operator on one machine
+    /// (the default for a SQLite store, and the demo's).
+    Local,
+    /// The actions listed in [`IdentityPolicy`] need one of their proofs
+    /// (the default for a shared PostgreSQL store).
+    Verified,
+}
+
+/// The actions whose proof the policy judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdentityAction {
+    /// Giving an approval (R-2b).
+    Approve,
+    /// Overriding blackout windows and freezes (R-6b).
+    OverrideWindow,
+    /// Planning an emergency release (R-5a).
+    EmergencyPlan,
+    /// Beginning a rollback (R-8g).
+    Rollback,
+}
+
+impl IdentityAction {
+    /// The key in `[identity]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityAction::Approve => "approve",
+            IdentityAction::OverrideWindow => "override_window",
+            IdentityAction::EmergencyPlan => "emergency_plan",
+            IdentityAction::Rollback => "rollback",
+        }
+    }
+}
+
+/// `[identity]`: under `trust = "verified"`, the proofs each action accepts.
+/// An empty list accepts any proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityPolicy {
+    /// `local` (any proof) or `verified` (the lists below).
+    pub trust: Trust,
+    /// Proofs accepted for approvals.
+    pub approve: Vec<ProofKind>,
+    /// Proofs accepted for window overrides.
+    pub override_window: Vec<ProofKind>,
+    /// Proofs accepted for planning an emergency release.
+    pub emergency_plan: Vec<ProofKind>,
+    /// Proofs accepted for beginning a rollback.
+    pub rollback: Vec<ProofKind>,
+}
+
+impl Default for IdentityPolicy {
+    /// `trust = "local"`, and for `verified` a signature or a verified token.
+    fn default() -> Self {
+        let strong = vec![ProofKind::SshSignature, ProofKind::Token, ProofKind::Oidc];
+        Self {
+            trust: Trust::Local,
+            approve: strong.clone(),
+            override_window: strong.clone(),
+            emergency_plan: strong.clone(),
+            rollback: strong,
+        }
+    }
+}
+
+impl IdentityPolicy {
+    /// The proofs `action` accepts; `None` when any proof will do.
+    pub fn accepted(&self, action: IdentityAction) -> Option<&[ProofKind]> {
+        if self.trust == Trust::Local {
+            return None;
+        }
+        let kinds = match action {
+            IdentityAction::Approve => &self.approve,
+            IdentityAction::OverrideWindow => &self.override_window,
+            IdentityAction::EmergencyPlan => &self.emergency_plan,
+            IdentityAction::Rollback => &self.rollback,
+        };
+        (!kinds.is_empty()).then_some(kinds.as_slice())
+    }
+}
