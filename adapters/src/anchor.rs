@@ -19,3 +19,97 @@ impl shipwarden::audit::SignatureCheck for Ed25519Check {
         UnparsedPublicKey::new(&ED25519, public).verify(message, &value).is_ok()
     }
 }
+
+/// Why [`verify_release`] did not verify a release's trail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The trail or the listing could not be read.
+    #[error(transparent)]
+    Engine(#[from] shipwarden::engine::EngineError),
+    /// The trail does not agree with its checkpoints, the expected head, or its listing row.
+    #[error("the audit trail of {release} does not verify (R-9d): {message}")]
+    Integrity {
+        /// The release.
+        release: shipwarden::ReleaseId,
+        /// The sequence the failure is at, when it is at one.
+        sequence: Option<u64>,
+        /// What does not agree.
+        message: String,
+    },
+}
+
+fn chain_sequence(e: &shipwarden::audit::AuditError) -> Option<u64> {
+    use shipwarden::audit::AuditError as C;
+    match e {
+        C::Edited { sequence }
+        | C::Reordered { sequence, .. }
+        | C::Inserted { sequence }
+        | C::ForeignStream { sequence, .. } => Some(*sequence),
+        C::Deleted { from, .. } => Some(*from),
+        _ => None,
+    }
+}
+
+fn anchor_sequence(e: &shipwarden::audit::AnchorError) -> Option<u64> {
+    use shipwarden::audit::AnchorError as A;
+    match e {
+        A::Chain(c) => chain_sequence(c),
+        A::ForeignCheckpoint { sequence, .. }
+        | A::BadSignature { sequence }
+        | A::UntrustedKey { sequence, .. }
+        | A::Rewritten { sequence, .. }
+        | A::CutTail { sequence, .. } => Some(*sequence),
+        _ => None,
+    }
+}
+
+/// Verifies a release's audit trail as `audit --verify` does (R-9d): its
+/// signed checkpoints (by a key in `trusted`, to which the manager's own
+/// signing key is added), then `head`, a head known from elsewhere, then the
+/// listing row. The chain itself was verified by the store as it loaded.
+/// The CLI and the Python and Node bindings all call this.
+///
+/// # Errors
+/// [`VerifyError::Integrity`] naming the first disagreement and its sequence.
+pub async fn verify_release(
+    manager: &shipwarden::engine::ReleaseManager,
+    release: &shipwarden::ReleaseId,
+    trusted: &[String],
+    head: Option<&shipwarden::audit::ChainHash>,
+) -> Result<(Vec<shipwarden::audit::Envelope>, shipwarden::audit::AnchorReport), VerifyError> {
+    let history = manager.history(release).await.map_err(|e| match e {
+        // The store found the chain itself broken as it loaded it.
+        shipwarden::engine::EngineError::Store(shipwarden::ports::StoreError::Corrupt { stream, error }) => {
+            VerifyError::Integrity { release: stream, sequence: chain_sequence(&error), message: error.to_string() }
+        }
+        other => VerifyError::Engine(other),
+    })?;
+    let checkpoints = manager.checkpoints(release).await?;
+    let mut keys: Vec<String> = trusted.iter().cloned().chain(manager.signing_key()).collect();
+    keys.iter_mut().for_each(|k| *k = k.trim().to_ascii_lowercase());
+    keys.sort();
+    keys.dedup();
+    let integrity = |e: shipwarden::audit::AnchorError| VerifyError::Integrity {
+        release: release.clone(),
+        sequence: anchor_sequence(&e),
+        message: e.to_string(),
+    };
+    let report =
+        shipwarden::audit::check_checkpoints(&history, &checkpoints, &keys, &Ed25519Check).map_err(integrity)?;
+    if let Some(head) = head {
+        shipwarden::audit::verify_head(&history, head).map_err(integrity)?;
+    }
+    if let Some(mismatch) = manager.listing(release, &history).await? {
+        return Err(VerifyError::Integrity {
+            release: release.clone(),
+            sequence: None,
+            message: format!(
+                "the listing row of {release} does not match its audit chain: {}; `list` and `status` show what \
+                 the chain says",
+                mismatch.describe()
+            ),
+        });
+    }
+    Ok((history, report))
+}

@@ -55,6 +55,15 @@ class InvalidInputError extends ShipwardenError {}
 /** No such release (code `NOT_FOUND`, an `InvalidInputError`). */
 class NotFoundError extends InvalidInputError {}
 
+/** The audit trail does not verify (R-9d): `release`, and `sequence` where the disagreement is (null when at none). */
+class IntegrityError extends ShipwardenError {
+  constructor(message, details, options) {
+    super(message, details, options)
+    this.release = details.release ?? null
+    this.sequence = details.sequence ?? null
+  }
+}
+
 const CLASSES = {
   REFUSED: RefusedError,
   CONFLICT: ConflictError,
@@ -62,6 +71,7 @@ const CLASSES = {
   CONFIG: ConfigError,
   INVALID_INPUT: InvalidInputError,
   NOT_FOUND: NotFoundError,
+  INTEGRITY: IntegrityError,
 }
 
 /** Turns the addon's encoded error into its class, keeping the original as `cause`. */
@@ -228,6 +238,15 @@ class ReleaseManager {
   approve(release, actor, approval, options) {
     return call(sync(() => this.#native.approve(release, actor, approval, options)))
   }
+  approvalStatement(release, actor, approval, options) {
+    return call(sync(() => this.#native.approvalStatement(release, actor, approval, options)))
+  }
+  checkpoints(release) {
+    return call(sync(() => this.#native.checkpoints(release)))
+  }
+  verifyAudit(release, options) {
+    return call(sync(() => this.#native.verifyAudit(release, options)))
+  }
   recordEvidence(release, actor, gate, value, source, options) {
     return call(sync(() => this.#native.recordEvidence(release, actor, gate, value, source, options)))
   }
@@ -355,6 +374,11 @@ function releaseNotes(project, commits, options = {}) {
   return sync(() => native.releaseNotes(project, commits, options.version, options.date))
 }
 
+/** Signs an approval statement with an SSH key file (or a `.pub` whose private half ssh-agent holds): the armored signature. */
+function signStatement(statement, keyFile) {
+  return sync(() => native.signStatement(statement, keyFile))
+}
+
 /** For benches/node_overhead.cjs: a JS deploy target's `status` called from Rust `n` times; mean ns. */
 function benchJsPort(target, n) {
   return call(sync(() => native.benchJsPort(normalize(target, 'deploy-target', METHODS.target), n)))
@@ -371,6 +395,8 @@ module.exports = {
   ConfigError,
   InvalidInputError,
   NotFoundError,
+  IntegrityError,
   parseCommit,
   releaseNotes,
+  signStatement,
 }

@@ -6,6 +6,8 @@ import type {
   ApproveOptions,
   ArtifactRef,
   AuditEvent,
+  AuditReport,
+  Checkpoint,
   Commit,
   CommitInput,
   EvidenceOptions,
@@ -20,6 +22,7 @@ import type {
   RunOutcome,
   StepOptions,
   Unmet,
+  VerifyOptions,
 } from './native'
 
 export type {
@@ -28,6 +31,8 @@ export type {
   ApproveOptions,
   ArtifactRef,
   AuditEvent,
+  AuditReport,
+  Checkpoint,
   Commit,
   CommitInput,
   EvidenceOptions,
@@ -47,6 +52,7 @@ export type {
   Step,
   StepOptions,
   Unmet,
+  VerifyOptions,
 } from './native'
 
 /** A value, or a Promise of one: port methods may be sync or async. */
@@ -199,7 +205,7 @@ export declare const Stage: Readonly<{
 }>
 
 /** The stable codes of `ShipwardenError`. */
-export type ErrorCode = 'REFUSED' | 'CONFLICT' | 'ADAPTER' | 'CONFIG' | 'INVALID_INPUT' | 'NOT_FOUND'
+export type ErrorCode = 'REFUSED' | 'CONFLICT' | 'ADAPTER' | 'CONFIG' | 'INVALID_INPUT' | 'NOT_FOUND' | 'INTEGRITY'
 
 /** Base of every error shipwarden throws. */
 export declare class ShipwardenError extends Error {
@@ -246,6 +252,14 @@ export declare class NotFoundError extends InvalidInputError {
   readonly code: 'NOT_FOUND'
 }
 
+/** The audit trail does not verify (R-9d). */
+export declare class IntegrityError extends ShipwardenError {
+  readonly code: 'INTEGRITY'
+  readonly release: string | null
+  /** The sequence where the trail and what is known about it disagree; null when at none. */
+  readonly sequence: number | null
+}
+
 /** Runs releases; every operation returns a Promise. */
 export declare class ReleaseManager {
   private constructor()
@@ -255,7 +269,14 @@ export declare class ReleaseManager {
   advanceClock(seconds: number): void
   policyToml(): string
   plan(actor: Who, plan: Plan): Promise<Release>
+  /** Records an approval; `{ signature, statement }` prove who approves (issue #19, R-2d). */
   approve(release: string, actor: Who, approval: string, options?: ApproveOptions): Promise<Release>
+  /** The statement to sign for an approval (issue #19): the exact bytes for `ssh-keygen -Y sign -n shipwarden`. */
+  approvalStatement(release: string, actor: Who, approval: string, options?: ApproveOptions): Promise<string>
+  /** The release's signed checkpoints, by sequence (R-9d). */
+  checkpoints(release: string): Promise<Checkpoint[]>
+  /** Verifies the audit trail as `audit --verify` does (R-9d); throws `IntegrityError` naming the sequence. */
+  verifyAudit(release: string, options?: VerifyOptions): Promise<AuditReport>
   recordEvidence(release: string, actor: Who, gate: string, value: number, source: string, options?: EvidenceOptions): Promise<Release>
   advance(release: string, actor: Who, to: string): Promise<Release>
   schedule(release: string, actor: Who, environment: string, start: string | Date, end: string | Date): Promise<Release>
@@ -278,6 +299,9 @@ export declare class ReleaseManager {
   events(kind?: 'event'): AsyncIterableIterator<AuditEvent>
   events(kind: 'log'): AsyncIterableIterator<LogEvent>
 }
+
+/** Signs an approval statement with an SSH key file (or a `.pub` whose private half ssh-agent holds). */
+export declare function signStatement(statement: string, keyFile: string): string
 
 /** Parses a commit message. */
 export declare function parseCommit(subject: string, options?: Omit<CommitInput, 'subject'>): Commit

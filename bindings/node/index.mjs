@@ -11,7 +11,9 @@ export const {
   ConfigError,
   InvalidInputError,
   NotFoundError,
+  IntegrityError,
   parseCommit,
   releaseNotes,
+  signStatement,
 } = shipwarden
 export default shipwarden

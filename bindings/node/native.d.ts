@@ -25,8 +25,29 @@ export declare class ReleaseManager {
   policyToml(): string
   /** Plans a release (R-1a, R-3). */
   plan(actor: Actor | string, plan: Plan): Promise<Release>
-  /** Records an approval (R-2c); `role` defaults to the actor's only role. */
+  /**
+   * Records an approval (R-2c); `role` defaults to the actor's only role.
+   * `signature` (an armored SSH signature, namespace `shipwarden`) and
+   * `statement` (the text it signs, from `approvalStatement`) prove who
+   * approves (issue #19, R-2d), verified against the configured users' keys
+   * as `shipwarden approve --signature` does.
+   */
   approve(release: string, actor: Actor | string, approval: string, options?: ApproveOptions | undefined | null): Promise<Release>
+  /**
+   * The statement to sign for an approval (issue #19, R-2b): the exact bytes
+   * for `ssh-keygen -Y sign -n shipwarden` or `signStatement`, naming the
+   * release's current chain head. Needs a configuration.
+   */
+  approvalStatement(release: string, actor: Actor | string, approval: string, options?: ApproveOptions | undefined | null): Promise<string>
+  /** The release's signed checkpoints, by sequence (R-9d); not verified here: see `verifyAudit`. */
+  checkpoints(release: string): Promise<Array<Checkpoint>>
+  /**
+   * Verifies the release's audit trail as `shipwarden audit --verify` does
+   * (R-9d): the chain, its signed checkpoints, `head` (a head hash known
+   * from elsewhere) and the listing row. Throws `IntegrityError` naming the
+   * sequence where they disagree.
+   */
+  verifyAudit(release: string, options?: VerifyOptions | undefined | null): Promise<AuditReport>
   /** Records a measured value for a gate (R-7g). */
   recordEvidence(release: string, actor: Actor | string, gate: string, value: number, source: string, options?: EvidenceOptions | undefined | null): Promise<Release>
   /** Moves the release to a stage, if the policy allows it now. */
@@ -78,6 +99,13 @@ export interface Actor {
   user: string
   /** The roles held (`release_manager`, `qa_lead`, `cto`, …). */
   roles: Array<string>
+  /**
+   * How the embedding platform established who this is (issue #19):
+   * `{ kind: 'token', id }`, `{ kind: 'oidc', issuer, subject }`,
+   * `{ kind: 'chat', platform, user_id }` or `{ kind: 'local' }` (the
+   * default, left out). An SSH signature goes to `approve(…, { signature, statement })`.
+   */
+  proof?: any
 }
 
 /** An approval given (R-2c). */
@@ -94,9 +122,14 @@ export interface Approval {
   channel: string
   /** The comment. */
   comment: string
+  /**
+   * How the approver was established (issue #19): `{ kind, … }` with who or
+   * what proved it; absent for approvals recorded before proofs were.
+   */
+  proof?: any
 }
 
-/** Options of `approve`. */
+/** Options of `approve` and `approvalStatement`. */
 export interface ApproveOptions {
   /** The role the approval is given in (default: the actor's only role). */
   role?: string
@@ -104,6 +137,10 @@ export interface ApproveOptions {
   channel?: string
   /** A comment. */
   comment?: string
+  /** An armored SSH signature (namespace `shipwarden`) over `statement` (issue #19, R-2d). */
+  signature?: string
+  /** The statement `signature` signs, from `approvalStatement`. */
+  statement?: string
 }
 
 /** An artifact. */
@@ -140,11 +177,47 @@ export interface AuditEvent {
   hash: string
 }
 
+/** What a verified audit trail says (R-9d); a trail that does not verify throws `IntegrityError`. */
+export interface AuditReport {
+  /** Always true. */
+  ok: boolean
+  /** The chain's head hash. */
+  head: string
+  /** How many events the chain holds. */
+  events: number
+  /** How many checkpoints verified. */
+  checkpoints: number
+  /** The newest checkpoint's sequence; absent when the chain is unanchored. */
+  anchoredAt?: number
+  /** Events after the newest checkpoint, which no signature vouches for yet. */
+  unanchoredEvents: number
+}
+
 /**
  * For `benches/node_overhead.cjs`: mean nanoseconds of `target.status(key)`
  * called from Rust `n` times, on a JavaScript deploy target (normalized by `index.cjs`).
  */
 export declare function benchJsPort(target: object, n: number): Promise<number>
+
+/** A signed checkpoint of a release's audit chain (R-9d). */
+export interface Checkpoint {
+  /** The release stream. */
+  stream: string
+  /** The sequence of the event whose hash is `head`. */
+  sequence: number
+  /** The chain's head hash there. */
+  head: string
+  /** The stage the release reached there. */
+  stage: string
+  /** When it was signed (RFC 3339). */
+  at: string
+  /** The signature algorithm (`ed25519`). */
+  algorithm: string
+  /** The signer's public key, hex. */
+  publicKey: string
+  /** The signature, hex. */
+  signature: string
+}
 
 /** A commit read as a change. */
 export interface Commit {
@@ -411,6 +484,13 @@ export interface RunOutcome {
   reason?: string
 }
 
+/**
+ * Signs `statement` with an SSH private key file (unencrypted), or with a
+ * `.pub` file's private half held by ssh-agent: the armored signature
+ * `approve(…, { signature })` takes. The same signing as `shipwarden approve --key`.
+ */
+export declare function signStatement(statement: string, keyFile: string): string
+
 /** Every stage the procedure defines, in order. */
 export declare function stages(): Array<string>
 
@@ -476,4 +556,10 @@ export interface Unmet {
   detail?: string
   /** The environment concerned. */
   environment?: string
+}
+
+/** Options of `verifyAudit`. */
+export interface VerifyOptions {
+  /** A head hash known from elsewhere (a ticket, the notes): the chain must end there. */
+  head?: string
 }

@@ -841,4 +841,5 @@ module.exports.benchJsPort = nativeBinding.benchJsPort
 module.exports.parseCommit = nativeBinding.parseCommit
 module.exports.portLog = nativeBinding.portLog
 module.exports.releaseNotes = nativeBinding.releaseNotes
+module.exports.signStatement = nativeBinding.signStatement
 module.exports.stages = nativeBinding.stages

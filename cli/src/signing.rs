@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use shipwarden::audit::{ChainHash, Envelope};
+use shipwarden::audit::Envelope;
 use shipwarden::machine::Event;
-use shipwarden::{ApprovalId, Channel, Proof, ReleaseId, Role, Statement};
+use shipwarden::{Proof, Statement};
 use shipwarden_adapters::identity::{self, AllowedSigners, IdentityError};
 
 use crate::CliError;
@@ -39,38 +39,12 @@ pub struct SignArgs {
     pub print_statement: bool,
 }
 
-/// What is being approved, for the statement.
-pub struct Approving<'a> {
-    /// The release.
-    pub release: &'a ReleaseId,
-    /// The approval.
-    pub approval: &'a ApprovalId,
-    /// The role.
-    pub role: &'a Role,
-    /// Who.
-    pub user: &'a str,
-    /// The channel.
-    pub channel: Channel,
-    /// The comment.
-    pub comment: &'a str,
-}
+/// What is being approved, for the statement: the adapters' (one definition for the CLI and the bindings).
+pub use identity::Approving;
 
 /// The statement for `what`, naming the release's current chain head and now.
 pub async fn statement(ctx: &Ctx, what: &Approving<'_>) -> Result<Statement, CliError> {
-    let history = ctx.manager.history(what.release).await?;
-    let head = history.last().map_or_else(ChainHash::genesis, |e| e.hash.clone());
-    let at = ctx.manager.clock().now();
-    Ok(Statement {
-        project: ctx.loaded.config.project.name.clone(),
-        release: what.release.to_string(),
-        approval: what.approval.to_string(),
-        role: what.role.to_string(),
-        user: what.user.to_owned(),
-        head: head.as_str().to_owned(),
-        at: at.to_string(),
-        channel: what.channel.to_string(),
-        comment: what.comment.to_owned(),
-    })
+    Ok(identity::approval_statement(&ctx.manager, what).await?)
 }
 
 /// The proof of who approves: a verified signature when one is given (a
@@ -96,10 +70,7 @@ pub async fn proof(ctx: &Ctx, args: &SignArgs, expected: &Statement) -> Result<P
         return Ok(Proof::Local { os_user: std::env::var("USER").ok().filter(|u| !u.is_empty()) });
     };
     let signers = ctx.loaded.signers()?;
-    Ok(match identity::verify_statement(&text, &armored, &signers, expected) {
-        Ok(proof) => proof,
-        Err(e) => identity::rejected(&e),
-    })
+    Ok(identity::proof_of_signature(&text, &armored, &signers, expected))
 }
 
 fn sign_with_listed_keys(signers: &AllowedSigners, user: &str, text: &str) -> Result<String, IdentityError> {

@@ -24,6 +24,63 @@ pub fn rejected(error: &IdentityError) -> shipwarden::Proof {
     shipwarden::Proof::Rejected { presented: ssh::KIND, reason: error.to_string() }
 }
 
+/// The proof a signature over a statement gives: the verified
+/// [`shipwarden::Proof::SshSignature`], or a [`shipwarden::Proof::Rejected`]
+/// naming why not, for `decide` to refuse (R-2d). The CLI and the Python and
+/// Node bindings all call this.
+pub fn proof_of_signature(
+    statement: &str,
+    armored: &str,
+    signers: &AllowedSigners,
+    expected: &shipwarden::Statement,
+) -> shipwarden::Proof {
+    verify_statement(statement, armored, signers, expected).unwrap_or_else(|e| rejected(&e))
+}
+
+/// What is being approved, for [`approval_statement`].
+#[derive(Debug, Clone, Copy)]
+pub struct Approving<'a> {
+    /// The project (`[project] name`).
+    pub project: &'a str,
+    /// The release.
+    pub release: &'a shipwarden::ReleaseId,
+    /// The approval.
+    pub approval: &'a shipwarden::ApprovalId,
+    /// The role.
+    pub role: &'a shipwarden::Role,
+    /// Who.
+    pub user: &'a str,
+    /// The channel.
+    pub channel: shipwarden::Channel,
+    /// The comment.
+    pub comment: &'a str,
+}
+
+/// The statement an approval signs (R-2b, R-2d): `what`, naming the
+/// release's current chain head and the manager's clock now. The CLI and the
+/// Python and Node bindings all build it here.
+///
+/// # Errors
+/// The release's trail could not be read.
+pub async fn approval_statement(
+    manager: &shipwarden::engine::ReleaseManager,
+    what: &Approving<'_>,
+) -> Result<shipwarden::Statement, shipwarden::engine::EngineError> {
+    let history = manager.history(what.release).await?;
+    let head = history.last().map_or_else(shipwarden::audit::ChainHash::genesis, |e| e.hash.clone());
+    Ok(shipwarden::Statement {
+        project: what.project.to_owned(),
+        release: what.release.to_string(),
+        approval: what.approval.to_string(),
+        role: what.role.to_string(),
+        user: what.user.to_owned(),
+        head: head.as_str().to_owned(),
+        at: manager.clock().now().to_string(),
+        channel: what.channel.to_string(),
+        comment: what.comment.to_owned(),
+    })
+}
+
 /// Why a signature or a statement is not accepted, or could not be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -87,3 +87,16 @@ pub fn config(e: ConfigError) -> napi::Error {
 pub fn parse(e: shipwarden::ParseError) -> napi::Error {
     invalid(e)
 }
+
+/// An audit trail that does not verify (R-9d), or the engine error that kept it from being read.
+pub fn verify(e: shipwarden_adapters::anchor::VerifyError) -> napi::Error {
+    use shipwarden_adapters::anchor::VerifyError;
+    match e {
+        VerifyError::Engine(e) => engine(e),
+        VerifyError::Integrity { ref release, sequence, .. } => encode(json!({
+            "code": "INTEGRITY", "message": e.to_string(), "release": release.to_string(), "sequence": sequence,
+            "retryable": false,
+        })),
+        other => encode(json!({"code": "INTEGRITY", "message": other.to_string(), "retryable": false})),
+    }
+}

@@ -8,12 +8,15 @@ use napi::bindgen_prelude::{Function, JsObjectValue, Object, PromiseRaw};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
+use shipwarden::audit::ChainHash;
 use shipwarden::engine::{Ports, ReleaseManager as RManager};
 use shipwarden::machine::Evidence;
 use shipwarden::ports::memory::{MemoryArtifacts, MemoryBackup, MemoryBuilder, MemoryNotes, MemoryStore};
 use shipwarden::ports::{Clock, ManualClock, ReleaseQuery};
 use shipwarden::{Channel, EnvName, ReleaseId, StepOutcome};
+use shipwarden_adapters::anchor::verify_release;
 use shipwarden_adapters::config::Loaded;
+use shipwarden_adapters::identity::{self, Approving};
 
 use crate::errors;
 use crate::ports::JsPort;
@@ -110,7 +113,11 @@ fn actor(config: &Option<Arc<Loaded>>, who: &napi::Either<Actor, String>) -> nap
                 return Err(errors::invalid("an actor needs a user name"));
             }
             let roles = a.roles.iter().map(|r| parse::<shipwarden::Role>(r)).collect::<napi::Result<Vec<_>>>()?;
-            Ok(shipwarden::Actor::new(a.user.clone(), roles))
+            let actor = shipwarden::Actor::new(a.user.clone(), roles);
+            Ok(match &a.proof {
+                Some(p) => actor.with_proof(platform_proof(p)?),
+                None => actor,
+            })
         }
         napi::Either::B(name) => match config {
             Some(c) => c.actor(name).map_err(|e| match e {
@@ -120,6 +127,36 @@ fn actor(config: &Option<Arc<Loaded>>, who: &napi::Either<Actor, String>) -> nap
             None => Err(errors::invalid(format!(
                 "`{name}`: a user name needs a configuration with [users]; pass {{ user: '{name}', roles: [...] }}"
             ))),
+        },
+    }
+}
+
+/// A proof an embedding platform verified itself (issue #19).
+fn platform_proof(value: &serde_json::Value) -> napi::Result<shipwarden::Proof> {
+    match value.get("kind").and_then(|k| k.as_str()) {
+        Some("ssh_signature") => {
+            return Err(errors::invalid(
+                "proof: an SSH signature is verified against the configured keys: pass approve(…, { signature, statement })",
+            ));
+        }
+        Some("rejected") => return Err(errors::invalid("proof: `rejected` is not a proof")),
+        _ => {}
+    }
+    serde_json::from_value(value.clone()).map_err(|e| {
+        errors::invalid(format!(
+            "proof: {e}; expected {{ kind: 'token', id }}, {{ kind: 'oidc', issuer, subject }}, \
+             {{ kind: 'chat', platform, user_id }} or {{ kind: 'local' }}"
+        ))
+    })
+}
+
+/// The role an approval is given in: `role`, else the actor's only role.
+fn approval_role(who: &shipwarden::Actor, role: Option<&str>) -> napi::Result<shipwarden::Role> {
+    match role {
+        Some(r) => parse(r),
+        None => match who.roles.iter().collect::<Vec<_>>().as_slice() {
+            [only] => Ok((*only).clone()),
+            _ => Err(errors::invalid(format!("{} holds several roles or none: pass {{ role }}", who.user))),
         },
     }
 }
@@ -239,7 +276,12 @@ impl ReleaseManager {
     #[napi]
     pub fn actor(&self, user: String) -> napi::Result<Actor> {
         let a = actor(&self.config, &napi::Either::B(user))?;
-        Ok(Actor { user: a.user, roles: a.roles.iter().map(ToString::to_string).collect() })
+        Ok(Actor {
+            user: a.user,
+            roles: a.roles.iter().map(ToString::to_string).collect(),
+            // The default (local, no OS user) is left out: `{ user, roles }` as before proofs.
+            proof: (a.proof != shipwarden::Proof::default()).then(|| serde_json::to_value(&a.proof).ok()).flatten(),
+        })
     }
 
     /// Moves a fixed clock (one opened with `clock`) forward by `seconds`.
@@ -265,7 +307,18 @@ impl ReleaseManager {
         Ok(Release::from(state.as_ref()))
     }
 
+    /// The configuration's project and SSH keys, which a signed approval needs.
+    fn signing_config(&self) -> napi::Result<Arc<Loaded>> {
+        self.config.clone().ok_or_else(|| {
+            errors::invalid("a signed approval needs a configuration with [project] and the users' ssh_keys: open one")
+        })
+    }
+
     /// Records an approval (R-2c); `role` defaults to the actor's only role.
+    /// `signature` (an armored SSH signature, namespace `shipwarden`) and
+    /// `statement` (the text it signs, from `approvalStatement`) prove who
+    /// approves (issue #19, R-2d), verified against the configured users' keys
+    /// as `shipwarden approve --signature` does.
     #[napi]
     pub async fn approve(
         &self,
@@ -275,21 +328,90 @@ impl ReleaseManager {
         options: Option<ApproveOptions>,
     ) -> napi::Result<Release> {
         let who = self::actor(&self.config, &actor)?;
-        let options = options.unwrap_or(ApproveOptions { role: None, channel: None, comment: None });
-        let role = match options.role.as_deref() {
-            Some(r) => parse(r)?,
-            None => match who.roles.iter().collect::<Vec<_>>().as_slice() {
-                [only] => (*only).clone(),
-                _ => return Err(errors::invalid(format!("{} holds several roles or none: pass {{ role }}", who.user))),
-            },
-        };
+        let options = options.unwrap_or_default();
+        let role = approval_role(&who, options.role.as_deref())?;
         let channel: Channel = parse(options.channel.as_deref().unwrap_or("api"))?;
-        let state = self
-            .inner
-            .approve(&id(&release)?, &who, parse(&approval)?, role, channel, options.comment.as_deref().unwrap_or(""))
-            .await
-            .map_err(errors::engine)?;
+        let (id, approval): (ReleaseId, shipwarden::ApprovalId) = (id(&release)?, parse(&approval)?);
+        let comment = options.comment.as_deref().unwrap_or("");
+        let who = match (&options.signature, &options.statement) {
+            (None, None) => who,
+            (Some(signature), Some(statement)) => {
+                // Verified here, through the adapters, exactly as `shipwarden approve --signature` does.
+                let config = self.signing_config()?;
+                let what = Approving {
+                    project: &config.config.project.name,
+                    release: &id,
+                    approval: &approval,
+                    role: &role,
+                    user: &who.user,
+                    channel,
+                    comment,
+                };
+                let expected = identity::approval_statement(&self.inner, &what).await.map_err(errors::engine)?;
+                let signers = config.signers().map_err(errors::config)?;
+                let proof = identity::proof_of_signature(statement, signature, &signers, &expected);
+                who.with_proof(proof)
+            }
+            _ => {
+                return Err(errors::invalid(
+                    "signature and statement go together: the signature and the statement it signs",
+                ));
+            }
+        };
+        let state = self.inner.approve(&id, &who, approval, role, channel, comment).await.map_err(errors::engine)?;
         Ok(Release::from(state.as_ref()))
+    }
+
+    /// The statement to sign for an approval (issue #19, R-2b): the exact bytes
+    /// for `ssh-keygen -Y sign -n shipwarden` or `signStatement`, naming the
+    /// release's current chain head. Needs a configuration.
+    #[napi]
+    pub async fn approval_statement(
+        &self,
+        release: String,
+        actor: napi::Either<Actor, String>,
+        approval: String,
+        options: Option<ApproveOptions>,
+    ) -> napi::Result<String> {
+        let who = self::actor(&self.config, &actor)?;
+        let options = options.unwrap_or_default();
+        let role = approval_role(&who, options.role.as_deref())?;
+        let channel: Channel = parse(options.channel.as_deref().unwrap_or("api"))?;
+        let (id, approval): (ReleaseId, shipwarden::ApprovalId) = (id(&release)?, parse(&approval)?);
+        let config = self.signing_config()?;
+        let what = Approving {
+            project: &config.config.project.name,
+            release: &id,
+            approval: &approval,
+            role: &role,
+            user: &who.user,
+            channel,
+            comment: options.comment.as_deref().unwrap_or(""),
+        };
+        Ok(identity::approval_statement(&self.inner, &what).await.map_err(errors::engine)?.text())
+    }
+
+    /// The release's signed checkpoints, by sequence (R-9d); not verified here: see `verifyAudit`.
+    #[napi]
+    pub async fn checkpoints(&self, release: String) -> napi::Result<Vec<Checkpoint>> {
+        let list = self.inner.checkpoints(&id(&release)?).await.map_err(errors::engine)?;
+        Ok(list.iter().map(Checkpoint::from).collect())
+    }
+
+    /// Verifies the release's audit trail as `shipwarden audit --verify` does
+    /// (R-9d): the chain, its signed checkpoints, `head` (a head hash known
+    /// from elsewhere) and the listing row. Throws `IntegrityError` naming the
+    /// sequence where they disagree.
+    #[napi]
+    pub async fn verify_audit(&self, release: String, options: Option<VerifyOptions>) -> napi::Result<AuditReport> {
+        let id = id(&release)?;
+        let head: Option<ChainHash> = options.and_then(|o| o.head).as_deref().map(parse).transpose()?;
+        let trusted: Vec<String> = match &self.config {
+            Some(c) => c.config.evidence.public_key.iter().chain(&c.config.evidence.trusted_keys).cloned().collect(),
+            None => Vec::new(),
+        };
+        let (_, report) = verify_release(&self.inner, &id, &trusted, head.as_ref()).await.map_err(errors::verify)?;
+        Ok(AuditReport::from(&report))
     }
 
     /// Records a measured value for a gate (R-7g).
@@ -547,8 +669,9 @@ fn merge(into: &mut Ports, js: Ports) {
     }
 }
 
-/// Options of `approve`.
+/// Options of `approve` and `approvalStatement`.
 #[napi(object)]
+#[derive(Default)]
 pub struct ApproveOptions {
     /// The role the approval is given in (default: the actor's only role).
     pub role: Option<String>,
@@ -556,6 +679,25 @@ pub struct ApproveOptions {
     pub channel: Option<String>,
     /// A comment.
     pub comment: Option<String>,
+    /// An armored SSH signature (namespace `shipwarden`) over `statement` (issue #19, R-2d).
+    pub signature: Option<String>,
+    /// The statement `signature` signs, from `approvalStatement`.
+    pub statement: Option<String>,
+}
+
+/// Options of `verifyAudit`.
+#[napi(object)]
+pub struct VerifyOptions {
+    /// A head hash known from elsewhere (a ticket, the notes): the chain must end there.
+    pub head: Option<String>,
+}
+
+/// Signs `statement` with an SSH private key file (unencrypted), or with a
+/// `.pub` file's private half held by ssh-agent: the armored signature
+/// `approve(…, { signature })` takes. The same signing as `shipwarden approve --key`.
+#[napi]
+pub fn sign_statement(statement: String, key_file: String) -> napi::Result<String> {
+    identity::sign_with_key_file(std::path::Path::new(&key_file), &statement).map_err(errors::invalid)
 }
 
 /// Options of `recordEvidence`.

@@ -17,6 +17,11 @@ pub struct Actor {
     pub user: String,
     /// The roles held (`release_manager`, `qa_lead`, `cto`, …).
     pub roles: Vec<String>,
+    /// How the embedding platform established who this is (issue #19):
+    /// `{ kind: 'token', id }`, `{ kind: 'oidc', issuer, subject }`,
+    /// `{ kind: 'chat', platform, user_id }` or `{ kind: 'local' }` (the
+    /// default, left out). An SSH signature goes to `approve(…, { signature, statement })`.
+    pub proof: Option<serde_json::Value>,
 }
 
 /// The emergency details of a hotfix (R-5b).
@@ -68,6 +73,9 @@ pub struct Approval {
     pub channel: String,
     /// The comment.
     pub comment: String,
+    /// How the approver was established (issue #19): `{ kind, … }` with who or
+    /// what proved it; absent for approvals recorded before proofs were.
+    pub proof: Option<serde_json::Value>,
 }
 
 /// A judged gate (R-7g).
@@ -221,6 +229,7 @@ impl From<&ReleaseState> for Release {
                     at: ts(a.at),
                     channel: a.channel.as_str().to_owned(),
                     comment: a.comment.clone(),
+                    proof: a.proof.as_ref().and_then(|p| serde_json::to_value(p).ok()),
                 })
                 .collect(),
             gate_results: s
@@ -565,6 +574,72 @@ impl From<&shipwarden::notes::ReleaseNotes> for ReleaseNotes {
             sections: n.sections.iter().map(|s| s.title.clone()).collect(),
             contributors: n.contributors.clone(),
             markdown: n.to_markdown(),
+        }
+    }
+}
+
+/// A signed checkpoint of a release's audit chain (R-9d).
+#[napi(object)]
+pub struct Checkpoint {
+    /// The release stream.
+    pub stream: String,
+    /// The sequence of the event whose hash is `head`.
+    pub sequence: f64,
+    /// The chain's head hash there.
+    pub head: String,
+    /// The stage the release reached there.
+    pub stage: String,
+    /// When it was signed (RFC 3339).
+    pub at: String,
+    /// The signature algorithm (`ed25519`).
+    pub algorithm: String,
+    /// The signer's public key, hex.
+    pub public_key: String,
+    /// The signature, hex.
+    pub signature: String,
+}
+
+impl From<&shipwarden::audit::Checkpoint> for Checkpoint {
+    fn from(c: &shipwarden::audit::Checkpoint) -> Self {
+        Checkpoint {
+            stream: c.stream.clone(),
+            sequence: c.sequence as f64,
+            head: c.head.to_string(),
+            stage: c.stage.to_string(),
+            at: ts(c.at),
+            algorithm: c.algorithm.clone(),
+            public_key: c.public_key.clone(),
+            signature: c.signature.clone(),
+        }
+    }
+}
+
+/// What a verified audit trail says (R-9d); a trail that does not verify throws `IntegrityError`.
+#[napi(object)]
+pub struct AuditReport {
+    /// Always true.
+    pub ok: bool,
+    /// The chain's head hash.
+    pub head: String,
+    /// How many events the chain holds.
+    pub events: f64,
+    /// How many checkpoints verified.
+    pub checkpoints: u32,
+    /// The newest checkpoint's sequence; absent when the chain is unanchored.
+    pub anchored_at: Option<f64>,
+    /// Events after the newest checkpoint, which no signature vouches for yet.
+    pub unanchored_events: f64,
+}
+
+impl From<&shipwarden::audit::AnchorReport> for AuditReport {
+    fn from(r: &shipwarden::audit::AnchorReport) -> Self {
+        AuditReport {
+            ok: true,
+            head: r.head.to_string(),
+            events: r.events as f64,
+            checkpoints: u32::try_from(r.checkpoints).unwrap_or(u32::MAX),
+            anchored_at: r.anchored_at.map(|s| s as f64),
+            unanchored_events: r.unanchored_events as f64,
         }
     }
 }

@@ -50,6 +50,12 @@ create_exception!(
     ShipwardenError,
     "An argument is not valid (a version, a name, a date, an unknown user)."
 );
+create_exception!(
+    shipwarden,
+    IntegrityError,
+    ShipwardenError,
+    "The audit trail does not verify (R-9d): `.release`, and `.sequence` where the disagreement is (None when at none)."
+);
 create_exception!(shipwarden, NotFoundError, InvalidInputError, "No such release.");
 
 /// Every failure of a binding call before it becomes a Python exception.
@@ -61,8 +67,20 @@ pub enum Error {
     Config(RustConfigError),
     /// A bad argument.
     Invalid(String),
+    /// The audit trail does not verify.
+    Integrity(shipwarden_adapters::anchor::VerifyError),
     /// Already a Python exception.
     Py(PyErr),
+}
+
+impl From<shipwarden_adapters::anchor::VerifyError> for Error {
+    fn from(e: shipwarden_adapters::anchor::VerifyError) -> Self {
+        use shipwarden_adapters::anchor::VerifyError;
+        match e {
+            VerifyError::Engine(e) => Error::Engine(e),
+            other => Error::Integrity(other),
+        }
+    }
 }
 
 impl From<EngineError> for Error {
@@ -133,6 +151,21 @@ fn convert(py: Python<'_>, error: Error) -> PyResult<PyErr> {
     match error {
         Error::Py(e) => Ok(e),
         Error::Invalid(message) => retryable(py, InvalidInputError::new_err(message), false),
+        Error::Integrity(e) => {
+            let (release, sequence) = match &e {
+                shipwarden_adapters::anchor::VerifyError::Integrity { release, sequence, .. } => {
+                    (Some(release.to_string()), *sequence)
+                }
+                _ => (None, None),
+            };
+            let err = IntegrityError::new_err(e.to_string());
+            let attrs = [
+                ("release", release.into_pyobject(py)?.into_any()),
+                ("sequence", sequence.into_pyobject(py)?.into_any()),
+                ("retryable", false.into_pyobject(py)?.to_owned().into_any()),
+            ];
+            Ok(with_attrs(py, err, &attrs))
+        }
         Error::Engine(e) => match e {
             EngineError::Refused(r) => {
                 let err = RefusedError::new_err(r.to_string());
@@ -199,5 +232,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
+    m.add("IntegrityError", py.get_type::<IntegrityError>())?;
     Ok(())
 }

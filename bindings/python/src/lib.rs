@@ -23,6 +23,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     types::register(m)?;
     m.add_class::<manager::ReleaseManager>()?;
     m.add_class::<manager::ManualClock>()?;
+    m.add_function(wrap_pyfunction!(manager::sign_statement, m)?)?;
     m.add_class::<ports::Log>()?;
     bench::register(m)?;
     bridge::register(m)?;

@@ -13,17 +13,23 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use shipwarden::audit::ChainHash;
 use shipwarden::engine::{Ports, ReleaseManager as RManager};
 use shipwarden::machine::Evidence;
 use shipwarden::ports::memory::{MemoryArtifacts, MemoryBackup, MemoryBuilder, MemoryNotes, MemoryStore};
 use shipwarden::ports::{Clock, ReleaseQuery};
-use shipwarden::{Actor as RActor, Channel, EnvName, ReleaseId, StepOutcome};
+use shipwarden::{Actor as RActor, ApprovalId, Channel, EnvName, ReleaseId, Role, StepOutcome};
+use shipwarden_adapters::anchor::verify_release;
 use shipwarden_adapters::config::Loaded;
+use shipwarden_adapters::identity::{self, Approving};
 
 use crate::convert::{parse, py_to_timestamp, py_to_value, timestamp_to_py};
 use crate::errors::{Error, invalid};
 use crate::ports::{EventLoop, PyPort};
-use crate::types::{Actor, AuditEvent, Plan, Policy, Release, ReleaseStatus, ReleaseSummary, RunOutcome, stage_arg};
+use crate::types::{
+    Actor, AuditEvent, AuditReport, Checkpoint, Plan, Policy, Release, ReleaseStatus, ReleaseSummary, RunOutcome,
+    stage_arg,
+};
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>;
 
@@ -218,6 +224,51 @@ impl ReleaseManager {
         Ok(Box::pin(async move { Ok(Release(m.plan(&actor, plan).await?.as_ref().clone())) }))
     }
 
+    /// The role an approval is given in: `role`, else the actor's only role.
+    fn approval_role(actor: &RActor, role: Option<&str>) -> PyResult<Role> {
+        match role {
+            Some(r) => parse(r),
+            None => match actor.roles.iter().collect::<Vec<_>>().as_slice() {
+                [only] => Ok((*only).clone()),
+                _ => Err(invalid(format!("{} holds several roles or none: say which with role=", actor.user))),
+            },
+        }
+    }
+
+    /// The configuration's project and SSH keys, which a signed approval needs.
+    fn signing_config(&self) -> PyResult<Arc<Loaded>> {
+        self.config.clone().ok_or_else(|| {
+            invalid("a signed approval needs a configuration with [project] and the users' ssh_keys: open one")
+        })
+    }
+
+    fn op_statement(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        role: Option<&str>,
+        channel: &str,
+        comment: String,
+    ) -> PyResult<BoxFut<String>> {
+        let (m, id, actor, config) =
+            (self.inner.clone(), id(release)?, self.resolve_actor(actor)?, self.signing_config()?);
+        let (approval, role, channel): (ApprovalId, Role, Channel) =
+            (parse(approval)?, Self::approval_role(&actor, role)?, parse(channel)?);
+        Ok(Box::pin(async move {
+            let what = Approving {
+                project: &config.config.project.name,
+                release: &id,
+                approval: &approval,
+                role: &role,
+                user: &actor.user,
+                channel,
+                comment: &comment,
+            };
+            Ok(identity::approval_statement(&m, &what).await?.text())
+        }))
+    }
+
     fn op_approve(
         &self,
         release: &str,
@@ -226,19 +277,59 @@ impl ReleaseManager {
         role: Option<&str>,
         channel: &str,
         comment: String,
+        signature: Option<String>,
+        statement: Option<String>,
     ) -> PyResult<BoxFut<Release>> {
         let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
-        let approval = parse(approval)?;
-        let role = match role {
-            Some(r) => parse(r)?,
-            None => match actor.roles.iter().collect::<Vec<_>>().as_slice() {
-                [only] => (*only).clone(),
-                _ => return Err(invalid(format!("{} holds several roles or none: say which with role=", actor.user))),
-            },
-        };
+        let approval: ApprovalId = parse(approval)?;
+        let role = Self::approval_role(&actor, role)?;
         let channel: Channel = parse(channel)?;
+        let signed = match (signature, statement) {
+            (Some(signature), Some(statement)) => Some((self.signing_config()?, signature, statement)),
+            (None, None) => None,
+            _ => {
+                return Err(invalid("signature= and statement= go together: the signature and the statement it signs"));
+            }
+        };
         Ok(Box::pin(async move {
+            let actor = match signed {
+                None => actor,
+                // Verified here, through the adapters, exactly as `shipwarden approve --signature` does.
+                Some((config, signature, statement)) => {
+                    let what = Approving {
+                        project: &config.config.project.name,
+                        release: &id,
+                        approval: &approval,
+                        role: &role,
+                        user: &actor.user,
+                        channel,
+                        comment: &comment,
+                    };
+                    let expected = identity::approval_statement(&m, &what).await?;
+                    let signers = config.signers()?;
+                    let proof = identity::proof_of_signature(&statement, &signature, &signers, &expected);
+                    actor.with_proof(proof)
+                }
+            };
             Ok(Release(m.approve(&id, &actor, approval, role, channel, &comment).await?.as_ref().clone()))
+        }))
+    }
+
+    fn op_checkpoints(&self, release: &str) -> PyResult<BoxFut<Vec<Checkpoint>>> {
+        let (m, id) = (self.inner.clone(), id(release)?);
+        Ok(Box::pin(async move { Ok(m.checkpoints(&id).await?.into_iter().map(Checkpoint).collect()) }))
+    }
+
+    fn op_verify_audit(&self, release: &str, head: Option<&str>) -> PyResult<BoxFut<AuditReport>> {
+        let (m, id) = (self.inner.clone(), id(release)?);
+        let head: Option<ChainHash> = head.map(parse).transpose()?;
+        let trusted: Vec<String> = match &self.config {
+            Some(c) => c.config.evidence.public_key.iter().chain(&c.config.evidence.trusted_keys).cloned().collect(),
+            None => Vec::new(),
+        };
+        Ok(Box::pin(async move {
+            let (_, report) = verify_release(&m, &id, &trusted, head.as_ref()).await?;
+            Ok(AuditReport(report))
         }))
     }
 
@@ -487,7 +578,12 @@ impl ReleaseManager {
     }
 
     /// Records an approval (R-2c): `approval` is `scope`, `qa_signoff`, `acceptance`, `emergency` or one the policy adds; `role` defaults to the actor's only role.
-    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()))]
+    ///
+    /// `signature` (an armored SSH signature, namespace `shipwarden`) and
+    /// `statement` (the text it signs, from `approval_statement`) prove who
+    /// approves (issue #19, R-2d): verified against the configured users'
+    /// keys as `shipwarden approve --signature` does; one that does not verify is refused.
+    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new(), signature = None, statement = None))]
     fn approve<'py>(
         &self,
         py: Python<'py>,
@@ -497,13 +593,15 @@ impl ReleaseManager {
         role: Option<&str>,
         channel: &str,
         comment: String,
+        signature: Option<String>,
+        statement: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.op_approve(release, actor, approval, role, channel, comment)?;
+        let fut = self.op_approve(release, actor, approval, role, channel, comment, signature, statement)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `approve`, for scripts (not inside a running event loop).
-    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()))]
+    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new(), signature = None, statement = None))]
     fn approve_sync(
         &self,
         py: Python<'_>,
@@ -513,9 +611,79 @@ impl ReleaseManager {
         role: Option<&str>,
         channel: &str,
         comment: String,
+        signature: Option<String>,
+        statement: Option<String>,
     ) -> PyResult<Release> {
         no_running_loop(py, "approve")?;
-        let fut = self.op_approve(release, actor, approval, role, channel, comment)?;
+        let fut = self.op_approve(release, actor, approval, role, channel, comment, signature, statement)?;
+        block_on(py, fut)
+    }
+
+    /// The statement to sign for an approval (issue #19, R-2b): the exact
+    /// bytes for `ssh-keygen -Y sign -n shipwarden` or `sign_statement`,
+    /// naming the release's current chain head. Needs a configuration.
+    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()))]
+    fn approval_statement<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        role: Option<&str>,
+        channel: &str,
+        comment: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_statement(release, actor, approval, role, channel, comment)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `approval_statement`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()))]
+    fn approval_statement_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        role: Option<&str>,
+        channel: &str,
+        comment: String,
+    ) -> PyResult<String> {
+        no_running_loop(py, "approval_statement")?;
+        let fut = self.op_statement(release, actor, approval, role, channel, comment)?;
+        block_on(py, fut)
+    }
+
+    /// The release's signed checkpoints, by sequence (R-9d); not verified here: see `verify_audit`.
+    #[pyo3(signature = (release))]
+    fn checkpoints<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_checkpoints(release)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `checkpoints`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release))]
+    fn checkpoints_sync(&self, py: Python<'_>, release: &str) -> PyResult<Vec<Checkpoint>> {
+        no_running_loop(py, "checkpoints")?;
+        let fut = self.op_checkpoints(release)?;
+        block_on(py, fut)
+    }
+
+    /// Verifies the release's audit trail as `shipwarden audit --verify` does
+    /// (R-9d): the chain, its signed checkpoints, `head` (a head hash known
+    /// from elsewhere) and the listing row. Raises `IntegrityError` naming the
+    /// sequence where they disagree.
+    #[pyo3(signature = (release, *, head = None))]
+    fn verify_audit<'py>(&self, py: Python<'py>, release: &str, head: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_verify_audit(release, head)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `verify_audit`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, *, head = None))]
+    fn verify_audit_sync(&self, py: Python<'_>, release: &str, head: Option<&str>) -> PyResult<AuditReport> {
+        no_running_loop(py, "verify_audit")?;
+        let fut = self.op_verify_audit(release, head)?;
         block_on(py, fut)
     }
 
@@ -865,4 +1033,12 @@ impl ReleaseManager {
         };
         format!("ReleaseManager({source})")
     }
+}
+
+/// Signs `statement` with an SSH private key file (unencrypted), or with a
+/// `.pub` file's private half held by ssh-agent: the armored signature
+/// `approve(signature=…)` takes. The same signing as `shipwarden approve --key`.
+#[pyfunction]
+pub fn sign_statement(statement: &str, key_file: PathBuf) -> PyResult<String> {
+    identity::sign_with_key_file(&key_file, statement).map_err(invalid)
 }

@@ -5,7 +5,7 @@
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use shipwarden::audit::Envelope;
+use shipwarden::audit::{Checkpoint as RCheckpoint, Envelope};
 use shipwarden::changes::Change;
 use shipwarden::engine::{ReleaseStatus as RStatus, RunOutcome as ROutcome};
 use shipwarden::ports::{
@@ -14,7 +14,7 @@ use shipwarden::ports::{
 };
 use shipwarden::{
     Actor as RActor, Approval as RApproval, ArtifactRef as RArtifactRef, GateResult as RGateResult, Hotfix as RHotfix,
-    Plan as RPlan, Refusal as RRefusal, ReleaseKind, ReleaseState, Requirement, Role, Stage as RStage,
+    Plan as RPlan, Proof, Refusal as RRefusal, ReleaseKind, ReleaseState, Requirement, Role, Stage as RStage,
     StepOutcome as ROutcomeStep, Unmet as RUnmet, Version,
 };
 
@@ -153,6 +153,26 @@ impl Stage {
     }
 }
 
+/// A proof an embedding platform verified itself, read from a dict (issue #19).
+fn platform_proof(obj: &Bound<'_, PyAny>) -> PyResult<Proof> {
+    let value = crate::convert::py_to_value(obj, "proof")?;
+    match value.get("kind").and_then(|k| k.as_str()) {
+        Some("ssh_signature") => {
+            return Err(invalid(
+                "proof: an SSH signature is verified against the configured keys: pass approve(signature=…, statement=…)",
+            ));
+        }
+        Some("rejected") => return Err(invalid("proof: `rejected` is not a proof")),
+        _ => {}
+    }
+    serde_json::from_value(value).map_err(|e| {
+        invalid(format!(
+            "proof: {e}; expected {{'kind': 'token', 'id': …}}, {{'kind': 'oidc', 'issuer': …, 'subject': …}}, \
+             {{'kind': 'chat', 'platform': …, 'user_id': …}} or {{'kind': 'local'}}"
+        ))
+    })
+}
+
 /// Someone acting on a release: a user name and the roles they hold.
 #[pyclass(module = "shipwarden", frozen, from_py_object, eq)]
 #[derive(Clone, PartialEq)]
@@ -160,14 +180,30 @@ pub struct Actor(pub RActor);
 
 #[pymethods]
 impl Actor {
+    /// `proof` is how the embedding platform established who this is (issue
+    /// #19): `{"kind": "token", "id": …}`, `{"kind": "oidc", "issuer": …,
+    /// "subject": …}`, `{"kind": "chat", "platform": …, "user_id": …}` or
+    /// `{"kind": "local", "os_user": …}` (the default). An SSH signature is
+    /// not given here: pass it to `approve(signature=…, statement=…)`.
     #[new]
-    #[pyo3(signature = (user, roles = Vec::new()))]
-    fn new(user: String, roles: Vec<String>) -> PyResult<Self> {
+    #[pyo3(signature = (user, roles = Vec::new(), *, proof = None))]
+    fn new(user: String, roles: Vec<String>, proof: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         if user.trim().is_empty() {
             return Err(invalid("an actor needs a user name"));
         }
         let roles = roles.iter().map(|r| parse::<Role>(r)).collect::<PyResult<Vec<_>>>()?;
-        Ok(Actor(RActor::new(user, roles)))
+        let actor = RActor::new(user, roles);
+        Ok(Actor(match proof {
+            Some(p) => actor.with_proof(platform_proof(p)?),
+            None => actor,
+        }))
+    }
+
+    /// How the actor was established, as a dict with its `kind` (`local`,
+    /// `ssh_signature`, `token`, `oidc`, `chat`) and who or what proved it.
+    #[getter]
+    fn proof<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.0.proof)
     }
 
     /// The user name recorded in the audit trail.
@@ -373,6 +409,13 @@ impl Approval {
     #[getter]
     fn comment(&self) -> &str {
         &self.0.comment
+    }
+
+    /// How the approver was established (issue #19), as a dict with its
+    /// `kind` and who or what proved it; None for approvals recorded before proofs were.
+    #[getter]
+    fn proof<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.0.proof)
     }
 
     fn __repr__(&self) -> String {
@@ -1036,6 +1079,124 @@ impl AuditEvent {
     }
 }
 
+/// A signed checkpoint of a release's audit chain (R-9d): the head hash at a
+/// sequence and the stage reached there, signed with the project's key.
+#[pyclass(module = "shipwarden", frozen, from_py_object, eq)]
+#[derive(Clone, PartialEq)]
+pub struct Checkpoint(pub RCheckpoint);
+
+#[pymethods]
+impl Checkpoint {
+    /// The release stream.
+    #[getter]
+    fn stream(&self) -> &str {
+        &self.0.stream
+    }
+
+    /// The sequence of the event whose hash is `head`.
+    #[getter]
+    fn sequence(&self) -> u64 {
+        self.0.sequence
+    }
+
+    /// The chain's head hash at `sequence`.
+    #[getter]
+    fn head(&self) -> String {
+        self.0.head.to_string()
+    }
+
+    /// The stage the release reached there.
+    #[getter]
+    fn stage(&self) -> Stage {
+        Stage(self.0.stage.clone())
+    }
+
+    /// When it was signed.
+    #[getter]
+    fn at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        timestamp_to_py(py, self.0.at)
+    }
+
+    /// The signature algorithm (`ed25519`).
+    #[getter]
+    fn algorithm(&self) -> &str {
+        &self.0.algorithm
+    }
+
+    /// The signer's public key, hex.
+    #[getter]
+    fn public_key(&self) -> &str {
+        &self.0.public_key
+    }
+
+    /// The signature, hex.
+    #[getter]
+    fn signature(&self) -> &str {
+        &self.0.signature
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Checkpoint({}, '{}', stage='{}')", self.0.sequence, self.0.head, self.0.stage)
+    }
+
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.0)
+    }
+}
+
+/// What a verified audit trail says (R-9d): its head, how many events and
+/// checkpoints, the newest checkpoint's sequence, and what no signature covers yet.
+#[pyclass(module = "shipwarden", frozen, from_py_object, eq)]
+#[derive(Clone, PartialEq)]
+pub struct AuditReport(pub shipwarden::audit::AnchorReport);
+
+#[pymethods]
+impl AuditReport {
+    /// Always True: a trail that does not verify raises `IntegrityError`.
+    #[getter]
+    fn ok(&self) -> bool {
+        true
+    }
+
+    /// The chain's head hash.
+    #[getter]
+    fn head(&self) -> String {
+        self.0.head.to_string()
+    }
+
+    /// How many events the chain holds.
+    #[getter]
+    fn events(&self) -> u64 {
+        self.0.events
+    }
+
+    /// How many checkpoints verified.
+    #[getter]
+    fn checkpoints(&self) -> usize {
+        self.0.checkpoints
+    }
+
+    /// The newest checkpoint's sequence; None when the chain is unanchored.
+    #[getter]
+    fn anchored_at(&self) -> Option<u64> {
+        self.0.anchored_at
+    }
+
+    /// Events after the newest checkpoint, which no signature vouches for yet.
+    #[getter]
+    fn unanchored_events(&self) -> u64 {
+        self.0.unanchored_events
+    }
+
+    fn __repr__(&self) -> String {
+        format!("AuditReport(events={}, head='{}', checkpoints={})", self.0.events, self.0.head, self.0.checkpoints)
+    }
+
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.0)
+    }
+}
+
 /// A release as the store lists it.
 #[pyclass(module = "shipwarden", frozen, from_py_object, eq)]
 #[derive(Clone, PartialEq)]
@@ -1600,6 +1761,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ReleaseStatus>()?;
     m.add_class::<RunOutcome>()?;
     m.add_class::<AuditEvent>()?;
+    m.add_class::<Checkpoint>()?;
+    m.add_class::<AuditReport>()?;
     m.add_class::<ReleaseSummary>()?;
     m.add_class::<Policy>()?;
     m.add_class::<Commit>()?;

@@ -6,47 +6,36 @@ use std::path::Path;
 
 use anstream::{eprintln, println};
 use shipwarden::ReleaseId;
-use shipwarden::audit::{ChainHash, Envelope, check_checkpoints, verify_head, verify_head_at};
+use shipwarden::audit::{ChainHash, verify_head_at};
 use shipwarden::bundle::SignedBundle;
-use shipwarden_adapters::anchor::Ed25519Check;
+use shipwarden_adapters::anchor::{VerifyError, verify_release};
 
 use crate::CliError;
 use crate::ctx::Ctx;
 use crate::output::{self, GOOD, WAIT, paint};
 
-/// The keys whose checkpoints are trusted: `[evidence] public_key`, `[evidence] trusted_keys`
-/// and the configured signing key's own public key.
+/// The keys whose checkpoints are trusted: `[evidence] public_key` and `[evidence] trusted_keys`
+/// (the adapters add the configured signing key's own public key).
 fn trusted_keys(ctx: &Ctx) -> Vec<String> {
     let evidence = &ctx.loaded.config.evidence;
-    let mut keys: Vec<String> = evidence.public_key.iter().chain(&evidence.trusted_keys).cloned().collect();
-    keys.extend(ctx.manager.signing_key());
-    keys.iter_mut().for_each(|k| *k = k.trim().to_ascii_lowercase());
-    keys.sort();
-    keys.dedup();
-    keys
+    evidence.public_key.iter().chain(&evidence.trusted_keys).cloned().collect()
 }
 
 fn integrity(release: &ReleaseId, e: impl std::fmt::Display) -> CliError {
     CliError::Integrity(format!("the audit trail of {release} does not verify (R-9d): {e}"))
 }
 
-/// Verifies `history` (already loaded and chain-checked by the store) against everything known about it.
-pub async fn verify(
-    ctx: &Ctx,
-    release: &ReleaseId,
-    history: &[Envelope],
-    head: Option<&str>,
-    bundle: Option<&Path>,
-) -> Result<(), CliError> {
-    let checkpoints = ctx.manager.checkpoints(release).await?;
-    let trusted = trusted_keys(ctx);
-    // The store verified the chain as it loaded it (a broken one never gets here): check the checkpoints.
-    let report =
-        check_checkpoints(history, &checkpoints, &trusted, &Ed25519Check).map_err(|e| integrity(release, e))?;
-    if let Some(head) = head {
-        let head: ChainHash = head.parse().map_err(|e: shipwarden::ParseError| CliError::usage(e.to_string()))?;
-        verify_head(history, &head).map_err(|e| integrity(release, e))?;
-    }
+/// Verifies `release`'s trail against everything known about it: its
+/// checkpoints, `head`, the listing row (through the adapters, as the
+/// bindings do), then `bundle`.
+pub async fn verify(ctx: &Ctx, release: &ReleaseId, head: Option<&str>, bundle: Option<&Path>) -> Result<(), CliError> {
+    let head: Option<ChainHash> =
+        head.map(str::parse).transpose().map_err(|e: shipwarden::ParseError| CliError::usage(e.to_string()))?;
+    let (history, report) =
+        verify_release(&ctx.manager, release, &trusted_keys(ctx), head.as_ref()).await.map_err(|e| match e {
+            VerifyError::Engine(e) => CliError::from(e),
+            other => CliError::Integrity(other.to_string()),
+        })?;
     if let Some(path) = bundle {
         let text =
             std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("--bundle {}: {e}", path.display())))?;
@@ -63,14 +52,7 @@ pub async fn verify(
             )));
         }
         let head: ChainHash = verified.head.parse().map_err(|e| integrity(release, e))?;
-        verify_head_at(history, verified.events, &head).map_err(|e| integrity(release, e))?;
-    }
-    if let Some(mismatch) = ctx.manager.listing(release, history).await? {
-        return Err(CliError::Integrity(format!(
-            "the listing row of {release} does not match its audit chain (R-9d): {}; `list` and `status` show \
-             what the chain says",
-            mismatch.describe()
-        )));
+        verify_head_at(&history, verified.events, &head).map_err(|e| integrity(release, e))?;
     }
     let mut warnings = Vec::new();
     match report.anchored_at {

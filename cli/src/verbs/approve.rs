@@ -50,6 +50,7 @@ pub async fn run(ctx: &Ctx, a: ApproveArgs) -> Result<(), CliError> {
     };
     let channel: Channel = parse(&a.channel)?;
     let what = Approving {
+        project: &ctx.loaded.config.project.name,
         release: &release,
         approval: &approval,
         role: &role,

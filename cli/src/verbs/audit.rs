@@ -60,7 +60,7 @@ pub async fn run(ctx: &Ctx, a: AuditArgs) -> Result<(), CliError> {
         }
     }
     if a.verify {
-        return super::anchor::verify(ctx, &release, &history, a.head.as_deref(), a.bundle.as_deref()).await;
+        return super::anchor::verify(ctx, &release, a.head.as_deref(), a.bundle.as_deref()).await;
     }
     if ctx.json {
         output::json(&history);
