@@ -1,5 +1,6 @@
-//! Who approves, proven (issue #19, R-2b, R-2d): `approve --sign`, `--key`,
-//! `--signature` and `--print-statement`, and the audit's flags on signed
+//! Who acts, proven (issue #19, R-2b, R-2d): `--sign`, `--key`,
+//! `--signature` and `--print-statement` on `approve`, `rollback`,
+//! `override` and an emergency `plan`, and the audit's flags on signed
 //! approvals whose key is no longer listed.
 //!
 //! The signature is checked here, through the adapters, before the engine
@@ -11,16 +12,17 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use shipwarden::audit::Envelope;
 use shipwarden::machine::Event;
-use shipwarden::{Proof, Statement};
-use shipwarden_adapters::identity::{self, AllowedSigners, IdentityError};
+use shipwarden::{Actor, IdentityAction, Proof, ReleaseId, Statement};
+use shipwarden_adapters::identity::{self, Acting, AllowedSigners, IdentityError};
 
 use crate::CliError;
 use crate::ctx::Ctx;
 
-/// How an approval proves who gives it.
+/// How an approval, a rollback, a window override or an emergency plan
+/// proves who acts (`[identity]`).
 #[derive(Args, Debug, Default)]
 pub struct SignArgs {
-    /// Sign the approval statement with your SSH key through ssh-agent
+    /// Sign the statement with your SSH key through ssh-agent
     /// (a key listed for you under `[users.NAME] ssh_keys` or in `allowed_signers`).
     #[arg(long)]
     pub sign: bool,
@@ -47,7 +49,47 @@ pub async fn statement(ctx: &Ctx, what: &Approving<'_>) -> Result<Statement, Cli
     Ok(identity::approval_statement(&ctx.manager, what).await?)
 }
 
-/// The proof of who approves: a verified signature when one is given (a
+impl SignArgs {
+    /// Whether any way of signing was asked for.
+    pub fn any(&self) -> bool {
+        self.sign || self.key.is_some() || self.signature.is_some() || self.print_statement
+    }
+}
+
+/// `actor`, with the proof `args` give for `action` on `release` (a
+/// rollback, a window override or an emergency plan; the reason is the
+/// statement's comment); `None` when `--print-statement` printed the statement
+/// to sign instead.
+pub async fn acting(
+    ctx: &Ctx,
+    args: &SignArgs,
+    actor: Actor,
+    action: IdentityAction,
+    release: &ReleaseId,
+    reason: &str,
+) -> Result<Option<Actor>, CliError> {
+    if !args.any() {
+        return Ok(Some(actor.with_proof(local())));
+    }
+    let role = identity::acting_role(ctx.manager.policy(), &actor, action)
+        .ok_or_else(|| CliError::usage(format!("{} holds no role", actor.user)))?;
+    let what =
+        Acting { action, project: &ctx.loaded.config.project.name, release, role: &role, user: &actor.user, reason };
+    let expected = identity::action_statement(&ctx.manager, &what).await?;
+    if args.print_statement {
+        anstream::print!("{}", expected.text());
+        return Ok(None);
+    }
+    let proof = proof(ctx, args, &expected).await?;
+    Ok(Some(actor.with_proof(proof)))
+}
+
+/// The local proof: the OS user running the command.
+fn local() -> Proof {
+    Proof::Local { os_user: std::env::var("USER").ok().filter(|u| !u.is_empty()) }
+}
+
+/// The proof of who acts: a verified signature when one is given (a
 /// [`Proof::Rejected`] when it does not verify, for `decide` to refuse),
 /// else the local OS user.
 pub async fn proof(ctx: &Ctx, args: &SignArgs, expected: &Statement) -> Result<Proof, CliError> {
@@ -67,7 +109,7 @@ pub async fn proof(ctx: &Ctx, args: &SignArgs, expected: &Statement) -> Result<P
         .map_err(|e| CliError::usage(e.to_string()))?;
         (text, armored)
     } else {
-        return Ok(Proof::Local { os_user: std::env::var("USER").ok().filter(|u| !u.is_empty()) });
+        return Ok(local());
     };
     let signers = ctx.loaded.signers()?;
     Ok(identity::proof_of_signature(&text, &armored, &signers, expected))

@@ -313,3 +313,114 @@ fn sign_goes_through_ssh_agent_with_a_listed_key() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("ssh signature by SHA256:"), "{text}");
 }
+
+/// The event `kind` of `release`'s exported trail, with its proof.
+fn proof_of(p: &Project, release: &str, kind: &str) -> serde_json::Value {
+    let export = p.ok(&["audit", release, "--export", "jsonl"]);
+    export
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .rfind(|e| e["event"]["event"] == kind)
+        .map(|e| e["event"]["proof"].clone())
+        .unwrap_or_else(|| panic!("no {kind} event in {export}"))
+}
+
+const EMERGENCY: [&str; 9] =
+    ["plan", "1.0.1", "--kind", "emergency", "--hotfix", "HOTFIX-1", "--summary", "down", "--justification"];
+
+#[test]
+fn an_emergency_plan_a_window_override_and_a_rollback_are_signed_where_the_policy_says_so_r2d() {
+    let p = verified_project();
+    // Emergency plan: refused unsigned, refused with another's key, recorded signed.
+    let mut plan: Vec<&str> = EMERGENCY.to_vec();
+    plan.extend(["outage", "--as", "casey"]);
+    let out = p.expect(3, &plan);
+    assert!(out.contains("R-2d") && out.contains("emergency_plan") && out.contains("ssh_signature"), "{out}");
+    let paul_key = p.file("paul");
+    let casey_key = p.file("casey");
+    let out = p.expect(3, &[&plan[..], &["--key", paul_key.as_str()]].concat());
+    assert!(out.contains("R-2d") && out.contains("not listed for casey"), "{out}");
+    let statement = p.ok(&[&plan[..], &["--print-statement"]].concat());
+    assert!(
+        statement.starts_with("shipwarden action statement v1\naction: emergency_plan\nproject: shop\nrelease: shop-1.0.1\nrole: cto\nuser: casey\n")
+            && statement.contains("comment: \"outage\""),
+        "{statement}"
+    );
+    p.ok(&[&plan[..], &["--key", casey_key.as_str()]].concat());
+    assert_eq!(proof_of(&p, "shop-1.0.1", "planned")["kind"], "ssh_signature");
+    // A plain plan is not signed.
+    let out = p.expect(2, &["plan", "1.2.0", "--as", "rita", "--key", &p.file("casey")]);
+    assert!(out.contains("only an emergency plan is signed"), "{out}");
+
+    // Window override.
+    let out = p.expect(3, &["override", "shop-1.0.0", "--reason", "regulator deadline", "--as", "casey"]);
+    assert!(out.contains("R-2d") && out.contains("override_window"), "{out}");
+    let out = p.ok(&["override", "shop-1.0.0", "--reason", "regulator deadline", "--as", "casey", "--key", &casey_key]);
+    assert!(out.contains("overridden by casey") && out.contains("ssh signature by SHA256:"), "{out}");
+    assert_eq!(proof_of(&p, "shop-1.0.0", "window_overridden")["kind"], "ssh_signature");
+
+    // Rollback: unsigned, the proof is unmet besides the stage (R-8g); signed, only the stage is.
+    let out = p.expect(3, &["rollback", "shop-1.0.0", "--reason", "errors up", "--as", "casey"]);
+    assert!(out.contains("R-8g") && out.contains("R-2d"), "{out}");
+    let out = p.expect(3, &["rollback", "shop-1.0.0", "--reason", "errors up", "--as", "casey", "--key", &casey_key]);
+    assert!(out.contains("R-8g") && !out.contains("R-2d"), "the signature is accepted: {out}");
+    assert!(p.ok(&["audit", "shop-1.0.0", "--verify"]).contains("verified"));
+}
+
+#[test]
+fn a_statement_for_one_action_does_not_prove_another_r2d() {
+    let p = verified_project();
+    // paul's approval statement, signed, presented for a rollback by paul.
+    let statement = p.statement("scope", &["shop-1.0.0", "scope", "--as", "paul"]);
+    let sig = p.ssh_sign("paul", &statement);
+    let out = p.expect(
+        3,
+        &[
+            "rollback",
+            "shop-1.0.0",
+            "--reason",
+            "",
+            "--as",
+            "paul",
+            "--signature",
+            &sig,
+            "--statement",
+            &statement.display().to_string(),
+        ],
+    );
+    assert!(out.contains("R-2d") && out.contains("signed for approve"), "{out}");
+    // A rollback statement presented as an override.
+    let text = p.ok(&["rollback", "shop-1.0.0", "--reason", "x", "--as", "casey", "--print-statement"]);
+    let path = p.path().join("rollback");
+    std::fs::write(&path, text).expect("write");
+    let sig = p.ssh_sign("casey", &path);
+    let out = p.expect(3, &["override", "shop-1.0.0", "--reason", "x", "--as", "casey", "--signature", &sig]);
+    assert!(out.contains("R-2d") && out.contains("signed for rollback"), "{out}");
+}
+
+#[test]
+fn an_old_statement_is_refused_even_over_the_current_head_and_a_dry_run_says_so_r2d() {
+    let p = verified_project();
+    let statement = p.statement("old", &["shop-1.0.0", "scope", "--as", "paul"]);
+    let text = std::fs::read_to_string(&statement).expect("statement");
+    let at = text.lines().find(|l| l.starts_with("at: ")).expect("an at line").to_owned();
+    std::fs::write(&statement, text.replace(&at, "at: 2026-01-01T09:00:00Z")).expect("write");
+    let sig = p.ssh_sign("paul", &statement);
+    for dry in [true, false] {
+        let mut args = vec!["approve", "shop-1.0.0", "scope", "--as", "paul", "--signature", &sig];
+        if dry {
+            args.insert(0, "--dry-run");
+        }
+        let out = p.expect(3, &args);
+        assert!(out.contains("R-2d") && out.contains("statement_max_age"), "dry run {dry}: {out}");
+    }
+    // The policy can allow older statements.
+    let key = |name: &str| std::fs::read_to_string(p.path().join(format!("{name}.pub"))).expect("pub");
+    let (paul, casey) = (key("paul"), key("casey"));
+    p.configure(&format!("{}{VERIFIED}statement_max_age = \"10000h\"\n", users(paul.trim(), casey.trim())));
+    p.ok(&["--dry-run", "approve", "shop-1.0.0", "scope", "--as", "paul", "--signature", &sig]);
+    // A dry run checks the chain head too: casey approves, paul's statement is now stale.
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "casey", "--key", &p.file("casey")]);
+    let out = p.expect(3, &["--dry-run", "approve", "shop-1.0.0", "scope", "--as", "paul", "--signature", &sig]);
+    assert!(out.contains("R-2d") && out.contains("chain head"), "{out}");
+}

@@ -17,7 +17,9 @@ mod signers;
 mod ssh;
 
 pub use signers::AllowedSigners;
-pub use ssh::{NAMESPACE, fingerprint_of, recheck, sign_with_agent, sign_with_key_file, verify_statement};
+pub use ssh::{
+    NAMESPACE, fingerprint_of, recheck, sign_with_agent, sign_with_agent_at, sign_with_key_file, verify_statement,
+};
 
 /// A proof that did not verify, for `decide` to refuse (R-2d).
 pub fn rejected(error: &IdentityError) -> shipwarden::Proof {
@@ -69,6 +71,7 @@ pub async fn approval_statement(
     let history = manager.history(what.release).await?;
     let head = history.last().map_or_else(shipwarden::audit::ChainHash::genesis, |e| e.hash.clone());
     Ok(shipwarden::Statement {
+        action: shipwarden::IdentityAction::Approve,
         project: what.project.to_owned(),
         release: what.release.to_string(),
         approval: what.approval.to_string(),
@@ -78,6 +81,67 @@ pub async fn approval_statement(
         at: manager.clock().now().to_string(),
         channel: what.channel.to_string(),
         comment: what.comment.to_owned(),
+    })
+}
+
+/// Another action than an approval that `[identity]` judges, for [`action_statement`].
+#[derive(Debug, Clone, Copy)]
+pub struct Acting<'a> {
+    /// The action: a rollback, a window override or an emergency plan.
+    pub action: shipwarden::IdentityAction,
+    /// The project (`[project] name`).
+    pub project: &'a str,
+    /// The release (for an emergency plan, the id it will have).
+    pub release: &'a shipwarden::ReleaseId,
+    /// The role acting (see [`acting_role`]).
+    pub role: &'a shipwarden::Role,
+    /// Who.
+    pub user: &'a str,
+    /// The reason given.
+    pub reason: &'a str,
+}
+
+/// The role `actor` acts in for `action`: the first of the roles the policy
+/// names for it that the actor holds, else the actor's first role (`decide`
+/// then refuses naming the roles needed). `None` for an approval (its role is
+/// the approval's) or an actor with no role.
+pub fn acting_role(
+    policy: &shipwarden::Policy,
+    actor: &shipwarden::Actor,
+    action: shipwarden::IdentityAction,
+) -> Option<shipwarden::Role> {
+    let roles = match action {
+        shipwarden::IdentityAction::Rollback => &policy.lifecycle.rollback_roles,
+        shipwarden::IdentityAction::OverrideWindow => &policy.calendar.override_roles,
+        shipwarden::IdentityAction::EmergencyPlan => &policy.lifecycle.plan_roles,
+        _ => return None,
+    };
+    roles.iter().find(|r| actor.has_role(r)).or_else(|| actor.roles.iter().next()).cloned()
+}
+
+/// The statement a rollback, a window override or an emergency plan signs
+/// (R-2d): `what`, naming the release's current chain head (the genesis for
+/// a release not planned yet) and the manager's clock now, channel `cli`.
+///
+/// # Errors
+/// The release's trail could not be read.
+pub async fn action_statement(
+    manager: &shipwarden::engine::ReleaseManager,
+    what: &Acting<'_>,
+) -> Result<shipwarden::Statement, shipwarden::engine::EngineError> {
+    let history = manager.history(what.release).await?;
+    let head = history.last().map_or_else(shipwarden::audit::ChainHash::genesis, |e| e.hash.clone());
+    Ok(shipwarden::Statement {
+        action: what.action,
+        project: what.project.to_owned(),
+        release: what.release.to_string(),
+        approval: String::new(),
+        role: what.role.to_string(),
+        user: what.user.to_owned(),
+        head: head.as_str().to_owned(),
+        at: manager.clock().now().to_string(),
+        channel: shipwarden::Channel::Cli.to_string(),
+        comment: what.reason.to_owned(),
     })
 }
 

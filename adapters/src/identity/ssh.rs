@@ -1,8 +1,7 @@
-//! SSHSIG signatures over approval statements: made with a key file
-//! (in-process) or ssh-agent (`ssh-keygen -Y sign`), checked in-process.
+//! SSHSIG signatures over signed statements: made with a key file or through
+//! ssh-agent's protocol, checked in-process.
 
 use std::path::Path;
-use std::process::Command;
 
 use shipwarden::{Proof, ProofKind, Statement};
 use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
@@ -39,32 +38,95 @@ pub fn sign_with_key_file(path: &Path, statement: &str) -> Result<String, Identi
 }
 
 /// Signs `statement` with `public`'s private half, held by the ssh-agent at
-/// `SSH_AUTH_SOCK`, through `ssh-keygen -Y sign -n shipwarden`.
+/// `SSH_AUTH_SOCK`: the same SSHSIG `ssh-keygen -Y sign -n shipwarden` makes.
 pub fn sign_with_agent(public: &PublicKey, statement: &str) -> Result<String, IdentityError> {
     let failed = |problem: String| IdentityError::Signing { key: "ssh-agent".into(), problem };
-    if std::env::var_os("SSH_AUTH_SOCK").is_none() {
+    let Some(socket) = std::env::var_os("SSH_AUTH_SOCK") else {
         return Err(failed(
             "SSH_AUTH_SOCK is not set: start ssh-agent and `ssh-add` your key, or pass --key FILE".into(),
         ));
+    };
+    sign_with_agent_at(Path::new(&socket), public, statement)
+}
+
+/// [`sign_with_agent`] with the agent listening at `socket`.
+pub fn sign_with_agent_at(socket: &Path, public: &PublicKey, statement: &str) -> Result<String, IdentityError> {
+    let failed = |problem: String| IdentityError::Signing { key: "ssh-agent".into(), problem };
+    let hash = HashAlg::Sha512;
+    let data = SshSig::signed_data(NAMESPACE, hash, statement.as_bytes()).map_err(|e| failed(e.to_string()))?;
+    let signature = agent::sign(socket, public.key_data(), &data).map_err(failed)?;
+    let sshsig =
+        SshSig::new(public.key_data().clone(), NAMESPACE, hash, signature).map_err(|e| failed(e.to_string()))?;
+    // The agent is not trusted either: what it gives must verify before it is used.
+    public
+        .verify(NAMESPACE, statement.as_bytes(), &sshsig)
+        .map_err(|e| failed(format!("the agent's signature does not verify: {e}")))?;
+    sshsig.to_pem(LineEnding::LF).map_err(|e| failed(e.to_string()))
+}
+
+/// The one ssh-agent request signing needs (`SSH_AGENTC_SIGN_REQUEST`,
+/// draft-miller-ssh-agent §3.6), over the agent's Unix socket. Written here
+/// rather than taken from `ssh-agent-client-rs`, which would bring RSA and
+/// three NIST curves into the build through ssh-key's `crypto` feature for
+/// two messages; the encoding is `ssh-encoding`'s, as ssh-key's own.
+mod agent {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::path::Path;
+    use std::time::Duration;
+
+    use ssh_encoding::{Decode, Encode, Reader};
+    use ssh_key::Signature;
+    use ssh_key::public::KeyData;
+
+    const SIGN_REQUEST: u8 = 13;
+    const SIGN_RESPONSE: u8 = 14;
+    const FAILURE: u8 = 5;
+    /// Long enough for an agent that asks its user to confirm (`ssh-add -c`).
+    const TIMEOUT: Duration = Duration::from_secs(60);
+    /// An agent's answer is a signature: a few hundred bytes, never more than this.
+    const MAX_ANSWER: u32 = 64 * 1024;
+
+    /// Asks the agent at `socket` to sign `data` with `key`'s private half.
+    pub(super) fn sign(socket: &Path, key: &KeyData, data: &[u8]) -> Result<Signature, String> {
+        let io = |e: std::io::Error| format!("{}: {e}", socket.display());
+        let enc = |e: ssh_encoding::Error| format!("cannot encode the request: {e}");
+        let mut body = Vec::new();
+        SIGN_REQUEST.encode(&mut body).map_err(enc)?;
+        key.encode_prefixed(&mut body).map_err(enc)?;
+        data.encode(&mut body).map_err(enc)?;
+        0u32.encode(&mut body).map_err(enc)?;
+        let mut stream = UnixStream::connect(socket).map_err(io)?;
+        stream.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
+        stream.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
+        let length = u32::try_from(body.len()).map_err(|_| "the request is too long".to_owned())?;
+        stream.write_all(&length.to_be_bytes()).map_err(io)?;
+        stream.write_all(&body).map_err(io)?;
+        let mut length = [0u8; 4];
+        stream.read_exact(&mut length).map_err(io)?;
+        let length = u32::from_be_bytes(length);
+        if length == 0 || length > MAX_ANSWER {
+            return Err(format!("the agent answered with a message of {length} bytes"));
+        }
+        let mut answer = vec![0u8; length as usize];
+        stream.read_exact(&mut answer).map_err(io)?;
+        let bad = |e: ssh_encoding::Error| format!("the agent's answer cannot be read: {e}");
+        let mut reader = answer.as_slice();
+        match u8::decode(&mut reader).map_err(bad)? {
+            SIGN_RESPONSE => {}
+            FAILURE => {
+                return Err(
+                    "the agent refused to sign: it does not hold this key (`ssh-add` it), or its user declined".into(),
+                );
+            }
+            other => return Err(format!("the agent answered message type {other}, not a signature")),
+        }
+        let signature = reader.read_prefixed(Signature::decode).map_err(|e: ssh_key::Error| e.to_string())?;
+        if !reader.is_finished() {
+            return Err("the agent's answer has bytes after the signature".into());
+        }
+        Ok(signature)
     }
-    let dir = tempfile::tempdir().map_err(|e| failed(e.to_string()))?;
-    let key_file = dir.path().join("key.pub");
-    let message = dir.path().join("statement");
-    let openssh = public.to_openssh().map_err(|e| failed(e.to_string()))?;
-    std::fs::write(&key_file, format!("{openssh}\n")).map_err(|e| failed(e.to_string()))?;
-    std::fs::write(&message, statement).map_err(|e| failed(e.to_string()))?;
-    let output = Command::new("ssh-keygen")
-        .args(["-q", "-Y", "sign", "-n", NAMESPACE, "-f"])
-        .arg(&key_file)
-        .arg(&message)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| failed(format!("cannot run ssh-keygen: {e}")))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(failed(format!("ssh-keygen -Y sign failed: {}", stderr.trim())));
-    }
-    std::fs::read_to_string(dir.path().join("statement.sig")).map_err(|e| failed(e.to_string()))
 }
 
 /// Verifies `armored` over `statement`: an SSHSIG in namespace `shipwarden`,
@@ -86,6 +148,12 @@ pub fn verify_statement(
     }
     key.verify(NAMESPACE, statement.as_bytes(), &signature).map_err(|e| IdentityError::Invalid(e.to_string()))?;
     let signed = Statement::parse(statement).map_err(|e| IdentityError::Mismatch(e.to_string()))?;
+    if signed.action != expected.action {
+        return Err(IdentityError::Mismatch(format!(
+            "it is signed for {}, the action being recorded is {}",
+            signed.action, expected.action
+        )));
+    }
     let fields = [
         ("project", &signed.project, &expected.project),
         ("release", &signed.release, &expected.release),
@@ -97,7 +165,10 @@ pub fn verify_statement(
     ];
     for (field, got, want) in fields {
         if got != want {
-            return Err(IdentityError::Mismatch(format!("its {field} is `{got}`, the approval's is `{want}`")));
+            return Err(IdentityError::Mismatch(format!(
+                "its {field} is `{got}`, the {}'s is `{want}`",
+                what(expected)
+            )));
         }
     }
     Ok(Proof::SshSignature {
@@ -107,6 +178,17 @@ pub fn verify_statement(
         statement: statement.to_owned(),
         head: signed.head,
     })
+}
+
+/// What `statement` is signed for, in words.
+fn what(statement: &Statement) -> &'static str {
+    match statement.action {
+        shipwarden::IdentityAction::Approve => "approval",
+        shipwarden::IdentityAction::Rollback => "rollback",
+        shipwarden::IdentityAction::OverrideWindow => "window override",
+        shipwarden::IdentityAction::EmergencyPlan => "emergency plan",
+        _ => "action",
+    }
 }
 
 /// Re-checks a recorded SSH proof for the audit: the signature still verifies
@@ -134,6 +216,7 @@ mod tests {
 
     fn statement(user: &str) -> Statement {
         Statement {
+            action: shipwarden::IdentityAction::Approve,
             project: "shop".into(),
             release: "shop-1.2.0".into(),
             approval: "scope".into(),

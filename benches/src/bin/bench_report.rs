@@ -362,10 +362,11 @@ async fn anchor(size: &Size) {
 }
 
 /// Issue #19: what a signed approval adds to `approve`: signing the statement
-/// with a key file (in-process), verifying it (signature, key listed, fields),
-/// and, for the ssh-agent path, one `ssh-keygen -Y sign` process.
+/// with a key file (in-process) or through ssh-agent's protocol (a real
+/// `ssh-agent` started here), verifying it (signature, key listed, fields);
+/// beside them, the peer way: one `ssh-keygen -Y sign` process.
 fn identity(size: &Size) {
-    use shipwarden_adapters::identity::{AllowedSigners, sign_with_key_file, verify_statement};
+    use shipwarden_adapters::identity::{AllowedSigners, sign_with_agent_at, sign_with_key_file, verify_statement};
     let dir = tempfile::tempdir().expect("tempdir");
     let key = dir.path().join("id_ed25519");
     let made = std::process::Command::new("ssh-keygen")
@@ -378,6 +379,7 @@ fn identity(size: &Size) {
     let mut signers = AllowedSigners::new();
     signers.add("paul", &public, "bench").expect("key");
     let statement = Statement {
+        action: shipwarden::IdentityAction::Approve,
         project: "shop".into(),
         release: "shop-1.2.0".into(),
         approval: "scope".into(),
@@ -412,13 +414,47 @@ fn identity(size: &Size) {
         process.push(started.elapsed().as_secs_f64());
         assert!(signed, "ssh-keygen -Y sign");
     }
-    let (sign, verify, process) = (median(sign), median(verify), median(process));
+    let socket = dir.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent is needed for this benchmark");
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg("-q")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &socket)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(added, "ssh-add");
+    let public_key = signers.keys_of("paul").next().expect("paul's key").clone();
+    let mut via_agent = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let armored = sign_with_agent_at(&socket, &public_key, &text).expect("sign through the agent");
+        via_agent.push(started.elapsed().as_secs_f64());
+        verify_statement(&text, &armored, &signers, &statement).expect("the agent's signature verifies");
+    }
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let (sign, verify, process, via_agent) = (median(sign), median(verify), median(process), median(via_agent));
     println!(
-        "signed approval (ed25519): sign with a key file {:.0} µs, verify {:.0} µs: {:.2} ms added to approve (goal < 5 ms); the ssh-agent path's `ssh-keygen -Y sign` process {:.1} ms",
+        "signed approval (ed25519): sign with a key file {:.0} µs, through ssh-agent {:.0} µs, verify {:.0} µs: {:.2} ms (key file) / {:.2} ms (agent) added to approve (goal < 5 ms); `ssh-keygen -Y sign` (the peer way) {:.1} ms: {:.0}x the agent protocol",
         sign * 1e6,
+        via_agent * 1e6,
         verify * 1e6,
         (sign + verify) * 1e3,
-        process * 1e3
+        (via_agent + verify) * 1e3,
+        process * 1e3,
+        process / via_agent
     );
 }
 

@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod init;
 pub mod list;
 pub mod notes;
+pub mod override_window;
 pub mod plan;
 pub mod policy;
 pub mod report;
@@ -54,12 +55,14 @@ pub enum Verb {
     Advance(advance::AdvanceArgs),
     /// Book a deployment window (R-6a, R-6e).
     Schedule(schedule::ScheduleArgs),
+    /// Override blackout windows and freezes for a release, with a reason (R-6b).
+    Override(override_window::OverrideArgs),
     /// Deploy a release to an environment's targets (R-8e).
     Deploy(deploy::DeployArgs),
     /// Run the smoke tests of a release in production; release it or roll it back (R-8f, R-8g).
     Verify(ReleaseArg),
     /// Roll a release back (R-8g).
-    Rollback(ReasonArgs),
+    Rollback(rollback::RollbackArgs),
     /// Cancel a release.
     Cancel(ReasonArgs),
     /// Say how a step in doubt ended, after checking its target (R-9d).
@@ -102,7 +105,7 @@ pub struct ReleaseArg {
     pub release: String,
 }
 
-/// `rollback`, `cancel`: a release and why.
+/// `cancel`: a release and why.
 #[derive(Args, Debug)]
 pub struct ReasonArgs {
     /// The release.
@@ -112,9 +115,17 @@ pub struct ReasonArgs {
     pub reason: String,
 }
 
-/// Whether the verb only reads the store: `status`, `list`, `audit` and a release's `notes`.
+/// Whether the verb only reads the store: `status`, `list`, `audit`, a
+/// release's `notes`, and `--print-statement` (the statement to sign).
 fn reads_only(verb: &Verb) -> bool {
-    matches!(verb, Verb::Status(_) | Verb::List(_) | Verb::Audit(_) | Verb::Notes(_))
+    match verb {
+        Verb::Status(_) | Verb::List(_) | Verb::Audit(_) | Verb::Notes(_) => true,
+        Verb::Approve(a) => a.signing.print_statement,
+        Verb::Rollback(a) => a.signing.print_statement,
+        Verb::Override(a) => a.signing.print_statement,
+        Verb::Plan(a) => a.signing.print_statement,
+        _ => false,
+    }
 }
 
 /// Runs one verb: those that need no release manager first, then the rest with a [`Ctx`].
@@ -143,6 +154,7 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
     let at = cli.at.as_deref().map(|t| ctx::parse_time("--at", t, &loaded.policy)).transpose()?;
     if let Verb::Plan(a) = &cli.verb
         && !cli.dry_run
+        && !a.signing.print_statement
         && !loaded.store_exists()
     {
         // The first plan of a project: a mistyped or refused one leaves no store behind (issue #18).
@@ -162,6 +174,7 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
         Verb::Report(a) => report::run(&ctx, a).await,
         Verb::Advance(a) => advance::run(&ctx, a).await,
         Verb::Schedule(a) => schedule::run(&ctx, a).await,
+        Verb::Override(a) => override_window::run(&ctx, a).await,
         Verb::Deploy(a) => deploy::run(&ctx, a).await,
         Verb::Verify(a) => verify::run(&ctx, a).await,
         Verb::Rollback(a) => rollback::run(&ctx, a).await,

@@ -3,12 +3,13 @@
 
 use clap::Args;
 use shipwarden::machine::Action;
-use shipwarden::{Hotfix, Plan, ReleaseId, ReleaseKind, Version};
+use shipwarden::{Actor, Hotfix, IdentityAction, Plan, ReleaseId, ReleaseKind, Version};
 
 use crate::CliError;
 use crate::ctx::{Ctx, parse};
 use crate::dry_run;
 use crate::output::{BOLD, GOOD, STAGE, paint};
+use crate::signing::{self, SignArgs};
 
 /// `plan`.
 #[derive(Args, Debug)]
@@ -40,10 +41,14 @@ pub struct PlanArgs {
     /// a maintenance branch), for this reason; kept in the audit (R-4c).
     #[arg(long, value_name = "REASON")]
     pub override_version: Option<String>,
+    /// How an emergency plan proves who makes it (issue #19); the statement's
+    /// comment is the justification.
+    #[command(flatten)]
+    pub signing: SignArgs,
 }
 
 /// The release id, who plans, and the plan the arguments describe.
-fn describe(ctx: &Ctx, a: &PlanArgs) -> Result<(ReleaseId, shipwarden::Actor, Plan), CliError> {
+fn describe(ctx: &Ctx, a: &PlanArgs) -> Result<(ReleaseId, Actor, Plan), CliError> {
     let actor = ctx.actor()?;
     let version: Version = parse(&a.version)?;
     let kind: ReleaseKind = parse(&a.kind)?;
@@ -69,11 +74,24 @@ fn describe(ctx: &Ctx, a: &PlanArgs) -> Result<(ReleaseId, shipwarden::Actor, Pl
     Ok((id, actor, plan))
 }
 
+/// `actor` with the proof of an emergency plan (R-2d); `None` when the
+/// statement to sign was printed instead. Only an emergency plan is signed.
+async fn signed(ctx: &Ctx, a: &PlanArgs, actor: Actor, plan: &Plan) -> Result<Option<Actor>, CliError> {
+    if plan.kind != ReleaseKind::Emergency && a.signing.any() {
+        return Err(CliError::usage(
+            "only an emergency plan is signed ([identity] emergency_plan): drop --sign, --key, --signature and --print-statement, or plan --kind emergency",
+        ));
+    }
+    let reason = plan.hotfix.as_ref().map_or("", |h| h.justification.as_str());
+    signing::acting(ctx, &a.signing, actor, IdentityAction::EmergencyPlan, &plan.release, reason).await
+}
+
 /// Whether the plan would be accepted, asked of `ctx` (a store opened for
 /// reading): on a project whose store does not exist yet, a mistyped or refused
 /// plan then fails before anything is created (issue #18).
 pub async fn check(ctx: &Ctx, a: &PlanArgs) -> Result<(), CliError> {
     let (id, actor, plan) = describe(ctx, a)?;
+    let Some(actor) = signed(ctx, a, actor, &plan).await? else { return Ok(()) };
     ctx.manager.preview(&id, &actor, Action::Plan { plan, last_release: None }, None).await?;
     Ok(())
 }
@@ -81,6 +99,7 @@ pub async fn check(ctx: &Ctx, a: &PlanArgs) -> Result<(), CliError> {
 /// Plans the release.
 pub async fn run(ctx: &Ctx, a: PlanArgs) -> Result<(), CliError> {
     let (id, actor, plan) = describe(ctx, &a)?;
+    let Some(actor) = signed(ctx, &a, actor, &plan).await? else { return Ok(()) };
     let kind = plan.kind;
     if ctx.dry_run {
         return dry_run::action(ctx, &id, &actor, Action::Plan { plan, last_release: None }).await;

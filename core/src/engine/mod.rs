@@ -419,7 +419,8 @@ impl ReleaseManager {
                 self.reload(release, &mut loaded).await?;
             }
             let now = self.inner.clock.now();
-            if let Some(refusal) = identity::stale_statement(actor, loaded.last.as_ref(), &loaded.state) {
+            let max_age = self.inner.policy.identity.statement_max_age;
+            if let Some(refusal) = identity::stale_statement(actor, loaded.last.as_ref(), &loaded.state, now, max_age) {
                 return Err(EngineError::Refused(refusal));
             }
             let expected = loaded.state.version;
@@ -556,7 +557,19 @@ impl ReleaseManager {
         let action = self.context(release, action).await?;
         let now = at.unwrap_or_else(|| self.inner.clock.now());
         // A release that is not planned yet has the empty state: a plan previews against it.
-        let state = self.cached(release).await?;
+        let state = {
+            let entry = self.entry(release);
+            let mut loaded = entry.lock().await;
+            if !loaded.fresh {
+                self.reload(release, &mut loaded).await?;
+            }
+            // A signed statement is checked as the real call checks it (R-2d).
+            let max_age = self.inner.policy.identity.statement_max_age;
+            if let Some(refusal) = identity::stale_statement(actor, loaded.last.as_ref(), &loaded.state, now, max_age) {
+                return Err(EngineError::Refused(refusal));
+            }
+            loaded.state.clone()
+        };
         let command = Command::new(actor, action);
         decide(&state, &command, &self.inner.policy, now).map_err(EngineError::Refused)
     }
@@ -703,6 +716,18 @@ impl ReleaseManager {
     ) -> Result<Arc<ReleaseState>, EngineError> {
         let action = self.context(release, Action::Schedule { environment, start, end, busy: Vec::new() }).await?;
         self.execute(release, actor, action).await
+    }
+
+    /// Overrides blackout windows and freezes for this release, with a
+    /// reason, by a role the calendar policy names (R-6b); under
+    /// `trust = "verified"` with a proof `[identity] override_window` accepts (R-2d).
+    pub async fn override_window(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<Arc<ReleaseState>, EngineError> {
+        self.execute(release, actor, Action::OverrideWindow { reason: reason.to_owned() }).await
     }
 
     /// A person resolves a step in doubt after checking its target: `done`

@@ -100,6 +100,14 @@ impl Proof {
         }
     }
 
+    /// The signed statement, exactly as signed, if this proof has one.
+    pub fn statement(&self) -> Option<&str> {
+        match self {
+            Proof::SshSignature { statement, .. } => Some(statement),
+            _ => None,
+        }
+    }
+
     /// The digest of a signed statement, if this proof has one.
     pub fn statement_digest(&self) -> Option<&str> {
         match self {
@@ -172,16 +180,74 @@ impl FromStr for ProofKind {
     }
 }
 
-/// What a person signs to approve (R-2b, R-2c): the project, the release,
-/// the approval, the role, who, the chain head they saw, when, the channel
-/// and the comment. [`Statement::text`] gives the exact bytes to sign.
+/// The actions whose proof the policy's `[identity]` judges, and that a
+/// person can sign a [`Statement`] for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum IdentityAction {
+    /// Giving an approval (R-2b).
+    #[default]
+    Approve,
+    /// Overriding blackout windows and freezes (R-6b).
+    OverrideWindow,
+    /// Planning an emergency release (R-5a).
+    EmergencyPlan,
+    /// Beginning a rollback (R-8g).
+    Rollback,
+}
+
+impl IdentityAction {
+    /// Every action.
+    pub const ALL: [IdentityAction; 4] = [
+        IdentityAction::Approve,
+        IdentityAction::OverrideWindow,
+        IdentityAction::EmergencyPlan,
+        IdentityAction::Rollback,
+    ];
+
+    /// The key in `[identity]`, and the `action:` of a statement.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityAction::Approve => "approve",
+            IdentityAction::OverrideWindow => "override_window",
+            IdentityAction::EmergencyPlan => "emergency_plan",
+            IdentityAction::Rollback => "rollback",
+        }
+    }
+}
+
+impl fmt::Display for IdentityAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for IdentityAction {
+    type Err = ParseError;
+    fn from_str(text: &str) -> Result<Self, ParseError> {
+        IdentityAction::ALL.into_iter().find(|a| a.as_str() == text).ok_or_else(|| {
+            ParseError::new("action", text, "expected one of approve, override_window, emergency_plan, rollback")
+        })
+    }
+}
+
+/// What a person signs to act (R-2b, R-2c, R-2d): for an approval, the
+/// project, the release, the approval, the role, who, the chain head they
+/// saw, when, the channel and the comment; for a rollback, a window override
+/// or an emergency plan, the action instead of the approval and the reason as
+/// the comment. [`Statement::text`] gives the exact bytes to sign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
+    /// What is signed for: an approval, or another action `[identity]` judges.
+    #[serde(default)]
+    pub action: IdentityAction,
     /// The project.
     pub project: String,
     /// The release id.
     pub release: String,
-    /// What is approved.
+    /// What is approved; empty for another action than an approval.
+    #[serde(default)]
     pub approval: String,
     /// The role the approver acts in.
     pub role: String,
@@ -193,28 +259,39 @@ pub struct Statement {
     pub at: String,
     /// Where the approval was given.
     pub channel: String,
-    /// The approver's comment.
+    /// The approver's comment, or the reason for another action.
     pub comment: String,
 }
 
-/// The first line of every statement, with the format's version.
-const STATEMENT_HEADER: &str = "shipwarden approval statement v1";
+/// The first line of an approval statement, with the format's version.
+const APPROVAL_HEADER: &str = "shipwarden approval statement v1";
 
-/// The fields of a statement in the order they are written.
-const STATEMENT_FIELDS: [&str; 9] =
+/// The first line of a statement for another action, with the format's version.
+const ACTION_HEADER: &str = "shipwarden action statement v1";
+
+/// The fields of an approval statement in the order they are written.
+const APPROVAL_FIELDS: [&str; 9] =
     ["project", "release", "approval", "role", "user", "head", "at", "channel", "comment"];
+
+/// The fields of another action's statement in the order they are written.
+const ACTION_FIELDS: [&str; 9] = ["action", "project", "release", "role", "user", "head", "at", "channel", "comment"];
 
 impl Statement {
     /// The bytes to sign: a header line, then `field: value` lines in a fixed
     /// order; the comment is JSON-quoted so a newline in it cannot add a line.
+    /// An approval's statement starts `shipwarden approval statement v1`,
+    /// another action's `shipwarden action statement v1` with an `action:` line
+    /// and no `approval:`: one can never be taken for the other.
     pub fn text(&self) -> String {
         let comment = serde_json::to_string(&self.comment).unwrap_or_else(|_| "\"\"".to_owned());
         let one_line = |s: &str| s.replace(['\n', '\r'], " ");
+        let place = format!("project: {}\nrelease: {}", one_line(&self.project), one_line(&self.release));
+        let (header, opening) = match self.action {
+            IdentityAction::Approve => (APPROVAL_HEADER, format!("{place}\napproval: {}", one_line(&self.approval))),
+            other => (ACTION_HEADER, format!("action: {other}\n{place}")),
+        };
         format!(
-            "{STATEMENT_HEADER}\nproject: {}\nrelease: {}\napproval: {}\nrole: {}\nuser: {}\nhead: {}\nat: {}\nchannel: {}\ncomment: {comment}\n",
-            one_line(&self.project),
-            one_line(&self.release),
-            one_line(&self.approval),
+            "{header}\n{opening}\nrole: {}\nuser: {}\nhead: {}\nat: {}\nchannel: {}\ncomment: {comment}\n",
             one_line(&self.role),
             one_line(&self.user),
             one_line(&self.head),
@@ -231,32 +308,51 @@ impl Statement {
     /// Reads a statement written by [`Statement::text`]; refuses anything else,
     /// so that what was signed is exactly what is recorded.
     pub fn parse(text: &str) -> Result<Statement, ParseError> {
-        let bad = |why: &str| ParseError::new("approval statement", text, why);
+        let bad = |why: &str| ParseError::new("signed statement", text, why);
         let mut lines = text.lines();
-        if lines.next() != Some(STATEMENT_HEADER) {
-            return Err(bad("expected a first line `shipwarden approval statement v1`"));
-        }
-        let mut values: Vec<String> = Vec::with_capacity(STATEMENT_FIELDS.len());
-        for field in STATEMENT_FIELDS {
+        let fields = match lines.next() {
+            Some(APPROVAL_HEADER) => APPROVAL_FIELDS,
+            Some(ACTION_HEADER) => ACTION_FIELDS,
+            _ => {
+                return Err(bad(
+                    "expected a first line `shipwarden approval statement v1` or `shipwarden action statement v1`",
+                ));
+            }
+        };
+        let mut values = std::collections::BTreeMap::new();
+        for field in fields {
             let line = lines.next().ok_or_else(|| bad("a field is missing"))?;
-            let value = line.strip_prefix(field).and_then(|rest| rest.strip_prefix(": ")).ok_or_else(|| {
-                bad("fields must be project, release, approval, role, user, head, at, channel, comment")
-            })?;
-            values.push(value.to_owned());
+            let value = line
+                .strip_prefix(field)
+                .and_then(|rest| rest.strip_prefix(": "))
+                .ok_or_else(|| bad(&format!("fields must be {} in this order", fields.join(", "))))?;
+            values.insert(field, value.to_owned());
         }
         if lines.next().is_some() {
             return Err(bad("nothing may follow the comment"));
         }
-        let comment: String = serde_json::from_str(&values[8]).map_err(|_| bad("the comment must be JSON-quoted"))?;
+        let mut take = |field: &str| values.remove(field).unwrap_or_default();
+        let comment: String =
+            serde_json::from_str(&take("comment")).map_err(|_| bad("the comment must be JSON-quoted"))?;
+        let action = match fields {
+            ACTION_FIELDS => match take("action").parse::<IdentityAction>() {
+                Ok(IdentityAction::Approve) | Err(_) => {
+                    return Err(bad("action must be override_window, emergency_plan or rollback"));
+                }
+                Ok(action) => action,
+            },
+            _ => IdentityAction::Approve,
+        };
         let statement = Statement {
-            project: values[0].clone(),
-            release: values[1].clone(),
-            approval: values[2].clone(),
-            role: values[3].clone(),
-            user: values[4].clone(),
-            head: values[5].clone(),
-            at: values[6].clone(),
-            channel: values[7].clone(),
+            action,
+            project: take("project"),
+            release: take("release"),
+            approval: take("approval"),
+            role: take("role"),
+            user: take("user"),
+            head: take("head"),
+            at: take("at"),
+            channel: take("channel"),
             comment,
         };
         if statement.text() != text {
@@ -272,6 +368,7 @@ mod tests {
 
     fn statement(comment: &str) -> Statement {
         Statement {
+            action: IdentityAction::Approve,
             project: "shop".into(),
             release: "shop-1.2.0".into(),
             approval: "scope".into(),
@@ -298,6 +395,27 @@ mod tests {
         assert!(Statement::parse(&text).is_err());
         assert!(Statement::parse(statement("ok").text().trim_end()).is_err());
         assert!(Statement::parse(&statement("ok").text().replace("role: ", "role=")).is_err());
+    }
+
+    #[test]
+    fn an_action_statement_reads_back_and_is_never_an_approval_r2d() {
+        for action in [IdentityAction::Rollback, IdentityAction::OverrideWindow, IdentityAction::EmergencyPlan] {
+            let s = Statement { action, approval: String::new(), ..statement("incident 42") };
+            let text = s.text();
+            assert!(text.starts_with("shipwarden action statement v1\naction: "), "{text}");
+            assert!(!text.contains("approval:"), "{text}");
+            assert_eq!(Statement::parse(&text).ok(), Some(s));
+        }
+        // An approval's text relabelled as an action, or an action named approve, is refused.
+        let approval = statement("ok").text();
+        assert!(Statement::parse(&approval.replace("approval statement", "action statement")).is_err());
+        let forged = Statement { action: IdentityAction::Rollback, approval: String::new(), ..statement("x") }
+            .text()
+            .replace("action: rollback", "action: approve");
+        assert!(Statement::parse(&forged).is_err());
+        // The approval field of an action statement is not signed, so it must be empty to read back.
+        let with_approval = Statement { action: IdentityAction::Rollback, ..statement("x") };
+        assert_ne!(Statement::parse(&with_approval.text()).ok(), Some(with_approval));
     }
 
     #[test]

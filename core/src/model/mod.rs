@@ -14,7 +14,7 @@ use std::fmt;
 
 pub use artifact::{ArtifactRef, Sha256};
 pub use gate::{GateResult, Measure, Threshold, Unit};
-pub use identity::{Proof, ProofKind, Statement};
+pub use identity::{IdentityAction, Proof, ProofKind, Statement};
 pub use names::{ApprovalId, GateId, Role, Stage, StepKind};
 pub use people::{Actor, Approval, Channel, EscalationContact};
 pub use release::{Dependency, EnvName, Hotfix, Plan, ReleaseId, ReleaseKind};

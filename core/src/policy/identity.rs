@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::IdentityAction;
 use crate::model::ProofKind;
 
 /// How far the policy trusts a name (issue #19).
@@ -15,32 +16,6 @@ pub enum Trust {
     /// The actions listed in [`IdentityPolicy`] need one of their proofs
     /// (the default for a shared PostgreSQL store).
     Verified,
-}
-
-/// The actions whose proof the policy judges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum IdentityAction {
-    /// Giving an approval (R-2b).
-    Approve,
-    /// Overriding blackout windows and freezes (R-6b).
-    OverrideWindow,
-    /// Planning an emergency release (R-5a).
-    EmergencyPlan,
-    /// Beginning a rollback (R-8g).
-    Rollback,
-}
-
-impl IdentityAction {
-    /// The key in `[identity]`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IdentityAction::Approve => "approve",
-            IdentityAction::OverrideWindow => "override_window",
-            IdentityAction::EmergencyPlan => "emergency_plan",
-            IdentityAction::Rollback => "rollback",
-        }
-    }
 }
 
 /// `[identity]`: under `trust = "verified"`, the proofs each action accepts.
@@ -58,6 +33,11 @@ pub struct IdentityPolicy {
     pub emergency_plan: Vec<ProofKind>,
     /// Proofs accepted for beginning a rollback.
     pub rollback: Vec<ProofKind>,
+    /// How old a signed statement may be when it is recorded (`15m`): besides
+    /// naming the chain head, a statement is dated, so one kept unused cannot
+    /// be presented much later (R-2d).
+    #[serde(with = "super::friendly_duration")]
+    pub statement_max_age: jiff::SignedDuration,
 }
 
 impl Default for IdentityPolicy {
@@ -70,6 +50,7 @@ impl Default for IdentityPolicy {
             override_window: strong.clone(),
             emergency_plan: strong.clone(),
             rollback: strong,
+            statement_max_age: jiff::SignedDuration::from_mins(15),
         }
     }
 }
