@@ -49,6 +49,7 @@ pub mod bundle;
 pub mod config;
 #[cfg(feature = "importers")]
 pub mod evidence;
+pub mod files;
 #[cfg(feature = "github")]
 mod github_api;
 #[cfg(feature = "identity")]

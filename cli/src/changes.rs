@@ -203,8 +203,8 @@ pub fn notes(config: &Path, a: &NotesArgs) -> Result<(), CliError> {
         anstream::eprintln!("{} tag {t} is not {}<SemVer>: ignored", paint(WAIT, "note:"), s.policy.vcs.tag_prefix);
     }
     if let Some(template) = &a.template {
-        let source =
-            std::fs::read_to_string(template).map_err(|e| CliError::usage(format!("{}: {e}", template.display())))?;
+        let source = shipwarden_adapters::files::read_text(template, shipwarden_adapters::files::CONFIG_LIMIT)
+            .map_err(|e| CliError::usage(format!("{}: {e}", template.display())))?;
         let text = render(&source, &s.project, &releases)?;
         return write_out(&a.output, &text);
     }

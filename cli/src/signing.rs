@@ -13,6 +13,7 @@ use clap::Args;
 use shipwarden::audit::Envelope;
 use shipwarden::machine::Event;
 use shipwarden::{Actor, IdentityAction, Proof, ReleaseId, Statement};
+use shipwarden_adapters::files;
 use shipwarden_adapters::identity::{self, Acting, AllowedSigners, IdentityError};
 
 use crate::CliError;
@@ -137,7 +138,8 @@ fn without_sig(sig_file: &Path) -> Result<PathBuf, CliError> {
 }
 
 fn read(path: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))
+    files::read_text(path, files::SMALL_LIMIT)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Flags on signed approvals in `history` (R-2d): a key no longer listed for

@@ -424,3 +424,32 @@ fn an_old_statement_is_refused_even_over_the_current_head_and_a_dry_run_says_so_
     let out = p.expect(3, &["--dry-run", "approve", "shop-1.0.0", "scope", "--as", "paul", "--signature", &sig]);
     assert!(out.contains("R-2d") && out.contains("chain head"), "{out}");
 }
+
+#[test]
+fn endless_or_hostile_signature_key_and_bundle_files_are_refused_and_nothing_is_written() {
+    let p = verified_project();
+    let before = p.ok(&["audit", "shop-1.0.0", "--export", "jsonl"]);
+    std::fs::write(p.path().join("bad.sig"), b"-----BEGIN SSH SIGNATURE-----\n\xff\xfe\n").expect("write");
+    std::fs::write(p.path().join("garbage.sig"), "-----BEGIN SSH SIGNATURE-----\nnot base64 !!\n").expect("write");
+    let cases: [&[&str]; 6] = [
+        &["approve", "shop-1.0.0", "scope", "--as", "paul", "--signature", "/dev/zero", "--statement", "/dev/zero"],
+        &["approve", "shop-1.0.0", "scope", "--as", "paul", "--key", "/dev/zero"],
+        &["audit", "shop-1.0.0", "--verify", "--bundle", "/dev/zero"],
+        &["evidence", "verify", "/dev/zero"],
+        &["approve", "shop-1.0.0", "scope", "--as", "paul", "--signature", "bad.sig", "--statement", "bad.sig"],
+        &["rollback", "shop-1.0.0", "--reason", "x", "--as", "casey", "--key", "/dev/zero"],
+    ];
+    for args in cases {
+        let out = p.cmd(args, &[]);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {text}");
+        assert!(text.contains("larger than") || text.contains("UTF-8"), "{args:?}: {text}");
+    }
+    // A readable but malformed signature is a refused proof (R-2d), not a crash.
+    let out = p.expect(
+        3,
+        &["approve", "shop-1.0.0", "scope", "--as", "paul", "--signature", "garbage.sig", "--statement", "paul.pub"],
+    );
+    assert!(out.contains("R-2d") && out.contains("cannot be read"), "{out}");
+    assert_eq!(p.ok(&["audit", "shop-1.0.0", "--export", "jsonl"]), before, "nothing was recorded");
+}

@@ -62,7 +62,7 @@ impl Loaded {
         }
         if let Some(file) = &self.config.identity.allowed_signers {
             let path = self.path(file);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            let text = crate::files::read_text(&path, crate::files::CONFIG_LIMIT).map_err(|e| {
                 ConfigError::invalid(format!("cannot read [identity] allowed_signers {}: {e}", path.display()))
             })?;
             signers

@@ -367,7 +367,7 @@ fn serde_problem(e: serde_path_to_error::Error<toml::de::Error>, text: &str, fil
 impl Loaded {
     /// Reads and checks `path`; every problem is reported, each with its TOML path.
     pub fn read(path: &Path) -> Result<Loaded, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::files::read_text(path, crate::files::CONFIG_LIMIT).map_err(|e| {
             ConfigError::invalid(format!(
                 "cannot read {}: {e}\n  run `shipwarden init` to write one, or pass --config",
                 path.display()

@@ -21,7 +21,7 @@ pub fn fingerprint_of(key: &PublicKey) -> String {
 pub fn sign_with_key_file(path: &Path, statement: &str) -> Result<String, IdentityError> {
     let key_name = path.display().to_string();
     let failed = |problem: String| IdentityError::Signing { key: key_name.clone(), problem };
-    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    let text = crate::files::read_text(path, crate::files::SMALL_LIMIT).map_err(|e| failed(e.to_string()))?;
     if let Ok(public) = PublicKey::from_openssh(text.trim()) {
         return sign_with_agent(&public, statement);
     }

@@ -37,8 +37,8 @@ pub async fn verify(ctx: &Ctx, release: &ReleaseId, head: Option<&str>, bundle: 
             other => CliError::Integrity(other.to_string()),
         })?;
     if let Some(path) = bundle {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("--bundle {}: {e}", path.display())))?;
+        let text = shipwarden_adapters::files::read_text(path, shipwarden_adapters::files::BUNDLE_LIMIT)
+            .map_err(|e| CliError::usage(format!("--bundle {}: {e}", path.display())))?;
         let signed: SignedBundle = serde_json::from_str(&text)
             .map_err(|e| CliError::Integrity(format!("{}: not an evidence bundle (R-9d): {e}", path.display())))?;
         let pinned = ctx.loaded.config.evidence.public_key.as_deref();

@@ -117,7 +117,8 @@ pub async fn bundle(ctx: &Ctx, verb: EvidenceVerb) -> Result<(), CliError> {
 /// `evidence verify`: the config is read only for `[evidence] public_key`, when there is one.
 pub fn verify_bundle(config: &Path, file: &Path, key: Option<String>, json: bool) -> Result<(), CliError> {
     use shipwarden_adapters::bundle::verify;
-    let text = std::fs::read_to_string(file).map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
+    let text = shipwarden_adapters::files::read_text(file, shipwarden_adapters::files::BUNDLE_LIMIT)
+        .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
     let signed: shipwarden::bundle::SignedBundle = serde_json::from_str(&text)
         .map_err(|e| CliError::usage(format!("{}: not an evidence bundle: {e}", file.display())))?;
     let pinned = if config.exists() { Loaded::read(config)?.config.evidence.public_key } else { None };
