@@ -875,6 +875,8 @@ fn evidence_outside_its_units_range_is_refused_naming_the_field_and_range_r7g() 
     let cases = [
         (GateId::Coverage, 1e308, "within 0..=1"),
         (GateId::Coverage, -0.5, "within 0..=1"),
+        // Issue #20: 93 for a ratio was stored as 9,300 %; it is refused with the likely meaning.
+        (GateId::Coverage, 93.0, "did you mean 0.93?"),
         (GateId::CriticalBugs, -1.0, "0 or more (a count)"),
         (GateId::P95Latency, -5.0, "0 or more (milliseconds)"),
     ];

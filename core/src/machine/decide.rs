@@ -276,7 +276,18 @@ impl Ctx<'_> {
         } else if let Some(range) = out_of_range(e.value, rule.unit) {
             // A value outside what the unit can measure (`--value 1e308` for a ratio) would pass or fail a
             // gate by accident (issue #18): refused, naming the allowed range.
-            unmet.push(input(RuleId::R_7G, "value", format!("{} for gate `{}` must be {range}", e.value, e.gate)));
+            let hint = match rule.unit {
+                // 93 for a coverage ratio is nearly always a percentage (issue #20).
+                crate::model::Unit::Ratio if e.value > 1.0 && e.value <= 100.0 => {
+                    format!(": did you mean {}?", e.value / 100.0)
+                }
+                _ => String::new(),
+            };
+            unmet.push(input(
+                RuleId::R_7G,
+                "value",
+                format!("{} for gate `{}` must be {range}{hint}", e.value, e.gate),
+            ));
         }
         if e.source.trim().is_empty() {
             unmet.push(input(RuleId::R_7G, "source", "evidence needs a source: a report path, URL or probe"));
