@@ -266,6 +266,20 @@ async fn run_drives_a_release_from_plan_to_closed_through_real_steps_r3() {
 }
 
 #[tokio::test]
+async fn running_until_a_stage_the_policy_does_not_declare_is_refused_and_runs_nothing_r3() {
+    // Issue #20: `until="staging-deployed"` (a typo) ran the release on to prod_ready.
+    let w = world(1);
+    to_accepted(&w).await;
+    let before = w.manager.history(&id()).await.expect("history").len();
+    let err = w.manager.run(&id(), Some("staging-deployed".parse().expect("a stage name"))).await.expect_err("unknown stage");
+    let refusal = err.refusal().expect("a refusal");
+    assert_eq!(refusal.unmet[0].rule.as_str(), "R-3", "{refusal}");
+    let text = refusal.to_string();
+    assert!(text.contains("unknown stage `staging-deployed`") && text.contains("staging_deployed"), "{text}");
+    assert_eq!(w.manager.history(&id()).await.expect("history").len(), before, "nothing ran");
+}
+
+#[tokio::test]
 async fn the_prod_rollout_deploys_the_canary_first_r8e() {
     let w = world(4);
     to_accepted(&w).await;

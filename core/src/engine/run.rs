@@ -69,12 +69,33 @@ impl ReleaseManager {
     /// (or a final stage), or needs people. Holds the release's lease, so
     /// several drivers can call it at once: one works, the others wait and
     /// then find the work done.
+    ///
+    /// An `until` the policy does not declare is refused, naming the
+    /// stages it does: a typo must not run the release on to the end.
     pub async fn run(&self, release: &ReleaseId, until: Option<Stage>) -> Result<RunOutcome, EngineError> {
-        let (version, stage) = self
+        let (version, stage, current) = self
             .with_state(release, |s| {
-                (s.plan.as_ref().map(|p| p.version.to_string()), s.stage.as_ref().map(ToString::to_string))
+                (
+                    s.plan.as_ref().map(|p| p.version.to_string()),
+                    s.stage.as_ref().map(ToString::to_string),
+                    s.stage.clone(),
+                )
             })
             .await?;
+        if let Some(until) = until.as_ref().filter(|u| self.inner.policy.stage(u).is_none()) {
+            let known: Vec<&str> = self.inner.policy.stages.iter().map(|s| s.name.as_str()).collect();
+            return Err(EngineError::Refused(crate::machine::Refusal::new(
+                current,
+                format!("run until {until}"),
+                vec![crate::machine::Unmet::new(
+                    crate::rule::RuleId::R_3,
+                    crate::machine::Requirement::Input {
+                        field: "until".into(),
+                        problem: format!("unknown stage `{until}`; the policy's stages are {}", known.join(", ")),
+                    },
+                )],
+            )));
+        }
         let span = tracing::info_span!(
             "run",
             release = %release,
