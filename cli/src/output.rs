@@ -140,9 +140,15 @@ pub fn step_name(s: &shipwarden::machine::StepRecord) -> String {
 /// One line for an event, or none for events that need no line.
 pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>) -> Option<String> {
     Some(match event {
-        Event::Planned { plan, stage, .. } => {
-            format!("{} {} {} ({}) in {}", paint(GOOD, "✓"), plan.project, plan.version, plan.kind, paint(STAGE, stage))
-        }
+        Event::Planned { plan, stage, proof, .. } => format!(
+            "{} {} {} ({}) in {}{}",
+            paint(GOOD, "✓"),
+            plan.project,
+            plan.version,
+            plan.kind,
+            paint(STAGE, stage),
+            proof.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default()
+        ),
         Event::Approved(a) => format!(
             "{} {} approved by {} as {} via {}{}",
             paint(GOOD, "✓"),
@@ -174,7 +180,13 @@ pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>)
             format!("{} {} {}", paint(STAGE, "→"), paint(STAGE, to), paint(DIM, format!("({rule})")))
         }
         Event::Scheduled(b) => format!("{} booked {} {} – {}", paint(GOOD, "✓"), b.environment, b.start, b.end),
-        Event::WindowOverridden(o) => format!("{} window overridden by {}: {}", paint(WAIT, "!"), o.user, o.reason),
+        Event::WindowOverridden(o) => format!(
+            "{} window overridden by {}: {}{}",
+            paint(WAIT, "!"),
+            o.user,
+            o.reason,
+            o.proof.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default()
+        ),
         Event::StepStarted { key, step, environment, target, .. } => {
             let mut what = step.to_string();
             if let Some(e) = environment {
@@ -205,7 +217,11 @@ pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>)
         Event::StepInDoubt { key, detail, .. } => {
             format!("{} {} in doubt: {detail}", paint(WAIT, "?"), paint(BOLD, readable_key(key)))
         }
-        Event::RollbackStarted { reason, .. } => format!("{} rolling back: {reason}", paint(BAD, "↺")),
+        Event::RollbackStarted { reason, proof, .. } => format!(
+            "{} rolling back: {reason}{}",
+            paint(BAD, "↺"),
+            proof.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default()
+        ),
         Event::RollbackFinished { succeeded, detail, to, .. } => {
             let mark = if *succeeded { paint(GOOD, "✓") } else { paint(BAD, "✗") };
             let to = to.as_ref().map(|s| format!(" → {}", paint(STAGE, s))).unwrap_or_default();

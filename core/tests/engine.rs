@@ -271,7 +271,8 @@ async fn running_until_a_stage_the_policy_does_not_declare_is_refused_and_runs_n
     let w = world(1);
     to_accepted(&w).await;
     let before = w.manager.history(&id()).await.expect("history").len();
-    let err = w.manager.run(&id(), Some("staging-deployed".parse().expect("a stage name"))).await.expect_err("unknown stage");
+    let err =
+        w.manager.run(&id(), Some("staging-deployed".parse().expect("a stage name"))).await.expect_err("unknown stage");
     let refusal = err.refusal().expect("a refusal");
     assert_eq!(refusal.unmet[0].rule.as_str(), "R-3", "{refusal}");
     let text = refusal.to_string();
