@@ -17,7 +17,10 @@ mod signers;
 mod ssh;
 
 pub use signers::AllowedSigners;
-pub use ssh::{NAMESPACE, fingerprint_of, recheck, sign_with_agent, sign_with_key_file, verify_statement};
+pub use ssh::{
+    NAMESPACE, RecordedSignature, fingerprint_of, recheck, sign_with_agent, sign_with_key_file, verify_recorded,
+    verify_statement,
+};
 
 /// A proof that did not verify, for `decide` to refuse (R-2d).
 pub fn rejected(error: &IdentityError) -> shipwarden::Proof {

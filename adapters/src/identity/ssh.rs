@@ -125,6 +125,57 @@ pub fn recheck(proof: &Proof, user: &str, signers: &AllowedSigners) -> Option<St
         .then(|| format!("signed with key {fingerprint}, no longer listed for {user} (valid when recorded)"))
 }
 
+/// An approval's SSH signature as checked offline from a recorded approval
+/// alone (an evidence bundle, R-9d): no configuration, no users list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedSignature {
+    /// The key's fingerprint (`SHA256:…`), as recorded and as the signature carries it.
+    pub fingerprint: String,
+    /// The signer's public key, one OpenSSH line (`ssh-ed25519 AAAA…`), for an `allowed_signers` file.
+    pub public_key: String,
+}
+
+/// Checks a recorded approval's SSH proof offline (R-2c, R-9d): the
+/// signature verifies over its statement in namespace `shipwarden` with the
+/// key it carries, that key has the recorded fingerprint, the statement's
+/// digest is the recorded one, and the statement names this approval
+/// (`release`, approval, role, user, channel, comment). Whether the key was
+/// listed for the user is what the chain recorded when it was accepted.
+///
+/// # Errors
+/// What does not hold, in words; [`IdentityError::Mismatch`] for a statement about something else.
+pub fn verify_recorded(approval: &shipwarden::Approval, release: &str) -> Result<RecordedSignature, IdentityError> {
+    let Some(Proof::SshSignature { fingerprint, signature, statement, statement_digest, .. }) = &approval.proof else {
+        return Err(IdentityError::Unreadable("the approval carries no SSH signature".into()));
+    };
+    let sig = SshSig::from_pem(signature.trim()).map_err(|e| IdentityError::Unreadable(e.to_string()))?;
+    let key = PublicKey::from(sig.public_key().clone());
+    let carried = fingerprint_of(&key);
+    if &carried != fingerprint {
+        return Err(IdentityError::Invalid(format!("it is made by key {carried}, the approval records {fingerprint}")));
+    }
+    key.verify(NAMESPACE, statement.as_bytes(), &sig).map_err(|e| IdentityError::Invalid(e.to_string()))?;
+    if &Statement::digest_of(statement) != statement_digest {
+        return Err(IdentityError::Mismatch("the statement's digest is not the recorded one".into()));
+    }
+    let signed = Statement::parse(statement).map_err(|e| IdentityError::Mismatch(e.to_string()))?;
+    let fields = [
+        ("release", signed.release.as_str(), release.to_owned()),
+        ("approval", signed.approval.as_str(), approval.approval.to_string()),
+        ("role", signed.role.as_str(), approval.role.to_string()),
+        ("user", signed.user.as_str(), approval.user.clone()),
+        ("channel", signed.channel.as_str(), approval.channel.to_string()),
+        ("comment", signed.comment.as_str(), approval.comment.clone()),
+    ];
+    for (field, got, want) in fields {
+        if got != want {
+            return Err(IdentityError::Mismatch(format!("its {field} is `{got}`, the approval's is `{want}`")));
+        }
+    }
+    let public_key = key.to_openssh().map_err(|e| IdentityError::Unreadable(e.to_string()))?;
+    Ok(RecordedSignature { fingerprint: carried, public_key })
+}
+
 /// The kind of proof an SSH signature gives, for a [`Proof::Rejected`].
 pub(super) const KIND: ProofKind = ProofKind::SshSignature;
 
