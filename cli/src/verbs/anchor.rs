@@ -110,6 +110,15 @@ pub async fn publish(ctx: &Ctx, release: &ReleaseId) -> Result<(), CliError> {
 /// bindings do), then `bundle` and the `published` heads.
 pub async fn verify(ctx: &Ctx, release: &ReleaseId, known: Known<'_>) -> Result<(), CliError> {
     let Known { head, bundle, published } = known;
+    let mut warnings = Vec::new();
+    // Heads published outside the store are the strongest witness: checked first, so that a rewrite or a
+    // cut tail is named against them (a chain the store cannot even load is reported below).
+    let mut matched = None;
+    if let Some(path) = &published
+        && let Ok(history) = ctx.manager.history(release).await
+    {
+        matched = Some(verify_published(ctx, release, &history, path, &mut warnings)?);
+    }
     let head: Option<ChainHash> =
         head.map(str::parse).transpose().map_err(|e: shipwarden::ParseError| CliError::usage(e.to_string()))?;
     let (history, report) =
@@ -135,11 +144,6 @@ pub async fn verify(ctx: &Ctx, release: &ReleaseId, known: Known<'_>) -> Result<
         let head: ChainHash = verified.head.parse().map_err(|e| integrity(release, e))?;
         verify_head_at(&history, verified.events, &head).map_err(|e| integrity(release, e))?;
     }
-    let mut warnings = Vec::new();
-    let matched = match &published {
-        Some(path) => Some(verify_published(ctx, release, &history, path, &mut warnings)?),
-        None => None,
-    };
     match report.anchored_at {
         None => warnings.push(
             "the chain is unanchored: no signed checkpoint; configure [evidence] signing_key_env so that a \

@@ -27,8 +27,8 @@ pub struct AuditArgs {
     /// With `--verify`: the chain must hold the signed heads published outside the store (R-9d): a
     /// `<release>.heads.json` from the notes folder or wiki, a checkpoint, or a saved release-ticket comment
     /// (default: `STATE_DIR/notes/<release>.heads.json`).
-    #[arg(long, value_name = "FILE", requires = "verify", num_args = 0..=1, default_missing_value = "")]
-    pub published: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", requires = "verify")]
+    pub published: Option<Option<PathBuf>>,
     /// Publish the newest signed checkpoint again where `[evidence] publish_heads` says (R-9d).
     #[arg(long, conflicts_with_all = ["verify", "export"])]
     pub publish: bool,
@@ -72,14 +72,10 @@ pub async fn run(ctx: &Ctx, a: AuditArgs) -> Result<(), CliError> {
     }
     if a.verify {
         let published = a.published.map(|p| {
-            if p.as_os_str().is_empty() {
-                ctx.loaded
-                    .state_dir()
-                    .join("notes")
-                    .join(shipwarden::audit::PublishedHeads::file_name(release.as_str()))
-            } else {
-                p
-            }
+            p.unwrap_or_else(|| {
+                let name = shipwarden::audit::PublishedHeads::file_name(release.as_str());
+                ctx.loaded.state_dir().join("notes").join(name)
+            })
         });
         let known = super::anchor::Known { head: a.head.as_deref(), bundle: a.bundle.as_deref(), published };
         return super::anchor::verify(ctx, &release, known).await;
