@@ -470,12 +470,13 @@ impl ReleaseManager {
                     {
                         signed = self.checkpoint(last, stage).await;
                     }
-                    let state = loaded.state.clone();
-                    drop(loaded);
                     for e in envelopes {
                         let _ = self.inner.events.send(e);
                     }
-                    // Published outside the release's lock: a slow wiki or ticket system holds nobody up.
+                    let state = loaded.state.clone();
+                    drop(loaded);
+                    // Published outside the release's lock (events were sent in order under it): a slow
+                    // wiki or ticket system holds nobody up.
                     if let Some(checkpoint) = signed {
                         self.publish_checkpoint(&checkpoint, &state).await;
                     }
