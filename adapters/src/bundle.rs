@@ -61,6 +61,27 @@ impl Signer for Ed25519Signer {
     }
 }
 
+/// An approval of a verified bundle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerifiedApproval {
+    /// The sequence of its event in the chain.
+    pub sequence: u64,
+    /// What was approved.
+    pub approval: String,
+    /// Who.
+    pub user: String,
+    /// In which role.
+    pub role: String,
+    /// The kind of proof it carries (`ssh_signature`, `local`, …; `none` before proofs were recorded).
+    pub proof: String,
+    /// For an SSH signature verified offline: the key's fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// For an SSH signature verified offline: the signer's public key, one OpenSSH line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
 /// What a verified bundle says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -72,11 +93,90 @@ pub struct Verified {
     pub events: u64,
     /// The signer's public key.
     pub public_key: String,
+    /// How many signed checkpoints matched the chain (R-9d).
+    pub checkpoints: usize,
+    /// Every approval in the chain; each SSH signature among them verified over its statement.
+    pub approvals: Vec<VerifiedApproval>,
 }
 
-/// Verifies a bundle: its signature (by `expected_key` when given, else by
-/// the key it names), then that it is what its audit chain says.
+/// Checks every approval in the chain: an SSH-signed one must verify over its
+/// statement, offline, from what it recorded (R-2c, R-9d).
+fn approvals(bundle: &shipwarden::bundle::EvidenceBundle) -> Result<Vec<VerifiedApproval>, BundleError> {
+    let mut found = Vec::new();
+    for e in &bundle.audit.chain {
+        #[cfg(feature = "identity")]
+        signed_action(e, bundle.release.as_str())?;
+        let shipwarden::machine::Event::Approved(a) = &e.event else { continue };
+        let kind = a.proof.as_ref().map_or("none", |p| p.kind().as_str());
+        let mut verified = VerifiedApproval {
+            sequence: e.sequence,
+            approval: a.approval.to_string(),
+            user: a.user.clone(),
+            role: a.role.to_string(),
+            proof: kind.to_owned(),
+            fingerprint: None,
+            public_key: None,
+        };
+        #[cfg(feature = "identity")]
+        if matches!(a.proof, Some(shipwarden::Proof::SshSignature { .. })) {
+            let signed = crate::identity::verify_recorded(a, bundle.release.as_str()).map_err(|problem| {
+                BundleError::Approval {
+                    approval: a.approval.to_string(),
+                    user: a.user.clone(),
+                    sequence: e.sequence,
+                    problem: problem.to_string(),
+                }
+            })?;
+            verified.fingerprint = Some(signed.fingerprint);
+            verified.public_key = Some(signed.public_key);
+        }
+        found.push(verified);
+    }
+    Ok(found)
+}
+
+/// Checks the SSH signature of a signed rollback, window override or
+/// emergency plan offline, like an approval's (R-2d): a bad one fails the
+/// bundle, named as the event at its sequence.
+#[cfg(feature = "identity")]
+fn signed_action(e: &shipwarden::audit::Envelope, release: &str) -> Result<(), BundleError> {
+    use shipwarden::IdentityAction as A;
+    use shipwarden::machine::Event;
+    let (action, proof, user, role, comment) = match &e.event {
+        Event::WindowOverridden(o) => {
+            (A::OverrideWindow, o.proof.as_ref(), o.user.as_str(), Some(o.role.as_str()), o.reason.as_str())
+        }
+        Event::RollbackStarted { proof, reason, .. } => {
+            (A::Rollback, proof.as_ref(), e.actor.as_str(), None, reason.as_str())
+        }
+        Event::Planned { proof, plan, author, .. } => {
+            let reason = plan.hotfix.as_ref().map_or("", |h| h.justification.as_str());
+            (A::EmergencyPlan, proof.as_ref(), author.as_str(), None, reason)
+        }
+        _ => return Ok(()),
+    };
+    if !matches!(proof, Some(shipwarden::Proof::SshSignature { .. })) {
+        return Ok(());
+    }
+    let recorded = crate::identity::Recorded { action, release, approval: "", role, user, channel: None, comment };
+    crate::identity::verify_recorded_proof(proof, &recorded).map(|_| ()).map_err(|problem| BundleError::Approval {
+        approval: action.to_string(),
+        user: user.to_owned(),
+        sequence: e.sequence,
+        problem: problem.to_string(),
+    })
+}
+
+/// Verifies a bundle offline, from what it holds (R-9d): each SSH-signed
+/// approval over its statement; the bundle's signature (by `expected_key`
+/// when given, else by the key it names); that it is what its audit chain
+/// says; and its signed checkpoints against the chain, by the bundle's key.
+///
+/// # Errors
+/// The first check that fails; a bad approval names the approval, its user and its sequence.
 pub fn verify(signed: &SignedBundle, expected_key: Option<&str>) -> Result<Verified, BundleError> {
+    // First, so that an altered statement or signature is named as such, not as a changed bundle.
+    let approvals = approvals(&signed.bundle)?;
     let Some(sig) = &signed.signature else {
         return Err(BundleError::Signature("the bundle is not signed".into()));
     };
@@ -99,10 +199,20 @@ pub fn verify(signed: &SignedBundle, expected_key: Option<&str>) -> Result<Verif
         .verify(&signed.bundle.message(), &value)
         .map_err(|_| BundleError::Signature("does not match the bundle: it was changed after signing".into()))?;
     signed.bundle.check()?;
+    let trusted = [sig.public_key.to_ascii_lowercase()];
+    let report = shipwarden::audit::check_checkpoints(
+        &signed.bundle.audit.chain,
+        &signed.bundle.checkpoints,
+        &trusted,
+        &crate::anchor::Ed25519Check,
+    )
+    .map_err(|e| BundleError::Checkpoint(e.to_string()))?;
     Ok(Verified {
         release: signed.bundle.release.to_string(),
         head: signed.bundle.audit.head.clone(),
         events: signed.bundle.audit.events,
         public_key: sig.public_key.clone(),
+        checkpoints: report.checkpoints,
+        approvals,
     })
 }

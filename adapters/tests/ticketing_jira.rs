@@ -265,3 +265,44 @@ async fn jira_failures_say_whether_a_retry_can_help_and_never_show_the_token() {
         }
     }
 }
+
+/// Every text node of an ADF document, in order, one line each.
+fn adf_text(node: &Value, out: &mut Vec<String>) {
+    if let Some(text) = node["text"].as_str() {
+        out.push(text.to_owned());
+    }
+    for child in node["content"].as_array().into_iter().flatten() {
+        adf_text(child, out);
+    }
+}
+
+#[tokio::test]
+async fn the_signed_head_of_a_closed_release_reaches_its_jira_ticket_readable_back_r9d() {
+    use shipwarden::audit::{ChainHash, Checkpoint, PublishedHeads, ticket_comment};
+    let state = Arc::new(Mutex::new(Jira::default()));
+    let (base, _) = server(route(state.clone())).await;
+    let jira = jira(&base);
+    let ticket = jira.create_release_ticket(&plan()).await.expect("create");
+    let head: ChainHash = "ab".repeat(32).parse().expect("hash");
+    let checkpoint = Checkpoint {
+        stream: "shop-1.4.0".into(),
+        sequence: 57,
+        head: head.clone(),
+        stage: shipwarden::Stage::Closed,
+        at: "2026-12-02T10:00:00Z".parse().expect("time"),
+        algorithm: "ed25519".into(),
+        public_key: "cd".repeat(32),
+        signature: "ef".repeat(64),
+    };
+    jira.comment(&ticket, &ticket_comment(&checkpoint)).await.expect("comment");
+    let comment = state.lock().expect("lock").comments[0].clone();
+    let mut lines = Vec::new();
+    adf_text(&comment, &mut lines);
+    let text = lines.join("\n");
+    assert!(text.contains(head.as_str()) && text.contains("--published"), "{comment}");
+    // The checkpoint travels as a code block, which reads back as the signed head.
+    let code = comment["content"].as_array().into_iter().flatten().find(|n| n["type"] == "codeBlock");
+    let code = code.map(|n| n["content"][0]["text"].as_str().unwrap_or_default().to_owned()).expect("a code block");
+    let read = PublishedHeads::read(&code).expect("the checkpoint reads back");
+    assert_eq!(read.newest(), Some(&checkpoint));
+}

@@ -105,6 +105,10 @@ pub struct EvidenceBundle {
     pub findings: Vec<Finding>,
     /// The audit chain (R-9d).
     pub audit: BundleAudit,
+    /// The release's signed checkpoints up to the chain's end (R-9d): each
+    /// checked offline against the chain, by the key the bundle is signed with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<crate::audit::Checkpoint>,
 }
 
 /// A bundle and its signature, as written to `<release>.evidence.json`.
@@ -133,6 +137,21 @@ pub enum BundleError {
     /// The signature is missing, malformed or wrong.
     #[error("signature: {0}")]
     Signature(String),
+    /// An approval's own signature does not verify over its statement (R-2c).
+    #[error("approval `{approval}` by {user} at sequence {sequence}: {problem}")]
+    Approval {
+        /// What was approved.
+        approval: String,
+        /// Who.
+        user: String,
+        /// The sequence of its event.
+        sequence: u64,
+        /// What does not verify.
+        problem: String,
+    },
+    /// A signed checkpoint does not verify, or does not match the chain.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 fn steps_of(state: &ReleaseState) -> Vec<BundleStep> {
@@ -183,6 +202,7 @@ impl EvidenceBundle {
             steps: steps_of(&state),
             findings: state.findings.clone(),
             audit: BundleAudit { events: chain.len() as u64, head: head.to_string(), chain: chain.to_vec() },
+            checkpoints: Vec::new(),
         })
     }
 
@@ -204,6 +224,9 @@ impl EvidenceBundle {
         }
         if chain.iter().any(|e| e.stream != self.release.as_str()) {
             return Err(BundleError::Differs("release"));
+        }
+        if self.checkpoints.iter().any(|c| c.stream != self.release.as_str() || c.sequence > self.audit.events) {
+            return Err(BundleError::Differs("checkpoints"));
         }
         let state = ReleaseState::from_events(chain.iter().map(|e| &e.event));
         let checks: [(&'static str, bool); 8] = [

@@ -59,6 +59,16 @@ fn world_with(per_env: usize, policy: Policy) -> World {
 
 /// A world whose ports `extra` adds to (migrators, dependency probes, monitors).
 fn world_full(per_env: usize, policy: Policy, extra: impl FnOnce(&mut engine::Ports)) -> World {
+    world_configured(per_env, policy, extra, engine::EngineConfig::default())
+}
+
+/// [`world_full`] with the engine's own settings.
+fn world_configured(
+    per_env: usize,
+    policy: Policy,
+    extra: impl FnOnce(&mut engine::Ports),
+    config: engine::EngineConfig,
+) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(ts("2026-11-28T10:00:00Z"))); // a Saturday
@@ -120,7 +130,8 @@ fn world_full(per_env: usize, policy: Policy, extra: impl FnOnce(&mut engine::Po
     extra(&mut ports);
     let mut policy = policy;
     policy.retry.initial_backoff = jiff::SignedDuration::from_millis(1);
-    let manager = ReleaseManager::builder(store.clone()).policy(policy).clock(clock.clone()).ports(ports).build();
+    let manager =
+        ReleaseManager::builder(store.clone()).policy(policy).clock(clock.clone()).ports(ports).config(config).build();
     World { manager, store, clock, targets, backup, notifier, notes, ticketing, vcs, smoke, _dir: dir }
 }
 
@@ -1419,4 +1430,85 @@ async fn the_engine_stops_smoke_tests_at_the_policy_deadline_and_rolls_back_r8f_
     let outcome = run.await.expect("the deadline ends the smoke test, not the probe").expect("run");
     let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
     assert!(reason.contains("deadline `smoke_tests`") && reason.contains("R-8f"), "{reason}");
+}
+
+/// Signs with a stand-in: the message's length, so checkpoints exist without a key (the format is
+/// what is tested here; signatures are tested with real keys in the adapters and the CLI).
+struct StandInSigner;
+
+#[async_trait]
+impl Signer for StandInSigner {
+    fn algorithm(&self) -> &str {
+        "stand-in"
+    }
+    fn public_key(&self) -> String {
+        "00".into()
+    }
+    async fn sign(&self, message: &[u8]) -> Result<String, PortError> {
+        Ok(format!("{:x}", message.len()))
+    }
+}
+
+/// Publishes notes, but cannot keep chain heads.
+struct HeadlessNotes;
+
+#[async_trait]
+impl NotesPublisher for HeadlessNotes {
+    async fn publish(&self, release: &ReleaseId, _version: &Version, _markdown: &str) -> Result<String, PortError> {
+        Ok(format!("memory://notes/{release}"))
+    }
+    async fn publish_heads(&self, _release: &ReleaseId, _heads: &[u8]) -> Result<Option<String>, PortError> {
+        Err(PortError::new("notes headless", "publish heads", ErrorKind::Unavailable, "the wiki is down"))
+    }
+}
+
+fn publishing() -> engine::EngineConfig {
+    use shipwarden::audit::HeadDestination;
+    engine::EngineConfig {
+        publish_heads: vec![HeadDestination::Notes, HeadDestination::Ticket],
+        ..engine::EngineConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn signed_heads_go_to_the_notes_at_every_checkpoint_and_to_the_release_ticket_at_close_r9d() {
+    let w = world_configured(1, Policy::default(), |p| p.signer = Some(Arc::new(StandInSigner)), publishing());
+    to_accepted(&w).await;
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
+    let history = w.manager.history(&id()).await.expect("history");
+    let file = w.notes.file("shop-1.4.0.heads.json").expect("the heads beside the notes");
+    let heads = shipwarden::audit::PublishedHeads::read(&String::from_utf8_lossy(&file)).expect("heads");
+    assert_eq!(heads.checkpoints, w.manager.checkpoints(&id()).await.expect("checkpoints"));
+    let close = heads.newest().expect("a checkpoint");
+    assert_eq!((close.stage.clone(), close.sequence), (Stage::Closed, history.len() as u64));
+    let comments = w.ticketing.comments();
+    let (key, comment) = comments.iter().find(|(_, c)| c.contains("signed chain head")).expect("a ticket comment");
+    assert_eq!(key.to_string(), "REL-1");
+    assert!(comment.contains(close.head.as_str()), "{comment}");
+    assert!(w.manager.take_unpublished().is_empty());
+}
+
+#[tokio::test]
+async fn a_head_the_notes_cannot_keep_never_blocks_the_close_and_is_reported_r9d() {
+    let w = world_configured(
+        1,
+        Policy::default(),
+        |p| {
+            p.signer = Some(Arc::new(StandInSigner));
+            p.notes = Some(Arc::new(HeadlessNotes));
+        },
+        publishing(),
+    );
+    to_accepted(&w).await;
+    assert_eq!(w.manager.run(&id(), None).await.expect("run"), RunOutcome::Final { stage: Stage::Closed });
+    let unpublished = w.manager.take_unpublished();
+    assert!(!unpublished.is_empty());
+    assert!(unpublished.iter().all(|u| u.destination == shipwarden::audit::HeadDestination::Notes));
+    let text = unpublished[0].to_string();
+    assert!(text.contains("the wiki is down") && text.contains("shipwarden audit shop-1.4.0 --publish"), "{text}");
+    // The ticket still got the close; the retry reports the notes' failure as retryable.
+    assert!(w.ticketing.comments().iter().any(|(_, c)| c.contains("signed chain head")));
+    let retry = w.manager.publish_heads(&id()).await.expect_err("the notes are still down");
+    assert!(retry.to_string().contains("the wiki is down"), "{retry}");
+    assert!(w.manager.take_unpublished().is_empty(), "taken once");
 }

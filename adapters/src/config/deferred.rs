@@ -113,6 +113,10 @@ impl NotesPublisher for Deferred<dyn NotesPublisher> {
     async fn attach(&self, release: &ReleaseId, name: &str, bytes: &[u8]) -> Result<Option<String>, PortError> {
         self.get("attach")?.attach(release, name, bytes).await
     }
+
+    async fn publish_heads(&self, release: &ReleaseId, heads: &[u8]) -> Result<Option<String>, PortError> {
+        self.get("publish heads")?.publish_heads(release, heads).await
+    }
 }
 
 #[async_trait]

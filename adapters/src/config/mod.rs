@@ -133,6 +133,43 @@ pub struct EvidenceConfig {
     /// More public keys (hex) whose checkpoints `audit --verify` accepts, e.g. a retired key (R-9d).
     #[serde(default)]
     pub trusted_keys: Vec<String>,
+    /// Where signed checkpoints are published besides the store (R-9d): `notes` (every checkpoint, as
+    /// `<release>.heads.json` in the notes folder and the `[notes.wiki]` repository) and `ticket` (the
+    /// close, as a comment on the release ticket).
+    #[serde(default)]
+    pub publish_heads: Vec<String>,
+}
+
+impl EvidenceConfig {
+    /// The destinations of `publish_heads` this build knows, each once, in the file's order.
+    pub fn head_destinations(&self) -> Vec<shipwarden::audit::HeadDestination> {
+        let mut found = Vec::new();
+        for d in self.publish_heads.iter().filter_map(|d| d.parse().ok()) {
+            if !found.contains(&d) {
+                found.push(d);
+            }
+        }
+        found
+    }
+
+    /// Every problem of `[evidence]`, with its path.
+    fn validate(&self, problems: &mut Vec<Problem>) {
+        for (i, name) in self.publish_heads.iter().enumerate() {
+            if name.parse::<shipwarden::audit::HeadDestination>().is_err() {
+                let known: Vec<&str> = shipwarden::audit::HeadDestination::ALL.iter().map(|d| d.as_str()).collect();
+                problems.push(Problem {
+                    path: format!("evidence.publish_heads[{i}]"),
+                    message: format!("unknown destination `{name}`; expected one of {}", known.join(", ")),
+                });
+            }
+        }
+        if !self.publish_heads.is_empty() && self.signing_key_env.is_none() {
+            problems.push(Problem {
+                path: "evidence.publish_heads".into(),
+                message: "heads are published as signed checkpoints: set evidence.signing_key_env too".into(),
+            });
+        }
+    }
 }
 
 impl AdapterConfig for EvidenceConfig {
@@ -620,7 +657,8 @@ impl Loaded {
         if config.evidence.signing_key_env.is_some() {
             ports.signer = Some(cx.port(&config.evidence, "evidence")?);
         }
-        let engine = config.engine.engine_config(&mut Vec::new());
+        let mut engine = config.engine.engine_config(&mut Vec::new());
+        engine.publish_heads = config.evidence.head_destinations();
         let escalation = config
             .escalation
             .iter()
@@ -702,6 +740,7 @@ impl Config {
             }
         }
         self.engine.validate(problems);
+        self.evidence.validate(problems);
         for (at, n) in self.notify.each() {
             n.validate(&at, problems);
         }

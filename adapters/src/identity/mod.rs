@@ -18,7 +18,8 @@ mod ssh;
 
 pub use signers::AllowedSigners;
 pub use ssh::{
-    NAMESPACE, fingerprint_of, recheck, sign_with_agent, sign_with_agent_at, sign_with_key_file, verify_statement,
+    NAMESPACE, Recorded, RecordedSignature, fingerprint_of, recheck, sign_with_agent, sign_with_agent_at,
+    sign_with_key_file, verify_recorded, verify_recorded_proof, verify_statement,
 };
 
 /// A proof that did not verify, for `decide` to refuse (R-2d).

@@ -207,6 +207,107 @@ pub fn recheck(proof: &Proof, user: &str, signers: &AllowedSigners) -> Option<St
         .then(|| format!("signed with key {fingerprint}, no longer listed for {user} (valid when recorded)"))
 }
 
+/// An approval's SSH signature as checked offline from a recorded approval
+/// alone (an evidence bundle, R-9d): no configuration, no users list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedSignature {
+    /// The key's fingerprint (`SHA256:…`), as recorded and as the signature carries it.
+    pub fingerprint: String,
+    /// The signer's public key, one OpenSSH line (`ssh-ed25519 AAAA…`), for an `allowed_signers` file.
+    pub public_key: String,
+}
+
+/// Checks a recorded approval's SSH proof offline (R-2c, R-9d): the
+/// signature verifies over its statement in namespace `shipwarden` with the
+/// key it carries, that key has the recorded fingerprint, the statement's
+/// digest is the recorded one, and the statement names this approval
+/// (`release`, approval, role, user, channel, comment). Whether the key was
+/// listed for the user is what the chain recorded when it was accepted.
+///
+/// # Errors
+/// What does not hold, in words; [`IdentityError::Mismatch`] for a statement about something else.
+pub fn verify_recorded(approval: &shipwarden::Approval, release: &str) -> Result<RecordedSignature, IdentityError> {
+    let recorded = Recorded {
+        action: shipwarden::IdentityAction::Approve,
+        release,
+        approval: approval.approval.as_str(),
+        role: Some(approval.role.as_str()),
+        user: &approval.user,
+        channel: Some(approval.channel.as_str()),
+        comment: &approval.comment,
+    };
+    verify_recorded_proof(approval.proof.as_ref(), &recorded)
+}
+
+/// What a recorded event says of a signed action, for [`verify_recorded_proof`]:
+/// the fields its statement must hold (`None`: the event does not record it).
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    /// The action the event records.
+    pub action: shipwarden::IdentityAction,
+    /// The release.
+    pub release: &'a str,
+    /// The approval (empty for another action).
+    pub approval: &'a str,
+    /// The role, when the event records it.
+    pub role: Option<&'a str>,
+    /// Who acted (the event's user, or its envelope's actor).
+    pub user: &'a str,
+    /// The channel, when the event records it.
+    pub channel: Option<&'a str>,
+    /// The comment or reason.
+    pub comment: &'a str,
+}
+
+/// Checks a recorded SSH proof offline, from what the event holds (R-2d, R-9d):
+/// the signature over its statement by the key it names, the statement's
+/// digest, and the statement about the recorded action (an approval's
+/// statement never passes for a rollback). Whether the key was listed for the
+/// user is what the chain recorded when it was accepted.
+///
+/// # Errors
+/// What does not hold, in words; [`IdentityError::Mismatch`] for a statement about something else.
+pub fn verify_recorded_proof(
+    proof: Option<&Proof>,
+    recorded: &Recorded<'_>,
+) -> Result<RecordedSignature, IdentityError> {
+    let Some(Proof::SshSignature { fingerprint, signature, statement, statement_digest, .. }) = proof else {
+        return Err(IdentityError::Unreadable("the event carries no SSH signature".into()));
+    };
+    let sig = SshSig::from_pem(signature.trim()).map_err(|e| IdentityError::Unreadable(e.to_string()))?;
+    let key = PublicKey::from(sig.public_key().clone());
+    let carried = fingerprint_of(&key);
+    if &carried != fingerprint {
+        return Err(IdentityError::Invalid(format!("it is made by key {carried}, the event records {fingerprint}")));
+    }
+    key.verify(NAMESPACE, statement.as_bytes(), &sig).map_err(|e| IdentityError::Invalid(e.to_string()))?;
+    if &Statement::digest_of(statement) != statement_digest {
+        return Err(IdentityError::Mismatch("the statement's digest is not the recorded one".into()));
+    }
+    let signed = Statement::parse(statement).map_err(|e| IdentityError::Mismatch(e.to_string()))?;
+    if signed.action != recorded.action {
+        return Err(IdentityError::Mismatch(format!(
+            "it is signed for {}, the event records {}",
+            signed.action, recorded.action
+        )));
+    }
+    let fields = [
+        ("release", signed.release.as_str(), Some(recorded.release)),
+        ("approval", signed.approval.as_str(), Some(recorded.approval)),
+        ("role", signed.role.as_str(), recorded.role),
+        ("user", signed.user.as_str(), Some(recorded.user)),
+        ("channel", signed.channel.as_str(), recorded.channel),
+        ("comment", signed.comment.as_str(), Some(recorded.comment)),
+    ];
+    for (field, got, want) in fields {
+        if let Some(want) = want.filter(|want| *want != got) {
+            return Err(IdentityError::Mismatch(format!("its {field} is `{got}`, the event's is `{want}`")));
+        }
+    }
+    let public_key = key.to_openssh().map_err(|e| IdentityError::Unreadable(e.to_string()))?;
+    Ok(RecordedSignature { fingerprint: carried, public_key })
+}
+
 /// The kind of proof an SSH signature gives, for a [`Proof::Rejected`].
 pub(super) const KIND: ProofKind = ProofKind::SshSignature;
 
@@ -257,5 +358,40 @@ mod tests {
             verify_statement(&forged, &armored, &signers, &statement("paul")),
             Err(IdentityError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_recorded_action_signature_verifies_offline_only_for_its_action_r2d() {
+        let key = key();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("id");
+        key.write_openssh_file(&path, LineEnding::LF).expect("write key");
+        let rollback = Statement {
+            action: shipwarden::IdentityAction::Rollback,
+            approval: String::new(),
+            role: "cto".into(),
+            comment: "errors up".into(),
+            ..statement("casey")
+        };
+        let text = rollback.text();
+        let armored = sign_with_key_file(&path, &text).expect("sign");
+        let mut signers = AllowedSigners::new();
+        signers.add("casey", &key.public_key().to_openssh().expect("openssh"), "test").expect("key");
+        let proof = verify_statement(&text, &armored, &signers, &rollback).expect("verifies");
+        let recorded = Recorded {
+            action: shipwarden::IdentityAction::Rollback,
+            release: "shop-1.2.0",
+            approval: "",
+            role: None,
+            user: "casey",
+            channel: None,
+            comment: "errors up",
+        };
+        assert!(verify_recorded_proof(Some(&proof), &recorded).is_ok());
+        let as_override = Recorded { action: shipwarden::IdentityAction::OverrideWindow, ..recorded };
+        let err = verify_recorded_proof(Some(&proof), &as_override).expect_err("another action");
+        assert!(err.to_string().contains("signed for rollback"), "{err}");
+        let other_reason = Recorded { comment: "calm", ..recorded };
+        assert!(verify_recorded_proof(Some(&proof), &other_reason).is_err());
     }
 }

@@ -37,4 +37,12 @@ impl NotesPublisher for AllNotes {
         }
         Ok((!at.is_empty()).then(|| at.join(", ")))
     }
+
+    async fn publish_heads(&self, release: &ReleaseId, heads: &[u8]) -> Result<Option<String>, PortError> {
+        let mut at = Vec::new();
+        for p in &self.0 {
+            at.extend(p.publish_heads(release, heads).await?);
+        }
+        Ok((!at.is_empty()).then(|| at.join(", ")))
+    }
 }

@@ -105,6 +105,34 @@ impl WikiNotes {
         }
         Ok(())
     }
+
+    /// Writes `file` (one name, at the top of the repository), commits it
+    /// with `message` and pushes; a push that loses a race with another
+    /// writer syncs and tries once more. Nothing changed: no commit.
+    async fn commit_file(&self, file: &str, contents: &[u8], message: &str) -> Result<String, PortError> {
+        for attempt in 0..2 {
+            self.sync().await?;
+            let path = self.workdir.join(file);
+            tokio::fs::write(&path, contents)
+                .await
+                .map_err(|e| PortError::new(PORT, "publish", ErrorKind::Unavailable, e.to_string()))?;
+            self.must(&self.workdir, &["add", "--", file], ErrorKind::Other).await?;
+            let (unchanged, _) = self.git(&self.workdir, &["diff", "--cached", "--quiet"]).await?;
+            if unchanged {
+                return Ok(format!("{} {file} (unchanged)", self.remote));
+            }
+            self.must(&self.workdir, &["commit", "-q", "-m", message], ErrorKind::Other).await?;
+            let target = format!("HEAD:refs/heads/{}", self.branch);
+            match self.git(&self.workdir, &["push", "-q", "origin", &target]).await? {
+                (true, _) => return Ok(format!("{} {file}", self.remote)),
+                (false, out) if attempt == 0 => tracing::warn!(%out, "wiki push rejected; syncing and trying again"),
+                (false, out) => {
+                    return Err(PortError::new(PORT, "push", ErrorKind::Unavailable, format!("git push: {out}")));
+                }
+            }
+        }
+        Err(PortError::new(PORT, "push", ErrorKind::Unavailable, "the wiki kept moving"))
+    }
 }
 
 #[async_trait]
@@ -119,29 +147,16 @@ impl NotesPublisher for WikiNotes {
                 format!("page name `{page}`: one file name"),
             ));
         }
-        // A push that loses a race with another writer syncs and tries once more.
-        for attempt in 0..2 {
-            self.sync().await?;
-            let path = self.workdir.join(&page);
-            tokio::fs::write(&path, markdown)
-                .await
-                .map_err(|e| PortError::new(PORT, "publish", ErrorKind::Unavailable, e.to_string()))?;
-            self.must(&self.workdir, &["add", "--", &page], ErrorKind::Other).await?;
-            let (unchanged, _) = self.git(&self.workdir, &["diff", "--cached", "--quiet"]).await?;
-            if unchanged {
-                return Ok(format!("{} {page} (unchanged)", self.remote));
-            }
-            let message = format!("Release notes {release} ({version})");
-            self.must(&self.workdir, &["commit", "-q", "-m", &message], ErrorKind::Other).await?;
-            let target = format!("HEAD:refs/heads/{}", self.branch);
-            match self.git(&self.workdir, &["push", "-q", "origin", &target]).await? {
-                (true, _) => return Ok(format!("{} {page}", self.remote)),
-                (false, out) if attempt == 0 => tracing::warn!(%out, "wiki push rejected; syncing and trying again"),
-                (false, out) => {
-                    return Err(PortError::new(PORT, "push", ErrorKind::Unavailable, format!("git push: {out}")));
-                }
-            }
-        }
-        Err(PortError::new(PORT, "push", ErrorKind::Unavailable, "the wiki kept moving"))
+        let message = format!("Release notes {release} ({version})");
+        self.commit_file(&page, markdown.as_bytes(), &message).await
+    }
+
+    /// Keeps the release's signed chain heads as `<release>.heads.json` in
+    /// the wiki repository, committed and pushed (R-9d): a record the
+    /// store's writer cannot rewrite unnoticed.
+    async fn publish_heads(&self, release: &ReleaseId, heads: &[u8]) -> Result<Option<String>, PortError> {
+        let file = shipwarden::audit::PublishedHeads::file_name(release.as_str());
+        let message = format!("Signed chain heads of {release} (R-9d)");
+        self.commit_file(&file, heads, &message).await.map(Some)
     }
 }

@@ -71,9 +71,47 @@ fn jql_string(text: &str) -> String {
 }
 
 /// Markdown-ish text as an Atlassian Document Format document: `#` headings,
-/// `-`/`*` bullet lists, paragraphs with hard breaks between their lines.
+/// `-`/`*` bullet lists, paragraphs with hard breaks between their lines, and
+/// ```` ``` ```` fenced code blocks kept verbatim (a signed chain head's JSON, R-9d).
 pub fn adf(text: &str) -> Value {
     let mut content = Vec::new();
+    let mut prose = String::new();
+    let mut code: Option<(String, Vec<&str>)> = None;
+    for line in text.lines() {
+        match (&mut code, line.trim_start().strip_prefix("```")) {
+            (None, Some(language)) => {
+                adf_prose(&std::mem::take(&mut prose), &mut content);
+                code = Some((language.trim().to_owned(), Vec::new()));
+            }
+            (Some(_), Some(_)) => {
+                if let Some((language, lines)) = code.take() {
+                    // ADF has no empty text nodes: an empty block has no content.
+                    let text = lines.join("\n");
+                    let inline = if text.is_empty() { json!([]) } else { json!([{ "type": "text", "text": text }]) };
+                    let mut block = json!({ "type": "codeBlock", "content": inline });
+                    if !language.is_empty() {
+                        block["attrs"] = json!({ "language": language });
+                    }
+                    content.push(block);
+                }
+            }
+            (Some((_, lines)), None) => lines.push(line),
+            (None, None) => {
+                prose.push_str(line);
+                prose.push('\n');
+            }
+        }
+    }
+    // A fence never closed is prose, as it was written.
+    if let Some((language, lines)) = code {
+        prose.push_str(&format!("```{language}\n{}", lines.join("\n")));
+    }
+    adf_prose(&prose, &mut content);
+    json!({ "type": "doc", "version": 1, "content": content })
+}
+
+/// The blocks of text without code fences: headings, bullet lists, paragraphs.
+fn adf_prose(text: &str, content: &mut Vec<Value>) {
     for block in text.split("\n\n").map(str::trim_end).filter(|b| !b.trim().is_empty()) {
         let lines: Vec<&str> = block.lines().collect();
         let mut paragraph: Vec<&str> = Vec::new();
@@ -113,25 +151,24 @@ pub fn adf(text: &str) -> Value {
             let trimmed = line.trim_start();
             let hashes = trimmed.chars().take_while(|c| *c == '#').count();
             if (1..=6).contains(&hashes) && trimmed[hashes..].starts_with(' ') {
-                flush_paragraph(&mut paragraph, &mut content);
-                flush_bullets(&mut bullets, &mut content);
+                flush_paragraph(&mut paragraph, content);
+                flush_bullets(&mut bullets, content);
                 let title = trimmed[hashes..].trim();
                 content.push(json!({
                     "type": "heading", "attrs": { "level": hashes },
                     "content": [{ "type": "text", "text": title }],
                 }));
             } else if let Some(item) = trimmed.strip_prefix("- ").or_else(|| trimmed.strip_prefix("* ")) {
-                flush_paragraph(&mut paragraph, &mut content);
+                flush_paragraph(&mut paragraph, content);
                 bullets.push(item);
             } else {
-                flush_bullets(&mut bullets, &mut content);
+                flush_bullets(&mut bullets, content);
                 paragraph.push(line);
             }
         }
-        flush_paragraph(&mut paragraph, &mut content);
-        flush_bullets(&mut bullets, &mut content);
+        flush_paragraph(&mut paragraph, content);
+        flush_bullets(&mut bullets, content);
     }
-    json!({ "type": "doc", "version": 1, "content": content })
 }
 
 impl JiraTicketing {

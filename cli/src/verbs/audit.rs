@@ -24,6 +24,14 @@ pub struct AuditArgs {
     /// With `--verify`: the chain must hold this signed evidence bundle's head at its sequence.
     #[arg(long, value_name = "FILE", requires = "verify")]
     pub bundle: Option<PathBuf>,
+    /// With `--verify`: the chain must hold the signed heads published outside the store (R-9d): a
+    /// `<release>.heads.json` from the notes folder or wiki, a checkpoint, or a saved release-ticket comment
+    /// (default: `STATE_DIR/notes/<release>.heads.json`).
+    #[arg(long, value_name = "FILE", requires = "verify")]
+    pub published: Option<Option<PathBuf>>,
+    /// Publish the newest signed checkpoint again where `[evidence] publish_heads` says (R-9d).
+    #[arg(long, conflicts_with_all = ["verify", "export"])]
+    pub publish: bool,
     /// Export the trail (`jsonl`).
     #[arg(long, value_name = "FORMAT")]
     pub export: Option<String>,
@@ -59,8 +67,18 @@ pub async fn run(ctx: &Ctx, a: AuditArgs) -> Result<(), CliError> {
             return Ok(());
         }
     }
+    if a.publish {
+        return super::anchor::publish(ctx, &release).await;
+    }
     if a.verify {
-        return super::anchor::verify(ctx, &release, a.head.as_deref(), a.bundle.as_deref()).await;
+        let published = a.published.map(|p| {
+            p.unwrap_or_else(|| {
+                let name = shipwarden::audit::PublishedHeads::file_name(release.as_str());
+                ctx.loaded.state_dir().join("notes").join(name)
+            })
+        });
+        let known = super::anchor::Known { head: a.head.as_deref(), bundle: a.bundle.as_deref(), published };
+        return super::anchor::verify(ctx, &release, known).await;
     }
     if ctx.json {
         output::json(&history);

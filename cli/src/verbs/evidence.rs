@@ -127,17 +127,26 @@ pub fn verify_bundle(config: &Path, file: &Path, key: Option<String>, json: bool
         Ok(v) => {
             if json {
                 output::json(&serde_json::json!({
-                    "verified": true, "release": v.release, "head": v.head, "events": v.events, "public_key": v.public_key
+                    "verified": true, "release": v.release, "head": v.head, "events": v.events,
+                    "public_key": v.public_key, "checkpoints": v.checkpoints, "approvals": v.approvals,
                 }));
             } else {
                 println!(
-                    "{} {} verified: {} events, chain head {}, signed by ed25519 {}",
+                    "{} {} verified: {} events, chain head {}, signed by ed25519 {}; {} signed checkpoints match the chain",
                     paint(GOOD, "✓"),
                     v.release,
                     v.events,
                     v.head,
-                    v.public_key
+                    v.public_key,
+                    v.checkpoints
                 );
+                for a in &v.approvals {
+                    let proof = match &a.fingerprint {
+                        Some(f) => format!("ssh signature by {f} verified over its statement"),
+                        None => format!("{} (no signature to check)", a.proof),
+                    };
+                    println!("  {:>4} {} by {} as {}: {proof}", a.sequence, a.approval, a.user, a.role);
+                }
             }
             Ok(())
         }

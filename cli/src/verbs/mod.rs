@@ -119,7 +119,9 @@ pub struct ReasonArgs {
 /// release's `notes`, and `--print-statement` (the statement to sign).
 fn reads_only(verb: &Verb) -> bool {
     match verb {
-        Verb::Status(_) | Verb::List(_) | Verb::Audit(_) | Verb::Notes(_) => true,
+        Verb::Status(_) | Verb::List(_) | Verb::Notes(_) => true,
+        // `audit --publish` may comment on a release ticket kept in the store's file.
+        Verb::Audit(a) => !a.publish,
         Verb::Approve(a) => a.signing.print_statement,
         Verb::Rollback(a) => a.signing.print_statement,
         Verb::Override(a) => a.signing.print_statement,
@@ -166,29 +168,39 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
     }
     let (manager, tickets) = loaded.manager(clock).await?;
     let ctx = Ctx { loaded, manager, tickets, user: cli.user, json: cli.json, dry_run: cli.dry_run, at };
-    match cli.verb {
-        Verb::Plan(a) => plan::run(&ctx, a).await,
-        Verb::Approve(a) => approve::run(&ctx, a).await,
-        Verb::Evidence(evidence::EvidenceCmd { verb: Some(v), .. }) => evidence::bundle(&ctx, v).await,
-        Verb::Evidence(evidence::EvidenceCmd { record, .. }) => evidence::run(&ctx, record).await,
-        Verb::Report(a) => report::run(&ctx, a).await,
-        Verb::Advance(a) => advance::run(&ctx, a).await,
-        Verb::Schedule(a) => schedule::run(&ctx, a).await,
-        Verb::Override(a) => override_window::run(&ctx, a).await,
-        Verb::Deploy(a) => deploy::run(&ctx, a).await,
-        Verb::Verify(a) => verify::run(&ctx, a).await,
-        Verb::Rollback(a) => rollback::run(&ctx, a).await,
-        Verb::Cancel(a) => cancel::run(&ctx, a).await,
-        Verb::Resolve(a) => resolve::run(&ctx, a).await,
-        Verb::Status(a) => status::run(&ctx, a).await,
-        Verb::List(a) => list::run(&ctx, a).await,
-        Verb::Audit(a) => audit::run(&ctx, a).await,
-        Verb::Notes(a) => notes::run(&ctx, a).await,
-        Verb::Calendar(a) => calendar::run(&ctx, a).await,
-        Verb::Tick(a) => tick::run(&ctx, a).await,
-        Verb::Env(v) => env::run(&ctx, v).await,
-        Verb::Watch(a) => watch::run(&ctx, a).await,
-        Verb::Ticket(v) => ticket::run(&ctx, v).await,
+    let outcome = run_verb(&ctx, cli.verb).await;
+    // A head not published never fails the command that signed it (R-9d): it is told, with the retry.
+    for failed in ctx.manager.take_unpublished() {
+        anstream::eprintln!("{} {failed}", crate::output::paint(crate::output::WAIT, "!"));
+    }
+    outcome
+}
+
+/// Runs a verb that needs the manager.
+async fn run_verb(ctx: &Ctx, verb: Verb) -> Result<(), CliError> {
+    match verb {
+        Verb::Plan(a) => plan::run(ctx, a).await,
+        Verb::Approve(a) => approve::run(ctx, a).await,
+        Verb::Evidence(evidence::EvidenceCmd { verb: Some(v), .. }) => evidence::bundle(ctx, v).await,
+        Verb::Evidence(evidence::EvidenceCmd { record, .. }) => evidence::run(ctx, record).await,
+        Verb::Report(a) => report::run(ctx, a).await,
+        Verb::Advance(a) => advance::run(ctx, a).await,
+        Verb::Schedule(a) => schedule::run(ctx, a).await,
+        Verb::Override(a) => override_window::run(ctx, a).await,
+        Verb::Deploy(a) => deploy::run(ctx, a).await,
+        Verb::Verify(a) => verify::run(ctx, a).await,
+        Verb::Rollback(a) => rollback::run(ctx, a).await,
+        Verb::Cancel(a) => cancel::run(ctx, a).await,
+        Verb::Resolve(a) => resolve::run(ctx, a).await,
+        Verb::Status(a) => status::run(ctx, a).await,
+        Verb::List(a) => list::run(ctx, a).await,
+        Verb::Audit(a) => audit::run(ctx, a).await,
+        Verb::Notes(a) => notes::run(ctx, a).await,
+        Verb::Calendar(a) => calendar::run(ctx, a).await,
+        Verb::Tick(a) => tick::run(ctx, a).await,
+        Verb::Env(v) => env::run(ctx, v).await,
+        Verb::Watch(a) => watch::run(ctx, a).await,
+        Verb::Ticket(v) => ticket::run(ctx, v).await,
         Verb::Init(_) | Verb::Policy(_) | Verb::Changes(_) | Verb::Version(_) => Ok(()),
     }
 }

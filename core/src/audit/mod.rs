@@ -9,6 +9,7 @@
 //! by a head kept elsewhere ([`verify_head`], a signed evidence bundle).
 
 mod checkpoint;
+mod published;
 
 use std::fmt;
 
@@ -23,6 +24,7 @@ pub use checkpoint::{
     AnchorError, AnchorReport, CHECKPOINT_DOMAIN, Checkpoint, SignatureCheck, check_checkpoints, verify_anchored,
     verify_head, verify_head_at,
 };
+pub use published::{HEADS_FORMAT, HeadDestination, PublishedError, PublishedHeads, ticket_comment};
 
 /// A SHA-256 chain hash, 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -36,6 +36,7 @@ use crate::model::{Actor, ApprovalId, Channel, EnvName, Plan, ReleaseId, Role, S
 use crate::policy::Policy;
 use crate::ports::*;
 
+pub use anchor::{Published, Unpublished};
 pub use duties::DutyReport;
 pub use error::EngineError;
 pub use listing::ListingMismatch;
@@ -88,11 +89,19 @@ pub struct EngineConfig {
     pub lease_wait: Duration,
     /// How often a writer that lost a race reloads and tries again.
     pub conflict_retries: u32,
+    /// Where each signed checkpoint is published besides the store (R-9d):
+    /// the notes at every checkpoint, the release ticket at close. None by default.
+    pub publish_heads: Vec<crate::audit::HeadDestination>,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { lease_ttl: Duration::from_secs(30), lease_wait: Duration::from_secs(600), conflict_retries: 16 }
+        Self {
+            lease_ttl: Duration::from_secs(30),
+            lease_wait: Duration::from_secs(600),
+            conflict_retries: 16,
+            publish_heads: Vec::new(),
+        }
     }
 }
 
@@ -169,6 +178,8 @@ pub(crate) struct Inner {
     cache: std::sync::Mutex<HashMap<ReleaseId, Arc<Mutex<Loaded>>>>,
     events: broadcast::Sender<Envelope>,
     logs: broadcast::Sender<(ReleaseId, String, LogLine)>,
+    /// Heads that could not be published since the last [`ReleaseManager::take_unpublished`].
+    unpublished: std::sync::Mutex<Vec<anchor::Unpublished>>,
 }
 
 /// Runs releases: the one object a service, script or UI talks to.
@@ -292,6 +303,7 @@ impl ReleaseManagerBuilder {
                 cache: std::sync::Mutex::default(),
                 events,
                 logs,
+                unpublished: std::sync::Mutex::default(),
             }),
         }
     }
@@ -453,13 +465,21 @@ impl ReleaseManager {
             match self.inner.store.append(release, expected, &envelopes, &summary).await {
                 Ok(_) => {
                     loaded.last = envelopes.last().cloned().or(loaded.last.take());
+                    let mut signed = None;
                     if loaded.state.stage != stage_before
                         && let (Some(last), Some(stage)) = (&loaded.last, &loaded.state.stage)
                     {
-                        self.checkpoint(last, stage).await;
+                        signed = self.checkpoint(last, stage).await;
                     }
                     for e in envelopes {
                         let _ = self.inner.events.send(e);
+                    }
+                    let state = loaded.state.clone();
+                    drop(loaded);
+                    // Published outside the release's lock (events were sent in order under it): a slow
+                    // wiki or ticket system holds nobody up.
+                    if let Some(checkpoint) = signed {
+                        self.publish_checkpoint(&checkpoint, &state).await;
                     }
                     return Ok(());
                 }

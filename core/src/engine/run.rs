@@ -780,8 +780,11 @@ impl ReleaseManager {
             .into_iter()
             .map(|c| BundleCommit { sha: c.sha, subject: c.subject, author: c.author })
             .collect();
-        let bundle = EvidenceBundle::build(&chain, commits, self.inner.clock.now())
+        let mut bundle = EvidenceBundle::build(&chain, commits, self.inner.clock.now())
             .map_err(|e| PortError::permanent("engine", "evidence bundle", e.to_string()))?;
+        let events = chain.len() as u64;
+        bundle.checkpoints =
+            self.inner.store.checkpoints(release).await?.into_iter().filter(|c| c.sequence <= events).collect();
         let signature = match &self.inner.ports.signer {
             Some(signer) => Some(BundleSignature {
                 algorithm: signer.algorithm().to_owned(),

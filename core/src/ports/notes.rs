@@ -19,4 +19,15 @@ pub trait NotesPublisher: Send + Sync {
         let _ = (release, name, bytes);
         Ok(None)
     }
+
+    /// Keeps the release's signed chain heads (a `shipwarden.heads.v1`
+    /// document, R-9d) where the team keeps its records, and returns where;
+    /// `None` when this publisher keeps none.
+    ///
+    /// # Behavior
+    /// Replaces the release's previous heads document. By default, it is
+    /// [`attach`](Self::attach)ed as `<release>.heads.json`.
+    async fn publish_heads(&self, release: &ReleaseId, heads: &[u8]) -> Result<Option<String>, PortError> {
+        self.attach(release, &crate::audit::PublishedHeads::file_name(release.as_str()), heads).await
+    }
 }
