@@ -143,7 +143,13 @@ impl Project {
     /// Standard output alone of a command that succeeds (warnings go to standard error).
     fn stdout(&self, args: &[&str]) -> String {
         let out = self.cmd(args);
-        assert_eq!(out.status.code(), Some(0), "shipwarden {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "shipwarden {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -444,7 +450,10 @@ fn deleted_checkpoints_and_a_rewritten_tail_are_found_naming_each_stage_change_r
     execute(&p, &format!("DELETE FROM checkpoints WHERE stream = 'shop-1.0.0' AND seq = {middle}"));
     let json = p.verified();
     let warnings = json["warnings"].to_string();
-    assert!(warnings.contains(&format!("stage changes at sequence {middle} have no checkpoint of their own")), "{json}");
+    assert!(
+        warnings.contains(&format!("stage changes at sequence {middle} have no checkpoint of their own")),
+        "{json}"
+    );
     p.restore_store(&backup);
     assert_eq!(p.verified()["warnings"].as_array().map(Vec::len), Some(0));
 }

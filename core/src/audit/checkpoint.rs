@@ -220,10 +220,9 @@ fn entered(event: &crate::machine::Event) -> Option<&Stage> {
     use crate::machine::Event as E;
     match event {
         E::Planned { stage, .. } => Some(stage),
-        E::Advanced { to, .. }
-        | E::RollbackStarted { to, .. }
-        | E::Cancelled { to, .. }
-        | E::Closed { to, .. } => Some(to),
+        E::Advanced { to, .. } | E::RollbackStarted { to, .. } | E::Cancelled { to, .. } | E::Closed { to, .. } => {
+            Some(to)
+        }
         E::RollbackFinished { to, .. } => to.as_ref(),
         _ => None,
     }

@@ -28,7 +28,10 @@ impl ListingMismatch {
     /// The fields that differ, for people (`stage: cancelled (stored) ≠ closed (chain)`).
     pub fn describe(&self) -> String {
         let Some(s) = &self.stored else {
-            return format!("the release has {} chained events but no listing row (it was deleted)", self.derived.events);
+            return format!(
+                "the release has {} chained events but no listing row (it was deleted)",
+                self.derived.events
+            );
         };
         let d = &self.derived;
         let mut parts = Vec::new();
@@ -85,7 +88,9 @@ impl ReleaseManager {
     async fn summary_at(&self, head: &StreamHead) -> Result<Option<ReleaseSummary>, EngineError> {
         let entry = self.entry(&head.stream);
         let mut loaded = entry.lock().await;
-        let holds = |loaded: &super::Loaded| loaded.last.as_ref().is_some_and(|l| l.sequence == head.sequence && l.hash == head.hash);
+        let holds = |loaded: &super::Loaded| {
+            loaded.last.as_ref().is_some_and(|l| l.sequence == head.sequence && l.hash == head.hash)
+        };
         if !holds(&loaded) {
             let behind = loaded.last.as_ref().is_some_and(|l| l.sequence < head.sequence);
             if !behind {

@@ -120,7 +120,11 @@ impl EventStore for MemoryStore {
             .iter()
             .filter_map(|(stream, events)| {
                 let last = events.last()?;
-                Some(crate::ports::StreamHead { stream: stream.clone(), sequence: last.sequence, hash: last.hash.clone() })
+                Some(crate::ports::StreamHead {
+                    stream: stream.clone(),
+                    sequence: last.sequence,
+                    hash: last.hash.clone(),
+                })
             })
             .collect())
     }
