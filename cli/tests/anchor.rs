@@ -3,10 +3,11 @@
 //! a cut tail, an edited listing row, heads known from elsewhere. Each is an
 //! integrity failure (exit 6) naming what and where, or is not trusted on read.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+mod common;
 
-use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+use common::Project;
 use secrecy::SecretString;
 use shipwarden::ReleaseId;
 use shipwarden::audit::Envelope;
@@ -67,25 +68,6 @@ blackouts = []
 signing_key_env = "SHOP_ANCHOR_TEST_KEY"
 "#;
 
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-fn git(repo: &Path, args: &[&str]) {
-    let status = std::process::Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", repo)
-        .status()
-        .expect("git");
-    assert!(status.success(), "git {args:?}");
-}
-
 fn public_key() -> String {
     shipwarden_adapters::bundle::Ed25519Signer::from_seed_hex(&SecretString::from(SEED)).expect("seed").public_key()
 }
@@ -93,70 +75,18 @@ fn public_key() -> String {
 impl Project {
     /// A project whose signing key is set (`signed`) and whose public key is pinned (`pinned`).
     fn new(signed: bool, pinned: bool) -> Project {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let repo = dir.path().join("repo");
-        std::fs::create_dir_all(&repo).expect("mkdir");
-        git(&repo, &["init", "-q", "-b", "main"]);
-        std::fs::write(repo.join("a.txt"), "a").expect("write");
-        git(&repo, &["add", "."]);
-        git(&repo, &["commit", "-q", "-m", "SHOP-1: checkout"]);
+        let mut p = Project::with_commits(&[("a.txt", "SHOP-1: checkout")]);
         let mut config = if signed { CONFIG.to_owned() } else { CONFIG.replace("[evidence]\nsigning_key_env", "# ") };
         if pinned {
             config.push_str(&format!("public_key = \"{}\"\n", public_key()));
         }
-        std::fs::write(dir.path().join("shipwarden.toml"), config).expect("write");
-        Project { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
+        p.write_config(&config);
+        p.set_env("SHOP_ANCHOR_TEST_KEY", SEED);
+        p
     }
 
     fn db(&self) -> PathBuf {
         self.path().join(".shipwarden/releases.db")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("shipwarden")
-            .expect("binary")
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env("SHOP_ANCHOR_TEST_KEY", SEED)
-            .env_remove("SHIPWARDEN_USER")
-            .env_remove("SHIPWARDEN_CONFIG")
-            .output()
-            .expect("run")
-    }
-
-    fn expect(&self, code: i32, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert_eq!(out.status.code(), Some(code), "shipwarden {}:\n{text}", args.join(" "));
-        text
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        self.expect(0, args)
-    }
-
-    /// Standard output alone of a command that succeeds (warnings go to standard error).
-    fn stdout(&self, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "shipwarden {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.cmd(args);
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     /// Drives shop-1.0.0 from plan to `closed`, scope approved by paul.

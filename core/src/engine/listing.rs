@@ -118,7 +118,14 @@ impl ReleaseManager {
         let Some(derived) = self.summary_of(history) else {
             return Ok(None);
         };
-        let query = ReleaseQuery { project: Some(derived.project.clone()), ..ReleaseQuery::default() };
+        // The row where the chain says it is (the store's index on project and planning time);
+        // every row only when it is not there.
+        let query = ReleaseQuery {
+            project: Some(derived.project.clone()),
+            planned_after: Some(derived.planned_at),
+            planned_before: derived.planned_at.checked_add(jiff::SignedDuration::from_micros(1)).ok(),
+            ..ReleaseQuery::default()
+        };
         let rows = self.inner.store.list(&query).await?;
         let stored = match rows.into_iter().find(|r| &r.release == release) {
             Some(row) => row,
