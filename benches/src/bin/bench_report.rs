@@ -391,7 +391,8 @@ async fn closed_releases(
     for i in 0..n {
         let project = format!("svc{}", i % 50);
         let stream: ReleaseId = format!("{project}-1.{i}.0").parse().expect("id");
-        let (mut chain, mut state, mut changes) = (Vec::<Envelope>::with_capacity(real.len()), ReleaseState::default(), Vec::new());
+        let (mut chain, mut state, mut changes) =
+            (Vec::<Envelope>::with_capacity(real.len()), ReleaseState::default(), Vec::new());
         for e in &real {
             let mut event = e.event.clone();
             if let Event::Planned { plan, .. } = &mut event {
@@ -515,7 +516,8 @@ async fn audit_all(size: &Size) {
     let setup = started.elapsed().as_secs_f64();
     let manager = shipwarden::engine::ReleaseManager::builder(Arc::new(store)).build();
     let trusted = vec![shipwarden::ports::Signer::public_key(&signer)];
-    let ids: Vec<ReleaseId> = manager.list(&ReleaseQuery::default()).await.expect("list").into_iter().map(|s| s.release).collect();
+    let ids: Vec<ReleaseId> =
+        manager.list(&ReleaseQuery::default()).await.expect("list").into_iter().map(|s| s.release).collect();
     assert_eq!(ids.len(), n);
     let started = Instant::now();
     let mut checkpoints = 0;

@@ -127,7 +127,13 @@ impl Project {
     /// Standard output alone of a command that succeeds (warnings go to standard error).
     pub fn stdout(&self, args: &[&str]) -> String {
         let out = self.cmd(args);
-        assert_eq!(out.status.code(), Some(0), "shipwarden {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "shipwarden {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
