@@ -395,14 +395,18 @@ async fn closed_releases(
             (Vec::<Envelope>::with_capacity(real.len()), ReleaseState::default(), Vec::new());
         for e in &real {
             let mut event = e.event.clone();
-            if let Event::Planned { plan, .. } = &mut event {
+            let shift = jiff::SignedDuration::from_secs(60 * i as i64);
+            if let Event::Planned { plan, at, .. } = &mut event {
+                *at += shift;
                 plan.release = stream.clone();
                 plan.project = project.clone();
                 plan.version = Version::new(1, i as u64, 0);
             }
             let before = state.stage.clone();
             state = apply(state, &event);
-            chain.push(Envelope::seal(stream.as_str(), chain.last(), e.at, &e.actor, event));
+            // Each copy planned a minute after the one before, as releases are.
+            let at = e.at + shift;
+            chain.push(Envelope::seal(stream.as_str(), chain.last(), at, &e.actor, event));
             if state.stage != before {
                 changes.push((chain.len() - 1, state.stage.clone().expect("stage")));
             }
