@@ -708,7 +708,7 @@ fn tick_sends_each_due_notice_once_and_watch_stops_on_sigterm_r6d() {
 #[test]
 fn evidence_bundles_are_signed_and_verified_r9d() {
     let p = Project::new(&format!("{OPEN_CALENDAR}\n[evidence]\nsigning_key_env = \"SHOP_TEST_SIGNING_KEY\"\n"));
-    let keygen = p.cmd(&["evidence", "keygen"]);
+    let keygen = p.cmd(&["evidence", "keygen"], &[]);
     assert_eq!(keygen.status.code(), Some(0));
     let seed = String::from_utf8_lossy(&keygen.stdout).trim().to_owned();
     let public = String::from_utf8_lossy(&keygen.stderr)
@@ -862,7 +862,7 @@ fn dash_v_logs_each_engine_step_to_stderr_and_bad_directives_only_warn_r9d() {
     let p = Project::new(OPEN_CALENDAR);
     p.ok(&["plan", "1.0.0", "--as", "rita"]);
     p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
-    let out = p.cmd(&["-v", "advance", "shop-1.0.0", "--as", "dana"]);
+    let out = p.cmd(&["-v", "advance", "shop-1.0.0", "--as", "dana"], &[]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stderr.contains("INFO") && stderr.contains("step=build"), "{stderr}");
@@ -1136,7 +1136,7 @@ steps = [{{ step = "backup", environment = "prod" }}, {{ step = "deploy", enviro
         if p.stage("shop-1.0.0") == "staging_deployed" {
             break;
         }
-        let out = p.cmd(&["advance", "shop-1.0.0", "--as", "dana"]);
+        let out = p.cmd(&["advance", "shop-1.0.0", "--as", "dana"], &[]);
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         match out.status.code() {
             Some(0) => {}

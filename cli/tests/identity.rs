@@ -238,7 +238,7 @@ fn sign_goes_through_ssh_agent_with_a_listed_key() {
         .expect("ssh-add");
     // Moved away: only the agent holds paul's private key now.
     std::fs::rename(p.path().join("paul"), p.path().join("paul.moved")).expect("move");
-    let out = p.cmd_with(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--sign"], &[("SSH_AUTH_SOCK", &sock)]);
+    let out = p.cmd(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--sign"], &[("SSH_AUTH_SOCK", &sock)]);
     let _ = agent.kill();
     let _ = agent.wait();
     assert!(added.status.success(), "ssh-add: {}", String::from_utf8_lossy(&added.stderr));

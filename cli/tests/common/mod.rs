@@ -84,7 +84,7 @@ impl Project {
 
     /// Runs `shipwarden args` in the project, with `env` set; without colours, the
     /// user's `SHIPWARDEN_*` variables or an ssh-agent.
-    pub fn cmd_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pub fn cmd(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::cargo_bin("shipwarden").expect("binary");
         cmd.args(args)
             .current_dir(self.path())
@@ -101,14 +101,9 @@ impl Project {
         cmd.output().expect("run")
     }
 
-    /// Runs `shipwarden args` in the project.
-    pub fn cmd(&self, args: &[&str]) -> Output {
-        self.cmd_with(args, &[])
-    }
-
     /// Runs with `env` and expects exit `code`; returns standard output and error together.
     pub fn expect_with(&self, code: i32, args: &[&str], env: &[(&str, &str)]) -> String {
-        let out = self.cmd_with(args, env);
+        let out = self.cmd(args, env);
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert_eq!(out.status.code(), Some(code), "shipwarden {}:\n{text}", args.join(" "));
         text
@@ -126,7 +121,7 @@ impl Project {
 
     /// Standard output alone of a command that succeeds (warnings go to standard error).
     pub fn stdout(&self, args: &[&str]) -> String {
-        let out = self.cmd(args);
+        let out = self.cmd(args, &[]);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -139,7 +134,7 @@ impl Project {
 
     /// Standard output of a command, read as JSON (`--json`), whatever its exit.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.cmd(args);
+        let out = self.cmd(args, &[]);
         serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
