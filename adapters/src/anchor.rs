@@ -66,8 +66,10 @@ fn anchor_sequence(e: &shipwarden::audit::AnchorError) -> Option<u64> {
 
 /// Verifies a release's audit trail as `audit --verify` does (R-9d): its
 /// signed checkpoints (by a key in `trusted`, to which the manager's own
-/// signing key is added), then `head`, a head known from elsewhere, then the
-/// listing row. The chain itself was verified by the store as it loaded.
+/// signing key is added), that no stage change after the newest checkpoint
+/// lacks one (when checkpoints are expected: a signing key or a trusted key
+/// is configured), then `head`, a head known from elsewhere, then the
+/// listing row (edited, or missing while the release has events). The chain itself was verified by the store as it loaded.
 /// The CLI and the Python and Node bindings all call this.
 ///
 /// # Errors
@@ -97,6 +99,23 @@ pub async fn verify_release(
     };
     let report =
         shipwarden::audit::check_checkpoints(&history, &checkpoints, &keys, &Ed25519Check).map_err(integrity)?;
+    // Checkpoints are expected when this manager signs them or the verifier pins a key: a stage
+    // change after the newest one is a deleted checkpoint (and maybe a rewritten tail).
+    let expected = manager.signing_key().is_some() || !trusted.is_empty();
+    if expected && let Some(&first) = report.unanchored_stage_changes.first() {
+        let sequences: Vec<String> = report.unanchored_stage_changes.iter().map(u64::to_string).collect();
+        return Err(VerifyError::Integrity {
+            release: release.clone(),
+            sequence: Some(first),
+            message: format!(
+                "a checkpoint is missing: the stage changes at sequence {} have none, the newest checkpoint is at \
+                 sequence {}; checkpoints were deleted and the events after them may be rewritten (if the process \
+                 stopped before signing, the next stage change's checkpoint covers them)",
+                sequences.join(", "),
+                report.anchored_at.unwrap_or_default()
+            ),
+        });
+    }
     if let Some(head) = head {
         shipwarden::audit::verify_head(&history, head).map_err(integrity)?;
     }

@@ -188,7 +188,22 @@ async fn keeps_checkpoints_by_stream_and_sequence_r9d(store: &dyn EventStore) {
     assert!(store.checkpoints(&other).await.expect("other stream").is_empty());
 }
 
+/// Every stream with events is found with its head, also once its listing row is gone (R-9d).
+async fn finds_every_stream_from_its_events_r9d(store: &dyn EventStore) {
+    let (id, first, summary, state) = planned(&unique("h"), Version::new(1, 0, 0), at());
+    store.append(&id, 0, &first, &summary).await.expect("append");
+    let evidence = Action::RecordEvidence(Evidence::new(GateId::Coverage, 0.9, "lcov"));
+    let (second, state) = next(&state, &first[0], evidence, at());
+    let summary = ReleaseSummary::of(&state, at()).expect("summary");
+    store.append(&id, 1, &second, &summary).await.expect("append");
+    let heads = store.heads().await.expect("heads");
+    let head = heads.iter().find(|h| h.stream == id).expect("the stream is found");
+    assert_eq!((head.sequence, &head.hash), (2, &second[0].hash));
+    assert!(heads.iter().all(|h| h.sequence > 0));
+}
+
 async fn suite(store: Arc<dyn EventStore>) {
+    finds_every_stream_from_its_events_r9d(store.as_ref()).await;
     keeps_checkpoints_by_stream_and_sequence_r9d(store.as_ref()).await;
     appends_and_loads_in_order_with_a_verified_chain(store.as_ref()).await;
     a_stale_expected_version_is_a_conflict_and_writes_nothing(store.as_ref()).await;

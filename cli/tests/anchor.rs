@@ -3,10 +3,11 @@
 //! a cut tail, an edited listing row, heads known from elsewhere. Each is an
 //! integrity failure (exit 6) naming what and where, or is not trusted on read.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+mod common;
 
-use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+use common::Project;
 use secrecy::SecretString;
 use shipwarden::ReleaseId;
 use shipwarden::audit::Envelope;
@@ -67,25 +68,6 @@ blackouts = []
 signing_key_env = "SHOP_ANCHOR_TEST_KEY"
 "#;
 
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-fn git(repo: &Path, args: &[&str]) {
-    let status = std::process::Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", repo)
-        .status()
-        .expect("git");
-    assert!(status.success(), "git {args:?}");
-}
-
 fn public_key() -> String {
     shipwarden_adapters::bundle::Ed25519Signer::from_seed_hex(&SecretString::from(SEED)).expect("seed").public_key()
 }
@@ -93,57 +75,18 @@ fn public_key() -> String {
 impl Project {
     /// A project whose signing key is set (`signed`) and whose public key is pinned (`pinned`).
     fn new(signed: bool, pinned: bool) -> Project {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let repo = dir.path().join("repo");
-        std::fs::create_dir_all(&repo).expect("mkdir");
-        git(&repo, &["init", "-q", "-b", "main"]);
-        std::fs::write(repo.join("a.txt"), "a").expect("write");
-        git(&repo, &["add", "."]);
-        git(&repo, &["commit", "-q", "-m", "SHOP-1: checkout"]);
+        let mut p = Project::with_commits(&[("a.txt", "SHOP-1: checkout")]);
         let mut config = if signed { CONFIG.to_owned() } else { CONFIG.replace("[evidence]\nsigning_key_env", "# ") };
         if pinned {
             config.push_str(&format!("public_key = \"{}\"\n", public_key()));
         }
-        std::fs::write(dir.path().join("shipwarden.toml"), config).expect("write");
-        Project { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
+        p.write_config(&config);
+        p.set_env("SHOP_ANCHOR_TEST_KEY", SEED);
+        p
     }
 
     fn db(&self) -> PathBuf {
         self.path().join(".shipwarden/releases.db")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("shipwarden")
-            .expect("binary")
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env("SHOP_ANCHOR_TEST_KEY", SEED)
-            .env_remove("SHIPWARDEN_USER")
-            .env_remove("SHIPWARDEN_CONFIG")
-            .output()
-            .expect("run")
-    }
-
-    fn expect(&self, code: i32, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert_eq!(out.status.code(), Some(code), "shipwarden {}:\n{text}", args.join(" "));
-        text
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        self.expect(0, args)
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.cmd(args);
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     /// Drives shop-1.0.0 from plan to `closed`, scope approved by paul.
@@ -242,10 +185,10 @@ fn execute(p: &Project, statement: &str) -> u64 {
     with_db(p, async |conn| sqlx::query(statement).execute(&mut *conn).await.expect("statement").rows_affected())
 }
 
-/// The attacker's tool: replaces the scope approver with mallory and reseals
-/// every envelope from there on with the core's own sealing, exactly as the
-/// product does, then writes the rows back. Returns the approval's sequence.
-fn rewrite_scope_approver(p: &Project) -> u64 {
+/// The attacker's tool: replaces the `approval` approver (`from`) with mallory and
+/// reseals every envelope from there on with the core's own sealing, exactly as
+/// the product does, then writes the rows back. Returns the approval's sequence.
+fn rewrite_approver(p: &Project, approval: &str, from: &str) -> u64 {
     with_db(p, async |conn| {
         let rows: Vec<shipwarden_adapters::store::EventRow> = sqlx::query_as(
             "SELECT seq, at, actor, rule, event, prev_hash, hash FROM events WHERE stream = 'shop-1.0.0' ORDER BY seq",
@@ -256,20 +199,20 @@ fn rewrite_scope_approver(p: &Project) -> u64 {
         let id: ReleaseId = "shop-1.0.0".parse().expect("id");
         let chain = shipwarden_adapters::store::decode_events("sqlite", &id, rows).expect("a verified chain");
         let mut forged: Vec<Envelope> = Vec::new();
-        let mut approval = 0;
+        let mut at = 0;
         for e in chain {
             let (mut actor, mut event) = (e.actor.clone(), e.event.clone());
             if let Event::Approved(a) = &mut event
-                && a.approval.as_str() == "scope"
+                && a.approval.as_str() == approval
             {
-                assert_eq!(a.user, "paul");
+                assert_eq!(a.user, from);
                 a.user = "mallory".into();
                 actor = "mallory".into();
-                approval = e.sequence;
+                at = e.sequence;
             }
             forged.push(Envelope::seal(&e.stream, forged.last(), e.at, &actor, event));
         }
-        assert!(approval > 0, "the scope approval is in the chain");
+        assert!(at > 0, "the {approval} approval is in the chain");
         for e in &forged {
             sqlx::query("UPDATE events SET actor = ?, event = ?, prev_hash = ?, hash = ? WHERE stream = ? AND seq = ?")
                 .bind(&e.actor)
@@ -282,8 +225,12 @@ fn rewrite_scope_approver(p: &Project) -> u64 {
                 .await
                 .expect("write back");
         }
-        approval
+        at
     })
+}
+
+fn rewrite_scope_approver(p: &Project) -> u64 {
+    rewrite_approver(p, "scope", "paul")
 }
 
 fn checkpoint_sequences(p: &Project) -> Vec<i64> {
@@ -345,8 +292,9 @@ fn attacks_on_a_closed_release_are_found_r9d_r2c() {
     );
     let listed = p.json(&["list", "--json"]);
     assert_eq!(listed[0]["stage"], "closed", "{listed}");
-    assert!(p.ok(&["list", "--stage", "closed"]).contains("shop-1.0.0"));
-    assert!(!p.ok(&["list", "--stage", "cancelled"]).contains("shop-1.0.0"));
+    assert!(p.stdout(&["list", "--stage", "closed"]).contains("shop-1.0.0"));
+    assert!(!p.stdout(&["list", "--stage", "cancelled"]).contains("shop-1.0.0"));
+    assert!(p.ok(&["list", "--stage", "cancelled"]).contains("stage: cancelled (stored) ≠ closed (chain)"));
     assert_eq!(p.stage(), "closed");
     let out = p.expect(6, &["audit", "shop-1.0.0", "--verify"]);
     assert!(out.contains("listing row") && out.contains("stage: cancelled (stored) ≠ closed (chain)"), "{out}");
@@ -395,4 +343,117 @@ fn a_checkpoint_by_an_untrusted_key_or_edited_is_refused_r9d() {
     execute(&p, &format!("UPDATE checkpoints SET public_key = '{}'", "ab".repeat(32)));
     let out = p.expect(6, &["audit", "shop-1.0.0", "--verify"]);
     assert!(out.contains("not trusted"), "{out}");
+}
+
+#[test]
+fn deleted_checkpoints_and_a_rewritten_tail_are_found_naming_each_stage_change_r9d() {
+    let p = Project::new(true, true);
+    p.closed();
+    let checkpoints = checkpoint_sequences(&p);
+    let backup = p.path().join("backup");
+    p.copy_store(&backup);
+
+    // The checkpoints after the scope approval's stage change deleted, the QA sign-off after it
+    // rewritten with every hash recomputed: the stage changes after it have no checkpoint.
+    let kept = checkpoints[1];
+    let deleted = execute(&p, &format!("DELETE FROM checkpoints WHERE stream = 'shop-1.0.0' AND seq > {kept}"));
+    assert_eq!(deleted as usize, checkpoints.len() - 2);
+    let signoff = rewrite_approver(&p, "qa_signoff", "quinn");
+    assert!(signoff as i64 > kept, "the rewritten approval is after the kept checkpoint");
+    let out = p.expect(6, &["audit", "shop-1.0.0", "--verify"]);
+    let missing: Vec<String> = checkpoints[2..].iter().map(i64::to_string).collect();
+    assert!(out.contains("a checkpoint is missing"), "{out}");
+    assert!(out.contains(&format!("at sequence {} have none", missing.join(", "))), "{out}");
+    assert!(out.contains(&format!("newest checkpoint is at sequence {kept}")), "{out}");
+    let json = p.json(&["audit", "shop-1.0.0", "--verify", "--json"]);
+    assert_eq!(json["code"].as_u64(), Some(6), "{json}");
+    p.restore_store(&backup);
+
+    // The same deletion without a rewrite is found just as well: nothing tells the two apart.
+    execute(&p, &format!("DELETE FROM checkpoints WHERE stream = 'shop-1.0.0' AND seq > {kept}"));
+    assert!(p.expect(6, &["audit", "shop-1.0.0", "--verify"]).contains("a checkpoint is missing"));
+    p.restore_store(&backup);
+
+    // One checkpoint deleted mid-chain: the later ones still pin every event before them, so the
+    // chain verifies; the stage change is named in a warning.
+    let middle = checkpoints[2];
+    execute(&p, &format!("DELETE FROM checkpoints WHERE stream = 'shop-1.0.0' AND seq = {middle}"));
+    let json = p.verified();
+    let warnings = json["warnings"].to_string();
+    assert!(
+        warnings.contains(&format!("stage changes at sequence {middle} have no checkpoint of their own")),
+        "{json}"
+    );
+    p.restore_store(&backup);
+    assert_eq!(p.verified()["warnings"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn stage_changes_before_a_signing_key_was_configured_need_no_checkpoint_r9d() {
+    let p = Project::new(false, false);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    assert!(checkpoint_sequences(&p).is_empty());
+    // The key configured now: the next stage change is signed and covers everything before it.
+    let mut config = CONFIG.to_owned();
+    config.push_str(&format!("public_key = \"{}\"\n", public_key()));
+    std::fs::write(p.path().join("shipwarden.toml"), config).expect("write");
+    let lcov = p.path().join("lcov.info");
+    std::fs::write(&lcov, "SF:a\nLH:95\nLF:100\nend_of_record\n").expect("write");
+    let lcov = lcov.display().to_string();
+    p.ok(&["evidence", "shop-1.0.0", "coverage", "--lcov", &lcov, "--as", "quinn"]);
+    p.ok(&["evidence", "shop-1.0.0", "p95_latency", "--value", "120", "--as", "quinn"]);
+    p.ok(&["approve", "shop-1.0.0", "qa_signoff", "--as", "quinn"]);
+    p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    assert_eq!(checkpoint_sequences(&p).len(), 1);
+    let json = p.verified();
+    assert_eq!(json["anchored"], true, "{json}");
+    assert_eq!(json["warnings"].as_array().map(Vec::len), Some(0), "{json}");
+}
+
+#[test]
+fn a_deleted_listing_row_hides_no_release_r9d() {
+    let p = Project::new(true, true);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
+    assert_eq!(execute(&p, "DELETE FROM streams WHERE stream = 'shop-1.0.0'"), 1);
+    let out = p.ok(&["list"]);
+    assert!(out.contains("shop-1.0.0") && out.contains("no listing row (it was deleted)"), "{out}");
+    let listed = p.json(&["list", "--json"]);
+    assert_eq!(listed[0]["release"], "shop-1.0.0", "{listed}");
+    assert_eq!(listed[0]["stage"], p.stage(), "{listed}");
+    assert!(p.ok(&["list", "--project", "shop"]).contains("shop-1.0.0"));
+    let out = p.expect(6, &["audit", "shop-1.0.0", "--verify"]);
+    assert!(out.contains("listing row") && out.contains("no listing row (it was deleted)"), "{out}");
+    // The next event writes the row again.
+    p.ok(&["evidence", "shop-1.0.0", "p95_latency", "--value", "120", "--as", "quinn"]);
+    assert!(!p.ok(&["list"]).contains("does not match"));
+    p.verified();
+}
+
+#[test]
+fn list_filters_on_what_the_chain_says_not_the_row_r9d() {
+    let p = Project::new(true, true);
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
+    let stage = p.stage();
+    // The row moved to another project, another stage, planned long ago: no filter believes it.
+    execute(
+        &p,
+        &format!(
+            "UPDATE streams SET project = 'other', stage = 'closed', planned_at = 0, \
+             summary = replace(replace(summary, '\"project\":\"shop\"', '\"project\":\"other\"'), \
+             '\"stage\":\"{stage}\"', '\"stage\":\"closed\"') WHERE stream = 'shop-1.0.0'"
+        ),
+    );
+    let out = p.ok(&["list", "--project", "shop"]);
+    assert!(out.contains("shop-1.0.0") && out.contains("project: other (stored) ≠ shop (chain)"), "{out}");
+    assert!(!p.stdout(&["list", "--project", "other"]).contains("shop-1.0.0"));
+    assert!(p.stdout(&["list", "--stage", &stage]).contains("shop-1.0.0"));
+    assert!(!p.stdout(&["list", "--stage", "closed"]).contains("shop-1.0.0"));
+    let listed = p.json(&["list", "--project", "shop", "--stage", &stage, "--json"]);
+    assert_eq!((listed[0]["project"].as_str(), listed[0]["stage"].as_str()), (Some("shop"), Some(stage.as_str())));
+    assert_eq!(p.json(&["list", "--project", "other", "--json"]), serde_json::json!([]));
 }

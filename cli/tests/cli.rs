@@ -1,10 +1,12 @@
 //! The `shipwarden` binary: every verb, every exit code, every refusal path,
 //! on a real git repository and a real SQLite store in a temp folder.
 
+mod common;
+
 use std::path::Path;
-use std::process::Output;
 
 use assert_cmd::Command;
+use common::{Project, git};
 
 const BASE: &str = r#"
 [project]
@@ -62,75 +64,13 @@ steps = []
 
 const OPEN_CALENDAR: &str = "\n[policy.calendar]\nblackouts = []\n";
 
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-fn git(repo: &Path, args: &[&str]) {
-    let status = std::process::Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", repo)
-        .status()
-        .expect("git");
-    assert!(status.success(), "git {args:?}");
-}
-
 impl Project {
     /// A project with a git repository holding two ticketed commits, and `extra` config.
     fn new(extra: &str) -> Project {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let repo = dir.path().join("repo");
-        std::fs::create_dir_all(&repo).expect("mkdir");
-        git(&repo, &["init", "-q", "-b", "main"]);
-        std::fs::write(repo.join("a.txt"), "a").expect("write");
-        git(&repo, &["add", "."]);
-        git(&repo, &["commit", "-q", "-m", "SHOP-1: checkout"]);
-        std::fs::write(repo.join("b.txt"), "b").expect("write");
-        git(&repo, &["add", "."]);
-        git(&repo, &["commit", "-q", "-m", "SHOP-2: cart rounding"]);
-        std::fs::write(repo.join("lcov.info"), "SF:a\nLH:95\nLF:100\nend_of_record\n").expect("write");
-        std::fs::write(dir.path().join("shipwarden.toml"), format!("{BASE}{extra}")).expect("write");
-        Project { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("shipwarden")
-            .expect("binary")
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env_remove("SHIPWARDEN_USER")
-            .env_remove("SHIPWARDEN_CONFIG")
-            .output()
-            .expect("run")
-    }
-
-    /// Runs and expects exit `code`; returns standard output and error together.
-    fn expect(&self, code: i32, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert_eq!(out.status.code(), Some(code), "shipwarden {}:\n{text}", args.join(" "));
-        text
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        self.expect(0, args)
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.cmd(args);
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+        let p = Project::with_commits(&[("a.txt", "SHOP-1: checkout"), ("b.txt", "SHOP-2: cart rounding")]);
+        std::fs::write(p.repo().join("lcov.info"), "SF:a\nLH:95\nLF:100\nend_of_record\n").expect("write");
+        p.write_config(&format!("{BASE}{extra}"));
+        p
     }
 
     fn export(&self, release: &str) -> String {
@@ -768,7 +708,7 @@ fn tick_sends_each_due_notice_once_and_watch_stops_on_sigterm_r6d() {
 #[test]
 fn evidence_bundles_are_signed_and_verified_r9d() {
     let p = Project::new(&format!("{OPEN_CALENDAR}\n[evidence]\nsigning_key_env = \"SHOP_TEST_SIGNING_KEY\"\n"));
-    let keygen = p.cmd(&["evidence", "keygen"]);
+    let keygen = p.cmd(&["evidence", "keygen"], &[]);
     assert_eq!(keygen.status.code(), Some(0));
     let seed = String::from_utf8_lossy(&keygen.stdout).trim().to_owned();
     let public = String::from_utf8_lossy(&keygen.stderr)
@@ -922,7 +862,7 @@ fn dash_v_logs_each_engine_step_to_stderr_and_bad_directives_only_warn_r9d() {
     let p = Project::new(OPEN_CALENDAR);
     p.ok(&["plan", "1.0.0", "--as", "rita"]);
     p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul"]);
-    let out = p.cmd(&["-v", "advance", "shop-1.0.0", "--as", "dana"]);
+    let out = p.cmd(&["-v", "advance", "shop-1.0.0", "--as", "dana"], &[]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stderr.contains("INFO") && stderr.contains("step=build"), "{stderr}");
@@ -1196,7 +1136,7 @@ steps = [{{ step = "backup", environment = "prod" }}, {{ step = "deploy", enviro
         if p.stage("shop-1.0.0") == "staging_deployed" {
             break;
         }
-        let out = p.cmd(&["advance", "shop-1.0.0", "--as", "dana"]);
+        let out = p.cmd(&["advance", "shop-1.0.0", "--as", "dana"], &[]);
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         match out.status.code() {
             Some(0) => {}

@@ -1,10 +1,11 @@
 //! Who acted is verified (issue #19, R-2b, R-2d): approvals signed with SSH
 //! keys, checked by the real binary, and the attacks on them refused.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+mod common;
 
-use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+use common::{Project, ok};
 
 const BASE: &str = r#"
 [project]
@@ -21,51 +22,16 @@ roles = ["release_manager"]
 roles = ["deployment_engineer"]
 "#;
 
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-fn run(program: &str, args: &[&str], cwd: &Path) -> Output {
-    std::process::Command::new(program)
-        .args(args)
-        .current_dir(cwd)
-        .env("HOME", cwd)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"))
-}
-
-fn ok(program: &str, args: &[&str], cwd: &Path) -> String {
-    let out = run(program, args, cwd);
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 impl Project {
     /// A project with `users` (TOML for `[users.*]` with keys) and `extra` config; a repo with one ticketed commit.
     fn new(extra: &str) -> Project {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let repo = dir.path().join("repo");
-        std::fs::create_dir_all(&repo).expect("mkdir");
-        ok("git", &["init", "-q", "-b", "main"], &repo);
-        std::fs::write(repo.join("a.txt"), "a").expect("write");
-        ok("git", &["add", "."], &repo);
-        ok("git", &["commit", "-q", "-m", "SHOP-1: checkout"], &repo);
-        let p = Project { dir };
+        let p = Project::with_commits(&[("a.txt", "SHOP-1: checkout")]);
         p.configure(extra);
         p
     }
 
     fn configure(&self, extra: &str) {
-        std::fs::write(self.path().join("shipwarden.toml"), format!("{BASE}{extra}")).expect("write");
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
+        self.write_config(&format!("{BASE}{extra}"));
     }
 
     /// A new ed25519 key pair `name` / `name.pub`; gives the public key line.
@@ -77,39 +43,6 @@ impl Project {
             self.path(),
         );
         std::fs::read_to_string(self.path().join(format!("{name}.pub"))).expect("pub").trim().to_owned()
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.path().join(name).display().to_string()
-    }
-
-    fn cmd(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::cargo_bin("shipwarden").expect("binary");
-        cmd.args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env_remove("SHIPWARDEN_USER")
-            .env_remove("SHIPWARDEN_CONFIG")
-            .env_remove("SSH_AUTH_SOCK");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("run")
-    }
-
-    fn expect_with(&self, code: i32, args: &[&str], env: &[(&str, &str)]) -> String {
-        let out = self.cmd(args, env);
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert_eq!(out.status.code(), Some(code), "shipwarden {}:\n{text}", args.join(" "));
-        text
-    }
-
-    fn expect(&self, code: i32, args: &[&str]) -> String {
-        self.expect_with(code, args, &[])
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        self.expect(0, args)
     }
 
     /// The statement to sign for an approval, written to `name`.

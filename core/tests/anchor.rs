@@ -201,3 +201,136 @@ proptest! {
         }
     }
 }
+
+/// A real release's events sealed one commit each (a second apart), and the
+/// sequences where its stage changes, where the engine makes its checkpoints.
+fn committed_chain() -> (Vec<Envelope>, Vec<u64>) {
+    let mut sim = Sim::planned(ReleaseKind::Minor);
+    sim.reach_accepted();
+    let mut out: Vec<Envelope> = Vec::new();
+    let mut changes = Vec::new();
+    let mut state = machine::ReleaseState::default();
+    for (i, event) in sim.events.iter().enumerate() {
+        let before = state.stage.clone();
+        state = machine::apply(state, event);
+        let at = saturday() + jiff::SignedDuration::from_secs(i as i64);
+        out.push(Envelope::seal("shop-1.4.0", out.last(), at, "rita", event.clone()));
+        if state.stage != before {
+            changes.push(i as u64 + 1);
+        }
+    }
+    (out, changes)
+}
+
+#[test]
+fn every_stage_change_after_the_newest_checkpoint_is_named_r9d() {
+    let (log, changes) = committed_chain();
+    assert!(changes.len() >= 4, "{changes:?}");
+    let all: Vec<Checkpoint> = changes.iter().map(|&s| checkpoint(&log, s, KEY)).collect();
+    let report = verify_anchored(&log, &all, &trusted(), &toy_check).expect("anchored");
+    assert!(report.unanchored_stage_changes.is_empty() && report.stage_changes_covered_later.is_empty(), "{report:?}");
+
+    // The checkpoints of the last two stage changes deleted: both named.
+    let kept = &all[..all.len() - 2];
+    let report = verify_anchored(&log, kept, &trusted(), &toy_check).expect("the rest still verifies");
+    assert_eq!(report.unanchored_stage_changes, changes[changes.len() - 2..].to_vec());
+
+    // A checkpoint in the middle missing: a later one covers its stage change, which is named apart.
+    let mut holed = all.clone();
+    let hole = holed.remove(2);
+    let report = verify_anchored(&log, &holed, &trusted(), &toy_check).expect("covered");
+    assert!(report.unanchored_stage_changes.is_empty(), "{report:?}");
+    assert_eq!(report.stage_changes_covered_later, vec![hole.sequence]);
+
+    // Signing configured late: the stage changes before the first checkpoint expect none.
+    let late = &all[2..];
+    let report = verify_anchored(&log, late, &trusted(), &toy_check).expect("late");
+    assert!(report.unanchored_stage_changes.is_empty() && report.stage_changes_covered_later.is_empty(), "{report:?}");
+
+    // No checkpoint at all: unanchored, which is the verifier's warning, not a list of stage changes.
+    let report = verify_anchored(&log, &[], &trusted(), &toy_check).expect("unanchored");
+    assert!(report.unanchored_stage_changes.is_empty() && report.anchored_at.is_none());
+}
+
+/// A store whose listing rows lie: every row is said to be another project,
+/// planned in 2001, and the row of `hidden` is missing. Its events are true.
+struct LyingRows {
+    store: ports::memory::MemoryStore,
+    hidden: ReleaseId,
+}
+
+#[async_trait::async_trait]
+impl ports::EventStore for LyingRows {
+    async fn append(
+        &self,
+        stream: &ReleaseId,
+        expected: u64,
+        envelopes: &[Envelope],
+        summary: &ports::ReleaseSummary,
+    ) -> Result<u64, ports::StoreError> {
+        self.store.append(stream, expected, envelopes, summary).await
+    }
+
+    async fn load(&self, stream: &ReleaseId) -> Result<Vec<Envelope>, ports::StoreError> {
+        self.store.load(stream).await
+    }
+
+    async fn list(&self, _query: &ports::ReleaseQuery) -> Result<Vec<ports::ReleaseSummary>, ports::StoreError> {
+        let rows = self.store.list(&ports::ReleaseQuery::default()).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.release != self.hidden)
+            .map(|r| ports::ReleaseSummary { project: "other".into(), planned_at: ts("2001-01-01T00:00:00Z"), ..r })
+            .collect())
+    }
+
+    async fn heads(&self) -> Result<Vec<ports::StreamHead>, ports::StoreError> {
+        self.store.heads().await
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+        now: jiff::Timestamp,
+    ) -> Result<bool, ports::StoreError> {
+        self.store.try_lease(name, holder, ttl, now).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), ports::StoreError> {
+        self.store.release_lease(name, holder).await
+    }
+}
+
+#[tokio::test]
+async fn list_filters_and_finds_releases_by_their_chains_not_the_rows_r9d() {
+    let hidden: ReleaseId = "shop-1.1.0".parse().expect("id");
+    let store = std::sync::Arc::new(LyingRows { store: ports::memory::MemoryStore::new(), hidden: hidden.clone() });
+    let manager = engine::ReleaseManager::builder(store).build();
+    for (id, minor) in [("shop-1.0.0", 0), ("shop-1.1.0", 1)] {
+        let plan = Plan::new(id.parse().expect("id"), "shop", Version::new(1, minor, 0), ReleaseKind::Minor);
+        manager.plan(&rm(), plan).await.expect("plan");
+    }
+    let all = manager.list_checked(&ports::ReleaseQuery::default()).await.expect("list");
+    let names: Vec<&str> = all.releases.iter().map(|r| r.release.as_str()).collect();
+    assert_eq!(names.len(), 2, "the release without a row is listed: {names:?}");
+    assert_eq!(all.mismatches.len(), 2);
+    assert!(all.mismatches.iter().any(|m| m.stored.is_none() && m.derived.release == hidden));
+    assert!(all.releases.iter().all(|r| r.project == "shop" && r.planned_at > ts("2020-01-01T00:00:00Z")));
+
+    let query = |project: &str, after: &str, before: &str| ports::ReleaseQuery {
+        project: Some(project.to_owned()),
+        planned_after: Some(ts(after)),
+        planned_before: Some(ts(before)),
+        ..ports::ReleaseQuery::default()
+    };
+    let manager = &manager;
+    let listed = |q| async move { manager.list(&q).await.expect("list").len() };
+    assert_eq!(listed(query("shop", "2020-01-01T00:00:00Z", "2100-01-01T00:00:00Z")).await, 2);
+    assert_eq!(listed(query("other", "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z")).await, 0);
+    assert_eq!(listed(query("shop", "2000-01-01T00:00:00Z", "2002-01-01T00:00:00Z")).await, 0);
+    let limited =
+        ports::ReleaseQuery { limit: Some(1), ..query("shop", "2020-01-01T00:00:00Z", "2100-01-01T00:00:00Z") };
+    assert_eq!(listed(limited).await, 1);
+}

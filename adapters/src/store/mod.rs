@@ -148,6 +148,23 @@ where
 const LIST_SELECT: &str = "SELECT s.summary, (SELECT max(seq) FROM events e WHERE e.stream = s.stream), \
      (SELECT at FROM events e WHERE e.stream = s.stream ORDER BY seq DESC LIMIT 1) FROM streams s WHERE 1 = 1";
 
+/// Every stream's newest envelope (sequence and hash), from the `events` table alone.
+const HEADS_SELECT: &str = "SELECT e.stream, e.seq, e.hash FROM events e \
+     JOIN (SELECT stream, max(seq) AS seq FROM events GROUP BY stream) m ON e.stream = m.stream AND e.seq = m.seq";
+
+/// [`HEADS_SELECT`]'s rows as stream heads.
+fn heads(store: &str, rows: Vec<(String, i64, String)>) -> Result<Vec<shipwarden::ports::StreamHead>, StoreError> {
+    rows.into_iter()
+        .map(|(stream, seq, hash)| {
+            Ok(shipwarden::ports::StreamHead {
+                stream: stream.parse().map_err(|e| invalid(store, format!("stream {stream}: {e}")))?,
+                sequence: u64::try_from(seq).map_err(|e| invalid(store, format!("sequence of {stream}: {e}")))?,
+                hash: hash.parse().map_err(|e| invalid(store, format!("head of {stream}: {e}")))?,
+            })
+        })
+        .collect()
+}
+
 /// One stored row of the `events` table.
 struct Row {
     seq: i64,

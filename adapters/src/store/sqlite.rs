@@ -271,6 +271,12 @@ impl EventStore for SqliteStore {
         rows.into_iter().map(|(summary, events, at)| super::listed(NAME, &summary, events, at)).collect()
     }
 
+    async fn heads(&self) -> Result<Vec<shipwarden::ports::StreamHead>, StoreError> {
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as(super::HEADS_SELECT).fetch_all(&self.pool).await.map_err(err("heads"))?;
+        super::heads(NAME, rows)
+    }
+
     async fn put_checkpoint(&self, checkpoint: &shipwarden::audit::Checkpoint) -> Result<(), StoreError> {
         super::checkpoints::insert_checkpoint::<Sqlite>(checkpoint)
             .build()

@@ -1,8 +1,9 @@
 //! Prints the figures of `benches/RESULTS.md`: each measured several times,
 //! the median reported, with the ratio to its goal or its floor.
 //!
-//! `bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|anchor|identity|all] [--smoke]`:
-//! none runs the engine report (all but `import`, `keys`, `anchor` and `identity`); `all` runs every one.
+//! `bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|anchor|identity|list|audit-all|all] [--smoke]`:
+//! none runs the engine report (all but `import`, `keys`, `anchor`, `identity`, `list` and `audit-all`);
+//! `all` runs every one.
 //! `--smoke` makes each tiny (a few seconds in all), so that `scripts/test`
 //! runs every benchmark and none can break unnoticed; its figures mean nothing.
 
@@ -30,6 +31,10 @@ struct Size {
     commit_keys: usize,
     /// Events in the release whose chain is verified with and without checkpoints (issue #19).
     anchored_events: usize,
+    /// Closed releases in the store `list` reads (issue #19).
+    listed_releases: usize,
+    /// Closed releases, each with its checkpoints, that `audit --verify` checks one by one (issue #19).
+    audited_releases: usize,
 }
 
 const MEASURED: Size = Size {
@@ -45,6 +50,8 @@ const MEASURED: Size = Size {
     import_runs: 3,
     commit_keys: 100_000,
     anchored_events: 10_000,
+    listed_releases: 1000,
+    audited_releases: 10_000,
 };
 
 const SMOKE: Size = Size {
@@ -60,6 +67,8 @@ const SMOKE: Size = Size {
     import_runs: 1,
     commit_keys: 1000,
     anchored_events: 200,
+    listed_releases: 20,
+    audited_releases: 20,
 };
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -361,6 +370,177 @@ async fn anchor(size: &Size) {
     );
 }
 
+/// Fills a SQLite store at `path` with `n` closed releases (projects `svc0`..`svc49`), each a copy of
+/// one real release's chain (the engine's own events, resealed for its stream), with a signed
+/// checkpoint at every stage change when `signer` is given, as the engine makes them.
+async fn closed_releases(
+    path: &std::path::Path,
+    n: usize,
+    signer: Option<&shipwarden_adapters::bundle::Ed25519Signer>,
+) -> (SqliteStore, usize) {
+    use shipwarden::audit::{Checkpoint, Envelope};
+    use shipwarden::machine::{Event, ReleaseState, apply};
+    use shipwarden::ports::Signer as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = shipwarden_benches::memory_manager(Arc::new(MemoryStore::new()), dir.path());
+    shipwarden_benches::full_release(&template, "tpl").await;
+    let id = template.list(&ReleaseQuery::default()).await.expect("list")[0].release.clone();
+    let real = template.history(&id).await.expect("history");
+    let config = SqliteConfig::default().durability(Durability::Normal);
+    let store = SqliteStore::open_with(path, config).await.expect("open");
+    for i in 0..n {
+        let project = format!("svc{}", i % 50);
+        let stream: ReleaseId = format!("{project}-1.{i}.0").parse().expect("id");
+        let (mut chain, mut state, mut changes) =
+            (Vec::<Envelope>::with_capacity(real.len()), ReleaseState::default(), Vec::new());
+        for e in &real {
+            let mut event = e.event.clone();
+            let shift = jiff::SignedDuration::from_secs(60 * i as i64);
+            if let Event::Planned { plan, at, .. } = &mut event {
+                *at += shift;
+                plan.release = stream.clone();
+                plan.project = project.clone();
+                plan.version = Version::new(1, i as u64, 0);
+            }
+            let before = state.stage.clone();
+            state = apply(state, &event);
+            // Each copy planned a minute after the one before, as releases are.
+            let at = e.at + shift;
+            chain.push(Envelope::seal(stream.as_str(), chain.last(), at, &e.actor, event));
+            if state.stage != before {
+                changes.push((chain.len() - 1, state.stage.clone().expect("stage")));
+            }
+        }
+        let summary = shipwarden::ports::ReleaseSummary::of(&state, chain[chain.len() - 1].at).expect("summary");
+        store.append(&stream, 0, &chain, &summary).await.expect("append");
+        let Some(signer) = signer else { continue };
+        for (at, stage) in changes {
+            let e = &chain[at];
+            let key = signer.public_key();
+            let message = Checkpoint::statement(&e.stream, e.sequence, &e.hash, &stage, &e.at, "ed25519", &key);
+            let signature = signer.sign(&message).await.expect("sign");
+            let checkpoint = Checkpoint {
+                stream: e.stream.clone(),
+                sequence: e.sequence,
+                head: e.hash.clone(),
+                stage,
+                at: e.at,
+                algorithm: "ed25519".into(),
+                public_key: key,
+                signature,
+            };
+            store.put_checkpoint(&checkpoint).await.expect("checkpoint");
+        }
+    }
+    (store, real.len())
+}
+
+/// Issue #19: `list` over stored closed releases, each derived from its verified chain. "Before" is
+/// the listing as it was (the rows found by the store, each chain loaded whole and replayed); a cold
+/// manager is what one CLI `list` does; a warm one (a server, a binding) reads the heads and only
+/// the events appended since it last listed.
+async fn listing(size: &Size) {
+    use shipwarden::audit::Envelope;
+    use shipwarden::machine::ReleaseState;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("list.db");
+    let n = size.listed_releases;
+    let (store, per_release) = closed_releases(&path, n, None).await;
+    let store: Arc<dyn EventStore> = Arc::new(store);
+    let before = async |query: &ReleaseQuery| {
+        let mut found = Vec::new();
+        for row in store.list(query).await.expect("rows") {
+            let envelopes = store.load(&row.release).await.expect("load");
+            let state = ReleaseState::from_events(envelopes.iter().map(|e| &e.event));
+            found.extend(shipwarden::ports::ReleaseSummary::of(&state, envelopes[envelopes.len() - 1].at));
+        }
+        found.len()
+    };
+    let time = |started: Instant| started.elapsed().as_secs_f64() * 1e3;
+    let all = ReleaseQuery::default();
+    let one = ReleaseQuery { project: Some("svc1".into()), ..ReleaseQuery::default() };
+    let (mut old, mut old_one, mut cold, mut cold_one, mut warm, mut moved) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..size.rounds.max(3) {
+        let started = Instant::now();
+        assert_eq!(before(&all).await, n);
+        old.push(time(started));
+        let started = Instant::now();
+        before(&one).await;
+        old_one.push(time(started));
+        let manager = shipwarden::engine::ReleaseManager::builder(store.clone()).build();
+        let started = Instant::now();
+        assert_eq!(manager.list(&all).await.expect("list").len(), n);
+        cold.push(time(started));
+        let started = Instant::now();
+        assert_eq!(manager.list(&all).await.expect("list").len(), n);
+        warm.push(time(started));
+        // Ten releases move on by one event, written by another process.
+        for i in 0..10.min(n) {
+            let stream: ReleaseId = format!("svc{}-1.{i}.0", i % 50).parse().expect("id");
+            let chain = store.load(&stream).await.expect("load");
+            let last = &chain[chain.len() - 1];
+            let next = Envelope::seal(stream.as_str(), Some(last), last.at, "ci", chain[1].event.clone());
+            let state = ReleaseState::from_events(chain.iter().map(|e| &e.event).chain([&next.event]));
+            let summary = shipwarden::ports::ReleaseSummary::of(&state, next.at).expect("summary");
+            store.append(&stream, last.sequence, &[next], &summary).await.expect("append");
+        }
+        let started = Instant::now();
+        assert_eq!(manager.list(&all).await.expect("list").len(), n);
+        moved.push(time(started));
+        let fresh = shipwarden::engine::ReleaseManager::builder(store.clone()).build();
+        let started = Instant::now();
+        fresh.list(&one).await.expect("list");
+        cold_one.push(time(started));
+        let _ = round;
+    }
+    println!(
+        "list, {n} closed releases of {per_release} events in SQLite: before (rows, each chain loaded whole) {:.0} ms; \
+         now cold (one CLI run) {:.0} ms, warm {:.1} ms, warm after 10 releases moved {:.1} ms; one project of 50: \
+         before {:.0} ms, now cold {:.0} ms",
+        median(old),
+        median(cold),
+        median(warm),
+        median(moved),
+        median(old_one),
+        median(cold_one)
+    );
+}
+
+/// Issue #19: `audit --verify` of every one of many closed releases, each with its signed
+/// checkpoints, as the CLI and the bindings verify one (`verify_release`: load and verify the
+/// chain, check the checkpoints' signatures against it, the listing row).
+async fn audit_all(size: &Size) {
+    use shipwarden_adapters::bundle::Ed25519Signer;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let n = size.audited_releases;
+    let signer = Ed25519Signer::from_seed_hex(&secrecy::SecretString::from("7".repeat(64))).expect("key");
+    let started = Instant::now();
+    let (store, per_release) = closed_releases(&dir.path().join("audit.db"), n, Some(&signer)).await;
+    let setup = started.elapsed().as_secs_f64();
+    let manager = shipwarden::engine::ReleaseManager::builder(Arc::new(store)).build();
+    let trusted = vec![shipwarden::ports::Signer::public_key(&signer)];
+    let ids: Vec<ReleaseId> =
+        manager.list(&ReleaseQuery::default()).await.expect("list").into_iter().map(|s| s.release).collect();
+    assert_eq!(ids.len(), n);
+    let started = Instant::now();
+    let mut checkpoints = 0;
+    for id in &ids {
+        let (_, report) =
+            shipwarden_adapters::anchor::verify_release(&manager, id, &trusted, None).await.expect("verifies");
+        assert!(report.unanchored_stage_changes.is_empty() && report.stage_changes_covered_later.is_empty());
+        checkpoints += report.checkpoints;
+    }
+    let total = started.elapsed().as_secs_f64();
+    println!(
+        "audit --verify over {n} closed releases ({per_release} events, {} checkpoints each, SQLite): {:.1} s in all, \
+         {:.2} ms per release (setup {setup:.0} s)",
+        checkpoints / n.max(1),
+        total,
+        total * 1e3 / n as f64
+    );
+}
+
 /// Issue #19: what a signed approval adds to `approve`: signing the statement
 /// with a key file (in-process) or through ssh-agent's protocol (a real
 /// `ssh-agent` started here), verifying it (signature, key listed, fields);
@@ -488,6 +668,8 @@ async fn main() {
         ["keys"] => keys(size),
         ["anchor"] => anchor(size).await,
         ["identity"] => identity(size),
+        ["list"] => listing(size).await,
+        ["audit-all"] => audit_all(size).await,
         [] => engine_report(size).await,
         ["all"] => {
             engine_report(size).await;
@@ -495,10 +677,12 @@ async fn main() {
             keys(size);
             anchor(size).await;
             identity(size);
+            listing(size).await;
+            audit_all(size).await;
         }
         _ => {
             eprintln!(
-                "usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|anchor|identity|all] [--smoke]"
+                "usage: bench-report [lifecycle|sqlite|fanout|memory|calls|import|keys|anchor|identity|list|audit-all|all] [--smoke]"
             );
             std::process::exit(2);
         }

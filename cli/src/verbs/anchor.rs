@@ -156,6 +156,21 @@ pub async fn verify(ctx: &Ctx, release: &ReleaseId, known: Known<'_>) -> Result<
         )),
         Some(_) => {}
     }
+    if !report.unanchored_stage_changes.is_empty() {
+        let sequences: Vec<String> = report.unanchored_stage_changes.iter().map(u64::to_string).collect();
+        warnings.push(format!(
+            "the stage changes at sequence {} have no checkpoint and no signing key is configured to expect one",
+            sequences.join(", ")
+        ));
+    }
+    if !report.stage_changes_covered_later.is_empty() {
+        let sequences: Vec<String> = report.stage_changes_covered_later.iter().map(u64::to_string).collect();
+        warnings.push(format!(
+            "the stage changes at sequence {} have no checkpoint of their own (a stop before signing, or a deleted \
+             checkpoint); a later checkpoint covers them",
+            sequences.join(", ")
+        ));
+    }
     for key in &report.unpinned_keys {
         warnings.push(format!(
             "checkpoints are signed by key {key}, but no trusted key is configured: set [evidence] public_key"

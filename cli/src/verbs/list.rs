@@ -1,4 +1,4 @@
-//! `shipwarden list`: releases.
+//! `shipwarden list`: releases, as their audit chains say (R-9d).
 
 use anstream::println;
 use clap::Args;
@@ -6,7 +6,7 @@ use shipwarden::ports::ReleaseQuery;
 
 use crate::CliError;
 use crate::ctx::{Ctx, parse};
-use crate::output::{self, BOLD, DIM, STAGE, paint};
+use crate::output::{self, BOLD, DIM, STAGE, WAIT, paint};
 
 /// `list`.
 #[derive(Args, Debug)]
@@ -19,14 +19,24 @@ pub struct ListArgs {
     pub stage: Option<String>,
 }
 
-/// Lists releases.
+/// Lists releases; listing rows that disagree with their chains are reported.
 pub async fn run(ctx: &Ctx, a: ListArgs) -> Result<(), CliError> {
     let query = ReleaseQuery {
         project: a.project.clone(),
         stage: a.stage.as_deref().map(parse).transpose()?,
         ..Default::default()
     };
-    let releases = ctx.manager.list(&query).await?;
+    let listing = ctx.manager.list_checked(&query).await?;
+    // A row that disagrees with its chain (or is missing) is said on standard error, even with --json.
+    for m in &listing.mismatches {
+        anstream::eprintln!(
+            "{} the listing row of {} does not match its audit chain (R-9d): {}; listed as the chain says",
+            paint(WAIT, "!"),
+            m.derived.release,
+            m.describe()
+        );
+    }
+    let releases = listing.releases;
     if ctx.json {
         output::json(&releases);
         return Ok(());

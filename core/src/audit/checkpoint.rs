@@ -12,6 +12,23 @@
 //! - a cut tail: a checkpoint names a sequence beyond the chain's end;
 //! - a forged checkpoint: its signature does not verify, or its key is not trusted.
 //!
+//! - a missing checkpoint: a stage change after the newest checkpoint, which
+//!   the engine would have signed ([`AnchorReport::unanchored_stage_changes`]);
+//!   this is what is left when someone deletes the checkpoints after a
+//!   sequence and rewrites the events after it.
+//!
+//! What is legitimately missing, and so not a failure here:
+//! - every checkpoint, when none was ever made (no signing key): the chain is
+//!   unanchored, which the verifier reports as a warning;
+//! - checkpoints of the stage changes made before a signing key was
+//!   configured: the first checkpoint covers every event before it;
+//! - the checkpoint of a stage change when the process stopped (or the signer
+//!   failed) between recording the change and signing it: the next stage
+//!   change's checkpoint covers it. Such a stage change is listed in
+//!   [`AnchorReport::stage_changes_covered_later`], for a warning. While no
+//!   later checkpoint exists it cannot be told from a deletion, and is
+//!   reported with the unanchored ones.
+//!
 //! What a checkpoint cannot prove: someone who deletes events *and* the
 //! checkpoints after them leaves a shorter chain that verifies. Only a head
 //! published outside the store (the signed evidence bundle, a ticket comment,
@@ -185,6 +202,54 @@ pub struct AnchorReport {
     /// Keys that signed checkpoints without being pinned by the verifier (no
     /// trusted key was given): the signatures verify, but anyone could have made them.
     pub unpinned_keys: Vec<String>,
+    /// Sequences of the stage changes after the newest checkpoint, when there
+    /// is one: the engine signs every stage change, so each is a deleted
+    /// checkpoint (and maybe a rewritten tail) or a stop between recording
+    /// the change and signing it. Empty when the chain is unanchored.
+    #[serde(default)]
+    pub unanchored_stage_changes: Vec<u64>,
+    /// Sequences of the stage changes without a checkpoint of their own that a
+    /// later checkpoint covers (a stop before signing, or a deleted checkpoint
+    /// whose events the later signature still pins).
+    #[serde(default)]
+    pub stage_changes_covered_later: Vec<u64>,
+}
+
+/// The stage an event enters, if it enters one (as [`apply`](crate::machine::apply) folds it).
+fn entered(event: &crate::machine::Event) -> Option<&Stage> {
+    use crate::machine::Event as E;
+    match event {
+        E::Planned { stage, .. } => Some(stage),
+        E::Advanced { to, .. } | E::RollbackStarted { to, .. } | E::Cancelled { to, .. } | E::Closed { to, .. } => {
+            Some(to)
+        }
+        E::RollbackFinished { to, .. } => to.as_ref(),
+        _ => None,
+    }
+}
+
+/// The sequences at which the chain's stage changes, one per commit: the
+/// engine checkpoints the last envelope of a commit that changed the stage,
+/// so of several changes sealed together (same time and actor, in a row) the
+/// last stands for them.
+fn stage_changes(envelopes: &[Envelope]) -> Vec<u64> {
+    let mut current: Option<&Stage> = None;
+    let mut changes: Vec<&Envelope> = Vec::new();
+    for (i, e) in envelopes.iter().enumerate() {
+        let Some(stage) = entered(&e.event) else { continue };
+        if current == Some(stage) {
+            continue;
+        }
+        current = Some(stage);
+        if let Some(previous) = changes.last()
+            && let Some(start) = usize::try_from(previous.sequence).ok().and_then(|s| s.checked_sub(1))
+            && envelopes.get(start..=i).is_some_and(|run| run.iter().all(|r| r.at == e.at && r.actor == e.actor))
+        {
+            changes.pop();
+        }
+        changes.push(e);
+    }
+    changes.iter().map(|e| e.sequence).collect()
 }
 
 /// Verifies `envelopes` (one stream, in stored order) and its `checkpoints`:
@@ -261,6 +326,21 @@ pub fn check_checkpoints(
         }
     }
     let anchored_at = sorted.last().map(|c| c.sequence);
+    let (mut unanchored_stage_changes, mut stage_changes_covered_later) = (Vec::new(), Vec::new());
+    if let Some(newest) = anchored_at {
+        let changes = stage_changes(envelopes);
+        for (i, &change) in changes.iter().enumerate() {
+            let next = changes.get(i + 1).copied().unwrap_or(u64::MAX);
+            if change > newest {
+                unanchored_stage_changes.push(change);
+            } else if !sorted.iter().any(|c| c.sequence >= change && c.sequence < next) {
+                stage_changes_covered_later.push(change);
+            }
+        }
+        // Before the first checkpoint (signing configured later) nothing is expected of its own.
+        let first = sorted.first().map_or(0, |c| c.sequence);
+        stage_changes_covered_later.retain(|&c| c > first);
+    }
     Ok(AnchorReport {
         head,
         events,
@@ -268,6 +348,8 @@ pub fn check_checkpoints(
         anchored_at,
         unanchored_events: events - anchored_at.unwrap_or(0).min(events),
         unpinned_keys: unpinned,
+        unanchored_stage_changes,
+        stage_changes_covered_later,
     })
 }
 

@@ -1,21 +1,25 @@
 //! Listings derived from the chain (R-9d): the store's listing rows (stage,
 //! environments, bookings) sit outside the hash chain, so someone who can
 //! write the store could list a closed release as cancelled. The engine uses
-//! a row only to find releases; what it returns is recomputed from each
-//! release's verified chain, and a row that disagrees is reported.
+//! no row to find or filter releases: it finds them from the chains' heads,
+//! derives each summary from its verified chain, filters on what the chain
+//! says, and reports a row that disagrees or is missing.
+
+use std::collections::HashMap;
 
 use crate::audit::Envelope;
 use crate::machine::ReleaseState;
 use crate::model::ReleaseId;
-use crate::ports::{ReleaseQuery, ReleaseSummary};
+use crate::ports::{ReleaseQuery, ReleaseSummary, StreamHead};
 
 use super::{EngineError, ReleaseManager};
 
-/// A stored listing row that does not say what the release's chain says.
+/// A stored listing row that does not say what the release's chain says,
+/// or a release whose chain has no row at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListingMismatch {
-    /// The row as stored.
-    pub stored: ReleaseSummary,
+    /// The row as stored; `None` when the release has events but no row (it was deleted).
+    pub stored: Option<ReleaseSummary>,
     /// The summary the chain gives.
     pub derived: ReleaseSummary,
 }
@@ -23,7 +27,13 @@ pub struct ListingMismatch {
 impl ListingMismatch {
     /// The fields that differ, for people (`stage: cancelled (stored) ≠ closed (chain)`).
     pub fn describe(&self) -> String {
-        let (s, d) = (&self.stored, &self.derived);
+        let Some(s) = &self.stored else {
+            return format!(
+                "the release has {} chained events but no listing row (it was deleted)",
+                self.derived.events
+            );
+        };
+        let d = &self.derived;
         let mut parts = Vec::new();
         let mut differs = |name: &str, stored: String, derived: String| {
             if stored != derived {
@@ -41,6 +51,16 @@ impl ListingMismatch {
     }
 }
 
+/// What [`ReleaseManager::list_checked`] found: the releases as their chains
+/// say, and the listing rows that disagree with them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The releases matching the query, derived from their chains, newest planned first.
+    pub releases: Vec<ReleaseSummary>,
+    /// Every release whose listing row is edited or missing, listed or not.
+    pub mismatches: Vec<ListingMismatch>,
+}
+
 /// The part of a summary both the row and the chain must agree on: without
 /// the per-event fields (filled in by stores when listing) and the holds
 /// (which follow the current policy, not the chain alone).
@@ -49,12 +69,6 @@ fn comparable(summary: &ReleaseSummary) -> ReleaseSummary {
 }
 
 impl ReleaseManager {
-    /// The release's summary as its verified chain says; `None` when it has no plan.
-    pub(crate) async fn derived_summary(&self, release: &ReleaseId) -> Result<Option<ReleaseSummary>, EngineError> {
-        let envelopes = self.inner.store.load(release).await?;
-        Ok(self.summary_of(&envelopes))
-    }
-
     /// The summary a verified chain gives; `None` when it has no plan.
     fn summary_of(&self, envelopes: &[Envelope]) -> Option<ReleaseSummary> {
         let last = envelopes.last()?;
@@ -62,9 +76,40 @@ impl ReleaseManager {
         ReleaseSummary::of(&state, last.at).map(|s| s.holding(&state, &self.inner.policy))
     }
 
+    /// The summary of the chain ending at `head`, from this manager's copy of
+    /// the release when it already holds that head; otherwise the envelopes
+    /// after the ones it holds are read and verified as their continuation,
+    /// or the stream is loaded and verified whole. `None` when it has no plan.
+    ///
+    /// # Notes
+    /// The copy held is one this manager verified (or wrote); the store's head
+    /// is compared by sequence *and* hash, so a rewrite (whose hashes differ
+    /// from the first rewritten event on) is loaded whole, never taken from the copy.
+    async fn summary_at(&self, head: &StreamHead) -> Result<Option<ReleaseSummary>, EngineError> {
+        let entry = self.entry(&head.stream);
+        let mut loaded = entry.lock().await;
+        let holds = |loaded: &super::Loaded| {
+            loaded.last.as_ref().is_some_and(|l| l.sequence == head.sequence && l.hash == head.hash)
+        };
+        if !holds(&loaded) {
+            let behind = loaded.last.as_ref().is_some_and(|l| l.sequence < head.sequence);
+            if !behind {
+                loaded.forget();
+            }
+            self.reload(&head.stream, &mut loaded).await?;
+            if !holds(&loaded) {
+                // Written meanwhile, or the incremental read did not reach the head: load it whole.
+                loaded.forget();
+                self.reload(&head.stream, &mut loaded).await?;
+            }
+        }
+        let Some(last) = &loaded.last else { return Ok(None) };
+        Ok(ReleaseSummary::of(&loaded.state, last.at).map(|s| s.holding(&loaded.state, &self.inner.policy)))
+    }
+
     /// Checks the release's stored listing row against `history`, its chain as
-    /// [`history`](Self::history) returned it (R-9d): `None` when they agree or
-    /// the store lists no row for it.
+    /// [`history`](Self::history) returned it (R-9d): `None` when they agree;
+    /// a mismatch without a stored row when the row is missing.
     pub async fn listing(
         &self,
         release: &ReleaseId,
@@ -73,7 +118,14 @@ impl ReleaseManager {
         let Some(derived) = self.summary_of(history) else {
             return Ok(None);
         };
-        let query = ReleaseQuery { project: Some(derived.project.clone()), ..ReleaseQuery::default() };
+        // The row where the chain says it is (the store's index on project and planning time);
+        // every row only when it is not there.
+        let query = ReleaseQuery {
+            project: Some(derived.project.clone()),
+            planned_after: Some(derived.planned_at),
+            planned_before: derived.planned_at.checked_add(jiff::SignedDuration::from_micros(1)).ok(),
+            ..ReleaseQuery::default()
+        };
         let rows = self.inner.store.list(&query).await?;
         let stored = match rows.into_iter().find(|r| &r.release == release) {
             Some(row) => row,
@@ -82,45 +134,58 @@ impl ReleaseManager {
                 match self.inner.store.list(&ReleaseQuery::default()).await?.into_iter().find(|r| &r.release == release)
                 {
                     Some(row) => row,
-                    None => return Ok(None),
+                    None => return Ok(Some(ListingMismatch { stored: None, derived })),
                 }
             }
         };
-        Ok((comparable(&stored) != comparable(&derived)).then_some(ListingMismatch { stored, derived }))
+        Ok((comparable(&stored) != comparable(&derived)).then_some(ListingMismatch { stored: Some(stored), derived }))
     }
 
-    /// Lists releases: rows found by the store, each replaced by what its chain says.
+    /// Lists releases as their chains say, with the listing rows that disagree (R-9d).
+    ///
+    /// # Behavior
+    /// Releases are found from the store's chain heads
+    /// ([`EventStore::heads`](crate::ports::EventStore::heads)), not from its
+    /// listing rows, so a deleted row hides no release. Every filter of
+    /// `query` (project, stage, environment, planning time) and its limit
+    /// apply to the summaries derived from the chains, so an edited row
+    /// neither hides a release from a listing nor adds one to it.
     ///
     /// # Notes
-    /// The stage and environment filters are applied to the derived summaries,
-    /// so an edited row neither hides a release from nor adds it to such a
-    /// listing; project and planning time are fixed at planning and filtered
-    /// by the store (an edited row there is still recomputed and reported).
-    pub(crate) async fn derived_list(&self, query: &ReleaseQuery) -> Result<Vec<ReleaseSummary>, EngineError> {
-        let widened = query.stage.is_some() || query.environment.is_some();
-        let wide = ReleaseQuery {
-            stage: None,
-            environment: None,
-            limit: if widened { None } else { query.limit },
-            ..query.clone()
-        };
-        let rows = self.inner.store.list(&wide).await?;
-        let mut found = Vec::with_capacity(rows.len());
-        for row in rows {
-            let Some(derived) = self.derived_summary(&row.release).await? else {
+    /// Each release's chain is read and verified once per manager; later
+    /// listings read only the heads and the events appended since (see
+    /// `summary_at`), so a long-lived manager (a server, a binding) lists in
+    /// O(releases + new events). A chain that does not verify fails the listing.
+    pub async fn list_checked(&self, query: &ReleaseQuery) -> Result<Listing, EngineError> {
+        let heads = self.inner.store.heads().await?;
+        let mut rows: HashMap<ReleaseId, ReleaseSummary> = self
+            .inner
+            .store
+            .list(&ReleaseQuery::default())
+            .await?
+            .into_iter()
+            .map(|row| (row.release.clone(), row))
+            .collect();
+        let mut listing = Listing::default();
+        for head in &heads {
+            let Some(derived) = self.summary_at(head).await? else {
                 continue;
             };
-            if comparable(&row) != comparable(&derived) {
-                let mismatch = ListingMismatch { stored: row.clone(), derived: derived.clone() };
-                tracing::warn!(release = %row.release, differs = %mismatch.describe(), "a listing row does not match its chain; listing what the chain says (R-9d)");
+            let stored = rows.remove(&head.stream);
+            if stored.as_ref().is_none_or(|row| comparable(row) != comparable(&derived)) {
+                let mismatch = ListingMismatch { stored, derived: derived.clone() };
+                tracing::warn!(release = %head.stream, differs = %mismatch.describe(), "a listing row does not match its chain; listing what the chain says (R-9d)");
+                listing.mismatches.push(mismatch);
             }
             if query.matches(&derived) {
-                found.push(derived);
+                listing.releases.push(derived);
             }
         }
+        listing.releases.sort_by(|a, b| b.planned_at.cmp(&a.planned_at).then_with(|| a.release.cmp(&b.release)));
+        listing.mismatches.sort_by(|a, b| a.derived.release.cmp(&b.derived.release));
         if let Some(limit) = query.limit {
-            found.truncate(limit as usize);
+            listing.releases.truncate(limit as usize);
         }
-        Ok(found)
+        Ok(listing)
     }
 }

@@ -39,7 +39,7 @@ use crate::ports::*;
 pub use anchor::{Published, Unpublished};
 pub use duties::DutyReport;
 pub use error::EngineError;
-pub use listing::ListingMismatch;
+pub use listing::{Listing, ListingMismatch};
 pub use run::{RunOutcome, Waiting};
 
 /// The outside systems a manager drives. Every port is optional; a step
@@ -813,7 +813,7 @@ impl ReleaseManager {
         &self,
         query: &crate::ports::ReleaseQuery,
     ) -> Result<Vec<crate::ports::ReleaseSummary>, EngineError> {
-        self.derived_list(query).await
+        Ok(self.list_checked(query).await?.releases)
     }
 
     /// Runs `work` while holding the lease `name`, renewing it in the background.

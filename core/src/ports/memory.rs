@@ -113,6 +113,22 @@ impl EventStore for MemoryStore {
         Ok(found)
     }
 
+    async fn heads(&self) -> Result<Vec<crate::ports::StreamHead>, StoreError> {
+        let inner = lock(&self.inner);
+        Ok(inner
+            .streams
+            .iter()
+            .filter_map(|(stream, events)| {
+                let last = events.last()?;
+                Some(crate::ports::StreamHead {
+                    stream: stream.clone(),
+                    sequence: last.sequence,
+                    hash: last.hash.clone(),
+                })
+            })
+            .collect())
+    }
+
     async fn put_checkpoint(&self, checkpoint: &crate::audit::Checkpoint) -> Result<(), StoreError> {
         let stream = checkpoint.stream.parse::<ReleaseId>().map_err(|e| {
             StoreError::Backend(PortError::new(

@@ -51,7 +51,7 @@ pub use notifier::{Audience, Notice, Notifier};
 pub use probe::{Measurement, Probe};
 pub use settings::SettingsSource;
 pub use signer::Signer;
-pub use store::{EventStore, LeaseInfo, ReleaseQuery, ReleaseSummary, StoreError};
+pub use store::{EventStore, LeaseInfo, ReleaseQuery, ReleaseSummary, StoreError, StreamHead};
 pub use ticketing::{Ticket, Ticketing};
 pub use vcs::{Commit, Tag, Vcs};
 

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::PortError;
-use crate::audit::{AuditError, Checkpoint, Envelope};
+use crate::audit::{AuditError, ChainHash, Checkpoint, Envelope};
 use crate::calendar::Booking;
 use crate::machine::ReleaseState;
 use crate::model::{EnvName, ReleaseId, ReleaseKind, Stage, Version};
@@ -70,6 +70,18 @@ impl ReleaseSummary {
             events: state.version,
         })
     }
+}
+
+/// Where a stream's chain ends, as the store holds it: found from the events
+/// themselves, never from the listing rows (see [`EventStore::heads`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamHead {
+    /// The release stream.
+    pub stream: ReleaseId,
+    /// The sequence of its newest envelope (its event count).
+    pub sequence: u64,
+    /// The newest envelope's hash.
+    pub hash: ChainHash,
 }
 
 /// Which releases to list. Empty fields match everything.
@@ -173,6 +185,27 @@ pub trait EventStore: Send + Sync {
 
     /// Lists release summaries, newest planned first.
     async fn list(&self, query: &ReleaseQuery) -> Result<Vec<ReleaseSummary>, StoreError>;
+
+    /// Every stream that holds events, with its newest envelope's sequence
+    /// and hash, in no particular order (R-9d).
+    ///
+    /// # Behavior
+    /// Found from the events, so a deleted or edited listing row hides no
+    /// release; not verified here (a reader loads and verifies a stream whose
+    /// head it does not already hold).
+    ///
+    /// # Notes
+    /// The default finds streams through [`list`](Self::list) and loads each:
+    /// slow, and blind to a deleted row. Stores should answer from their events.
+    async fn heads(&self) -> Result<Vec<StreamHead>, StoreError> {
+        let mut heads = Vec::new();
+        for row in self.list(&ReleaseQuery::default()).await? {
+            if let Some(last) = self.load(&row.release).await?.pop() {
+                heads.push(StreamHead { stream: row.release, sequence: last.sequence, hash: last.hash });
+            }
+        }
+        Ok(heads)
+    }
 
     /// Takes or renews the lease `name` for `holder` until `now + ttl`; false
     /// when another holder's lease has not expired.
