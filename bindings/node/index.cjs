@@ -2,7 +2,7 @@
 // shipwarden for Node: the native addon (native.js), wrapped with error
 // classes, port normalization and event subscriptions.
 
-const native = require('./native.js')
+const native = require('./load-native.cjs')
 
 const MARKER = '\u0001'
 
