@@ -200,6 +200,10 @@ async fn finds_every_stream_from_its_events_r9d(store: &dyn EventStore) {
     let head = heads.iter().find(|h| h.stream == id).expect("the stream is found");
     assert_eq!((head.sequence, &head.hash), (2, &second[0].hash));
     assert!(heads.iter().all(|h| h.sequence > 0));
+    // The first event of each stream is its plan, exactly as appended.
+    let firsts = store.first_events().await.expect("first events");
+    assert_eq!(firsts.iter().find(|e| e.stream == id.as_str()), Some(&first[0]));
+    assert!(firsts.iter().all(|e| e.sequence == 1));
 }
 
 async fn suite(store: Arc<dyn EventStore>) {

@@ -152,6 +152,22 @@ const LIST_SELECT: &str = "SELECT s.summary, (SELECT max(seq) FROM events e WHER
 const HEADS_SELECT: &str = "SELECT e.stream, e.seq, e.hash FROM events e \
      JOIN (SELECT stream, max(seq) AS seq FROM events GROUP BY stream) m ON e.stream = m.stream AND e.seq = m.seq";
 
+/// The first event of every stream (see `EventStore::first_events`).
+const FIRSTS_SELECT: &str = "SELECT stream, seq, at, actor, rule, event, prev_hash, hash FROM events WHERE seq = 1";
+
+/// [`FIRSTS_SELECT`]'s rows as envelopes.
+fn firsts(store: &str, rows: Vec<FirstRow>) -> Result<Vec<Envelope>, StoreError> {
+    rows.into_iter()
+        .map(|(stream, seq, at, actor, rule, event, prev_hash, hash)| {
+            let id: ReleaseId = stream.parse().map_err(|e| invalid(store, format!("stream {stream}: {e}")))?;
+            Row { seq, at, actor, rule, event, prev_hash, hash }.into_envelope(store, &id)
+        })
+        .collect()
+}
+
+/// A row of [`FIRSTS_SELECT`]: the stream, then an [`EventRow`].
+type FirstRow = (String, i64, String, String, String, String, String, String);
+
 /// [`HEADS_SELECT`]'s rows as stream heads.
 fn heads(store: &str, rows: Vec<(String, i64, String)>) -> Result<Vec<shipwarden::ports::StreamHead>, StoreError> {
     rows.into_iter()

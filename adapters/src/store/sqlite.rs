@@ -271,6 +271,11 @@ impl EventStore for SqliteStore {
         rows.into_iter().map(|(summary, events, at)| super::listed(NAME, &summary, events, at)).collect()
     }
 
+    async fn first_events(&self) -> Result<Vec<Envelope>, StoreError> {
+        let rows = sqlx::query_as(super::FIRSTS_SELECT).fetch_all(&self.pool).await.map_err(err("first events"))?;
+        super::firsts(NAME, rows)
+    }
+
     async fn heads(&self) -> Result<Vec<shipwarden::ports::StreamHead>, StoreError> {
         let rows: Vec<(String, i64, String)> =
             sqlx::query_as(super::HEADS_SELECT).fetch_all(&self.pool).await.map_err(err("heads"))?;

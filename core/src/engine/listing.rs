@@ -149,7 +149,9 @@ impl ReleaseManager {
     /// listing rows, so a deleted row hides no release. Every filter of
     /// `query` (project, stage, environment, planning time) and its limit
     /// apply to the summaries derived from the chains, so an edited row
-    /// neither hides a release from a listing nor adds one to it.
+    /// neither hides a release from a listing nor adds one to it. With a
+    /// project, only the chains whose first event (the plan, checked by its
+    /// hash) names it are read, and only their rows are compared.
     ///
     /// # Notes
     /// Each release's chain is read and verified once per manager; later
@@ -157,7 +159,24 @@ impl ReleaseManager {
     /// `summary_at`), so a long-lived manager (a server, a binding) lists in
     /// O(releases + new events). A chain that does not verify fails the listing.
     pub async fn list_checked(&self, query: &ReleaseQuery) -> Result<Listing, EngineError> {
-        let heads = self.inner.store.heads().await?;
+        let mut heads = self.inner.store.heads().await?;
+        if let Some(project) = &query.project {
+            // Only the chains whose plan (their first event, checked by its hash) names the project;
+            // a first event that does not verify keeps its chain in, to fail or show below.
+            let of_project: std::collections::HashSet<ReleaseId> = self
+                .inner
+                .store
+                .first_events()
+                .await?
+                .into_iter()
+                .filter(|first| match (crate::audit::verify(std::slice::from_ref(first)), &first.event) {
+                    (Ok(_), crate::machine::Event::Planned { plan, .. }) => &plan.project == project,
+                    _ => true,
+                })
+                .filter_map(|first| first.stream.parse().ok())
+                .collect();
+            heads.retain(|h| of_project.contains(&h.stream));
+        }
         let mut rows: HashMap<ReleaseId, ReleaseSummary> = self
             .inner
             .store

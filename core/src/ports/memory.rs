@@ -113,6 +113,10 @@ impl EventStore for MemoryStore {
         Ok(found)
     }
 
+    async fn first_events(&self) -> Result<Vec<Envelope>, StoreError> {
+        Ok(lock(&self.inner).streams.values().filter_map(|events| events.first().cloned()).collect())
+    }
+
     async fn heads(&self) -> Result<Vec<crate::ports::StreamHead>, StoreError> {
         let inner = lock(&self.inner);
         Ok(inner

@@ -207,6 +207,23 @@ pub trait EventStore: Send + Sync {
         Ok(heads)
     }
 
+    /// The first event of every stream that has events: the plan, which
+    /// names the project inside the chain, so that a listing for one project
+    /// reads only that project's chains (R-9d).
+    ///
+    /// # Notes
+    /// The default loads each stream whole: correct, slow. Stores should
+    /// answer from their events in one query.
+    async fn first_events(&self) -> Result<Vec<Envelope>, StoreError> {
+        let mut firsts = Vec::new();
+        for head in self.heads().await? {
+            if let Some(first) = self.load(&head.stream).await?.into_iter().next() {
+                firsts.push(first);
+            }
+        }
+        Ok(firsts)
+    }
+
     /// Takes or renews the lease `name` for `holder` until `now + ttl`; false
     /// when another holder's lease has not expired.
     ///
