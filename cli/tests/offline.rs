@@ -4,10 +4,13 @@
 //! them; and a release approved through SSH signatures verified end to end,
 //! offline, from its evidence bundle alone.
 
+mod common;
+
 use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
+use common::{Project, ok};
 use secrecy::SecretString;
 use shipwarden::ReleaseId;
 use shipwarden::audit::Envelope;
@@ -81,79 +84,24 @@ fn evidence(publish: &str) -> String {
     )
 }
 
-fn run(program: &str, args: &[&str], cwd: &Path) -> Output {
-    std::process::Command::new(program)
-        .args(args)
-        .current_dir(cwd)
-        .env("HOME", cwd)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"))
-}
-
-fn ok(program: &str, args: &[&str], cwd: &Path) -> String {
-    let out = run(program, args, cwd);
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Project {
-    dir: tempfile::TempDir,
-}
-
 impl Project {
-    /// A project with `extra` configuration and a repository with one ticketed commit.
+    /// A project with `extra` configuration and a repository with one ticketed
+    /// commit; every command runs with the signing key in its environment.
     fn new(extra: &str) -> Project {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let repo = dir.path().join("repo");
-        std::fs::create_dir_all(&repo).expect("mkdir");
-        ok("git", &["init", "-q", "-b", "main"], &repo);
-        std::fs::write(repo.join("a.txt"), "a").expect("write");
-        ok("git", &["add", "."], &repo);
-        ok("git", &["commit", "-q", "-m", "SHOP-1: checkout"], &repo);
-        let p = Project { dir };
+        let mut p = Project::with_commits(&[("a.txt", "SHOP-1: checkout")]);
+        p.set_env("SHOP_OFFLINE_TEST_KEY", SEED);
         p.configure(extra);
         p
     }
 
     fn configure(&self, extra: &str) {
-        std::fs::write(self.path().join("shipwarden.toml"), format!("{CONFIG}{extra}")).expect("write");
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.path().join(name).display().to_string()
+        self.write_config(&format!("{CONFIG}{extra}"));
     }
 
     /// A new ed25519 key pair `name` / `name.pub`; gives the public key line.
     fn key(&self, name: &str) -> String {
         ok("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", &self.file(name)], self.path());
         std::fs::read_to_string(self.path().join(format!("{name}.pub"))).expect("pub").trim().to_owned()
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        shipwarden(self.path(), args)
-    }
-
-    fn expect(&self, code: i32, args: &[&str]) -> String {
-        expect(self.path(), code, args)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        self.expect(0, args)
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.cmd(args);
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     /// Drives shop-1.0.0 from plan to `closed`; each approval signed with the
@@ -402,12 +350,12 @@ fn a_head_that_cannot_be_published_warns_and_never_blocks_the_close_r9d() {
 #[test]
 fn an_unknown_head_destination_is_a_config_error_naming_its_path() {
     let p = Project::new(&format!("{LOCAL_USERS}{}", evidence("\"notes\", \"wiki\"")));
-    let out = p.cmd(&["list"]);
+    let out = p.cmd(&["list"], &[]);
     let text = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("evidence.publish_heads[1]") && text.contains("unknown destination `wiki`"), "{text}");
     p.configure(&format!("{LOCAL_USERS}\n[evidence]\npublish_heads = [\"ticket\"]\n"));
-    let out = p.cmd(&["list"]);
+    let out = p.cmd(&["list"], &[]);
     let text = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success() && text.contains("set evidence.signing_key_env too"), "{text}");
 }
