@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::Project;
+use common::{Project, shop_with_three_environments};
 use secrecy::SecretString;
 use shipwarden::ReleaseId;
 use shipwarden::audit::Envelope;
@@ -16,57 +16,12 @@ use shipwarden::ports::Signer as _;
 
 const SEED: &str = "4f3c2a1b0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b";
 
-const CONFIG: &str = r#"
-[project]
-name = "shop"
-ticket_prefix = "SHOP"
-repository = "repo"
-
-[engine]
-lease_wait = "1s"
-
-[users.rita]
-roles = ["release_manager"]
-[users.paul]
-roles = ["product_owner"]
-[users.quinn]
-roles = ["qa_lead"]
-[users.dana]
-roles = ["deployment_engineer"]
-
-[build]
-command = ["sh", "-c", "mkdir -p dist && echo shop $SHIPWARDEN_VERSION > dist/shop-$SHIPWARDEN_VERSION.txt"]
-artifacts = { "shop.txt" = "dist/shop-{version}.txt" }
-
-[[environments.staging.targets]]
-name = "staging-1"
-deploy = ["sh", "-c", "echo deployed to staging-1"]
-rollback = ["sh", "-c", "echo rolled back"]
-
-[[environments.test.targets]]
-name = "test-1"
-deploy = ["sh", "-c", "echo deployed to test-1"]
-rollback = ["sh", "-c", "echo rolled back"]
-
-[[environments.prod.targets]]
-name = "prod-1"
-deploy = ["sh", "-c", "echo deployed to prod-1"]
-rollback = ["sh", "-c", "echo rolled back"]
-
-[policy.retry]
-initial_backoff = "10ms"
-max_backoff = "20ms"
-
-[policy.transitions.prod_readiness]
-gates = []
-steps = []
-
-[policy.calendar]
-blackouts = []
-
-[evidence]
-signing_key_env = "SHOP_ANCHOR_TEST_KEY"
-"#;
+/// The project, its signing key named (not set).
+fn config() -> String {
+    let users = "\n[users.rita]\nroles = [\"release_manager\"]\n[users.paul]\nroles = [\"product_owner\"]\n\
+                 [users.quinn]\nroles = [\"qa_lead\"]\n[users.dana]\nroles = [\"deployment_engineer\"]\n";
+    format!("{}\n[evidence]\nsigning_key_env = \"SHOP_ANCHOR_TEST_KEY\"\n", shop_with_three_environments(users))
+}
 
 fn public_key() -> String {
     shipwarden_adapters::bundle::Ed25519Signer::from_seed_hex(&SecretString::from(SEED)).expect("seed").public_key()
@@ -76,7 +31,7 @@ impl Project {
     /// A project whose signing key is set (`signed`) and whose public key is pinned (`pinned`).
     fn new(signed: bool, pinned: bool) -> Project {
         let mut p = Project::with_commits(&[("a.txt", "SHOP-1: checkout")]);
-        let mut config = if signed { CONFIG.to_owned() } else { CONFIG.replace("[evidence]\nsigning_key_env", "# ") };
+        let mut config = if signed { config() } else { config().replace("[evidence]\nsigning_key_env", "# ") };
         if pinned {
             config.push_str(&format!("public_key = \"{}\"\n", public_key()));
         }
@@ -396,7 +351,7 @@ fn stage_changes_before_a_signing_key_was_configured_need_no_checkpoint_r9d() {
     p.ok(&["advance", "shop-1.0.0", "--as", "dana"]);
     assert!(checkpoint_sequences(&p).is_empty());
     // The key configured now: the next stage change is signed and covers everything before it.
-    let mut config = CONFIG.to_owned();
+    let mut config = config();
     config.push_str(&format!("public_key = \"{}\"\n", public_key()));
     std::fs::write(p.path().join("shipwarden.toml"), config).expect("write");
     let lcov = p.path().join("lcov.info");

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
-use common::{Project, ok};
+use common::{Project, ok, shop_with_three_environments};
 use secrecy::SecretString;
 use shipwarden::ReleaseId;
 use shipwarden::audit::Envelope;
@@ -19,52 +19,11 @@ use shipwarden::ports::Signer as _;
 
 const SEED: &str = "1f3c2a1b0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b";
 
-const CONFIG: &str = r#"
-[project]
-name = "shop"
-ticket_prefix = "SHOP"
-repository = "repo"
-
-[engine]
-lease_wait = "1s"
-
-[users.rita]
-roles = ["release_manager"]
-[users.dana]
-roles = ["deployment_engineer"]
-
-[build]
-command = ["sh", "-c", "mkdir -p dist && echo shop $SHIPWARDEN_VERSION > dist/shop-$SHIPWARDEN_VERSION.txt"]
-artifacts = { "shop.txt" = "dist/shop-{version}.txt" }
-
-[[environments.staging.targets]]
-name = "staging-1"
-deploy = ["sh", "-c", "echo deployed to staging-1"]
-rollback = ["sh", "-c", "echo rolled back"]
-
-[[environments.test.targets]]
-name = "test-1"
-deploy = ["sh", "-c", "echo deployed to test-1"]
-rollback = ["sh", "-c", "echo rolled back"]
-
-[[environments.prod.targets]]
-name = "prod-1"
-deploy = ["sh", "-c", "echo deployed to prod-1"]
-rollback = ["sh", "-c", "echo rolled back"]
-
-[policy.retry]
-initial_backoff = "10ms"
-max_backoff = "20ms"
-
-[policy.transitions.prod_readiness]
-gates = []
-steps = []
-
-[policy.calendar]
-blackouts = []
-"#;
-
 /// `[users.*]` for the approvers without keys (`trust = "local"`).
+/// `[users.*]` for the release manager and the deployment engineer.
+const RITA_AND_DANA: &str =
+    "\n[users.rita]\nroles = [\"release_manager\"]\n[users.dana]\nroles = [\"deployment_engineer\"]\n";
+
 const LOCAL_USERS: &str = r#"
 [users.paul]
 roles = ["product_owner"]
@@ -95,7 +54,7 @@ impl Project {
     }
 
     fn configure(&self, extra: &str) {
-        self.write_config(&format!("{CONFIG}{extra}"));
+        self.write_config(&format!("{}{extra}", shop_with_three_environments(RITA_AND_DANA)));
     }
 
     /// A new ed25519 key pair `name` / `name.pub`; gives the public key line.

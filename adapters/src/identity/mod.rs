@@ -69,8 +69,7 @@ pub async fn approval_statement(
     manager: &shipwarden::engine::ReleaseManager,
     what: &Approving<'_>,
 ) -> Result<shipwarden::Statement, shipwarden::engine::EngineError> {
-    let history = manager.history(what.release).await?;
-    let head = history.last().map_or_else(shipwarden::audit::ChainHash::genesis, |e| e.hash.clone());
+    let head = head_of(manager, what.release).await?;
     Ok(shipwarden::Statement {
         action: shipwarden::IdentityAction::Approve,
         project: what.project.to_owned(),
@@ -83,6 +82,16 @@ pub async fn approval_statement(
         channel: what.channel.to_string(),
         comment: what.comment.to_owned(),
     })
+}
+
+/// The release's chain head now: the hash of its newest event, or the
+/// genesis for a release not planned yet.
+async fn head_of(
+    manager: &shipwarden::engine::ReleaseManager,
+    release: &shipwarden::ReleaseId,
+) -> Result<shipwarden::audit::ChainHash, shipwarden::engine::EngineError> {
+    let history = manager.history(release).await?;
+    Ok(history.last().map_or_else(shipwarden::audit::ChainHash::genesis, |e| e.hash.clone()))
 }
 
 /// Another action than an approval that `[identity]` judges, for [`action_statement`].
@@ -130,8 +139,7 @@ pub async fn action_statement(
     manager: &shipwarden::engine::ReleaseManager,
     what: &Acting<'_>,
 ) -> Result<shipwarden::Statement, shipwarden::engine::EngineError> {
-    let history = manager.history(what.release).await?;
-    let head = history.last().map_or_else(shipwarden::audit::ChainHash::genesis, |e| e.hash.clone());
+    let head = head_of(manager, what.release).await?;
     Ok(shipwarden::Statement {
         action: what.action,
         project: what.project.to_owned(),

@@ -148,29 +148,16 @@ pub fn verify_statement(
     }
     key.verify(NAMESPACE, statement.as_bytes(), &signature).map_err(|e| IdentityError::Invalid(e.to_string()))?;
     let signed = Statement::parse(statement).map_err(|e| IdentityError::Mismatch(e.to_string()))?;
-    if signed.action != expected.action {
-        return Err(IdentityError::Mismatch(format!(
-            "it is signed for {}, the action being recorded is {}",
-            signed.action, expected.action
-        )));
-    }
     let fields = [
-        ("project", &signed.project, &expected.project),
-        ("release", &signed.release, &expected.release),
-        ("approval", &signed.approval, &expected.approval),
-        ("role", &signed.role, &expected.role),
-        ("user", &signed.user, &expected.user),
-        ("channel", &signed.channel, &expected.channel),
-        ("comment", &signed.comment, &expected.comment),
+        ("project", signed.project.as_str(), Some(expected.project.as_str())),
+        ("release", &signed.release, Some(&expected.release)),
+        ("approval", &signed.approval, Some(&expected.approval)),
+        ("role", &signed.role, Some(&expected.role)),
+        ("user", &signed.user, Some(&expected.user)),
+        ("channel", &signed.channel, Some(&expected.channel)),
+        ("comment", &signed.comment, Some(&expected.comment)),
     ];
-    for (field, got, want) in fields {
-        if got != want {
-            return Err(IdentityError::Mismatch(format!(
-                "its {field} is `{got}`, the {}'s is `{want}`",
-                what(expected)
-            )));
-        }
-    }
+    about(&signed, expected.action, &fields, what(expected.action))?;
     Ok(Proof::SshSignature {
         fingerprint,
         signature: armored.trim().to_owned(),
@@ -180,9 +167,29 @@ pub fn verify_statement(
     })
 }
 
-/// What `statement` is signed for, in words.
-fn what(statement: &Statement) -> &'static str {
-    match statement.action {
+/// Whether `signed` is about `action` and each `(field, signed value,
+/// expected value)` agrees (`None`: nothing to compare); `whose` names the
+/// action in the error (`approval`, `rollback`).
+fn about(
+    signed: &Statement,
+    action: shipwarden::IdentityAction,
+    fields: &[(&str, &str, Option<&str>)],
+    whose: &str,
+) -> Result<(), IdentityError> {
+    if signed.action != action {
+        return Err(IdentityError::Mismatch(format!("it is signed for {}, not for {action}", signed.action)));
+    }
+    for (field, got, want) in fields {
+        if let Some(want) = want.filter(|want| want != got) {
+            return Err(IdentityError::Mismatch(format!("its {field} is `{got}`, the {whose}'s is `{want}`")));
+        }
+    }
+    Ok(())
+}
+
+/// An action, in words.
+fn what(action: shipwarden::IdentityAction) -> &'static str {
+    match action {
         shipwarden::IdentityAction::Approve => "approval",
         shipwarden::IdentityAction::Rollback => "rollback",
         shipwarden::IdentityAction::OverrideWindow => "window override",
@@ -285,25 +292,15 @@ pub fn verify_recorded_proof(
         return Err(IdentityError::Mismatch("the statement's digest is not the recorded one".into()));
     }
     let signed = Statement::parse(statement).map_err(|e| IdentityError::Mismatch(e.to_string()))?;
-    if signed.action != recorded.action {
-        return Err(IdentityError::Mismatch(format!(
-            "it is signed for {}, the event records {}",
-            signed.action, recorded.action
-        )));
-    }
     let fields = [
         ("release", signed.release.as_str(), Some(recorded.release)),
-        ("approval", signed.approval.as_str(), Some(recorded.approval)),
-        ("role", signed.role.as_str(), recorded.role),
-        ("user", signed.user.as_str(), Some(recorded.user)),
-        ("channel", signed.channel.as_str(), recorded.channel),
-        ("comment", signed.comment.as_str(), Some(recorded.comment)),
+        ("approval", &signed.approval, Some(recorded.approval)),
+        ("role", &signed.role, recorded.role),
+        ("user", &signed.user, Some(recorded.user)),
+        ("channel", &signed.channel, recorded.channel),
+        ("comment", &signed.comment, Some(recorded.comment)),
     ];
-    for (field, got, want) in fields {
-        if let Some(want) = want.filter(|want| *want != got) {
-            return Err(IdentityError::Mismatch(format!("its {field} is `{got}`, the event's is `{want}`")));
-        }
-    }
+    about(&signed, recorded.action, &fields, what(recorded.action))?;
     let public_key = key.to_openssh().map_err(|e| IdentityError::Unreadable(e.to_string()))?;
     Ok(RecordedSignature { fingerprint: carried, public_key })
 }

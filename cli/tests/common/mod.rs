@@ -7,6 +7,55 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+/// A project `shop` whose build and three environments (staging, test, prod,
+/// one target each) run shell commands, with quick retries, no prod
+/// readiness gates and no blackouts; `users` (TOML `[users.*]`) in between.
+pub fn shop_with_three_environments(users: &str) -> String {
+    format!("{SHOP_HEAD}{users}{THREE_ENVIRONMENTS}")
+}
+
+const SHOP_HEAD: &str = r#"
+[project]
+name = "shop"
+ticket_prefix = "SHOP"
+repository = "repo"
+
+[engine]
+lease_wait = "1s"
+"#;
+
+const THREE_ENVIRONMENTS: &str = r#"
+[build]
+command = ["sh", "-c", "mkdir -p dist && echo shop $SHIPWARDEN_VERSION > dist/shop-$SHIPWARDEN_VERSION.txt"]
+artifacts = { "shop.txt" = "dist/shop-{version}.txt" }
+
+[[environments.staging.targets]]
+name = "staging-1"
+deploy = ["sh", "-c", "echo deployed to staging-1"]
+rollback = ["sh", "-c", "echo rolled back"]
+
+[[environments.test.targets]]
+name = "test-1"
+deploy = ["sh", "-c", "echo deployed to test-1"]
+rollback = ["sh", "-c", "echo rolled back"]
+
+[[environments.prod.targets]]
+name = "prod-1"
+deploy = ["sh", "-c", "echo deployed to prod-1"]
+rollback = ["sh", "-c", "echo rolled back"]
+
+[policy.retry]
+initial_backoff = "10ms"
+max_backoff = "20ms"
+
+[policy.transitions.prod_readiness]
+gates = []
+steps = []
+
+[policy.calendar]
+blackouts = []
+"#;
+
 /// Runs `program` in `cwd` with a fixed identity and no user or system git
 /// configuration; the output, whatever the exit.
 pub fn run(program: &str, args: &[&str], cwd: &Path) -> Output {

@@ -13,12 +13,30 @@ use crate::machine::{Refusal, ReleaseState, Requirement, Unmet};
 use crate::model::{Actor, Statement};
 use crate::rule::RuleId;
 
+impl super::ReleaseManager {
+    /// Refuses `actor`'s signed statement unless it names `loaded`'s head and
+    /// is fresh at `now` (`[identity] statement_max_age`); the real call and
+    /// its preview both ask here.
+    pub(super) fn check_statement(
+        &self,
+        actor: &Actor,
+        loaded: &super::Loaded,
+        now: Timestamp,
+    ) -> Result<(), super::EngineError> {
+        let max_age = self.inner.policy.identity.statement_max_age;
+        match stale_statement(actor, loaded.last.as_ref(), &loaded.state, now, max_age) {
+            Some(refusal) => Err(super::EngineError::Refused(refusal)),
+            None => Ok(()),
+        }
+    }
+}
+
 /// How far ahead of the engine's clock a statement may be dated (clock skew).
 const FUTURE_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
 /// The refusal when `actor` brings a statement signed over another head than
 /// `last`'s, or dated outside `max_age` before `now` (or ahead of it).
-pub(super) fn stale_statement(
+fn stale_statement(
     actor: &Actor,
     last: Option<&Envelope>,
     state: &ReleaseState,

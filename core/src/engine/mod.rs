@@ -431,10 +431,7 @@ impl ReleaseManager {
                 self.reload(release, &mut loaded).await?;
             }
             let now = self.inner.clock.now();
-            let max_age = self.inner.policy.identity.statement_max_age;
-            if let Some(refusal) = identity::stale_statement(actor, loaded.last.as_ref(), &loaded.state, now, max_age) {
-                return Err(EngineError::Refused(refusal));
-            }
+            self.check_statement(actor, &loaded, now)?;
             let expected = loaded.state.version;
             // Decide the first action on the held state; later ones see the
             // events of those before them. Events are applied in place: if the
@@ -584,10 +581,7 @@ impl ReleaseManager {
                 self.reload(release, &mut loaded).await?;
             }
             // A signed statement is checked as the real call checks it (R-2d).
-            let max_age = self.inner.policy.identity.statement_max_age;
-            if let Some(refusal) = identity::stale_statement(actor, loaded.last.as_ref(), &loaded.state, now, max_age) {
-                return Err(EngineError::Refused(refusal));
-            }
+            self.check_statement(actor, &loaded, now)?;
             loaded.state.clone()
         };
         let command = Command::new(actor, action);
