@@ -67,7 +67,7 @@ pub async fn drive_to(manager: &ReleaseManager, id: &ReleaseId, stage: &Stage) -
     for _ in 0..100 {
         let waiting = match manager.run(id, Some(stage.clone())).await.map_err(|e| e.to_string())? {
             RunOutcome::Reached { .. } => return Ok(()),
-            RunOutcome::Waiting(waiting) => waiting,
+            RunOutcome::Waiting(waiting) | RunOutcome::Failed(shipwarden::engine::Failure { waiting, .. }) => waiting,
             other => return Err(format!("{id} did not reach {stage}: {other:?}")),
         };
         for unmet in &waiting.refusal.unmet {

@@ -342,7 +342,18 @@ pub fn outcome(o: &RunOutcome) {
     match o {
         RunOutcome::Reached { stage } => println!("{} reached {}", paint(GOOD, "✓"), paint(STAGE, stage)),
         RunOutcome::Final { stage } => println!("{} {} (final)", paint(GOOD, "✓"), paint(STAGE, stage)),
-        RunOutcome::RolledBack { reason } => println!("{} rolled back: {reason}", paint(BAD, "↺")),
+        RunOutcome::RolledBack { reason, error } => {
+            println!("{} rolled back: {reason}", paint(BAD, "↺"));
+            if let Some(e) = error {
+                println!("  {} {} {}: {}", paint(BAD, "•"), paint(BOLD, &e.port), e.operation, e.cause);
+            }
+        }
+        RunOutcome::Failed(f) => {
+            println!("{} failed in {}: {}", paint(BAD, "✗"), paint(STAGE, &f.waiting.stage), f.error);
+            for u in &f.waiting.refusal.unmet {
+                println!("  {} {}: {}", paint(WAIT, "•"), paint(BOLD, u.rule), u.requirement);
+            }
+        }
         RunOutcome::Waiting(w) => {
             println!("{} waiting in {} for:", paint(WAIT, "…"), paint(STAGE, &w.stage));
             for u in &w.refusal.unmet {

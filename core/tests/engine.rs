@@ -152,9 +152,10 @@ fn id() -> ReleaseId {
     "shop-1.4.0".parse().expect("id")
 }
 
+/// What the release waits for after a run that stopped waiting, or on a failed step.
 fn waiting(outcome: RunOutcome) -> engine::Waiting {
     match outcome {
-        RunOutcome::Waiting(w) => w,
+        RunOutcome::Waiting(w) | RunOutcome::Failed(engine::Failure { waiting: w, .. }) => w,
         other => panic!("expected waiting, got {other:?}"),
     }
 }
@@ -334,8 +335,11 @@ async fn a_failed_prod_deployment_rolls_back_every_deployed_target_restores_the_
     to_accepted(&w).await;
     w.targets["prod"][2].fail_next(1, false);
     let outcome = w.manager.run(&id(), None).await.expect("run");
-    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    let RunOutcome::RolledBack { reason, error } = outcome else { panic!("expected a rollback, got {outcome:?}") };
     assert!(reason.contains("prod-3"), "{reason}");
+    // The rollback names the port call that caused it (issue #20).
+    let error = error.expect("the port error behind the rollback");
+    assert_eq!((error.port.as_str(), error.operation.as_str()), ("deploy-target prod-3", "deploy"), "{error}");
     let state = ReleaseState::from_events(w.manager.history(&id()).await.expect("h").iter().map(|e| &e.event));
     assert_eq!(state.stage, Some(Stage::RolledBack));
     for t in &w.targets["prod"][..2] {
@@ -357,7 +361,7 @@ async fn a_failed_smoke_test_rolls_back_r8f_r8g() {
     w.smoke.fail_next(1, false);
     let outcome = w.manager.run(&id(), None).await.expect("run");
     assert!(
-        matches!(&outcome, RunOutcome::RolledBack { reason } if reason.contains("smoke_test on prod failed")),
+        matches!(&outcome, RunOutcome::RolledBack { reason, .. } if reason.contains("smoke_test on prod failed")),
         "{outcome:?}"
     );
     for t in &w.targets["prod"] {
@@ -389,18 +393,31 @@ async fn a_smoke_test_past_its_deadline_rolls_back_r8f() {
     w.clock.advance(Duration::from_secs(11 * 60));
     let outcome = w.manager.run(&id(), None).await.expect("run");
     assert!(
-        matches!(&outcome, RunOutcome::RolledBack { reason } if reason.contains("deadline `smoke_tests` of 10m passed")),
+        matches!(&outcome, RunOutcome::RolledBack { reason, .. } if reason.contains("deadline `smoke_tests` of 10m passed")),
         "{outcome:?}"
     );
 }
 
 #[tokio::test]
-async fn a_failed_staging_deployment_is_undone_and_the_release_waits_r8g() {
+async fn a_failed_staging_deployment_is_undone_and_the_run_says_it_failed_r8g() {
     let w = world(2);
     w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
     approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
     w.targets["staging"][1].fail_next(1, false);
-    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    let outcome = w.manager.run(&id(), None).await.expect("run");
+    // The run says it failed, and which port call failed it (issue #20), not merely "waiting".
+    let RunOutcome::Failed(failure) = outcome else { panic!("expected a failure, got {outcome:?}") };
+    let error = &failure.error;
+    assert_eq!(
+        (error.port.as_str(), error.operation.as_str(), error.retryable),
+        ("deploy-target staging-2", "deploy", false),
+        "{error}"
+    );
+    assert_eq!((error.step.clone(), error.target.as_deref()), (StepKind::Deploy, Some("staging-2")));
+    assert!(error.cause.contains("injected failure"), "{error}");
+    assert!(!failure.waiting.failed.is_empty());
+    assert!(w.manager.escalation_for(&RunOutcome::Failed(failure.clone())).is_empty(), "no contacts configured");
+    let wait = failure.waiting;
     assert_eq!(wait.stage, Stage::Built);
     assert!(wait.refusal.to_string().contains("step `deploy` on staging is failed"), "{}", wait.refusal);
     assert_eq!(w.targets["staging"][0].calls().iter().map(|c| c.operation).collect::<Vec<_>>(), ["deploy", "rollback"]);
@@ -636,7 +653,7 @@ async fn a_smoke_test_that_measures_a_failing_value_rolls_back_at_once_r8f_r8g()
     }]);
     let outcome = w.manager.run(&id(), None).await.expect("run");
     assert!(
-        matches!(&outcome, RunOutcome::RolledBack { reason }
+        matches!(&outcome, RunOutcome::RolledBack { reason, .. }
             if reason.contains("smoke test failed") && reason.contains("response_time") && reason.contains("2500")),
         "{outcome:?}"
     );
@@ -721,7 +738,10 @@ async fn a_failed_migration_stops_the_staging_deployment_r8b() {
     let w = migrating_world(&migrator, &["staging"]);
     w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
     approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
-    let wait = waiting(w.manager.run(&id(), None).await.expect("run"));
+    let outcome = w.manager.run(&id(), None).await.expect("run");
+    let RunOutcome::Failed(failure) = &outcome else { panic!("the run failed: {outcome:?}") };
+    assert!(failure.error.cause.contains("0002_total failed"), "{}", failure.error);
+    let wait = waiting(outcome);
     assert_eq!(wait.stage, Stage::Built);
     assert!(wait.refusal.to_string().contains("step `deploy` on staging"), "{}", wait.refusal);
     assert!(w.targets["staging"][0].calls().is_empty(), "no target deployed after a failed migration");
@@ -761,7 +781,7 @@ async fn production_migrations_changed_after_the_readiness_check_are_refused_and
     assert_eq!(reached, RunOutcome::Reached { stage: Stage::ProdReady });
     migrator.replace(&[SCRIPTS[0]]);
     let outcome = w.manager.run(&id(), None).await.expect("run");
-    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    let RunOutcome::RolledBack { reason, .. } = outcome else { panic!("expected a rollback, got {outcome:?}") };
     assert!(
         reason.contains("production migrations refused: staging ran other migrations: 0002_total is gone (R-7e)"),
         "{reason}"
@@ -879,7 +899,7 @@ async fn a_breach_while_production_deploys_stops_and_rolls_back_r8e_r8g() {
     });
     to_accepted(&w).await;
     let outcome = w.manager.run(&id(), None).await.expect("run");
-    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    let RunOutcome::RolledBack { reason, .. } = outcome else { panic!("expected a rollback, got {outcome:?}") };
     assert!(reason.contains("cpu in prod measured 97.0 %, required < 80.0 %, for 0 s (R-8e)"), "{reason}");
     let findings = state_of(&w).await.findings;
     assert!(findings.iter().any(|f| f.key == "monitor:prod#1" && f.rule == RuleId::R_8E), "{findings:?}");
@@ -927,7 +947,7 @@ async fn a_sustained_breach_in_the_verification_window_rolls_back_r8e_r8g() {
     w.manager.run(&id(), Some(Stage::Verifying)).await.expect("run");
     probe.arm(&[120.0, 450.0]);
     let outcome = w.manager.run(&id(), None).await.expect("run");
-    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    let RunOutcome::RolledBack { reason, .. } = outcome else { panic!("expected a rollback, got {outcome:?}") };
     assert!(reason.contains("response_time in prod measured 450 ms, required < 200 ms, for 60 s (R-8e)"), "{reason}");
     let findings = state_of(&w).await.findings;
     assert!(findings.iter().any(|f| f.rule == RuleId::R_8E && f.detail.contains("450 ms")), "{findings:?}");
@@ -1428,7 +1448,7 @@ async fn the_engine_stops_smoke_tests_at_the_policy_deadline_and_rolls_back_r8f_
     let release = id();
     let run = tokio::time::timeout(Duration::from_secs(30), w.manager.run(&release, None));
     let outcome = run.await.expect("the deadline ends the smoke test, not the probe").expect("run");
-    let RunOutcome::RolledBack { reason } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    let RunOutcome::RolledBack { reason, .. } = outcome else { panic!("expected a rollback, got {outcome:?}") };
     assert!(reason.contains("deadline `smoke_tests`") && reason.contains("R-8f"), "{reason}");
 }
 

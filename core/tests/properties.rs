@@ -165,11 +165,7 @@ impl Run {
                         held: Vec::new(),
                     },
                 );
-                let outcome = if pass {
-                    StepOutcome::ok("ok")
-                } else {
-                    StepOutcome::Failed { error: "x".into(), retryable: true }
-                };
+                let outcome = if pass { StepOutcome::ok("ok") } else { StepOutcome::failed("x", true) };
                 self.exec(actor, Action::FinishStep { key, outcome, log: vec![] });
             }
             if t.needs_artifact {

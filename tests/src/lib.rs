@@ -248,7 +248,8 @@ pub async fn drive_plan(
             Ok(RunOutcome::Final { stage }) => return Ok(Driven::Stage(stage)),
             Ok(RunOutcome::Reached { stage }) => return Ok(Driven::Stage(stage)),
             Ok(RunOutcome::RolledBack { .. }) => return Ok(Driven::Stage(Stage::RolledBack)),
-            Ok(RunOutcome::Waiting(w)) => w,
+            // A failed step is retried by the next run, as a caller would.
+            Ok(RunOutcome::Waiting(w) | RunOutcome::Failed(shipwarden::engine::Failure { waiting: w, .. })) => w,
             // Another driver kept winning the race: nothing was lost; go again, as a caller should.
             Err(e) if e.is_retryable() => {
                 tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(5..50))).await;

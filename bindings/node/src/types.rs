@@ -411,7 +411,14 @@ impl From<&shipwarden::engine::RunOutcome> for RunOutcome {
                 refusal: Some(Refusal::from(&w.refusal)),
                 reason: None,
             },
-            O::RolledBack { reason } => RunOutcome {
+            // The port error's fields are the Node engineer's part of issue #20; until then its text is the reason.
+            O::Failed(f) => RunOutcome {
+                outcome: "failed".into(),
+                stage: f.waiting.stage.to_string(),
+                refusal: Some(Refusal::from(&f.waiting.refusal)),
+                reason: Some(f.error.to_string()),
+            },
+            O::RolledBack { reason, .. } => RunOutcome {
                 outcome: "rolled_back".into(),
                 stage: shipwarden::Stage::RolledBack.to_string(),
                 refusal: None,

@@ -59,8 +59,8 @@ pub(crate) fn judge(
     to_asked: bool,
 ) -> Result<(), CliError> {
     match outcome {
-        RunOutcome::RolledBack { reason } => Err(CliError::Failed(format!("rolled back: {reason}"))),
-        RunOutcome::Waiting(w) => {
+        RunOutcome::RolledBack { reason, .. } => Err(CliError::Failed(format!("rolled back: {reason}"))),
+        RunOutcome::Failed(shipwarden::engine::Failure { waiting: w, .. }) | RunOutcome::Waiting(w) => {
             if let Some(failed) = w.failed.last() {
                 let error = match &failed.outcome {
                     Some(StepOutcome::Failed { error, .. }) => error.as_str(),

@@ -40,7 +40,7 @@ pub use anchor::{Published, Unpublished};
 pub use duties::DutyReport;
 pub use error::EngineError;
 pub use listing::{Listing, ListingMismatch};
-pub use run::{RunOutcome, Waiting};
+pub use run::{Failure, RunOutcome, StepError, Waiting};
 
 /// The outside systems a manager drives. Every port is optional; a step
 /// whose port is missing waits for someone to report it.
@@ -338,6 +338,7 @@ impl ReleaseManager {
     pub fn escalation_for(&self, outcome: &RunOutcome) -> &[crate::model::EscalationContact] {
         match outcome {
             RunOutcome::RolledBack { .. } => &self.inner.escalation,
+            RunOutcome::Failed(_) => &self.inner.escalation,
             RunOutcome::Waiting(w) if !w.failed.is_empty() => &self.inner.escalation,
             _ => &[],
         }

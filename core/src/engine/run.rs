@@ -26,6 +26,89 @@ pub struct Waiting {
     pub failed: Vec<crate::machine::StepRecord>,
 }
 
+/// A run that stopped on a failed step: the failure, and what the release
+/// now waits for (trying the step again, or a person resolving it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The step that failed, and the port call that failed it.
+    pub error: StepError,
+    /// The stage it stays in, what advancing still needs, and every step that failed.
+    #[serde(flatten)]
+    pub waiting: Waiting,
+}
+
+/// A failed step, with the port error that failed it: which port, which
+/// operation, the cause, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepError {
+    /// The kind of step.
+    pub step: StepKind,
+    /// Its environment, if any.
+    pub environment: Option<EnvName>,
+    /// Its target, if any.
+    pub target: Option<String>,
+    /// The port or adapter that failed (`deploy-target web-1`), or `engine`
+    /// when the engine or a person recorded the failure.
+    pub port: String,
+    /// The operation (`deploy`), or the step's name when no port call failed.
+    pub operation: String,
+    /// What happened.
+    pub cause: String,
+    /// True when trying again can help.
+    pub retryable: bool,
+}
+
+impl StepError {
+    /// The error of the most telling of `failed`: the first whose port call is
+    /// known (a target's own step rather than its environment's), else the last.
+    pub fn of(failed: &[&crate::machine::StepRecord]) -> Option<StepError> {
+        let has_call =
+            |r: &&&crate::machine::StepRecord| matches!(r.outcome, Some(StepOutcome::Failed { call: Some(_), .. }));
+        let record = failed.iter().find(has_call).or_else(|| failed.last())?;
+        let Some(StepOutcome::Failed { error, retryable, call }) = &record.outcome else { return None };
+        let (port, operation, cause) = match call {
+            Some(c) => (c.port.clone(), c.operation.clone(), c.cause.clone()),
+            None => ("engine".to_owned(), record.step.to_string(), error.clone()),
+        };
+        Some(StepError {
+            step: record.step.clone(),
+            environment: record.environment.clone(),
+            target: record.target.clone(),
+            port,
+            operation,
+            cause,
+            retryable: *retryable,
+        })
+    }
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.step)?;
+        if let Some(env) = &self.environment {
+            write!(f, " on {env}")?;
+        }
+        if let Some(target) = &self.target {
+            write!(f, " ({target})")?;
+        }
+        write!(f, " failed: {} {}: {}", self.port, self.operation, self.cause)?;
+        if self.retryable {
+            write!(f, " (retryable)")?;
+        }
+        Ok(())
+    }
+}
+
+impl RunOutcome {
+    /// What the release waits for, when the run stopped waiting or on a failed step.
+    pub fn waiting(&self) -> Option<&Waiting> {
+        match self {
+            RunOutcome::Waiting(w) | RunOutcome::Failed(Failure { waiting: w, .. }) => Some(w),
+            _ => None,
+        }
+    }
+}
+
 /// Where [`ReleaseManager::run`] stopped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -37,10 +120,16 @@ pub enum RunOutcome {
     },
     /// It needs people (approvals, evidence, an external step) or a window.
     Waiting(Waiting),
+    /// A step failed during this run and stayed failed (a build that broke,
+    /// a deployment that failed and was undone): the run stopped on it.
+    Failed(Failure),
     /// A deployment or verification failed and the release was rolled back (R-8g).
     RolledBack {
         /// Why.
         reason: String,
+        /// The port call that caused it, when a port's error did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<StepError>,
     },
     /// It is in a final stage.
     Final {
@@ -108,7 +197,11 @@ impl ReleaseManager {
             let mut outcome = Box::pin(self.run_locked(release, until)).await?;
             if let RunOutcome::Waiting(waiting) = &mut outcome {
                 let after = self.cached(release).await?;
-                waiting.failed = after.failed_since(&before).into_iter().cloned().collect();
+                let failed = after.failed_since(&before);
+                if let Some(error) = StepError::of(&failed) {
+                    waiting.failed = failed.into_iter().cloned().collect();
+                    outcome = RunOutcome::Failed(Failure { error, waiting: waiting.clone() });
+                }
             }
             Ok(outcome)
         };
@@ -187,22 +280,23 @@ impl ReleaseManager {
                 }
             }
             let Some(refusal) = refusal else { continue };
-            if let Some(reason) = self.failed_in_production(release, &stage, &refusal).await? {
+            if let Some((reason, error)) = self.failed_in_production(release, &stage, &refusal).await? {
                 self.rollback_locked(release, &reason).await?;
-                return Ok(RunOutcome::RolledBack { reason });
+                return Ok(RunOutcome::RolledBack { reason, error });
             }
             return Ok(RunOutcome::Waiting(Waiting { stage, refusal, failed: Vec::new() }));
         }
     }
 
     /// Why the release must roll back now, if it must: a failed production
-    /// deployment or smoke test, or a missed smoke-test deadline (R-8f, R-8g).
+    /// deployment or smoke test, or a missed smoke-test deadline (R-8f, R-8g);
+    /// with the failed port call, when one caused it.
     async fn failed_in_production(
         &self,
         release: &ReleaseId,
         stage: &Stage,
         refusal: &Refusal,
-    ) -> Result<Option<String>, EngineError> {
+    ) -> Result<Option<(String, Option<StepError>)>, EngineError> {
         if !self.inner.policy.lifecycle.rollback_from.contains(stage) {
             return Ok(None);
         }
@@ -218,11 +312,20 @@ impl ReleaseManager {
                 Some(StepOutcome::Failed { error, .. }) => error.clone(),
                 _ => String::new(),
             };
-            return Ok(Some(format!(
-                "{} on {} failed: {error}",
-                step.step,
-                step.environment.as_ref().map_or("-", |e| e.as_str())
-            )));
+            // The target's own failed step, started with this one, names the port call.
+            let related: Vec<&crate::machine::StepRecord> = state
+                .steps
+                .iter()
+                .filter(|s| {
+                    s.step == step.step
+                        && s.environment == step.environment
+                        && s.started_at >= step.started_at
+                        && matches!(s.outcome, Some(StepOutcome::Failed { .. }))
+                })
+                .collect();
+            let reason =
+                format!("{} on {} failed: {error}", step.step, step.environment.as_ref().map_or("-", |e| e.as_str()));
+            return Ok(Some((reason, StepError::of(&related))));
         }
         // A smoke test that ran in this stage and measured a failing value has failed (R-8f): roll
         // back now rather than at the deadline. The unmet gates of this transition are its smoke gates.
@@ -236,10 +339,10 @@ impl ReleaseManager {
             matches!(&u.requirement, crate::machine::Requirement::Gate { environment: Some(_), measured: Some(_), .. })
         });
         if let (true, Some(u)) = (smoke_ran, measured_failing) {
-            return Ok(Some(format!("smoke test failed: {}", u.requirement)));
+            return Ok(Some((format!("smoke test failed: {}", u.requirement), None)));
         }
         let late = refusal.unmet.iter().find(|u| matches!(u.requirement, crate::machine::Requirement::Deadline { .. }));
-        Ok(late.map(|u| format!("{}", u.requirement)))
+        Ok(late.map(|u| (format!("{}", u.requirement), None)))
     }
 
     /// Verifies a release in `verifying` (R-8f): runs its smoke tests, and

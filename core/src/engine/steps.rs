@@ -69,7 +69,7 @@ pub(crate) fn port_key(release: &ReleaseId, key: &str) -> String {
 fn outcome_of(result: Result<Done, PortError>) -> StepOutcome {
     match result {
         Ok((detail, output)) => StepOutcome::Succeeded { detail, output },
-        Err(e) => StepOutcome::Failed { error: e.to_string(), retryable: e.retryable },
+        Err(e) => StepOutcome::port_failed(&e),
     }
 }
 

@@ -105,7 +105,9 @@ fn bounded_outcome(outcome: &StepOutcome) -> StepOutcome {
         StepOutcome::Succeeded { detail, output } => {
             StepOutcome::Succeeded { detail: cap(detail), output: output.clone() }
         }
-        StepOutcome::Failed { error, retryable } => StepOutcome::Failed { error: cap(error), retryable: *retryable },
+        StepOutcome::Failed { error, retryable, call } => {
+            StepOutcome::Failed { error: cap(error), retryable: *retryable, call: call.clone() }
+        }
     }
 }
 

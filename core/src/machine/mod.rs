@@ -281,7 +281,31 @@ pub enum StepOutcome {
         error: String,
         /// Whether trying again can help.
         retryable: bool,
+        /// The port call that failed, when a port's error ended the step
+        /// (absent in events recorded before issue #20, and for failures the
+        /// engine or a person reports).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<FailedCall>,
     },
+}
+
+/// The port call that failed a step: the structured half of a
+/// [`crate::ports::PortError`], kept so a run can say which system failed,
+/// in which operation, and why (issue #20).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedCall {
+    /// The port or adapter, e.g. `deploy-target web-1`.
+    pub port: String,
+    /// The operation, e.g. `deploy`.
+    pub operation: String,
+    /// What happened: the error's kind and message.
+    pub cause: String,
+}
+
+impl From<&crate::ports::PortError> for FailedCall {
+    fn from(e: &crate::ports::PortError) -> Self {
+        FailedCall { port: e.port.clone(), operation: e.operation.clone(), cause: format!("{}: {}", e.kind, e.message) }
+    }
 }
 
 impl StepOutcome {
@@ -292,7 +316,12 @@ impl StepOutcome {
 
     /// A failure.
     pub fn failed(error: impl Into<String>, retryable: bool) -> Self {
-        StepOutcome::Failed { error: error.into(), retryable }
+        StepOutcome::Failed { error: error.into(), retryable, call: None }
+    }
+
+    /// The failure a port's error makes, keeping which call failed.
+    pub fn port_failed(error: &crate::ports::PortError) -> Self {
+        StepOutcome::Failed { error: error.to_string(), retryable: error.retryable, call: Some(error.into()) }
     }
 
     /// The output of a success.
