@@ -43,6 +43,26 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
     })
 }
 
+/// A JSON value a coroutine resolves with: Python data once handed over.
+pub struct Json(pub Value);
+
+impl Json {
+    /// Any serializable value, as JSON.
+    pub fn of<T: Serialize>(value: &T) -> Result<Json, crate::errors::Error> {
+        serde_json::to_value(value).map(Json).map_err(|e| crate::errors::Error::Invalid(format!("cannot convert: {e}")))
+    }
+}
+
+impl<'py> IntoPyObject<'py> for Json {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        value_to_py(py, &self.0)
+    }
+}
+
 /// Any serializable value as Python data.
 pub fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
     let value = serde_json::to_value(value).map_err(|e| invalid(format!("cannot convert: {e}")))?;

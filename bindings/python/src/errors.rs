@@ -24,7 +24,7 @@ create_exception!(
     shipwarden,
     RefusedError,
     ShipwardenError,
-    "The policy refused: `.rule`, `.stage`, `.attempted`, `.unmet` (every unmet requirement) and `.refusal`."
+    "The policy refused: `.rule`, `.stage` (a `Stage`, as `Refusal.stage`), `.attempted`, `.unmet` (every unmet requirement) and `.refusal`."
 );
 create_exception!(
     shipwarden,
@@ -36,7 +36,7 @@ create_exception!(
     shipwarden,
     AdapterError,
     ShipwardenError,
-    "An outside system (a port or the event store) failed: `.port`, `.operation`, `.kind`, `.retryable`."
+    "An outside system (a port or the event store) failed: `.port`, `.operation`, `.kind`, `.retryable`; for a failed step also `.cause` and `.error` (a `StepError`)."
 );
 create_exception!(
     shipwarden,
@@ -71,6 +71,8 @@ pub enum Error {
     Integrity(shipwarden_adapters::anchor::VerifyError),
     /// Already a Python exception.
     Py(PyErr),
+    /// A step failed at a port (a direct `deploy` whose target failed, issue #20).
+    Step(Box<shipwarden::engine::StepError>),
 }
 
 impl From<shipwarden_adapters::anchor::VerifyError> for Error {
@@ -105,6 +107,19 @@ impl From<shipwarden::ParseError> for Error {
     fn from(e: shipwarden::ParseError) -> Self {
         Error::Invalid(e.to_string())
     }
+}
+
+/// An `IntegrityError` for `release`, at no particular sequence.
+pub fn integrity(py: Python<'_>, message: String, release: Option<String>) -> PyErr {
+    let err = IntegrityError::new_err(message);
+    let release = release.into_pyobject(py).map(Bound::into_any);
+    let none = py.None().into_bound(py);
+    let attrs = [
+        ("release", release.unwrap_or_else(|_| none.clone())),
+        ("sequence", none),
+        ("retryable", pyo3::types::PyBool::new(py, false).to_owned().into_any()),
+    ];
+    with_attrs(py, err, &attrs)
 }
 
 /// A bad argument, as a Python exception.
@@ -150,6 +165,18 @@ fn retryable(py: Python<'_>, err: PyErr, retryable: bool) -> PyResult<PyErr> {
 fn convert(py: Python<'_>, error: Error) -> PyResult<PyErr> {
     match error {
         Error::Py(e) => Ok(e),
+        Error::Step(e) => {
+            let err = AdapterError::new_err(e.to_string());
+            let attrs = [
+                ("port", e.port.clone().into_pyobject(py)?.into_any()),
+                ("operation", e.operation.clone().into_pyobject(py)?.into_any()),
+                ("kind", "step_failed".into_pyobject(py)?.into_any()),
+                ("cause", e.cause.clone().into_pyobject(py)?.into_any()),
+                ("retryable", e.retryable.into_pyobject(py)?.to_owned().into_any()),
+                ("error", crate::types::StepError(*e).into_pyobject(py)?.into_any()),
+            ];
+            Ok(with_attrs(py, err, &attrs))
+        }
         Error::Invalid(message) => retryable(py, InvalidInputError::new_err(message), false),
         Error::Integrity(e) => {
             let (release, sequence) = match &e {
@@ -172,7 +199,7 @@ fn convert(py: Python<'_>, error: Error) -> PyResult<PyErr> {
                 let unmet: Vec<Unmet> = r.unmet.iter().cloned().map(Unmet::new).collect();
                 let attrs = [
                     ("rule", r.rule.to_string().into_pyobject(py)?.into_any()),
-                    ("stage", r.stage.as_ref().map(ToString::to_string).into_pyobject(py)?.into_any()),
+                    ("stage", r.stage.clone().map(crate::types::Stage).into_pyobject(py)?.into_any()),
                     ("attempted", r.attempted.clone().into_pyobject(py)?.into_any()),
                     ("unmet", PyList::new(py, unmet)?.into_any()),
                     ("refusal", Refusal(r).into_pyobject(py)?.into_any()),

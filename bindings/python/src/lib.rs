@@ -8,6 +8,7 @@ mod bench;
 mod bridge;
 mod convert;
 mod errors;
+mod events;
 mod manager;
 mod ports;
 mod types;
@@ -23,6 +24,10 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     types::register(m)?;
     m.add_class::<manager::ReleaseManager>()?;
     m.add_class::<manager::ManualClock>()?;
+    m.add_class::<events::EventStream>()?;
+    m.add_class::<events::LogStream>()?;
+    m.add_class::<events::LogEvent>()?;
+    m.add_class::<events::Subscription>()?;
     m.add_function(wrap_pyfunction!(manager::sign_statement, m)?)?;
     m.add_class::<ports::Log>()?;
     bench::register(m)?;

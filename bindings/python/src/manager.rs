@@ -15,16 +15,18 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use shipwarden::audit::ChainHash;
 use shipwarden::engine::{Ports, ReleaseManager as RManager};
-use shipwarden::machine::Evidence;
+use shipwarden::machine::{Action, Evidence};
 use shipwarden::ports::memory::{MemoryArtifacts, MemoryBackup, MemoryBuilder, MemoryNotes, MemoryStore};
 use shipwarden::ports::{Clock, ReleaseQuery};
-use shipwarden::{Actor as RActor, ApprovalId, Channel, EnvName, ReleaseId, Role, StepOutcome};
+use shipwarden::{Actor as RActor, ApprovalId, Channel, EnvName, IdentityAction, ReleaseId, Role, StepOutcome};
 use shipwarden_adapters::anchor::verify_release;
 use shipwarden_adapters::config::Loaded;
-use shipwarden_adapters::identity::{self, Approving};
+use shipwarden_adapters::identity::{self, Acting, Approving};
 
-use crate::convert::{parse, py_to_timestamp, py_to_value, timestamp_to_py};
+use crate::convert::to_py;
+use crate::convert::{Json, parse, py_to_timestamp, py_to_value, timestamp_to_py};
 use crate::errors::{Error, invalid};
+use crate::events::{EventStream, LogStream, Subscription};
 use crate::ports::{EventLoop, PyPort};
 use crate::types::{
     Actor, AuditEvent, AuditReport, Checkpoint, Plan, Policy, Release, ReleaseStatus, ReleaseSummary, RunOutcome,
@@ -373,9 +375,20 @@ impl ReleaseManager {
         Ok(Box::pin(async move { Ok(Release(m.cancel(&id, &actor, &reason).await?.as_ref().clone())) }))
     }
 
-    fn op_rollback(&self, release: &str, actor: &Bound<'_, PyAny>, reason: String) -> PyResult<BoxFut<Release>> {
-        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
-        Ok(Box::pin(async move { Ok(Release(m.rollback(&id, &actor, &reason).await?.as_ref().clone())) }))
+    fn op_rollback(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        reason: String,
+        signature: Option<String>,
+        statement: Option<String>,
+    ) -> PyResult<BoxFut<Release>> {
+        let (m, rid) = (self.inner.clone(), id(release)?);
+        let acting = self.signed_actor(release, actor, IdentityAction::Rollback, &reason, signature, statement)?;
+        Ok(Box::pin(async move {
+            let actor = acting.await?;
+            Ok(Release(m.rollback(&rid, &actor, &reason).await?.as_ref().clone()))
+        }))
     }
 
     fn op_report_step(
@@ -447,8 +460,28 @@ impl ReleaseManager {
     fn op_deploy(&self, release: &str, environment: &str) -> PyResult<BoxFut<Release>> {
         let (m, id, env) = (self.inner.clone(), id(release)?, parse::<EnvName>(environment)?);
         Ok(Box::pin(async move {
-            m.deploy(&id, &env).await?;
-            Ok(Release(m.state(&id).await?.as_ref().clone()))
+            let before = m.state(&id).await?;
+            let outcome = m.deploy(&id, &env).await?;
+            let after = m.state(&id).await?;
+            if !outcome.succeeded() {
+                // A failed deployment raises (issue #20): the target's port error, not a normal return.
+                let failed = after.failed_since(&before);
+                let error =
+                    shipwarden::engine::StepError::of(&failed).unwrap_or_else(|| shipwarden::engine::StepError {
+                        step: shipwarden::StepKind::Deploy,
+                        environment: Some(env.clone()),
+                        target: None,
+                        port: "engine".into(),
+                        operation: "deploy".into(),
+                        cause: match &outcome {
+                            StepOutcome::Failed { error, .. } => error.clone(),
+                            StepOutcome::Succeeded { detail, .. } => detail.clone(),
+                        },
+                        retryable: false,
+                    });
+                return Err(Error::Step(Box::new(error)));
+            }
+            Ok(Release(after.as_ref().clone()))
         }))
     }
 
@@ -456,6 +489,179 @@ impl ReleaseManager {
         let (m, id) = (self.inner.clone(), id(release)?);
         Ok(Box::pin(async move { Ok(m.notes(&id).await?) }))
     }
+
+    /// `at`, or the manager's clock now.
+    fn at_or_now(&self, at: Option<&Bound<'_, PyAny>>) -> PyResult<jiff::Timestamp> {
+        at.map_or_else(|| Ok(self.inner.clock().now()), py_to_timestamp)
+    }
+
+    fn op_due(&self, now: Option<&Bound<'_, PyAny>>) -> PyResult<BoxFut<Json>> {
+        let (m, now) = (self.inner.clone(), self.at_or_now(now)?);
+        Ok(Box::pin(async move {
+            let due: Vec<serde_json::Value> = m
+                .due(now)
+                .await?
+                .into_iter()
+                .map(|(release, duty)| {
+                    let mut value = serde_json::to_value(&duty).unwrap_or_default();
+                    if let Some(map) = value.as_object_mut() {
+                        map.insert("release".into(), serde_json::Value::String(release.to_string()));
+                    }
+                    value
+                })
+                .collect();
+            Ok(Json(serde_json::Value::Array(due)))
+        }))
+    }
+
+    fn op_run_due(&self, now: Option<&Bound<'_, PyAny>>) -> PyResult<BoxFut<Json>> {
+        let (m, now) = (self.inner.clone(), self.at_or_now(now)?);
+        Ok(Box::pin(async move { Json::of(&m.run_due(now).await?) }))
+    }
+
+    fn op_evidence_bundle(&self, release: &str) -> PyResult<BoxFut<Json>> {
+        let (m, id) = (self.inner.clone(), id(release)?);
+        Ok(Box::pin(async move { Json::of(&m.evidence_bundle(&id).await?) }))
+    }
+
+    fn op_preview(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        action: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<BoxFut<Json>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        let action = action_arg(action)?;
+        let at = at.map(py_to_timestamp).transpose()?;
+        Ok(Box::pin(async move { Json::of(&m.preview(&id, &actor, action, at).await?) }))
+    }
+
+    fn op_execute(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        action: &Bound<'_, PyAny>,
+    ) -> PyResult<BoxFut<Release>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        let action = action_arg(action)?;
+        Ok(Box::pin(async move { Ok(Release(m.execute(&id, &actor, action).await?.as_ref().clone())) }))
+    }
+
+    fn op_findings(&self, release: &str) -> PyResult<BoxFut<Json>> {
+        let (m, id) = (self.inner.clone(), id(release)?);
+        Ok(Box::pin(async move { Json::of(&m.state(&id).await?.findings) }))
+    }
+
+    /// The actor with the proof `signature` over `statement` gives for `action`, or as it is without them.
+    fn signed_actor(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        action: IdentityAction,
+        reason: &str,
+        signature: Option<String>,
+        statement: Option<String>,
+    ) -> PyResult<BoxFut<RActor>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        let signed = match (signature, statement) {
+            (Some(signature), Some(statement)) => Some((self.signing_config()?, signature, statement)),
+            (None, None) => None,
+            _ => {
+                return Err(invalid("signature= and statement= go together: the signature and the statement it signs"));
+            }
+        };
+        let reason = reason.to_owned();
+        Ok(Box::pin(async move {
+            let Some((config, signature, statement)) = signed else { return Ok(actor) };
+            let role = identity::acting_role(m.policy(), &actor, action)
+                .ok_or_else(|| Error::Invalid(format!("{} holds no role", actor.user)))?;
+            let what = Acting {
+                action,
+                project: &config.config.project.name,
+                release: &id,
+                role: &role,
+                user: &actor.user,
+                reason: &reason,
+            };
+            let expected = identity::action_statement(&m, &what).await?;
+            let signers = config.signers()?;
+            let proof = identity::proof_of_signature(&statement, &signature, &signers, &expected);
+            Ok(actor.with_proof(proof))
+        }))
+    }
+
+    fn op_action_statement(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        action: &str,
+        reason: String,
+    ) -> PyResult<BoxFut<String>> {
+        let (m, id, actor, config) =
+            (self.inner.clone(), id(release)?, self.resolve_actor(actor)?, self.signing_config()?);
+        let action: IdentityAction = parse(action)?;
+        let role = identity::acting_role(self.inner.policy(), &actor, action).ok_or_else(|| {
+            invalid(format!(
+                "`{action}` is signed by a rollback, override_window or emergency_plan actor; {} holds no role for it",
+                actor.user
+            ))
+        })?;
+        Ok(Box::pin(async move {
+            let what = Acting {
+                action,
+                project: &config.config.project.name,
+                release: &id,
+                role: &role,
+                user: &actor.user,
+                reason: &reason,
+            };
+            Ok(identity::action_statement(&m, &what).await?.text())
+        }))
+    }
+
+    fn op_override_window(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        reason: String,
+        signature: Option<String>,
+        statement: Option<String>,
+    ) -> PyResult<BoxFut<Release>> {
+        let (m, rid) = (self.inner.clone(), id(release)?);
+        let acting =
+            self.signed_actor(release, actor, IdentityAction::OverrideWindow, &reason, signature, statement)?;
+        Ok(Box::pin(async move {
+            let actor = acting.await?;
+            Ok(Release(m.override_window(&rid, &actor, &reason).await?.as_ref().clone()))
+        }))
+    }
+
+    fn op_publish_heads(&self, release: &str) -> PyResult<BoxFut<Json>> {
+        let (m, id) = (self.inner.clone(), id(release)?);
+        Ok(Box::pin(async move { Json::of(&m.publish_heads(&id).await?) }))
+    }
+
+    fn op_lease(&self, name: String) -> PyResult<BoxFut<Json>> {
+        let m = self.inner.clone();
+        Ok(Box::pin(async move { Json::of(&m.lease(&name).await?) }))
+    }
+
+    fn op_default_scope(&self, version: &str) -> PyResult<BoxFut<Vec<String>>> {
+        let (m, version): (_, shipwarden::Version) = (self.inner.clone(), parse(version)?);
+        Ok(Box::pin(async move { Ok(m.default_scope(&version).await?.iter().map(ToString::to_string).collect()) }))
+    }
+
+    fn op_status_at(&self, release: &str, at: &Bound<'_, PyAny>) -> PyResult<BoxFut<ReleaseStatus>> {
+        let (m, id, at) = (self.inner.clone(), id(release)?, py_to_timestamp(at)?);
+        Ok(Box::pin(async move { Ok(ReleaseStatus(m.status_at(&id, at).await?)) }))
+    }
+}
+
+/// An `Action` from its dict (`{"action": "approve", "approval": "scope", ...}`, as `to_dict()` and the audit trail spell it).
+fn action_arg(obj: &Bound<'_, PyAny>) -> PyResult<Action> {
+    let value = py_to_value(obj, "action")?;
+    serde_json::from_value(value).map_err(|e| invalid(format!("action: {e}")))
 }
 
 #[pymethods]
@@ -583,7 +789,7 @@ impl ReleaseManager {
     /// `statement` (the text it signs, from `approval_statement`) prove who
     /// approves (issue #19, R-2d): verified against the configured users'
     /// keys as `shipwarden approve --signature` does; one that does not verify is refused.
-    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new(), signature = None, statement = None))]
+    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new(), signature = None, statement = None), text_signature = "($self, release, actor, approval, *, role=None, channel='api', comment='', signature=None, statement=None)")]
     fn approve<'py>(
         &self,
         py: Python<'py>,
@@ -601,7 +807,7 @@ impl ReleaseManager {
     }
 
     /// The sync twin of `approve`, for scripts (not inside a running event loop).
-    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new(), signature = None, statement = None))]
+    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new(), signature = None, statement = None), text_signature = "($self, release, actor, approval, *, role=None, channel='api', comment='', signature=None, statement=None)")]
     fn approve_sync(
         &self,
         py: Python<'_>,
@@ -622,7 +828,7 @@ impl ReleaseManager {
     /// The statement to sign for an approval (issue #19, R-2b): the exact
     /// bytes for `ssh-keygen -Y sign -n shipwarden` or `sign_statement`,
     /// naming the release's current chain head. Needs a configuration.
-    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()))]
+    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()), text_signature = "($self, release, actor, approval, *, role=None, channel='api', comment='')")]
     fn approval_statement<'py>(
         &self,
         py: Python<'py>,
@@ -638,7 +844,7 @@ impl ReleaseManager {
     }
 
     /// The sync twin of `approval_statement`, for scripts (not inside a running event loop).
-    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()))]
+    #[pyo3(signature = (release, actor, approval, *, role = None, channel = "api", comment = String::new()), text_signature = "($self, release, actor, approval, *, role=None, channel='api', comment='')")]
     fn approval_statement_sync(
         &self,
         py: Python<'_>,
@@ -808,34 +1014,42 @@ impl ReleaseManager {
     }
 
     /// Rolls the release back (R-8g): every production target, the database, the teams told.
-    #[pyo3(signature = (release, actor, reason))]
+    ///
+    /// `signature` and `statement` (from `action_statement(release, actor,
+    /// "rollback", reason)`) prove who rolls back, as `shipwarden rollback
+    /// --signature` does (R-2d).
+    #[pyo3(signature = (release, actor, reason, *, signature = None, statement = None))]
     fn rollback<'py>(
         &self,
         py: Python<'py>,
         release: &str,
         actor: &Bound<'_, PyAny>,
         reason: String,
+        signature: Option<String>,
+        statement: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.op_rollback(release, actor, reason)?;
+        let fut = self.op_rollback(release, actor, reason, signature, statement)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `rollback`, for scripts (not inside a running event loop).
-    #[pyo3(signature = (release, actor, reason))]
+    #[pyo3(signature = (release, actor, reason, *, signature = None, statement = None))]
     fn rollback_sync(
         &self,
         py: Python<'_>,
         release: &str,
         actor: &Bound<'_, PyAny>,
         reason: String,
+        signature: Option<String>,
+        statement: Option<String>,
     ) -> PyResult<Release> {
         no_running_loop(py, "rollback")?;
-        let fut = self.op_rollback(release, actor, reason)?;
+        let fut = self.op_rollback(release, actor, reason, signature, statement)?;
         block_on(py, fut)
     }
 
     /// Reports a step people or another system performed (integration tests, a demo, a tag).
-    #[pyo3(signature = (release, actor, step, *, environment = None, ok = true, detail = String::new(), retryable = false))]
+    #[pyo3(signature = (release, actor, step, *, environment = None, ok = true, detail = String::new(), retryable = false), text_signature = "($self, release, actor, step, *, environment=None, ok=True, detail='', retryable=False)")]
     fn report_step<'py>(
         &self,
         py: Python<'py>,
@@ -852,7 +1066,7 @@ impl ReleaseManager {
     }
 
     /// The sync twin of `report_step`, for scripts (not inside a running event loop).
-    #[pyo3(signature = (release, actor, step, *, environment = None, ok = true, detail = String::new(), retryable = false))]
+    #[pyo3(signature = (release, actor, step, *, environment = None, ok = true, detail = String::new(), retryable = false), text_signature = "($self, release, actor, step, *, environment=None, ok=True, detail='', retryable=False)")]
     fn report_step_sync(
         &self,
         py: Python<'_>,
@@ -1024,6 +1238,343 @@ impl ReleaseManager {
         no_running_loop(py, "notes")?;
         let fut = self.op_notes(release)?;
         block_on(py, fut)
+    }
+
+    /// Overrides blackout windows and freezes for this release, with a
+    /// reason, by a role the calendar policy names (R-6b). `signature` and
+    /// `statement` (from `action_statement(release, actor, "override_window",
+    /// reason)`) prove who overrides when `[identity] override_window` wants it (R-2d).
+    #[pyo3(signature = (release, actor, reason, *, signature = None, statement = None))]
+    fn override_window<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        reason: String,
+        signature: Option<String>,
+        statement: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_override_window(release, actor, reason, signature, statement)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `override_window`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, reason, *, signature = None, statement = None))]
+    fn override_window_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        reason: String,
+        signature: Option<String>,
+        statement: Option<String>,
+    ) -> PyResult<Release> {
+        no_running_loop(py, "override_window")?;
+        let fut = self.op_override_window(release, actor, reason, signature, statement)?;
+        block_on(py, fut)
+    }
+
+    /// The statement to sign for a rollback, a window override or an
+    /// emergency plan (`action` is `rollback`, `override_window` or
+    /// `emergency_plan`; issue #19, R-2d), naming the release's current chain
+    /// head and the clock now. Needs a configuration.
+    #[pyo3(signature = (release, actor, action, reason))]
+    fn action_statement<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        action: &str,
+        reason: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_action_statement(release, actor, action, reason)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `action_statement`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, action, reason))]
+    fn action_statement_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        action: &str,
+        reason: String,
+    ) -> PyResult<String> {
+        no_running_loop(py, "action_statement")?;
+        let fut = self.op_action_statement(release, actor, action, reason)?;
+        block_on(py, fut)
+    }
+
+    /// Every duty due at `now` (default: the clock now) in every release
+    /// that is not final, by due time: dicts with `release`, `key`, `kind`,
+    /// `rule`, `due_at`, `deadline`, `subject`, `body`, ...
+    #[pyo3(signature = (now = None))]
+    fn due<'py>(&self, py: Python<'py>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_due(now)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `due`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (now = None))]
+    fn due_sync<'py>(&self, py: Python<'py>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        no_running_loop(py, "due")?;
+        let fut = self.op_due(now)?;
+        block_on(py, fut)?.into_pyobject(py)
+    }
+
+    /// Performs every duty due at `now` (default: the clock now), as
+    /// `shipwarden tick` does: dicts with `release`, `duty`, `outcome` and
+    /// `missed` (past its deadline: a finding was recorded, R-5c, R-6d).
+    #[pyo3(signature = (now = None))]
+    fn run_due<'py>(&self, py: Python<'py>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_run_due(now)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `run_due`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (now = None))]
+    fn run_due_sync<'py>(&self, py: Python<'py>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        no_running_loop(py, "run_due")?;
+        let fut = self.op_run_due(now)?;
+        block_on(py, fut)?.into_pyobject(py)
+    }
+
+    /// The release's evidence bundle (R-9d), signed when `[evidence]` has a
+    /// key: a dict of the JSON `shipwarden evidence bundle` writes; check it with `verify_bundle`.
+    #[pyo3(signature = (release))]
+    fn evidence_bundle<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_evidence_bundle(release)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `evidence_bundle`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release))]
+    fn evidence_bundle_sync<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        no_running_loop(py, "evidence_bundle")?;
+        let fut = self.op_evidence_bundle(release)?;
+        block_on(py, fut)?.into_pyobject(py)
+    }
+
+    /// Verifies an evidence bundle (a dict from `evidence_bundle`, or its
+    /// JSON text) as `shipwarden evidence verify` does: its signature, its
+    /// chain and its checkpoints, against `public_key` (default: the
+    /// configuration's `[evidence] public_key`). Returns what was verified;
+    /// raises `IntegrityError` when it does not verify (R-9d).
+    #[pyo3(signature = (bundle, *, public_key = None))]
+    fn verify_bundle<'py>(
+        &self,
+        py: Python<'py>,
+        bundle: &Bound<'_, PyAny>,
+        public_key: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let value = match bundle.extract::<String>() {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| invalid(format!("bundle: not JSON: {e}")))?,
+            Err(_) => py_to_value(bundle, "bundle")?,
+        };
+        let signed: shipwarden::bundle::SignedBundle =
+            serde_json::from_value(value).map_err(|e| invalid(format!("bundle: not an evidence bundle: {e}")))?;
+        let pinned = self.config.as_ref().and_then(|c| c.config.evidence.public_key.clone());
+        match shipwarden_adapters::bundle::verify(&signed, public_key.or(pinned).as_deref()) {
+            Ok(v) => Json(serde_json::json!({
+                "verified": true, "release": v.release, "head": v.head, "events": v.events,
+                "public_key": v.public_key, "checkpoints": v.checkpoints,
+                "approvals": v.approvals.iter().map(|a| serde_json::json!({
+                    "sequence": a.sequence, "approval": a.approval, "user": a.user, "role": a.role,
+                    "proof": a.proof, "fingerprint": a.fingerprint,
+                })).collect::<Vec<_>>(),
+            }))
+            .into_pyobject(py),
+            Err(e) => Err(crate::errors::integrity(
+                py,
+                format!("the evidence bundle does not verify (R-9d): {e}"),
+                Some(signed.bundle.release.to_string()),
+            )),
+        }
+    }
+
+    /// What `action` (a dict, `{"action": "approve", "approval": "scope",
+    /// "role": "product_owner", "channel": "api", "comment": ""}`, as the
+    /// audit trail spells actions) by `actor` would record at `at` (default:
+    /// now), decided exactly as the real call decides, with nothing appended:
+    /// the events as dicts, or `RefusedError`. A dry run of any command.
+    #[pyo3(signature = (release, actor, action, *, at = None))]
+    fn preview<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        action: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_preview(release, actor, action, at)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `preview`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, action, *, at = None))]
+    fn preview_sync<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        action: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        no_running_loop(py, "preview")?;
+        let fut = self.op_preview(release, actor, action, at)?;
+        block_on(py, fut)?.into_pyobject(py)
+    }
+
+    /// Performs `action` (a dict, as `preview` takes) by `actor`: what every
+    /// named method (`approve`, `advance`, ...) does underneath.
+    #[pyo3(signature = (release, actor, action))]
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        action: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_execute(release, actor, action)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `execute`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, action))]
+    fn execute_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        action: &Bound<'_, PyAny>,
+    ) -> PyResult<Release> {
+        no_running_loop(py, "execute")?;
+        let fut = self.op_execute(release, actor, action)?;
+        block_on(py, fut)
+    }
+
+    /// What the audit trail shows went wrong without stopping the release (a
+    /// missed deadline, a monitor's breach): dicts with `rule`, `step`, `detail`, `at`, ...
+    #[pyo3(signature = (release))]
+    fn findings<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_findings(release)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `findings`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release))]
+    fn findings_sync<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        no_running_loop(py, "findings")?;
+        let fut = self.op_findings(release)?;
+        block_on(py, fut)?.into_pyobject(py)
+    }
+
+    /// Publishes the release's chain heads to the configured anchors (R-9d)
+    /// now, and returns where each went (dicts); the engine also publishes at each checkpoint.
+    #[pyo3(signature = (release))]
+    fn publish_heads<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_publish_heads(release)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `publish_heads`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release))]
+    fn publish_heads_sync<'py>(&self, py: Python<'py>, release: &str) -> PyResult<Bound<'py, PyAny>> {
+        no_running_loop(py, "publish_heads")?;
+        let fut = self.op_publish_heads(release)?;
+        block_on(py, fut)?.into_pyobject(py)
+    }
+
+    /// The checkpoints whose publication failed since the last call, as
+    /// messages (a warning to show; `publish_heads` tries again).
+    fn take_unpublished(&self) -> Vec<String> {
+        self.inner.take_unpublished().iter().map(ToString::to_string).collect()
+    }
+
+    /// The public key checkpoints are signed with (`ed25519:…`), if any.
+    fn signing_key(&self) -> Option<String> {
+        self.inner.signing_key()
+    }
+
+    /// Which event store the manager uses (`memory`, `sqlite`, `postgres`).
+    #[getter]
+    fn driver(&self) -> String {
+        self.inner.driver().to_owned()
+    }
+
+    /// Who holds lease `name` (`release:ID`, `env:NAME`) and until when, as a dict; None when free.
+    #[pyo3(signature = (name))]
+    fn lease<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_lease(name)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `lease`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (name))]
+    fn lease_sync<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
+        no_running_loop(py, "lease")?;
+        let fut = self.op_lease(name)?;
+        block_on(py, fut)?.into_pyobject(py)
+    }
+
+    /// The ticket keys of the commits since the last release tag older than
+    /// `version` (R-4a): the scope a plan gets when it names none. Empty without a VCS.
+    #[pyo3(signature = (version))]
+    fn default_scope<'py>(&self, py: Python<'py>, version: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_default_scope(version)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `default_scope`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (version))]
+    fn default_scope_sync(&self, py: Python<'_>, version: &str) -> PyResult<Vec<String>> {
+        no_running_loop(py, "default_scope")?;
+        let fut = self.op_default_scope(version)?;
+        block_on(py, fut)
+    }
+
+    /// `status` as it would be judged at `at`: what each way forward would still need then.
+    #[pyo3(signature = (release, at))]
+    fn status_at<'py>(&self, py: Python<'py>, release: &str, at: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_status_at(release, at)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `status_at`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, at))]
+    fn status_at_sync(&self, py: Python<'_>, release: &str, at: &Bound<'_, PyAny>) -> PyResult<ReleaseStatus> {
+        no_running_loop(py, "status_at")?;
+        let fut = self.op_status_at(release, at)?;
+        block_on(py, fut)
+    }
+
+    /// Whom to call after `outcome` (R-2e): the escalation contacts (dicts)
+    /// when the run failed or rolled back, none otherwise.
+    fn escalation_for<'py>(&self, py: Python<'py>, outcome: PyRef<'_, RunOutcome>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.inner.escalation_for(&outcome.0))
+    }
+
+    /// The audit events appended from now on: `async for event in manager.events()`.
+    fn events(&self) -> EventStream {
+        EventStream::new(self.inner.subscribe())
+    }
+
+    /// The step log lines written from now on: `async for line in manager.logs()`.
+    fn logs(&self) -> LogStream {
+        LogStream::new(self.inner.subscribe_logs())
+    }
+
+    /// Calls `callback(event)` with each audit event appended from now on,
+    /// until the `Subscription` is closed: on the asyncio loop running now,
+    /// if any, else on a runtime thread.
+    fn on_event(&self, py: Python<'_>, callback: Py<PyAny>) -> PyResult<Subscription> {
+        crate::events::events_to(py, self.inner.subscribe(), callback)
+    }
+
+    /// Calls `callback(line)` with each step log line written from now on, until closed.
+    fn on_log(&self, py: Python<'_>, callback: Py<PyAny>) -> PyResult<Subscription> {
+        crate::events::logs_to(py, self.inner.subscribe_logs(), callback)
     }
 
     fn __repr__(&self) -> String {

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 use shipwarden::audit::{Checkpoint as RCheckpoint, Envelope};
 use shipwarden::changes::Change;
-use shipwarden::engine::{ReleaseStatus as RStatus, RunOutcome as ROutcome};
+use shipwarden::engine::{ReleaseStatus as RStatus, RunOutcome as ROutcome, StepError as RStepError};
 use shipwarden::ports::{
     BackupRef as RBackupRef, DeployRequest as RDeployRequest, Measurement as RMeasurement, Notice as RNotice,
     ReleaseSummary as RSummary, RollbackRequest as RRollbackRequest, Ticket as RTicket,
@@ -38,8 +38,27 @@ pub fn stage_arg(obj: &Bound<'_, PyAny>) -> PyResult<RStage> {
 #[pymethods]
 #[allow(non_snake_case)]
 impl Stage {
+    /// A built-in stage by name; any other name is refused naming the
+    /// built-in stages (a typo must not pass): a stage the policy adds is
+    /// `Stage.custom(name)`.
     #[new]
+    #[pyo3(text_signature = "(name)")]
     fn new(name: &str) -> PyResult<Self> {
+        let stage: RStage = parse(name)?;
+        if RStage::BUILT_IN.contains(&stage) {
+            return Ok(Stage(stage));
+        }
+        let known: Vec<&str> = RStage::BUILT_IN.iter().map(RStage::as_str).collect();
+        Err(invalid(format!(
+            "unknown stage `{name}`: the built-in stages are {}; for a stage your policy adds, use Stage.custom('{name}')",
+            known.join(", ")
+        )))
+    }
+
+    /// A stage the policy adds (`[[policy.stages]]`), by name; the engine
+    /// refuses it when the policy in force does not declare it.
+    #[staticmethod]
+    fn custom(name: &str) -> PyResult<Stage> {
         Ok(Stage(parse(name)?))
     }
 
@@ -83,6 +102,7 @@ impl Stage {
         })
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -186,7 +206,7 @@ impl Actor {
     /// `{"kind": "local", "os_user": …}` (the default). An SSH signature is
     /// not given here: pass it to `approve(signature=…, statement=…)`.
     #[new]
-    #[pyo3(signature = (user, roles = Vec::new(), *, proof = None))]
+    #[pyo3(signature = (user, roles = Vec::new(), *, proof = None), text_signature = "(user, roles=(), *, proof=None)")]
     fn new(user: String, roles: Vec<String>, proof: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         if user.trim().is_empty() {
             return Err(invalid("an actor needs a user name"));
@@ -222,6 +242,7 @@ impl Actor {
         format!("Actor('{}', {:?})", self.0.user, self.roles())
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -261,6 +282,7 @@ impl Hotfix {
         format!("Hotfix('{}', {:?})", self.0.ticket, self.0.summary)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -274,7 +296,7 @@ pub struct Plan(pub RPlan);
 #[pymethods]
 impl Plan {
     #[new]
-    #[pyo3(signature = (project, version, kind = "minor", *, release = None, scope = Vec::new(), target_date = None, dependencies = None, hotfix = None))]
+    #[pyo3(signature = (project, version, kind = "minor", *, release = None, scope = Vec::new(), target_date = None, dependencies = None, hotfix = None), text_signature = "(project, version, kind='minor', *, release=None, scope=(), target_date=None, dependencies=None, hotfix=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         project: &str,
@@ -363,6 +385,7 @@ impl Plan {
         format!("Plan('{}', '{}', '{}')", self.0.project, self.0.version, self.0.kind.as_str())
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -422,6 +445,7 @@ impl Approval {
         format!("Approval('{}', role='{}', user='{}')", self.0.approval, self.0.role, self.0.user)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -499,6 +523,7 @@ impl GateResult {
         format!("GateResult('{}', {}, {verdict})", self.0.gate, self.0.measured)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -544,6 +569,7 @@ impl ArtifactRef {
         format!("ArtifactRef('{}', '{}', sha256='{}')", self.0.name, self.0.version, self.0.sha256)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -619,6 +645,7 @@ impl Step {
         format!("Step('{}', {state})", self.0.key)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -740,6 +767,7 @@ impl Release {
         format!("Release('{id}', stage='{stage}')")
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -850,6 +878,7 @@ impl Unmet {
         self.inner.to_string()
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         value_to_py(py, &self.fields)
     }
@@ -907,6 +936,7 @@ impl Refusal {
         self.0.to_string()
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -942,24 +972,97 @@ impl ReleaseStatus {
         format!("ReleaseStatus(stage='{stage}', next={})", self.0.next.len())
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
 }
 
-/// Where a run stopped: `reached`, `waiting` (with the refusal), `rolled_back` (with the reason) or `final`.
+/// The step a run stopped on, with the port error that failed it (issue #20).
+#[pyclass(module = "shipwarden", frozen, from_py_object, eq)]
+#[derive(Clone, PartialEq)]
+pub struct StepError(pub RStepError);
+
+#[pymethods]
+impl StepError {
+    /// The kind of step (`build`, `deploy`, …).
+    #[getter]
+    fn step(&self) -> String {
+        self.0.step.to_string()
+    }
+
+    /// Its environment, if any.
+    #[getter]
+    fn environment(&self) -> Option<String> {
+        self.0.environment.as_ref().map(ToString::to_string)
+    }
+
+    /// Its target, if any.
+    #[getter]
+    fn target(&self) -> Option<String> {
+        self.0.target.clone()
+    }
+
+    /// The port or adapter that failed (`deploy-target web-1`), or `engine`.
+    #[getter]
+    fn port(&self) -> String {
+        self.0.port.clone()
+    }
+
+    /// The operation that failed (`deploy`).
+    #[getter]
+    fn operation(&self) -> String {
+        self.0.operation.clone()
+    }
+
+    /// What happened.
+    #[getter]
+    fn cause(&self) -> String {
+        self.0.cause.clone()
+    }
+
+    /// True when trying again can help.
+    #[getter]
+    fn retryable(&self) -> bool {
+        self.0.retryable
+    }
+
+    fn __str__(&self) -> String {
+        self.0.to_string()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "StepError(port='{}', operation='{}', cause='{}', retryable={})",
+            self.0.port,
+            self.0.operation,
+            self.0.cause,
+            if self.0.retryable { "True" } else { "False" }
+        )
+    }
+
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.0)
+    }
+}
+
+/// Where a run stopped: `reached`, `waiting` (with the refusal), `failed`
+/// (with the step's port error and the refusal), `rolled_back` (with the
+/// reason, and the port error when one caused it) or `final`.
 #[pyclass(module = "shipwarden", frozen, from_py_object, eq)]
 #[derive(Clone, PartialEq)]
 pub struct RunOutcome(pub ROutcome);
 
 #[pymethods]
 impl RunOutcome {
-    /// `reached`, `waiting`, `rolled_back` or `final`.
+    /// `reached`, `waiting`, `failed`, `rolled_back` or `final`.
     #[getter]
     fn outcome(&self) -> &'static str {
         match &self.0 {
             ROutcome::Reached { .. } => "reached",
             ROutcome::Waiting(_) => "waiting",
+            ROutcome::Failed(_) => "failed",
             ROutcome::RolledBack { .. } => "rolled_back",
             ROutcome::Final { .. } => "final",
         }
@@ -971,15 +1074,24 @@ impl RunOutcome {
         match &self.0 {
             ROutcome::Reached { stage } | ROutcome::Final { stage } => Some(Stage(stage.clone())),
             ROutcome::Waiting(w) => Some(Stage(w.stage.clone())),
+            ROutcome::Failed(f) => Some(Stage(f.waiting.stage.clone())),
             ROutcome::RolledBack { .. } => Some(Stage(RStage::RolledBack)),
         }
     }
 
-    /// What the release waits for, when waiting.
+    /// What the release waits for, when waiting or failed.
     #[getter]
     fn refusal(&self) -> Option<Refusal> {
+        self.0.waiting().map(|w| Refusal(w.refusal.clone()))
+    }
+
+    /// The failed step's port error (port, operation, cause, retryable), when
+    /// the run failed, or when a port's error caused a rollback.
+    #[getter]
+    fn error(&self) -> Option<StepError> {
         match &self.0 {
-            ROutcome::Waiting(w) => Some(Refusal(w.refusal.clone())),
+            ROutcome::Failed(f) => Some(StepError(f.error.clone())),
+            ROutcome::RolledBack { error, .. } => error.clone().map(StepError),
             _ => None,
         }
     }
@@ -988,7 +1100,7 @@ impl RunOutcome {
     #[getter]
     fn reason(&self) -> Option<String> {
         match &self.0 {
-            ROutcome::RolledBack { reason } => Some(reason.clone()),
+            ROutcome::RolledBack { reason, .. } => Some(reason.clone()),
             _ => None,
         }
     }
@@ -998,6 +1110,7 @@ impl RunOutcome {
         format!("RunOutcome('{}', stage='{stage}')", self.outcome())
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1074,6 +1187,7 @@ impl AuditEvent {
         )
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1139,6 +1253,7 @@ impl Checkpoint {
         format!("Checkpoint({}, '{}', stage='{}')", self.0.sequence, self.0.head, self.0.stage)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1192,6 +1307,7 @@ impl AuditReport {
         format!("AuditReport(events={}, head='{}', checkpoints={})", self.0.events, self.0.head, self.0.checkpoints)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1238,6 +1354,7 @@ impl ReleaseSummary {
         format!("ReleaseSummary('{}', stage='{}')", self.0.release, self.0.stage)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1288,6 +1405,7 @@ impl Policy {
         format!("Policy(stages={}, gates={})", self.0.stages.len(), self.0.gates.len())
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1377,6 +1495,7 @@ impl Commit {
         format!("Commit({:?}, kind={kind}, tickets={:?})", self.0.subject, self.tickets())
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1423,6 +1542,7 @@ impl ReleaseNotes {
         format!("ReleaseNotes('{}', '{version}', sections={})", self.0.project, self.0.sections.len())
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1469,6 +1589,7 @@ impl DeployRequest {
         format!("DeployRequest('{}', '{}', key='{}')", self.0.release, self.0.environment, self.0.key)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1509,6 +1630,7 @@ impl RollbackRequest {
         format!("RollbackRequest('{}', '{}', key='{}')", self.0.release, self.0.environment, self.0.key)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1555,6 +1677,7 @@ impl Notice {
         format!("Notice({:?}, audience={:?})", self.0.subject, self.audience())
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1568,7 +1691,7 @@ pub struct Measurement(pub RMeasurement);
 #[pymethods]
 impl Measurement {
     #[new]
-    #[pyo3(signature = (gate, value, *, target = None, source = String::new()))]
+    #[pyo3(signature = (gate, value, *, target = None, source = String::new()), text_signature = "(gate, value, *, target=None, source='')")]
     fn new(gate: &str, value: f64, target: Option<String>, source: String) -> PyResult<Self> {
         Ok(Measurement(RMeasurement { gate: parse(gate)?, value, target, source }))
     }
@@ -1601,6 +1724,7 @@ impl Measurement {
         format!("Measurement('{}', {})", self.0.gate, self.0.value)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1614,7 +1738,7 @@ pub struct Ticket(pub RTicket);
 #[pymethods]
 impl Ticket {
     #[new]
-    #[pyo3(signature = (key, summary, status = "Open".to_owned(), kind = "Story".to_owned(), severity = None))]
+    #[pyo3(signature = (key, summary, status = "Open".to_owned(), kind = "Story".to_owned(), severity = None), text_signature = "(key, summary, status='Open', kind='Story', severity=None)")]
     fn new(key: &str, summary: String, status: String, kind: String, severity: Option<String>) -> PyResult<Self> {
         Ok(Ticket(RTicket { key: parse(key)?, summary, status, kind, severity }))
     }
@@ -1653,6 +1777,7 @@ impl Ticket {
         format!("Ticket('{}', {:?}, status='{}')", self.0.key, self.0.summary, self.0.status)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1716,6 +1841,7 @@ impl BackupRef {
         format!("BackupRef('{}', '{}')", self.0.id, self.0.environment)
     }
 
+    /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.0)
     }
@@ -1723,7 +1849,7 @@ impl BackupRef {
 
 /// Parses a commit message into a [`Commit`] (conventional commits, ticket keys, hotfix, revert).
 #[pyfunction]
-#[pyo3(signature = (subject, body = String::new(), *, sha = String::new(), author = String::new(), parents = 1))]
+#[pyo3(signature = (subject, body = String::new(), *, sha = String::new(), author = String::new(), parents = 1), text_signature = "(subject, body='', *, sha='', author='', parents=1)")]
 pub fn parse_commit(subject: String, body: String, sha: String, author: String, parents: usize) -> Commit {
     Commit(shipwarden::changes::parse_owned(shipwarden::ports::Commit { sha, subject, body, author, parents }))
 }
@@ -1760,6 +1886,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Refusal>()?;
     m.add_class::<ReleaseStatus>()?;
     m.add_class::<RunOutcome>()?;
+    m.add_class::<StepError>()?;
     m.add_class::<AuditEvent>()?;
     m.add_class::<Checkpoint>()?;
     m.add_class::<AuditReport>()?;

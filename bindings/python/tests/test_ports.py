@@ -142,11 +142,12 @@ def test_python_exceptions_become_port_errors_retried_when_retryable() -> None:
     assert flaky.calls == 3 and flaky.deployed == ["1.0.0"]
     assert outcome.stage is not None and outcome.stage != "planned"
 
-    # A permanent failure is recorded on the step, with the target's log, and the release waits.
+    # A permanent failure is recorded on the step, with the target's log; the run says it failed (issue #20).
     manager = sw.ReleaseManager.open(clock=SATURDAY, targets={"staging": [Broken("staging-1")]})
     manager.plan_sync(RITA, sw.Plan("shop", "1.0.0"))
     waiting = drive(manager, "shop-1.0.0", skip=frozenset({"deploy"}))
-    assert waiting.stage == "built"
+    assert waiting.outcome == "failed" and waiting.stage == "built"
+    assert waiting.error is not None and waiting.error.port == "deploy-target staging-1"
     assert waiting.refusal is not None
     assert {(u.step, u.environment) for u in waiting.refusal.unmet} == {("deploy", "staging")}
     [step] = [s for s in manager.status_sync("shop-1.0.0").release.steps if s.target == "staging-1"]
