@@ -146,6 +146,11 @@ def test_preview_is_a_dry_run_of_any_action_and_execute_performs_it() -> None:
     with pytest.raises(sw.InvalidInputError) as raised:
         manager.preview_sync("shop-1.0.0", RITA, {"action": "cancl", "reason": "x"})
     assert "`cancel`" in str(raised.value), "the valid actions are named"
+    with pytest.raises(sw.InvalidInputError) as raised:
+        manager.preview_sync("shop-1.0.0", RITA, {"action": "cancel", "reason": "x", "resaon": "y"})
+    assert "unknown key `resaon`" in str(raised.value) and "action, reason" in str(raised.value)
+    with pytest.raises(TypeError, match="targtes"):
+        sw.ReleaseManager.open(targtes={})  # type: ignore[call-arg]
     release = manager.execute_sync("shop-1.0.0", RITA, {"action": "cancel", "reason": "wrong scope"})
     assert release.stage == sw.Stage.CANCELLED
 
