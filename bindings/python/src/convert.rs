@@ -63,6 +63,31 @@ impl<'py> IntoPyObject<'py> for Json {
     }
 }
 
+/// Refuses a key of `given` (the dict `parsed` was read from) that `parsed`
+/// does not keep, naming the keys it does: serde passes over unknown keys, and
+/// a typo must not pass (issue #20). `tag` is the key naming the variant
+/// (`action`, `kind`). An empty value may be one left out when empty: not judged.
+pub fn no_unknown_keys<T: Serialize>(given: &Value, parsed: &T, what: &str, tag: &str) -> PyResult<()> {
+    let kept = serde_json::to_value(parsed).map_err(|e| invalid(format!("{what}: {e}")))?;
+    let empty = |v: &Value| {
+        v.is_null() || v.as_array().is_some_and(Vec::is_empty) || v.as_object().is_some_and(serde_json::Map::is_empty)
+    };
+    let (Some(given), Some(kept)) = (given.as_object(), kept.as_object()) else { return Ok(()) };
+    let unknown: Vec<&str> =
+        given.iter().filter(|(k, v)| !kept.contains_key(*k) && !empty(v)).map(|(k, _)| k.as_str()).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let valid: Vec<&str> = kept.keys().map(String::as_str).collect();
+    Err(invalid(format!(
+        "{what}: unknown key{} `{}`; `{}` takes {}",
+        if unknown.len() > 1 { "s" } else { "" },
+        unknown.join("`, `"),
+        kept.get(tag).and_then(Value::as_str).unwrap_or(what),
+        valid.join(", ")
+    )))
+}
+
 /// Any serializable value as Python data.
 pub fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
     let value = serde_json::to_value(value).map_err(|e| invalid(format!("cannot convert: {e}")))?;

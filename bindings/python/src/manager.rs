@@ -24,7 +24,7 @@ use shipwarden_adapters::config::Loaded;
 use shipwarden_adapters::identity::{self, Acting, Approving};
 
 use crate::convert::to_py;
-use crate::convert::{Json, parse, py_to_timestamp, py_to_value, timestamp_to_py};
+use crate::convert::{Json, no_unknown_keys, parse, py_to_timestamp, py_to_value, timestamp_to_py};
 use crate::errors::{Error, invalid};
 use crate::events::{EventStream, LogStream, Subscription};
 use crate::ports::{EventLoop, PyPort};
@@ -659,30 +659,10 @@ impl ReleaseManager {
 }
 
 /// An `Action` from its dict (`{"action": "approve", "approval": "scope", ...}`, as `to_dict()` and the audit trail spell it).
-/// A key the action does not have is refused naming the keys it has: a typo must not pass.
 fn action_arg(obj: &Bound<'_, PyAny>) -> PyResult<Action> {
     let value = py_to_value(obj, "action")?;
     let action: Action = serde_json::from_value(value.clone()).map_err(|e| invalid(format!("action: {e}")))?;
-    // What the action keeps, read back: every key given must be among them (an empty value
-    // may be one the action leaves out when empty, so it is not judged).
-    let kept = serde_json::to_value(&action).map_err(|e| invalid(format!("action: {e}")))?;
-    let empty = |v: &serde_json::Value| {
-        v.is_null() || v.as_array().is_some_and(Vec::is_empty) || v.as_object().is_some_and(serde_json::Map::is_empty)
-    };
-    if let (Some(given), Some(kept)) = (value.as_object(), kept.as_object()) {
-        let unknown: Vec<&str> =
-            given.iter().filter(|(k, v)| !kept.contains_key(*k) && !empty(v)).map(|(k, _)| k.as_str()).collect();
-        if !unknown.is_empty() {
-            let valid: Vec<&str> = kept.keys().map(String::as_str).collect();
-            return Err(invalid(format!(
-                "action: unknown key{} `{}`; `{}` takes {}",
-                if unknown.len() > 1 { "s" } else { "" },
-                unknown.join("`, `"),
-                kept.get("action").and_then(serde_json::Value::as_str).unwrap_or("it"),
-                valid.join(", ")
-            )));
-        }
-    }
+    no_unknown_keys(&value, &action, "action", "action")?;
     Ok(action)
 }
 

@@ -185,12 +185,14 @@ fn platform_proof(obj: &Bound<'_, PyAny>) -> PyResult<Proof> {
         Some("rejected") => return Err(invalid("proof: `rejected` is not a proof")),
         _ => {}
     }
-    serde_json::from_value(value).map_err(|e| {
+    let proof: Proof = serde_json::from_value(value.clone()).map_err(|e| {
         invalid(format!(
             "proof: {e}; expected {{'kind': 'token', 'id': …}}, {{'kind': 'oidc', 'issuer': …, 'subject': …}}, \
              {{'kind': 'chat', 'platform': …, 'user_id': …}} or {{'kind': 'local'}}"
         ))
-    })
+    })?;
+    crate::convert::no_unknown_keys(&value, &proof, "proof", "kind")?;
+    Ok(proof)
 }
 
 /// Someone acting on a release: a user name and the roles they hold.

@@ -149,6 +149,10 @@ def test_preview_is_a_dry_run_of_any_action_and_execute_performs_it() -> None:
     with pytest.raises(sw.InvalidInputError) as raised:
         manager.preview_sync("shop-1.0.0", RITA, {"action": "cancel", "reason": "x", "resaon": "y"})
     assert "unknown key `resaon`" in str(raised.value) and "action, reason" in str(raised.value)
+    oidc = {"kind": "oidc", "issuer": "https://id.example", "subject": "ann"}
+    assert sw.Actor("ann", ["qa_lead"], proof=oidc).proof["issuer"] == "https://id.example"
+    with pytest.raises(sw.InvalidInputError, match="unknown key `emial`"):
+        sw.Actor("ann", ["qa_lead"], proof={**oidc, "emial": "ann@example.com"})
     with pytest.raises(TypeError, match="targtes"):
         sw.ReleaseManager.open(targtes={})  # type: ignore[call-arg]
     release = manager.execute_sync("shop-1.0.0", RITA, {"action": "cancel", "reason": "wrong scope"})
