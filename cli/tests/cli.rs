@@ -808,6 +808,11 @@ fn a_failed_deploy_step_is_exit_5_with_the_steps_error_and_escalates_r8e_r2e() {
     let out = p.expect(5, &["advance", "shop-1.0.0", "--as", "dana"]);
     assert!(out.contains("deploy staging-1 on staging (attempt 1) failed"), "{out}");
     assert!(out.contains("no space left on device"), "{out}");
+    // The outcome says the run failed, and which port call failed it (issue #20).
+    assert!(
+        out.contains("failed in built: deploy on staging (staging-1) failed: deploy-target staging-1 deploy"),
+        "{out}"
+    );
     // The engine names whom to call (R-2e).
     assert!(out.contains("escalate (R-2e): Casey (cto) <casey@example.com>"), "{out}");
     // Again, in JSON: one document, the error, with its code.
