@@ -1494,12 +1494,12 @@ impl ReleaseManager {
         self.inner.take_unpublished().iter().map(ToString::to_string).collect()
     }
 
-    /// The public key checkpoints are signed with (`ed25519:…`), if any.
+    /// The public key (ed25519, hex) checkpoints are signed with, if any.
     fn signing_key(&self) -> Option<String> {
         self.inner.signing_key()
     }
 
-    /// Which event store the manager uses (`memory`, `sqlite`, `postgres`).
+    /// This manager's driver id (`host:pid-random`): the start of the holder of every lease it takes (see `lease`).
     #[getter]
     fn driver(&self) -> String {
         self.inner.driver().to_owned()

@@ -1109,7 +1109,12 @@ impl RunOutcome {
 
     fn __repr__(&self) -> String {
         let stage = self.stage().map_or("-".to_owned(), |s| s.0.to_string());
-        format!("RunOutcome('{}', stage='{stage}')", self.outcome())
+        let why = match (self.error(), self.reason()) {
+            (Some(e), _) => format!(", error='{}'", e.0),
+            (None, Some(reason)) => format!(", reason='{reason}'"),
+            (None, None) => String::new(),
+        };
+        format!("RunOutcome('{}', stage='{stage}'{why})", self.outcome())
     }
 
     /// The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it.

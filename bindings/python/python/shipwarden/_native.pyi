@@ -1255,10 +1255,10 @@ class ReleaseManager:
         messages (a warning to show; `publish_heads` tries again).
         """
     def signing_key(self) -> str | None:
-        """The public key checkpoints are signed with (`ed25519:…`), if any."""
+        """The public key (ed25519, hex) checkpoints are signed with, if any."""
     @property
     def driver(self) -> str:
-        """Which event store the manager uses (`memory`, `sqlite`, `postgres`)."""
+        """This manager's driver id (`host:pid-random`): the start of the holder of every lease it takes (see `lease`)."""
     async def lease(self, name: str) -> dict[str, Any] | None:
         """Who holds lease `name` (`release:ID`, `env:NAME`) and until when, as a dict; None when free."""
     def lease_sync(self, name: str) -> dict[str, Any] | None:
