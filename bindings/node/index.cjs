@@ -374,6 +374,11 @@ function releaseNotes(project, commits, options = {}) {
   return sync(() => native.releaseNotes(project, commits, options.version, options.date))
 }
 
+/** The commented `shipwarden.toml` that `shipwarden init` writes for `project`. */
+function defaultConfig(project) {
+  return sync(() => native.defaultConfig(project))
+}
+
 /** Signs an approval statement with an SSH key file (or a `.pub` whose private half ssh-agent holds): the armored signature. */
 function signStatement(statement, keyFile) {
   return sync(() => native.signStatement(statement, keyFile))
@@ -399,4 +404,5 @@ module.exports = {
   parseCommit,
   releaseNotes,
   signStatement,
+  defaultConfig,
 }

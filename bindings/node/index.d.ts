@@ -24,6 +24,9 @@ import type {
   Unmet,
   VerifyOptions,
 } from './native'
+import type { Config } from './config'
+
+export type * from './config'
 
 export type {
   Actor,
@@ -264,7 +267,7 @@ export declare class IntegrityError extends ShipwardenError {
 export declare class ReleaseManager {
   private constructor()
   /** Opens a manager from a shipwarden.toml path, an object of the same shape, or nothing (in memory). */
-  static open(config?: string | Record<string, unknown> | null, options?: OpenOptions): Promise<ReleaseManager>
+  static open(config?: string | Config | null, options?: OpenOptions): Promise<ReleaseManager>
   actor(user: string): Actor
   advanceClock(seconds: number): void
   policyToml(): string
@@ -302,6 +305,8 @@ export declare class ReleaseManager {
 
 /** Signs an approval statement with an SSH key file (or a `.pub` whose private half ssh-agent holds). */
 export declare function signStatement(statement: string, keyFile: string): string
+/** The commented `shipwarden.toml` that `shipwarden init` writes for `project` (the shape of a config object: `Config`). */
+export declare function defaultConfig(project: string): string
 
 /** Parses a commit message. */
 export declare function parseCommit(subject: string, options?: Omit<CommitInput, 'subject'>): Commit

@@ -15,5 +15,6 @@ export const {
   parseCommit,
   releaseNotes,
   signStatement,
+  defaultConfig,
 } = shipwarden
 export default shipwarden

@@ -261,6 +261,13 @@ export interface CommitInput {
   parents?: number
 }
 
+/**
+ * The commented `shipwarden.toml` that `shipwarden init` writes for
+ * `project`: a starting point to edit, or to read the shape of a config
+ * object from (`config.d.ts` types it).
+ */
+export declare function defaultConfig(project: string): string
+
 /** Options of `recordEvidence`. */
 export interface EvidenceOptions {
   /** The environment measured. */

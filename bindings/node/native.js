@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.ReleaseManager = nativeBinding.ReleaseManager
 module.exports.Subscription = nativeBinding.Subscription
 module.exports.benchJsPort = nativeBinding.benchJsPort
+module.exports.defaultConfig = nativeBinding.defaultConfig
 module.exports.parseCommit = nativeBinding.parseCommit
 module.exports.portLog = nativeBinding.portLog
 module.exports.releaseNotes = nativeBinding.releaseNotes

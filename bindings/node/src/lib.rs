@@ -9,3 +9,11 @@ pub mod errors;
 pub mod manager;
 pub mod ports;
 pub mod types;
+
+/// The commented `shipwarden.toml` that `shipwarden init` writes for
+/// `project`: a starting point to edit, or to read the shape of a config
+/// object from (`config.d.ts` types it).
+#[napi_derive::napi]
+pub fn default_config(project: String) -> String {
+    shipwarden_adapters::config::template(&project)
+}

@@ -220,16 +220,13 @@ impl ReleaseManager {
         let loaded = match config {
             None => None,
             Some(text) if text.trim_start().starts_with('{') => {
-                let value: toml::Value =
+                let value: serde_json::Value =
                     serde_json::from_str(&text).map_err(|e| errors::invalid(format!("config: {e}")))?;
-                let toml = toml::to_string(&value).map_err(|e| errors::invalid(format!("config: {e}")))?;
                 let base = match &options.base_dir {
                     Some(b) => PathBuf::from(b),
                     None => std::env::current_dir().map_err(errors::invalid)?,
                 };
-                Some(Arc::new(
-                    Loaded::parse(&toml, &base.join("shipwarden.toml")).map_err(errors::config)?.defer_secrets(),
-                ))
+                Some(Arc::new(Loaded::from_value(value, &base).map_err(errors::config)?.defer_secrets()))
             }
             Some(path) => {
                 Some(Arc::new(Loaded::read(std::path::Path::new(&path)).map_err(errors::config)?.defer_secrets()))
