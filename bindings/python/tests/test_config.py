@@ -59,3 +59,20 @@ def test_the_commented_default_is_what_init_writes_and_opens(tmp_path: Path) -> 
     (tmp_path / "shipwarden.toml").write_text(text)
     manager = sw.ReleaseManager.open(tmp_path / "shipwarden.toml")
     assert manager.list_sync() == []
+
+
+def test_hostile_dicts_are_clear_errors_not_crashes() -> None:
+    # A dict that contains itself, data nested deeper than any config, a number beyond 64 bits.
+    looped: dict[str, object] = {"name": "shop"}
+    looped["self"] = looped
+    deep: list[object] = []
+    for _ in range(10_000):
+        deep = [deep]
+    for config, where in [
+        ({"project": looped}, "project.self"),
+        ({"project": {"name": "shop"}, "policy": {"x": deep}}, "policy.x"),
+        ({"project": {"name": "shop"}, "engine": {"lease_ttl": 2**70}}, "engine.lease_ttl"),
+    ]:
+        with pytest.raises(sw.InvalidInputError) as raised:
+            sw.ReleaseManager.open(config)  # type: ignore[arg-type]
+        assert where in str(raised.value), str(raised.value)
