@@ -100,3 +100,11 @@ pub fn verify(e: shipwarden_adapters::anchor::VerifyError) -> napi::Error {
         other => encode(json!({"code": "INTEGRITY", "message": other.to_string(), "retryable": false})),
     }
 }
+
+/// An evidence bundle that does not verify (R-9d): an integrity failure, as `shipwarden evidence verify` says.
+pub fn bundle(e: shipwarden::bundle::BundleError, release: Option<&str>) -> napi::Error {
+    encode(json!({
+        "code": "INTEGRITY", "message": format!("the evidence bundle does not verify (R-9d): {e}"),
+        "release": release, "sequence": null, "retryable": false,
+    }))
+}
