@@ -15,5 +15,6 @@ export const {
   parseCommit,
   releaseNotes,
   signStatement,
+  verifyEvidence,
 } = shipwarden
 export default shipwarden
