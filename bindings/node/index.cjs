@@ -498,11 +498,21 @@ class ReleaseManager {
   history(release) {
     return call(() => this.#native.history(string('release', release)))
   }
+  /** The stages the policy declares, in order: the built-in ones and its own. */
+  stages() {
+    return this.#native.declaredStages()
+  }
+  /** A list query, its stage one the policy declares: a typo would otherwise match nothing, silently. */
+  #query(query) {
+    const q = QUERY('query', query)
+    if (q?.stage !== undefined) check.oneOf(this.stages())('query.stage', q.stage)
+    return q
+  }
   list(query) {
-    return call(() => this.#native.list(QUERY('query', query)))
+    return call(() => this.#native.list(this.#query(query)))
   }
   listChecked(query) {
-    return call(() => this.#native.listChecked(QUERY('query', query)))
+    return call(() => this.#native.listChecked(this.#query(query)))
   }
   lease(name) {
     return call(() => this.#native.lease(string('name', name)))

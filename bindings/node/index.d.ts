@@ -399,6 +399,8 @@ export declare class ReleaseManager {
   advanceClock(seconds: number): void
   /** The policy in force, as TOML. */
   policyToml(): string
+  /** The stages the policy declares, in order: the built-in ones and its own. */
+  stages(): Stage[]
   /** This manager's driver id: the start of the holder of every lease it takes. */
   driver(): string
   /** The configured checkpoint and bundle signer's public key (hex); null without one. */

@@ -92,6 +92,8 @@ export declare class ReleaseManager {
   advanceClock(seconds: number): void
   /** The policy as TOML. */
   policyToml(): string
+  /** The stages the policy declares, in order: the built-in ones and its own. */
+  declaredStages(): Array<string>
   /**
    * Plans a release (R-1a, R-3); `{ signature, statement }` (from
    * `actionStatement(…, 'emergency_plan', justification)`) prove who plans

@@ -302,6 +302,12 @@ impl ReleaseManager {
         self.inner.policy().to_toml()
     }
 
+    /// The stages the policy declares, in order: the built-in ones and its own.
+    #[napi]
+    pub fn declared_stages(&self) -> Vec<String> {
+        self.inner.policy().stages.iter().map(|s| s.name.to_string()).collect()
+    }
+
     /// Plans a release (R-1a, R-3); `{ signature, statement }` (from
     /// `actionStatement(…, 'emergency_plan', justification)`) prove who plans
     /// an emergency release where `[identity]` asks for it (R-2d).

@@ -74,6 +74,9 @@ test('unknown option keys are refused naming the valid keys (targtes, …)', asy
   )
   const manager = await planned()
   await rejectsAt(() => manager.list({ projcet: 'shop' }), 'query.projcet', /did you mean `project`/)
+  // A stage nobody declares would match nothing, silently.
+  await rejectsAt(() => manager.list({ stage: 'relased' }), 'query.stage', /did you mean `released`\?.*planned, scope_approved/)
+  assert.deepEqual(manager.stages(), Object.values(sw.Stage))
   await rejectsAt(() => manager.approve('shop-1.4.0', RITA, 'scope', { rol: 'product_owner' }), 'options.rol', /valid keys: role, channel, comment/)
   await rejectsAt(() => manager.plan(RITA, { project: 'shop', version: '1.5.0', scopes: ['SHOP-1'] }), 'plan.scopes', /did you mean `scope`/)
   await rejectsAt(() => manager.recordEvidence('shop-1.4.0', RITA, 'coverage', 0.9, 'ci', { env: 'prod' }), 'options.env', /valid keys: environment, target/)
