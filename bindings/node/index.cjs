@@ -233,7 +233,17 @@ const EVIDENCE = optional(shape({ environment: optional(string), target: optiona
 const STEP = optional(shape({ environment: optional(string), ok: optional(boolean), detail: optional(string), retryable: optional(boolean) }))
 const RESOLVE = shape({ done: boolean, reason: string })
 const QUERY = optional(shape({ project: optional(string), stage: optional(string), environment: optional(string), limit: optional(check.count) }))
-const VERIFY = optional(shape({ head: optional(string) }))
+const BUNDLE = (path, v) => {
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v)
+    } catch (error) {
+      throw invalidInput(path, `not JSON: ${error.message}`)
+    }
+  }
+  return isObject(v) ? v : fail(path, 'an evidence bundle (an object, or its JSON text)', v)
+}
+const VERIFY = optional(shape({ head: optional(string), published: optional(string), bundle: optional(BUNDLE) }))
 const AT = optional(shape({ at: optional(time) }))
 const PREVIEW = shape({
   action: check.oneOf(['plan', 'approve', 'record_evidence', 'advance', 'schedule', 'override_window', 'resolve_step', 'cancel']),
@@ -270,16 +280,6 @@ const OPEN = optional(
 const COMMIT_OPTIONS = optional(shape({ body: optional(string), sha: optional(string), author: optional(string), parents: optional(check.count) }))
 const COMMIT = shape({ subject: string, body: optional(string), sha: optional(string), author: optional(string), parents: optional(check.count) })
 const NOTES_OPTIONS = optional(shape({ version: optional(string), date: optional(string) }))
-const BUNDLE = (path, v) => {
-  if (typeof v === 'string') {
-    try {
-      v = JSON.parse(v)
-    } catch (error) {
-      throw invalidInput(path, `not JSON: ${error.message}`)
-    }
-  }
-  return isObject(v) ? v : fail(path, 'an evidence bundle (an object, or its JSON text)', v)
-}
 const KEY = optional(shape({ publicKey: optional(string) }))
 const IDENTITY_ACTION = check.oneOf(['rollback', 'override_window', 'emergency_plan'])
 

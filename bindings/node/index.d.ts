@@ -417,7 +417,11 @@ export declare class ReleaseManager {
   actionStatement(release: string, actor: Who, action: SignedAction, reason: string): Promise<string>
   /** The release's signed checkpoints, by sequence (R-9d); not verified here: see `verifyAudit`. */
   checkpoints(release: string): Promise<Checkpoint[]>
-  /** Verifies the audit trail as `audit --verify` does (R-9d), against `head` when given; rejects with `IntegrityError` naming the sequence. */
+  /**
+   * Verifies the audit trail as `audit --verify` does (R-9d): its chain and checkpoints, and what is known
+   * from elsewhere: a `head` hash, `published` signed heads (a `<release>.heads.json`, a checkpoint, a ticket
+   * comment), an evidence `bundle`. Rejects with `IntegrityError` where they disagree.
+   */
   verifyAudit(release: string, options?: VerifyOptions): Promise<AuditReport>
   /** Records a measured value for a gate, in the gate's unit (a ratio gate takes 0.93, not 93) (R-7g). */
   recordEvidence(release: string, actor: Who, gate: string, value: number, source: string, options?: EvidenceOptions): Promise<Release>

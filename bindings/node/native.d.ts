@@ -846,4 +846,11 @@ export declare function verifyEvidence(bundle: Record<string, unknown>, publicKe
 export interface VerifyOptions {
   /** A head hash known from elsewhere (a ticket, the notes): the chain must end there. */
   head?: string
+  /**
+   * Signed heads published outside the store (R-9d): a `<release>.heads.json`, one checkpoint as
+   * JSON, or a release-ticket comment holding one. The chain must hold each of them.
+   */
+  published?: string
+  /** A signed evidence bundle (`evidenceBundle`): it must verify, and the chain must hold its head. */
+  bundle?: Record<string, unknown>
 }

@@ -108,3 +108,11 @@ pub fn bundle(e: shipwarden::bundle::BundleError, release: Option<&str>) -> napi
         "release": release, "sequence": null, "retryable": false,
     }))
 }
+
+/// A trail that does not agree with what is known of it from elsewhere (R-9d).
+pub fn integrity(release: &shipwarden::ReleaseId, e: impl std::fmt::Display) -> napi::Error {
+    encode(json!({
+        "code": "INTEGRITY", "message": format!("the audit trail of {release} does not verify (R-9d): {e}"),
+        "release": release.to_string(), "sequence": null, "retryable": false,
+    }))
+}

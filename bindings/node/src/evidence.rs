@@ -4,6 +4,9 @@
 
 use napi_derive::napi;
 
+use shipwarden::ReleaseId;
+use shipwarden::audit::{ChainHash, PublishedHeads, check_checkpoints, verify_head_at};
+
 use crate::errors;
 use crate::manager::{ReleaseManager, id};
 
@@ -101,6 +104,49 @@ pub fn verify_evidence(bundle: serde_json::Value, public_key: Option<String>) ->
             })
             .collect(),
     })
+}
+
+impl ReleaseManager {
+    /// Checks the chain against signed heads published outside the store
+    /// (R-9d), as `shipwarden audit --verify --published` does: each is signed
+    /// by a trusted key (or this manager's signer) and the chain holds its head
+    /// at its sequence.
+    pub(crate) async fn verify_published(
+        &self,
+        release: &ReleaseId,
+        text: &str,
+        trusted: &[String],
+    ) -> napi::Result<()> {
+        let heads = PublishedHeads::read(text).map_err(|e| errors::invalid(format!("options.published: {e}")))?;
+        if heads.release != release.as_str() {
+            return Err(errors::invalid(format!("options.published: it holds the heads of {}", heads.release)));
+        }
+        if heads.checkpoints.is_empty() {
+            return Err(errors::invalid("options.published: it holds no signed head"));
+        }
+        let history = self.inner.history(release).await.map_err(errors::engine)?;
+        let mut keys: Vec<String> = trusted.iter().cloned().chain(self.inner.signing_key()).collect();
+        keys.iter_mut().for_each(|k| *k = k.trim().to_ascii_lowercase());
+        check_checkpoints(&history, &heads.checkpoints, &keys, &shipwarden_adapters::anchor::Ed25519Check)
+            .map_err(|e| errors::integrity(release, format!("against the published heads: {e}")))?;
+        Ok(())
+    }
+
+    /// Checks an evidence bundle and that `history` holds its head at its sequence (R-9d).
+    pub(crate) fn verify_bundle_head(
+        &self,
+        release: &ReleaseId,
+        history: &[shipwarden::audit::Envelope],
+        bundle: serde_json::Value,
+    ) -> napi::Result<()> {
+        let pinned = self.config.as_ref().and_then(|c| c.config.evidence.public_key.clone());
+        let verified = self::verify_evidence(bundle, pinned)?;
+        if verified.release != release.as_str() {
+            return Err(errors::invalid(format!("options.bundle: it is the bundle of {}", verified.release)));
+        }
+        let head: ChainHash = verified.head.parse().map_err(errors::parse)?;
+        verify_head_at(history, verified.events as u64, &head).map_err(|e| errors::integrity(release, e))
+    }
 }
 
 #[napi]

@@ -423,12 +423,21 @@ impl ReleaseManager {
     #[napi]
     pub async fn verify_audit(&self, release: String, options: Option<VerifyOptions>) -> napi::Result<AuditReport> {
         let id = id(&release)?;
-        let head: Option<ChainHash> = options.and_then(|o| o.head).as_deref().map(parse).transpose()?;
+        let options = options.unwrap_or(VerifyOptions { head: None, published: None, bundle: None });
+        let head: Option<ChainHash> = options.head.as_deref().map(parse).transpose()?;
         let trusted: Vec<String> = match &self.config {
             Some(c) => c.config.evidence.public_key.iter().chain(&c.config.evidence.trusted_keys).cloned().collect(),
             None => Vec::new(),
         };
-        let (_, report) = verify_release(&self.inner, &id, &trusted, head.as_ref()).await.map_err(errors::verify)?;
+        // Heads published outside the store first, as `audit --verify --published` does: a rewrite is named against them.
+        if let Some(text) = &options.published {
+            self.verify_published(&id, text, &trusted).await?;
+        }
+        let (history, report) =
+            verify_release(&self.inner, &id, &trusted, head.as_ref()).await.map_err(errors::verify)?;
+        if let Some(bundle) = options.bundle {
+            self.verify_bundle_head(&id, &history, bundle)?;
+        }
         Ok(AuditReport::from(&report))
     }
 
@@ -713,6 +722,12 @@ pub struct ApproveOptions {
 pub struct VerifyOptions {
     /// A head hash known from elsewhere (a ticket, the notes): the chain must end there.
     pub head: Option<String>,
+    /// Signed heads published outside the store (R-9d): a `<release>.heads.json`, one checkpoint as
+    /// JSON, or a release-ticket comment holding one. The chain must hold each of them.
+    pub published: Option<String>,
+    /// A signed evidence bundle (`evidenceBundle`): it must verify, and the chain must hold its head.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub bundle: Option<serde_json::Value>,
 }
 
 /// Signs `statement` with an SSH private key file (unencrypted), or with a

@@ -143,6 +143,20 @@ test('an evidence bundle, signed, verifies offline; a changed one rejects with I
   await assert.rejects(sw.verifyEvidence(bundle, { publicKey: '00'.repeat(32) }), sw.IntegrityError)
   await assert.rejects(sw.verifyEvidence('{not json'), { name: 'InvalidInputError', path: 'bundle' })
 
+  // verifyAudit against what is known from elsewhere: a published signed head and the bundle (R-9d).
+  const [checkpoint] = bundle.bundle.checkpoints ?? []
+  assert.ok(checkpoint, 'the plan was checkpointed')
+  const report = await manager.verifyAudit('shop-1.0.0', { published: JSON.stringify(checkpoint), bundle })
+  assert.equal(report.ok, true)
+  const flipped = checkpoint.head.slice(0, -1) + (checkpoint.head.endsWith('0') ? '1' : '0')
+  await assert.rejects(manager.verifyAudit('shop-1.0.0', { published: JSON.stringify({ ...checkpoint, head: flipped }) }), (e) => {
+    assert.ok(e instanceof sw.IntegrityError, `${e.name}: ${e.message}`)
+    assert.match(e.message, /published heads/)
+    return true
+  })
+  await assert.rejects(manager.verifyAudit('shop-1.0.0', { published: 'nothing here' }), { name: 'InvalidInputError' })
+  await assert.rejects(manager.verifyAudit('shop-1.0.0', { bundle: changed }), sw.IntegrityError)
+
   assert.deepEqual(await manager.publishHeads('shop-1.0.0'), [], 'no destination is configured')
   assert.deepEqual(manager.takeUnpublished(), [])
 })
