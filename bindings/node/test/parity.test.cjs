@@ -53,6 +53,28 @@ test('parity.toml names a ReleaseManager method for every Rust operation, or a r
   }
 })
 
+/** Every `pub fn` / `pub async fn` inside `impl ReleaseManager` blocks of core/src/engine, when the sources are here. */
+function rustOperations() {
+  const dir = path.join(__dirname, '..', '..', '..', 'core', 'src', 'engine')
+  if (!fs.existsSync(dir)) return null
+  const names = new Set()
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.rs'))) {
+    const text = fs.readFileSync(path.join(dir, file), 'utf8')
+    for (const block of text.matchAll(/^impl ReleaseManager \{\n([\s\S]*?)^\}/gm)) {
+      for (const fn of block[1].matchAll(/^    pub (?:async )?fn (\w+)/gm)) names.add(fn[1])
+    }
+  }
+  return names
+}
+
+test('parity.toml lists exactly the Rust ReleaseManager operations (issue #20)', (t) => {
+  const rust = rustOperations()
+  if (rust === null) return t.skip('no core sources beside this package')
+  const listed = new Set(readParity().keys())
+  assert.deepEqual([...rust].filter((n) => !listed.has(n)).sort(), [], 'operations missing from parity.toml')
+  assert.deepEqual([...listed].filter((n) => !rust.has(n)).sort(), [], 'parity.toml names operations Rust does not have')
+})
+
 test('preview: the decision a command would meet, nothing recorded (dry run)', async () => {
   const manager = await openManager(environments(), new Inbox())
   await manager.plan(RITA, { project: 'shop', version: '1.4.0' })
