@@ -309,9 +309,16 @@ function makeLog(id) {
 const LOGGED = new Set(['deploy', 'rollback'])
 
 /** A port object as the addon calls it: each method takes one array of arguments and returns a Promise. */
-function normalize(obj, role, methods) {
-  if (obj === null || typeof obj !== 'object') {
-    throw new InvalidInputError(`a ${role} must be an object with ${methods.join(', ')}`, { code: 'INVALID_INPUT' })
+function normalize(obj, role, methods, path) {
+  if (obj === null || typeof obj !== 'object') fail(path, `a ${role}: an object with ${methods.join(', ')}`, obj)
+  const missing = REQUIRED[role].filter((m) => typeof obj[m] !== 'function')
+  if (missing.length > 0) {
+    // A misspelt method would otherwise be found missing only when the engine first calls it.
+    const own = methodNames(obj).filter((m) => !methods.includes(m))
+    const hints = missing.map((m) => closest(m, own)).map((near, i) => (near ? ` (\`${near}\`: did you mean \`${missing[i]}\`?)` : ''))
+    const name = typeof obj.name === 'string' ? obj.name : obj.constructor?.name ?? 'it'
+    const list = missing.map((m, i) => `${m}()${hints[i]}`).join(', ')
+    throw invalidInput(path, `${name} cannot serve as a ${role}: it has no ${list}; a ${role}'s methods: ${methods.join(', ')}`)
   }
   const port = { name: typeof obj.name === 'string' ? obj.name : obj.constructor?.name ?? role }
   for (const method of methods) {
@@ -349,11 +356,32 @@ const METHODS = {
   backup: ['backup', 'verify', 'restore', 'find'],
 }
 
-function envPorts(map, role, methods) {
-  if (!map) return undefined
+/** The methods `obj` has, its class's included. */
+function methodNames(obj) {
+  const names = new Set()
+  for (let o = obj; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor' && typeof obj[name] === 'function') names.add(name)
+  }
+  return [...names]
+}
+
+/** The methods each kind of port must have; the others are optional. */
+const REQUIRED = {
+  'deploy-target': ['deploy', 'rollback'],
+  notifier: ['send'],
+  probe: ['check'],
+  ticketing: ['get', 'openBugs', 'comment', 'transition', 'createReleaseTicket'],
+  'artifact-store': ['put', 'get', 'exists', 'versions'],
+  backup: ['backup', 'verify', 'restore'],
+}
+
+function envPorts(map, role, methods, path) {
+  if (map === undefined) return undefined
   const out = {}
-  for (const [env, list] of Object.entries(map)) {
-    out[env] = (Array.isArray(list) ? list : [list]).map((p) => normalize(p, role, methods))
+  for (const [env, list] of Object.entries(check.record(check.any)(path, map))) {
+    out[env] = Array.isArray(list)
+      ? list.map((p, i) => normalize(p, role, methods, `${path}.${env}[${i}]`))
+      : [normalize(list, role, methods, `${path}.${env}`)]
   }
   return out
 }
@@ -384,13 +412,13 @@ class ReleaseManager {
       }
       const o = OPEN('options', options) ?? {}
       const ports = {
-        targets: envPorts(o.targets, 'deploy-target', METHODS.target),
-        checks: envPorts(o.checks, 'probe', METHODS.probe),
-        smoke: envPorts(o.smoke, 'probe', METHODS.probe),
-        notifiers: o.notifiers?.map((n) => normalize(n, 'notifier', METHODS.notifier)),
-        ticketing: o.ticketing && normalize(o.ticketing, 'ticketing', METHODS.ticketing),
-        artifacts: o.artifacts && normalize(o.artifacts, 'artifact-store', METHODS.artifacts),
-        backup: o.backup && normalize(o.backup, 'backup', METHODS.backup),
+        targets: envPorts(o.targets, 'deploy-target', METHODS.target, 'options.targets'),
+        checks: envPorts(o.checks, 'probe', METHODS.probe, 'options.checks'),
+        smoke: envPorts(o.smoke, 'probe', METHODS.probe, 'options.smoke'),
+        notifiers: o.notifiers?.map((n, i) => normalize(n, 'notifier', METHODS.notifier, `options.notifiers[${i}]`)),
+        ticketing: o.ticketing && normalize(o.ticketing, 'ticketing', METHODS.ticketing, 'options.ticketing'),
+        artifacts: o.artifacts && normalize(o.artifacts, 'artifact-store', METHODS.artifacts, 'options.artifacts'),
+        backup: o.backup && normalize(o.backup, 'backup', METHODS.backup, 'options.backup'),
       }
       return new ReleaseManager(await native.ReleaseManager.open(text, { baseDir: o.baseDir, clock: o.clock }, ports))
     })
@@ -651,7 +679,7 @@ function verifyEvidence(bundle, options) {
 
 /** For benches/node_overhead.cjs: a JS deploy target's `status` called from Rust `n` times; mean ns. */
 function benchJsPort(target, n) {
-  return call(sync(() => native.benchJsPort(normalize(target, 'deploy-target', METHODS.target), n)))
+  return call(() => native.benchJsPort(normalize(target, 'deploy-target', METHODS.target, 'target'), n))
 }
 
 module.exports = {

@@ -72,6 +72,14 @@ test('unknown option keys are refused naming the valid keys (targtes, …)', asy
     'options.targtes',
     /did you mean `targets`\?.*valid keys: baseDir, clock, targets/,
   )
+  // A port's misspelt method is named when the manager opens, not when the engine first calls it.
+  class Host {
+    deploy() {}
+    rollbak() {}
+  }
+  await rejectsAt(() => sw.ReleaseManager.open(null, { targets: { prod: [new Host()] } }), 'options.targets.prod[0]', /Host cannot serve as a deploy-target: it has no rollback\(\) \(`rollbak`: did you mean `rollback`\?\)/)
+  await rejectsAt(() => sw.ReleaseManager.open(null, { notifiers: [{ name: 'chat' }] }), 'options.notifiers[0]', /chat cannot serve as a notifier: it has no send\(\)/)
+  await rejectsAt(() => sw.ReleaseManager.open(null, { targets: { prod: 'web-1' } }), 'options.targets.prod', /got string/)
   const manager = await planned()
   await rejectsAt(() => manager.list({ projcet: 'shop' }), 'query.projcet', /did you mean `project`/)
   // A stage nobody declares would match nothing, silently.
