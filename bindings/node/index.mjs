@@ -16,5 +16,6 @@ export const {
   releaseNotes,
   signStatement,
   defaultConfig,
+  verifyEvidence,
 } = shipwarden
 export default shipwarden

@@ -844,3 +844,4 @@ module.exports.portLog = nativeBinding.portLog
 module.exports.releaseNotes = nativeBinding.releaseNotes
 module.exports.signStatement = nativeBinding.signStatement
 module.exports.stages = nativeBinding.stages
+module.exports.verifyEvidence = nativeBinding.verifyEvidence

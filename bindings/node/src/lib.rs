@@ -5,7 +5,10 @@
 //! error classes, port normalization and event subscriptions. No rule of the
 //! procedure is implemented here: every one is the Rust crate's.
 
+pub mod acting;
+pub mod duties;
 pub mod errors;
+pub mod evidence;
 pub mod manager;
 pub mod ports;
 pub mod types;
