@@ -100,3 +100,19 @@ pub fn verify(e: shipwarden_adapters::anchor::VerifyError) -> napi::Error {
         other => encode(json!({"code": "INTEGRITY", "message": other.to_string(), "retryable": false})),
     }
 }
+
+/// An evidence bundle that does not verify (R-9d): an integrity failure, as `shipwarden evidence verify` says.
+pub fn bundle(e: shipwarden::bundle::BundleError, release: Option<&str>) -> napi::Error {
+    encode(json!({
+        "code": "INTEGRITY", "message": format!("the evidence bundle does not verify (R-9d): {e}"),
+        "release": release, "sequence": null, "retryable": false,
+    }))
+}
+
+/// A trail that does not agree with what is known of it from elsewhere (R-9d).
+pub fn integrity(release: &shipwarden::ReleaseId, e: impl std::fmt::Display) -> napi::Error {
+    encode(json!({
+        "code": "INTEGRITY", "message": format!("the audit trail of {release} does not verify (R-9d): {e}"),
+        "release": release.to_string(), "sequence": null, "retryable": false,
+    }))
+}

@@ -66,9 +66,12 @@ from ._native import (
     __version__,
     parse_commit,
     release_notes,
+    default_config,
     sign_statement,
 )
 from ._ports import ArtifactStore, Backup, DeployTarget, Notifier, Probe, Ticketing
+
+from . import config
 
 __all__ = [
     "AdapterError",
@@ -122,5 +125,7 @@ __all__ = [
     "__version__",
     "parse_commit",
     "release_notes",
+    "config",
+    "default_config",
     "sign_statement",
 ]

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, final
+from .config import Config
 
 __version__: str
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "_bench_rust_port",
     "parse_commit",
     "release_notes",
+    "default_config",
     "sign_statement",
 ]
 
@@ -965,7 +967,7 @@ class ReleaseManager:
 
     @staticmethod
     def open(
-        config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        config: str | os.PathLike[str] | Config | Mapping[str, Any] | None = None,
         *,
         base_dir: str | os.PathLike[str] | None = None,
         policy: Policy | None = None,
@@ -1294,6 +1296,11 @@ def sign_statement(statement: str, key_file: str | os.PathLike[str]) -> str:
     `.pub` file's private half held by ssh-agent: the armored signature
     `approve(signature=…)` takes. The same signing as `shipwarden approve --key`.
     """
+def default_config(project: str) -> str:
+    """The commented `shipwarden.toml` that `shipwarden init` writes for `project`.
+
+    A starting point to edit, or to read the shape of a config dict from
+    (`shipwarden.config.Config` types it)."""
 def parse_commit(subject: str, body: str = "", *, sha: str = "", author: str = "", parents: int = 1) -> Commit:
     """Parses a commit message into a [`Commit`] (conventional commits, ticket keys, hotfix, revert)."""
 def release_notes(
