@@ -221,9 +221,28 @@ impl ReleaseManager {
         crate::bridge::future_into_py(py, async move { fut.await.map_err(PyErr::from) })
     }
 
-    fn op_plan(&self, actor: &Bound<'_, PyAny>, plan: &Plan) -> PyResult<BoxFut<Release>> {
-        let (m, actor, plan) = (self.inner.clone(), self.resolve_actor(actor)?, plan.0.clone());
-        Ok(Box::pin(async move { Ok(Release(m.plan(&actor, plan).await?.as_ref().clone())) }))
+    fn op_plan(
+        &self,
+        actor: &Bound<'_, PyAny>,
+        plan: &Plan,
+        signature: Option<String>,
+        statement: Option<String>,
+    ) -> PyResult<BoxFut<Release>> {
+        let (m, plan) = (self.inner.clone(), plan.0.clone());
+        if plan.kind != shipwarden::ReleaseKind::Emergency && (signature.is_some() || statement.is_some()) {
+            return Err(invalid(
+                "only an emergency plan is signed ([identity] emergency_plan): drop signature= and statement=, or plan kind='emergency'",
+            ));
+        }
+        // The statement of an emergency plan gives the hotfix's justification as its reason, as `shipwarden plan` does.
+        let reason = plan.hotfix.as_ref().map_or("", |h| h.justification.as_str()).to_owned();
+        let release = plan.release.to_string();
+        let acting =
+            self.signed_actor(&release, actor, IdentityAction::EmergencyPlan, &reason, signature, statement)?;
+        Ok(Box::pin(async move {
+            let actor = acting.await?;
+            Ok(Release(m.plan(&actor, plan).await?.as_ref().clone()))
+        }))
     }
 
     /// The role an approval is given in: `role`, else the actor's only role.
@@ -761,22 +780,35 @@ impl ReleaseManager {
     }
 
     /// Plans a release (R-1a, R-3); the plan's version must be newer than the last release (R-4c).
-    #[pyo3(signature = (actor, plan))]
+    ///
+    /// An emergency plan may be signed (`[identity] emergency_plan`, R-2d):
+    /// `statement` from `action_statement(plan.release, actor,
+    /// "emergency_plan", hotfix_justification)` and its `signature`.
+    #[pyo3(signature = (actor, plan, *, signature = None, statement = None))]
     fn plan<'py>(
         &self,
         py: Python<'py>,
         actor: &Bound<'_, PyAny>,
         plan: PyRef<'_, Plan>,
+        signature: Option<String>,
+        statement: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.op_plan(actor, &plan)?;
+        let fut = self.op_plan(actor, &plan, signature, statement)?;
         self.spawn(py, fut)
     }
 
     /// The sync twin of `plan`, for scripts (not inside a running event loop).
-    #[pyo3(signature = (actor, plan))]
-    fn plan_sync(&self, py: Python<'_>, actor: &Bound<'_, PyAny>, plan: PyRef<'_, Plan>) -> PyResult<Release> {
+    #[pyo3(signature = (actor, plan, *, signature = None, statement = None))]
+    fn plan_sync(
+        &self,
+        py: Python<'_>,
+        actor: &Bound<'_, PyAny>,
+        plan: PyRef<'_, Plan>,
+        signature: Option<String>,
+        statement: Option<String>,
+    ) -> PyResult<Release> {
         no_running_loop(py, "plan")?;
-        let fut = self.op_plan(actor, &plan)?;
+        let fut = self.op_plan(actor, &plan, signature, statement)?;
         block_on(py, fut)
     }
 

@@ -217,6 +217,16 @@ def test_a_signed_rollback_and_override_carry_the_signers_proof_r2d(
     with pytest.raises(sw.InvalidInputError):
         manager.rollback_sync("shop-1.0.0", "casey", "x", signature=signature)
 
+    # An emergency plan is signed over the hotfix's justification (R-2d); only an emergency plan is.
+    hotfix = sw.Hotfix("SHOP-99", "HOTFIX: checkout fails", "checkout down for EU cards")
+    emergency = sw.Plan("shop", "1.0.1", "emergency", hotfix=hotfix)
+    statement = manager.action_statement_sync(emergency.release, "casey", "emergency_plan", hotfix.justification)
+    signature = sw.sign_statement(statement, key)
+    planned_release = manager.plan_sync("casey", emergency, signature=signature, statement=statement)
+    assert planned_release.id == "shop-1.0.1"
+    with pytest.raises(sw.InvalidInputError, match="only an emergency plan is signed"):
+        manager.plan_sync("casey", sw.Plan("shop", "1.1.0"), signature=signature, statement=statement)
+
 
 def test_events_arrive_through_an_async_iterator_and_a_callback() -> None:
     async def main() -> None:

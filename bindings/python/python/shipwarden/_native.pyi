@@ -996,9 +996,18 @@ class ReleaseManager:
         """The actor for a user of the configuration (`[users.NAME]`)."""
     def now(self) -> datetime.datetime:
         """The time on the manager's clock."""
-    async def plan(self, actor: _Who, plan: Plan) -> Release:
-        """Plans a release (R-1a, R-3); the plan's version must be newer than the last release (R-4c)."""
-    def plan_sync(self, actor: _Who, plan: Plan) -> Release:
+    async def plan(
+        self, actor: _Who, plan: Plan, *, signature: str | None = None, statement: str | None = None
+    ) -> Release:
+        """Plans a release (R-1a, R-3); the plan's version must be newer than the last release (R-4c).
+
+        An emergency plan may be signed (`[identity] emergency_plan`, R-2d):
+        `statement` from `action_statement(plan.release, actor,
+        "emergency_plan", hotfix_justification)` and its `signature`.
+        """
+    def plan_sync(
+        self, actor: _Who, plan: Plan, *, signature: str | None = None, statement: str | None = None
+    ) -> Release:
         """The sync twin of `plan`, for scripts (not inside a running event loop)."""
     async def approve(
         self,
