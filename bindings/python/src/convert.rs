@@ -9,7 +9,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::errors::invalid;
+use crate::exceptions::invalid;
 
 /// A JSON value as Python data (dicts, lists, str, int, float, bool, None).
 pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {

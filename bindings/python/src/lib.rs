@@ -8,6 +8,7 @@ mod bench;
 mod bridge;
 mod convert;
 mod errors;
+mod exceptions;
 mod manager;
 mod ports;
 mod types;
@@ -19,7 +20,7 @@ use pyo3::prelude::*;
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    errors::register(m)?;
+    exceptions::register(m)?;
     types::register(m)?;
     m.add_class::<manager::ReleaseManager>()?;
     m.add_class::<manager::ManualClock>()?;

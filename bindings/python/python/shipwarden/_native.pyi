@@ -46,9 +46,6 @@ __all__ = [
     "Ticket",
     "Unmet",
     "__version__",
-    "_bench_python_port",
-    "_bench_python_port_async",
-    "_bench_rust_port",
     "parse_commit",
     "release_notes",
     "sign_statement",
@@ -766,6 +763,3 @@ def release_notes(
     date: str | None = None,
     policy: Policy | None = None,
 ) -> ReleaseNotes: ...
-def _bench_python_port(target: Any, n: int) -> float: ...
-async def _bench_python_port_async(target: Any, n: int) -> float: ...
-def _bench_rust_port(n: int) -> float: ...
