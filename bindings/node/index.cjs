@@ -379,13 +379,12 @@ function signStatement(statement, keyFile) {
   return sync(() => native.signStatement(statement, keyFile))
 }
 
-/** For benches/node_overhead.cjs: a JS deploy target's `status` called from Rust `n` times; mean ns. */
+/** For benches/node_overhead.cjs, not public API: a JS deploy target's `status` called from Rust `n` times; mean ns. */
 function benchJsPort(target, n) {
   return call(sync(() => native.benchJsPort(normalize(target, 'deploy-target', METHODS.target), n)))
 }
 
 module.exports = {
-  benchJsPort,
   ReleaseManager,
   Stage: STAGES,
   ShipwardenError,
@@ -400,3 +399,6 @@ module.exports = {
   releaseNotes,
   signStatement,
 }
+
+// The bench helper is reachable for benches/node_overhead.cjs only: not enumerable, not in index.d.ts or index.mjs.
+Object.defineProperty(module.exports, '_bench', { value: Object.freeze({ jsPort: benchJsPort }), enumerable: false })
