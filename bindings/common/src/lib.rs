@@ -2,11 +2,11 @@
 //! only the thin part that speaks its language (as Temporal's core serves
 //! every language SDK).
 //!
-//! - [`foreign`]: one [`ForeignPort`](foreign::ForeignPort) implements every
-//!   port trait over JSON values; a binding implements the small
-//!   [`ForeignCall`](foreign::ForeignCall) trait (call a method by name).
-//! - [`overlay`]: the ports a script passes, laid over the configured or
-//!   default in-memory ports.
+//! - [`foreign`]: one [`ForeignPort`] implements every port trait over JSON
+//!   values; a binding implements the small [`ForeignCall`] trait (call a
+//!   method by name). [`wire`] holds the JSON shapes.
+//! - [`mod@overlay`]: the ports a script passes ([`UserPorts`]), laid over the
+//!   configured or [`default_ports`].
 //! - [`error`]: one error document (the stable code and the facts) for every
 //!   failure a binding call reports.
 

@@ -1,6 +1,6 @@
 //! The JSON shapes of what ports receive and answer, defined once for both
-//! languages. Decoders return `None` on a mismatch; [`ForeignPort`]
-//! (crate::ForeignPort) turns that into an error naming the expected shape.
+//! languages. Decoders return `None` on a mismatch; [`ForeignPort`](crate::ForeignPort)
+//! turns that into an error naming the expected shape.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
