@@ -1,7 +1,7 @@
 //! The exception hierarchy. Every error shipwarden raises is a
 //! [`ShipwardenError`]; the subclasses carry the facts a script branches on
 //! as attributes (`.rule`, `.unmet`, `.port`, `.retryable`, `.problems`), set
-//! by [`crate::errors`] when it makes an instance. This module depends on no
+//! by the `errors` module when it makes an instance. This module depends on no
 //! other of the crate, so every module may raise [`invalid`].
 
 use pyo3::create_exception;
