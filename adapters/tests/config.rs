@@ -333,12 +333,15 @@ fn an_unknown_kind_names_its_path_and_the_kinds_there_are_r2e() {
 #[test]
 fn a_missing_field_names_its_path_r2e() {
     let probe = "[project]\nname = \"shop\"\n[[environments.prod.checks]]\nkind = \"host\"\n[[environments.prod.checks]]\nkind = \"tls\"\nhost = \"example.com\"\n";
-    assert_eq!(problems_of(probe), ["environments.prod.checks[1]: missing field `port`"]);
+    assert_eq!(problems_of(probe), ["environments.prod.checks[1].port: is required but missing"]);
     let target = "[project]\nname = \"shop\"\n[[environments.staging.targets]]\nname = \"s-1\"\nrollback = [\"r\"]\n";
-    assert_eq!(problems_of(target), ["environments.staging.targets[0]: missing field `deploy`"]);
+    assert_eq!(problems_of(target), ["environments.staging.targets[0].deploy: is required but missing"]);
     let typo = "[project]\nname = \"shop\"\n[[environments.prod.targets]]\nname = \"web-1\"\nkind = \"ssh\"\nhots = \"x\"\ndeploy = [\"d\"]\nrollback = [\"r\"]\n";
     let found = problems_of(typo);
-    assert!(found[0].starts_with("environments.prod.targets[0]: unknown field `hots`"), "{found:?}");
+    assert!(
+        found[0].starts_with("environments.prod.targets[0].hots: is not a known key; the keys here are"),
+        "{found:?}"
+    );
 }
 
 #[tokio::test]
@@ -401,4 +404,54 @@ fn a_project_name_that_cannot_start_a_release_id_is_a_problem_r1a() {
         );
     }
     Loaded::parse("[project]\nname = \"shop_2\"\n", std::path::Path::new("shipwarden.toml")).expect("a fine name");
+}
+
+/// The problems of a configuration built in code, as `(path, message)`.
+fn value_problems(value: serde_json::Value) -> Vec<(String, String)> {
+    match Loaded::from_value(value, std::path::Path::new("/srv/shop")) {
+        Err(ConfigError::Problems(problems)) => problems.into_iter().map(|p| (p.path, p.message)).collect(),
+        Err(other) => panic!("problems expected, got {other}"),
+        Ok(_) => panic!("problems expected, got a configuration"),
+    }
+}
+
+#[test]
+fn a_configuration_from_code_names_key_paths_in_plain_words_and_no_file() {
+    use serde_json::json;
+    let base = std::path::Path::new("/srv/shop");
+    // A missing key is reported at that key, with its index in the list.
+    let p = value_problems(json!({"project": {"name": "shop"},
+        "environments": {"prod": {"targets": [{"name": "web-1"}]}}}));
+    assert_eq!(p, [("environments.prod.targets[0].deploy".to_owned(), "is required but missing".to_owned())]);
+    // An unknown key names the keys of its table.
+    let p = value_problems(json!({"project": {"name": "shop", "nmae": "x"}}));
+    assert_eq!(p[0].0, "project.nmae");
+    assert!(p[0].1.contains("not a known key") && p[0].1.contains("ticket_prefix"), "{p:?}");
+    // A wrong type says what was expected and what was found.
+    let p = value_problems(json!({"project": {"name": 7}}));
+    assert_eq!(p[0].0, "project.name");
+    assert!(p[0].1.starts_with("expected a string, found integer"), "{p:?}");
+    // An unknown kind names the kinds.
+    let p = value_problems(json!({"project": {"name": "shop"}, "store": {"kind": "mongo"}}));
+    assert_eq!(p[0].0, "store.kind");
+    assert!(p[0].1.contains("\"mongo\"") && p[0].1.contains("sqlite"), "{p:?}");
+    // A null inside a list has no meaning; not a table of sections at all is said so.
+    let p = value_problems(json!({"project": {"name": "shop"}, "users": {"rita": {"roles": [null]}}}));
+    assert_eq!(p[0].0, "users.rita.roles[0]");
+    assert_eq!(value_problems(json!(["project"]))[0].0, "(top level)");
+    // No problem mentions a file that does not exist, or the CLI.
+    for (path, message) in value_problems(json!({"project": {}})) {
+        assert!(!path.contains("shipwarden.toml") && !message.contains("--config"), "{path}: {message}");
+    }
+    // A null in a table means "not given"; relative paths are relative to the base.
+    let loaded = Loaded::from_value(json!({"project": {"name": "shop", "ticket_prefix": null}}), base).expect("config");
+    assert_eq!(loaded.state_dir(), base.join(".shipwarden"));
+}
+
+#[test]
+fn a_file_that_cannot_be_read_gives_no_cli_advice_to_a_library_user() {
+    let Err(ConfigError::Invalid(message)) = Loaded::read(std::path::Path::new("/nonexistent/shipwarden.toml")) else {
+        panic!("an error expected");
+    };
+    assert!(message.contains("/nonexistent/shipwarden.toml") && !message.contains("--config"), "{message}");
 }

@@ -15,5 +15,7 @@ export const {
   parseCommit,
   releaseNotes,
   signStatement,
+  defaultConfig,
+  verifyEvidence,
 } = shipwarden
 export default shipwarden

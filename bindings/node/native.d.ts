@@ -12,6 +12,75 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** Runs releases. */
 export declare class ReleaseManager {
   /**
+   * The decision a command by `actor` would meet at `at` (RFC 3339;
+   * default now), made exactly as the real call makes it, with nothing
+   * recorded: the events it would record, or a `RefusedError`. A dry run.
+   */
+  preview(release: string, actor: Actor | string, action: PreviewAction, at?: string | undefined | null): Promise<Array<PreviewEvent>>
+  /**
+   * Overrides blackout windows and freezes for the release, with a reason,
+   * by a role the calendar policy names (R-6b); `{ signature, statement }`
+   * prove who acts where `[identity] override_window` asks for it (R-2d).
+   */
+  overrideWindow(release: string, actor: Actor | string, reason: string, options?: SignedOptions | undefined | null): Promise<Release>
+  /**
+   * The statement to sign for a rollback, a window override or an
+   * emergency plan (`action`: `rollback`, `override_window`,
+   * `emergency_plan`), naming the release's current chain head (issue #19,
+   * R-2d): the exact bytes for `ssh-keygen -Y sign -n shipwarden` or
+   * `signStatement`. `reason` is the one the action will give. Needs a configuration.
+   */
+  actionStatement(release: string, actor: Actor | string, action: string, reason: string): Promise<string>
+  /**
+   * Every duty due at `at` (RFC 3339; default now) in every release that is
+   * not final, by due time: notices and reminders (R-2b, R-5c, R-6d).
+   */
+  due(at?: string | undefined | null): Promise<Array<Duty>>
+  /**
+   * Performs every duty due at `at` (default now), each exactly once: a
+   * second call, or another process calling at the same time, finds it done.
+   */
+  runDue(at?: string | undefined | null): Promise<Array<DutyReport>>
+  /** The release's findings: what went wrong without stopping it (R-5c, R-6d). */
+  findings(release: string): Promise<Array<Finding>>
+  /** The release as the fold of its audit events. */
+  state(release: string): Promise<Release>
+  /** `status` as it would be judged at `at` (RFC 3339): "would this be allowed then?". */
+  statusAt(release: string, at: string): Promise<ReleaseStatus>
+  /** Lists releases as their chains say, with the listing rows that disagree (R-9d). */
+  listChecked(query?: ListQuery | undefined | null): Promise<Listing>
+  /** Who holds the lease `name` (`release:shop-1.4.0`, `env:prod`), since when; null when nobody does. */
+  lease(name: string): Promise<LeaseInfo | null>
+  /** This manager's driver id: the start of the holder of every lease it takes. */
+  driver(): string
+  /**
+   * The ticket keys of the commits since the newest release tag older than
+   * `version` (R-4a): a plan's default scope; none without a repository.
+   */
+  defaultScope(version: string): Promise<Array<string>>
+  /**
+   * The release's evidence bundle as of now (R-9d): plan, approvals, gates,
+   * artifacts, commits, steps and the whole audit chain, signed when
+   * `[evidence] signing_key_env` is set. The same document
+   * `shipwarden evidence bundle` writes.
+   */
+  evidenceBundle(release: string): Promise<Record<string, unknown>>
+  /**
+   * Checks an evidence bundle as `verifyEvidence` does, pinned to this
+   * configuration's `[evidence] public_key` unless `publicKey` is given.
+   */
+  verifyEvidence(bundle: Record<string, unknown>, publicKey?: string | undefined | null): EvidenceVerified
+  /**
+   * Publishes the release's newest signed checkpoint again to every
+   * destination `[evidence] publish_heads` names (R-9d): the retry after a
+   * failure. Gives where each went.
+   */
+  publishHeads(release: string): Promise<Array<PublishedHead>>
+  /** The signed heads that could not be published since the last call (R-9d). */
+  takeUnpublished(): Array<UnpublishedHead>
+  /** The configured checkpoint and bundle signer's public key (hex); null without one. */
+  signingKey(): string | null
+  /**
    * Opens a manager: `config` is JSON of a `shipwarden.toml`'s shape, a path
    * (a string not starting with `{`), or null for an in-memory manager;
    * `ports` holds JavaScript ports normalized by `index.cjs`.
@@ -23,8 +92,14 @@ export declare class ReleaseManager {
   advanceClock(seconds: number): void
   /** The policy as TOML. */
   policyToml(): string
-  /** Plans a release (R-1a, R-3). */
-  plan(actor: Actor | string, plan: Plan): Promise<Release>
+  /** The stages the policy declares, in order: the built-in ones and its own. */
+  declaredStages(): Array<string>
+  /**
+   * Plans a release (R-1a, R-3); `{ signature, statement }` (from
+   * `actionStatement(…, 'emergency_plan', justification)`) prove who plans
+   * an emergency release where `[identity]` asks for it (R-2d).
+   */
+  plan(actor: Actor | string, plan: Plan, options?: SignedOptions | undefined | null): Promise<Release>
   /**
    * Records an approval (R-2c); `role` defaults to the first of the actor's roles the policy accepts for it.
    * `signature` (an armored SSH signature, namespace `shipwarden`) and
@@ -56,8 +131,12 @@ export declare class ReleaseManager {
   schedule(release: string, actor: Actor | string, environment: string, start: string, end: string): Promise<Release>
   /** Cancels a release that has not reached production. */
   cancel(release: string, actor: Actor | string, reason: string): Promise<Release>
-  /** Rolls the release back (R-8g). */
-  rollback(release: string, actor: Actor | string, reason: string): Promise<Release>
+  /**
+   * Rolls the release back (R-8g); `{ signature, statement }` (from
+   * `actionStatement(…, 'rollback', reason)`) prove who rolls back where
+   * `[identity] rollback` asks for it (R-2d).
+   */
+  rollback(release: string, actor: Actor | string, reason: string, options?: SignedOptions | undefined | null): Promise<Release>
   /** Reports a step people or another system performed. */
   reportStep(release: string, actor: Actor | string, step: string, options?: StepOptions | undefined | null): Promise<Release>
   /**
@@ -261,12 +340,86 @@ export interface CommitInput {
   parents?: number
 }
 
+/**
+ * The commented `shipwarden.toml` that `shipwarden init` writes for
+ * `project`: a starting point to edit, or to read the shape of a config
+ * object from (`config.d.ts` types it).
+ */
+export declare function defaultConfig(project: string): string
+
+/** A duty due in a release: a notice to send or a reminder (R-2b, R-5c, R-6d). */
+export interface Duty {
+  /** The release. */
+  release: string
+  /** Stable across calls: the same duty always has the same key. */
+  key: string
+  /** `advance_notice`, `stakeholder_notice`, `emergency_notice`, `approval_reminder` or `approval_expired`. */
+  kind: string
+  /** The requirement it fulfils. */
+  rule: string
+  /** From when it is due (RFC 3339). */
+  dueAt: string
+  /** By when it must be done, if it has a deadline (RFC 3339). */
+  deadline?: string
+  /** The notice's subject. */
+  subject: string
+  /** The notice's text. */
+  body: string
+  /** Who is told (`teams`, `stakeholders`, `clients`, or a group's name). */
+  audience: Array<string>
+}
+
+/** A duty performed by `runDue`. */
+export interface DutyReport {
+  /** The duty. */
+  duty: Duty
+  /** Whether its notice went out (a failed one is tried again next time). */
+  ok: boolean
+  /** What the notify step did, or what went wrong. */
+  detail: string
+  /** True when it was past its deadline: a finding was recorded (R-5c, R-6d). */
+  missed: boolean
+}
+
 /** Options of `recordEvidence`. */
 export interface EvidenceOptions {
   /** The environment measured. */
   environment?: string
   /** The target measured. */
   target?: string
+}
+
+/** What a verified evidence bundle says; one that does not verify throws `IntegrityError`. */
+export interface EvidenceVerified {
+  /** Always true. */
+  verified: boolean
+  /** The release. */
+  release: string
+  /** The audit chain's head hash. */
+  head: string
+  /** Events in the chain. */
+  events: number
+  /** The signer's public key (hex). */
+  publicKey: string
+  /** How many signed checkpoints matched the chain. */
+  checkpoints: number
+  /** Every approval in the chain; each SSH signature among them verified over its statement. */
+  approvals: Array<VerifiedApproval>
+}
+
+/**
+ * Something the audit trail shows went wrong without stopping the release:
+ * a notice sent after its deadline (R-5c, R-6d).
+ */
+export interface Finding {
+  /** The duty or check it is about. */
+  key: string
+  /** The requirement not met. */
+  rule: string
+  /** What happened. */
+  detail: string
+  /** When it was found (RFC 3339). */
+  at: string
 }
 
 /** A judged gate (R-7g). */
@@ -301,6 +454,34 @@ export interface Hotfix {
   summary: string
   /** Why it cannot wait. */
   justification: string
+}
+
+/** Who holds a lease (R-6e). */
+export interface LeaseInfo {
+  /** The holder: a driver (host, process, and the holding's number). */
+  holder: string
+  /** When this holder took it, if the store knows (RFC 3339). */
+  since?: string
+  /** When it expires unless renewed (RFC 3339). */
+  expiresAt: string
+}
+
+/** Releases as their chains say, with the listing rows that disagree (R-9d). */
+export interface Listing {
+  /** The releases, as their chains say. */
+  releases: Array<ReleaseSummary>
+  /** Every release whose listing row is edited or missing. */
+  mismatches: Array<ListingMismatch>
+}
+
+/** A listing row that disagrees with its release's chain (R-9d). */
+export interface ListingMismatch {
+  /** The release. */
+  release: string
+  /** The row as stored; absent when the release has events but no row. */
+  stored?: ReleaseSummary
+  /** The summary the chain gives. */
+  derived: ReleaseSummary
 }
 
 /** A filter for `list`. */
@@ -368,6 +549,66 @@ export interface Plan {
 
 /** Writes a line to the log of a running port call (used by `index.cjs`'s log objects). */
 export declare function portLog(id: number, stream: string, text: string): void
+
+/**
+ * A command to preview: `action` names it (`plan`, `approve`,
+ * `record_evidence`, `advance`, `schedule`, `override_window`,
+ * `resolve_step`, `cancel`), the other fields are its arguments.
+ */
+export interface PreviewAction {
+  /** The command. */
+  action: string
+  /** `plan`: the plan. */
+  plan?: Plan
+  /** `approve`: what is approved. */
+  approval?: string
+  /** `approve`: the role (default: the actor's only role). */
+  role?: string
+  /** `approve`: the channel (default `api`). */
+  channel?: string
+  /** `approve`: a comment. */
+  comment?: string
+  /** `record_evidence`: the gate. */
+  gate?: string
+  /** `record_evidence`: the measured value. */
+  value?: number
+  /** `record_evidence`: where the value comes from. */
+  source?: string
+  /** `record_evidence`, `schedule`: the environment. */
+  environment?: string
+  /** `record_evidence`: the target measured. */
+  target?: string
+  /** `advance`: the stage to enter. */
+  to?: string
+  /** `schedule`: the window's start (RFC 3339). */
+  start?: string
+  /** `schedule`: the window's end (RFC 3339). */
+  end?: string
+  /** `resolve_step`: the step's key. */
+  key?: string
+  /** `resolve_step`: whether its work is done. */
+  done?: boolean
+  /** `override_window`, `resolve_step`, `cancel`: the reason. */
+  reason?: string
+}
+
+/** An event a previewed command would record. */
+export interface PreviewEvent {
+  /** The event's name (`approved`, `stage_entered`, …). */
+  kind: string
+  /** The event's fields (snake_case, as stored). */
+  event: any
+}
+
+/** Where a signed head was published by `publishHeads`. */
+export interface PublishedHead {
+  /** `notes` or `ticket`. */
+  destination: string
+  /** The newest checkpoint's sequence published there. */
+  sequence: number
+  /** Where it can be read (a file, a wiki page, a ticket). */
+  at: string
+}
 
 /** Why the policy refused. */
 export interface Refusal {
@@ -485,6 +726,18 @@ export interface RunOutcome {
 }
 
 /**
+ * A signature over the statement of a rollback, a window override or an
+ * emergency plan (issue #19, R-2d): from `actionStatement`, signed with
+ * `signStatement` or `ssh-keygen -Y sign -n shipwarden`.
+ */
+export interface SignedOptions {
+  /** An armored SSH signature (namespace `shipwarden`) over `statement`. */
+  signature?: string
+  /** The statement `signature` signs, from `actionStatement`. */
+  statement?: string
+}
+
+/**
  * Signs `statement` with an SSH private key file (unencrypted), or with a
  * `.pub` file's private half held by ssh-agent: the armored signature
  * `approve(…, { signature })` takes. The same signing as `shipwarden approve --key`.
@@ -558,8 +811,53 @@ export interface Unmet {
   environment?: string
 }
 
+/** A signed head that could not be published (R-9d); `publishHeads` tries again. */
+export interface UnpublishedHead {
+  /** The release. */
+  release: string
+  /** The checkpoint's sequence. */
+  sequence: number
+  /** Where it was to go: `notes` or `ticket`. */
+  destination: string
+  /** Why it did not: the port's error. */
+  error: string
+}
+
+/** An approval in a verified evidence bundle. */
+export interface VerifiedApproval {
+  /** The sequence of its event in the chain. */
+  sequence: number
+  /** What was approved. */
+  approval: string
+  /** Who. */
+  user: string
+  /** In which role. */
+  role: string
+  /** The kind of proof it carries (`ssh_signature`, `local`, …; `none` before proofs were recorded). */
+  proof: string
+  /** For an SSH signature verified offline: the key's fingerprint. */
+  fingerprint?: string
+  /** For an SSH signature verified offline: the signer's public key, one OpenSSH line. */
+  publicKey?: string
+}
+
+/**
+ * Checks an evidence bundle (the document `evidenceBundle` returns, or the
+ * CLI's `<release>.evidence.json`): its signature, by `publicKey` when given;
+ * its audit chain; that every section says what the chain says; and every
+ * signed approval over its statement. Offline, as `shipwarden evidence verify`.
+ */
+export declare function verifyEvidence(bundle: Record<string, unknown>, publicKey?: string | undefined | null): EvidenceVerified
+
 /** Options of `verifyAudit`. */
 export interface VerifyOptions {
   /** A head hash known from elsewhere (a ticket, the notes): the chain must end there. */
   head?: string
+  /**
+   * Signed heads published outside the store (R-9d): a `<release>.heads.json`, one checkpoint as
+   * JSON, or a release-ticket comment holding one. The chain must hold each of them.
+   */
+  published?: string
+  /** A signed evidence bundle (`evidenceBundle`): it must verify, and the chain must hold its head. */
+  bundle?: Record<string, unknown>
 }

@@ -13,7 +13,6 @@ use shipwarden::{Policy, ReleaseKind, Version};
 use shipwarden_adapters::vcs::git::{GitRepo, History, HistoryOptions};
 
 use crate::CliError;
-use crate::config::Loaded;
 use crate::output::{self, BOLD, DIM, GOOD, WAIT, paint};
 
 /// `notes`.
@@ -87,7 +86,7 @@ struct Setup {
 
 fn setup(config: &Path) -> Result<Setup, CliError> {
     if config.exists() {
-        let l = Loaded::read(config)?;
+        let l = crate::config::read(config)?;
         return Ok(Setup {
             repo: l.path(&l.config.project.repository),
             project: l.config.project.name.clone(),

@@ -14,3 +14,13 @@ impl From<ConfigError> for CliError {
         }
     }
 }
+
+/// Reads the project's file; when it cannot be read, says how to make one.
+pub fn read(path: &std::path::Path) -> Result<Loaded, CliError> {
+    Loaded::read(path).map_err(|e| match e {
+        ConfigError::Invalid(m) => {
+            CliError::Usage(format!("{m}\n  run `shipwarden init` to write one, or pass --config"))
+        }
+        other => other.into(),
+    })
+}

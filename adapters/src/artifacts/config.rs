@@ -12,6 +12,7 @@ use crate::config::{ConfigError, default_kind};
 
 /// `[artifacts]`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(remote = "Self", tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ArtifactsConfig {
@@ -67,6 +68,7 @@ impl AdapterConfig for ArtifactsConfig {
 /// `kind = "fs"`: nothing to set; the folder is `STATE_DIR/artifacts`.
 #[cfg(feature = "fs")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FsArtifactsConfig {}
 
@@ -82,6 +84,7 @@ impl AdapterConfig for FsArtifactsConfig {
 /// `kind = "oci"`.
 #[cfg(feature = "oci")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OciArtifactsConfig {
     /// The registry (`ghcr.io`, `harbor.example.com`, `127.0.0.1:5000`).

@@ -14,6 +14,7 @@ use crate::config::adapter::{AdapterConfig, Context, SecretRef, no_password};
 
 /// `[backup]`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BackupConfig {
     /// Files to back up before a production deployment (databases, configuration).
@@ -25,6 +26,7 @@ pub struct BackupConfig {
 
 /// `[backup.postgres]`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PgBackupConfig {
     /// Environment name -> database URL without a password (`postgres://app@db:5432/shop`).

@@ -12,6 +12,7 @@ use crate::config::adapter::{argv, duration};
 
 /// `[build]`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BuildConfig {
     /// The build command (argv).

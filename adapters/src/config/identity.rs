@@ -13,6 +13,7 @@ use crate::identity::AllowedSigners;
 
 /// `[identity]`.
 #[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IdentityConfig {
     /// An `allowed_signers` file in git's format, relative to the config file.
     #[serde(default)]
@@ -20,6 +21,7 @@ pub struct IdentityConfig {
     /// The rest: the policy's `identity` section (`trust`, `approve`,
     /// `override_window`, `emergency_plan`, `rollback`).
     #[serde(flatten)]
+    #[cfg_attr(feature = "schema", schemars(with = "serde_json::Map<String, serde_json::Value>"))]
     pub policy: toml::Table,
 }
 

@@ -72,6 +72,7 @@ impl ConfigError {
 
 /// The whole file.
 #[derive(Debug, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// `[project]`.
@@ -115,6 +116,7 @@ pub struct Config {
     pub evidence: EvidenceConfig,
     /// `[policy]`: overrides of the default policy.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "serde_json::Map<String, serde_json::Value>"))]
     pub policy: toml::Table,
     /// `[identity]`: which proofs of who acts each action needs, and where
     /// users' SSH keys are listed (issue #19).
@@ -124,6 +126,7 @@ pub struct Config {
 
 /// `[evidence]`.
 #[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceConfig {
     /// The environment variable holding the Ed25519 signing key (a 32-byte seed as 64 hex digits).
@@ -188,6 +191,7 @@ impl AdapterConfig for EvidenceConfig {
 
 /// `[project]`.
 #[derive(Debug, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Project {
     /// The project's name (`shop`).
@@ -214,6 +218,7 @@ fn state_dir() -> PathBuf {
 
 /// `[vcs]`.
 #[derive(Debug, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VcsConfig {
     /// The remote tags are pushed to; none keeps tags local.
@@ -222,6 +227,7 @@ pub struct VcsConfig {
 
 /// `[engine]`: how long to wait for other drivers.
 #[derive(Debug, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EngineSettings {
     /// How long to wait for a release or environment another driver holds (`10m`).
@@ -263,9 +269,11 @@ impl EngineSettings {
 
 /// `[users.NAME]`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct User {
     /// The roles this person holds.
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub roles: Vec<Role>,
     /// Their email address.
     pub email: Option<String>,
@@ -276,11 +284,13 @@ pub struct User {
 
 /// `[[escalation]]`: whom to call when a release is in trouble (R-2e).
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
     /// Full name.
     pub name: String,
     /// Their role.
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub role: Role,
     /// Email address.
     pub email: String,
@@ -290,6 +300,7 @@ pub struct Escalation {
 
 /// `[environments.NAME]`.
 #[derive(Debug, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
     /// Deploy targets.
@@ -326,6 +337,7 @@ impl Environment {
 
 /// `[environments.NAME.settings]`: an env file whose keys are recorded (values only as hashes).
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SettingsConfig {
     /// The env file, relative to the config file (`deploy/prod.env`).
@@ -382,34 +394,121 @@ fn line_of(text: &str, at: usize) -> usize {
     text.get(..at).unwrap_or(text).matches('\n').count() + 1
 }
 
-/// A problem serde found, named with its TOML path: an unknown `kind` names
-/// the kinds this build knows.
-fn serde_problem(e: serde_path_to_error::Error<toml::de::Error>, text: &str, file: &Path) -> Problem {
-    let path = e.path().to_string();
-    let inner = e.into_inner();
-    let message = inner.message().trim().to_owned();
-    if path.is_empty() || path == "." {
-        let line = inner.span().map(|s| format!(" (line {})", line_of(text, s.start)));
-        return Problem { path: format!("{}{}", file.display(), line.unwrap_or_default()), message };
+/// The key path of a serde path, as a reader writes it:
+/// `environments.prod.targets[0].deploy`.
+fn key_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// A serde message in plain words, and the key it is about when it names one
+/// (a missing or unknown key is reported at that key, not at its table).
+fn plain(message: &str) -> (Option<String>, String) {
+    let ticked = |text: &str| text.split('`').skip(1).step_by(2).map(str::to_owned).collect::<Vec<_>>();
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let key = rest.split('`').next().unwrap_or_default().to_owned();
+        return (Some(key), "is required but missing".into());
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let valid = ticked(expected);
+        let hint = if valid.is_empty() { String::new() } else { format!("; the keys here are {}", valid.join(", ")) };
+        return (Some(key.to_owned()), format!("is not a known key{hint}"));
     }
     if let Some((kind, expected)) = message.strip_prefix("unknown variant `").and_then(|r| r.split_once("`, expected "))
     {
-        let kinds: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        let path = if path.ends_with(".kind") { path } else { format!("{path}.kind") };
-        return Problem { path, message: format!("unknown kind \"{kind}\"; expected one of {}", kinds.join(", ")) };
+        return (None, format!("unknown value \"{kind}\"; expected one of {}", ticked(expected).join(", ")));
+    }
+    if let Some((found, expected)) = message.strip_prefix("invalid type: ").and_then(|r| r.split_once(", expected ")) {
+        return (None, format!("expected {expected}, found {found}"));
+    }
+    (None, message.to_owned())
+}
+
+/// A problem serde found, named with its key path (`environments.prod.targets[0].deploy`);
+/// `file` names the file and line when there is no path.
+fn serde_problem(e: serde_path_to_error::Error<toml::de::Error>, text: &str, file: Option<&Path>) -> Problem {
+    let mut path = key_path(e.path());
+    let inner = e.into_inner();
+    let message = inner.message().trim().to_owned();
+    let (key, mut message) = plain(&message);
+    if let Some(key) = key.filter(|k| path != *k && !path.ends_with(&format!(".{k}"))) {
+        path = if path.is_empty() { key } else { format!("{path}.{key}") };
+    }
+    if path.is_empty() {
+        if let Some(file) = file {
+            let line = inner.span().map(|s| format!(" (line {})", line_of(text, s.start)));
+            return Problem { path: format!("{}{}", file.display(), line.unwrap_or_default()), message };
+        }
+        path = "(top level)".into();
+    }
+    if let Some(kinds) = message.strip_prefix("unknown value ").filter(|_| !path.ends_with(".kind")) {
+        message = format!("unknown kind {kinds}");
+        path = format!("{path}.kind");
+    } else if let Some(kinds) = message.strip_prefix("unknown value ") {
+        message = format!("unknown kind {kinds}");
     }
     Problem { path, message }
+}
+
+/// `value` as TOML: null means "not given" in a table; elsewhere it has no
+/// TOML form and is a problem at its key path.
+fn json_to_toml(value: serde_json::Value, path: &str, problems: &mut Vec<Problem>) -> Option<toml::Value> {
+    use serde_json::Value as J;
+    Some(match value {
+        J::Null => {
+            problems.push(Problem { path: path.to_owned(), message: "null (None) is not a value here".into() });
+            return None;
+        }
+        J::Bool(b) => toml::Value::Boolean(b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => toml::Value::Integer(i),
+            None => match n.as_f64() {
+                Some(f) if n.is_f64() => toml::Value::Float(f),
+                _ => {
+                    problems.push(Problem { path: path.to_owned(), message: format!("{n} is too large") });
+                    return None;
+                }
+            },
+        },
+        J::String(s) => toml::Value::String(s),
+        J::Array(items) => toml::Value::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, v)| json_to_toml(v, &format!("{path}[{i}]"), problems))
+                .collect(),
+        ),
+        J::Object(map) => toml::Value::Table(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .filter_map(|(k, v)| {
+                    let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    json_to_toml(v, &child, problems).map(|v| (k, v))
+                })
+                .collect(),
+        ),
+    })
 }
 
 impl Loaded {
     /// Reads and checks `path`; every problem is reported, each with its TOML path.
     pub fn read(path: &Path) -> Result<Loaded, ConfigError> {
-        let text = crate::files::read_text(path, crate::files::CONFIG_LIMIT).map_err(|e| {
-            ConfigError::invalid(format!(
-                "cannot read {}: {e}\n  run `shipwarden init` to write one, or pass --config",
-                path.display()
-            ))
-        })?;
+        let text = crate::files::read_text(path, crate::files::CONFIG_LIMIT)
+            .map_err(|e| ConfigError::invalid(format!("cannot read {}: {e}", path.display())))?;
         Self::parse(&text, path)
     }
 
@@ -424,8 +523,36 @@ impl Loaded {
         };
         let deserializer = toml::Deserializer::parse(text).map_err(syntax)?;
         let config: Config = serde_path_to_error::deserialize(deserializer)
-            .map_err(|e| ConfigError::Problems(vec![serde_problem(e, text, path)]))?;
+            .map_err(|e| ConfigError::Problems(vec![serde_problem(e, text, Some(path))]))?;
         let base = path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(dot);
+        Self::checked(config, base)
+    }
+
+    /// A configuration built in code (a Python dict, a JavaScript object, a
+    /// platform's own settings) in the shape of `shipwarden.toml`; relative
+    /// paths in it are relative to `base`. A null (`None`) in a table means
+    /// the key is not given. Problems name their key path
+    /// (`environments.prod.targets[0].deploy`), never a file.
+    pub fn from_value(value: serde_json::Value, base: &Path) -> Result<Loaded, ConfigError> {
+        if !value.is_object() {
+            return Err(ConfigError::Problems(vec![Problem {
+                path: "(top level)".into(),
+                message: "expected a table of sections (project, environments, …)".into(),
+            }]));
+        }
+        let mut problems = Vec::new();
+        let value = json_to_toml(value, "", &mut problems);
+        if !problems.is_empty() {
+            return Err(ConfigError::Problems(problems));
+        }
+        let value = value.unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
+        let config: Config = serde_path_to_error::deserialize(value)
+            .map_err(|e| ConfigError::Problems(vec![serde_problem(e, "", None)]))?;
+        Self::checked(config, base.to_path_buf())
+    }
+
+    /// Checks a deserialized file against the policy it makes.
+    fn checked(config: Config, base: PathBuf) -> Result<Loaded, ConfigError> {
         let mut problems = Vec::new();
         let mut overrides = config.policy.clone();
         if let Some(tz) = &config.project.time_zone {
@@ -792,4 +919,32 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
 pub fn template(project: &str) -> String {
     let prefix: String = project.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase();
     include_str!("init.toml").replace("{project}", project).replace("{PREFIX}", &prefix)
+}
+
+/// The JSON Schema (draft 2020-12) of `shipwarden.toml`, and of the dict or
+/// object the bindings accept in its place. Editors that read JSON Schema for
+/// TOML (taplo, Even Better TOML) use it to complete and check the file.
+#[cfg(feature = "schema")]
+pub fn schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(Config).to_value();
+    if let Some(map) = schema.as_object_mut() {
+        map.insert("title".into(), "shipwarden.toml".into());
+    }
+    // Sections whose `kind` may be left out: their default kind does not require it.
+    for (section, kind) in [
+        ("TargetConfig", "command"),
+        ("StoreConfig", "sqlite"),
+        ("ArtifactsConfig", "fs"),
+        ("TicketingConfig", "local"),
+    ] {
+        let variants = schema.pointer_mut(&format!("/$defs/{section}/oneOf")).and_then(serde_json::Value::as_array_mut);
+        for variant in variants.into_iter().flatten() {
+            if variant.pointer("/properties/kind/const").and_then(serde_json::Value::as_str) == Some(kind)
+                && let Some(required) = variant.get_mut("required").and_then(serde_json::Value::as_array_mut)
+            {
+                required.retain(|r| r != "kind");
+            }
+        }
+    }
+    schema
 }

@@ -14,6 +14,7 @@ use crate::config::adapter::{AdapterConfig, Context, SecretRef, argv, duration, 
 
 /// An environment's migrations.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum MigrationsConfig {
@@ -51,6 +52,7 @@ impl AdapterConfig for MigrationsConfig {
 
 /// `kind = "postgres"`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PgMigrationsConfig {
     /// The folder of migration files, relative to the config file.
@@ -94,6 +96,7 @@ impl AdapterConfig for PgMigrationsConfig {
 
 /// `kind = "command"`: `flyway`, `liquibase`, `sqlx`, `alembic`…
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CommandMigrationsConfig {
     /// The folder of migration files, relative to the config file.

@@ -12,6 +12,7 @@ use crate::config::adapter::{AdapterConfig, Context, SecretRef};
 
 /// `[notes]`.
 #[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NotesConfig {
     /// A Confluence Cloud space.
@@ -62,6 +63,7 @@ impl NotesConfig {
 /// `[notes.confluence]`.
 #[cfg(feature = "confluence")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConfluenceConfig {
     /// The site's wiki URL (`https://acme.atlassian.net/wiki`).
@@ -103,6 +105,7 @@ impl AdapterConfig for ConfluenceConfig {
 /// `[notes.wiki]`.
 #[cfg(feature = "wiki")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WikiConfig {
     /// The wiki's git URL (`git@github.com:acme/shop.wiki.git`) or path.
@@ -137,6 +140,7 @@ impl AdapterConfig for WikiConfig {
 /// `[notes.github]`.
 #[cfg(feature = "github")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GithubConfig {
     /// The repository's owner.

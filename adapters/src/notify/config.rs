@@ -15,6 +15,7 @@ use crate::config::adapter::{AdapterConfig, Context, SecretRef, duration, durati
 
 /// `[notify]`.
 #[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NotifyConfig {
     /// `[[notify.webhooks]]`: notices POSTed as signed JSON.
@@ -66,6 +67,7 @@ impl NotifyConfig {
 /// `[[notify.webhooks]]`.
 #[cfg(feature = "webhook")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where to POST (no credentials in it).
@@ -102,6 +104,7 @@ impl AdapterConfig for WebhookConfig {
 /// `[[notify.smtp]]`.
 #[cfg(feature = "smtp")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
     /// The server's host name.
@@ -190,6 +193,7 @@ impl AdapterConfig for SmtpConfig {
 /// `[[notify.slack]]`: an incoming webhook (`webhook_env`) or a channel with a bot token (`channel`, `token_env`).
 #[cfg(feature = "slack")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SlackConfig {
     /// The environment variable holding the incoming webhook's URL (its path is a secret).

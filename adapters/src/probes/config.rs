@@ -16,6 +16,7 @@ use crate::config::adapter::{AdapterConfig, Context, SecretRef, duration, durati
 
 /// A probe: what `kind` it is and how it is set up.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ProbeConfig {
@@ -81,6 +82,7 @@ impl AdapterConfig for ProbeConfig {
 /// `kind = "host"`.
 #[cfg(feature = "host")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HostProbeConfig {
     /// Measure free space on the disk holding this path (default: the file's folder).
@@ -100,6 +102,7 @@ impl AdapterConfig for HostProbeConfig {
 /// `kind = "http"`.
 #[cfg(feature = "http")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HttpProbeConfig {
     /// The URL.
@@ -109,6 +112,7 @@ pub struct HttpProbeConfig {
     /// Expected status (200).
     pub status: Option<u16>,
     /// The gate the p95 is for (`response_time`, `p95_latency`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub gate: Option<GateId>,
 }
 
@@ -130,6 +134,7 @@ impl AdapterConfig for HttpProbeConfig {
 /// `kind = "tls"`.
 #[cfg(feature = "tls")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TlsProbeConfig {
     /// Host to connect to.
@@ -160,6 +165,7 @@ impl AdapterConfig for TlsProbeConfig {
 
 /// `kind = "tcp"`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TcpProbeConfig {
     /// `host:port`.
@@ -177,6 +183,7 @@ impl AdapterConfig for TcpProbeConfig {
 /// `kind = "prometheus"`.
 #[cfg(feature = "prometheus")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PrometheusProbeConfig {
     /// The server (`http://prometheus:9090`).
@@ -192,9 +199,11 @@ pub struct PrometheusProbeConfig {
 /// One PromQL query of a `prometheus` probe.
 #[cfg(feature = "prometheus")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PromQueryConfig {
     /// The gate it is evidence for (`response_time`, `cpu`, `error_rate`).
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub gate: GateId,
     /// The PromQL; `{environment}` is replaced by the environment's name.
     pub query: String,
@@ -230,6 +239,7 @@ impl AdapterConfig for PrometheusProbeConfig {
 /// `kind = "steps"`: HTTP requests in order; a login's token feeds later steps (R-8f).
 #[cfg(feature = "http")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StepsProbeConfig {
     /// The smoke test's name.
@@ -246,6 +256,7 @@ pub struct StepsProbeConfig {
 /// One request of a `steps` smoke test (R-8f).
 #[cfg(feature = "http")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SmokeStepConfig {
     /// Its name.
@@ -337,6 +348,7 @@ impl AdapterConfig for StepsProbeConfig {
 /// `kind = "database"`: a test query, over `url` (SQLite) or the URL in the variable `url_env`.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseProbeConfig {
     /// `sqlite:PATH` (no secrets in it).
@@ -388,6 +400,7 @@ impl AdapterConfig for DatabaseProbeConfig {
 
 /// Where an environment's dependency versions are read (R-7f).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum DependencyConfig {
@@ -426,6 +439,7 @@ impl AdapterConfig for DependencyConfig {
 /// `kind = "http"`: an endpoint answering JSON.
 #[cfg(feature = "http")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HttpDependenciesConfig {
     /// The URL (`{environment}` is replaced).
@@ -460,6 +474,7 @@ impl AdapterConfig for HttpDependenciesConfig {
 /// `kind = "command"`: a command printing JSON or `name version` lines.
 #[cfg(feature = "command")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CommandDependenciesConfig {
     /// The argv (`{environment}` is replaced).

@@ -15,6 +15,7 @@ use crate::ticketing::local::LocalTicketing;
 
 /// `[store]`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(remote = "Self", tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum StoreConfig {
@@ -42,6 +43,7 @@ impl Default for StoreConfig {
 /// `kind = "sqlite"`.
 #[cfg(feature = "sqlite")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SqliteStoreConfig {
     /// The file (default `STATE_DIR/releases.db`).
@@ -51,6 +53,7 @@ pub struct SqliteStoreConfig {
 /// `kind = "postgres"`.
 #[cfg(feature = "postgres")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PostgresStoreConfig {
     /// The environment variable holding the connection URL.

@@ -15,6 +15,7 @@ use crate::config::{ConfigError, default_kind};
 
 /// A deploy target: commands run here (`kind = "command"`, the default) or on a host over SSH (`kind = "ssh"`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(remote = "Self", tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum TargetConfig {
@@ -92,6 +93,7 @@ fn timeout(text: &Option<String>) -> Option<Duration> {
 /// `kind = "command"`: commands run on this machine, in the file's folder.
 #[cfg(feature = "command")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CommandTargetConfig {
     /// Its name (`web-1`).
@@ -152,6 +154,7 @@ impl AdapterConfig for CommandTargetConfig {
 /// `kind = "ssh"`: a host reached with the OpenSSH client, its key checked against `known_hosts`.
 #[cfg(feature = "ssh")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SshTargetConfig {
     /// Its name (`web-1`).

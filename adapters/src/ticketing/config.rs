@@ -12,6 +12,7 @@ use crate::config::{ConfigError, default_kind};
 
 /// `[ticketing]`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(remote = "Self", tag = "kind", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum TicketingConfig {
@@ -82,6 +83,7 @@ impl AdapterConfig for TicketingConfig {
 
 /// `kind = "local"`: nothing to set; keys start with `project.ticket_prefix`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LocalTicketingConfig {}
 
@@ -90,6 +92,7 @@ const NEEDED: &str = "this ticketing system needs it";
 /// `kind = "jira"`.
 #[cfg(feature = "jira")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JiraConfig {
     /// The site (`https://acme.atlassian.net`).
@@ -144,6 +147,7 @@ impl AdapterConfig for JiraConfig {
 /// `kind = "github"`.
 #[cfg(feature = "github")]
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GithubIssuesConfig {
     /// The API (default `https://api.github.com`).

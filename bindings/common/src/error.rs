@@ -232,6 +232,11 @@ impl ErrorDoc {
         }
     }
 
+    /// A trail or bundle that does not verify (R-9d), at no particular sequence.
+    pub fn integrity(message: impl std::fmt::Display, release: Option<String>) -> Self {
+        ErrorDoc { release, sequence: Some(None), ..ErrorDoc::new(ErrorCode::Integrity, message, false) }
+    }
+
     /// No role could be chosen for an approval (R-2c).
     pub fn role(e: &RoleChoiceError) -> Self {
         ErrorDoc::invalid(e)

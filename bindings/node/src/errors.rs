@@ -39,3 +39,16 @@ pub fn parse(e: shipwarden::ParseError) -> napi::Error {
 pub fn verify(e: shipwarden_adapters::anchor::VerifyError) -> napi::Error {
     encode(&ErrorDoc::verify(e))
 }
+
+/// An evidence bundle that does not verify (R-9d): an integrity failure, as `shipwarden evidence verify` says.
+pub fn bundle(e: shipwarden::bundle::BundleError, release: Option<&str>) -> napi::Error {
+    encode(&ErrorDoc::integrity(format!("the evidence bundle does not verify (R-9d): {e}"), release.map(str::to_owned)))
+}
+
+/// A trail that does not agree with what is known of it from elsewhere (R-9d).
+pub fn integrity(release: &shipwarden::ReleaseId, e: impl std::fmt::Display) -> napi::Error {
+    encode(&ErrorDoc::integrity(
+        format!("the audit trail of {release} does not verify (R-9d): {e}"),
+        Some(release.to_string()),
+    ))
+}

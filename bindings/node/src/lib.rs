@@ -5,7 +5,18 @@
 //! error classes, port normalization and event subscriptions. No rule of the
 //! procedure is implemented here: every one is the Rust crate's.
 
+pub mod acting;
+pub mod duties;
 pub mod errors;
+pub mod evidence;
 pub mod manager;
 pub mod ports;
 pub mod types;
+
+/// The commented `shipwarden.toml` that `shipwarden init` writes for
+/// `project`: a starting point to edit, or to read the shape of a config
+/// object from (`config.d.ts` types it).
+#[napi_derive::napi]
+pub fn default_config(project: String) -> String {
+    shipwarden_adapters::config::template(&project)
+}

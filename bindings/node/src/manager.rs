@@ -24,11 +24,11 @@ use shipwarden_bindings::{ErrorDoc, PortKind, UserPorts, default_ports};
 use crate::ports::{JsPort, js_port};
 use crate::types::*;
 
-fn parse<T: std::str::FromStr<Err = shipwarden::ParseError>>(text: &str) -> napi::Result<T> {
+pub(crate) fn parse<T: std::str::FromStr<Err = shipwarden::ParseError>>(text: &str) -> napi::Result<T> {
     text.parse().map_err(errors::parse)
 }
 
-fn id(release: &str) -> napi::Result<ReleaseId> {
+pub(crate) fn id(release: &str) -> napi::Result<ReleaseId> {
     parse(release)
 }
 
@@ -44,8 +44,8 @@ pub struct OpenOptions {
 /// Runs releases.
 #[napi]
 pub struct ReleaseManager {
-    inner: RManager,
-    config: Option<Arc<Loaded>>,
+    pub(crate) inner: RManager,
+    pub(crate) config: Option<Arc<Loaded>>,
     clock: Option<Arc<ManualClock>>,
 }
 
@@ -93,7 +93,10 @@ fn user_ports(js: &Object<'_>) -> napi::Result<UserPorts> {
     Ok(user)
 }
 
-fn actor(config: &Option<Arc<Loaded>>, who: &napi::Either<Actor, String>) -> napi::Result<shipwarden::Actor> {
+pub(crate) fn actor(
+    config: &Option<Arc<Loaded>>,
+    who: &napi::Either<Actor, String>,
+) -> napi::Result<shipwarden::Actor> {
     match who {
         napi::Either::A(a) => {
             if a.user.trim().is_empty() {
@@ -138,7 +141,7 @@ fn platform_proof(value: &serde_json::Value) -> napi::Result<shipwarden::Proof> 
 }
 
 /// The role an approval is given in (R-2c): `role`, else as the policy chooses ([`shipwarden::Policy::approval_role`]).
-fn approval_role(
+pub(crate) fn approval_role(
     policy: &shipwarden::Policy,
     who: &shipwarden::Actor,
     approval: &shipwarden::ApprovalId,
@@ -148,7 +151,7 @@ fn approval_role(
     policy.approval_role(who, approval, explicit).map_err(|e| errors::encode(&ErrorDoc::role(&e)))
 }
 
-fn plan(p: Plan) -> napi::Result<shipwarden::Plan> {
+pub(crate) fn plan(p: Plan) -> napi::Result<shipwarden::Plan> {
     let version: shipwarden::Version = parse(&p.version)?;
     let kind: shipwarden::ReleaseKind = parse(p.kind.as_deref().unwrap_or("minor"))?;
     let release = match &p.release {
@@ -172,7 +175,7 @@ fn plan(p: Plan) -> napi::Result<shipwarden::Plan> {
     Ok(plan)
 }
 
-fn timestamp(text: &str) -> napi::Result<jiff::Timestamp> {
+pub(crate) fn timestamp(text: &str) -> napi::Result<jiff::Timestamp> {
     text.parse().map_err(|e| errors::invalid(format!("`{text}` is not an RFC 3339 time: {e}")))
 }
 
@@ -207,16 +210,13 @@ impl ReleaseManager {
         let loaded = match config {
             None => None,
             Some(text) if text.trim_start().starts_with('{') => {
-                let value: toml::Value =
+                let value: serde_json::Value =
                     serde_json::from_str(&text).map_err(|e| errors::invalid(format!("config: {e}")))?;
-                let toml = toml::to_string(&value).map_err(|e| errors::invalid(format!("config: {e}")))?;
                 let base = match &options.base_dir {
                     Some(b) => PathBuf::from(b),
                     None => std::env::current_dir().map_err(errors::invalid)?,
                 };
-                Some(Arc::new(
-                    Loaded::parse(&toml, &base.join("shipwarden.toml")).map_err(errors::config)?.defer_secrets(),
-                ))
+                Some(Arc::new(Loaded::from_value(value, &base).map_err(errors::config)?.defer_secrets()))
             }
             Some(path) => {
                 Some(Arc::new(Loaded::read(std::path::Path::new(&path)).map_err(errors::config)?.defer_secrets()))
@@ -272,16 +272,31 @@ impl ReleaseManager {
         self.inner.policy().to_toml()
     }
 
-    /// Plans a release (R-1a, R-3).
+    /// The stages the policy declares, in order: the built-in ones and its own.
     #[napi]
-    pub async fn plan(&self, actor: napi::Either<Actor, String>, plan: Plan) -> napi::Result<Release> {
+    pub fn declared_stages(&self) -> Vec<String> {
+        self.inner.policy().stages.iter().map(|s| s.name.to_string()).collect()
+    }
+
+    /// Plans a release (R-1a, R-3); `{ signature, statement }` (from
+    /// `actionStatement(…, 'emergency_plan', justification)`) prove who plans
+    /// an emergency release where `[identity]` asks for it (R-2d).
+    #[napi]
+    pub async fn plan(
+        &self,
+        actor: napi::Either<Actor, String>,
+        plan: Plan,
+        options: Option<crate::acting::SignedOptions>,
+    ) -> napi::Result<Release> {
         let (who, plan) = (self::actor(&self.config, &actor)?, self::plan(plan)?);
+        let reason = plan.hotfix.as_ref().map_or("", |h| h.justification.as_str()).to_owned();
+        let who = self.acting(who, shipwarden::IdentityAction::EmergencyPlan, &plan.release, &reason, options).await?;
         let state = self.inner.plan(&who, plan).await.map_err(errors::engine)?;
         Ok(Release::from(state.as_ref()))
     }
 
     /// The configuration's project and SSH keys, which a signed approval needs.
-    fn signing_config(&self) -> napi::Result<Arc<Loaded>> {
+    pub(crate) fn signing_config(&self) -> napi::Result<Arc<Loaded>> {
         self.config.clone().ok_or_else(|| {
             errors::invalid("a signed approval needs a configuration with [project] and the users' ssh_keys: open one")
         })
@@ -378,12 +393,21 @@ impl ReleaseManager {
     #[napi]
     pub async fn verify_audit(&self, release: String, options: Option<VerifyOptions>) -> napi::Result<AuditReport> {
         let id = id(&release)?;
-        let head: Option<ChainHash> = options.and_then(|o| o.head).as_deref().map(parse).transpose()?;
+        let options = options.unwrap_or(VerifyOptions { head: None, published: None, bundle: None });
+        let head: Option<ChainHash> = options.head.as_deref().map(parse).transpose()?;
         let trusted: Vec<String> = match &self.config {
             Some(c) => c.config.evidence.public_key.iter().chain(&c.config.evidence.trusted_keys).cloned().collect(),
             None => Vec::new(),
         };
-        let (_, report) = verify_release(&self.inner, &id, &trusted, head.as_ref()).await.map_err(errors::verify)?;
+        // Heads published outside the store first, as `audit --verify --published` does: a rewrite is named against them.
+        if let Some(text) = &options.published {
+            self.verify_published(&id, text, &trusted).await?;
+        }
+        let (history, report) =
+            verify_release(&self.inner, &id, &trusted, head.as_ref()).await.map_err(errors::verify)?;
+        if let Some(bundle) = options.bundle {
+            self.verify_bundle_head(&id, &history, bundle)?;
+        }
         Ok(AuditReport::from(&report))
     }
 
@@ -450,16 +474,21 @@ impl ReleaseManager {
         Ok(Release::from(state.as_ref()))
     }
 
-    /// Rolls the release back (R-8g).
+    /// Rolls the release back (R-8g); `{ signature, statement }` (from
+    /// `actionStatement(…, 'rollback', reason)`) prove who rolls back where
+    /// `[identity] rollback` asks for it (R-2d).
     #[napi]
     pub async fn rollback(
         &self,
         release: String,
         actor: napi::Either<Actor, String>,
         reason: String,
+        options: Option<crate::acting::SignedOptions>,
     ) -> napi::Result<Release> {
+        let rid = id(&release)?;
         let who = self::actor(&self.config, &actor)?;
-        let state = self.inner.rollback(&id(&release)?, &who, &reason).await.map_err(errors::engine)?;
+        let who = self.acting(who, shipwarden::IdentityAction::Rollback, &rid, &reason, options).await?;
+        let state = self.inner.rollback(&rid, &who, &reason).await.map_err(errors::engine)?;
         Ok(Release::from(state.as_ref()))
     }
 
@@ -641,6 +670,12 @@ pub struct ApproveOptions {
 pub struct VerifyOptions {
     /// A head hash known from elsewhere (a ticket, the notes): the chain must end there.
     pub head: Option<String>,
+    /// Signed heads published outside the store (R-9d): a `<release>.heads.json`, one checkpoint as
+    /// JSON, or a release-ticket comment holding one. The chain must hold each of them.
+    pub published: Option<String>,
+    /// A signed evidence bundle (`evidenceBundle`): it must verify, and the chain must hold its head.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub bundle: Option<serde_json::Value>,
 }
 
 /// Signs `statement` with an SSH private key file (unencrypted), or with a

@@ -49,15 +49,29 @@ pub fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'p
     value_to_py(py, &value)
 }
 
+/// How deep Python data may nest: deeper is refused (a cycle, or data no
+/// configuration or proof needs) before the stack could overflow.
+const MAX_DEPTH: usize = 64;
+
 /// Python data (dict, list, tuple, str, int, float, bool, None) as a JSON value.
 pub fn py_to_value(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
+    to_value_at(obj, path, 0)
+}
+
+fn to_value_at(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
+    if depth > MAX_DEPTH {
+        return Err(invalid(format!("{path}: nested more than {MAX_DEPTH} levels deep (does it contain itself?)")));
+    }
     if obj.is_none() {
         Ok(Value::Null)
     } else if let Ok(b) = obj.cast::<PyBool>() {
         Ok(Value::Bool(b.is_true()))
     } else if obj.is_instance_of::<PyInt>() {
-        let i: i64 = obj.extract()?;
-        Ok(Value::from(i))
+        match (obj.extract::<i64>(), obj.extract::<u64>()) {
+            (Ok(i), _) => Ok(Value::from(i)),
+            (_, Ok(u)) => Ok(Value::from(u)),
+            _ => Err(invalid(format!("{path}: {} is too large a number", obj.repr_str()))),
+        }
     } else if let Ok(f) = obj.cast::<PyFloat>() {
         serde_json::Number::from_f64(f.value())
             .map(Value::Number)
@@ -70,13 +84,13 @@ pub fn py_to_value(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
             let key: String =
                 k.extract().map_err(|_| invalid(format!("{path}: keys must be strings, found {}", k.repr_str())))?;
             let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-            map.insert(key, py_to_value(&v, &child)?);
+            map.insert(key, to_value_at(&v, &child, depth + 1)?);
         }
         Ok(Value::Object(map))
     } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut items = Vec::new();
         for (i, v) in obj.try_iter()?.enumerate() {
-            items.push(py_to_value(&v?, &format!("{path}[{i}]"))?);
+            items.push(to_value_at(&v?, &format!("{path}[{i}]"), depth + 1)?);
         }
         Ok(Value::Array(items))
     } else if let Ok(p) = obj.extract::<std::path::PathBuf>() {

@@ -15,6 +15,14 @@ mod types;
 
 use pyo3::prelude::*;
 
+/// The commented `shipwarden.toml` that `shipwarden init` writes for
+/// `project`: a starting point to edit, or to read the shape of a config dict
+/// from (`shipwarden.config` types it).
+#[pyfunction]
+fn default_config(project: &str) -> String {
+    shipwarden_adapters::config::template(project)
+}
+
 /// The native module.
 #[pymodule]
 #[pyo3(name = "_native")]
@@ -25,6 +33,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<manager::ReleaseManager>()?;
     m.add_class::<manager::ManualClock>()?;
     m.add_function(wrap_pyfunction!(manager::sign_statement, m)?)?;
+    m.add_function(wrap_pyfunction!(default_config, m)?)?;
     m.add_class::<ports::Log>()?;
     bench::register(m)?;
     bridge::register(m)?;

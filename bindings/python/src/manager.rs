@@ -460,16 +460,11 @@ impl ReleaseManager {
             None => None,
             Some(c) if c.is_instance_of::<PyDict>() => {
                 let value = py_to_value(c, "")?;
-                let text = toml::to_string(&value).map_err(|e| {
-                    PyErr::from(Error::from(shipwarden_adapters::config::ConfigError::Problems(vec![
-                        shipwarden::Problem { path: String::new(), message: format!("not a TOML document: {e}") },
-                    ])))
-                })?;
                 let base = match base_dir {
                     Some(b) => b,
                     None => std::env::current_dir().map_err(invalid)?,
                 };
-                Some(Loaded::parse(&text, &base.join("shipwarden.toml")).map_err(Error::from)?.defer_secrets())
+                Some(Loaded::from_value(value, &base).map_err(Error::from)?.defer_secrets())
             }
             Some(c) => {
                 let path: PathBuf = c.extract().map_err(|_| invalid("config: expected a path, a dict or None"))?;

@@ -20,7 +20,7 @@ def test_a_bad_port_answer_names_what_was_expected_and_what_came() -> None:
     class Broken:
         name = "broken"
 
-        def deploy(self, request: sw.DeployRequest, log: sw.Log) -> str:
+        def deploy(self, request: sw.DeployRequest, log: sw.Log) -> str | None:
             return None
 
         def rollback(self, request: sw.RollbackRequest, log: sw.Log) -> None:

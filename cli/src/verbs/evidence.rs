@@ -10,7 +10,6 @@ use shipwarden::{EnvName, GateId, ReleaseId};
 use shipwarden_adapters::probes::http::{HttpProbe, percentile};
 
 use crate::CliError;
-use crate::config::Loaded;
 use crate::ctx::{Ctx, parse, write_or_print};
 use crate::dry_run;
 use crate::output::{self, GOOD, WAIT, paint};
@@ -121,7 +120,7 @@ pub fn verify_bundle(config: &Path, file: &Path, key: Option<String>, json: bool
         .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
     let signed: shipwarden::bundle::SignedBundle = serde_json::from_str(&text)
         .map_err(|e| CliError::usage(format!("{}: not an evidence bundle: {e}", file.display())))?;
-    let pinned = if config.exists() { Loaded::read(config)?.config.evidence.public_key } else { None };
+    let pinned = if config.exists() { crate::config::read(config)?.config.evidence.public_key } else { None };
     let expected = key.or(pinned);
     match verify(&signed, expected.as_deref()) {
         Ok(v) => {

@@ -34,7 +34,6 @@ use clap::{Args, Subcommand};
 use shipwarden::ports::Clock;
 
 use crate::changes;
-use crate::config::Loaded;
 use crate::ctx::{self, Ctx};
 use crate::{Cli, CliError};
 
@@ -148,7 +147,7 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
         _ => {}
     }
     // Each secret is read by the step that uses it, not by every command (R-2a).
-    let mut loaded = Loaded::read(&cli.config)?.defer_secrets();
+    let mut loaded = crate::config::read(&cli.config)?.defer_secrets();
     if reads_only(&cli.verb) || cli.dry_run {
         // They work on a store the user may not write, can never change it, and create none (issue #18).
         loaded = loaded.read_only();
@@ -160,7 +159,7 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
         && !loaded.store_exists()
     {
         // The first plan of a project: a mistyped or refused one leaves no store behind (issue #18).
-        let probe = Loaded::read(&cli.config)?.defer_secrets().read_only();
+        let probe = crate::config::read(&cli.config)?.defer_secrets().read_only();
         let (manager, tickets) = probe.manager(clock.clone()).await?;
         let user = cli.user.clone();
         let ctx = Ctx { loaded: probe, manager, tickets, user, json: cli.json, dry_run: false, at: None };

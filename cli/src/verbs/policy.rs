@@ -7,7 +7,6 @@ use clap::Subcommand;
 use shipwarden::Policy;
 
 use crate::CliError;
-use crate::config::Loaded;
 use crate::output::{self, GOOD, paint};
 
 /// `policy ...`.
@@ -23,7 +22,7 @@ pub enum PolicyVerb {
 
 /// Runs `policy ...`; works without a configuration file (the defaults).
 pub fn run(path: &Path, verb: PolicyVerb, json: bool) -> Result<(), CliError> {
-    let loaded = if path.exists() { Some(Loaded::read(path)?) } else { None };
+    let loaded = if path.exists() { Some(crate::config::read(path)?) } else { None };
     let policy = loaded.as_ref().map_or_else(Policy::default, |l| l.policy.clone());
     match verb {
         PolicyVerb::Show if json => output::json(&policy),

@@ -61,9 +61,12 @@ from ._native import (
     __version__,
     parse_commit,
     release_notes,
+    default_config,
     sign_statement,
 )
 from ._ports import ArtifactStore, Backup, DeployTarget, Notifier, Probe, Ticketing
+
+from . import config
 
 __all__ = [
     "AdapterError",
@@ -112,5 +115,7 @@ __all__ = [
     "__version__",
     "parse_commit",
     "release_notes",
+    "config",
+    "default_config",
     "sign_statement",
 ]

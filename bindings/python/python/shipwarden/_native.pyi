@@ -5,6 +5,7 @@ import datetime
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, final
+from .config import Config
 
 __version__: str
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "__version__",
     "parse_commit",
     "release_notes",
+    "default_config",
     "sign_statement",
 ]
 
@@ -615,7 +617,7 @@ _Time = datetime.datetime | str
 class ReleaseManager:
     @staticmethod
     def open(
-        config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        config: str | os.PathLike[str] | Config | Mapping[str, Any] | None = None,
         *,
         base_dir: str | os.PathLike[str] | None = None,
         policy: Policy | None = None,
@@ -754,6 +756,11 @@ class ReleaseManager:
     def notes_sync(self, release: str) -> str: ...
 
 def sign_statement(statement: str, key_file: str | os.PathLike[str]) -> str: ...
+def default_config(project: str) -> str:
+    """The commented `shipwarden.toml` that `shipwarden init` writes for `project`.
+
+    A starting point to edit, or to read the shape of a config dict from
+    (`shipwarden.config.Config` types it)."""
 def parse_commit(subject: str, body: str = ..., *, sha: str = ..., author: str = ..., parents: int = 1) -> Commit: ...
 def release_notes(
     project: str,
