@@ -15,10 +15,13 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 cargo build -q --release --locked -p shipwarden-benches --bin bench-report
 "$CARGO_TARGET_DIR/release/bench-report" calls
 sw_python_venv >/dev/null
-(cd bindings/python && maturin develop --release --locked -q)
+# Both bindings build for the host's explicit triple (napi always passes one),
+# so their release builds share one set of compiled crates (#20).
+host_triple="$(rustc -vV | sed -n 's/^host: //p')"
+(cd bindings/python && maturin develop --release --locked -q --target "$host_triple")
 python benches/python_overhead.py
 (cd bindings/node && npm ci --no-audit --no-fund --loglevel=error && npx napi build --platform --release --js native.js --dts native.d.ts >/dev/null)
 node benches/node_overhead.cjs
 # Leave the dev builds that scripts/test uses in place again.
-(cd bindings/python && maturin develop --locked -q)
+(cd bindings/python && maturin develop --locked -q --target "$host_triple")
 (cd bindings/node && npx napi build --platform --js native.js --dts native.d.ts >/dev/null)

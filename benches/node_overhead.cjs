@@ -22,8 +22,8 @@ async function main() {
   const sync = []
   const asyncs = []
   for (let round = 0; round < 5; round++) {
-    sync.push((await sw.benchJsPort(target, 20000)) / 1000)
-    asyncs.push((await sw.benchJsPort(asyncTarget, 20000)) / 1000)
+    sync.push((await sw._bench.jsPort(target, 20000)) / 1000)
+    asyncs.push((await sw._bench.jsPort(asyncTarget, 20000)) / 1000)
   }
   // The floor of a call that must hop onto the JS thread and back: a worker thread asks the main thread, which answers.
   const floor = await pingPong(20000)

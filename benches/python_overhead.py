@@ -16,6 +16,7 @@ import statistics
 import time
 
 import shipwarden as sw
+from shipwarden import _bench
 
 
 class Target:
@@ -77,12 +78,12 @@ def main() -> None:
     floor_rounds = asyncio.run(floor())
 
     target = Target()
-    py_port = [sw._native._bench_python_port(target, 100_000) / 1e9 for _ in range(5)]
+    py_port = [_bench.python_port(target, 100_000) / 1e9 for _ in range(5)]
     async def awaited() -> list[float]:
-        return [await sw._native._bench_python_port_async(AsyncTarget(), 2_000) / 1e9 for _ in range(5)]
+        return [await _bench.python_port_async(AsyncTarget(), 2_000) / 1e9 for _ in range(5)]
 
     py_async_port = asyncio.run(awaited())
-    rust_port = [sw._native._bench_rust_port(100_000) / 1e9 for _ in range(5)]
+    rust_port = [_bench.rust_port(100_000) / 1e9 for _ in range(5)]
 
     print(
         f"calls from Python: status_sync {median(sync_rounds) * 1e6:.2f} µs, "

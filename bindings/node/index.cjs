@@ -682,13 +682,12 @@ function verifyEvidence(bundle, options) {
   return call(() => native.verifyEvidence(BUNDLE('bundle', bundle), KEY('options', options)?.publicKey))
 }
 
-/** For benches/node_overhead.cjs: a JS deploy target's `status` called from Rust `n` times; mean ns. */
+/** For benches/node_overhead.cjs, not public API: a JS deploy target's `status` called from Rust `n` times; mean ns. */
 function benchJsPort(target, n) {
   return call(() => native.benchJsPort(normalize(target, 'deploy-target', METHODS.target, 'target'), n))
 }
 
 module.exports = {
-  benchJsPort,
   ReleaseManager,
   Stage: STAGES,
   ShipwardenError,
@@ -705,3 +704,6 @@ module.exports = {
   defaultConfig,
   verifyEvidence,
 }
+
+// The bench helper is reachable for benches/node_overhead.cjs only: not enumerable, not in index.d.ts or index.mjs.
+Object.defineProperty(module.exports, '_bench', { value: Object.freeze({ jsPort: benchJsPort }), enumerable: false })

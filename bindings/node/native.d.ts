@@ -101,7 +101,7 @@ export declare class ReleaseManager {
    */
   plan(actor: Actor | string, plan: Plan, options?: SignedOptions | undefined | null): Promise<Release>
   /**
-   * Records an approval (R-2c); `role` defaults to the actor's only role.
+   * Records an approval (R-2c); `role` defaults to the first of the actor's roles the policy accepts for it.
    * `signature` (an armored SSH signature, namespace `shipwarden`) and
    * `statement` (the text it signs, from `approvalStatement`) prove who
    * approves (issue #19, R-2d), verified against the configured users' keys

@@ -1,7 +1,6 @@
 //! Why a command did not do what was asked, and the exit code of each case.
 
-use shipwarden::engine::EngineError;
-use shipwarden::ports::StoreError;
+use shipwarden::engine::{EngineError, ErrorCode};
 use shipwarden::{Problem, Refusal};
 
 /// Why a command did not do what was asked; each has its exit code ([`CliError::code`]).
@@ -68,13 +67,12 @@ impl CliError {
 
 impl From<EngineError> for CliError {
     fn from(e: EngineError) -> Self {
-        match e {
-            EngineError::Refused(r) => CliError::Refused(r),
-            EngineError::Conflict(_) | EngineError::Busy(..) => CliError::Conflict(e.to_string()),
-            EngineError::NotFound(_) => CliError::Usage(e.to_string()),
-            // A stored chain that does not verify was tampered with (R-9d).
-            EngineError::Store(StoreError::Corrupt { .. }) => CliError::Integrity(e.to_string()),
-            other => CliError::Outside(other.to_string()),
+        match (e.code(), e) {
+            (_, EngineError::Refused(r)) => CliError::Refused(r),
+            (ErrorCode::Conflict, e) => CliError::Conflict(e.to_string()),
+            (ErrorCode::NotFound | ErrorCode::InvalidInput | ErrorCode::Config, e) => CliError::Usage(e.to_string()),
+            (ErrorCode::Integrity, e) => CliError::Integrity(e.to_string()),
+            (_, e) => CliError::Outside(e.to_string()),
         }
     }
 }

@@ -23,5 +23,5 @@ pub use machine::{
     apply, decide,
 };
 pub use model::*;
-pub use policy::{Policy, PolicyError, Problem};
+pub use policy::{Policy, PolicyError, Problem, RoleChoiceError};
 pub use rule::{RuleId, UnknownRule};

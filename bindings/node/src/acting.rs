@@ -150,9 +150,10 @@ impl ReleaseManager {
         let action = match n {
             "plan" => Action::Plan { plan: crate::manager::plan(needs(action.plan, n, "plan")?)?, last_release: None },
             "approve" => {
-                let role = crate::manager::approval_role(&who, action.role.as_deref())?;
+                let approval: shipwarden::ApprovalId = parse(&needs(action.approval, n, "approval")?)?;
+                let role = crate::manager::approval_role(self.inner.policy(), &who, &approval, action.role.as_deref())?;
                 Action::Approve {
-                    approval: parse(&needs(action.approval, n, "approval")?)?,
+                    approval,
                     role,
                     channel: parse(action.channel.as_deref().unwrap_or("api"))?,
                     comment: action.comment.unwrap_or_default(),

@@ -9,9 +9,9 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
 use shipwarden::audit::ChainHash;
-use shipwarden::engine::{Ports, ReleaseManager as RManager};
+use shipwarden::engine::ReleaseManager as RManager;
 use shipwarden::machine::Evidence;
-use shipwarden::ports::memory::{MemoryArtifacts, MemoryBackup, MemoryBuilder, MemoryNotes, MemoryStore};
+use shipwarden::ports::memory::MemoryStore;
 use shipwarden::ports::{Clock, ManualClock, ReleaseQuery};
 use shipwarden::{Channel, EnvName, ReleaseId, StepOutcome};
 use shipwarden_adapters::anchor::verify_release;
@@ -19,7 +19,9 @@ use shipwarden_adapters::config::Loaded;
 use shipwarden_adapters::identity::{self, Approving};
 
 use crate::errors;
-use crate::ports::JsPort;
+use shipwarden_bindings::{ErrorDoc, PortKind, UserPorts, default_ports};
+
+use crate::ports::{JsPort, js_port};
 use crate::types::*;
 
 pub(crate) fn parse<T: std::str::FromStr<Err = shipwarden::ParseError>>(text: &str) -> napi::Result<T> {
@@ -47,63 +49,48 @@ pub struct ReleaseManager {
     clock: Option<Arc<ManualClock>>,
 }
 
-const TARGET: (&[&str], &[&str]) = (&["deploy", "rollback"], &["status"]);
-const NOTIFIER: (&[&str], &[&str]) = (&["send"], &[]);
-const PROBE: (&[&str], &[&str]) = (&["check"], &[]);
-const TICKETING: (&[&str], &[&str]) = (&["get", "openBugs", "comment", "transition", "createReleaseTicket"], &[]);
-const ARTIFACTS: (&[&str], &[&str]) = (&["put", "get", "exists", "versions"], &[]);
-const BACKUP: (&[&str], &[&str]) = (&["backup", "verify", "restore"], &["find"]);
-
-fn port(
-    obj: &Object<'_>,
-    role: &'static str,
-    methods: (&[&'static str], &[&'static str]),
-) -> napi::Result<Arc<JsPort>> {
-    JsPort::new(obj, role, methods.0, methods.1).map(Arc::new)
+fn port(obj: &Object<'_>, kind: &'static PortKind) -> napi::Result<Arc<JsPort>> {
+    js_port(obj, kind).map(Arc::new)
 }
 
-/// Reads `{ env: [port, …] }`.
+/// Reads `{ env: [port, …] }`, adding each with `add`.
 fn env_ports(
     ports: &Object<'_>,
     key: &str,
-    role: &'static str,
-    methods: (&[&'static str], &[&'static str]),
-) -> napi::Result<Vec<(EnvName, Vec<Arc<JsPort>>)>> {
-    let Some(map) = ports.get_named_property::<Option<Object<'_>>>(key)? else { return Ok(Vec::new()) };
-    let mut out = Vec::new();
+    kind: &'static PortKind,
+    mut add: impl FnMut(&str, Arc<JsPort>) -> Result<(), shipwarden::ParseError>,
+) -> napi::Result<()> {
+    let Some(map) = ports.get_named_property::<Option<Object<'_>>>(key)? else { return Ok(()) };
     for env in Object::keys(&map)? {
         let list: Vec<Object<'_>> = map.get_named_property(&env)?;
-        let ports = list.iter().map(|o| port(o, role, methods)).collect::<napi::Result<Vec<_>>>()?;
-        out.push((parse(&env)?, ports));
+        for o in &list {
+            add(&env, port(o, kind)?).map_err(errors::parse)?;
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
-fn add_ports(into: &mut Ports, js: &Object<'_>) -> napi::Result<()> {
-    for (env, list) in env_ports(js, "targets", "deploy-target", TARGET)? {
-        into.targets.insert(env, list.into_iter().map(|p| p as _).collect());
-    }
-    for (env, list) in env_ports(js, "checks", "probe", PROBE)? {
-        into.checks.entry(env).or_default().extend(list.into_iter().map(|p| p as _));
-    }
-    for (env, list) in env_ports(js, "smoke", "probe", PROBE)? {
-        into.smoke.entry(env).or_default().extend(list.into_iter().map(|p| p as _));
-    }
+/// The JavaScript ports passed to `open`, to lay over the configured or default ones.
+fn user_ports(js: &Object<'_>) -> napi::Result<UserPorts> {
+    let mut user = UserPorts::default();
+    env_ports(js, "targets", &PortKind::TARGET, |env, p| user.target(env, p))?;
+    env_ports(js, "checks", &PortKind::PROBE, |env, p| user.check(env, p))?;
+    env_ports(js, "smoke", &PortKind::PROBE, |env, p| user.smoke(env, p))?;
     if let Some(list) = js.get_named_property::<Option<Vec<Object<'_>>>>("notifiers")? {
         for n in &list {
-            into.notifiers.push(port(n, "notifier", NOTIFIER)?);
+            user.notifier(port(n, &PortKind::NOTIFIER)?);
         }
     }
     if let Some(t) = js.get_named_property::<Option<Object<'_>>>("ticketing")? {
-        into.ticketing = Some(port(&t, "ticketing", TICKETING)?);
+        user.ticketing(port(&t, &PortKind::TICKETING)?);
     }
     if let Some(a) = js.get_named_property::<Option<Object<'_>>>("artifacts")? {
-        into.artifacts = Some(port(&a, "artifact-store", ARTIFACTS)?);
+        user.artifacts(port(&a, &PortKind::ARTIFACTS)?);
     }
     if let Some(b) = js.get_named_property::<Option<Object<'_>>>("backup")? {
-        into.backup = Some(port(&b, "backup", BACKUP)?);
+        user.backup(port(&b, &PortKind::BACKUP)?);
     }
-    Ok(())
+    Ok(user)
 }
 
 pub(crate) fn actor(
@@ -153,15 +140,15 @@ fn platform_proof(value: &serde_json::Value) -> napi::Result<shipwarden::Proof> 
     })
 }
 
-/// The role an approval is given in: `role`, else the actor's only role.
-pub(crate) fn approval_role(who: &shipwarden::Actor, role: Option<&str>) -> napi::Result<shipwarden::Role> {
-    match role {
-        Some(r) => parse(r),
-        None => match who.roles.iter().collect::<Vec<_>>().as_slice() {
-            [only] => Ok((*only).clone()),
-            _ => Err(errors::invalid(format!("{} holds several roles or none: pass {{ role }}", who.user))),
-        },
-    }
+/// The role an approval is given in (R-2c): `role`, else as the policy chooses ([`shipwarden::Policy::approval_role`]).
+pub(crate) fn approval_role(
+    policy: &shipwarden::Policy,
+    who: &shipwarden::Actor,
+    approval: &shipwarden::ApprovalId,
+    role: Option<&str>,
+) -> napi::Result<shipwarden::Role> {
+    let explicit = role.map(parse).transpose()?;
+    policy.approval_role(who, approval, explicit).map_err(|e| errors::encode(&ErrorDoc::role(&e)))
 }
 
 pub(crate) fn plan(p: Plan) -> napi::Result<shipwarden::Plan> {
@@ -235,32 +222,18 @@ impl ReleaseManager {
                 Some(Arc::new(Loaded::read(std::path::Path::new(&path)).map_err(errors::config)?.defer_secrets()))
             }
         };
-        let mut js_ports = Ports::default();
-        add_ports(&mut js_ports, &ports)?;
+        let js_ports = user_ports(&ports)?;
         env.spawn_future(async move {
             let dyn_clock = clock.clone().map(|c| c as Arc<dyn Clock>);
             let inner = match &loaded {
                 Some(loaded) => {
                     let (mut builder, _) = loaded.builder(dyn_clock).await.map_err(errors::config)?;
-                    merge(builder.ports_mut(), js_ports);
+                    js_ports.lay_over(builder.ports_mut());
                     builder.build()
                 }
                 None => {
-                    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-                    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    // A build folder of its own for each in-memory manager.
-                    let scratch = std::env::temp_dir().join(format!("shipwarden-node-{}-{n}", std::process::id()));
-                    let mut ports = Ports {
-                        builder: Some(Arc::new(MemoryBuilder::new(
-                            scratch,
-                            vec![("app.tar.gz".into(), b"app".to_vec())],
-                        ))),
-                        artifacts: Some(Arc::new(MemoryArtifacts::new())),
-                        backup: Some(Arc::new(MemoryBackup::new())),
-                        notes: Some(Arc::new(MemoryNotes::new())),
-                        ..Ports::default()
-                    };
-                    merge(&mut ports, js_ports);
+                    let mut ports = default_ports("node");
+                    js_ports.lay_over(&mut ports);
                     let mut builder = RManager::builder(Arc::new(MemoryStore::new())).ports(ports);
                     if let Some(c) = dyn_clock {
                         builder = builder.clock(c);
@@ -329,7 +302,7 @@ impl ReleaseManager {
         })
     }
 
-    /// Records an approval (R-2c); `role` defaults to the actor's only role.
+    /// Records an approval (R-2c); `role` defaults to the first of the actor's roles the policy accepts for it.
     /// `signature` (an armored SSH signature, namespace `shipwarden`) and
     /// `statement` (the text it signs, from `approvalStatement`) prove who
     /// approves (issue #19, R-2d), verified against the configured users' keys
@@ -344,9 +317,9 @@ impl ReleaseManager {
     ) -> napi::Result<Release> {
         let who = self::actor(&self.config, &actor)?;
         let options = options.unwrap_or_default();
-        let role = approval_role(&who, options.role.as_deref())?;
         let channel: Channel = parse(options.channel.as_deref().unwrap_or("api"))?;
         let (id, approval): (ReleaseId, shipwarden::ApprovalId) = (id(&release)?, parse(&approval)?);
+        let role = approval_role(self.inner.policy(), &who, &approval, options.role.as_deref())?;
         let comment = options.comment.as_deref().unwrap_or("");
         let who = match (&options.signature, &options.statement) {
             (None, None) => who,
@@ -390,9 +363,9 @@ impl ReleaseManager {
     ) -> napi::Result<String> {
         let who = self::actor(&self.config, &actor)?;
         let options = options.unwrap_or_default();
-        let role = approval_role(&who, options.role.as_deref())?;
         let channel: Channel = parse(options.channel.as_deref().unwrap_or("api"))?;
         let (id, approval): (ReleaseId, shipwarden::ApprovalId) = (id(&release)?, parse(&approval)?);
+        let role = approval_role(self.inner.policy(), &who, &approval, options.role.as_deref())?;
         let config = self.signing_config()?;
         let what = Approving {
             project: &config.config.project.name,
@@ -676,28 +649,6 @@ where
     Ok(Subscription { task: task.abort_handle() })
 }
 
-fn merge(into: &mut Ports, js: Ports) {
-    for (env, list) in js.targets {
-        into.targets.insert(env, list);
-    }
-    for (env, list) in js.checks {
-        into.checks.entry(env).or_default().extend(list);
-    }
-    for (env, list) in js.smoke {
-        into.smoke.entry(env).or_default().extend(list);
-    }
-    into.notifiers.extend(js.notifiers);
-    if js.ticketing.is_some() {
-        into.ticketing = js.ticketing;
-    }
-    if js.artifacts.is_some() {
-        into.artifacts = js.artifacts;
-    }
-    if js.backup.is_some() {
-        into.backup = js.backup;
-    }
-}
-
 /// Options of `approve` and `approvalStatement`.
 #[napi(object)]
 #[derive(Default)]
@@ -821,7 +772,7 @@ pub fn stages() -> Vec<String> {
 /// called from Rust `n` times, on a JavaScript deploy target (normalized by `index.cjs`).
 #[napi]
 pub fn bench_js_port<'env>(env: &'env Env, target: Object<'env>, n: u32) -> napi::Result<PromiseRaw<'env, f64>> {
-    let port = port(&target, "deploy-target", TARGET)?;
+    let port = port(&target, &PortKind::TARGET)?;
     env.spawn_future(async move {
         let start = std::time::Instant::now();
         for i in 0..n {

@@ -285,28 +285,18 @@ pub struct Unmet {
 
 impl From<&shipwarden::Unmet> for Unmet {
     fn from(u: &shipwarden::Unmet) -> Self {
-        let fields = serde_json::to_value(u).unwrap_or_default();
-        let field = |name: &str| fields.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        // Flattened once, in the shared layer, for both bindings' error documents.
+        let d = shipwarden_bindings::error::UnmetDoc::from(u);
         Unmet {
-            rule: u.rule.to_string(),
-            requirement: field("requirement").unwrap_or_default(),
-            message: u.requirement.to_string(),
-            approval: field("approval"),
-            roles: fields
-                .get("roles")
-                .and_then(|r| r.as_array())
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-                .unwrap_or_default(),
-            gate: field("gate"),
-            step: match &u.requirement {
-                shipwarden::Requirement::StepInDoubt { key, .. } => Some(key.clone()),
-                _ => field("step"),
-            },
-            detail: match &u.requirement {
-                shipwarden::Requirement::StepInDoubt { detail, .. } => Some(detail.clone()),
-                _ => None,
-            },
-            environment: field("environment"),
+            rule: d.rule,
+            requirement: d.requirement,
+            message: d.message,
+            approval: d.approval,
+            roles: d.roles,
+            gate: d.gate,
+            step: d.step,
+            detail: d.detail,
+            environment: d.environment,
         }
     }
 }

@@ -9,7 +9,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::errors::invalid;
+use crate::exceptions::invalid;
 
 /// A JSON value as Python data (dicts, lists, str, int, float, bool, None).
 pub fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -48,8 +48,8 @@ pub struct Json(pub Value);
 
 impl Json {
     /// Any serializable value, as JSON.
-    pub fn of<T: Serialize>(value: &T) -> Result<Json, crate::errors::Error> {
-        serde_json::to_value(value).map(Json).map_err(|e| crate::errors::Error::Invalid(format!("cannot convert: {e}")))
+    pub fn of<T: Serialize, E: From<PyErr>>(value: &T) -> Result<Json, E> {
+        serde_json::to_value(value).map(Json).map_err(|e| E::from(invalid(format!("cannot convert: {e}"))))
     }
 }
 

@@ -9,6 +9,7 @@ mod bridge;
 mod convert;
 mod errors;
 mod events;
+mod exceptions;
 mod manager;
 mod ports;
 mod types;
@@ -28,7 +29,7 @@ fn default_config(project: &str) -> String {
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    errors::register(m)?;
+    exceptions::register(m)?;
     types::register(m)?;
     m.add_class::<manager::ReleaseManager>()?;
     m.add_class::<manager::ManualClock>()?;

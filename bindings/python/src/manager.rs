@@ -14,9 +14,9 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use shipwarden::audit::ChainHash;
-use shipwarden::engine::{Ports, ReleaseManager as RManager};
+use shipwarden::engine::ReleaseManager as RManager;
 use shipwarden::machine::{Action, Evidence};
-use shipwarden::ports::memory::{MemoryArtifacts, MemoryBackup, MemoryBuilder, MemoryNotes, MemoryStore};
+use shipwarden::ports::memory::MemoryStore;
 use shipwarden::ports::{Clock, ReleaseQuery};
 use shipwarden::{Actor as RActor, ApprovalId, Channel, EnvName, IdentityAction, ReleaseId, Role, StepOutcome};
 use shipwarden_adapters::anchor::verify_release;
@@ -25,13 +25,15 @@ use shipwarden_adapters::identity::{self, Acting, Approving};
 
 use crate::convert::to_py;
 use crate::convert::{Json, no_unknown_keys, parse, py_to_timestamp, py_to_value, timestamp_to_py};
-use crate::errors::{Error, invalid};
+use crate::errors::Error;
 use crate::events::{EventStream, LogStream, Subscription};
-use crate::ports::{EventLoop, PyPort};
+use crate::exceptions::invalid;
+use crate::ports::{EventLoop, PyPort, py_port};
 use crate::types::{
     Actor, AuditEvent, AuditReport, Checkpoint, Plan, Policy, Release, ReleaseStatus, ReleaseSummary, RunOutcome,
     stage_arg,
 };
+use shipwarden_bindings::{PortKind, UserPorts, default_ports};
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>;
 
@@ -78,17 +80,17 @@ pub struct ReleaseManager {
     config: Option<Arc<Loaded>>,
 }
 
-fn env_map(
+/// Reads `{env: port or [port, …]}`, adding each with `add`.
+fn env_ports(
     obj: Option<&Bound<'_, PyDict>>,
-    role: &'static str,
-    required: &[&str],
+    kind: &'static PortKind,
     event_loop: &Arc<EventLoop>,
-    into: &mut std::collections::BTreeMap<EnvName, Vec<Arc<PyPort>>>,
+    mut add: impl FnMut(&str, Arc<PyPort>) -> Result<(), shipwarden::ParseError>,
 ) -> PyResult<()> {
     let Some(dict) = obj else { return Ok(()) };
     for (env, items) in dict.iter() {
-        let env: String = env.extract().map_err(|_| invalid(format!("{role}s: environment names must be strings")))?;
-        let env: EnvName = parse(&env)?;
+        let env: String =
+            env.extract().map_err(|_| invalid(format!("{}s: environment names must be strings", kind.role)))?;
         let list: Vec<Bound<'_, PyAny>> =
             if items.is_instance_of::<PyList>() || items.is_instance_of::<pyo3::types::PyTuple>() {
                 items.try_iter()?.collect::<PyResult<_>>()?
@@ -96,23 +98,11 @@ fn env_map(
                 vec![items]
             };
         for item in list {
-            into.entry(env.clone()).or_default().push(Arc::new(PyPort::new(
-                &item,
-                role,
-                required,
-                event_loop.clone(),
-            )?));
+            add(&env, Arc::new(py_port(&item, kind, event_loop.clone())?)).map_err(invalid)?;
         }
     }
     Ok(())
 }
-
-const TARGET: &[&str] = &["deploy", "rollback"];
-const NOTIFIER: &[&str] = &["send"];
-const PROBE: &[&str] = &["check"];
-const TICKETING: &[&str] = &["get", "open_bugs", "comment", "transition", "create_release_ticket"];
-const ARTIFACTS: &[&str] = &["put", "get", "exists", "versions"];
-const BACKUP: &[&str] = &["backup", "verify", "restore"];
 
 /// The Python ports passed to `open`.
 struct PyPorts<'a, 'py> {
@@ -126,36 +116,25 @@ struct PyPorts<'a, 'py> {
 }
 
 impl PyPorts<'_, '_> {
-    fn add_to(&self, ports: &mut Ports, event_loop: &Arc<EventLoop>) -> PyResult<()> {
-        let mut targets = std::collections::BTreeMap::new();
-        env_map(self.targets, "deploy-target", TARGET, event_loop, &mut targets)?;
-        for (env, list) in targets {
-            // Python targets replace the configured ones of that environment.
-            ports.targets.insert(env, list.into_iter().map(|p| p as _).collect());
-        }
-        let mut checks = std::collections::BTreeMap::new();
-        env_map(self.checks, "probe", PROBE, event_loop, &mut checks)?;
-        for (env, list) in checks {
-            ports.checks.entry(env).or_default().extend(list.into_iter().map(|p| p as _));
-        }
-        let mut smoke = std::collections::BTreeMap::new();
-        env_map(self.smoke, "probe", PROBE, event_loop, &mut smoke)?;
-        for (env, list) in smoke {
-            ports.smoke.entry(env).or_default().extend(list.into_iter().map(|p| p as _));
-        }
+    /// The ports to lay over the configured or default ones.
+    fn user_ports(&self, event_loop: &Arc<EventLoop>) -> PyResult<UserPorts> {
+        let mut user = UserPorts::default();
+        env_ports(self.targets, &PortKind::TARGET, event_loop, |env, p| user.target(env, p))?;
+        env_ports(self.checks, &PortKind::PROBE, event_loop, |env, p| user.check(env, p))?;
+        env_ports(self.smoke, &PortKind::PROBE, event_loop, |env, p| user.smoke(env, p))?;
         for n in self.notifiers.iter().flatten() {
-            ports.notifiers.push(Arc::new(PyPort::new(n, "notifier", NOTIFIER, event_loop.clone())?));
+            user.notifier(Arc::new(py_port(n, &PortKind::NOTIFIER, event_loop.clone())?));
         }
         if let Some(t) = self.ticketing {
-            ports.ticketing = Some(Arc::new(PyPort::new(t, "ticketing", TICKETING, event_loop.clone())?));
+            user.ticketing(Arc::new(py_port(t, &PortKind::TICKETING, event_loop.clone())?));
         }
         if let Some(a) = self.artifacts {
-            ports.artifacts = Some(Arc::new(PyPort::new(a, "artifact-store", ARTIFACTS, event_loop.clone())?));
+            user.artifacts(Arc::new(py_port(a, &PortKind::ARTIFACTS, event_loop.clone())?));
         }
         if let Some(b) = self.backup {
-            ports.backup = Some(Arc::new(PyPort::new(b, "backup", BACKUP, event_loop.clone())?));
+            user.backup(Arc::new(py_port(b, &PortKind::BACKUP, event_loop.clone())?));
         }
-        Ok(())
+        Ok(user)
     }
 }
 
@@ -165,13 +144,6 @@ fn clock_arg(clock: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Arc<dyn Clock>
         return Ok(Some(c.get().0.clone() as Arc<dyn Clock>));
     }
     Ok(Some(Arc::new(shipwarden::ports::ManualClock::new(py_to_timestamp(clock)?))))
-}
-
-/// A build folder of its own for each in-memory manager.
-fn scratch_dir() -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    std::env::temp_dir().join(format!("shipwarden-py-{}-{n}", std::process::id()))
 }
 
 /// Fails when an event loop runs in this thread: a sync twin would block it.
@@ -245,15 +217,10 @@ impl ReleaseManager {
         }))
     }
 
-    /// The role an approval is given in: `role`, else the actor's only role.
-    fn approval_role(actor: &RActor, role: Option<&str>) -> PyResult<Role> {
-        match role {
-            Some(r) => parse(r),
-            None => match actor.roles.iter().collect::<Vec<_>>().as_slice() {
-                [only] => Ok((*only).clone()),
-                _ => Err(invalid(format!("{} holds several roles or none: say which with role=", actor.user))),
-            },
-        }
+    /// The role an approval is given in (R-2c): `role`, else as the policy chooses ([`shipwarden::Policy::approval_role`]).
+    fn approval_role(&self, actor: &RActor, approval: &ApprovalId, role: Option<&str>) -> PyResult<Role> {
+        let explicit = role.map(parse).transpose()?;
+        self.inner.policy().approval_role(actor, approval, explicit).map_err(invalid)
     }
 
     /// The configuration's project and SSH keys, which a signed approval needs.
@@ -274,8 +241,8 @@ impl ReleaseManager {
     ) -> PyResult<BoxFut<String>> {
         let (m, id, actor, config) =
             (self.inner.clone(), id(release)?, self.resolve_actor(actor)?, self.signing_config()?);
-        let (approval, role, channel): (ApprovalId, Role, Channel) =
-            (parse(approval)?, Self::approval_role(&actor, role)?, parse(channel)?);
+        let (approval, channel): (ApprovalId, Channel) = (parse(approval)?, parse(channel)?);
+        let role = self.approval_role(&actor, &approval, role)?;
         Ok(Box::pin(async move {
             let what = Approving {
                 project: &config.config.project.name,
@@ -303,7 +270,7 @@ impl ReleaseManager {
     ) -> PyResult<BoxFut<Release>> {
         let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
         let approval: ApprovalId = parse(approval)?;
-        let role = Self::approval_role(&actor, role)?;
+        let role = self.approval_role(&actor, &approval, role)?;
         let channel: Channel = parse(channel)?;
         let signed = match (signature, statement) {
             (Some(signature), Some(statement)) => Some((self.signing_config()?, signature, statement)),
@@ -594,7 +561,7 @@ impl ReleaseManager {
         Ok(Box::pin(async move {
             let Some((config, signature, statement)) = signed else { return Ok(actor) };
             let role = identity::acting_role(m.policy(), &actor, action)
-                .ok_or_else(|| Error::Invalid(format!("{} holds no role", actor.user)))?;
+                .ok_or_else(|| Error::invalid(format!("{} holds no role", actor.user)))?;
             let what = Acting {
                 action,
                 project: &config.config.project.name,
@@ -713,7 +680,8 @@ impl ReleaseManager {
     ) -> PyResult<Self> {
         let event_loop = Arc::new(EventLoop::default());
         let clock = clock_arg(clock)?;
-        let py_ports = PyPorts { targets, checks, smoke, notifiers, ticketing, artifacts, backup };
+        let user =
+            PyPorts { targets, checks, smoke, notifiers, ticketing, artifacts, backup }.user_ports(&event_loop)?;
         let loaded = match config {
             None => None,
             Some(c) if c.is_instance_of::<PyDict>() => {
@@ -737,19 +705,12 @@ impl ReleaseManager {
                 let fut = async { loaded.builder(clock).await.map_err(Error::from) };
                 let (mut builder, _) =
                     py.detach(|| pyo3_async_runtimes::tokio::get_runtime().block_on(fut)).map_err(PyErr::from)?;
-                py_ports.add_to(builder.ports_mut(), &event_loop)?;
+                user.lay_over(builder.ports_mut());
                 builder.build()
             }
             None => {
-                let scratch = scratch_dir();
-                let mut ports = Ports {
-                    builder: Some(Arc::new(MemoryBuilder::new(scratch, vec![("app.tar.gz".into(), b"app".to_vec())]))),
-                    artifacts: Some(Arc::new(MemoryArtifacts::new())),
-                    backup: Some(Arc::new(MemoryBackup::new())),
-                    notes: Some(Arc::new(MemoryNotes::new())),
-                    ..Ports::default()
-                };
-                py_ports.add_to(&mut ports, &event_loop)?;
+                let mut ports = default_ports("py");
+                user.lay_over(&mut ports);
                 let mut builder = RManager::builder(Arc::new(MemoryStore::new())).ports(ports);
                 if let Some(p) = policy {
                     builder = builder.policy(p.0);
@@ -812,7 +773,7 @@ impl ReleaseManager {
         block_on(py, fut)
     }
 
-    /// Records an approval (R-2c): `approval` is `scope`, `qa_signoff`, `acceptance`, `emergency` or one the policy adds; `role` defaults to the actor's only role.
+    /// Records an approval (R-2c): `approval` is `scope`, `qa_signoff`, `acceptance`, `emergency` or one the policy adds; `role` defaults to the first of the actor's roles the policy accepts for it.
     ///
     /// `signature` (an armored SSH signature, namespace `shipwarden`) and
     /// `statement` (the text it signs, from `approval_statement`) prove who
@@ -1415,7 +1376,6 @@ impl ReleaseManager {
             }))
             .into_pyobject(py),
             Err(e) => Err(crate::errors::integrity(
-                py,
                 format!("the evidence bundle does not verify (R-9d): {e}"),
                 Some(signed.bundle.release.to_string()),
             )),

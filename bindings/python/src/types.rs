@@ -19,7 +19,7 @@ use shipwarden::{
 };
 
 use crate::convert::{parse, timestamp_to_py, to_py, value_to_py};
-use crate::errors::invalid;
+use crate::exceptions::invalid;
 
 /// A stage of the release procedure (`planned` … `closed`), or one a policy adds.
 #[pyclass(module = "shipwarden", frozen, from_py_object)]

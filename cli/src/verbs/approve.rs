@@ -36,18 +36,9 @@ pub async fn run(ctx: &Ctx, a: ApproveArgs) -> Result<(), CliError> {
     let actor = ctx.actor()?;
     let release: ReleaseId = parse(&a.release)?;
     let approval: ApprovalId = parse(&a.approval)?;
-    let role: Role = match &a.role {
-        Some(r) => parse(r)?,
-        None => {
-            let accepted = ctx.manager.policy().approvals.get(&approval).map(|r| r.roles.clone()).unwrap_or_default();
-            accepted
-                .iter()
-                .find(|r| actor.has_role(r))
-                .cloned()
-                .or_else(|| actor.roles.iter().next().cloned())
-                .ok_or_else(|| CliError::usage(format!("{} holds no role", actor.user)))?
-        }
-    };
+    let explicit = a.role.as_deref().map(parse::<Role>).transpose()?;
+    let role: Role =
+        ctx.manager.policy().approval_role(&actor, &approval, explicit).map_err(|e| CliError::usage(e.to_string()))?;
     let channel: Channel = parse(&a.channel)?;
     let what = Approving {
         project: &ctx.loaded.config.project.name,

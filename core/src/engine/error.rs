@@ -43,11 +43,67 @@ impl EngineError {
         }
     }
 
+    /// The stable code a program matches on, the same in the CLI and both bindings.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            EngineError::Refused(_) => ErrorCode::Refused,
+            EngineError::Conflict(_) | EngineError::Busy(_) => ErrorCode::Conflict,
+            EngineError::NotFound(_) => ErrorCode::NotFound,
+            EngineError::Port(_) => ErrorCode::Adapter,
+            // A stored chain that does not verify was tampered with (R-9d).
+            EngineError::Store(StoreError::Corrupt { .. }) => ErrorCode::Integrity,
+            EngineError::Store(_) => ErrorCode::Adapter,
+        }
+    }
+
     /// The refusal, if the policy refused.
     pub fn refusal(&self) -> Option<&Refusal> {
         match self {
             EngineError::Refused(r) => Some(r),
             _ => None,
         }
+    }
+}
+
+/// What kind of failure an error is, as a stable code: the CLI's exit codes
+/// and the bindings' exception classes are chosen by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The policy refused (a rule and what is unmet).
+    Refused,
+    /// Another driver changed the release or holds its lease; try again.
+    Conflict,
+    /// An outside system (a port, the event store) failed.
+    Adapter,
+    /// The configuration has problems.
+    Config,
+    /// An argument is not valid.
+    InvalidInput,
+    /// No such release.
+    NotFound,
+    /// The audit trail or a bundle does not verify (R-9d).
+    Integrity,
+}
+
+impl ErrorCode {
+    /// The code as written: `REFUSED`, `INVALID_INPUT`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Refused => "REFUSED",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::Adapter => "ADAPTER",
+            ErrorCode::Config => "CONFIG",
+            ErrorCode::InvalidInput => "INVALID_INPUT",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Integrity => "INTEGRITY",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -38,7 +38,7 @@ use crate::ports::*;
 
 pub use anchor::{Published, Unpublished};
 pub use duties::DutyReport;
-pub use error::EngineError;
+pub use error::{EngineError, ErrorCode};
 pub use listing::{Listing, ListingMismatch};
 pub use run::{Failure, RunOutcome, StepError, Waiting};
 

@@ -571,7 +571,67 @@ mod friendly_duration {
     }
 }
 
+/// Why no role could be chosen for an approval (R-2c): the actor must say which.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct RoleChoiceError {
+    /// The actor's user name.
+    pub user: String,
+    /// The roles the actor holds.
+    pub held: Vec<Role>,
+    /// The approval.
+    pub approval: ApprovalId,
+    /// The roles the policy accepts for it.
+    pub accepted: Vec<Role>,
+}
+
+impl RoleChoiceError {
+    fn describe(&self) -> String {
+        let list = |roles: &[Role]| roles.iter().map(Role::as_str).collect::<Vec<_>>().join(", ");
+        let accepted = if self.accepted.is_empty() {
+            format!("the policy names no role for `{}`", self.approval)
+        } else {
+            format!("`{}` accepts {}", self.approval, list(&self.accepted))
+        };
+        if self.held.is_empty() {
+            format!("{} holds no role ({accepted}): say which role to approve in", self.user)
+        } else {
+            format!(
+                "{} holds several roles ({}) and none is accepted ({accepted}): say which role to approve in",
+                self.user,
+                list(&self.held)
+            )
+        }
+    }
+}
+
 impl Policy {
+    /// The role `actor` gives `approval` in (R-2c): `explicit` when given;
+    /// else the first role of the policy's accepted list the actor holds;
+    /// else the actor's only role (the engine then refuses, naming the
+    /// accepted roles). An actor with several roles, none accepted, or with
+    /// no role, must say which: that is the error, naming the accepted roles.
+    /// The CLI and both bindings choose with this one function.
+    pub fn approval_role(
+        &self,
+        actor: &crate::model::Actor,
+        approval: &ApprovalId,
+        explicit: Option<Role>,
+    ) -> Result<Role, RoleChoiceError> {
+        if let Some(role) = explicit {
+            return Ok(role);
+        }
+        let accepted = self.approvals.get(approval).map(|r| r.roles.clone()).unwrap_or_default();
+        if let Some(role) = accepted.iter().find(|r| actor.has_role(r)) {
+            return Ok(role.clone());
+        }
+        let held: Vec<Role> = actor.roles.iter().cloned().collect();
+        match held.as_slice() {
+            [only] => Ok(only.clone()),
+            _ => Err(RoleChoiceError { user: actor.user.clone(), held, approval: approval.clone(), accepted }),
+        }
+    }
+
     /// The stage definition, if the policy declares `stage`.
     pub fn stage(&self, stage: &Stage) -> Option<&StageDef> {
         self.stages.iter().find(|s| &s.name == stage)

@@ -53,9 +53,6 @@ __all__ = [
     "Ticket",
     "Unmet",
     "__version__",
-    "_bench_python_port",
-    "_bench_python_port_async",
-    "_bench_rust_port",
     "parse_commit",
     "release_notes",
     "default_config",
@@ -1321,6 +1318,3 @@ def release_notes(
     policy: Policy | None = None,
 ) -> ReleaseNotes:
     """Release notes for these commits (oldest first), grouped and linked as the policy says."""
-def _bench_python_port(target: Any, n: int) -> float: ...
-async def _bench_python_port_async(target: Any, n: int) -> float: ...
-def _bench_rust_port(n: int) -> float: ...
