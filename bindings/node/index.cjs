@@ -38,6 +38,7 @@ class AdapterError extends ShipwardenError {
     this.operation = details.operation ?? null
     this.kind = details.kind ?? null
     this.causes = details.causes ?? []
+    this.step = details.step ?? null
   }
 }
 

@@ -23,6 +23,7 @@ import type {
   ReleaseNotes,
   ResolveOptions,
   SignedOptions,
+  StepError,
   StepOptions,
   Unmet,
   UnpublishedHead,
@@ -361,6 +362,8 @@ export declare class AdapterError extends ShipwardenError {
   readonly kind: string | null
   /** The underlying errors, outermost first (also as the `cause` chain). */
   readonly causes: string[]
+  /** When `kind` is `step_failed` (a `deploy()` whose target failed): the step and its port error. */
+  readonly step: StepError | null
 }
 
 /** The configuration has problems. */

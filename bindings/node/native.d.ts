@@ -715,14 +715,16 @@ export interface ResolveOptions {
 
 /** Where a run stopped. */
 export interface RunOutcome {
-  /** `reached`, `waiting`, `rolled_back` or `final`. */
+  /** `reached`, `waiting`, `failed`, `rolled_back` or `final`. */
   outcome: string
-  /** The stage reached, waited in, or final. */
+  /** The stage reached, waited or failed in, or final. */
   stage: string
-  /** What it waits for, when waiting. */
+  /** What it waits for (and, when `failed`, every unmet requirement with the failed steps). */
   refusal?: Refusal
-  /** Why it was rolled back. */
+  /** Why it failed or was rolled back. */
   reason?: string
+  /** When `failed`, or `rolled_back` because a port failed: the step and its port error. */
+  error?: StepError
 }
 
 /**
@@ -769,6 +771,24 @@ export interface Step {
    * (`resolve`, R-9d); once resolved, `ok` says how it ended and this keeps the why.
    */
   inDoubt?: string
+}
+
+/** A step that failed at a port: which, where, and the port's error. */
+export interface StepError {
+  /** The kind of step (`deploy`, `smoke_test`, …). */
+  step: string
+  /** Its environment, if any. */
+  environment?: string
+  /** Its target, if any. */
+  target?: string
+  /** The port that failed (`deploy-target web-1`), or `engine`. */
+  port: string
+  /** The operation (`deploy`). */
+  operation: string
+  /** What happened. */
+  cause: string
+  /** Whether trying again can help. */
+  retryable: boolean
 }
 
 /** Options of `reportStep`. */

@@ -4,7 +4,7 @@
 //! exception's attributes from it.
 
 use serde::Serialize;
-use shipwarden::engine::{EngineError, ErrorCode};
+use shipwarden::engine::{EngineError, ErrorCode, StepError};
 use shipwarden::ports::{PortError, StoreError};
 use shipwarden::{Refusal, RoleChoiceError};
 use shipwarden_adapters::anchor::VerifyError;
@@ -113,6 +113,10 @@ pub struct ErrorDoc {
     /// For `INTEGRITY`: the sequence the disagreement is at (`null` when at none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<Option<u64>>,
+    /// For `ADAPTER` of kind `step_failed`: the step that failed (its
+    /// environment, target, port, operation, cause, and whether to retry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepError>,
 }
 
 fn causes(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
@@ -144,6 +148,7 @@ impl ErrorDoc {
             problems: None,
             release: None,
             sequence: None,
+            step: None,
         }
     }
 
@@ -235,6 +240,23 @@ impl ErrorDoc {
     /// A trail or bundle that does not verify (R-9d), at no particular sequence.
     pub fn integrity(message: impl std::fmt::Display, release: Option<String>) -> Self {
         ErrorDoc { release, sequence: Some(None), ..ErrorDoc::new(ErrorCode::Integrity, message, false) }
+    }
+
+    /// A step that failed at a port (a direct deployment whose target failed, issue #20).
+    pub fn step(e: StepError) -> Self {
+        ErrorDoc {
+            port: Some(e.port.clone()),
+            operation: Some(e.operation.clone()),
+            kind: Some("step_failed".into()),
+            causes: Some(vec![e.cause.clone()]),
+            ..ErrorDoc::new(ErrorCode::Adapter, &e, e.retryable)
+        }
+        .with_step(e)
+    }
+
+    fn with_step(mut self, e: StepError) -> Self {
+        self.step = Some(e);
+        self
     }
 
     /// No role could be chosen for an approval (R-2c).

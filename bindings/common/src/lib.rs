@@ -14,6 +14,7 @@
 
 pub mod error;
 pub mod foreign;
+pub mod ops;
 pub mod overlay;
 pub mod wire;
 

@@ -592,8 +592,8 @@ impl ReleaseManager {
     #[napi]
     pub async fn deploy(&self, release: String, environment: String) -> napi::Result<Release> {
         let (rid, env) = (id(&release)?, parse::<EnvName>(&environment)?);
-        self.inner.deploy(&rid, &env).await.map_err(errors::engine)?;
-        let state = self.inner.state(&rid).await.map_err(errors::engine)?;
+        // A failed deployment rejects (issue #20): an AdapterError with the target's port error.
+        let state = shipwarden_bindings::ops::deploy(&self.inner, &rid, &env).await.map_err(|d| errors::encode(&d))?;
         Ok(Release::from(state.as_ref()))
     }
 

@@ -375,44 +375,77 @@ impl From<&shipwarden::engine::ReleaseStatus> for ReleaseStatus {
 /// Where a run stopped.
 #[napi(object)]
 pub struct RunOutcome {
-    /// `reached`, `waiting`, `rolled_back` or `final`.
+    /// `reached`, `waiting`, `failed`, `rolled_back` or `final`.
     pub outcome: String,
-    /// The stage reached, waited in, or final.
+    /// The stage reached, waited or failed in, or final.
     pub stage: String,
-    /// What it waits for, when waiting.
+    /// What it waits for (and, when `failed`, every unmet requirement with the failed steps).
     pub refusal: Option<Refusal>,
-    /// Why it was rolled back.
+    /// Why it failed or was rolled back.
     pub reason: Option<String>,
+    /// When `failed`, or `rolled_back` because a port failed: the step and its port error.
+    pub error: Option<StepError>,
+}
+
+/// A step that failed at a port: which, where, and the port's error.
+#[napi(object)]
+pub struct StepError {
+    /// The kind of step (`deploy`, `smoke_test`, …).
+    pub step: String,
+    /// Its environment, if any.
+    pub environment: Option<String>,
+    /// Its target, if any.
+    pub target: Option<String>,
+    /// The port that failed (`deploy-target web-1`), or `engine`.
+    pub port: String,
+    /// The operation (`deploy`).
+    pub operation: String,
+    /// What happened.
+    pub cause: String,
+    /// Whether trying again can help.
+    pub retryable: bool,
+}
+
+impl From<&shipwarden::engine::StepError> for StepError {
+    fn from(e: &shipwarden::engine::StepError) -> Self {
+        StepError {
+            step: e.step.as_str().to_owned(),
+            environment: e.environment.as_ref().map(ToString::to_string),
+            target: e.target.clone(),
+            port: e.port.clone(),
+            operation: e.operation.clone(),
+            cause: e.cause.clone(),
+            retryable: e.retryable,
+        }
+    }
 }
 
 impl From<&shipwarden::engine::RunOutcome> for RunOutcome {
     fn from(o: &shipwarden::engine::RunOutcome) -> Self {
         use shipwarden::engine::RunOutcome as O;
+        let plain = |outcome: &str, stage: String| RunOutcome {
+            outcome: outcome.into(),
+            stage,
+            refusal: None,
+            reason: None,
+            error: None,
+        };
         match o {
-            O::Reached { stage } => {
-                RunOutcome { outcome: "reached".into(), stage: stage.to_string(), refusal: None, reason: None }
+            O::Reached { stage } => plain("reached", stage.to_string()),
+            O::Final { stage } => plain("final", stage.to_string()),
+            O::Waiting(w) => {
+                RunOutcome { refusal: Some(Refusal::from(&w.refusal)), ..plain("waiting", w.stage.to_string()) }
             }
-            O::Final { stage } => {
-                RunOutcome { outcome: "final".into(), stage: stage.to_string(), refusal: None, reason: None }
-            }
-            O::Waiting(w) => RunOutcome {
-                outcome: "waiting".into(),
-                stage: w.stage.to_string(),
-                refusal: Some(Refusal::from(&w.refusal)),
-                reason: None,
-            },
-            // The port error's fields are the Node engineer's part of issue #20; until then its text is the reason.
             O::Failed(f) => RunOutcome {
-                outcome: "failed".into(),
-                stage: f.waiting.stage.to_string(),
                 refusal: Some(Refusal::from(&f.waiting.refusal)),
                 reason: Some(f.error.to_string()),
+                error: Some(StepError::from(&f.error)),
+                ..plain("failed", f.waiting.stage.to_string())
             },
-            O::RolledBack { reason, .. } => RunOutcome {
-                outcome: "rolled_back".into(),
-                stage: shipwarden::Stage::RolledBack.to_string(),
-                refusal: None,
+            O::RolledBack { reason, error } => RunOutcome {
                 reason: Some(reason.clone()),
+                error: error.as_ref().map(StepError::from),
+                ..plain("rolled_back", shipwarden::Stage::RolledBack.to_string())
             },
         }
     }

@@ -22,8 +22,6 @@ pub enum Error {
     Doc(Box<ErrorDoc>),
     /// Already a Python exception.
     Py(PyErr),
-    /// A step failed at a port (a direct `deploy` whose target failed, issue #20).
-    Step(Box<shipwarden::engine::StepError>),
 }
 
 impl Error {
@@ -103,6 +101,10 @@ fn convert(py: Python<'_>, doc: ErrorDoc) -> PyResult<PyErr> {
         set("operation", operation.into_pyobject(py)?.into_any());
         set("kind", kind.into_pyobject(py)?.into_any());
     }
+    if let Some(step) = doc.step {
+        set("cause", step.cause.clone().into_pyobject(py)?.into_any());
+        set("error", crate::types::StepError(step).into_pyobject(py)?.into_any());
+    }
     if let Some(problems) = doc.problems {
         let list: Vec<(String, String)> = problems.into_iter().map(|p| (p.path, p.message)).collect();
         set("problems", PyList::new(py, list)?.into_any());
@@ -114,27 +116,10 @@ fn convert(py: Python<'_>, doc: ErrorDoc) -> PyResult<PyErr> {
     Ok(err)
 }
 
-/// A failed step as an `AdapterError`: its port, operation and cause, and the whole `StepError`.
-fn step_failed(py: Python<'_>, e: shipwarden::engine::StepError) -> PyResult<PyErr> {
-    let err = AdapterError::new_err(e.to_string());
-    let value = err.value(py);
-    value.setattr("port", e.port.clone())?;
-    value.setattr("operation", e.operation.clone())?;
-    value.setattr("kind", "step_failed")?;
-    value.setattr("cause", e.cause.clone())?;
-    value.setattr("retryable", e.retryable)?;
-    value.setattr("error", crate::types::StepError(e).into_pyobject(py)?)?;
-    Ok(err)
-}
-
 impl From<Error> for PyErr {
     fn from(error: Error) -> Self {
         match error {
             Error::Py(e) => e,
-            Error::Step(e) => match crate::bridge::attach(|py| step_failed(py, *e)) {
-                Some(Ok(err)) | Some(Err(err)) => err,
-                None => ShipwardenError::new_err("the Python interpreter is shutting down"),
-            },
             Error::Doc(doc) => match crate::bridge::attach(|py| convert(py, *doc)) {
                 Some(Ok(err)) | Some(Err(err)) => err,
                 None => ShipwardenError::new_err("the Python interpreter is shutting down"),

@@ -446,27 +446,8 @@ impl ReleaseManager {
     fn op_deploy(&self, release: &str, environment: &str) -> PyResult<BoxFut<Release>> {
         let (m, id, env) = (self.inner.clone(), id(release)?, parse::<EnvName>(environment)?);
         Ok(Box::pin(async move {
-            let before = m.state(&id).await?;
-            let outcome = m.deploy(&id, &env).await?;
-            let after = m.state(&id).await?;
-            if !outcome.succeeded() {
-                // A failed deployment raises (issue #20): the target's port error, not a normal return.
-                let failed = after.failed_since(&before);
-                let error =
-                    shipwarden::engine::StepError::of(&failed).unwrap_or_else(|| shipwarden::engine::StepError {
-                        step: shipwarden::StepKind::Deploy,
-                        environment: Some(env.clone()),
-                        target: None,
-                        port: "engine".into(),
-                        operation: "deploy".into(),
-                        cause: match &outcome {
-                            StepOutcome::Failed { error, .. } => error.clone(),
-                            StepOutcome::Succeeded { detail, .. } => detail.clone(),
-                        },
-                        retryable: false,
-                    });
-                return Err(Error::Step(Box::new(error)));
-            }
+            // A failed deployment raises (issue #20): the target's port error, not a normal return.
+            let after = shipwarden_bindings::ops::deploy(&m, &id, &env).await.map_err(|d| Error::Doc(Box::new(d)))?;
             Ok(Release(after.as_ref().clone()))
         }))
     }
