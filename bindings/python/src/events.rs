@@ -58,6 +58,26 @@ async fn next<M: Clone>(rx: &mut Receiver<M>) -> Option<M> {
     }
 }
 
+/// The awaitable of an async iterator's `__anext__`: the next message of
+/// `rx` made into `T`, or `StopAsyncIteration` once the manager is gone.
+fn anext<'py, M, T>(
+    py: Python<'py>,
+    rx: &Arc<tokio::sync::Mutex<Receiver<M>>>,
+    make: fn(M) -> T,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    M: Clone + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let rx = rx.clone();
+    crate::bridge::future_into_py(py, async move {
+        match next(&mut *rx.lock().await).await {
+            Some(message) => Ok(make(message)),
+            None => Err(PyStopAsyncIteration::new_err("the manager is gone")),
+        }
+    })
+}
+
 /// An async iterator over the audit events appended from now on
 /// (`async for event in manager.events()`); it ends when the manager does.
 #[pyclass(module = "shipwarden", frozen)]
@@ -77,14 +97,7 @@ impl EventStream {
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let rx = self.0.clone();
-        crate::bridge::future_into_py(py, async move {
-            let mut rx = rx.lock().await;
-            match next(&mut rx).await {
-                Some(envelope) => Ok(AuditEvent(envelope)),
-                None => Err(PyStopAsyncIteration::new_err("the manager is gone")),
-            }
-        })
+        anext(py, &self.0, AuditEvent)
     }
 }
 
@@ -107,14 +120,7 @@ impl LogStream {
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let rx = self.0.clone();
-        crate::bridge::future_into_py(py, async move {
-            let mut rx = rx.lock().await;
-            match next(&mut rx).await {
-                Some(message) => Ok(log_event(message)),
-                None => Err(PyStopAsyncIteration::new_err("the manager is gone")),
-            }
-        })
+        anext(py, &self.0, log_event)
     }
 }
 
