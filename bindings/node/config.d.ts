@@ -60,6 +60,10 @@ export interface Config {
    */
   project: Project
   /**
+   * `[server]`: how `shipwarden serve` listens and whom it trusts (issue #21).
+   */
+  server?: ServerConfig
+  /**
    * `[store]`: `kind = "sqlite"` (default) or `"postgres"`.
    */
   store?: StoreConfig
@@ -433,6 +437,36 @@ export interface NotifyConfig {
 }
 
 /**
+ * `[server.oidc]`: an OpenID provider whose access or ID tokens (JWT) the server accepts.
+ */
+export interface OidcConfig {
+  /**
+   * The audience a token must name (`aud`).
+   */
+  audience: string
+  /**
+   * Roles each group grants, besides the user's own: `"release-managers" = ["release_manager"]`.
+   */
+  groups?: { [key: string]: string[] }
+  /**
+   * The claim with the user's groups (default `groups`).
+   */
+  groups_claim?: string | null
+  /**
+   * The issuer (`https://login.example.com`): its `/.well-known/openid-configuration` names the JWKS.
+   */
+  issuer: string
+  /**
+   * How much clock skew `exp` and `nbf` tolerate (`60s`, at most `5m`).
+   */
+  leeway?: string | null
+  /**
+   * The claim that names the shipwarden user (a key of `[users]`; default `sub`).
+   */
+  user_claim?: string | null
+}
+
+/**
  * `[backup.postgres]`.
  */
 export interface PgBackupConfig {
@@ -619,6 +653,16 @@ export interface Project {
 }
 
 /**
+ * `[server.projects.NAME]`: who may see a project.
+ */
+export interface ProjectAccess {
+  /**
+   * Users (`alice`) and groups (`group:qa`) who may see the project besides its `[users]`.
+   */
+  readers?: string[]
+}
+
+/**
  * One PromQL query of a `prometheus` probe.
  */
 export interface PromQueryConfig {
@@ -634,6 +678,52 @@ export interface PromQueryConfig {
    * Each value is multiplied by this (`1000`: seconds to ms; default 1).
    */
   scale?: number | null
+}
+
+/**
+ * `[server]`.
+ */
+export interface ServerConfig {
+  /**
+   * Whether this replica drives releases and performs due duties in the background (default true).
+   */
+  background?: boolean | null
+  /**
+   * Origins allowed to call the API from a browser (`https://console.example.com`); none by default.
+   */
+  cors_origins?: string[]
+  /**
+   * Where to listen (`127.0.0.1:8080`); `serve --listen` wins.
+   */
+  listen?: string | null
+  /**
+   * The largest request body accepted, in bytes (default 1 MiB; evidence files up to `max_upload_bytes`).
+   */
+  max_body_bytes?: number | null
+  /**
+   * The largest evidence file accepted, in bytes (default 64 MiB).
+   */
+  max_upload_bytes?: number | null
+  /**
+   * OpenID Connect bearer tokens (JWT).
+   */
+  oidc?: OidcConfig | null
+  /**
+   * Project visibility: `[server.projects.NAME] readers = ["alice", "group:qa"]`.
+   */
+  projects?: { [key: string]: ProjectAccess }
+  /**
+   * Requests per second each identity may make (a token bucket with this burst; default 50).
+   */
+  rate_limit?: number | null
+  /**
+   * How long one request may take before it is answered 503 (`30s`); streams are exempt.
+   */
+  request_timeout?: string | null
+  /**
+   * TLS from certificate files (rustls); plain HTTP without.
+   */
+  tls?: TlsFiles | null
 }
 
 /**
@@ -948,6 +1038,20 @@ export interface TicketingGithub {
  * `[ticketing]`.
  */
 export type TicketingConfig = TicketingLocal | TicketingJira | TicketingGithub
+
+/**
+ * `[server.tls]`: PEM files.
+ */
+export interface TlsFiles {
+  /**
+   * The certificate chain (PEM).
+   */
+  cert: string
+  /**
+   * The private key (PEM).
+   */
+  key: string
+}
 
 /**
  * `[users.NAME]`.

@@ -13,6 +13,7 @@
 pub(crate) mod adapter;
 mod deferred;
 mod identity;
+mod server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use shipwarden::{Actor, EnvName, Policy, Problem, Role};
 pub use self::adapter::SecretRef;
 use self::adapter::{AdapterConfig, Context, duration};
 pub use self::identity::IdentityConfig;
+pub use self::server::{OidcConfig, ProjectAccess, ServerConfig, TlsFiles};
 pub use crate::artifacts::config::{ArtifactsConfig, FsArtifactsConfig, OciArtifactsConfig};
 pub use crate::backup::config::{BackupConfig, PgBackupConfig};
 pub use crate::build::config::BuildConfig;
@@ -122,6 +124,9 @@ pub struct Config {
     /// users' SSH keys are listed (issue #19).
     #[serde(default)]
     pub identity: IdentityConfig,
+    /// `[server]`: how `shipwarden serve` listens and whom it trusts (issue #21).
+    #[serde(default)]
+    pub server: ServerConfig,
 }
 
 /// `[evidence]`.
@@ -812,6 +817,7 @@ impl Config {
     /// Every problem beyond what serde checks, each with its TOML path.
     fn validate(&self, policy: &Policy, problems: &mut Vec<Problem>) {
         identity::validate_keys(self, problems);
+        self.server.validate(problems);
         if self.project.name.trim().is_empty() {
             problems.push(Problem { path: "project.name".into(), message: "name the project (`shop`)".into() });
         } else if let Err(e) =

@@ -22,6 +22,7 @@ pub mod report;
 pub mod resolve;
 pub mod rollback;
 pub mod schedule;
+pub mod serve;
 pub mod status;
 pub mod tick;
 pub mod ticket;
@@ -95,6 +96,8 @@ pub enum Verb {
     /// The policy in force.
     #[command(subcommand)]
     Policy(policy::PolicyVerb),
+    /// Serve the procedure over HTTP: the API, identity, live events, background work (issue #21).
+    Serve(serve::ServeArgs),
 }
 
 /// A release.
@@ -134,6 +137,7 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
     match cli.verb {
         Verb::Init(args) => return init::run(&cli.config, args, cli.dry_run),
         Verb::Policy(verb) => return policy::run(&cli.config, verb, cli.json),
+        Verb::Serve(args) => return serve::run(&cli.config, args).await,
         Verb::Notes(args) if args.release.is_none() => return changes::notes(&cli.config, &args),
         Verb::Changes(changes::ChangesVerb::Check { from }) => return changes::check(&cli.config, from, cli.json),
         Verb::Version(verb) => return changes::next(&cli.config, &verb, cli.json),
@@ -200,6 +204,6 @@ async fn run_verb(ctx: &Ctx, verb: Verb) -> Result<(), CliError> {
         Verb::Env(v) => env::run(ctx, v).await,
         Verb::Watch(a) => watch::run(ctx, a).await,
         Verb::Ticket(v) => ticket::run(ctx, v).await,
-        Verb::Init(_) | Verb::Policy(_) | Verb::Changes(_) | Verb::Version(_) => Ok(()),
+        Verb::Init(_) | Verb::Policy(_) | Verb::Changes(_) | Verb::Version(_) | Verb::Serve(_) => Ok(()),
     }
 }

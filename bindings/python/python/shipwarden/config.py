@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict, Union
 
-__all__ = ["ArtifactsConfig", "ArtifactsFs", "ArtifactsOci", "BackupConfig", "BuildConfig", "Config", "ConfluenceConfig", "DependencyCommand", "DependencyConfig", "DependencyHttp", "EngineSettings", "Environment", "Escalation", "EvidenceConfig", "GithubConfig", "IdentityConfig", "MigrationsCommand", "MigrationsConfig", "MigrationsPostgres", "NotesConfig", "NotifyConfig", "PgBackupConfig", "ProbeConfig", "ProbeDatabase", "ProbeHost", "ProbeHttp", "ProbePrometheus", "ProbeSteps", "ProbeTcp", "ProbeTls", "Project", "PromQueryConfig", "SettingsConfig", "SlackConfig", "SmokeStepConfig", "SmtpConfig", "StoreConfig", "StorePostgres", "StoreSqlite", "TargetCommand", "TargetConfig", "TargetSsh", "TicketingConfig", "TicketingGithub", "TicketingJira", "TicketingLocal", "User", "VcsConfig", "WebhookConfig", "WikiConfig"]
+__all__ = ["ArtifactsConfig", "ArtifactsFs", "ArtifactsOci", "BackupConfig", "BuildConfig", "Config", "ConfluenceConfig", "DependencyCommand", "DependencyConfig", "DependencyHttp", "EngineSettings", "Environment", "Escalation", "EvidenceConfig", "GithubConfig", "IdentityConfig", "MigrationsCommand", "MigrationsConfig", "MigrationsPostgres", "NotesConfig", "NotifyConfig", "OidcConfig", "PgBackupConfig", "ProbeConfig", "ProbeDatabase", "ProbeHost", "ProbeHttp", "ProbePrometheus", "ProbeSteps", "ProbeTcp", "ProbeTls", "Project", "ProjectAccess", "PromQueryConfig", "ServerConfig", "SettingsConfig", "SlackConfig", "SmokeStepConfig", "SmtpConfig", "StoreConfig", "StorePostgres", "StoreSqlite", "TargetCommand", "TargetConfig", "TargetSsh", "TicketingConfig", "TicketingGithub", "TicketingJira", "TicketingLocal", "TlsFiles", "User", "VcsConfig", "WebhookConfig", "WikiConfig"]
 
 
 class _ConfigRequired(TypedDict):
@@ -58,6 +58,9 @@ class Config(_ConfigRequired, total=False):
 
     policy: dict[str, Any]
     """`[policy]`: overrides of the default policy."""
+
+    server: ServerConfig
+    """`[server]`: how `shipwarden serve` listens and whom it trusts (issue #21)."""
 
     store: StoreConfig
     """`[store]`: `kind = "sqlite"` (default) or `"postgres"`."""
@@ -368,6 +371,32 @@ class NotifyConfig(TypedDict, total=False):
     """`[[notify.webhooks]]`: notices POSTed as signed JSON."""
 
 
+class _OidcConfigRequired(TypedDict):
+    """The keys OidcConfig requires."""
+
+    audience: str
+    """The audience a token must name (`aud`)."""
+
+    issuer: str
+    """The issuer (`https://login.example.com`): its `/.well-known/openid-configuration` names the JWKS."""
+
+
+class OidcConfig(_OidcConfigRequired, total=False):
+    """`[server.oidc]`: an OpenID provider whose access or ID tokens (JWT) the server accepts."""
+
+    groups: dict[str, list[str]]
+    """Roles each group grants, besides the user's own: `"release-managers" = ["release_manager"]`."""
+
+    groups_claim: str | None
+    """The claim with the user's groups (default `groups`)."""
+
+    leeway: str | None
+    """How much clock skew `exp` and `nbf` tolerate (`60s`, at most `5m`)."""
+
+    user_claim: str | None
+    """The claim that names the shipwarden user (a key of `[users]`; default `sub`)."""
+
+
 class _PgBackupConfigRequired(TypedDict):
     """The keys PgBackupConfig requires."""
 
@@ -544,6 +573,13 @@ class Project(_ProjectRequired, total=False):
     """The calendar's time zone (sets `policy.calendar.time_zone`)."""
 
 
+class ProjectAccess(TypedDict, total=False):
+    """`[server.projects.NAME]`: who may see a project."""
+
+    readers: list[str]
+    """Users (`alice`) and groups (`group:qa`) who may see the project besides its `[users]`."""
+
+
 class _PromQueryConfigRequired(TypedDict):
     """The keys PromQueryConfig requires."""
 
@@ -559,6 +595,40 @@ class PromQueryConfig(_PromQueryConfigRequired, total=False):
 
     scale: float | None
     """Each value is multiplied by this (`1000`: seconds to ms; default 1)."""
+
+
+class ServerConfig(TypedDict, total=False):
+    """`[server]`."""
+
+    background: bool | None
+    """Whether this replica drives releases and performs due duties in the background (default true)."""
+
+    cors_origins: list[str]
+    """Origins allowed to call the API from a browser (`https://console.example.com`); none by default."""
+
+    listen: str | None
+    """Where to listen (`127.0.0.1:8080`); `serve --listen` wins."""
+
+    max_body_bytes: int | None
+    """The largest request body accepted, in bytes (default 1 MiB; evidence files up to `max_upload_bytes`)."""
+
+    max_upload_bytes: int | None
+    """The largest evidence file accepted, in bytes (default 64 MiB)."""
+
+    oidc: OidcConfig | None
+    """OpenID Connect bearer tokens (JWT)."""
+
+    projects: dict[str, ProjectAccess]
+    """Project visibility: `[server.projects.NAME] readers = ["alice", "group:qa"]`."""
+
+    rate_limit: int | None
+    """Requests per second each identity may make (a token bucket with this burst; default 50)."""
+
+    request_timeout: str | None
+    """How long one request may take before it is answered 503 (`30s`); streams are exempt."""
+
+    tls: TlsFiles | None
+    """TLS from certificate files (rustls); plain HTTP without."""
 
 
 class _SettingsConfigRequired(TypedDict):
@@ -827,6 +897,16 @@ class TicketingGithub(_TicketingGithubRequired, total=False):
 
 TicketingConfig = Union["TicketingLocal", "TicketingJira", "TicketingGithub"]
 """`[ticketing]`."""
+
+
+class TlsFiles(TypedDict):
+    """`[server.tls]`: PEM files."""
+
+    cert: str
+    """The certificate chain (PEM)."""
+
+    key: str
+    """The private key (PEM)."""
 
 
 class _UserRequired(TypedDict):

@@ -1,0 +1,110 @@
+//! `[server]`: how `shipwarden serve` listens, whom it trusts and what it
+//! lets through (issue #21). Read by the server crate; every key is optional.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use shipwarden::Role;
+
+use super::Problem;
+use super::adapter::duration;
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where to listen (`127.0.0.1:8080`); `serve --listen` wins.
+    pub listen: Option<String>,
+    /// The largest request body accepted, in bytes (default 1 MiB; evidence files up to `max_upload_bytes`).
+    pub max_body_bytes: Option<u64>,
+    /// The largest evidence file accepted, in bytes (default 64 MiB).
+    pub max_upload_bytes: Option<u64>,
+    /// How long one request may take before it is answered 503 (`30s`); streams are exempt.
+    pub request_timeout: Option<String>,
+    /// Requests per second each identity may make (a token bucket with this burst; default 50).
+    pub rate_limit: Option<u32>,
+    /// Origins allowed to call the API from a browser (`https://console.example.com`); none by default.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// TLS from certificate files (rustls); plain HTTP without.
+    pub tls: Option<TlsFiles>,
+    /// Whether this replica drives releases and performs due duties in the background (default true).
+    pub background: Option<bool>,
+    /// OpenID Connect bearer tokens (JWT).
+    pub oidc: Option<OidcConfig>,
+    /// Project visibility: `[server.projects.NAME] readers = ["alice", "group:qa"]`.
+    #[serde(default)]
+    pub projects: BTreeMap<String, ProjectAccess>,
+}
+
+/// `[server.tls]`: PEM files.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The certificate chain (PEM).
+    pub cert: PathBuf,
+    /// The private key (PEM).
+    pub key: PathBuf,
+}
+
+/// `[server.oidc]`: an OpenID provider whose access or ID tokens (JWT) the server accepts.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The issuer (`https://login.example.com`): its `/.well-known/openid-configuration` names the JWKS.
+    pub issuer: String,
+    /// The audience a token must name (`aud`).
+    pub audience: String,
+    /// The claim that names the shipwarden user (a key of `[users]`; default `sub`).
+    pub user_claim: Option<String>,
+    /// The claim with the user's groups (default `groups`).
+    pub groups_claim: Option<String>,
+    /// Roles each group grants, besides the user's own: `"release-managers" = ["release_manager"]`.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, Vec<String>>"))]
+    pub groups: BTreeMap<String, Vec<Role>>,
+    /// How much clock skew `exp` and `nbf` tolerate (`60s`, at most `5m`).
+    pub leeway: Option<String>,
+}
+
+/// `[server.projects.NAME]`: who may see a project.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ProjectAccess {
+    /// Users (`alice`) and groups (`group:qa`) who may see the project besides its `[users]`.
+    #[serde(default)]
+    pub readers: Vec<String>,
+}
+
+impl ServerConfig {
+    /// Every problem of `[server]`, with its path.
+    pub(crate) fn validate(&self, problems: &mut Vec<Problem>) {
+        duration(&self.request_timeout, "server.request_timeout", problems);
+        if let Some(listen) = &self.listen
+            && listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            problems.push(Problem {
+                path: "server.listen".into(),
+                message: format!("`{listen}` is not an address and port (`127.0.0.1:8080`)"),
+            });
+        }
+        if self.rate_limit == Some(0) {
+            problems.push(Problem { path: "server.rate_limit".into(), message: "must be at least 1".into() });
+        }
+        if let Some(oidc) = &self.oidc {
+            duration(&oidc.leeway, "server.oidc.leeway", problems);
+            let allowed = ["https://", "http://127.0.0.1", "http://localhost", "http://[::1]"];
+            if !allowed.iter().any(|start| oidc.issuer.starts_with(start)) {
+                problems.push(Problem {
+                    path: "server.oidc.issuer".into(),
+                    message: format!("`{}` must be an https:// URL (plain http only on loopback)", oidc.issuer),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `shipwarden serve`: the procedure as an HTTP service (issue #21).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::CliError;
+
+/// `serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Where to listen (default: `[server] listen`, else 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Another project's shipwarden.toml to serve beside --config (repeatable).
+    #[arg(long = "project", value_name = "FILE")]
+    pub projects: Vec<PathBuf>,
+}
+
+/// Serves until SIGTERM or Ctrl-C.
+pub async fn run(config: &std::path::Path, a: ServeArgs) -> Result<(), CliError> {
+    let mut configs = vec![config.to_path_buf()];
+    configs.extend(a.projects);
+    let state = shipwarden_server::AppState::open(&configs).await?;
+    let listen = a.listen.or_else(|| state.settings.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| CliError::outside(format!("cannot listen on {listen}: {e}")))?;
+    let names: Vec<&str> = state.projects.keys().map(String::as_str).collect();
+    anstream::eprintln!("shipwarden serve: {} on http://{listen}", names.join(", "));
+    shipwarden_server::serve(listener, Arc::new(state), shutdown())
+        .await
+        .map_err(|e| CliError::outside(format!("serve: {e}")))
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
