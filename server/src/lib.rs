@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod background;
 pub mod error;
 pub mod openapi;
 pub mod state;

@@ -29,9 +29,16 @@ pub async fn run(config: &std::path::Path, a: ServeArgs) -> Result<(), CliError>
         .map_err(|e| CliError::outside(format!("cannot listen on {listen}: {e}")))?;
     let names: Vec<&str> = state.projects.keys().map(String::as_str).collect();
     anstream::eprintln!("shipwarden serve: {} on http://{listen}", names.join(", "));
-    shipwarden_server::serve(listener, Arc::new(state), shutdown())
-        .await
-        .map_err(|e| CliError::outside(format!("serve: {e}")))
+    let state = Arc::new(state);
+    // The automatic work (drives, duties) stops with the server and lets running steps finish.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let background = shipwarden_server::background::spawn(state.clone(), stopped);
+    let served = shipwarden_server::serve(listener, state, shutdown()).await;
+    let _ = stop.send(true);
+    if let Some(background) = background {
+        let _ = background.await;
+    }
+    served.map_err(|e| CliError::outside(format!("serve: {e}")))
 }
 
 /// Completes on SIGTERM or Ctrl-C.
