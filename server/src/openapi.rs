@@ -18,7 +18,7 @@ pub struct Problem {
     pub status: u16,
     /// What happened, as people read it.
     pub detail: String,
-    /// The stable code: `REFUSED`, `CONFLICT`, `ADAPTER`, `CONFIG`, `INVALID_INPUT`, `NOT_FOUND`, `INTEGRITY`, `UNAUTHENTICATED`, `FORBIDDEN`.
+    /// The stable code: `REFUSED`, `CONFLICT`, `ADAPTER`, `CONFIG`, `INVALID_INPUT`, `NOT_FOUND`, `INTEGRITY`, `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `TIMEOUT`.
     pub code: String,
     /// Whether the same request may succeed later.
     pub retryable: bool,
@@ -48,10 +48,38 @@ impl Modify for Bearer {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "shipwarden", description = "The release procedure as a service: plan, approve, gate, deploy, verify, roll back, audit."),
-    paths(crate::api::releases::plan, crate::api::releases::status, crate::api::releases::approve),
+    paths(
+        crate::api::releases::plan,
+        crate::api::releases::status,
+        crate::api::releases::approve,
+        crate::api::releases::list,
+        crate::api::actions::evidence,
+        crate::api::actions::evidence_file,
+        crate::api::audit::bundle,
+        crate::api::actions::advance,
+        crate::api::actions::schedule,
+        crate::api::actions::override_window,
+        crate::api::actions::deploy,
+        crate::api::actions::verify,
+        crate::api::actions::rollback,
+        crate::api::actions::cancel,
+        crate::api::actions::resolve,
+        crate::api::actions::report,
+        crate::api::audit::history,
+        crate::api::audit::audit,
+        crate::api::audit::notes,
+        crate::api::audit::calendar,
+        crate::api::audit::duties,
+    ),
     components(schemas(Problem)),
     modifiers(&Bearer),
-    tags((name = "releases", description = "Releases and their steps"))
+    tags(
+        (name = "releases", description = "Releases: plan, status, approvals, list, cancel"),
+        (name = "evidence", description = "Evidence for gates: values, CI's report files, the signed bundle"),
+        (name = "steps", description = "Automatic and reported steps: advance, deploy, verify, roll back, resolve"),
+        (name = "schedule", description = "Windows, bookings, overrides, the calendar and due duties"),
+        (name = "audit", description = "History, audit export and verification, notes"),
+    )
 )]
 pub struct ApiDoc;
 

@@ -28,10 +28,22 @@ pub async fn run(config: &std::path::Path, a: ServeArgs) -> Result<(), CliError>
         .await
         .map_err(|e| CliError::outside(format!("cannot listen on {listen}: {e}")))?;
     let names: Vec<&str> = state.projects.keys().map(String::as_str).collect();
-    anstream::eprintln!("shipwarden serve: {} on http://{listen}", names.join(", "));
-    shipwarden_server::serve(listener, Arc::new(state), shutdown())
-        .await
-        .map_err(|e| CliError::outside(format!("serve: {e}")))
+    let names = names.join(", ");
+    let served = match state.settings.tls.clone() {
+        Some(files) => {
+            // Relative paths start at the folder of the configuration `[server]` comes from.
+            let base = config.parent().unwrap_or(std::path::Path::new("."));
+            let tls = shipwarden_server::hardening::tls_config(&base.join(&files.cert), &base.join(&files.key))
+                .map_err(|e| CliError::usage(format!("[server.tls]: {e}")))?;
+            anstream::eprintln!("shipwarden serve: {names} on https://{listen}");
+            shipwarden_server::serve_tls(listener, tls, Arc::new(state), shutdown()).await
+        }
+        None => {
+            anstream::eprintln!("shipwarden serve: {names} on http://{listen}");
+            shipwarden_server::serve(listener, Arc::new(state), shutdown()).await
+        }
+    };
+    served.map_err(|e| CliError::outside(format!("serve: {e}")))
 }
 
 /// Completes on SIGTERM or Ctrl-C.
