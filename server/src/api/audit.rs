@@ -213,7 +213,7 @@ pub async fn bundle(
 pub struct CalendarQuery {
     /// Only this project (default: every project the caller may see).
     pub project: Option<String>,
-    /// How many days from now (default 14, at most 366); calendar only.
+    /// How many days from now (default 14, at most 3660); calendar only.
     pub days: Option<u32>,
     /// `json` (default) or `ics` (iCalendar, RFC 5545); calendar only.
     pub format: Option<String>,
@@ -248,8 +248,8 @@ pub async fn calendar(
     ApiQuery(q): ApiQuery<CalendarQuery>,
 ) -> Result<Response, ApiError> {
     let days = q.days.unwrap_or(14);
-    if days > 366 {
-        return Err(ApiError::invalid("days: at most 366"));
+    if days > 3660 {
+        return Err(ApiError::invalid("days: at most 3660"));
     }
     let format = q.format.as_deref().unwrap_or("json");
     if format != "json" && format != "ics" {

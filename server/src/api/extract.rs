@@ -29,7 +29,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
-    let status = rejection.status();
+    // 422 is a refusal by a rule here: a body that does not fit its schema is 400.
+    let status = match rejection.status() {
+        StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+        other => other,
+    };
     let message = match rejection {
         JsonRejection::MissingJsonContentType(_) => {
             "the body must be JSON: send `Content-Type: application/json`".into()
