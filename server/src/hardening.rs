@@ -95,6 +95,7 @@ pub fn harden(
         .fallback(crate::api::extract::no_route)
         .method_not_allowed_fallback(crate::api::extract::wrong_method)
         .layer(axum::extract::DefaultBodyLimit::max(limits.body))
+        .layer(axum::middleware::from_fn_with_state(limits, declared_length))
         .layer(axum::middleware::from_fn(request_log))
         .layer(axum::middleware::from_fn_with_state((state.clone(), limiter), rate_limit));
     if let Some(cors) = cors(&state.settings.cors_origins) {
@@ -142,6 +143,32 @@ async fn security_headers(request: Request, next: Next) -> Response {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     response
+}
+
+/// The routes that take an uploaded file (up to `max_upload_bytes`).
+pub const UPLOAD_ROUTES: &[&str] = &["/v1/releases/{id}/evidence/files"];
+
+/// Answers 413 before reading a body whose `Content-Length` is over the
+/// limit (a client that declares more than it sends is not waited for).
+/// Bodies without a length (chunked) are counted as they are read.
+async fn declared_length(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let upload =
+        request.extensions().get::<axum::extract::MatchedPath>().is_some_and(|m| UPLOAD_ROUTES.contains(&m.as_str()));
+    let (limit, key) =
+        if upload { (limits.upload, "max_upload_bytes") } else { (limits.body as u64, "max_body_bytes") };
+    if declared.is_some_and(|d| d > limit) {
+        return crate::api::extract::status_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than `[server] {key}` ({limit} bytes)"),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Answers 503 (`TIMEOUT`, retryable) when the routes take longer than `request_timeout`.

@@ -267,7 +267,7 @@ pub async fn calendar(
         let cal = calendar::Calendar::new(project.manager.policy());
         occurrences.extend(cal.occurrences(&bookings, now, until));
     }
-    occurrences.sort_by(|a, b| a.start.cmp(&b.start));
+    occurrences.sort_by_key(|o| o.start);
     occurrences.dedup();
     if format == "ics" {
         return Ok(text("text/calendar; charset=utf-8", calendar::to_ics(&occurrences, now)));
