@@ -44,6 +44,43 @@ impl Modify for Bearer {
     }
 }
 
+/// The answers every route may give besides its own: 400 (a malformed
+/// path, query or body), 401 (no verified identity), 429 (the rate limit),
+/// 503 (the request timeout, or the identity provider down).
+struct Common;
+
+impl Modify for Common {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::error::PROBLEM_JSON,
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build()
+        };
+        let common = [
+            ("400", "A malformed path, query or body (`INVALID_INPUT`)"),
+            ("401", "No verified identity (`UNAUTHENTICATED`, with a `WWW-Authenticate: Bearer` challenge)"),
+            ("429", "Over `[server] rate_limit` for this identity (`RATE_LIMITED`, with `Retry-After`)"),
+            (
+                "503",
+                "Over `[server] request_timeout` (`TIMEOUT`; what the request started goes on), or the identity provider is down",
+            ),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                for (code, description) in common {
+                    operation.responses.responses.entry(code.to_owned()).or_insert_with(|| problem(description).into());
+                }
+            }
+        }
+    }
+}
+
 /// The API's description.
 #[derive(OpenApi)]
 #[openapi(
@@ -72,7 +109,7 @@ impl Modify for Bearer {
         crate::api::audit::duties,
     ),
     components(schemas(Problem)),
-    modifiers(&Bearer),
+    modifiers(&Bearer, &Common),
     tags(
         (name = "releases", description = "Releases: plan, status, approvals, list, cancel"),
         (name = "evidence", description = "Evidence for gates: values, CI's report files, the signed bundle"),

@@ -72,6 +72,9 @@ steps = []
 
 [policy.calendar]
 blackouts = []
+
+[server.projects.shop]
+readers = ["rory"]
 "#;
 
 /// 95 % line coverage.
@@ -543,6 +546,17 @@ async fn each_route_answers_its_refusal_as_a_problem_r3_r8g() {
     for path in ["history", "audit", "notes", "evidence/bundle"] {
         let (code, body) = s.get("mallory", &format!("{r}/{path}")).await;
         assert_eq!(code, 404, "{path}: {body}");
+    }
+    // A reader sees the release, and starts none of its steps.
+    let (code, body) = s.get("rory", r).await;
+    assert_eq!(code, 200, "{body}");
+    for (path, body) in [
+        ("advance", serde_json::json!({})),
+        ("deployments", serde_json::json!({"environment": "staging"})),
+        ("verification", serde_json::json!(null)),
+    ] {
+        let doc = refused(&s, "rory", &format!("{r}/{path}"), body).await;
+        assert_eq!((doc["status"].as_u64(), doc["code"].as_str()), (Some(403), Some("FORBIDDEN")), "{path}: {doc}");
     }
     let (code, body) = s.get("mallory", "/v1/releases").await;
     assert_eq!(code, 200, "{body}");

@@ -38,6 +38,20 @@ async fn detached<T: Send + 'static>(
     })?
 }
 
+/// The steps the procedure runs by itself (advance, deploy, verify) are
+/// recorded as the engine's automation, not as the caller: only someone who
+/// holds a role in the project may start them; a reader (`[server.projects.NAME]
+/// readers`) may not (403, code `FORBIDDEN`).
+fn may_drive(state: &AppState, project: &crate::state::Project, caller: &crate::Verified) -> Result<(), ApiError> {
+    if project.actor(caller, &state.settings).roles.is_empty() {
+        return Err(ApiError::forbidden(format!(
+            "`{}` holds no role in project `{}`: only its users start its steps",
+            caller.user, project.name
+        )));
+    }
+    Ok(())
+}
+
 /// Where a run stopped, and the release's stage after it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunResult {
@@ -232,6 +246,7 @@ pub struct AdvanceBody {
     request_body = AdvanceBody,
     responses(
         (status = 200, description = "Where the run stopped: reached, waiting (with the refusal), failed (with the step's error), rolled back, final", body = RunResult),
+        (status = 403, description = "The caller holds no role in the project (a reader)", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such release the caller may see", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another driver holds the release", body = crate::openapi::Problem, content_type = "application/problem+json"),
     ),
@@ -244,6 +259,7 @@ pub async fn advance(
     ApiJson(body): ApiJson<AdvanceBody>,
 ) -> Result<Json<RunResult>, ApiError> {
     let (release, project) = release_of(&state, &caller, &id)?;
+    may_drive(&state, project, &caller)?;
     let until: Option<Stage> = body.until.as_deref().map(|s| parse("until", s)).transpose()?;
     let manager = project.manager.clone();
     detached(async move {
@@ -376,6 +392,7 @@ pub struct DeployBody {
     request_body = DeployBody,
     responses(
         (status = 200, description = "Deployed: the release's state after it (`ReleaseState`, an object)", body = Object),
+        (status = 403, description = "The caller holds no role in the project (a reader)", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such release the caller may see", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another driver holds the release", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Refused by a rule", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -390,6 +407,7 @@ pub async fn deploy(
     ApiJson(body): ApiJson<DeployBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (release, project) = release_of(&state, &caller, &id)?;
+    may_drive(&state, project, &caller)?;
     let env: EnvName = parse("environment", &body.environment)?;
     let manager = project.manager.clone();
     detached(async move {
@@ -407,6 +425,7 @@ pub async fn deploy(
     params(("id" = String, Path, description = "The release")),
     responses(
         (status = 200, description = "Where it stopped: final or reached when released, rolled back (with the cause), waiting, failed", body = RunResult),
+        (status = 403, description = "The caller holds no role in the project (a reader)", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such release the caller may see", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another driver holds the release", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Refused by a rule", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -419,6 +438,7 @@ pub async fn verify(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RunResult>, ApiError> {
     let (release, project) = release_of(&state, &caller, &id)?;
+    may_drive(&state, project, &caller)?;
     let manager = project.manager.clone();
     detached(async move {
         let outcome = match manager.verify(&release).await? {
