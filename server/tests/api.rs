@@ -461,11 +461,15 @@ async fn each_route_answers_its_refusal_as_a_problem_r3_r8g() {
         .post(
             "rita",
             "/v1/projects/shop/releases",
-            serde_json::json!({"version": "2.0.0", "kind": "minor", "tickets": ["SHOP-9"], "target_date": "2030-02-01"}),
+            serde_json::json!({
+                "version": "2.0.0", "kind": "minor", "tickets": ["SHOP-9"], "target_date": "2030-02-01",
+                "dependencies": [{"name": "payments-gateway", "version": ">=2.4, <3"}],
+            }),
         )
         .await;
     assert_eq!(code, 201, "{body}");
     assert_eq!(body["plan"]["target_date"], "2030-02-01", "{body}");
+    assert_eq!(body["plan"]["dependencies"][0]["name"], "payments-gateway", "{body}");
     // no production deployment outside the lifecycle.
     let doc = refused(&s, "dana", &format!("{r}/deployments"), serde_json::json!({"environment": "prod"})).await;
     assert_eq!((doc["code"].as_str(), doc["rule"].as_str()), (Some("REFUSED"), Some("R-3")), "{doc}");

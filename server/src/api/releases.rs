@@ -62,6 +62,19 @@ pub struct PlanBody {
     pub override_version: Option<String>,
     /// Emergency: the hotfix ticket, what is broken and why it cannot wait (R-5b).
     pub hotfix: Option<HotfixBody>,
+    /// External dependencies, each a name and the version it must have (R-7f).
+    #[serde(default)]
+    pub dependencies: Vec<DependencyBody>,
+}
+
+/// An external dependency (R-7f).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DependencyBody {
+    /// Its name (`payments-gateway`).
+    pub name: String,
+    /// The version it must have (`2.4.1`, `>=2.4, <3`).
+    pub version: String,
 }
 
 /// An emergency's details (R-5b).
@@ -109,6 +122,8 @@ pub async fn plan(
     let mut plan = Plan::new(id, project.name.clone(), version, kind);
     plan.scope = body.tickets.iter().map(|t| parse("tickets", t)).collect::<Result<_, _>>()?;
     plan.version_override = body.override_version;
+    plan.dependencies =
+        body.dependencies.into_iter().map(|d| shipwarden::Dependency { name: d.name, version: d.version }).collect();
     if let Some(d) = &body.target_date {
         plan.target_date = Some(d.parse().map_err(|e| ApiError::invalid(format!("target_date `{d}`: {e}")))?);
     }
