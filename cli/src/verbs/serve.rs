@@ -24,24 +24,28 @@ pub async fn run(config: &std::path::Path, a: ServeArgs) -> Result<(), CliError>
     configs.extend(a.projects);
     let state = shipwarden_server::AppState::open(&configs).await?;
     let listen = a.listen.or_else(|| state.settings.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .map_err(|e| CliError::outside(format!("cannot listen on {listen}: {e}")))?;
-    let names: Vec<&str> = state.projects.keys().map(String::as_str).collect();
-    let names = names.join(", ");
-    let served = match state.settings.tls.clone() {
+    // TLS is read before listening, so a wrong file fails at once.
+    let tls = match &state.settings.tls {
         Some(files) => {
             // Relative paths start at the folder of the configuration `[server]` comes from.
             let base = config.parent().unwrap_or(std::path::Path::new("."));
             let tls = shipwarden_server::hardening::tls_config(&base.join(&files.cert), &base.join(&files.key))
                 .map_err(|e| CliError::usage(format!("[server.tls]: {e}")))?;
-            anstream::eprintln!("shipwarden serve: {names} on https://{listen}");
-            shipwarden_server::serve_tls(listener, tls, Arc::new(state), shutdown()).await
+            Some(tls)
         }
-        None => {
-            anstream::eprintln!("shipwarden serve: {names} on http://{listen}");
-            shipwarden_server::serve(listener, Arc::new(state), shutdown()).await
-        }
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| CliError::outside(format!("cannot listen on {listen}: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| CliError::outside(format!("cannot listen on {listen}: {e}")))?;
+    let names: Vec<&str> = state.projects.keys().map(String::as_str).collect();
+    let names = names.join(", ");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    anstream::eprintln!("shipwarden serve: {names} on {scheme}://{bound}");
+    let served = match tls {
+        Some(tls) => shipwarden_server::serve_tls(listener, tls, Arc::new(state), shutdown()).await,
+        None => shipwarden_server::serve(listener, Arc::new(state), shutdown()).await,
     };
     served.map_err(|e| CliError::outside(format!("serve: {e}")))
 }
