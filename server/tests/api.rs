@@ -62,6 +62,11 @@ name = "prod-1"
 deploy = ["sh", "-c", "echo deployed $SHIPWARDEN_VERSION to prod-1 >> {log}; echo deployed $SHIPWARDEN_VERSION to prod-1"]
 rollback = ["sh", "-c", "echo prod-1 rolled back"]
 
+[[environments.dev.targets]]
+name = "dev-1"
+deploy = ["sh", "-c", "echo no disk left >&2; exit 75"]
+rollback = ["true"]
+
 [policy.retry]
 initial_backoff = "10ms"
 max_backoff = "20ms"
@@ -112,6 +117,11 @@ impl Server {
     /// commits, targets that run `sh`, an open calendar, fast retries.
     /// On SQLite in the project folder, or on the PostgreSQL at `postgres`.
     async fn lifecycle(postgres: Option<&str>) -> Server {
+        Server::lifecycle_with(postgres, |c| c).await
+    }
+
+    /// [`Server::lifecycle`] with its configuration changed by `edit`.
+    async fn lifecycle_with(postgres: Option<&str>, edit: impl Fn(String) -> String) -> Server {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("tempdir");
         let repo = dir.path().join("repo");
@@ -147,7 +157,7 @@ impl Server {
         if postgres.is_some() {
             text.push_str("\n[store]\nkind = \"postgres\"\nurl_env = \"SHIPWARDEN_TEST_POSTGRES_URL\"\n");
         }
-        std::fs::write(&config, text).expect("config");
+        std::fs::write(&config, edit(text)).expect("config");
         let state = AppState::open(&[&config]).await.expect("open").with_verifier(Arc::new(Names));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -597,4 +607,44 @@ async fn the_list_filters_and_pages() {
     assert_eq!(code, 400, "unknown query parameters are refused: {body}");
     let (code, body) = s.get("rita", "/v1/releases?project=elsewhere").await;
     assert_eq!(code, 404, "{body}");
+}
+
+#[tokio::test]
+async fn a_failed_deployment_is_a_problem_naming_its_step_r8e() {
+    let s = Server::lifecycle(None).await;
+    let r = "/v1/releases/shop-1.0.0";
+    let (code, body) =
+        s.post("rita", "/v1/projects/shop/releases", serde_json::json!({"version": "1.0.0", "kind": "minor"})).await;
+    assert_eq!(code, 201, "{body}");
+    s.post("paul", &format!("{r}/approvals"), serde_json::json!({"approval": "scope"})).await;
+    let (code, body) = s.post("dana", &format!("{r}/advance"), serde_json::json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    let (code, doc) = s.post("dana", &format!("{r}/deployments"), serde_json::json!({"environment": "dev"})).await;
+    assert_eq!(code, 502, "{doc}");
+    assert_eq!((doc["code"].as_str(), doc["kind"].as_str()), (Some("ADAPTER"), Some("step_failed")), "{doc}");
+    assert_eq!(doc["step"]["target"], "dev-1", "{doc}");
+    assert_eq!(doc["step"]["environment"], "dev", "{doc}");
+    assert!(doc["step"]["cause"].as_str().is_some_and(|c| c.contains("75")), "{doc}");
+    // The release is where it was; the failed attempts are in its history.
+    assert_eq!(s.stage("shop-1.0.0").await, "staging_deployed");
+    let (_, history) = s.get("rita", &format!("{r}/history")).await;
+    assert!(history.to_string().matches("dev-1").count() >= 3, "three attempts are recorded: {history}");
+}
+
+#[tokio::test]
+async fn a_run_that_fails_answers_the_outcome_with_the_steps_error_r8e() {
+    let s = Server::lifecycle_with(None, |c| {
+        c.replace("echo deployed $SHIPWARDEN_VERSION to staging-1", "echo staging is down >&2; exit 3")
+    })
+    .await;
+    let r = "/v1/releases/shop-1.0.0";
+    s.post("rita", "/v1/projects/shop/releases", serde_json::json!({"version": "1.0.0", "kind": "minor"})).await;
+    s.post("paul", &format!("{r}/approvals"), serde_json::json!({"approval": "scope"})).await;
+    let (code, body) = s.post("dana", &format!("{r}/advance"), serde_json::json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(outcome(&body), "failed", "{body}");
+    let error = &body["outcome"]["error"];
+    assert_eq!((error["step"].as_str(), error["target"].as_str()), (Some("deploy"), Some("staging-1")), "{body}");
+    assert!(error["cause"].as_str().is_some_and(|c| c.contains("exit")), "{body}");
+    assert!(body["outcome"]["refusal"]["rule"].is_string(), "what advancing still needs: {body}");
 }
