@@ -7,7 +7,9 @@
 //! - [`auth`]: who calls, verified (OIDC bearer tokens, API tokens), never asserted;
 //! - [`error::ApiError`]: every failure as `application/problem+json` (RFC 9457)
 //!   with the codes of the bindings (`REFUSED`, `CONFLICT`, …);
-//! - [`api`]: the routes, described by [`openapi::ApiDoc`] (OpenAPI 3.1).
+//! - [`api`]: the routes, described by [`openapi::ApiDoc`] (OpenAPI 3.1);
+//! - [`hardening`]: body limits, timeouts, the rate limit per identity, CORS,
+//!   security headers, TLS (rustls), problem documents for the HTTP layer's own refusals.
 
 pub mod api;
 pub mod auth;
