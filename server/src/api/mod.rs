@@ -1,4 +1,4 @@
-//! The routes. Each handler: who calls ([`Caller`]), which project they may
+//! The routes. Each handler: who calls ([`Caller`](crate::auth::Caller)), which project they may
 //! see, one engine call, its answer as JSON (or a problem document).
 
 pub mod actions;
