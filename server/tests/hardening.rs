@@ -496,3 +496,22 @@ async fn no_token_reaches_the_log() {
     assert!(!text.contains("secret-rita") && !text.contains("secret-paul"), "a token in the log: {text}");
     assert!(!text.contains("hunter2"), "a rejected token in the log: {text}");
 }
+
+#[tokio::test]
+async fn streams_mounted_beside_the_api_are_exempt_from_the_timeout() {
+    let (state, _dir) = Server::state(&Settings { timeout: "300ms", ..Settings::default() }).await;
+    let slow = || async {
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        "still here"
+    };
+    let streams = axum::Router::new().route("/v1/slow-stream", axum::routing::get(slow));
+    let app = shipwarden_server::router_with(Arc::new(state), streams);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(shipwarden_server::serve_app(listener, app, std::future::pending()));
+    let s = Server { addr, dir: tempfile::tempdir().expect("tempdir") };
+    let a = s.call("GET", "/v1/slow-stream", Some("rita"), None).await;
+    assert_eq!((a.status, a.body.as_str()), (200, "still here"), "{a:?}");
+    // Every other layer applies: the security headers are there.
+    assert_eq!(a.header("x-content-type-options"), Some("nosniff"), "{a:?}");
+}
