@@ -80,6 +80,14 @@ impl ApiError {
         e
     }
 
+    /// A failure of the HTTP layer with its own `code` (`RATE_LIMITED`,
+    /// `TIMEOUT`): no engine code fits it.
+    pub fn http(status: StatusCode, code: &'static str, message: impl std::fmt::Display, retryable: bool) -> Self {
+        let mut e = ApiError::new(status, ErrorDoc::new(ErrorCode::InvalidInput, message, retryable));
+        e.own_code = Some(code);
+        e
+    }
+
     /// The document as problem+json.
     pub fn body(&self) -> serde_json::Value {
         let mut body = serde_json::json!({
@@ -115,6 +123,8 @@ impl ApiError {
             "INTEGRITY" => "The audit trail does not verify",
             UNAUTHENTICATED => "No verified identity",
             FORBIDDEN => "Not allowed",
+            "RATE_LIMITED" => "Too many requests",
+            "TIMEOUT" => "The request took too long",
             _ => "Error",
         }
     }

@@ -7,12 +7,15 @@
 //! - [`auth`]: who calls, verified (OIDC bearer tokens, API tokens), never asserted;
 //! - [`error::ApiError`]: every failure as `application/problem+json` (RFC 9457)
 //!   with the codes of the bindings (`REFUSED`, `CONFLICT`, …);
-//! - [`api`]: the routes, described by [`openapi::ApiDoc`] (OpenAPI 3.1).
+//! - [`api`]: the routes, described by [`openapi::ApiDoc`] (OpenAPI 3.1);
+//! - [`hardening`]: body limits, timeouts, the rate limit per identity, CORS,
+//!   security headers, TLS (rustls), problem documents for the HTTP layer's own refusals.
 
 pub mod api;
 pub mod auth;
 pub mod background;
 pub mod error;
+pub mod hardening;
 pub mod openapi;
 pub mod state;
 
@@ -23,9 +26,16 @@ pub use auth::{AuthError, Caller, Verified, Verify};
 pub use error::ApiError;
 pub use state::{AppState, Project};
 
-/// The whole service as an axum router over `state`.
+/// The whole service as an axum router over `state`, with the layers of [`hardening`].
 pub fn router(state: Arc<AppState>) -> axum::Router {
-    api::routes().with_state(state)
+    router_with(state, axum::Router::new())
+}
+
+/// The service with `streams` mounted beside the API: routes that answer
+/// for long (server-sent events) and are therefore exempt from
+/// `[server] request_timeout`; every other layer (rate limit, CORS, headers) applies.
+pub fn router_with(state: Arc<AppState>, streams: axum::Router<Arc<AppState>>) -> axum::Router {
+    hardening::harden(api::routes(), streams, state)
 }
 
 /// Serves `state` on `listener` until `shutdown` completes; requests in
@@ -35,5 +45,31 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    serve_app(listener, router(state), shutdown).await
+}
+
+/// Serves `state` over TLS (rustls, see [`hardening::tls_config`]) on `listener` until `shutdown` completes.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_app(hardening::TlsListener::new(listener, tls)?, router(state), shutdown).await
+}
+
+/// Serves `app` (a [`router`] or [`router_with`]) on `listener` (TCP, or a
+/// [`hardening::TlsListener`]) with each request's [`hardening::Peer`] known.
+pub async fn serve_app<L>(
+    listener: L,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    hardening::Peer: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    axum::serve(listener, app.into_make_service_with_connect_info::<hardening::Peer>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

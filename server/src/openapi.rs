@@ -18,7 +18,7 @@ pub struct Problem {
     pub status: u16,
     /// What happened, as people read it.
     pub detail: String,
-    /// The stable code: `REFUSED`, `CONFLICT`, `ADAPTER`, `CONFIG`, `INVALID_INPUT`, `NOT_FOUND`, `INTEGRITY`, `UNAUTHENTICATED`, `FORBIDDEN`.
+    /// The stable code: `REFUSED`, `CONFLICT`, `ADAPTER`, `CONFIG`, `INVALID_INPUT`, `NOT_FOUND`, `INTEGRITY`, `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `TIMEOUT`.
     pub code: String,
     /// Whether the same request may succeed later.
     pub retryable: bool,
@@ -44,14 +44,79 @@ impl Modify for Bearer {
     }
 }
 
+/// The answers every route may give besides its own: 400 (a malformed
+/// path, query or body), 401 (no verified identity), 429 (the rate limit),
+/// 503 (the request timeout, or the identity provider down).
+struct Common;
+
+impl Modify for Common {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::error::PROBLEM_JSON,
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build()
+        };
+        let common = [
+            ("400", "A malformed path, query or body (`INVALID_INPUT`)"),
+            ("401", "No verified identity (`UNAUTHENTICATED`, with a `WWW-Authenticate: Bearer` challenge)"),
+            ("429", "Over `[server] rate_limit` for this identity (`RATE_LIMITED`, with `Retry-After`)"),
+            (
+                "503",
+                "Over `[server] request_timeout` (`TIMEOUT`; what the request started goes on), or the identity provider is down",
+            ),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                for (code, description) in common {
+                    operation.responses.responses.entry(code.to_owned()).or_insert_with(|| problem(description).into());
+                }
+            }
+        }
+    }
+}
+
 /// The API's description.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "shipwarden", description = "The release procedure as a service: plan, approve, gate, deploy, verify, roll back, audit."),
-    paths(crate::api::releases::plan, crate::api::releases::status, crate::api::releases::approve),
+    paths(
+        crate::api::releases::plan,
+        crate::api::releases::status,
+        crate::api::releases::approve,
+        crate::api::releases::list,
+        crate::api::actions::evidence,
+        crate::api::actions::evidence_file,
+        crate::api::audit::bundle,
+        crate::api::actions::advance,
+        crate::api::actions::schedule,
+        crate::api::actions::override_window,
+        crate::api::actions::deploy,
+        crate::api::actions::verify,
+        crate::api::actions::rollback,
+        crate::api::actions::cancel,
+        crate::api::actions::resolve,
+        crate::api::actions::report,
+        crate::api::audit::history,
+        crate::api::audit::audit,
+        crate::api::audit::notes,
+        crate::api::audit::calendar,
+        crate::api::audit::duties,
+    ),
     components(schemas(Problem)),
-    modifiers(&Bearer),
-    tags((name = "releases", description = "Releases and their steps"))
+    modifiers(&Bearer, &Common),
+    tags(
+        (name = "releases", description = "Releases: plan, status, approvals, list, cancel"),
+        (name = "evidence", description = "Evidence for gates: values, CI's report files, the signed bundle"),
+        (name = "steps", description = "Automatic and reported steps: advance, deploy, verify, roll back, resolve"),
+        (name = "schedule", description = "Windows, bookings, overrides, the calendar and due duties"),
+        (name = "audit", description = "History, audit export and verification, notes"),
+    )
 )]
 pub struct ApiDoc;
 

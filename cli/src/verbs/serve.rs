@@ -24,16 +24,33 @@ pub async fn run(config: &std::path::Path, a: ServeArgs) -> Result<(), CliError>
     configs.extend(a.projects);
     let state = shipwarden_server::AppState::open(&configs).await?;
     let listen = a.listen.or_else(|| state.settings.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    // TLS is read before listening, so a wrong file fails at once.
+    let tls = match &state.settings.tls {
+        Some(files) => {
+            // Relative paths start at the folder of the configuration `[server]` comes from.
+            let base = config.parent().unwrap_or(std::path::Path::new("."));
+            let tls = shipwarden_server::hardening::tls_config(&base.join(&files.cert), &base.join(&files.key))
+                .map_err(|e| CliError::usage(format!("[server.tls]: {e}")))?;
+            Some(tls)
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| CliError::outside(format!("cannot listen on {listen}: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| CliError::outside(format!("cannot listen on {listen}: {e}")))?;
     let names: Vec<&str> = state.projects.keys().map(String::as_str).collect();
-    anstream::eprintln!("shipwarden serve: {} on http://{listen}", names.join(", "));
+    let names = names.join(", ");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    anstream::eprintln!("shipwarden serve: {names} on {scheme}://{bound}");
     let state = Arc::new(state);
     // The automatic work (drives, duties) stops with the server and lets running steps finish.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let background = shipwarden_server::background::spawn(state.clone(), stopped);
-    let served = shipwarden_server::serve(listener, state, shutdown()).await;
+    let served = match tls {
+        Some(tls) => shipwarden_server::serve_tls(listener, tls, state, shutdown()).await,
+        None => shipwarden_server::serve(listener, state, shutdown()).await,
+    };
     let _ = stop.send(true);
     if let Some(background) = background {
         let _ = background.await;

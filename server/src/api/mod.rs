@@ -1,6 +1,9 @@
-//! The routes. Each handler: who calls ([`Caller`]), which project they may
+//! The routes. Each handler: who calls ([`Caller`](crate::auth::Caller)), which project they may
 //! see, one engine call, its answer as JSON (or a problem document).
 
+pub mod actions;
+pub mod audit;
+pub mod extract;
 pub mod releases;
 
 use std::sync::Arc;
@@ -17,4 +20,22 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/v1/projects/{project}/releases", post(releases::plan))
         .route("/v1/releases/{id}", get(releases::status))
         .route("/v1/releases/{id}/approvals", post(releases::approve))
+        .route("/v1/releases", get(releases::list))
+        .route("/v1/releases/{id}/evidence", post(actions::evidence))
+        .route("/v1/releases/{id}/evidence/files", post(actions::evidence_file))
+        .route("/v1/releases/{id}/evidence/bundle", get(audit::bundle))
+        .route("/v1/releases/{id}/advance", post(actions::advance))
+        .route("/v1/releases/{id}/bookings", post(actions::schedule))
+        .route("/v1/releases/{id}/override", post(actions::override_window))
+        .route("/v1/releases/{id}/deployments", post(actions::deploy))
+        .route("/v1/releases/{id}/verification", post(actions::verify))
+        .route("/v1/releases/{id}/rollback", post(actions::rollback))
+        .route("/v1/releases/{id}/cancellation", post(actions::cancel))
+        .route("/v1/releases/{id}/resolutions", post(actions::resolve))
+        .route("/v1/releases/{id}/reports", post(actions::report))
+        .route("/v1/releases/{id}/history", get(audit::history))
+        .route("/v1/releases/{id}/audit", get(audit::audit))
+        .route("/v1/releases/{id}/notes", get(audit::notes))
+        .route("/v1/calendar", get(audit::calendar))
+        .route("/v1/duties", get(audit::duties))
 }
