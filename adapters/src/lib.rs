@@ -85,7 +85,16 @@ pub mod store;
 pub mod targets;
 #[cfg(any(feature = "local-tickets", feature = "jira", feature = "github"))]
 pub mod ticketing;
+#[cfg(feature = "config")]
+pub mod tokens;
 #[cfg(any(feature = "http", feature = "tls"))]
 mod tls_client;
 #[cfg(feature = "git")]
 pub mod vcs;
+
+/// An HTTPS client as every adapter's (rustls with ring, the platform's trust
+/// store) with a timeout per request: for the server's OpenID discovery (#21).
+#[cfg(feature = "http")]
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, String> {
+    tls_client::http_client(timeout)
+}

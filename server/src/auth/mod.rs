@@ -3,14 +3,26 @@
 //! recognises it says who it is. The identity becomes the actor's proof
 //! ([`shipwarden::Proof::Oidc`], [`shipwarden::Proof::Token`]), so the
 //! policy's `[identity]` judges it like any other (R-2d).
+//!
+//! What a caller may do is decided here in one place: [`Caller`] requires
+//! the [`Scope`] of the request's method (`read` for `GET`/`HEAD`, `write`
+//! for the rest); roles are the policy's (the engine refuses, 403) and which
+//! projects a caller sees is [`crate::state::Project::visible_to`] (404).
+
+pub mod oidc;
+pub mod tokens;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Method, header};
 use shipwarden::Proof;
+use shipwarden_adapters::config::ConfigError;
+
+pub use oidc::OidcVerifier;
+pub use tokens::TokenVerifier;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -26,6 +38,64 @@ pub struct Verified {
     pub proof: Proof,
     /// What an API token may do (`read`, `write`, …); `None`: whatever the user may.
     pub scopes: Option<BTreeSet<String>>,
+}
+
+/// What a request needs a caller to be allowed: an API token carries
+/// scopes; an OIDC identity has them all (its roles still apply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Reading: every `GET` and `HEAD` route. Granted by `read`, `write` and `admin`.
+    Read,
+    /// Changing: every other method (plan, approve, evidence, deploy, …). Granted by `write` and `admin`.
+    Write,
+    /// Administering the server (reserved; granted only by `admin`).
+    Admin,
+}
+
+impl Scope {
+    /// The scope a request with `method` needs.
+    pub fn of(method: &Method) -> Scope {
+        if method == Method::GET || method == Method::HEAD { Scope::Read } else { Scope::Write }
+    }
+
+    /// Its name (`read`, `write`, `admin`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// Whether a token with the scope named `granted` may do what this scope covers.
+    pub fn granted_by(self, granted: &str) -> bool {
+        match self {
+            Scope::Read => matches!(granted, "read" | "write" | "admin"),
+            Scope::Write => matches!(granted, "write" | "admin"),
+            Scope::Admin => granted == "admin",
+        }
+    }
+}
+
+impl Verified {
+    /// Whether this caller may do what `scope` covers.
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes.as_ref().is_none_or(|granted| granted.iter().any(|g| scope.granted_by(g)))
+    }
+}
+
+impl Caller {
+    /// 403 unless the caller may do what `scope` covers.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.0.allows(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this token's scopes do not include `{}` (needed for this request)",
+                scope.as_str()
+            )))
+        }
+    }
 }
 
 /// Why a bearer token was not accepted.
@@ -48,7 +118,8 @@ pub trait Verify: Send + Sync {
 }
 
 /// The verified caller of a request: a handler that takes one is answered
-/// 401 without a valid bearer token.
+/// 401 without a valid bearer token, and 403 when the caller's token lacks
+/// the scope of the request's method ([`Scope::of`]).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Verified);
 
@@ -57,6 +128,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         if let Some(caller) = parts.extensions.get::<Caller>() {
+            caller.require(Scope::of(&parts.method))?;
             return Ok(caller.clone());
         }
         let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
@@ -71,8 +143,23 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .ok_or_else(|| ApiError::unauthenticated("the Authorization header is not `Bearer <token>`"))?;
         let caller = Caller(state.verify(token).await?);
         parts.extensions.insert(caller.clone());
+        caller.require(Scope::of(&parts.method))?;
         Ok(caller)
     }
+}
+
+/// The verifiers `state`'s configuration asks for: API tokens in each
+/// project's store (always), and OIDC tokens when `[server.oidc]` is set.
+pub async fn verifiers_from(state: &AppState) -> Result<Vec<Arc<dyn Verify>>, ConfigError> {
+    let mut stores = Vec::new();
+    for project in state.projects.values() {
+        stores.push(shipwarden_adapters::tokens::TokenStore::open(&project.loaded).await?);
+    }
+    let mut verifiers: Vec<Arc<dyn Verify>> = vec![Arc::new(TokenVerifier::new(stores))];
+    if let Some(oidc) = OidcVerifier::from_settings(&state.settings).map_err(|e| ConfigError::Invalid(e.to_string()))? {
+        verifiers.push(Arc::new(oidc));
+    }
+    Ok(verifiers)
 }
 
 impl AppState {

@@ -1,0 +1,314 @@
+//! OpenID Connect bearer tokens (JWT): the issuer's discovery document names
+//! its JWKS; keys are cached by `kid`, and a token signed with a key not seen
+//! yet makes the verifier fetch the JWKS again, at most once per
+//! [`OidcVerifier::with_refetch_interval`] (key rotation, without letting a
+//! flood of made-up `kid`s hammer the provider). `iss`, `aud`, `exp` and
+//! `nbf` are checked with a bounded leeway; only asymmetric algorithms are
+//! accepted (`alg: none` and `HS*` are refused before any key is looked up).
+//! The identity becomes [`Proof::Oidc`] with the token's `iss` and `sub`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::{JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use shipwarden::Proof;
+use shipwarden_adapters::config::ServerConfig;
+
+use super::{AuthError, Verified, Verify};
+
+/// The default clock skew tolerated on `exp` and `nbf`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// The largest clock skew `[server.oidc] leeway` may set.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The default least time between two JWKS fetches caused by unknown `kid`s.
+pub const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Why `[server.oidc]` cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OidcConfigError {
+    /// `leeway` is not a duration, or exceeds [`MAX_LEEWAY`].
+    #[error("server.oidc.leeway: {0}")]
+    Leeway(String),
+    /// The HTTP client cannot be built.
+    #[error("server.oidc: {0}")]
+    Client(String),
+}
+
+#[derive(Clone)]
+struct Key {
+    key: DecodingKey,
+    alg: Option<Algorithm>,
+}
+
+#[derive(Default)]
+struct Keys {
+    by_kid: HashMap<String, Key>,
+    fetched: Option<Instant>,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+/// Verifies the JWTs of one OpenID provider.
+pub struct OidcVerifier {
+    issuer: String,
+    audience: String,
+    user_claim: String,
+    groups_claim: String,
+    leeway: Duration,
+    refetch_every: Duration,
+    client: reqwest::Client,
+    keys: RwLock<Arc<Keys>>,
+    fetching: tokio::sync::Mutex<()>,
+    fetches: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for OidcVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcVerifier").field("issuer", &self.issuer).field("audience", &self.audience).finish()
+    }
+}
+
+/// `leeway` read: default 60 s, at most 5 min.
+pub fn leeway(text: Option<&str>) -> Result<Duration, OidcConfigError> {
+    let Some(text) = text else { return Ok(DEFAULT_LEEWAY) };
+    let span: jiff::Span = text.parse().map_err(|e| OidcConfigError::Leeway(format!("`{text}`: {e}")))?;
+    let d = jiff::SignedDuration::try_from(span)
+        .ok()
+        .and_then(|d| Duration::try_from(d).ok())
+        .ok_or_else(|| OidcConfigError::Leeway(format!("`{text}` is not a duration of seconds or minutes")))?;
+    if d > MAX_LEEWAY {
+        return Err(OidcConfigError::Leeway(format!("`{text}` exceeds the 5 minutes allowed")));
+    }
+    Ok(d)
+}
+
+impl OidcVerifier {
+    /// A verifier for the provider `[server.oidc]` names, if any. Nothing is
+    /// fetched until the first token arrives (the server starts while the
+    /// provider is down; tokens are answered 503 meanwhile).
+    pub fn from_settings(settings: &ServerConfig) -> Result<Option<Self>, OidcConfigError> {
+        let Some(oidc) = &settings.oidc else { return Ok(None) };
+        let mut v = OidcVerifier::new(&oidc.issuer, &oidc.audience)?.with_leeway(leeway(oidc.leeway.as_deref())?);
+        if let Some(claim) = &oidc.user_claim {
+            v.user_claim.clone_from(claim);
+        }
+        if let Some(claim) = &oidc.groups_claim {
+            v.groups_claim.clone_from(claim);
+        }
+        Ok(Some(v))
+    }
+
+    /// A verifier of tokens from `issuer` for `audience`, with the defaults
+    /// (`sub` names the user, `groups` their groups, 60 s leeway).
+    pub fn new(issuer: &str, audience: &str) -> Result<Self, OidcConfigError> {
+        let client = shipwarden_adapters::http_client(Duration::from_secs(10)).map_err(OidcConfigError::Client)?;
+        Ok(OidcVerifier {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            user_claim: "sub".into(),
+            groups_claim: "groups".into(),
+            leeway: DEFAULT_LEEWAY,
+            refetch_every: DEFAULT_REFETCH_INTERVAL,
+            client,
+            keys: RwLock::new(Arc::new(Keys::default())),
+            fetching: tokio::sync::Mutex::new(()),
+            fetches: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// The same verifier tolerating `leeway` of clock skew (capped at [`MAX_LEEWAY`]).
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway.min(MAX_LEEWAY);
+        self
+    }
+
+    /// The same verifier fetching the JWKS again for an unknown `kid` at most once per `every`.
+    pub fn with_refetch_interval(mut self, every: Duration) -> Self {
+        self.refetch_every = every;
+        self
+    }
+
+    /// How many times the JWKS was fetched (for tests and metrics).
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn cached(&self) -> Arc<Keys> {
+        self.keys.read().map(|k| Arc::clone(&k)).unwrap_or_default()
+    }
+
+    /// Fetches discovery and the JWKS unless it was fetched less than
+    /// `refetch_every` ago (or ever, when `first` and keys are cached).
+    async fn refresh(&self, first: bool) -> Result<(), AuthError> {
+        let _one = self.fetching.lock().await;
+        let cached = self.cached();
+        match cached.fetched {
+            Some(_) if first => return Ok(()),
+            Some(at) if at.elapsed() < self.refetch_every => return Ok(()),
+            _ => {}
+        }
+        let unavailable = |what: &str, e: &dyn std::fmt::Display| AuthError::Unavailable(format!("{what}: {e}"));
+        let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
+        let discovery: Discovery = self.get_json(&url).await.map_err(|e| unavailable("discovery", &e))?;
+        if discovery.issuer != self.issuer {
+            return Err(AuthError::Unavailable(format!(
+                "the discovery document names the issuer `{}`, not `{}`",
+                discovery.issuer, self.issuer
+            )));
+        }
+        let set: JwkSet = self.get_json(&discovery.jwks_uri).await.map_err(|e| unavailable("jwks", &e))?;
+        self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let by_kid = set
+            .keys
+            .iter()
+            .filter(|jwk| !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)))
+            .filter_map(|jwk| {
+                let kid = jwk.common.key_id.clone()?;
+                let key = DecodingKey::from_jwk(jwk).ok()?;
+                let alg = jwk.common.key_algorithm.and_then(|a| a.to_string().parse::<Algorithm>().ok());
+                Some((kid, Key { key, alg }))
+            })
+            .collect();
+        tracing::debug!(issuer = %self.issuer, "fetched the OpenID provider's keys");
+        if let Ok(mut keys) = self.keys.write() {
+            *keys = Arc::new(Keys { by_kid, fetched: Some(Instant::now()) });
+        }
+        Ok(())
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+        let response = self.client.get(url).send().await.map_err(|e| e.without_url().to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("{url} answered {}", response.status()));
+        }
+        let body = response.bytes().await.map_err(|e| e.without_url().to_string())?;
+        serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
+    }
+
+    async fn key(&self, kid: &str) -> Result<Key, AuthError> {
+        self.refresh(true).await?;
+        if let Some(key) = self.cached().by_kid.get(kid) {
+            return Ok(key.clone());
+        }
+        // A key not seen yet: the provider may have rotated its keys.
+        self.refresh(false).await?;
+        self.cached().by_kid.get(kid).cloned().ok_or_else(|| {
+            AuthError::Invalid(format!("the token is signed with an unknown key (kid `{kid}`)"))
+        })
+    }
+}
+
+/// The header of what looks like a JWT; `None` when `token` is not one.
+fn header(token: &str) -> Option<Result<Header, AuthError>> {
+    let mut parts = token.split('.');
+    let (Some(head), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let bad = || AuthError::Invalid("the token's JWT header does not decode".into());
+    Some(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(head)
+            .map_err(|_| bad())
+            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|_| bad())),
+    )
+}
+
+fn asymmetric(alg: &str) -> Result<Algorithm, AuthError> {
+    let alg = match alg {
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        "none" | "None" | "NONE" => {
+            return Err(AuthError::Invalid("the token is unsigned (`alg: none`), which is never accepted".into()));
+        }
+        other if other.to_ascii_uppercase().starts_with("HS") => {
+            return Err(AuthError::Invalid(format!(
+                "the token is signed with a shared secret (`{other}`); only the provider's public keys are accepted"
+            )));
+        }
+        other => return Err(AuthError::Invalid(format!("the token's algorithm `{other}` is not accepted"))),
+    };
+    Ok(alg)
+}
+
+fn reason(e: &jsonwebtoken::errors::Error) -> String {
+    match e.kind() {
+        ErrorKind::ExpiredSignature => "the token has expired (`exp`)".into(),
+        ErrorKind::ImmatureSignature => "the token is not valid yet (`nbf`)".into(),
+        ErrorKind::InvalidAudience => "the token is for another audience (`aud`)".into(),
+        ErrorKind::InvalidIssuer => "the token is from another issuer (`iss`)".into(),
+        ErrorKind::InvalidSignature => "the token's signature does not verify".into(),
+        ErrorKind::InvalidAlgorithm => "the token's algorithm does not match its key".into(),
+        ErrorKind::MissingRequiredClaim(c) => format!("the token has no `{c}` claim"),
+        ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
+            "the token is malformed".into()
+        }
+        _ => "the token does not verify".into(),
+    }
+}
+
+fn groups(value: Option<&serde_json::Value>) -> BTreeSet<String> {
+    match value {
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect(),
+        Some(serde_json::Value::String(g)) => g.split_whitespace().map(str::to_owned).collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Verify for OidcVerifier {
+    async fn verify(&self, token: &str) -> Result<Option<Verified>, AuthError> {
+        let Some(header) = header(token) else { return Ok(None) };
+        let header = header?;
+        let alg = asymmetric(&header.alg)?;
+        let kid = header.kid.ok_or_else(|| AuthError::Invalid("the token names no key (`kid`)".into()))?;
+        let key = self.key(&kid).await?;
+        if key.alg.is_some_and(|a| a != alg) {
+            return Err(AuthError::Invalid("the token's algorithm does not match its key".into()));
+        }
+        let mut validation = Validation::new(alg);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = self.leeway.as_secs();
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key.key, &validation)
+            .map_err(|e| AuthError::Invalid(reason(&e)))?;
+        let claims = data.claims;
+        let subject = claims.get("sub").and_then(|s| s.as_str()).unwrap_or_default().to_owned();
+        let user = claims
+            .get(&self.user_claim)
+            .and_then(|u| u.as_str())
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| AuthError::Invalid(format!("the token has no `{}` claim naming the user", self.user_claim)))?
+            .to_owned();
+        Ok(Some(Verified {
+            user,
+            groups: groups(claims.get(&self.groups_claim)),
+            proof: Proof::Oidc { issuer: self.issuer.clone(), subject },
+            scopes: None,
+        }))
+    }
+}
