@@ -40,6 +40,12 @@ pub struct Verified {
     pub scopes: Option<BTreeSet<String>>,
 }
 
+/// The routes answered without identity, all in this one list: the API's
+/// description, liveness and readiness, and the metrics scrape. Every other
+/// route takes a [`Caller`] (the authorization tests check each route of the
+/// OpenAPI document that is not listed here).
+pub const PUBLIC_PATHS: &[&str] = &["/openapi.json", "/healthz", "/readyz", "/metrics"];
+
 /// What a request needs a caller to be allowed: an API token carries
 /// scopes; an OIDC identity has them all (its roles still apply).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

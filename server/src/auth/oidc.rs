@@ -87,11 +87,11 @@ impl std::fmt::Debug for OidcVerifier {
 /// `leeway` read: default 60 s, at most 5 min.
 pub fn leeway(text: Option<&str>) -> Result<Duration, OidcConfigError> {
     let Some(text) = text else { return Ok(DEFAULT_LEEWAY) };
-    let span: jiff::Span = text.parse().map_err(|e| OidcConfigError::Leeway(format!("`{text}`: {e}")))?;
-    let d = jiff::SignedDuration::try_from(span)
+    let d = text
+        .parse::<jiff::SignedDuration>()
         .ok()
         .and_then(|d| Duration::try_from(d).ok())
-        .ok_or_else(|| OidcConfigError::Leeway(format!("`{text}` is not a duration of seconds or minutes")))?;
+        .ok_or_else(|| OidcConfigError::Leeway(format!("`{text}` is not a duration (`60s`, `2m`)")))?;
     if d > MAX_LEEWAY {
         return Err(OidcConfigError::Leeway(format!("`{text}` exceeds the 5 minutes allowed")));
     }
