@@ -18,8 +18,8 @@ pub enum TokenVerb {
     /// Create a token and print it once.
     Create {
         /// The user it acts as (a key of [users], or a reader in [server.projects]).
-        #[arg(long)]
-        user: String,
+        #[arg(long = "user", id = "token_user", value_name = "NAME")]
+        owner: String,
         /// What it may do: `read` (GET routes), `write` (changes; includes read), `admin`.
         #[arg(long, value_delimiter = ',', default_value = "read")]
         scopes: Vec<String>,
@@ -76,7 +76,7 @@ pub async fn run(config: &std::path::Path, verb: TokenVerb, user: Option<String>
     let loaded = crate::config::read(config)?;
     let store = TokenStore::open(&loaded).await?;
     match verb {
-        TokenVerb::Create { user: owner, scopes, expires } => {
+        TokenVerb::Create { owner, scopes, expires } => {
             let known = loaded.config.users.contains_key(&owner)
                 || loaded.config.server.projects.values().any(|p| p.readers.iter().any(|r| *r == owner));
             if !known {
