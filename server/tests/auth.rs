@@ -263,3 +263,35 @@ async fn verifiers_are_asked_in_order_and_a_token_of_another_kind_falls_through(
     let s = serve(&[config], vec![Arc::new(oidc)]).await;
     assert_eq!(s.get("/v1/releases/shop-1.4.0", &token).await.status, 404);
 }
+
+#[tokio::test]
+async fn api_tokens_in_postgresql_are_seen_by_every_replica() {
+    let Some(_) = auth_common::server_env("SHIPWARDEN_TEST_POSTGRES_URL") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Two replicas: two folders, one PostgreSQL store (the test database; nothing is planned in it here).
+    let configs: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|replica| {
+            let folder = dir.path().join(replica);
+            std::fs::create_dir_all(&folder).expect("folder");
+            let config = project(&folder, "shop", "");
+            let text = std::fs::read_to_string(&config).expect("read").replace(
+                "kind = \"sqlite\"",
+                "kind = \"postgres\"\nurl_env = \"SHIPWARDEN_TEST_POSTGRES_URL\"",
+            );
+            std::fs::write(&config, text).expect("write");
+            config
+        })
+        .collect();
+    let a = serve(&configs[..1], vec![]).await;
+    let b = serve(&configs[1..], vec![]).await;
+    let token = api_token(&configs[0], "quinn", &["read"], None).await;
+    let missing = format!("/v1/releases/shop-0.0.{}", std::process::id());
+    assert_eq!(a.get(&missing, &token).await.status, 404, "verified by the replica that made it");
+    assert_eq!(b.get(&missing, &token).await.status, 404, "verified by the other replica");
+    let loaded = shipwarden_adapters::config::Loaded::read(&configs[1]).expect("read");
+    let store = shipwarden_adapters::tokens::TokenStore::open(&loaded).await.expect("tokens");
+    store.revoke(token.split('_').nth(1).expect("id"), "tests").await.expect("revoke");
+    assert_401(&a.get(&missing, &token).await, "revoked", &token);
+    assert_401(&b.get(&missing, &token).await, "revoked", &token);
+}
