@@ -85,10 +85,10 @@ pub mod store;
 pub mod targets;
 #[cfg(any(feature = "local-tickets", feature = "jira", feature = "github"))]
 pub mod ticketing;
-#[cfg(feature = "config")]
-pub mod tokens;
 #[cfg(any(feature = "http", feature = "tls"))]
 mod tls_client;
+#[cfg(feature = "config")]
+pub mod tokens;
 #[cfg(feature = "git")]
 pub mod vcs;
 

@@ -41,7 +41,8 @@ const CREATE_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS api_tokens (
     id TEXT PRIMARY KEY, digest TEXT NOT NULL, user_name TEXT NOT NULL, scopes TEXT NOT NULL,
     created_at TEXT NOT NULL, created_by TEXT NOT NULL, expires_at TEXT, last_used_at TEXT,
     revoked_at TEXT, revoked_by TEXT)";
-const COLUMNS: &str = "id, digest, user_name, scopes, created_at, created_by, expires_at, last_used_at, revoked_at, revoked_by";
+const COLUMNS: &str =
+    "id, digest, user_name, scopes, created_at, created_by, expires_at, last_used_at, revoked_at, revoked_by";
 
 /// Why a token operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +131,8 @@ pub struct TokenStore {
     pool: Pool,
 }
 
-type Row = (String, String, String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>);
+type Row =
+    (String, String, String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>);
 
 fn backend(operation: &'static str) -> impl Fn(sqlx::Error) -> TokenError {
     move |source| TokenError::Backend { operation, source }
@@ -191,8 +193,7 @@ impl TokenStore {
                 Self::postgres(pool).await.map_err(|e| ConfigError::invalid(e.to_string()))
             }
             StoreConfig::Sqlite(c) => {
-                let path =
-                    c.path.as_ref().map_or_else(|| loaded.state_dir().join("releases.db"), |p| loaded.path(p));
+                let path = c.path.as_ref().map_or_else(|| loaded.state_dir().join("releases.db"), |p| loaded.path(p));
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent)
                         .map_err(|e| ConfigError::invalid(format!("{}: {e}", parent.display())))?;
@@ -328,17 +329,15 @@ impl TokenStore {
                     .await
                     .map(|_| ())
             }
-            Pool::Postgres(pool) => {
-                sqlx::query(
-                    "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL",
-                )
-                .bind(&now)
-                .bind(by)
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|_| ())
-            }
+            Pool::Postgres(pool) => sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL",
+            )
+            .bind(&now)
+            .bind(by)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()),
         }
         .map_err(backend("revoke"))?;
         let (info, _) = self.get(id).await?.ok_or_else(|| TokenError::Invalid(format!("no API token `{id}`")))?;
@@ -373,17 +372,18 @@ impl TokenStore {
     async fn touch(&self, id: &str, now: Timestamp) -> Result<(), TokenError> {
         let now = now.to_string();
         match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").bind(&now).bind(id).execute(pool).await.map(|_| ())
-            }
-            Pool::Postgres(pool) => {
-                sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-                    .bind(&now)
-                    .bind(id)
-                    .execute(pool)
-                    .await
-                    .map(|_| ())
-            }
+            Pool::Sqlite(pool) => sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+                .bind(&now)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|_| ()),
+            Pool::Postgres(pool) => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(&now)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|_| ()),
         }
         .map_err(backend("touch"))?;
         Ok(())

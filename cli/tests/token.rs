@@ -21,7 +21,8 @@ roles = ["deployment_engineer"]
 "#;
 
 async fn lifecycle(p: &Project, store: TokenStore) {
-    let out = p.cmd(&["--as", "rita", "token", "create", "--user", "ci", "--scopes", "read,write", "--expires", "30d"], &[]);
+    let out =
+        p.cmd(&["--as", "rita", "token", "create", "--user", "ci", "--scopes", "read,write", "--expires", "30d"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).expect("utf-8").trim().to_owned();
     assert!(token.starts_with("swt_") && token.len() == 4 + 12 + 1 + 64, "{token}");

@@ -48,7 +48,8 @@ fn expiry(text: &str) -> Result<Option<Timestamp>, CliError> {
     if text.eq_ignore_ascii_case("never") {
         return Ok(None);
     }
-    let bad = |e: &dyn std::fmt::Display| CliError::usage(format!("--expires `{text}`: {e} (e.g. `30d`, `12h`, `never`)"));
+    let bad =
+        |e: &dyn std::fmt::Display| CliError::usage(format!("--expires `{text}`: {e} (e.g. `30d`, `12h`, `never`)"));
     let span: Span = text.parse().map_err(|e| bad(&e))?;
     let duration = span.to_duration(SpanRelativeTo::days_are_24_hours()).map_err(|e| bad(&e))?;
     Ok(Some(Timestamp::now().checked_add(duration).map_err(|e| bad(&e))?))
@@ -56,8 +57,7 @@ fn expiry(text: &str) -> Result<Option<Timestamp>, CliError> {
 
 /// Who is creating or revoking: `--as`, else the operating system's user.
 fn operator(user: Option<String>) -> String {
-    user.or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned())
+    user.or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty())).unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn row(t: &TokenInfo) -> String {
@@ -78,7 +78,7 @@ pub async fn run(config: &std::path::Path, verb: TokenVerb, user: Option<String>
     match verb {
         TokenVerb::Create { owner, scopes, expires } => {
             let known = loaded.config.users.contains_key(&owner)
-                || loaded.config.server.projects.values().any(|p| p.readers.iter().any(|r| *r == owner));
+                || loaded.config.server.projects.values().any(|p| p.readers.contains(&owner));
             if !known {
                 return Err(CliError::usage(format!(
                     "`{owner}` is not in [users] of {} (nor a reader in [server.projects])",

@@ -208,9 +208,11 @@ impl OidcVerifier {
         }
         // A key not seen yet: the provider may have rotated its keys.
         self.refresh(false).await?;
-        self.cached().by_kid.get(kid).cloned().ok_or_else(|| {
-            AuthError::Invalid(format!("the token is signed with an unknown key (kid `{kid}`)"))
-        })
+        self.cached()
+            .by_kid
+            .get(kid)
+            .cloned()
+            .ok_or_else(|| AuthError::Invalid(format!("the token is signed with an unknown key (kid `{kid}`)")))
     }
 }
 
