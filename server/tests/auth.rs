@@ -202,6 +202,12 @@ async fn the_provider_unreachable_is_503_retryable() {
     let a = s.get("/v1/releases/shop-9.9.9", &rita).await;
     assert_eq!(a.status, 503, "{}", a.body);
     assert_eq!(a.body["retryable"], true, "{}", a.body);
+    // A provider that is down is asked once per interval, not once per request.
+    let down = OidcVerifier::new(&format!("http://{closed}"), "shipwarden").expect("verifier");
+    for _ in 0..20 {
+        assert!(matches!(down.verify(&rita).await, Err(AuthError::Unavailable(_))));
+    }
+    assert_eq!(down.fetches(), 1);
 }
 
 #[tokio::test]

@@ -49,7 +49,8 @@ struct Key {
 #[derive(Default)]
 struct Keys {
     by_kid: HashMap<String, Key>,
-    fetched: Option<Instant>,
+    /// When the provider was last asked, and why that failed if it did.
+    asked: Option<(Instant, Option<String>)>,
 }
 
 #[derive(Deserialize)]
@@ -144,7 +145,7 @@ impl OidcVerifier {
         self
     }
 
-    /// How many times the JWKS was fetched (for tests and metrics).
+    /// How many times the provider was asked for its keys (for tests and metrics).
     pub fn fetches(&self) -> u64 {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -153,16 +154,43 @@ impl OidcVerifier {
         self.keys.read().map(|k| Arc::clone(&k)).unwrap_or_default()
     }
 
-    /// Fetches discovery and the JWKS unless it was fetched less than
-    /// `refetch_every` ago (or ever, when `first` and keys are cached).
-    async fn refresh(&self, first: bool) -> Result<(), AuthError> {
+    /// Fetches discovery and the JWKS, unless the provider was asked less
+    /// than `refetch_every` ago (by another request this one waited for, or
+    /// before): then that answer stands, a failure included, so that neither
+    /// made-up `kid`s nor a provider that is down cause a fetch per request.
+    async fn refresh(&self) -> Result<(), AuthError> {
         let _one = self.fetching.lock().await;
         let cached = self.cached();
-        match cached.fetched {
-            Some(_) if first => return Ok(()),
-            Some(at) if at.elapsed() < self.refetch_every => return Ok(()),
-            _ => {}
+        if let Some((at, error)) = &cached.asked
+            && at.elapsed() < self.refetch_every
+        {
+            return error.clone().map_or(Ok(()), |e| Err(AuthError::Unavailable(e)));
         }
+        match self.fetch().await {
+            Ok(by_kid) => {
+                tracing::debug!(issuer = %self.issuer, "fetched the OpenID provider's keys");
+                self.store(Keys { by_kid, asked: Some((Instant::now(), None)) });
+                Ok(())
+            }
+            Err(e) => {
+                let (AuthError::Unavailable(why) | AuthError::Invalid(why)) = &e;
+                tracing::warn!(issuer = %self.issuer, "the OpenID provider's keys cannot be fetched: {why}");
+                // The keys known so far stay usable.
+                self.store(Keys { by_kid: cached.by_kid.clone(), asked: Some((Instant::now(), Some(why.clone()))) });
+                Err(e)
+            }
+        }
+    }
+
+    fn store(&self, keys: Keys) {
+        if let Ok(mut current) = self.keys.write() {
+            *current = Arc::new(keys);
+        }
+    }
+
+    /// The provider's signing keys by `kid`, from its discovery document's JWKS.
+    async fn fetch(&self) -> Result<HashMap<String, Key>, AuthError> {
+        self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let unavailable = |what: &str, e: &dyn std::fmt::Display| AuthError::Unavailable(format!("{what}: {e}"));
         let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
         let discovery: Discovery = self.get_json(&url).await.map_err(|e| unavailable("discovery", &e))?;
@@ -173,8 +201,7 @@ impl OidcVerifier {
             )));
         }
         let set: JwkSet = self.get_json(&discovery.jwks_uri).await.map_err(|e| unavailable("jwks", &e))?;
-        self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let by_kid = set
+        Ok(set
             .keys
             .iter()
             .filter(|jwk| !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)))
@@ -184,12 +211,7 @@ impl OidcVerifier {
                 let alg = jwk.common.key_algorithm.and_then(|a| a.to_string().parse::<Algorithm>().ok());
                 Some((kid, Key { key, alg }))
             })
-            .collect();
-        tracing::debug!(issuer = %self.issuer, "fetched the OpenID provider's keys");
-        if let Ok(mut keys) = self.keys.write() {
-            *keys = Arc::new(Keys { by_kid, fetched: Some(Instant::now()) });
-        }
-        Ok(())
+            .collect())
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
@@ -202,12 +224,12 @@ impl OidcVerifier {
     }
 
     async fn key(&self, kid: &str) -> Result<Key, AuthError> {
-        self.refresh(true).await?;
+        // The usual case takes no lock and asks nobody.
         if let Some(key) = self.cached().by_kid.get(kid) {
             return Ok(key.clone());
         }
-        // A key not seen yet: the provider may have rotated its keys.
-        self.refresh(false).await?;
+        // The first token, or a key not seen yet: the provider may have rotated its keys.
+        self.refresh().await?;
         self.cached()
             .by_kid
             .get(kid)
