@@ -299,3 +299,40 @@ async fn api_tokens_in_postgresql_are_seen_by_every_replica() {
     assert_401(&a.get(&missing, &token).await, "revoked", &token);
     assert_401(&b.get(&missing, &token).await, "revoked", &token);
 }
+
+#[tokio::test]
+async fn verifying_asks_the_provider_once_and_costs_little_per_request() {
+    // A JWT is verified in full once, then remembered until its `exp`; an API token is
+    // looked up every time (revocation takes effect at once).
+    let Some(issuer) = issuer() else { return };
+    let verifier = OidcVerifier::new(&issuer, "shipwarden").expect("verifier");
+    let rs = oidc_token(&issuer, "rita", "urn:shipwarden", false).await;
+    let es = oidc_token(&issuer, "dana", "urn:shipwarden:es256", false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = project(dir.path(), "shop", "");
+    let api = api_token(&config, "quinn", &["read"], None).await;
+    let loaded = shipwarden_adapters::config::Loaded::read(&config).expect("read");
+    let tokens = shipwarden_server::auth::TokenVerifier::new(vec![
+        shipwarden_adapters::tokens::TokenStore::open(&loaded).await.expect("tokens"),
+    ]);
+    const N: u32 = 1000;
+    let mut figures = Vec::new();
+    for (what, token, v) in [
+        ("RS256 JWT", &rs, &verifier as &dyn Verify),
+        ("ES256 JWT", &es, &verifier as &dyn Verify),
+        ("API token (SQLite)", &api, &tokens as &dyn Verify),
+    ] {
+        let started = std::time::Instant::now();
+        v.verify(token).await.expect("valid").expect("recognised");
+        let first = started.elapsed();
+        let started = std::time::Instant::now();
+        for _ in 0..N {
+            v.verify(token).await.expect("valid").expect("recognised");
+        }
+        let each = started.elapsed() / N;
+        figures.push(format!("{what}: first {} µs, then {} µs each", first.as_micros(), each.as_micros()));
+        assert!(each < Duration::from_millis(5), "{what}: {each:?} per verification");
+    }
+    eprintln!("one verification (this build's profile): {}", figures.join(", "));
+    assert_eq!(verifier.fetches(), 1, "the keys were fetched once for all of them");
+}

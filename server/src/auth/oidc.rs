@@ -16,6 +16,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use shipwarden::Proof;
 use shipwarden_adapters::config::ServerConfig;
 
@@ -77,7 +78,13 @@ pub struct OidcVerifier {
     keys: RwLock<Arc<Keys>>,
     fetching: tokio::sync::Mutex<()>,
     fetches: std::sync::atomic::AtomicU64,
+    /// Tokens already verified, by the SHA-256 of the token, until their `exp`
+    /// (plus the leeway): a client repeating its token is not checked again.
+    verified: std::sync::Mutex<HashMap<[u8; 32], (Verified, u64)>>,
 }
+
+/// The most verified tokens remembered; past it, the memory starts afresh.
+const REMEMBERED: usize = 10_000;
 
 impl std::fmt::Debug for OidcVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -130,6 +137,7 @@ impl OidcVerifier {
             keys: RwLock::new(Arc::new(Keys::default())),
             fetching: tokio::sync::Mutex::new(()),
             fetches: std::sync::atomic::AtomicU64::new(0),
+            verified: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -305,6 +313,16 @@ fn groups(value: Option<&serde_json::Value>) -> BTreeSet<String> {
 impl Verify for OidcVerifier {
     async fn verify(&self, token: &str) -> Result<Option<Verified>, AuthError> {
         let Some(header) = header(token) else { return Ok(None) };
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Ok(mut memory) = self.verified.lock()
+            && let Some((who, until)) = memory.get(&digest)
+        {
+            if now < *until {
+                return Ok(Some(who.clone()));
+            }
+            memory.remove(&digest);
+        }
         let header = header?;
         let alg = asymmetric(&header.alg)?;
         let kid = header.kid.ok_or_else(|| AuthError::Invalid("the token names no key (`kid`)".into()))?;
@@ -328,11 +346,20 @@ impl Verify for OidcVerifier {
             .filter(|u| !u.is_empty())
             .ok_or_else(|| AuthError::Invalid(format!("the token has no `{}` claim naming the user", self.user_claim)))?
             .to_owned();
-        Ok(Some(Verified {
+        let who = Verified {
             user,
             groups: groups(claims.get(&self.groups_claim)),
             proof: Proof::Oidc { issuer: self.issuer.clone(), subject },
             scopes: None,
-        }))
+        };
+        if let (Some(exp), Ok(mut memory)) =
+            (claims.get("exp").and_then(serde_json::Value::as_u64), self.verified.lock())
+        {
+            if memory.len() >= REMEMBERED {
+                memory.clear();
+            }
+            memory.insert(digest, (who.clone(), exp.saturating_add(self.leeway.as_secs())));
+        }
+        Ok(Some(who))
     }
 }
