@@ -17,8 +17,13 @@ use crate::output::{BOLD, GOOD, paint};
 pub enum TokenVerb {
     /// Create a token and print it once.
     Create {
-        /// The user it acts as (a key of [users], or a reader in [server.projects]).
-        #[arg(long = "user", id = "token_user", value_name = "NAME")]
+        /// The user it acts as: a key of `users`, or a reader in `server.projects`.
+        #[arg(
+            long = "user",
+            id = "token_user",
+            value_name = "NAME",
+            help = "The user it acts as (a key of [users], or a reader in [server.projects])"
+        )]
         owner: String,
         /// What it may do: `read` (GET routes), `write` (changes; includes read), `admin`.
         #[arg(long, value_delimiter = ',', default_value = "read")]
