@@ -190,3 +190,36 @@ impl AppState {
         Err(ApiError::unauthenticated("the bearer token is not one this server accepts"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_scopes(scopes: Option<&[&str]>) -> Verified {
+        Verified {
+            user: "ci".into(),
+            groups: BTreeSet::new(),
+            proof: Proof::Token { id: "t".into() },
+            scopes: scopes.map(|s| s.iter().map(|x| (*x).to_owned()).collect()),
+        }
+    }
+
+    #[test]
+    fn reading_needs_read_changing_needs_write_and_oidc_identities_have_every_scope() {
+        assert_eq!(Scope::of(&Method::GET), Scope::Read);
+        assert_eq!(Scope::of(&Method::HEAD), Scope::Read);
+        for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert_eq!(Scope::of(&m), Scope::Write);
+        }
+        let read = with_scopes(Some(&["read"]));
+        assert!(read.allows(Scope::Read) && !read.allows(Scope::Write) && !read.allows(Scope::Admin));
+        let write = with_scopes(Some(&["write"]));
+        assert!(write.allows(Scope::Read) && write.allows(Scope::Write) && !write.allows(Scope::Admin));
+        let admin = with_scopes(Some(&["admin"]));
+        assert!(admin.allows(Scope::Read) && admin.allows(Scope::Write) && admin.allows(Scope::Admin));
+        assert!(!with_scopes(Some(&[])).allows(Scope::Read));
+        assert!(with_scopes(None).allows(Scope::Admin));
+        let denied = Caller(read).require(Scope::Write).expect_err("denied");
+        assert_eq!(denied.status, axum::http::StatusCode::FORBIDDEN);
+    }
+}

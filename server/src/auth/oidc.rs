@@ -363,3 +363,105 @@ impl Verify for OidcVerifier {
         Ok(Some(who))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header as JwtHeader};
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+
+    /// A verifier that already holds one Ed25519 key `k1`, and the key to sign with.
+    fn with_key() -> (OidcVerifier, EncodingKey) {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("key");
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("pair");
+        let verifier =
+            OidcVerifier::new("https://id.example", "shipwarden").expect("verifier").with_leeway(Duration::ZERO);
+        let key = Key { key: DecodingKey::from_ed_der(pair.public_key().as_ref()), alg: Some(Algorithm::EdDSA) };
+        verifier.store(Keys { by_kid: HashMap::from([("k1".to_owned(), key)]), asked: Some((Instant::now(), None)) });
+        (verifier, EncodingKey::from_ed_der(pkcs8.as_ref()))
+    }
+
+    fn sign(key: &EncodingKey, alg: Algorithm, kid: Option<&str>, claims: serde_json::Value) -> String {
+        let mut header = JwtHeader::new(alg);
+        header.kid = kid.map(str::to_owned);
+        jsonwebtoken::encode(&header, &claims, key).expect("sign")
+    }
+
+    fn claims(extra: serde_json::Value) -> serde_json::Value {
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut c =
+            serde_json::json!({"iss": "https://id.example", "aud": "shipwarden", "sub": "u-17", "exp": now + 600});
+        if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+            c.extend(extra.clone());
+        }
+        c
+    }
+
+    async fn refused(v: &OidcVerifier, token: &str) -> String {
+        match v.verify(token).await {
+            Err(AuthError::Invalid(why)) => why,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn eddsa_tokens_verify_and_a_token_not_valid_yet_is_refused_nbf() {
+        let (v, key) = with_key();
+        let now = jsonwebtoken::get_current_timestamp();
+        let ok =
+            sign(&key, Algorithm::EdDSA, Some("k1"), claims(serde_json::json!({"nbf": now - 5, "groups": ["qa"]})));
+        let who = v.verify(&ok).await.expect("valid").expect("a JWT");
+        assert_eq!(who.user, "u-17");
+        assert_eq!(who.groups, BTreeSet::from(["qa".to_owned()]));
+        assert_eq!(who.proof, Proof::Oidc { issuer: "https://id.example".into(), subject: "u-17".into() });
+        let early = sign(&key, Algorithm::EdDSA, Some("k1"), claims(serde_json::json!({"nbf": now + 600})));
+        assert!(refused(&v, &early).await.contains("not valid yet"));
+        let stale = sign(&key, Algorithm::EdDSA, Some("k1"), claims(serde_json::json!({"exp": now - 5})));
+        assert!(refused(&v, &stale).await.contains("expired"));
+    }
+
+    #[tokio::test]
+    async fn the_header_is_judged_before_any_key_kid_alg_and_missing_claims() {
+        let (v, key) = with_key();
+        let no_kid = sign(&key, Algorithm::EdDSA, None, claims(serde_json::json!({})));
+        assert!(refused(&v, &no_kid).await.contains("names no key"));
+        let body = no_kid.split('.').nth(1).expect("claims");
+        let head = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"ES256","kid":"k1"}"#);
+        let mismatched = format!("{head}.{body}.c2ln");
+        assert!(refused(&v, &mismatched).await.contains("does not match its key"));
+        let head = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512","kid":"k1"}"#);
+        assert!(refused(&v, &format!("{head}.{body}.c2ln")).await.contains("shared secret"));
+        assert!(refused(&v, "bm90IGpzb24.e30.c2ln").await.contains("does not decode"));
+        let mut no_aud = claims(serde_json::json!({}));
+        no_aud.as_object_mut().map(|c| c.remove("aud"));
+        let token = sign(&key, Algorithm::EdDSA, Some("k1"), no_aud);
+        assert!(refused(&v, &token).await.contains("`aud`"));
+    }
+
+    #[tokio::test]
+    async fn the_user_and_groups_come_from_the_configured_claims() {
+        let (mut v, key) = with_key();
+        v.user_claim = "preferred_username".into();
+        v.groups_claim = "roles".into();
+        let token = sign(
+            &key,
+            Algorithm::EdDSA,
+            Some("k1"),
+            claims(serde_json::json!({"preferred_username": "paul", "roles": "product qa"})),
+        );
+        let who = v.verify(&token).await.expect("valid").expect("a JWT");
+        assert_eq!(who.user, "paul");
+        assert_eq!(who.groups, BTreeSet::from(["product".to_owned(), "qa".to_owned()]));
+        let nameless = sign(&key, Algorithm::EdDSA, Some("k1"), claims(serde_json::json!({})));
+        assert!(refused(&v, &nameless).await.contains("preferred_username"));
+    }
+
+    #[test]
+    fn the_leeway_defaults_to_a_minute_and_is_at_most_five() {
+        assert_eq!(leeway(None).expect("default"), DEFAULT_LEEWAY);
+        assert_eq!(leeway(Some("2m")).expect("2m"), Duration::from_secs(120));
+        assert!(leeway(Some("6m")).is_err());
+        assert!(leeway(Some("soon")).is_err());
+    }
+}
