@@ -389,3 +389,42 @@ impl TokenStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_shape_of_a_token_splits() {
+        let secret = "ab".repeat(32);
+        assert_eq!(split(&format!("swt_0123456789ab_{secret}")), Some(("0123456789ab", secret.as_str())));
+        assert_eq!(split(&format!("swt_0123456789a_{secret}")), None);
+        assert_eq!(split(&format!("swt_0123456789ab_{secret}0")), None);
+        assert_eq!(split(&format!("swt_0123456789ag_{secret}")), None);
+        assert_eq!(split(&format!("xyz_0123456789ab_{secret}")), None);
+        assert_eq!(split("swt_"), None);
+    }
+
+    #[tokio::test]
+    async fn a_token_is_stored_as_a_digest_and_checked_in_full() {
+        // One connection: each connection to `:memory:` is a database of its own.
+        let pool =
+            sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.expect("sqlite");
+        let store = TokenStore::sqlite(pool.clone()).await.expect("store");
+        let (info, token) = store.create("ci", &["read".into()], None, "rita").await.expect("create");
+        let token = token.expose_secret().to_owned();
+        let (_, secret) = split(&token).expect("shape");
+        let (digest,): (String,) = sqlx::query_as("SELECT digest FROM api_tokens").fetch_one(&pool).await.expect("row");
+        assert_eq!(digest, digest_hex(secret));
+        assert!(!digest.contains(secret));
+        let now = Timestamp::now();
+        let checked = store.check(&token, now).await.expect("check").expect("an API token").expect("valid");
+        assert_eq!((checked.id, checked.user, checked.scopes), (info.id, info.user, info.scopes));
+        let wrong = format!("{}{}", &token[..token.len() - 1], if token.ends_with('0') { '1' } else { '0' });
+        assert_eq!(store.check(&wrong, now).await.expect("check"), Some(Err(Refusal::Unknown)));
+        assert_eq!(store.check("hello", now).await.expect("check"), None);
+        assert!(store.create("ci", &["root".into()], None, "rita").await.is_err());
+        assert!(store.create("ci", &[], None, "rita").await.is_err());
+        assert!(store.create("ci", &["read".into()], Some(now - SignedDuration::from_secs(1)), "rita").await.is_err());
+    }
+}
