@@ -87,5 +87,14 @@ pub mod targets;
 pub mod ticketing;
 #[cfg(any(feature = "http", feature = "tls"))]
 mod tls_client;
+#[cfg(feature = "config")]
+pub mod tokens;
 #[cfg(feature = "git")]
 pub mod vcs;
+
+/// An HTTPS client as every adapter's (rustls with ring, the platform's trust
+/// store) with a timeout per request: for the server's OpenID discovery (#21).
+#[cfg(feature = "http")]
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, String> {
+    tls_client::http_client(timeout)
+}

@@ -203,3 +203,36 @@ CONF
   export SHIPWARDEN_TEST_PROMETHEUS_URL="http://127.0.0.1:$port" SHIPWARDEN_TEST_PROMETHEUS_TARGET_PORT="$target"
   echo "Prometheus $(/usr/bin/prometheus --version 2>&1 | awk 'NR==1 {print $3}') on 127.0.0.1:$port, scraping 127.0.0.1:$target"
 }
+
+# Starts a real OpenID provider (panva's oidc-provider, scripts/oidc/provider.mjs)
+# on loopback. Its npm packages are installed with `npm ci` into a cache folder
+# outside the clone, once per package-lock.json (offline from npm's cache when
+# the registry is unreachable). Exports SHIPWARDEN_TEST_OIDC_ISSUER (also the
+# base of its test helpers: GET /__test/token?user=U&resource=R, POST
+# /__test/rotate) and SHIPWARDEN_TEST_OIDC_OTHER_ISSUER (another issuer with
+# the same keys).
+sw_start_oidc() {
+  sw_need node nodejs
+  sw_need npm npm
+  local src="$PWD/scripts/oidc" cache dir="$SW_TMP/oidc" lock tries=100
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/shipwarden/oidc"
+  lock="$(sha256sum "$src/package-lock.json" | cut -c1-16)"
+  mkdir -p "$cache" "$dir"
+  if [ "$(cat "$cache/.lock-digest" 2>/dev/null)" != "$lock" ] || [ ! -d "$cache/node_modules/oidc-provider" ]; then
+    cp "$src/package.json" "$src/package-lock.json" "$cache/"
+    (cd "$cache" && { npm ci --no-audit --no-fund --loglevel=error || npm ci --offline --no-audit --no-fund --loglevel=error; }) >&2 ||
+      { echo "npm ci of scripts/oidc failed" >&2; return 1; }
+    echo "$lock" >"$cache/.lock-digest"
+  fi
+  cp "$src/provider.mjs" "$cache/provider.mjs"
+  node "$cache/provider.mjs" "$dir/issuers" >"$dir/provider.log" 2>&1 &
+  SW_STOPS+=("kill $!")
+  until [ -s "$dir/issuers" ]; do
+    ((tries-- > 0)) || { echo "the OpenID provider did not start" >&2; cat "$dir/provider.log" >&2; return 1; }
+    sleep 0.1
+  done
+  SHIPWARDEN_TEST_OIDC_ISSUER="$(sed -n 1p "$dir/issuers")"
+  SHIPWARDEN_TEST_OIDC_OTHER_ISSUER="$(sed -n 2p "$dir/issuers")"
+  export SHIPWARDEN_TEST_OIDC_ISSUER SHIPWARDEN_TEST_OIDC_OTHER_ISSUER
+  echo "OpenID provider (oidc-provider $(node -p "require('$cache/node_modules/oidc-provider/package.json').version")) on $SHIPWARDEN_TEST_OIDC_ISSUER"
+}

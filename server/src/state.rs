@@ -52,7 +52,9 @@ impl AppState {
             settings.get_or_insert_with(|| loaded.config.server.clone());
             projects.push(Project { name: loaded.config.project.name.clone(), loaded, manager });
         }
-        Ok(AppState::new(projects, settings.unwrap_or_default()))
+        let state = AppState::new(projects, settings.unwrap_or_default());
+        let verifiers = crate::auth::verifiers_from(&state).await?;
+        Ok(verifiers.into_iter().fold(state, AppState::with_verifier))
     }
 
     /// The same state that also asks `verifier`.

@@ -97,7 +97,14 @@ impl ServerConfig {
             problems.push(Problem { path: "server.rate_limit".into(), message: "must be at least 1".into() });
         }
         if let Some(oidc) = &self.oidc {
-            duration(&oidc.leeway, "server.oidc.leeway", problems);
+            if duration(&oidc.leeway, "server.oidc.leeway", problems)
+                .is_some_and(|d| d > std::time::Duration::from_secs(300))
+            {
+                problems.push(Problem {
+                    path: "server.oidc.leeway".into(),
+                    message: "at most 5 minutes of clock skew are tolerated (`5m`)".into(),
+                });
+            }
             let allowed = ["https://", "http://127.0.0.1", "http://localhost", "http://[::1]"];
             if !allowed.iter().any(|start| oidc.issuer.starts_with(start)) {
                 problems.push(Problem {

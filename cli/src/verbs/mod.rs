@@ -26,6 +26,7 @@ pub mod serve;
 pub mod status;
 pub mod tick;
 pub mod ticket;
+pub mod token;
 pub mod verify;
 pub mod watch;
 
@@ -98,6 +99,9 @@ pub enum Verb {
     Policy(policy::PolicyVerb),
     /// Serve the procedure over HTTP: the API, identity, live events, background work (issue #21).
     Serve(serve::ServeArgs),
+    /// API tokens for CI and bots calling `serve`: create (shown once), list, revoke (issue #21).
+    #[command(subcommand)]
+    Token(token::TokenVerb),
 }
 
 /// A release.
@@ -138,6 +142,7 @@ pub(crate) async fn dispatch(cli: Cli, clock: Option<Arc<dyn Clock>>) -> Result<
         Verb::Init(args) => return init::run(&cli.config, args, cli.dry_run),
         Verb::Policy(verb) => return policy::run(&cli.config, verb, cli.json),
         Verb::Serve(args) => return serve::run(&cli.config, args).await,
+        Verb::Token(verb) => return token::run(&cli.config, verb, cli.user, cli.json).await,
         Verb::Notes(args) if args.release.is_none() => return changes::notes(&cli.config, &args),
         Verb::Changes(changes::ChangesVerb::Check { from }) => return changes::check(&cli.config, from, cli.json),
         Verb::Version(verb) => return changes::next(&cli.config, &verb, cli.json),
@@ -204,6 +209,8 @@ async fn run_verb(ctx: &Ctx, verb: Verb) -> Result<(), CliError> {
         Verb::Env(v) => env::run(ctx, v).await,
         Verb::Watch(a) => watch::run(ctx, a).await,
         Verb::Ticket(v) => ticket::run(ctx, v).await,
-        Verb::Init(_) | Verb::Policy(_) | Verb::Changes(_) | Verb::Version(_) | Verb::Serve(_) => Ok(()),
+        Verb::Init(_) | Verb::Policy(_) | Verb::Changes(_) | Verb::Version(_) | Verb::Serve(_) | Verb::Token(_) => {
+            Ok(())
+        }
     }
 }
