@@ -158,11 +158,13 @@ pub async fn evidence_file(
     State(state): State<Arc<AppState>>,
     Caller(caller): Caller,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<UploadQuery>,
+    q: Result<ApiQuery<UploadQuery>, ApiError>,
     body: Body,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     use shipwarden_adapters::evidence::gates::{Reports, from_reports};
     let (release, project) = release_of(&state, &caller, &id)?;
+    // The query is judged after the release: who may not see it learns nothing from a 400.
+    let ApiQuery(q) = q?;
     let actor = project.actor(&caller, &state.settings);
     let env: Option<EnvName> = q.environment.as_deref().map(|e| parse("environment", e)).transpose()?;
     let limit = crate::hardening::Limits::of(&state.settings).upload;
