@@ -48,10 +48,14 @@ impl Modify for Bearer {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "shipwarden", description = "The release procedure as a service: plan, approve, gate, deploy, verify, roll back, audit."),
-    paths(crate::api::releases::plan, crate::api::releases::status, crate::api::releases::approve),
+    paths(crate::api::releases::plan, crate::api::releases::status, crate::api::releases::approve,
+        crate::live::release_events, crate::live::events,
+        crate::metrics::metrics, crate::metrics::healthz, crate::metrics::readyz),
     components(schemas(Problem)),
     modifiers(&Bearer),
-    tags((name = "releases", description = "Releases and their steps"))
+    tags((name = "releases", description = "Releases and their steps"),
+         (name = "live", description = "Server-sent events: every appended audit event and step log line"),
+         (name = "operations", description = "Metrics and probes (no identity needed; expose them only internally)"))
 )]
 pub struct ApiDoc;
 
