@@ -634,3 +634,65 @@ impl Subscriber {
         Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(release: &str, sequence: u64, at: Timestamp) -> Arc<Item> {
+        Arc::new(Item::Audit {
+            project: "shop".into(),
+            release: release.parse().expect("id"),
+            sequence,
+            at,
+            data: format!("{{\"sequence\":{sequence}}}"),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_is_told_and_the_others_go_on() {
+        let (tx, _) = broadcast::channel(4);
+        let release: ReleaseId = "shop-1.4.0".parse().expect("id");
+        let mut fast = Subscriber::new(tx.subscribe(), Filter::Release(release.clone()), None);
+        let mut slow = Subscriber::new(tx.subscribe(), Filter::Release(release), None);
+        let now = Timestamp::now();
+        for seq in 1..=12 {
+            tx.send(item("shop-1.4.0", seq, now)).expect("send");
+            let event = fast.next().await.expect("the fast one keeps up");
+            assert!(format!("{event:?}").contains(&format!("\"id: {seq}\\n")), "{event:?}");
+        }
+        // The slow one never read: told that it lagged, then its stream ends.
+        let told = slow.next().await.expect("told");
+        assert!(format!("{told:?}").contains("event: lagged"), "{told:?}");
+        assert!(slow.next().await.is_none());
+    }
+
+    #[test]
+    fn a_subscriber_sends_each_sequence_once_and_only_its_release() {
+        let (tx, _) = broadcast::channel(4);
+        let mut sub = Subscriber::new(tx.subscribe(), Filter::Release("shop-1.4.0".parse().expect("id")), None);
+        let now = Timestamp::now();
+        assert!(sub.accept(&item("shop-1.4.0", 1, now)).is_some());
+        assert!(sub.accept(&item("shop-1.4.0", 1, now)).is_none(), "a duplicate");
+        assert!(sub.accept(&item("shop-1.5.0", 2, now)).is_none(), "another release");
+        assert!(sub.accept(&item("shop-1.4.0", 2, now)).is_some());
+    }
+
+    #[test]
+    fn the_cursor_reads_what_it_writes_and_names_only_recent_releases() {
+        let t0 = Timestamp::from_millisecond(1_800_000_000_000).expect("t");
+        let mut cursor = Cursor::fresh(t0);
+        assert_eq!(cursor.watermark, behind(t0));
+        cursor.sent("shop-1.4.0", 3, t0);
+        let later = t0.checked_add(SignedDuration::from_secs(10)).expect("t");
+        cursor.sent("shop-1.5.0", 1, later);
+        // Ten seconds on: shop-1.4.0's envelope is older than the watermark, so it is no longer named.
+        assert_eq!(cursor.render(), format!("{},shop-1.5.0=1", behind(later).as_millisecond()));
+        let read = Cursor::parse(&cursor.render()).expect("parse");
+        assert_eq!(read.render(), cursor.render());
+        assert_eq!(read.seen.get("shop-1.5.0").map(|(s, _)| *s), Some(1));
+        for bad in ["", "x", "12,shop-1.4.0", "12,shop-1.4.0=x", "12,=3"] {
+            assert!(Cursor::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
