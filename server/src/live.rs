@@ -14,9 +14,11 @@
 //! One [`Hub`] per server feeds every subscriber. It learns of appends two
 //! ways: at once from this process's managers
 //! ([`ReleaseManager::subscribe`](shipwarden::engine::ReleaseManager::subscribe)),
-//! and by polling the store's chain heads every [`POLL`] for the appends of
-//! other replicas sharing the store (PostgreSQL); it publishes each envelope
-//! once, in sequence per release, filling a gap from the store.
+//! and by reading the store's release rows (their event counts) every
+//! [`POLL`] for the appends of other replicas sharing the store (PostgreSQL);
+//! it publishes each envelope once, in sequence per release, filling a gap
+//! from the store. The feed is a view: the audit trail, verified, is
+//! `history`/`audit --verify`.
 //!
 //! Step log lines (`event: log`) are live only and only from the replica
 //! running the step: the store keeps a step's log in its `step_finished`
@@ -50,7 +52,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How often the hub reads the store's chain heads for other replicas' appends.
+/// How often the hub reads the store's release rows for other replicas' appends.
 pub const POLL: Duration = Duration::from_millis(250);
 /// How long an append may take from its envelope's time to being readable in
 /// the store (commit, clock skew between replicas, [`POLL`]): the `/v1/events`
@@ -144,6 +146,12 @@ struct Source {
     store: Arc<dyn EventStore>,
 }
 
+impl Source {
+    fn query(&self) -> ReleaseQuery {
+        ReleaseQuery { project: Some(self.name.clone()), ..ReleaseQuery::default() }
+    }
+}
+
 /// What the managers' forwarders tell the hub's task.
 enum Local {
     /// An envelope this process appended.
@@ -159,7 +167,7 @@ impl Feed {
         let mut sources = Vec::new();
         let mut stores = BTreeMap::new();
         for project in state.projects.values() {
-            // Subscribed before the heads are read: nothing appended after is missed.
+            // Subscribed before the release rows are read: nothing appended after is missed.
             forward(&project.name, &project.manager, local_tx.clone(), tx.clone(), state.metrics.clone());
             let (store, _) = project.loaded.store().await?;
             stores.insert(project.name.clone(), store.clone());
@@ -167,9 +175,8 @@ impl Feed {
         }
         let mut known = HashMap::new();
         for source in &sources {
-            for head in source.store.heads().await.map_err(EngineError::from)? {
-                let seq = known.entry(head.stream.to_string()).or_insert(0);
-                *seq = head.sequence.max(*seq);
+            for row in source.store.list(&source.query()).await.map_err(EngineError::from)? {
+                known.insert(row.release.to_string(), row.events);
             }
         }
         let task = Publisher { sources, known, tx: tx.clone() };
@@ -274,23 +281,26 @@ impl Publisher {
         self.publish(source, envelope);
     }
 
-    /// Reads every source's chain heads and publishes what is new.
+    /// Reads every source's releases (with their event counts) and publishes what is new.
+    ///
+    /// One query per project on the store's release rows (O(releases)), not
+    /// on its events.
     async fn poll(&mut self) {
         for source in 0..self.sources.len() {
-            let heads = match self.sources[source].store.heads().await {
-                Ok(heads) => heads,
+            let rows = match self.sources[source].store.list(&self.sources[source].query()).await {
+                Ok(rows) => rows,
                 Err(e) => {
-                    tracing::warn!(project = %self.sources[source].name, "live: cannot read the store's heads: {e}");
+                    tracing::warn!(project = %self.sources[source].name, "live: cannot list the store's releases: {e}");
                     continue;
                 }
             };
-            for head in heads {
-                let stream = head.stream.as_str();
+            for row in rows {
+                let stream = row.release.as_str();
                 if self.source_of(stream) != Some(source) {
                     continue;
                 }
                 let last = self.known.get(stream).copied().unwrap_or(0);
-                if head.sequence > last {
+                if row.events > last {
                     self.catch_up(source, stream, last).await;
                 }
             }
