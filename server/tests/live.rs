@@ -300,3 +300,43 @@ async fn readyz_is_503_when_the_store_is_gone_postgres() {
     let r = s.client.get(format!("{}/healthz", s.base)).send().await.expect("send");
     assert_eq!(r.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn step_log_lines_stream_live_and_steps_are_timed_in_metrics() {
+    let s = Server::start().await;
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(s.dir.path())
+            .status()
+            .expect("git");
+        assert!(ok.success(), "git {args:?}");
+    };
+    git(&["commit", "-q", "--allow-empty", "-m", "SHOP-1 first"]);
+    let mut one = s.subscribe("quinn", "/v1/releases/shop-1.4.0/events", None).await;
+    let release = s.plan_and_approve("shop", "1.4.0").await;
+    // The driver (the background work of `serve`) runs the steps; here called directly.
+    let manager = &s.state.projects["shop"].manager;
+    let outcome = manager.run(&release.parse().expect("id"), None).await.expect("run");
+    eprintln!("run: {outcome:?}");
+    let mut kinds = BTreeMap::<String, usize>::new();
+    let mut logs = Vec::new();
+    while let Some(m) = one.next(QUIET).await {
+        if m.event == "log" {
+            logs.push(m.json());
+        } else {
+            *kinds.entry(m.json()["event"]["event"].as_str().unwrap_or("").to_owned()).or_default() += 1;
+        }
+    }
+    eprintln!("events: {kinds:?}\nlog lines: {logs:?}");
+    assert!(kinds.get("step_finished").is_some_and(|n| *n > 0), "{kinds:?}");
+    assert!(!logs.is_empty(), "no log line: {kinds:?}");
+    for line in &logs {
+        assert_eq!(line["release"], "shop-1.4.0", "{line}");
+        assert!(line["step"].is_string() && line["text"].is_string() && line["stream"].is_string(), "{line}");
+    }
+    let text = s.client.get(format!("{}/metrics", s.base)).send().await.expect("send").text().await.expect("text");
+    let samples = parse_metrics(&text);
+    assert!(value(&samples, "shipwarden_step_duration_seconds_count", &[]) >= 1.0, "{text}");
+}
