@@ -470,6 +470,8 @@ pub async fn events(
         }
     }
     cursor.fresh = false;
+    // A release the cursor named that this caller does not see (or that does not exist) is dropped.
+    cursor.seen.retain(|_, (_, at)| at.is_some());
     replay.sort_by(|a, b| match (a, b) {
         (
             Item::Audit { at: ta, release: ra, sequence: sa, .. },
