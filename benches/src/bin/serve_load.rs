@@ -121,6 +121,11 @@ async fn run(o: Options) -> Result<(), Failure> {
     let postgres = std::env::var("SHIPWARDEN_TEST_POSTGRES_URL").ok();
     for store in &o.stores {
         if store == "postgres" && postgres.is_none() {
+            if std::env::var_os("SHIPWARDEN_REQUIRE_SERVERS").is_some() {
+                return Err(
+                    "SHIPWARDEN_TEST_POSTGRES_URL is required (scripts/test starts PostgreSQL and sets it)".into()
+                );
+            }
             println!("GET on postgres: not run (set SHIPWARDEN_TEST_POSTGRES_URL)");
             continue;
         }
