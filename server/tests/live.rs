@@ -148,6 +148,42 @@ async fn an_event_appended_through_replica_a_reaches_a_subscriber_of_replica_b_p
     let more = on_b.audits_until_quiet(Duration::from_secs(1)).await;
     let head2 = b.state.projects[&project].manager.history(&release.parse().expect("id")).await.expect("history").len();
     assert_eq!(sequences(&more), ((head as u64 + 1)..=head2 as u64).collect::<Vec<_>>());
+    // Disconnected from B, A appends (another release, and more on this one); resumed on B: exactly those.
+    let last_id = more.last().or(all.last()).and_then(|m| m.id.clone()).expect("an id");
+    drop(on_b);
+    let other = a.plan_and_approve(&project, "1.5.0").await;
+    // Evidence through A's manager (no route for it in this test's server).
+    let a_project = &a.state.projects[&project];
+    let quinn = a_project.actor(
+        &shipwarden_server::Verified {
+            user: "quinn".into(),
+            groups: Default::default(),
+            proof: shipwarden::Proof::Token { id: "test-quinn".into() },
+            scopes: None,
+        },
+        &a.state.settings,
+    );
+    let evidence = shipwarden::machine::Evidence::new("coverage".parse().expect("gate"), 0.95, "lcov");
+    a_project.manager.record_evidence(&release.parse().expect("id"), &quinn, evidence).await.expect("evidence");
+    let mut resumed = b.subscribe("quinn", "/v1/events", Some(&last_id)).await;
+    let replayed = resumed.audits_until_quiet(Duration::from_secs(1)).await;
+    let history = |id: &str| {
+        let manager = a.state.projects[&project].manager.clone();
+        let id: shipwarden::ReleaseId = id.parse().expect("id");
+        async move { manager.history(&id).await.expect("history").len() as u64 }
+    };
+    let (head3, other_head) = (history(&release).await, history(&other).await);
+    let mut got: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for m in &replayed {
+        let d = m.json();
+        got.entry(d["stream"].as_str().expect("stream").to_owned())
+            .or_default()
+            .push(d["sequence"].as_u64().expect("seq"));
+    }
+    assert_eq!(got.remove(&other), Some((1..=other_head).collect::<Vec<_>>()), "{got:?}");
+    assert!(head3 > head2 as u64, "evidence appended");
+    assert_eq!(got.remove(&release).unwrap_or_default(), ((head2 as u64 + 1)..=head3).collect::<Vec<_>>());
+    assert!(got.is_empty(), "nothing else: {got:?}");
 }
 
 /// A sample of the text format: name, labels, value.
