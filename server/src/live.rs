@@ -166,10 +166,25 @@ impl Feed {
         let (local_tx, local_rx) = mpsc::channel(CAPACITY);
         let mut sources = Vec::new();
         let mut stores = BTreeMap::new();
+        // Projects on one store (one PostgreSQL, usually) share one handle of it.
+        let mut opened: HashMap<String, Arc<dyn EventStore>> = HashMap::new();
         for project in state.projects.values() {
             // Subscribed before the release rows are read: nothing appended after is missed.
             forward(&project.name, &project.manager, local_tx.clone(), tx.clone(), state.metrics.clone());
-            let (store, _) = project.loaded.store().await?;
+            // The store's kind and the variable naming its URL (never the URL), or the SQLite file's folder.
+            let config = &project.loaded.config;
+            let key = match format!("{:?}", config.store) {
+                postgres if postgres.starts_with("Postgres") => postgres,
+                sqlite => format!("{sqlite} {} {}", project.loaded.base.display(), config.project.state_dir.display()),
+            };
+            let store = match opened.get(&key) {
+                Some(store) => store.clone(),
+                None => {
+                    let (store, _) = project.loaded.store().await?;
+                    opened.insert(key, store.clone());
+                    store
+                }
+            };
             stores.insert(project.name.clone(), store.clone());
             sources.push(Source { name: project.name.clone(), store });
         }

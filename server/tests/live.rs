@@ -376,3 +376,35 @@ async fn step_log_lines_stream_live_and_steps_are_timed_in_metrics() {
     let samples = parse_metrics(&text);
     assert!(value(&samples, "shipwarden_step_duration_seconds_count", &[]) >= 1.0, "{text}");
 }
+
+#[tokio::test]
+async fn the_feed_of_all_events_shows_only_the_projects_the_caller_may_see() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut paths = Vec::new();
+    for (project, extra) in [("shop", "\n[users.alice]\nroles = [\"qa_lead\"]\n"), ("pay", "")] {
+        let folder = dir.path().join(project);
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::process::Command::new("git").args(["init", "-q"]).current_dir(&folder).status().expect("git init");
+        let path = folder.join("shipwarden.toml");
+        std::fs::write(&path, common::sqlite_config(project) + extra).expect("config");
+        paths.push(path);
+    }
+    let state = shipwarden_server::AppState::open(&paths).await.expect("open").with_verifier(Arc::new(common::Names));
+    let s = Server::serve(state, dir).await;
+    let mut alice = s.subscribe("alice", "/v1/events", None).await;
+    let mut quinn = s.subscribe("quinn", "/v1/events", None).await;
+    s.plan_and_approve("pay", "2.0.0").await;
+    s.plan_and_approve("shop", "1.4.0").await;
+    let seen_by = |messages: Vec<common::Message>| {
+        messages
+            .iter()
+            .map(|m| m.json()["stream"].as_str().unwrap_or("").to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let alice_saw = seen_by(alice.audits_until_quiet(QUIET).await);
+    assert_eq!(alice_saw.into_iter().collect::<Vec<_>>(), ["shop-1.4.0"]);
+    let quinn_saw = seen_by(quinn.audits_until_quiet(QUIET).await);
+    assert_eq!(quinn_saw.into_iter().collect::<Vec<_>>(), ["pay-2.0.0", "shop-1.4.0"]);
+    let (code, _) = s.get("alice", "/v1/releases/pay-2.0.0/events").await;
+    assert_eq!(code, 404);
+}
