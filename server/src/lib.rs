@@ -10,12 +10,16 @@
 //! - [`api`]: the routes, described by [`openapi::ApiDoc`] (OpenAPI 3.1);
 //! - [`hardening`]: body limits, timeouts, the rate limit per identity, CORS,
 //!   security headers, TLS (rustls), problem documents for the HTTP layer's own refusals.
+//! - [`live`]: server-sent events of every appended event and log line;
+//! - [`metrics`]: `/metrics` (Prometheus), `/healthz`, `/readyz`.
 
 pub mod api;
 pub mod auth;
 pub mod background;
 pub mod error;
 pub mod hardening;
+pub mod live;
+pub mod metrics;
 pub mod openapi;
 pub mod state;
 
@@ -31,11 +35,13 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
     router_with(state, axum::Router::new())
 }
 
-/// The service with `streams` mounted beside the API: routes that answer
-/// for long (server-sent events) and are therefore exempt from
-/// `[server] request_timeout`; every other layer (rate limit, CORS, headers) applies.
+/// The service with `streams` mounted beside the API and the live feed:
+/// routes that answer for long (server-sent events) and are therefore exempt
+/// from `[server] request_timeout`; every other layer (rate limit, CORS,
+/// headers) applies, and every answer is counted by [`metrics::track`].
 pub fn router_with(state: Arc<AppState>, streams: axum::Router<Arc<AppState>>) -> axum::Router {
-    hardening::harden(api::routes(), streams, state)
+    hardening::harden(api::routes().merge(metrics::routes()), streams.merge(live::routes()), state.clone())
+        .layer(axum::middleware::from_fn_with_state(state, metrics::track))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes; requests in
@@ -45,7 +51,15 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    start_feed(&state).await;
     serve_app(listener, router(state), shutdown).await
+}
+
+/// Starts the live feed of `state` (so that the step metrics count from the start).
+async fn start_feed(state: &Arc<AppState>) {
+    if let Err(e) = state.live.feed(state).await {
+        tracing::warn!(code = e.code(), "live feed not started: {}", e.doc.message);
+    }
 }
 
 /// Serves `state` over TLS (rustls, see [`hardening::tls_config`]) on `listener` until `shutdown` completes.
@@ -55,6 +69,7 @@ pub async fn serve_tls(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    start_feed(&state).await;
     serve_app(hardening::TlsListener::new(listener, tls)?, router(state), shutdown).await
 }
 

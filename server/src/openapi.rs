@@ -107,6 +107,11 @@ impl Modify for Common {
         crate::api::audit::notes,
         crate::api::audit::calendar,
         crate::api::audit::duties,
+        crate::live::release_events,
+        crate::live::events,
+        crate::metrics::metrics,
+        crate::metrics::healthz,
+        crate::metrics::readyz,
     ),
     components(schemas(Problem)),
     modifiers(&Bearer, &Common),
@@ -116,6 +121,8 @@ impl Modify for Common {
         (name = "steps", description = "Automatic and reported steps: advance, deploy, verify, roll back, resolve"),
         (name = "schedule", description = "Windows, bookings, overrides, the calendar and due duties"),
         (name = "audit", description = "History, audit export and verification, notes"),
+        (name = "live", description = "Server-sent events: every appended audit event and step log line"),
+        (name = "operations", description = "Metrics and probes (no identity needed; expose them only internally)"),
     )
 )]
 pub struct ApiDoc;

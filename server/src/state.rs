@@ -30,6 +30,10 @@ pub struct AppState {
     pub verifiers: Vec<Arc<dyn Verify>>,
     /// `[server]` of the first configuration.
     pub settings: ServerConfig,
+    /// The live feed of events and log lines (server-sent events).
+    pub live: crate::live::Hub,
+    /// The Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -39,6 +43,8 @@ impl AppState {
             projects: projects.into_iter().map(|p| (p.name.clone(), p)).collect(),
             verifiers: Vec::new(),
             settings,
+            live: crate::live::Hub::default(),
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 
