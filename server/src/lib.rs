@@ -52,7 +52,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     start_feed(&state).await;
+    let shutdown = closing_streams(state.clone(), shutdown);
     serve_app(listener, router(state), shutdown).await
+}
+
+/// `shutdown`, then every live stream ended: a graceful shutdown waits for
+/// open connections, and a subscriber's would stay open for ever.
+async fn closing_streams(state: Arc<AppState>, shutdown: impl Future<Output = ()> + Send + 'static) {
+    shutdown.await;
+    state.live.close();
 }
 
 /// Starts the live feed of `state` (so that the step metrics count from the start).
@@ -70,6 +78,7 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     start_feed(&state).await;
+    let shutdown = closing_streams(state.clone(), shutdown);
     serve_app(hardening::TlsListener::new(listener, tls)?, router(state), shutdown).await
 }
 

@@ -114,6 +114,9 @@ impl Item {
 pub struct Hub {
     feed: OnceCell<Feed>,
     poll: Duration,
+    /// True once the server stops: every stream ends (with `event: shutdown`), so a
+    /// graceful shutdown is not held open by subscribers, who resume elsewhere.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for Hub {
@@ -125,7 +128,12 @@ impl Default for Hub {
 impl Hub {
     /// A hub that polls the store every `poll`.
     pub fn new(poll: Duration) -> Self {
-        Hub { feed: OnceCell::new(), poll }
+        Hub { feed: OnceCell::new(), poll, closing: tokio::sync::watch::Sender::new(false) }
+    }
+
+    /// Ends every stream, now and for those that open later (the server is stopping).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     /// The feed, started for `state`'s projects if it is not yet.
@@ -414,6 +422,7 @@ pub async fn release_events(
     // Without an id: only what comes next.
     let after = after.min(head);
     let mut sub = Subscriber::new(rx, Filter::Release(release.clone()), None);
+    sub.closing = Some(state.live.closing.subscribe());
     sub.sent.insert(release.to_string(), after);
     for envelope in stored.iter().filter(|e| e.sequence > after) {
         let item = audit_item(project.name.clone(), release.clone(), envelope);
@@ -495,6 +504,7 @@ pub async fn events(
         _ => std::cmp::Ordering::Equal,
     });
     let mut sub = Subscriber::new(rx, Filter::Projects(visible), Some(cursor));
+    sub.closing = Some(state.live.closing.subscribe());
     sub.sent = sent;
     for item in &replay {
         if let Some(event) = sub.accept(item) {
@@ -590,11 +600,13 @@ struct Subscriber {
     cursor: Option<Cursor>,
     pending: VecDeque<SseEvent>,
     done: bool,
+    /// The hub's shutdown signal, when the stream serves a client.
+    closing: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Subscriber {
     fn new(rx: broadcast::Receiver<Arc<Item>>, filter: Filter, cursor: Option<Cursor>) -> Self {
-        Subscriber { rx, filter, sent: HashMap::new(), cursor, pending: VecDeque::new(), done: false }
+        Subscriber { rx, filter, sent: HashMap::new(), cursor, pending: VecDeque::new(), done: false, closing: None }
     }
 
     /// The event for `item`, if this subscriber sees it and has not been sent it.
@@ -634,7 +646,20 @@ impl Subscriber {
             if self.done {
                 return None;
             }
-            match self.rx.recv().await {
+            let received = match &mut self.closing {
+                Some(closing) => tokio::select! {
+                    r = self.rx.recv() => r,
+                    _ = closing.wait_for(|c| *c) => {
+                        self.done = true;
+                        let data = serde_json::json!({
+                            "detail": "this server is stopping: reconnect (to another replica) with Last-Event-ID set to the last id received",
+                        });
+                        return Some(SseEvent::default().event("shutdown").data(data.to_string()));
+                    }
+                },
+                None => self.rx.recv().await,
+            };
+            match received {
                 Ok(item) => {
                     if let Some(event) = self.accept(&item) {
                         return Some(event);

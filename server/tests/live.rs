@@ -408,3 +408,27 @@ async fn the_feed_of_all_events_shows_only_the_projects_the_caller_may_see() {
     let (code, _) = s.get("alice", "/v1/releases/pay-2.0.0/events").await;
     assert_eq!(code, 404);
 }
+
+#[tokio::test]
+async fn a_stopping_server_ends_its_streams_so_the_shutdown_is_not_held_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::process::Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().expect("git init");
+    let path = dir.path().join("shipwarden.toml");
+    std::fs::write(&path, common::sqlite_config("shop")).expect("config");
+    let state = shipwarden_server::AppState::open(&[&path]).await.expect("open").with_verifier(Arc::new(common::Names));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let state = Arc::new(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(shipwarden_server::serve(listener, state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let server = Server { base, client: reqwest::Client::new(), state, dir };
+    let mut events = server.subscribe("rita", "/v1/releases/shop-1.4.0/events", None).await;
+    let _ = stop.send(());
+    let last = events.next(Duration::from_secs(5)).await.expect("an event before the end");
+    assert_eq!(last.event, "shutdown", "{last:?}");
+    let ended = tokio::time::timeout(Duration::from_secs(5), served).await;
+    assert!(ended.is_ok_and(|r| r.is_ok_and(|r| r.is_ok())), "serve returned after its streams ended");
+}
