@@ -184,13 +184,9 @@ impl TokenStore {
             StoreConfig::Postgres(c) => {
                 let var = c.url_env.clone().unwrap_or_default();
                 let url = loaded.secret(&var, "store.url_env")?;
-                let pool = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(std::time::Duration::from_secs(10))
-                    .connect(url.expose_secret())
-                    .await
-                    .map_err(|e| ConfigError::invalid(format!("api tokens: cannot connect to PostgreSQL: {e}")))?;
-                Self::postgres(pool).await.map_err(|e| ConfigError::invalid(e.to_string()))
+                // The pool the project's event store uses (one per process and database).
+                let store = crate::store::postgres::PostgresStore::connect(url.expose_secret()).await?;
+                Self::postgres(store.pool().clone()).await.map_err(|e| ConfigError::invalid(e.to_string()))
             }
             StoreConfig::Sqlite(c) => {
                 let path = c.path.as_ref().map_or_else(|| loaded.state_dir().join("releases.db"), |p| loaded.path(p));

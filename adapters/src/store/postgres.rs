@@ -5,6 +5,7 @@
 //! one; a concurrent writer waits on that row's lock and then finds the
 //! version moved on, which is reported as [`StoreError::Conflict`].
 
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,7 +31,33 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// An event store in a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pool: Arc<PgPool>,
+}
+
+/// How many connections one process keeps to one database, whatever the
+/// number of stores open on it.
+const MAX_CONNECTIONS: u32 = 10;
+
+/// The pools open in this process: one per runtime and database (issue #21).
+/// A server serving five projects from one PostgreSQL opens one pool, not
+/// five, so that replicas × projects do not exhaust the server's
+/// `max_connections`; a pool closes when the last store using it is dropped.
+/// The key holds a hash of the URL (which may carry a password), never the URL.
+type PoolKey = (Option<tokio::runtime::Id>, u64);
+static POOLS: Mutex<Vec<(PoolKey, Weak<PgPool>)>> = Mutex::new(Vec::new());
+
+fn pool_key(url: &str) -> PoolKey {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    url.hash(&mut hasher);
+    (tokio::runtime::Handle::try_current().ok().map(|h| h.id()), hasher.finish())
+}
+
+/// The pool of this runtime on `url`, when one is open.
+fn open_pool(key: &PoolKey) -> Option<Arc<PgPool>> {
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    pools.retain(|(_, weak)| weak.strong_count() > 0);
+    pools.iter().find(|(k, _)| k == key).and_then(|(_, weak)| weak.upgrade()).filter(|p| !p.is_closed())
 }
 
 fn err(operation: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
@@ -42,9 +69,16 @@ impl PostgresStore {
     ///
     /// # Notes
     /// The URL may carry a password; it is only handed to the driver, never logged.
+    ///
+    /// Stores of one process (one runtime) on the same database share one
+    /// pool of at most 10 connections.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let key = pool_key(url);
+        if let Some(pool) = open_pool(&key) {
+            return Ok(Self { pool });
+        }
         let pool = PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
@@ -52,6 +86,8 @@ impl PostgresStore {
         let migrator =
             sqlx::migrate::Migrator::new(Embedded(MIGRATIONS)).await.map_err(|e| err("migrate")(e.into()))?;
         migrator.run(&pool).await.map_err(|e| err("migrate")(e.into()))?;
+        let pool = Arc::new(pool);
+        POOLS.lock().unwrap_or_else(|e| e.into_inner()).push((key, Arc::downgrade(&pool)));
         Ok(Self { pool })
     }
 
@@ -130,7 +166,7 @@ impl EventStore for PostgresStore {
         let rows: Vec<EventRow> = sqlx::query_as(&sql)
             .bind(stream.as_str())
             .bind(after as i64)
-            .fetch_all(&self.pool)
+            .fetch_all(&*self.pool)
             .await
             .map_err(err("load"))?;
         envelopes(NAME, stream, rows)
@@ -140,25 +176,25 @@ impl EventStore for PostgresStore {
         let mut q = QueryBuilder::<Postgres>::new(LIST_SELECT);
         push_filters(&mut q, query);
         let rows: Vec<(String, Option<i64>, Option<String>)> =
-            q.build_query_as().fetch_all(&self.pool).await.map_err(err("list"))?;
+            q.build_query_as().fetch_all(&*self.pool).await.map_err(err("list"))?;
         rows.into_iter().map(|(summary, events, at)| super::listed(NAME, &summary, events, at)).collect()
     }
 
     async fn first_events(&self) -> Result<Vec<Envelope>, StoreError> {
-        let rows = sqlx::query_as(super::FIRSTS_SELECT).fetch_all(&self.pool).await.map_err(err("first events"))?;
+        let rows = sqlx::query_as(super::FIRSTS_SELECT).fetch_all(&*self.pool).await.map_err(err("first events"))?;
         super::firsts(NAME, rows)
     }
 
     async fn heads(&self) -> Result<Vec<shipwarden::ports::StreamHead>, StoreError> {
         let rows: Vec<(String, i64, String)> =
-            sqlx::query_as(super::HEADS_SELECT).fetch_all(&self.pool).await.map_err(err("heads"))?;
+            sqlx::query_as(super::HEADS_SELECT).fetch_all(&*self.pool).await.map_err(err("heads"))?;
         super::heads(NAME, rows)
     }
 
     async fn put_checkpoint(&self, checkpoint: &shipwarden::audit::Checkpoint) -> Result<(), StoreError> {
         super::checkpoints::insert_checkpoint::<Postgres>(checkpoint)
             .build()
-            .execute(&self.pool)
+            .execute(&*self.pool)
             .await
             .map_err(err("put checkpoint"))?;
         Ok(())
@@ -170,7 +206,7 @@ impl EventStore for PostgresStore {
             super::checkpoints::CHECKPOINT_COLUMNS
         );
         let rows: Vec<super::checkpoints::CheckpointRow> =
-            sqlx::query_as(&sql).bind(stream.as_str()).fetch_all(&self.pool).await.map_err(err("checkpoints"))?;
+            sqlx::query_as(&sql).bind(stream.as_str()).fetch_all(&*self.pool).await.map_err(err("checkpoints"))?;
         super::checkpoints::checkpoints(NAME, stream, rows)
     }
 
@@ -186,7 +222,7 @@ impl EventStore for PostgresStore {
         .bind(holder)
         .bind(micros(until))
         .bind(micros(now))
-        .execute(&self.pool)
+        .execute(&*self.pool)
         .await
         .map_err(err("lease"))?
         .rows_affected();
@@ -197,7 +233,7 @@ impl EventStore for PostgresStore {
         sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
             .bind(name)
             .bind(holder)
-            .execute(&self.pool)
+            .execute(&*self.pool)
             .await
             .map_err(err("lease"))?;
         Ok(())
@@ -207,7 +243,7 @@ impl EventStore for PostgresStore {
         let row: Option<(String, Option<i64>, i64)> =
             sqlx::query_as("SELECT holder, since, expires_at FROM leases WHERE name = $1")
                 .bind(name)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&*self.pool)
                 .await
                 .map_err(err("lease"))?;
         Ok(row.map(lease_info))
