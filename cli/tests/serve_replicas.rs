@@ -166,7 +166,6 @@ fn passing(threshold: &str) -> f64 {
     match threshold.split_whitespace().next().unwrap_or("") {
         ">" => number + 1.0,
         "<" => (number - 1.0).max(0.0),
-        "<=" => number.min(0.0).max(0.0),
         _ => number,
     }
 }

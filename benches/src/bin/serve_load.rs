@@ -220,8 +220,14 @@ async fn get_load(base: &str, token: &str, release: &str, clients: usize, second
         report.latency.add(&latency)?;
     }
     report.seconds = started.elapsed().as_secs_f64();
-    if report.requests == 0 {
-        return Err(format!("no request succeeded ({} errors): is the token accepted?", report.errors).into());
+    if report.requests == 0 || report.errors > 0 {
+        // A refused request (429, 401) would make the figure measure the refusal, not the work.
+        return Err(format!(
+            "{} of {} requests failed: is the token accepted, the rate limit high enough?",
+            report.errors,
+            report.requests + report.errors
+        )
+        .into());
     }
     Ok(report)
 }
@@ -520,6 +526,8 @@ mod child {
                 1,
             );
         }
+        // One load generator is one identity: the per-identity rate limit (50/s by default) would measure itself.
+        config.push_str("\n[server]\nrate_limit = 1000000\n");
         let path = dir.path().join("shipwarden.toml");
         std::fs::write(&path, config)?;
         let state = AppState::open(&[&path]).await?.with_verifier(verifier(spec)?);
