@@ -182,9 +182,7 @@ pub fn spawn(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Option<tokio:
 /// Whether another driver holds the release's lease now.
 async fn held_elsewhere(project: &Project, release: &ReleaseId) -> bool {
     match project.manager.lease(&format!("release:{release}")).await {
-        Ok(Some(lease)) => {
-            lease.expires_at > Timestamp::now() && !lease.holder.starts_with(project.manager.driver())
-        }
+        Ok(Some(lease)) => lease.expires_at > Timestamp::now() && !lease.holder.starts_with(project.manager.driver()),
         _ => false,
     }
 }
