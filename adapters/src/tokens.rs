@@ -71,7 +71,7 @@ pub enum TokenError {
 /// Why a presented token is refused (answered 401; never names the secret).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Refusal {
+pub enum TokenRejection {
     /// Not `swt_<id>_<secret>`.
     #[error("the API token is malformed")]
     Malformed,
@@ -343,21 +343,25 @@ impl TokenStore {
 
     /// Who `token` is, checked at `now`: `Ok(None)` when it is not an API
     /// token at all (`swt_…`), `Ok(Some(Err(_)))` when it is one that is refused.
-    pub async fn check(&self, token: &str, now: Timestamp) -> Result<Option<Result<TokenInfo, Refusal>>, TokenError> {
+    pub async fn check(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Option<Result<TokenInfo, TokenRejection>>, TokenError> {
         if !token.starts_with(PREFIX) {
             return Ok(None);
         }
-        let Some((id, secret)) = split(token) else { return Ok(Some(Err(Refusal::Malformed))) };
-        let Some((info, digest)) = self.get(id).await? else { return Ok(Some(Err(Refusal::Unknown))) };
+        let Some((id, secret)) = split(token) else { return Ok(Some(Err(TokenRejection::Malformed))) };
+        let Some((info, digest)) = self.get(id).await? else { return Ok(Some(Err(TokenRejection::Unknown))) };
         let presented = digest_hex(secret);
         if !bool::from(presented.as_bytes().ct_eq(digest.as_bytes())) {
-            return Ok(Some(Err(Refusal::Unknown)));
+            return Ok(Some(Err(TokenRejection::Unknown)));
         }
         if let Some(at) = info.revoked {
-            return Ok(Some(Err(Refusal::Revoked { id: info.id, at })));
+            return Ok(Some(Err(TokenRejection::Revoked { id: info.id, at })));
         }
         if let Some(at) = info.expires.filter(|e| *e <= now) {
-            return Ok(Some(Err(Refusal::Expired { id: info.id, at })));
+            return Ok(Some(Err(TokenRejection::Expired { id: info.id, at })));
         }
         if info.last_used.is_none_or(|t| now.duration_since(t) >= LAST_USED_EVERY) {
             self.touch(&info.id, now).await?;
@@ -417,7 +421,7 @@ mod tests {
         let checked = store.check(&token, now).await.expect("check").expect("an API token").expect("valid");
         assert_eq!((checked.id, checked.user, checked.scopes), (info.id, info.user, info.scopes));
         let wrong = format!("{}{}", &token[..token.len() - 1], if token.ends_with('0') { '1' } else { '0' });
-        assert_eq!(store.check(&wrong, now).await.expect("check"), Some(Err(Refusal::Unknown)));
+        assert_eq!(store.check(&wrong, now).await.expect("check"), Some(Err(TokenRejection::Unknown)));
         assert_eq!(store.check("hello", now).await.expect("check"), None);
         assert!(store.create("ci", &["root".into()], None, "rita").await.is_err());
         assert!(store.create("ci", &[], None, "rita").await.is_err());

@@ -4,7 +4,7 @@
 //! its user, limited to its scopes, with [`Proof::Token`] naming its id.
 
 use shipwarden::Proof;
-use shipwarden_adapters::tokens::{Refusal, TokenStore};
+use shipwarden_adapters::tokens::{TokenRejection, TokenStore};
 
 use super::{AuthError, Verified, Verify};
 
@@ -31,7 +31,7 @@ impl Verify for TokenVerifier {
             match store.check(token, now).await {
                 Ok(None) => return Ok(None),
                 // Another project's store may hold it.
-                Ok(Some(Err(refusal @ Refusal::Unknown))) => refused = Some(refusal),
+                Ok(Some(Err(refusal @ TokenRejection::Unknown))) => refused = Some(refusal),
                 Ok(Some(Err(refusal))) => return Err(AuthError::Invalid(refusal.to_string())),
                 Ok(Some(Ok(info))) => {
                     return Ok(Some(Verified {
