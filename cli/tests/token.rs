@@ -6,7 +6,7 @@
 mod common;
 
 use common::Project;
-use shipwarden_adapters::tokens::{Refusal, TokenStore};
+use shipwarden_adapters::tokens::{TokenRejection, TokenStore};
 
 const BASE: &str = r#"
 [project]
@@ -44,7 +44,7 @@ async fn lifecycle(p: &Project, store: TokenStore) {
 
     p.ok(&["--as", "rita", "token", "revoke", id]);
     let refused = store.check(&token, now).await.expect("check").expect("an API token");
-    assert!(matches!(refused, Err(Refusal::Revoked { .. })), "{refused:?}");
+    assert!(matches!(refused, Err(TokenRejection::Revoked { .. })), "{refused:?}");
     let listed = p.stdout(&["token", "list"]);
     assert!(listed.contains("revoked"), "{listed}");
 
