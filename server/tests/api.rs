@@ -3,25 +3,12 @@
 //! commands), each route's main refusal, and the problem documents of
 //! refusals and bad requests.
 
+mod common;
+
 use std::sync::Arc;
 
-use shipwarden::Proof;
-use shipwarden_server::{AppState, AuthError, Verified, Verify};
-
-/// Bearer tokens that are user names: for tests of routes, not of authentication.
-struct Names;
-
-#[async_trait::async_trait]
-impl Verify for Names {
-    async fn verify(&self, token: &str) -> Result<Option<Verified>, AuthError> {
-        Ok(token.strip_prefix("test-").map(|user| Verified {
-            user: user.to_owned(),
-            groups: Default::default(),
-            proof: Proof::Token { id: format!("test-{user}") },
-            scopes: None,
-        }))
-    }
-}
+use common::Names;
+use shipwarden_server::AppState;
 
 const LIFECYCLE: &str = r#"
 [project]

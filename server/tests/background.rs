@@ -2,26 +2,14 @@
 //! approval given through the API, the server itself builds, tags and deploys
 //! to staging (the automatic steps up to the next human decision), once.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shipwarden::Proof;
-use shipwarden_server::{AppState, AuthError, Verified, Verify};
-
-struct Names;
-
-#[async_trait::async_trait]
-impl Verify for Names {
-    async fn verify(&self, token: &str) -> Result<Option<Verified>, AuthError> {
-        Ok(token.strip_prefix("test-").map(|user| Verified {
-            user: user.to_owned(),
-            groups: Default::default(),
-            proof: Proof::Token { id: format!("test-{user}") },
-            scopes: None,
-        }))
-    }
-}
+use common::Names;
+use shipwarden_server::AppState;
 
 fn git(repo: &Path, args: &[&str]) {
     let out = std::process::Command::new("git")
