@@ -49,7 +49,7 @@ pub async fn full_release(manager: &ReleaseManager, project: &str) -> usize {
 }
 
 /// The value that passes `gate` under `policy`, as the people supplying evidence would report it.
-fn passing_value(policy: &Policy, gate: &GateId) -> f64 {
+pub fn passing_value(policy: &Policy, gate: &GateId) -> f64 {
     match policy.gates.get(gate).map(|g| g.threshold) {
         Some(Threshold::AtLeast(l) | Threshold::Equals(l) | Threshold::AtMost(l)) => l,
         Some(Threshold::Below(l)) => (l - 1.0).max(0.0),
