@@ -9,6 +9,8 @@
 // to PORT_FILE, one a line. They share their signing keys:
 //   line 1   the trusted issuer (`http://127.0.0.1:PORT`), which also serves the helpers;
 //   line 2   another issuer: its tokens verify by signature but name the wrong `iss`.
+// Clients: `shipwarden-tests` (the helpers below) and `shipwarden-console`
+// (the web console's sign-in, #22; public, PKCE, loopback redirects on any port).
 // Test-only helpers (loopback only), which drive the provider's real flows:
 //   GET  /__test/token?user=U&resource=R[&issuer=other]
 //        the authorization-code flow with PKCE through the provider's own login
@@ -64,6 +66,21 @@ const CLIENT = {
   response_types: ['code'],
 };
 
+// The web console of `shipwarden serve` (#22): a public client (PKCE, no
+// secret) signing people in through the authorization-code flow. Native, so
+// that its loopback redirect URIs match on any port (RFC 8252 §7.3: the
+// installed oidc-provider's client model strips a loopback port before
+// comparing, for `application_type: native` only), as the test servers
+// listen on free ports.
+const CONSOLE_CLIENT = {
+  client_id: 'shipwarden-console',
+  token_endpoint_auth_method: 'none',
+  application_type: 'native',
+  redirect_uris: ['http://127.0.0.1/console/callback', 'http://localhost/console/callback'],
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+};
+
 function newKey(kty) {
   const { privateKey } =
     kty === 'EC'
@@ -77,7 +94,7 @@ const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 
 function build(issuer) {
   const provider = new Provider(issuer, {
-    clients: [CLIENT],
+    clients: [CLIENT, CONSOLE_CLIENT],
     jwks: { keys },
     cookies: { keys: cookieKeys },
     pkce: { required: () => true },

@@ -30,7 +30,7 @@ use shipwarden::{Actor, EnvName, Policy, Problem, Role};
 pub use self::adapter::SecretRef;
 use self::adapter::{AdapterConfig, Context, duration};
 pub use self::identity::IdentityConfig;
-pub use self::server::{OidcConfig, ProjectAccess, ServerConfig, TlsFiles};
+pub use self::server::{ConsoleConfig, OidcConfig, ProjectAccess, ServerConfig, TlsFiles};
 pub use crate::artifacts::config::{ArtifactsConfig, FsArtifactsConfig, OciArtifactsConfig};
 pub use crate::backup::config::{BackupConfig, PgBackupConfig};
 pub use crate::build::config::BuildConfig;

@@ -37,6 +37,42 @@ pub struct ServerConfig {
     /// Project visibility: `[server.projects.NAME] readers = ["alice", "group:qa"]`.
     #[serde(default)]
     pub projects: BTreeMap<String, ProjectAccess>,
+    /// The web console at `/console/` and its sign-in (issue #22).
+    pub console: Option<ConsoleConfig>,
+}
+
+/// `[server.console]`: the web console served at `/console/` (issue #22).
+///
+/// People sign in through the OpenID provider of `[server.oidc]` (authorization
+/// code with PKCE, as a public client): the browser never holds a token, only
+/// an HttpOnly session cookie, and every state-changing request carries the
+/// session's CSRF token. Sessions live in the server's memory: run one console
+/// replica (or sticky sessions); a restart signs everyone out.
+///
+/// ```toml
+/// [server.console]
+/// client_id = "shipwarden-console"          # registered at [server.oidc] issuer
+/// url = "https://releases.example.com"      # redirect_uri = {url}/console/callback
+/// resource = "urn:shipwarden"               # RFC 8707, when the provider needs it
+/// session_ttl = "8h"
+/// ```
+#[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The OIDC client registered at `[server.oidc] issuer` for the console (a public
+    /// client, PKCE, redirect URI `{url}/console/callback`); no console sign-in without it.
+    pub client_id: Option<String>,
+    /// The console's public base URL (`https://releases.example.com`), for the
+    /// redirect URI and the origin state-changing requests must come from;
+    /// default `http://<listen address>`.
+    pub url: Option<String>,
+    /// The RFC 8707 resource indicator sent on the authorization and token requests (`urn:shipwarden`).
+    pub resource: Option<String>,
+    /// The scopes asked for (default `["openid"]`).
+    pub scopes: Option<Vec<String>>,
+    /// How long a console session lasts (`8h`, the default; at most `7d`).
+    pub session_ttl: Option<String>,
 }
 
 /// `[server.tls]`: PEM files.
@@ -96,6 +132,9 @@ impl ServerConfig {
         if self.rate_limit == Some(0) {
             problems.push(Problem { path: "server.rate_limit".into(), message: "must be at least 1".into() });
         }
+        if let Some(console) = &self.console {
+            console.validate(self.oidc.is_some(), problems);
+        }
         if let Some(oidc) = &self.oidc {
             if duration(&oidc.leeway, "server.oidc.leeway", problems)
                 .is_some_and(|d| d > std::time::Duration::from_secs(300))
@@ -112,6 +151,48 @@ impl ServerConfig {
                     message: format!("`{}` must be an https:// URL (plain http only on loopback)", oidc.issuer),
                 });
             }
+        }
+    }
+}
+
+impl ConsoleConfig {
+    /// The longest session `session_ttl` may set.
+    pub const MAX_SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+    fn validate(&self, oidc: bool, problems: &mut Vec<Problem>) {
+        let ttl = duration(&self.session_ttl, "server.console.session_ttl", problems);
+        if ttl.is_some_and(|d| d.is_zero() || d > Self::MAX_SESSION_TTL) {
+            problems.push(Problem {
+                path: "server.console.session_ttl".into(),
+                message: "must be more than nothing and at most 7 days (`8h`)".into(),
+            });
+        }
+        if let Some(url) = &self.url {
+            let plain = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+            let ok = url.starts_with("https://") || plain.iter().any(|p| url.starts_with(p));
+            if !ok || url.contains(['?', '#']) || url.chars().any(char::is_whitespace) {
+                problems.push(Problem {
+                    path: "server.console.url".into(),
+                    message: format!(
+                        "`{url}` must be an https:// base URL without query or fragment (plain http only on loopback)"
+                    ),
+                });
+            }
+        }
+        if self.client_id.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            problems.push(Problem { path: "server.console.client_id".into(), message: "must not be empty".into() });
+        }
+        if self.client_id.is_some() && !oidc {
+            problems.push(Problem {
+                path: "server.console.client_id".into(),
+                message: "the console signs in through [server.oidc]: configure its issuer and audience".into(),
+            });
+        }
+        if self.scopes.as_ref().is_some_and(|s| !s.iter().any(|x| x == "openid")) {
+            problems.push(Problem {
+                path: "server.console.scopes".into(),
+                message: "must include `openid`".into(),
+            });
         }
     }
 }
