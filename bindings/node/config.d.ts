@@ -183,6 +183,49 @@ export interface ConfluenceConfig {
 }
 
 /**
+ * `[server.console]`: the web console served at `/console/` (issue #22).
+ *
+ * People sign in through the OpenID provider of `[server.oidc]` (authorization
+ * code with PKCE, as a public client): the browser never holds a token, only
+ * an HttpOnly session cookie, and every state-changing request carries the
+ * session's CSRF token. Sessions live in the server's memory: run one console
+ * replica (or sticky sessions); a restart signs everyone out.
+ *
+ * ```toml
+ * [server.console]
+ * client_id = "shipwarden-console"          # registered at [server.oidc] issuer
+ * url = "https://releases.example.com"      # redirect_uri = {url}/console/callback
+ * resource = "urn:shipwarden"               # RFC 8707, when the provider needs it
+ * session_ttl = "8h"
+ * ```
+ */
+export interface ConsoleConfig {
+  /**
+   * The OIDC client registered at `[server.oidc] issuer` for the console (a public
+   * client, PKCE, redirect URI `{url}/console/callback`); no console sign-in without it.
+   */
+  client_id?: string | null
+  /**
+   * The RFC 8707 resource indicator sent on the authorization and token requests (`urn:shipwarden`).
+   */
+  resource?: string | null
+  /**
+   * The scopes asked for (default `["openid"]`).
+   */
+  scopes?: string[] | null
+  /**
+   * How long a console session lasts (`8h`, the default; at most `7d`).
+   */
+  session_ttl?: string | null
+  /**
+   * The console's public base URL (`https://releases.example.com`), for the
+   * redirect URI and the origin state-changing requests must come from;
+   * default `http://<listen address>`.
+   */
+  url?: string | null
+}
+
+/**
  * `kind = "http"`: An endpoint answering JSON.
  */
 export interface DependencyHttp {
@@ -688,6 +731,10 @@ export interface ServerConfig {
    * Whether this replica drives releases and performs due duties in the background (default true).
    */
   background?: boolean | null
+  /**
+   * The web console at `/console/` and its sign-in (issue #22).
+   */
+  console?: ConsoleConfig | null
   /**
    * Origins allowed to call the API from a browser (`https://console.example.com`); none by default.
    */

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict, Union
 
-__all__ = ["ArtifactsConfig", "ArtifactsFs", "ArtifactsOci", "BackupConfig", "BuildConfig", "Config", "ConfluenceConfig", "DependencyCommand", "DependencyConfig", "DependencyHttp", "EngineSettings", "Environment", "Escalation", "EvidenceConfig", "GithubConfig", "IdentityConfig", "MigrationsCommand", "MigrationsConfig", "MigrationsPostgres", "NotesConfig", "NotifyConfig", "OidcConfig", "PgBackupConfig", "ProbeConfig", "ProbeDatabase", "ProbeHost", "ProbeHttp", "ProbePrometheus", "ProbeSteps", "ProbeTcp", "ProbeTls", "Project", "ProjectAccess", "PromQueryConfig", "ServerConfig", "SettingsConfig", "SlackConfig", "SmokeStepConfig", "SmtpConfig", "StoreConfig", "StorePostgres", "StoreSqlite", "TargetCommand", "TargetConfig", "TargetSsh", "TicketingConfig", "TicketingGithub", "TicketingJira", "TicketingLocal", "TlsFiles", "User", "VcsConfig", "WebhookConfig", "WikiConfig"]
+__all__ = ["ArtifactsConfig", "ArtifactsFs", "ArtifactsOci", "BackupConfig", "BuildConfig", "Config", "ConfluenceConfig", "ConsoleConfig", "DependencyCommand", "DependencyConfig", "DependencyHttp", "EngineSettings", "Environment", "Escalation", "EvidenceConfig", "GithubConfig", "IdentityConfig", "MigrationsCommand", "MigrationsConfig", "MigrationsPostgres", "NotesConfig", "NotifyConfig", "OidcConfig", "PgBackupConfig", "ProbeConfig", "ProbeDatabase", "ProbeHost", "ProbeHttp", "ProbePrometheus", "ProbeSteps", "ProbeTcp", "ProbeTls", "Project", "ProjectAccess", "PromQueryConfig", "ServerConfig", "SettingsConfig", "SlackConfig", "SmokeStepConfig", "SmtpConfig", "StoreConfig", "StorePostgres", "StoreSqlite", "TargetCommand", "TargetConfig", "TargetSsh", "TicketingConfig", "TicketingGithub", "TicketingJira", "TicketingLocal", "TlsFiles", "User", "VcsConfig", "WebhookConfig", "WikiConfig"]
 
 
 class _ConfigRequired(TypedDict):
@@ -161,6 +161,42 @@ class ConfluenceConfig(_ConfluenceConfigRequired, total=False):
 
     parent_id: str | None
     """The page new pages go under, by id."""
+
+
+class ConsoleConfig(TypedDict, total=False):
+    """`[server.console]`: the web console served at `/console/` (issue #22).
+
+    People sign in through the OpenID provider of `[server.oidc]` (authorization
+    code with PKCE, as a public client): the browser never holds a token, only
+    an HttpOnly session cookie, and every state-changing request carries the
+    session's CSRF token. Sessions live in the server's memory: run one console
+    replica (or sticky sessions); a restart signs everyone out.
+
+    ```toml
+    [server.console]
+    client_id = "shipwarden-console"          # registered at [server.oidc] issuer
+    url = "https://releases.example.com"      # redirect_uri = {url}/console/callback
+    resource = "urn:shipwarden"               # RFC 8707, when the provider needs it
+    session_ttl = "8h"
+    ```"""
+
+    client_id: str | None
+    """The OIDC client registered at `[server.oidc] issuer` for the console (a public
+    client, PKCE, redirect URI `{url}/console/callback`); no console sign-in without it."""
+
+    resource: str | None
+    """The RFC 8707 resource indicator sent on the authorization and token requests (`urn:shipwarden`)."""
+
+    scopes: list[str] | None
+    """The scopes asked for (default `["openid"]`)."""
+
+    session_ttl: str | None
+    """How long a console session lasts (`8h`, the default; at most `7d`)."""
+
+    url: str | None
+    """The console's public base URL (`https://releases.example.com`), for the
+    redirect URI and the origin state-changing requests must come from;
+    default `http://<listen address>`."""
 
 
 class _DependencyHttpRequired(TypedDict):
@@ -602,6 +638,9 @@ class ServerConfig(TypedDict, total=False):
 
     background: bool | None
     """Whether this replica drives releases and performs due duties in the background (default true)."""
+
+    console: ConsoleConfig | None
+    """The web console at `/console/` and its sign-in (issue #22)."""
 
     cors_origins: list[str]
     """Origins allowed to call the API from a browser (`https://console.example.com`); none by default."""
