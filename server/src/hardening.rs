@@ -125,18 +125,18 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     )
 }
 
-/// `X-Content-Type-Options`, `Referrer-Policy`, `Content-Security-Policy`,
-/// `Cache-Control: no-store` on every answer; `Strict-Transport-Security` over TLS.
+/// `X-Content-Type-Options`, `Referrer-Policy`, `Content-Security-Policy`
+/// (unless the route set its own), `Cache-Control: no-store` (likewise) on every answer; `Strict-Transport-Security` over TLS.
 async fn security_headers(request: Request, next: Next) -> Response {
     let tls = request.extensions().get::<ConnectInfo<Peer>>().is_some_and(|ConnectInfo(p)| p.tls);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
+    // The console's pages set their own (`console::assets::CSP`); the API's answers load nothing.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     if tls {
@@ -297,15 +297,18 @@ async fn request_log(request: Request, next: Next) -> Response {
 }
 
 /// Every 4xx/5xx that is not a problem document yet (a layer's own answer)
-/// becomes one, with the same status.
+/// becomes one, with the same status; an HTML page (the console's) stays one.
 async fn problems(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_problem =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
-    if is_problem {
+    // Problem documents, and the pages made for people (the console's failed sign-in), stay as they are.
+    let kept = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes() || v.as_bytes().starts_with(b"text/html"));
+    if kept {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -11,11 +11,14 @@
 //! - [`hardening`]: body limits, timeouts, the rate limit per identity, CORS,
 //!   security headers, TLS (rustls), problem documents for the HTTP layer's own refusals.
 //! - [`live`]: server-sent events of every appended event and log line;
-//! - [`metrics`]: `/metrics` (Prometheus), `/healthz`, `/readyz`.
+//! - [`metrics`]: `/metrics` (Prometheus), `/healthz`, `/readyz`;
+//! - [`console`]: the web console at `/console/` (issue #22), its sign-in
+//!   (OIDC authorization code + PKCE) and its session cookie.
 
 pub mod api;
 pub mod auth;
 pub mod background;
+pub mod console;
 pub mod error;
 pub mod hardening;
 pub mod live;
@@ -40,8 +43,12 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
 /// from `[server] request_timeout`; every other layer (rate limit, CORS,
 /// headers) applies, and every answer is counted by [`metrics::track`].
 pub fn router_with(state: Arc<AppState>, streams: axum::Router<Arc<AppState>>) -> axum::Router {
-    hardening::harden(api::routes().merge(metrics::routes()), streams.merge(live::routes()), state.clone())
-        .layer(axum::middleware::from_fn_with_state(state, metrics::track))
+    hardening::harden(
+        api::routes().merge(metrics::routes()).merge(console::routes()),
+        streams.merge(live::routes()),
+        state.clone(),
+    )
+    .layer(axum::middleware::from_fn_with_state(state, metrics::track))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes; requests in
@@ -51,6 +58,9 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        state.console.listening_at(format!("http://{addr}"));
+    }
     start_feed(&state).await;
     let shutdown = closing_streams(state.clone(), shutdown);
     serve_app(listener, router(state), shutdown).await
@@ -77,6 +87,9 @@ pub async fn serve_tls(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        state.console.listening_at(format!("https://{addr}"));
+    }
     start_feed(&state).await;
     let shutdown = closing_streams(state.clone(), shutdown);
     serve_app(hardening::TlsListener::new(listener, tls)?, router(state), shutdown).await

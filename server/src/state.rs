@@ -34,17 +34,24 @@ pub struct AppState {
     pub live: crate::live::Hub,
     /// The Prometheus metrics.
     pub metrics: crate::metrics::Metrics,
+    /// The verifier of `[server.oidc]`, whose provider the console signs people in with.
+    pub oidc: Option<Arc<crate::auth::OidcVerifier>>,
+    /// The web console's sign-ins and sessions (`[server.console]`, issue #22).
+    pub console: crate::console::Console,
 }
 
 impl AppState {
     /// The state for `projects` with `settings`, no verifier yet.
     pub fn new(projects: Vec<Project>, settings: ServerConfig) -> Self {
+        let console = crate::console::Console::new(settings.console.as_ref());
         AppState {
             projects: projects.into_iter().map(|p| (p.name.clone(), p)).collect(),
             verifiers: Vec::new(),
             settings,
             live: crate::live::Hub::default(),
             metrics: crate::metrics::Metrics::default(),
+            oidc: None,
+            console,
         }
     }
 
@@ -60,12 +67,26 @@ impl AppState {
         }
         let state = AppState::new(projects, settings.unwrap_or_default());
         let verifiers = crate::auth::verifiers_from(&state).await?;
-        Ok(verifiers.into_iter().fold(state, AppState::with_verifier))
+        let oidc = crate::auth::OidcVerifier::from_settings(&state.settings)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let state = verifiers.into_iter().fold(state, AppState::with_verifier);
+        Ok(match oidc {
+            Some(oidc) => state.with_oidc(Arc::new(oidc)),
+            None => state,
+        })
     }
 
     /// The same state that also asks `verifier`.
     pub fn with_verifier(mut self, verifier: Arc<dyn Verify>) -> Self {
         self.verifiers.push(verifier);
+        self
+    }
+
+    /// The same state that also accepts the tokens of `oidc`'s provider, and
+    /// signs console users in there (`[server.console]`).
+    pub fn with_oidc(mut self, oidc: Arc<crate::auth::OidcVerifier>) -> Self {
+        self.verifiers.push(oidc.clone());
+        self.oidc = Some(oidc);
         self
     }
 

@@ -4,6 +4,9 @@
 //! ([`shipwarden::Proof::Oidc`], [`shipwarden::Proof::Token`]), so the
 //! policy's `[identity]` judges it like any other (R-2d).
 //!
+//! The web console's session cookie stands for a bearer token (issue #22):
+//! the session holds the identity its sign-in verified.
+//!
 //! What a caller may do is decided here in one place: [`Caller`] requires
 //! the [`Scope`] of the request's method (`read` for `GET`/`HEAD`, `write`
 //! for the rest); roles are the policy's (the engine refuses, 403) and which
@@ -124,8 +127,11 @@ pub trait Verify: Send + Sync {
 }
 
 /// The verified caller of a request: a handler that takes one is answered
-/// 401 without a valid bearer token, and 403 when the caller's token lacks
-/// the scope of the request's method ([`Scope::of`]).
+/// 401 without a valid bearer token or console session cookie (`sw_session`;
+/// a bearer token wins when both are sent), 403 when the caller's token lacks
+/// the scope of the request's method ([`Scope::of`]), and 403 when a
+/// state-changing request made with the cookie lacks the session's
+/// `X-CSRF-Token` or comes from another `Origin` (see [`crate::console`]).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Verified);
 
@@ -137,9 +143,18 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             caller.require(Scope::of(&parts.method))?;
             return Ok(caller.clone());
         }
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthenticated("send `Authorization: Bearer <token>` (an OIDC token or an API token)")
-        })?;
+        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+            // The console's session cookie, in place of a bearer token (which wins when both are sent).
+            if let Some(verified) = crate::console::caller_from_cookie(parts, state)? {
+                let caller = Caller(verified);
+                parts.extensions.insert(caller.clone());
+                caller.require(Scope::of(&parts.method))?;
+                return Ok(caller);
+            }
+            return Err(ApiError::unauthenticated(
+                "send `Authorization: Bearer <token>` (an OIDC token or an API token), or sign in at /console/",
+            ));
+        };
         let token = header
             .to_str()
             .ok()
@@ -154,18 +169,15 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
-/// The verifiers `state`'s configuration asks for: API tokens in each
-/// project's store (always), and OIDC tokens when `[server.oidc]` is set.
+/// The verifiers of the projects' stores: API tokens in each project's store
+/// (OIDC tokens, when `[server.oidc]` is set, are added by
+/// [`AppState::with_oidc`], which also keeps the verifier for the console's sign-in).
 pub async fn verifiers_from(state: &AppState) -> Result<Vec<Arc<dyn Verify>>, ConfigError> {
     let mut stores = Vec::new();
     for project in state.projects.values() {
         stores.push(shipwarden_adapters::tokens::TokenStore::open(&project.loaded).await?);
     }
-    let mut verifiers: Vec<Arc<dyn Verify>> = vec![Arc::new(TokenVerifier::new(stores))];
-    if let Some(oidc) = OidcVerifier::from_settings(&state.settings).map_err(|e| ConfigError::Invalid(e.to_string()))? {
-        verifiers.push(Arc::new(oidc));
-    }
-    Ok(verifiers)
+    Ok(vec![Arc::new(TokenVerifier::new(stores))])
 }
 
 impl AppState {

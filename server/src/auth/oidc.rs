@@ -50,6 +50,8 @@ struct Key {
 #[derive(Default)]
 struct Keys {
     by_kid: HashMap<String, Key>,
+    /// The endpoints of the last discovery document read.
+    endpoints: Option<Endpoints>,
     /// When the provider was last asked, and why that failed if it did.
     asked: Option<(Instant, Option<String>)>,
 }
@@ -58,6 +60,21 @@ struct Keys {
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    end_session_endpoint: Option<String>,
+}
+
+/// Where the provider's discovery document says people sign in and codes
+/// are exchanged (the console's sign-in, issue #22).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// `authorization_endpoint`.
+    pub authorization: String,
+    /// `token_endpoint`.
+    pub token: String,
+    /// `end_session_endpoint`, when the provider has one (RP-initiated logout).
+    pub end_session: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -158,6 +175,31 @@ impl OidcVerifier {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The issuer tokens must name (`iss`).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The HTTP client the verifier asks the provider with (rustls, a 10 s timeout).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The provider's sign-in endpoints, from the same discovery document the
+    /// keys come from: read once, then again only as the keys are (at most once
+    /// per refetch interval while the provider cannot be read).
+    pub async fn endpoints(&self) -> Result<Endpoints, AuthError> {
+        if let Some(e) = &self.cached().endpoints {
+            return Ok(e.clone());
+        }
+        self.refresh().await?;
+        self.cached().endpoints.clone().ok_or_else(|| {
+            AuthError::Unavailable(
+                "the provider's discovery document names no authorization_endpoint and token_endpoint".into(),
+            )
+        })
+    }
+
     fn cached(&self) -> Arc<Keys> {
         self.keys.read().map(|k| Arc::clone(&k)).unwrap_or_default()
     }
@@ -175,16 +217,20 @@ impl OidcVerifier {
             return error.clone().map_or(Ok(()), |e| Err(AuthError::Unavailable(e)));
         }
         match self.fetch().await {
-            Ok(by_kid) => {
+            Ok((by_kid, endpoints)) => {
                 tracing::debug!(issuer = %self.issuer, "fetched the OpenID provider's keys");
-                self.store(Keys { by_kid, asked: Some((Instant::now(), None)) });
+                self.store(Keys { by_kid, endpoints, asked: Some((Instant::now(), None)) });
                 Ok(())
             }
             Err(e) => {
                 let (AuthError::Unavailable(why) | AuthError::Invalid(why)) = &e;
                 tracing::warn!(issuer = %self.issuer, "the OpenID provider's keys cannot be fetched: {why}");
                 // The keys known so far stay usable.
-                self.store(Keys { by_kid: cached.by_kid.clone(), asked: Some((Instant::now(), Some(why.clone()))) });
+                self.store(Keys {
+                    by_kid: cached.by_kid.clone(),
+                    endpoints: cached.endpoints.clone(),
+                    asked: Some((Instant::now(), Some(why.clone()))),
+                });
                 Err(e)
             }
         }
@@ -196,8 +242,9 @@ impl OidcVerifier {
         }
     }
 
-    /// The provider's signing keys by `kid`, from its discovery document's JWKS.
-    async fn fetch(&self) -> Result<HashMap<String, Key>, AuthError> {
+    /// The provider's signing keys by `kid`, from its discovery document's
+    /// JWKS, and the sign-in endpoints the document names.
+    async fn fetch(&self) -> Result<(HashMap<String, Key>, Option<Endpoints>), AuthError> {
         self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let unavailable = |what: &str, e: &dyn std::fmt::Display| AuthError::Unavailable(format!("{what}: {e}"));
         let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
@@ -209,7 +256,13 @@ impl OidcVerifier {
             )));
         }
         let set: JwkSet = self.get_json(&discovery.jwks_uri).await.map_err(|e| unavailable("jwks", &e))?;
-        Ok(set
+        let endpoints = match (discovery.authorization_endpoint, discovery.token_endpoint) {
+            (Some(authorization), Some(token)) => {
+                Some(Endpoints { authorization, token, end_session: discovery.end_session_endpoint })
+            }
+            _ => None,
+        };
+        let keys = set
             .keys
             .iter()
             .filter(|jwk| !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)))
@@ -219,7 +272,8 @@ impl OidcVerifier {
                 let alg = jwk.common.key_algorithm.and_then(|a| a.to_string().parse::<Algorithm>().ok());
                 Some((kid, Key { key, alg }))
             })
-            .collect())
+            .collect();
+        Ok((keys, endpoints))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
@@ -378,7 +432,11 @@ mod tests {
         let verifier =
             OidcVerifier::new("https://id.example", "shipwarden").expect("verifier").with_leeway(Duration::ZERO);
         let key = Key { key: DecodingKey::from_ed_der(pair.public_key().as_ref()), alg: Some(Algorithm::EdDSA) };
-        verifier.store(Keys { by_kid: HashMap::from([("k1".to_owned(), key)]), asked: Some((Instant::now(), None)) });
+        verifier.store(Keys {
+            by_kid: HashMap::from([("k1".to_owned(), key)]),
+            endpoints: None,
+            asked: Some((Instant::now(), None)),
+        });
         (verifier, EncodingKey::from_ed_der(pkcs8.as_ref()))
     }
 
