@@ -3,7 +3,7 @@
 
 use axum::Json;
 use serde::Serialize;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 /// A problem document (RFC 9457) with shipwarden's error facts.
@@ -41,12 +41,23 @@ impl Modify for Bearer {
                 HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT or API token").build(),
             ),
         );
+        // The web console's session (issue #22): a state-changing request also sends `X-CSRF-Token`.
+        components.add_security_scheme(
+            "console_session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "sw_session",
+                    "The web console's session (from /console/login); requests other than GET and HEAD also send the session's `X-CSRF-Token`",
+                ),
+            )),
+        );
     }
 }
 
 /// The answers every route may give besides its own: 400 (a malformed
 /// path, query or body), 401 (no verified identity), 429 (the rate limit),
-/// 503 (the request timeout, or the identity provider down).
+/// 503 (the request timeout, or the identity provider down); and the
+/// console's session cookie beside the bearer token on every route that takes one.
 struct Common;
 
 impl Modify for Common {
@@ -73,6 +84,12 @@ impl Modify for Common {
         for item in openapi.paths.paths.values_mut() {
             let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
             for operation in operations.into_iter().flatten() {
+                // Every route that takes a bearer token takes the console's session cookie too.
+                if let Some(security) = &mut operation.security
+                    && !security.is_empty()
+                {
+                    security.push(SecurityRequirement::new("console_session", Vec::<String>::new()));
+                }
                 for (code, description) in common {
                     operation.responses.responses.entry(code.to_owned()).or_insert_with(|| problem(description).into());
                 }
@@ -107,6 +124,9 @@ impl Modify for Common {
         crate::api::audit::notes,
         crate::api::audit::calendar,
         crate::api::audit::duties,
+        crate::api::inbox::me,
+        crate::api::inbox::inbox,
+        crate::api::policy::policy,
         crate::live::release_events,
         crate::live::events,
         crate::metrics::metrics,
@@ -122,6 +142,7 @@ impl Modify for Common {
         (name = "schedule", description = "Windows, bookings, overrides, the calendar and due duties"),
         (name = "audit", description = "History, audit export and verification, notes"),
         (name = "live", description = "Server-sent events: every appended audit event and step log line"),
+        (name = "people", description = "Who calls, and what waits for them (the console's inbox)"),
         (name = "operations", description = "Metrics and probes (no identity needed; expose them only internally)"),
     )
 )]
