@@ -214,7 +214,7 @@ export interface ConsoleConfig {
    */
   scopes?: string[] | null
   /**
-   * How long a console session lasts (`8h`, the default; at most `7d`).
+   * How long a console session lasts (`8h`, the default; at most a week, `168h`).
    */
   session_ttl?: string | null
   /**

@@ -71,7 +71,7 @@ pub struct ConsoleConfig {
     pub resource: Option<String>,
     /// The scopes asked for (default `["openid"]`).
     pub scopes: Option<Vec<String>>,
-    /// How long a console session lasts (`8h`, the default; at most `7d`).
+    /// How long a console session lasts (`8h`, the default; at most a week, `168h`).
     pub session_ttl: Option<String>,
 }
 
@@ -164,7 +164,7 @@ impl ConsoleConfig {
         if ttl.is_some_and(|d| d.is_zero() || d > Self::MAX_SESSION_TTL) {
             problems.push(Problem {
                 path: "server.console.session_ttl".into(),
-                message: "must be more than nothing and at most 7 days (`8h`)".into(),
+                message: "must be more than nothing and at most a week (`8h`, `168h`)".into(),
             });
         }
         if let Some(url) = &self.url {
@@ -189,10 +189,46 @@ impl ConsoleConfig {
             });
         }
         if self.scopes.as_ref().is_some_and(|s| !s.iter().any(|x| x == "openid")) {
-            problems.push(Problem {
-                path: "server.console.scopes".into(),
-                message: "must include `openid`".into(),
-            });
+            problems.push(Problem { path: "server.console.scopes".into(), message: "must include `openid`".into() });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(console: ConsoleConfig, oidc: bool) -> Vec<String> {
+        let mut found = Vec::new();
+        console.validate(oidc, &mut found);
+        found.into_iter().map(|p| p.path).collect()
+    }
+
+    #[test]
+    fn the_console_needs_oidc_a_sane_session_and_an_https_url_off_loopback() {
+        let good = ConsoleConfig {
+            client_id: Some("shipwarden-console".into()),
+            url: Some("https://releases.example.com".into()),
+            resource: Some("urn:shipwarden".into()),
+            scopes: Some(vec!["openid".into(), "api".into()]),
+            session_ttl: Some("8h".into()),
+        };
+        assert!(problems(good.clone(), true).is_empty());
+        assert_eq!(problems(good.clone(), false), ["server.console.client_id"]);
+        let loopback = ConsoleConfig { url: Some("http://127.0.0.1:8080".into()), ..good.clone() };
+        assert!(problems(loopback, true).is_empty());
+        let bad = ConsoleConfig {
+            client_id: Some(" ".into()),
+            url: Some("http://releases.example.com/?x".into()),
+            resource: None,
+            scopes: Some(vec!["api".into()]),
+            session_ttl: Some("30d".into()),
+        };
+        assert_eq!(
+            problems(bad, true),
+            ["server.console.session_ttl", "server.console.url", "server.console.client_id", "server.console.scopes"]
+        );
+        let unreadable = ConsoleConfig { session_ttl: Some("soon".into()), ..good };
+        assert_eq!(problems(unreadable, true), ["server.console.session_ttl"]);
     }
 }

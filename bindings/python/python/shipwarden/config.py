@@ -191,7 +191,7 @@ class ConsoleConfig(TypedDict, total=False):
     """The scopes asked for (default `["openid"]`)."""
 
     session_ttl: str | None
-    """How long a console session lasts (`8h`, the default; at most `7d`)."""
+    """How long a console session lasts (`8h`, the default; at most a week, `168h`)."""
 
     url: str | None
     """The console's public base URL (`https://releases.example.com`), for the
