@@ -5,13 +5,16 @@
 //! - a request without identity: 401, problem+json, `WWW-Authenticate: Bearer`;
 //! - a verified user of another project: 404 for the project's resources;
 //! - a read-only API token on a state-changing route: 403;
+//! - a console session cookie that is no session: 401; a real session's
+//!   cookie on a state-changing route without its `X-CSRF-Token`, with another
+//!   session's, or from another `Origin`: 403 naming CSRF, nothing recorded (issue #22);
 //!
 //! and the policy's roles decide the rest: 403 for an approval of a role the
 //! caller does not hold (R-2b, R-2d).
 
 mod auth_common;
 
-use auth_common::{Answer, api_token, project, serve};
+use auth_common::{Answer, Browser, api_token, console_toml, issuer, project, serve};
 use serde_json::{Value, json};
 use shipwarden_server::auth::PUBLIC_PATHS;
 use utoipa::OpenApi;
@@ -121,11 +124,17 @@ fn body(doc: &Value, op: &Value) -> Body {
 }
 
 async fn call(base: &str, method: &str, path: &str, token: Option<&str>, body: &Body) -> Answer {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = bearer.as_deref().map(|b| ("authorization", b)).into_iter().collect();
+    call_with(base, method, path, &headers, body).await
+}
+
+async fn call_with(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &Body) -> Answer {
     let client = reqwest::Client::new();
     let mut request =
         client.request(reqwest::Method::from_bytes(method.as_bytes()).expect("method"), format!("{base}{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     if let Some(content_type) = &body.content_type {
         request = request.header("content-type", content_type).body(body.bytes.clone());
@@ -177,6 +186,10 @@ async fn every_route_denies_the_anonymous_the_outsider_and_the_read_only_token()
 
         let a = call(&s.base, &method, &path, Some("swt_000000000000_0000"), &body).await;
         assert_eq!(a.status, 401, "{what} with a malformed token: {}", a.body);
+
+        let unknown = format!("sw_session={}", "A".repeat(43));
+        let a = call_with(&s.base, &method, &path, &[("cookie", &unknown), ("x-csrf-token", "x")], &body).await;
+        assert_eq!(a.status, 401, "{what} with a console cookie that is no session: {}", a.body);
 
         let a = call(&s.base, &method, &path, Some(&lena), &body).await;
         if scoped(&template) {
@@ -231,4 +244,67 @@ async fn an_approval_needs_its_role_the_qa_lead_cannot_give_the_scope_approval_r
     assert_eq!(a.status, 200, "{}", a.body);
     let text = s.get("/v1/releases/shop-1.4.0", &paul).await.body.to_string();
     assert!(!text.contains("\"user\":\"quinn\""), "{text}");
+}
+
+#[tokio::test]
+async fn every_state_changing_route_refuses_the_console_cookie_without_its_csrf_token_or_from_another_origin() {
+    let Some(issuer) = issuer() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shop = project(dir.path(), "shop", &console_toml(&issuer));
+    let s = serve(std::slice::from_ref(&shop), vec![]).await;
+    let rita = api_token(&shop, "rita", &["write"], None).await;
+    let planned = s
+        .post("/v1/projects/shop/releases", &rita, json!({"version": "1.4.0", "kind": "minor", "tickets": ["SHOP-1"]}))
+        .await;
+    assert_eq!(planned.status, 201, "{}", planned.body);
+    let events = s.get("/v1/releases/shop-1.4.0/history", &rita).await.body.as_array().map(Vec::len);
+
+    // paul may give the scope approval: only the CSRF checks stand in his way.
+    let mut paul = Browser::new();
+    assert_eq!(paul.sign_in(&s.base, "/console/", "paul").await.status().as_u16(), 303);
+    let csrf = paul.call(&s.base, "GET", "/console/session", &[], Value::Null).await.body["csrf"]
+        .as_str()
+        .expect("csrf")
+        .to_owned();
+    let mut other = Browser::new();
+    assert_eq!(other.sign_in(&s.base, "/console/", "dana").await.status().as_u16(), 303);
+    let others = other.call(&s.base, "GET", "/console/session", &[], Value::Null).await.body["csrf"]
+        .as_str()
+        .expect("csrf")
+        .to_owned();
+    let cookie = paul.cookie_header();
+
+    let doc = serde_json::to_value(shipwarden_server::openapi::ApiDoc::openapi()).expect("document");
+    let mut checked = 0;
+    for (method, template, op) in operations(&doc) {
+        if PUBLIC_PATHS.contains(&template.as_str()) || method == "GET" || method == "HEAD" {
+            continue;
+        }
+        let (path, body, what) = (concrete(&template), body(&doc, &op), format!("{method} {template}"));
+        let refusals: [&[(&str, &str)]; 3] = [
+            &[("cookie", &cookie)],
+            &[("cookie", &cookie), ("x-csrf-token", &others)],
+            &[("cookie", &cookie), ("x-csrf-token", &csrf), ("origin", "https://evil.example")],
+        ];
+        for headers in refusals {
+            let a = call_with(&s.base, &method, &path, headers, &body).await;
+            assert_eq!(a.status, 403, "{what} {:?}: {}", headers.get(1), a.body);
+            assert_eq!(a.body["code"], "FORBIDDEN", "{what}");
+            assert!(a.body["detail"].as_str().is_some_and(|d| d.contains("CSRF")), "{what}: {}", a.body);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "the state-changing routes were checked: {checked}");
+    let after = s.get("/v1/releases/shop-1.4.0/history", &rita).await.body.as_array().map(Vec::len);
+    assert_eq!(after, events, "nothing was recorded");
+    // With its token, from its origin, the cookie does what paul may do.
+    let ok = call_with(
+        &s.base,
+        "POST",
+        "/v1/releases/shop-1.4.0/approvals",
+        &[("cookie", &cookie), ("x-csrf-token", &csrf), ("origin", &s.base)],
+        &Body { content_type: Some("application/json".into()), bytes: br#"{"approval": "scope"}"#.to_vec() },
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
 }

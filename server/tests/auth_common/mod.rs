@@ -3,9 +3,12 @@
 //! that `scripts/test` starts (`sw_start_oidc`), API tokens from the real store.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use reqwest::header::HeaderMap;
+use serde_json::Value;
 use shipwarden_server::{AppState, Verify};
 
 /// The value of a variable `scripts/test` sets when it starts a server; without
@@ -136,4 +139,136 @@ pub fn jwt_part(token: &str, i: usize) -> serde_json::Value {
     use base64::Engine as _;
     let part = token.split('.').nth(i).expect("part");
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("b64")).expect("json")
+}
+
+/// `[server.oidc]` of the provider at `issuer` and `[server.console]` with its console client (issue #22).
+pub fn console_toml(issuer: &str) -> String {
+    format!(
+        "[server.oidc]\nissuer = \"{issuer}\"\naudience = \"shipwarden\"\n\n\
+         [server.console]\nclient_id = \"shipwarden-console\"\nresource = \"urn:shipwarden\"\n\
+         scopes = [\"openid\", \"api\"]\n"
+    )
+}
+
+/// A browser: no redirect followed by itself, one cookie jar for every
+/// server on 127.0.0.1 (cookies do not tell ports apart).
+pub struct Browser {
+    client: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+    /// Every `Set-Cookie` line of the last answer.
+    pub set_cookies: Vec<String>,
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Browser { client, cookies: BTreeMap::new(), set_cookies: Vec::new() }
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    pub async fn go(&mut self, method: &str, url: &str, form: Option<&[(&str, &str)]>) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.client.request(method, url).header("cookie", self.cookie_header());
+        if let Some(form) = form {
+            let body: String = form
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.replace('%', "%25").replace('&', "%26").replace('=', "%3D")))
+                .collect::<Vec<_>>()
+                .join("&");
+            request = request.header("content-type", "application/x-www-form-urlencoded").body(body);
+        }
+        let response = request.send().await.expect("send");
+        self.take(response.headers());
+        response
+    }
+
+    pub fn take(&mut self, headers: &HeaderMap) {
+        self.set_cookies =
+            headers.get_all("set-cookie").iter().filter_map(|h| h.to_str().ok()).map(str::to_owned).collect();
+        for line in &self.set_cookies {
+            let pair = line.split(';').next().unwrap_or_default();
+            let Some((name, value)) = pair.split_once('=') else { continue };
+            let expired = line.to_ascii_lowercase().contains("max-age=0");
+            if value.is_empty() || expired {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies.insert(name.trim().to_owned(), value.trim().to_owned());
+            }
+        }
+    }
+
+    /// The `Set-Cookie` line of the last answer for `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<&String> {
+        self.set_cookies.iter().find(|l| l.starts_with(&format!("{name}=")))
+    }
+
+    /// Goes from `/console/login?next=…` through the provider's login and
+    /// consent pages as `user`, up to (not into) the console's callback: its URL.
+    pub async fn through_provider(&mut self, base: &str, next: &str, user: &str) -> String {
+        let response = self.go("GET", &format!("{base}/console/login?next={next}"), None).await;
+        assert_eq!(response.status().as_u16(), 302, "{:?}", response.text().await);
+        assert!(self.set_cookie("sw_login").is_some(), "the sign-in is bound to this browser");
+        let mut location = response.headers()["location"].to_str().expect("location").to_owned();
+        let authorize = reqwest::Url::parse(&location).expect("url");
+        let q: BTreeMap<String, String> = authorize.query_pairs().into_owned().collect();
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["client_id"], "shipwarden-console");
+        assert_eq!(q["redirect_uri"], format!("{base}/console/callback"));
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["code_challenge"].len(), 43, "S256 of a 32-byte verifier");
+        assert_eq!(q["state"].len(), 43, "256 random bits");
+        assert_eq!(q["resource"], "urn:shipwarden");
+        for _ in 0..12 {
+            if location.starts_with(&format!("{base}/console/callback")) {
+                return location;
+            }
+            let url = reqwest::Url::parse(&location).expect("url");
+            let response = if url.path().contains("/interaction/") {
+                let page = self.go("GET", &location, None).await.text().await.expect("page");
+                let form: &[(&str, &str)] = if page.contains("name=\"login\"") {
+                    &[("prompt", "login"), ("login", user), ("password", "any")]
+                } else {
+                    &[("prompt", "consent")]
+                };
+                self.go("POST", &location, Some(form)).await
+            } else {
+                self.go("GET", &location, None).await
+            };
+            let here = response.url().clone();
+            let Some(next) = response.headers().get("location") else {
+                panic!("the sign-in stopped at {}: {}", response.status(), response.text().await.unwrap_or_default())
+            };
+            location = here.join(next.to_str().expect("location")).expect("url").to_string();
+        }
+        panic!("the sign-in did not come back to the console");
+    }
+
+    /// Signs in as `user`; the callback's answer.
+    pub async fn sign_in(&mut self, base: &str, next: &str, user: &str) -> reqwest::Response {
+        let callback = self.through_provider(base, next, user).await;
+        self.go("GET", &callback, None).await
+    }
+
+    /// `method path` on the server with the cookies, `extra` headers and a JSON body (non-GET).
+    pub async fn call(&mut self, base: &str, method: &str, path: &str, extra: &[(&str, &str)], body: Value) -> Answer {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request =
+            self.client.request(m.clone(), format!("{base}{path}")).header("cookie", self.cookie_header());
+        for (k, v) in extra {
+            request = request.header(*k, *v);
+        }
+        if m != reqwest::Method::GET {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("send");
+        self.take(response.headers());
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        Answer { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
 }
