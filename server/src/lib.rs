@@ -59,7 +59,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
-        state.console.listening_at(format!("http://{addr}"));
+        state.console.listening_on(addr, false);
     }
     start_feed(&state).await;
     let shutdown = closing_streams(state.clone(), shutdown);
@@ -88,7 +88,7 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
-        state.console.listening_at(format!("https://{addr}"));
+        state.console.listening_on(addr, true);
     }
     start_feed(&state).await;
     let shutdown = closing_streams(state.clone(), shutdown);

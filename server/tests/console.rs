@@ -350,6 +350,7 @@ async fn the_console_is_served_from_the_binary_with_its_caching_and_csp() {
     assert!(a.headers().get("content-encoding").is_none());
     assert_eq!(a.bytes().await.expect("body").as_ref(), plain.as_slice());
     for missing in [
+        "/console/assets/",
         "/console/assets/missing-12345678.js",
         &format!("/console/assets/{name}.gz"),
         "/console/assets/..%2Findex.html",

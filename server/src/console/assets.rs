@@ -79,6 +79,11 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
     )
 }
 
+/// `GET /console/assets/`: no asset has an empty name (404, not the app's page).
+pub async fn no_asset() -> Response {
+    ApiError::not_found("no console asset ``").into_response()
+}
+
 /// `GET /console/assets/{name}`: the embedded file, cached for a year
 /// (`immutable`: its name changes with its content), gzip-encoded when the
 /// client accepts it and a `.gz` twin is embedded; 404 otherwise.

@@ -68,10 +68,18 @@ impl Console {
         self.ttl
     }
 
-    /// Sets the base URL used when `url` is not configured: the address the
-    /// server listens on (`http://127.0.0.1:8080`). The first call wins.
-    pub fn listening_at(&self, url: String) {
-        let _ = self.default_url.set(url);
+    /// Sets the base URL used when `url` is not configured from the address
+    /// the server listens on (`http://127.0.0.1:8080`; an unspecified address
+    /// such as `0.0.0.0` stands for loopback: set `url` to serve the console
+    /// to other machines). The first call wins.
+    pub fn listening_on(&self, addr: std::net::SocketAddr, tls: bool) {
+        let ip = match addr.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let scheme = if tls { "https" } else { "http" };
+        let _ = self.default_url.set(format!("{scheme}://{}", std::net::SocketAddr::new(ip, addr.port())));
     }
 
     /// The console's public base URL, without a trailing `/`.
@@ -159,6 +167,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/console/callback", get(signin::callback))
         .route("/console/session", get(signin::session))
         .route("/console/logout", post(signin::logout))
+        .route("/console/assets/", get(assets::no_asset))
         .route("/console/assets/{*name}", get(assets::asset))
         .route("/console/{*path}", get(assets::index))
 }
@@ -166,4 +175,25 @@ pub fn routes() -> Router<Arc<AppState>> {
 /// `GET /console`: 308 to `/console/`.
 async fn to_slash() -> axum::response::Redirect {
     axum::response::Redirect::permanent("/console/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_url_is_the_listening_address_with_loopback_for_any() {
+        let console = Console::new(None);
+        console.listening_on("0.0.0.0:8080".parse().expect("addr"), false);
+        assert_eq!(console.base_url().as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(console.origin().as_deref(), Some("http://127.0.0.1:8080"));
+        let configured = ConsoleConfig { url: Some("https://Releases.example.com/".into()), ..Default::default() };
+        let console = Console::new(Some(&configured));
+        console.listening_on("[::]:8443".parse().expect("addr"), true);
+        assert_eq!(console.base_url().as_deref(), Some("https://Releases.example.com"));
+        assert_eq!(console.origin().as_deref(), Some("https://releases.example.com"));
+        assert_eq!(console.ttl(), DEFAULT_SESSION_TTL);
+        let short = ConsoleConfig { session_ttl: Some("30m".into()), ..Default::default() };
+        assert_eq!(Console::new(Some(&short)).ttl(), Duration::from_secs(1800));
+    }
 }

@@ -59,12 +59,20 @@ impl SignInError {
 
 impl IntoResponse for SignInError {
     fn into_response(self) -> Response {
+        let status = self.status();
+        self.page(status)
+    }
+}
+
+impl SignInError {
+    /// The failure page, answered with `status`.
+    fn page(self, status: StatusCode) -> Response {
         let why = escape(&self.to_string());
         let page = format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed · shipwarden</title></head>\n\
              <body><h1>Sign-in failed</h1><p>sign-in failed: {why}</p><p><a href=\"/console/login\">Sign in again</a></p></body></html>\n"
         );
-        let mut response = (self.status(), page).into_response();
+        let mut response = (status, page).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::assets::CSP));
@@ -198,7 +206,20 @@ struct IdClaims {
 }
 
 /// `GET /console/callback?code=…&state=…`: the provider's redirect back.
-pub async fn callback(State(state): State<Arc<AppState>>, parts: Parts) -> Result<Response, SignInError> {
+/// Any failure is the failure page with 400 (the provider unreachable too:
+/// the person can only start again), and opens no session.
+pub async fn callback(State(state): State<Arc<AppState>>, parts: Parts) -> Response {
+    match complete(&state, &parts).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::info!(target: "shipwarden_server::console", "a console sign-in failed: {e}");
+            e.page(StatusCode::BAD_REQUEST)
+        }
+    }
+}
+
+/// The callback's work: the pending sign-in, the code exchanged, the session opened.
+async fn complete(state: &Arc<AppState>, parts: &Parts) -> Result<Response, SignInError> {
     let query = params(parts.uri.query())?;
     // The pending sign-in is spent whatever follows: a replayed callback finds nothing.
     let pending = session::cookie(&parts.headers, LOGIN_COOKIE).and_then(|login| state.console.sessions.take(login));
@@ -219,7 +240,7 @@ pub async fn callback(State(state): State<Arc<AppState>>, parts: Parts) -> Resul
     if !session::well_formed(given_state) || !session::same(given_state, pending.state.expose_secret()) {
         return Err(SignInError::BadRequest("the `state` is not the one this browser's sign-in sent".into()));
     }
-    let (client_id, redirect_uri, oidc) = client(&state)?;
+    let (client_id, redirect_uri, oidc) = client(state)?;
     let endpoints = oidc.endpoints().await.map_err(|e| SignInError::Unavailable(e.to_string()))?;
     let resource = state.console.config().and_then(|c| c.resource.as_deref());
     let mut fields = vec![
