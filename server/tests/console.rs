@@ -70,7 +70,9 @@ async fn quinn_signs_in_and_approves_through_the_cookie_with_its_csrf_token_reco
     assert_eq!(session.body["projects"], json!([{"name": "shop", "roles": ["qa_lead"]}]));
     let csrf = session.body["csrf"].as_str().expect("csrf").to_owned();
     assert_eq!(csrf.len(), 43);
-    let expires: jiff::Timestamp = session.body["expires"].as_str().expect("expires").parse().expect("a time");
+    let expires = session.body["expires"].as_str().expect("expires");
+    assert!(expires.ends_with('Z') && !expires.contains('.'), "whole seconds in UTC: {expires}");
+    let expires: jiff::Timestamp = expires.parse().expect("a time");
     assert!(expires > jiff::Timestamp::now() + jiff::SignedDuration::from_hours(7));
 
     let me = quinn.call(&s.base, "GET", "/v1/me", &[], Value::Null).await;

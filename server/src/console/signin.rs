@@ -281,9 +281,10 @@ async fn complete(state: &Arc<AppState>, parts: &Parts) -> Result<Response, Sign
     let id = session::random_token().map_err(|_| SignInError::Unavailable("no randomness".into()))?;
     let csrf = session::random_token().map_err(|_| SignInError::Unavailable("no randomness".into()))?;
     let ttl = state.console.ttl();
-    let expires = jiff::Timestamp::now()
-        .checked_add(jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::from_hours(8)))
-        .unwrap_or_else(|_| jiff::Timestamp::now());
+    // Whole seconds, as the cookie's Max-Age counts them.
+    let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(8 * 3600);
+    let now = jiff::Timestamp::now().as_second();
+    let expires = jiff::Timestamp::from_second(now.saturating_add(ttl_secs)).unwrap_or_else(|_| jiff::Timestamp::now());
     tracing::info!(target: "shipwarden_server::console", user = %verified.user, "signed in to the console");
     state.console.sessions.insert(&id, Session { verified, csrf, expires });
     let mut response = StatusCode::SEE_OTHER.into_response();
