@@ -46,7 +46,10 @@ pub struct Verified {
 /// The routes answered without identity, all in this one list: the API's
 /// description, liveness and readiness, and the metrics scrape. Every other
 /// route takes a [`Caller`] (the authorization tests check each route of the
-/// OpenAPI document that is not listed here).
+/// OpenAPI document that is not listed here). The web console's page, assets
+/// and sign-in (`/console/…`, [`crate::console`]) are outside the API and its
+/// document: they answer anyone, and `/console/session` and `/console/logout`
+/// take the console's own session.
 pub const PUBLIC_PATHS: &[&str] = &["/openapi.json", "/healthz", "/readyz", "/metrics"];
 
 /// What a request needs a caller to be allowed: an API token carries
