@@ -109,6 +109,7 @@ async fn quinn_signs_in_and_approves_through_the_cookie_with_its_csrf_token_reco
     assert_eq!(given.len(), 1, "{}", status.body);
     assert_eq!(given[0]["user"], "quinn");
     assert_eq!(given[0]["approval"], "qa_signoff");
+    assert_eq!(given[0]["channel"], "api", "given through the console: {}", given[0]);
     assert_eq!(given[0]["proof"], json!({"kind": "oidc", "issuer": issuer, "subject": "quinn"}));
     let inbox = quinn.call(&s.base, "GET", "/v1/inbox", &[], Value::Null).await;
     assert!(inbox_of(&inbox.body, "shop-1.4.0").is_empty(), "given, so no longer waiting: {}", inbox.body);

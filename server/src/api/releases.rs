@@ -170,7 +170,7 @@ pub struct ApproveBody {
     pub approval: String,
     /// The role approving (default: the first of the caller's the policy accepts).
     pub role: Option<String>,
-    /// Where it was given (default `web`... `cli`, `email`, `chat`, `ticket_comment`).
+    /// Where it was given (`cli`, `api`, `email`, `chat`, `ticket_comment`; default `cli`, and `api` through the web console's session).
     pub channel: Option<String>,
     /// A comment, kept in the audit trail.
     #[serde(default)]
@@ -196,6 +196,7 @@ pub struct ApproveBody {
 pub async fn approve(
     State(state): State<Arc<AppState>>,
     Caller(caller): Caller,
+    console: Option<axum::Extension<crate::console::ViaConsole>>,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ApproveBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -208,7 +209,8 @@ pub async fn approve(
         .policy()
         .approval_role(&actor, &approval, explicit)
         .map_err(|e| ApiError::forbidden(e.to_string()))?;
-    let channel: Channel = parse("channel", body.channel.as_deref().unwrap_or("cli"))?;
+    let default = if console.is_some() { "api" } else { "cli" };
+    let channel: Channel = parse("channel", body.channel.as_deref().unwrap_or(default))?;
     let state = project.manager.approve(&release, &actor, approval, role, channel, &body.comment).await?;
     Ok(Json(to_json(&*state)?))
 }

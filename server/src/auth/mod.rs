@@ -151,6 +151,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             if let Some(verified) = crate::console::caller_from_cookie(parts, state)? {
                 let caller = Caller(verified);
                 parts.extensions.insert(caller.clone());
+                parts.extensions.insert(crate::console::ViaConsole);
                 caller.require(Scope::of(&parts.method))?;
                 return Ok(caller);
             }

@@ -150,6 +150,12 @@ impl Console {
     }
 }
 
+/// Marks a request whose caller came through the console's session cookie
+/// (a request extension the [`crate::auth::Caller`] extractor sets): an
+/// approval given there defaults to the `api` channel, not `cli`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViaConsole;
+
 /// The caller of a request that sends the console's session cookie (and no
 /// bearer token), CSRF checked; `Ok(None)` without the cookie.
 pub(crate) fn caller_from_cookie(parts: &Parts, state: &Arc<AppState>) -> Result<Option<Verified>, ApiError> {
