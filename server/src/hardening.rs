@@ -229,7 +229,8 @@ impl RateLimiter {
 }
 
 /// The rate limit per identity: the verified user of a bearer token (the
-/// verified caller is kept for the handler), otherwise the peer's address.
+/// verified caller is kept for the handler) or of the console's session
+/// cookie, otherwise the peer's address.
 async fn rate_limit(
     State((state, limiter)): State<(Arc<AppState>, Arc<RateLimiter>)>,
     mut request: Request,
@@ -249,6 +250,12 @@ async fn rate_limit(
     {
         key = Some(format!("user:{}", verified.user));
         request.extensions_mut().insert(Caller(verified));
+    } else if let Some(session) =
+        crate::console::session::cookie(request.headers(), crate::console::session::SESSION_COOKIE)
+            .and_then(|id| state.console.sessions.get(id))
+    {
+        // The console's session: its user's bucket (the Caller, and its CSRF check, come later).
+        key = Some(format!("user:{}", session.verified.user));
     }
     let key = key.unwrap_or_else(|| match request.extensions().get::<ConnectInfo<Peer>>() {
         Some(ConnectInfo(peer)) => format!("ip:{}", peer.addr.ip()),
