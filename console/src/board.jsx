@@ -1,0 +1,160 @@
+// The board: releases by stage, filtered by project, kind, environment and
+// stage, one page of the API at a time (`limit`/`offset`), so a thousand
+// releases cost one small request and one small render.
+
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+import { get, session } from './api.js';
+import { Link, Loading } from './parts.jsx';
+
+const PAGE = 100;
+const KINDS = ['major', 'minor', 'patch', 'emergency'];
+// The built-in stage order; a stage the policy adds comes after these.
+export const STAGE_ORDER = [
+  'planned', 'scope_approved', 'built', 'staging_deployed', 'qa_verified', 'integration_tested',
+  'test_deployed', 'accepted', 'prod_ready', 'deploying', 'verifying', 'released', 'rolling_back',
+  'rolled_back', 'cancelled', 'closed',
+];
+
+/** The id of a release row as the list serializes it. */
+export const releaseId = (r) => r.id || r.release || `${r.project}-${r.version}`;
+
+function lanes(releases) {
+  const groups = new Map();
+  for (const r of releases) {
+    const stage = r.stage || 'unknown';
+    if (!groups.has(stage)) groups.set(stage, []);
+    groups.get(stage).push(r);
+  }
+  const rank = (s) => (STAGE_ORDER.includes(s) ? STAGE_ORDER.indexOf(s) : STAGE_ORDER.length);
+  return [...groups].sort((a, b) => rank(a[0]) - rank(b[0]));
+}
+
+/** The board page. */
+export function Board() {
+  const params = new URLSearchParams(location.search);
+  const [filters, setFilters] = useState({
+    project: params.get('project') || '',
+    kind: params.get('kind') || '',
+    environment: params.get('environment') || '',
+    stage: params.get('stage') || '',
+  });
+  const [offset, setOffset] = useState(Number(params.get('offset')) || 0);
+  const [page, setPage] = useState(null);
+  const [error, setError] = useState(null);
+  const marked = useRef(false);
+
+  useEffect(() => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
+    if (offset) q.set('offset', String(offset));
+    history.replaceState(null, '', `/console/${q.size ? `?${q}` : ''}`);
+    q.set('limit', String(PAGE));
+    let live = true;
+    setError(null);
+    get(`/v1/releases?${q}`).then(
+      (p) => live && setPage(p),
+      (e) => live && setError(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, [filters, offset]);
+
+  useEffect(() => {
+    if (page?.releases?.length && !marked.current) {
+      marked.current = true;
+      performance.mark('board:first-row');
+    }
+  }, [page]);
+
+  const set = (key) => (e) => {
+    setOffset(0);
+    setFilters({ ...filters, [key]: e.currentTarget.value });
+  };
+  const environments = ['dev', 'staging', 'test', 'prod'];
+
+  return (
+    <section aria-labelledby="board-title">
+      <h1 id="board-title">Releases</h1>
+      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter releases">
+        <label>
+          Project
+          <select value={filters.project} onChange={set('project')}>
+            <option value="">all</option>
+            {session.projects.map((p) => (
+              <option key={p.name} value={p.name}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Kind
+          <select value={filters.kind} onChange={set('kind')}>
+            <option value="">all</option>
+            {KINDS.map((k) => (
+              <option key={k}>{k}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Environment
+          <select value={filters.environment} onChange={set('environment')}>
+            <option value="">all</option>
+            {environments.map((k) => (
+              <option key={k}>{k}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Stage
+          <select value={filters.stage} onChange={set('stage')}>
+            <option value="">all</option>
+            {STAGE_ORDER.map((k) => (
+              <option key={k}>{k}</option>
+            ))}
+          </select>
+        </label>
+      </form>
+      {!page ? (
+        <Loading error={error} />
+      ) : (
+        <>
+          {error && <Loading error={error} />}
+          <p class="muted" aria-live="polite">
+            {page.releases.length
+              ? `Releases ${offset + 1}–${offset + page.releases.length}`
+              : 'No release matches these filters.'}
+            {page.mismatches?.length ? ` · ${page.mismatches.length} listing rows disagree with their audit chains` : ''}
+          </p>
+          <div class="board">
+            {lanes(page.releases).map(([stage, rows]) => (
+              <section class="lane" key={stage} aria-labelledby={`lane-${stage}`}>
+                <h2 id={`lane-${stage}`}>
+                  {stage.replaceAll('_', ' ')} <span class="count">{rows.length}</span>
+                </h2>
+                <ul>
+                  {rows.map((r) => (
+                    <li class="release-row" key={releaseId(r)} data-release={releaseId(r)}>
+                      <Link href={`/console/releases/${encodeURIComponent(releaseId(r))}`}>{releaseId(r)}</Link>
+                      <span class={`kind kind-${r.kind}`}>{r.kind}</span>
+                    </li>
+                  ))}
+                </ul>
+              </section>
+            ))}
+          </div>
+          <nav class="pager" aria-label="Pages of releases">
+            <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+              Previous
+            </button>
+            <button type="button" disabled={page.next_offset == null} onClick={() => setOffset(page.next_offset)}>
+              Next
+            </button>
+          </nav>
+        </>
+      )}
+    </section>
+  );
+}

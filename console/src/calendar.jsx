@@ -1,0 +1,93 @@
+// The calendar: blackouts, maintenance windows, freezes and booked
+// deployments of the coming days, conflicts marked, and the iCalendar export.
+
+import { useEffect, useState } from 'preact/hooks';
+
+import { get, session } from './api.js';
+import { Link, Loading, When } from './parts.jsx';
+
+/** The calendar page. */
+export function Calendar() {
+  const [project, setProject] = useState('');
+  const [days, setDays] = useState(14);
+  const [items, setItems] = useState(null);
+  const [error, setError] = useState(null);
+  const query = `days=${days}${project ? `&project=${encodeURIComponent(project)}` : ''}`;
+  useEffect(() => {
+    setItems(null);
+    get(`/v1/calendar?${query}`).then((c) => setItems(Array.isArray(c) ? c : c?.occurrences || []), setError);
+  }, [query]);
+  const conflicts = (items || []).filter((o) => o.conflicts?.length).length;
+  return (
+    <section aria-labelledby="calendar-title">
+      <h1 id="calendar-title">Calendar</h1>
+      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Calendar range">
+        <label>
+          Project
+          <select value={project} onChange={(e) => setProject(e.currentTarget.value)}>
+            <option value="">all</option>
+            {session.projects.map((p) => (
+              <option key={p.name}>{p.name}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Days ahead
+          <input type="number" min="1" max="366" value={days} onChange={(e) => setDays(Number(e.currentTarget.value) || 14)} />
+        </label>
+      </form>
+      <p>
+        <a href={`/v1/calendar?${query}&format=ics`} download="shipwarden.ics">
+          Subscribe or download (.ics)
+        </a>
+      </p>
+      {!items ? (
+        <Loading error={error} />
+      ) : (
+        <>
+          <p aria-live="polite">
+            {items.length} occurrences{conflicts ? `, ${conflicts} in conflict` : ', no conflict'}.
+          </p>
+          <table class="calendar">
+            <caption class="sr-only">Windows, freezes and bookings</caption>
+            <thead>
+              <tr>
+                <th scope="col">Start</th>
+                <th scope="col">End</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Name</th>
+                <th scope="col">Environments</th>
+                <th scope="col">Conflicts</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((o, i) => (
+                <tr key={i} class={`${o.kind || ''}${o.conflicts?.length ? ' conflict' : ''}`} data-conflict={o.conflicts?.length ? 'true' : undefined}>
+                  <td>
+                    <When at={o.start} />
+                  </td>
+                  <td>
+                    <When at={o.end} />
+                  </td>
+                  <td>{o.kind}</td>
+                  <td>{o.release ? <Link href={`/console/releases/${encodeURIComponent(o.release)}`}>{o.name}</Link> : o.name}</td>
+                  <td>{(o.environments || []).join(', ')}</td>
+                  <td>
+                    {o.conflicts?.length ? (
+                      <strong class="bad">
+                        <span aria-hidden="true">⚠ </span>
+                        {o.conflicts.map((c) => (typeof c === 'object' ? c.name || JSON.stringify(c) : c)).join('; ')}
+                      </strong>
+                    ) : (
+                      ''
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
