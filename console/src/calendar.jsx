@@ -70,13 +70,13 @@ export function Calendar() {
                     <When at={o.end} />
                   </td>
                   <td>{o.kind}</td>
-                  <td>{o.release ? <Link href={`/console/releases/${encodeURIComponent(o.release)}`}>{o.name}</Link> : o.name}</td>
+                  <td>{o.kind === 'deployment' ? <Link href={`/console/releases/${encodeURIComponent(o.name)}`}>{o.name}</Link> : o.name}</td>
                   <td>{(o.environments || []).join(', ')}</td>
                   <td>
                     {o.conflicts?.length ? (
                       <strong class="bad">
                         <span aria-hidden="true">⚠ </span>
-                        {o.conflicts.map((c) => (typeof c === 'object' ? c.name || JSON.stringify(c) : c)).join('; ')}
+                        {o.conflicts.join('; ')}
                       </strong>
                     ) : (
                       ''

@@ -1,0 +1,199 @@
+// The console's scenarios of issue #22 in headless Chromium, on a real
+// `shipwarden serve` and the real test OpenID provider (see harness.mjs for
+// the modes). Each page is checked with axe-core and photographed at
+// 1280x800 and 390x844, light and dark, into console/screenshots/.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { axe, browser, must, plan, shoot, startStack } from './harness.mjs';
+
+const stack = await startStack();
+const skip = stack.skip ? `not run: ${stack.skip}` : false;
+if (skip) console.log(`NOTE: ${skip}`);
+
+let chromium;
+before(async () => {
+  if (!skip) chromium = await browser();
+});
+after(async () => {
+  await chromium?.close();
+  await stack.stop?.();
+});
+
+/** A new page of its own browser context (its own cookies), at 1280x800. */
+async function newPage() {
+  const context = await chromium.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  return page;
+}
+
+async function noSeriousViolations(page, what) {
+  const violations = await axe(page);
+  assert.deepEqual(violations, [], `${what}: axe-core found serious or critical violations`);
+}
+
+/** Takes `id` to staging_deployed with its QA gates measured: only the QA sign-off is missing. */
+async function readyForQa(id) {
+  const r = `/v1/releases/${id}`;
+  await must(stack, 200, 'paul', 'POST', `${r}/approvals`, { approval: 'scope' });
+  const run = await must(stack, 200, 'dana', 'POST', `${r}/advance`, { until: 'staging_deployed' });
+  assert.equal(run.stage, 'staging_deployed', JSON.stringify(run));
+  for (const [gate, value] of [
+    ['coverage', 0.95],
+    ['p95_latency', 120],
+    ['critical_bugs', 0],
+  ]) {
+    await must(stack, 200, 'quinn', 'POST', `${r}/evidence`, { gate, value });
+  }
+}
+
+test('the QA lead signs in, sees only the QA sign-off in the inbox, approves, and sees the release move on live', { skip }, async () => {
+  const id = await plan(stack);
+  await readyForQa(id);
+
+  const page = await newPage();
+  if (stack.mode === 'server') {
+    await page.goto(`${stack.base}/console/`);
+    await page.getByRole('link', { name: 'Sign in' }).waitFor();
+    await noSeriousViolations(page, 'sign-in page');
+    await shoot(page, 'signin');
+  }
+  await stack.signIn(page, 'quinn');
+  await page.getByRole('link', { name: 'Waiting for me' }).click();
+  const items = page.locator('.inbox-item');
+  await items.first().waitFor();
+  assert.equal(await items.count(), 1, await page.locator('.inbox').innerText());
+  assert.equal(await items.first().getAttribute('data-approval'), 'qa_signoff');
+  assert.equal(await items.first().getAttribute('data-release'), id);
+  await noSeriousViolations(page, 'inbox');
+  await shoot(page, 'inbox');
+
+  await items.first().getByRole('link', { name: id }).click();
+  await page.locator('.live-live').waitFor();
+  // A marker that a reload would lose: the stage must change without one.
+  await page.evaluate(() => {
+    window.notReloaded = true;
+  });
+  await page.locator('[data-approve="qa_signoff"]').click();
+  await page.locator('tr[data-approval="qa_signoff"]').waitFor();
+  assert.match(await page.locator('tr[data-approval="qa_signoff"]').innerText(), /quinn/);
+
+  await must(stack, 200, 'dana', 'POST', `/v1/releases/${id}/advance`, { until: 'qa_verified' });
+  await page.locator('[data-testid="stage"]', { hasText: 'qa_verified' }).waitFor({ timeout: 5000 });
+  assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was not reloaded');
+  await page.locator('.path li.current[data-stage="qa_verified"]').waitFor();
+  await noSeriousViolations(page, 'release page');
+  await shoot(page, 'release');
+  await page.context().close();
+});
+
+test('the CTO approves an emergency release', { skip }, async () => {
+  const id = await plan(stack, 'emergency', {
+    hotfix: { ticket: 'HOTFIX-1', summary: 'checkout fails for every card', justification: 'customers cannot pay' },
+  });
+  await must(stack, 200, 'paul', 'POST', `/v1/releases/${id}/approvals`, { approval: 'scope' });
+  await must(stack, 200, 'dana', 'POST', `/v1/releases/${id}/advance`, { until: 'built' });
+
+  const page = await newPage();
+  await stack.signIn(page, 'casey');
+  await page.goto(`${stack.base}/console/releases/${id}`);
+  await page.locator('[data-approve="emergency"]').click();
+  await page.locator('tr[data-approval="emergency"]').waitFor();
+  assert.match(await page.locator('tr[data-approval="emergency"]').innerText(), /casey/);
+  const status = await must(stack, 200, 'rita', 'GET', `/v1/releases/${id}`);
+  assert.ok(status.state.approvals.some((a) => a.approval === 'emergency'), JSON.stringify(status.state.approvals));
+  await page.context().close();
+});
+
+test('without the role there is no approve button, and forged requests get 403', { skip }, async () => {
+  const id = await plan(stack);
+  await readyForQa(id);
+
+  const page = await newPage();
+  await stack.signIn(page, 'dana');
+  await page.goto(`${stack.base}/console/releases/${id}`);
+  await page.locator('.ways [data-way="qa_verified"]').waitFor();
+  assert.equal(await page.locator('[data-approve]').count(), 0, 'dana (deployment engineer) sees no approve button');
+  // A forged approval from the page, with dana's own session and CSRF token: the API refuses her role.
+  const forged = await page.evaluate(async (path) => {
+    const { csrf } = await (await fetch('/console/session')).json();
+    const r = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify({ approval: 'qa_signoff' }),
+    });
+    return { status: r.status, body: await r.json() };
+  }, `/v1/releases/${id}/approvals`);
+  assert.equal(forged.status, 403, JSON.stringify(forged.body));
+  await page.context().close();
+
+  // The QA lead's session without the CSRF header: refused too, naming CSRF.
+  const qa = await newPage();
+  await stack.signIn(qa, 'quinn');
+  const noCsrf = await qa.evaluate(async (path) => {
+    const r = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ approval: 'qa_signoff' }),
+    });
+    return { status: r.status, body: await r.json() };
+  }, `/v1/releases/${id}/approvals`);
+  assert.equal(noCsrf.status, 403, JSON.stringify(noCsrf.body));
+  assert.match(JSON.stringify(noCsrf.body), /CSRF/i);
+  const status = await must(stack, 200, 'rita', 'GET', `/v1/releases/${id}`);
+  assert.ok(!status.state.approvals.some((a) => a.approval === 'qa_signoff'), 'nothing was approved');
+  await qa.context().close();
+});
+
+test('a refusal is shown with its rule and each unmet requirement', { skip }, async () => {
+  const id = await plan(stack);
+  const page = await newPage();
+  await stack.signIn(page, 'rita');
+  await page.goto(`${stack.base}/console/releases/${id}`);
+  // Booked for a time already past: the procedure refuses it.
+  await page.locator('select[name="environment"]').selectOption('prod');
+  await page.locator('input[name="start"]').fill('2020-01-06T10:00');
+  await page.getByRole('button', { name: 'Schedule' }).click();
+  const problem = page.locator('.actions .problem');
+  await problem.waitFor();
+  const text = await problem.innerText();
+  assert.match(text, /Rule R-\d+[a-z]?/, text);
+  assert.ok((await problem.locator('.unmet li li').count()) >= 1, text);
+  await noSeriousViolations(page, 'release page with a refusal');
+  await shoot(page, 'refusal');
+  await page.context().close();
+});
+
+test('the calendar shows a conflict, and the board lists the releases', { skip }, async () => {
+  const id = await plan(stack);
+  const start = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+  await must(stack, 200, 'rita', 'POST', `/v1/releases/${id}/bookings`, { environment: 'test', start: `${start}T10:00:00Z`, duration: '1h' });
+
+  const page = await newPage();
+  await stack.signIn(page, 'rita');
+  await page.getByRole('link', { name: 'Calendar' }).click();
+  const row = page.locator('tr[data-conflict="true"]', { hasText: id });
+  await row.waitFor();
+  assert.match(await row.innerText(), /R-6b/);
+  assert.ok(await page.locator('a[href*="format=ics"]').count());
+  await noSeriousViolations(page, 'calendar');
+  await shoot(page, 'calendar');
+
+  await page.getByRole('link', { name: 'Board' }).click();
+  await page.locator('.release-row').first().waitFor();
+  assert.ok(await page.locator(`.release-row[data-release="${id}"]`).count());
+  await page.locator('select').first().selectOption('shop');
+  await page.locator('.release-row').first().waitFor();
+  await noSeriousViolations(page, 'board');
+  await shoot(page, 'board');
+
+  // Sign-out: the session is gone.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  if (stack.mode === 'server') {
+    await page.getByRole('link', { name: 'Sign in' }).waitFor();
+    assert.equal((await page.request.get(`${stack.base}/console/session`)).status(), 401);
+  }
+  await page.context().close();
+});
