@@ -20,8 +20,17 @@ export function Link({ href, children, ...rest }) {
 /** A measured value as the API serializes it (a number or `{value, unit}`). */
 export function measure(m) {
   if (m === null || m === undefined) return 'nothing recorded';
-  if (typeof m === 'object') return 'value' in m ? `${m.value}${m.unit ? ` ${m.unit}` : ''}` : JSON.stringify(m);
+  if (typeof m === 'object') return 'value' in m ? `${m.value}${m.unit && m.unit !== 'count' && m.unit !== 'flag' ? ` ${m.unit}` : ''}` : JSON.stringify(m);
   return String(m);
+}
+
+/** A threshold as serialized (`{"at_least": 0.9}`) or already in words. */
+export function threshold(t) {
+  if (t === null || t === undefined) return '';
+  if (typeof t !== 'object') return String(t);
+  return Object.entries(t)
+    .map(([k, v]) => `${k.replaceAll('_', ' ')} ${v}`)
+    .join(', ');
 }
 
 /** One unmet requirement in words. */
@@ -34,7 +43,7 @@ export function requirementText(u) {
     case 'gate':
       return `gate "${u.gate}"${u.environment ? ` in ${u.environment}` : ''}${u.target ? ` on ${u.target}` : ''}: ${measure(
         u.measured,
-      )}, needs ${u.threshold}${u.items?.length ? ` (${u.items.join(', ')})` : ''}`;
+      )}, needs ${threshold(u.threshold)}${u.items?.length ? ` (${u.items.join(', ')})` : ''}`;
     case 'step':
       return `step "${u.step}"${u.environment ? ` in ${u.environment}` : ''}: ${u.status}`;
     case 'step_in_doubt':
@@ -42,8 +51,10 @@ export function requirementText(u) {
     case 'role':
       return `${u.user} needs one of the roles ${(u.needed || []).join(', ')}`;
     default: {
+      if (u.message) return u.message;
       const { rule: _rule, requirement, ...rest } = u;
       const details = Object.entries(rest)
+        .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length))
         .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
         .join('; ');
       return `${(requirement || 'requirement').replaceAll('_', ' ')}${details ? ` (${details})` : ''}`;
@@ -87,7 +98,7 @@ export function ProblemView({ problem }) {
     <div class="problem" role="alert">
       <p>
         <strong>{b.title || 'Refused'}</strong>
-        {b.code ? ` (${b.code}, HTTP ${problem.status})` : ` (HTTP ${problem.status})`}
+        {problem.status >= 400 ? ` (${b.code ? `${b.code}, ` : ''}HTTP ${problem.status})` : ''}
         {b.detail ? `: ${b.detail}` : ''}
       </p>
       {b.rule && (

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { Problem, get, may, post, rolesIn, session } from './api.js';
-import { Loading, ProblemView, UnmetList, When, measure } from './parts.jsx';
+import { Loading, ProblemView, UnmetList, When, measure, threshold } from './parts.jsx';
 
 const FINAL = ['rolled_back', 'cancelled', 'closed'];
 const ROLLBACK_FROM = ['deploying', 'verifying', 'released'];
@@ -141,8 +141,14 @@ export function Release({ id }) {
     setBusy(true);
     setOutcome(null);
     try {
-      await post(`${base}/${path}`, body);
-      setOutcome({ ok: `${what}: done.` });
+      const result = await post(`${base}/${path}`, body);
+      // A run that stopped before a decision says why (`advance`: waiting, with the refusal met).
+      const stopped = result?.outcome?.refusal;
+      setOutcome(
+        stopped
+          ? { ok: `${what}: ${result.outcome.outcome} at ${result.stage}.`, problem: new Problem(200, { title: 'Stopped', ...stopped }) }
+          : { ok: `${what}: done${result?.stage ? `, stage ${result.stage}` : ''}.` },
+      );
       await refresh();
       refreshSide();
     } catch (e) {
@@ -220,7 +226,8 @@ export function Release({ id }) {
               onSubmit={(e) => {
                 e.preventDefault();
                 const comment = new FormData(e.currentTarget).get('comment') || '';
-                act(`Approve ${a}`, 'approvals', { approval: a, comment, channel: 'web' });
+                // The channel is the server's to say (the API's own default).
+                act(`Approve ${a}`, 'approvals', { approval: a, comment });
               }}
             >
               <label>
@@ -252,7 +259,7 @@ export function Release({ id }) {
                   {gatesOpen.map((g) => (
                     <option key={`${g.gate}@${g.environment || ''}`} value={`${g.gate}@${g.environment || ''}`}>
                       {g.gate}
-                      {g.environment ? ` (${g.environment})` : ''} — needs {g.threshold}
+                      {g.environment ? ` (${g.environment})` : ''} — needs {threshold(g.threshold)}
                     </option>
                   ))}
                 </select>
@@ -352,7 +359,7 @@ export function Release({ id }) {
                     {g.environment ? ` (${g.environment})` : ''}
                   </td>
                   <td>{measure(g.measured ?? g.value)}</td>
-                  <td>{g.threshold ?? ''}</td>
+                  <td>{threshold(g.threshold)}</td>
                   <td>{g.source ?? ''}</td>
                 </tr>
               ))}
@@ -363,7 +370,7 @@ export function Release({ id }) {
                     {g.environment ? ` (${g.environment})` : ''}
                   </td>
                   <td>{measure(g.measured)}</td>
-                  <td>{g.threshold}</td>
+                  <td>{threshold(g.threshold)}</td>
                   <td>unmet</td>
                 </tr>
               ))}
@@ -411,7 +418,7 @@ export function Release({ id }) {
             <ul class="plain">
               {state.artifacts.map((a, i) => (
                 <li key={i}>
-                  {a.name || a.location || a.uri} <code class="digest">{a.digest || a.sha256}</code>
+                  {a.name} {a.version} ({a.size} B) <code class="digest">sha256:{a.sha256}</code>
                 </li>
               ))}
             </ul>
@@ -426,8 +433,9 @@ export function Release({ id }) {
             <ul class="plain">
               {state.steps.map((s, i) => (
                 <li key={i}>
-                  {s.kind || s.step} {s.environment ? `(${s.environment})` : ''} {s.target ? `on ${s.target}` : ''}:{' '}
-                  {typeof s.outcome === 'object' ? Object.keys(s.outcome || {})[0] || 'running' : s.outcome || 'running'}
+                  {s.step} {s.environment ? `(${s.environment})` : ''} {s.target ? `on ${s.target}` : ''}:{' '}
+                  {s.outcome ? s.outcome.status || JSON.stringify(s.outcome) : 'running'}
+                  {s.outcome?.detail ? ` — ${s.outcome.detail}` : s.outcome?.error ? ` — ${s.outcome.error}` : ''}
                 </li>
               ))}
             </ul>
@@ -440,7 +448,7 @@ export function Release({ id }) {
           <h2 id="findings-title">Findings and duties</h2>
           {(state.findings || []).map((f, i) => (
             <p key={i} class="finding">
-              <span class="rule">{f.rule}</span> {f.detail || f.what || JSON.stringify(f)}
+              <span class="rule">{f.rule}</span> {f.detail}
             </p>
           ))}
           {(extra.duties || []).map((d, i) => (
@@ -500,6 +508,6 @@ export function Release({ id }) {
 function proofText(p) {
   if (typeof p !== 'object') return String(p);
   const [kind, body] = Object.entries(p)[0] || [];
-  if (p.kind || p.type) return `${p.kind || p.type} ${p.id || p.issuer || ''}`.trim();
+  if (p.kind) return [p.kind, p.subject, p.id, p.issuer && `(${p.issuer})`].filter(Boolean).join(' ');
   return body && typeof body === 'object' ? `${kind}: ${Object.values(body).join(' ')}` : `${kind} ${body ?? ''}`;
 }

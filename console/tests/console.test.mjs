@@ -64,13 +64,14 @@ test('the QA lead signs in, sees only the QA sign-off in the inbox, approves, an
   await page.getByRole('link', { name: 'Waiting for me' }).click();
   const items = page.locator('.inbox-item');
   await items.first().waitFor();
-  assert.equal(await items.count(), 1, await page.locator('.inbox').innerText());
-  assert.equal(await items.first().getAttribute('data-approval'), 'qa_signoff');
-  assert.equal(await items.first().getAttribute('data-release'), id);
+  // On a fresh server this release is the only one; a dev harness reused across runs has older ones.
+  if (stack.fresh) assert.equal(await items.count(), 1, await page.locator('.inbox').innerText());
+  for (const item of await items.all()) assert.equal(await item.getAttribute('data-approval'), 'qa_signoff');
+  assert.equal(await page.locator(`.inbox-item[data-release="${id}"]`).count(), 1);
   await noSeriousViolations(page, 'inbox');
   await shoot(page, 'inbox');
 
-  await items.first().getByRole('link', { name: id }).click();
+  await page.locator(`.inbox-item[data-release="${id}"]`).getByRole('link', { name: id }).click();
   await page.locator('.live-live').waitFor();
   // A marker that a reload would lose: the stage must change without one.
   await page.evaluate(() => {
@@ -148,28 +149,33 @@ test('without the role there is no approve button, and forged requests get 403',
 });
 
 test('a refusal is shown with its rule and each unmet requirement', { skip }, async () => {
+  // Production is booked for one release; the page books the same hours for another: R-6e refuses.
+  const hour = stack.slot();
+  const first = await plan(stack);
+  await must(stack, 200, 'rita', 'POST', `/v1/releases/${first}/bookings`, { environment: 'prod', start: `${hour}:00:00Z`, duration: '1h' });
   const id = await plan(stack);
   const page = await newPage();
   await stack.signIn(page, 'rita');
   await page.goto(`${stack.base}/console/releases/${id}`);
-  // Booked for a time already past: the procedure refuses it.
   await page.locator('select[name="environment"]').selectOption('prod');
-  await page.locator('input[name="start"]').fill('2020-01-06T10:00');
+  await page.locator('input[name="start"]').fill(`${hour}:30`);
   await page.getByRole('button', { name: 'Schedule' }).click();
   const problem = page.locator('.actions .problem');
   await problem.waitFor();
   const text = await problem.innerText();
-  assert.match(text, /Rule R-\d+[a-z]?/, text);
-  assert.ok((await problem.locator('.unmet li li').count()) >= 1, text);
+  assert.match(text, /Rule R-6e at stage planned/, text);
+  assert.match(text, new RegExp(`prod is booked for ${first}`), text);
+  assert.equal(await problem.locator('.unmet > li').count(), 1, text);
   await noSeriousViolations(page, 'release page with a refusal');
   await shoot(page, 'refusal');
+  const status = await must(stack, 200, 'rita', 'GET', `/v1/releases/${id}`);
+  assert.deepEqual(status.state.bookings, [], 'nothing was booked');
   await page.context().close();
 });
 
 test('the calendar shows a conflict, and the board lists the releases', { skip }, async () => {
   const id = await plan(stack);
-  const start = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
-  await must(stack, 200, 'rita', 'POST', `/v1/releases/${id}/bookings`, { environment: 'test', start: `${start}T10:00:00Z`, duration: '1h' });
+  await must(stack, 200, 'rita', 'POST', `/v1/releases/${id}/bookings`, { environment: 'test', start: `${stack.slot()}:00:00Z`, duration: '1h' });
 
   const page = await newPage();
   await stack.signIn(page, 'rita');

@@ -41,7 +41,7 @@ try {
           kind,
           tickets: ['SHOP-1'],
         });
-        ids.push(body.id || `${stack.project}-${version}`);
+        ids.push(body.plan?.release ?? `${stack.project}-${version}`);
       }
     }),
   );
