@@ -173,6 +173,7 @@ async function proxy(req, res, user) {
     if (!['content-encoding', 'content-length', 'transfer-encoding', 'connection'].includes(k)) out[k] = v;
   });
   res.writeHead(r.status, out);
+  res.flushHeaders(); // an event stream's headers go now, not with its first event
   if (!r.body) return res.end();
   req.on('close', () => r.body.cancel().catch(() => {}));
   for await (const chunk of r.body) res.write(chunk);

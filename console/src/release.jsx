@@ -194,6 +194,27 @@ export function Release({ id }) {
       <section aria-labelledby="path-title">
         <h2 id="path-title">Stage path</h2>
         <StagePath policy={policy} state={state} />
+        {policy?.transitions?.length ? (
+          <details class="graph">
+            <summary>The policy's graph ({policy.transitions.length} transitions; from here in bold)</summary>
+            <ul>
+              {policy.transitions.map((t, i) => (
+                <li key={i} class={t.from === state.stage ? 'from-here' : undefined}>
+                  {t.from} → {t.to}
+                  {t.kinds?.length ? ` (only ${t.kinds.join(', ')})` : ''}
+                  {[
+                    t.approvals?.length && `approvals: ${t.approvals.join(', ')}`,
+                    t.gates?.length && `gates: ${t.gates.join(', ')}`,
+                    t.steps?.length && `steps: ${t.steps.join(', ')}`,
+                  ]
+                    .filter(Boolean)
+                    .map((x) => ` · ${x}`)
+                    .join('')}
+                </li>
+              ))}
+            </ul>
+          </details>
+        ) : null}
       </section>
 
       <section aria-labelledby="next-title">
