@@ -33,8 +33,21 @@ export async function request(method, path, body) {
   return parsed;
 }
 
+const early = new Map();
+
+/** Starts `GET path` now, for the first `get(path)` to take (the board's rows load with the session). */
+export function prefetch(path) {
+  const pending = request('GET', path);
+  pending.catch(() => {}); // whoever takes it sees the failure
+  early.set(path, pending);
+}
+
 /** `GET path`. */
-export const get = (path) => request('GET', path);
+export function get(path) {
+  const pending = early.get(path);
+  early.delete(path);
+  return pending ?? request('GET', path);
+}
 /** `POST path` with `body`. */
 export const post = (path, body) => request('POST', path, body ?? {});
 

@@ -30,29 +30,39 @@ function lanes(releases) {
   return [...groups].sort((a, b) => rank(a[0]) - rank(b[0]));
 }
 
+/** The filters and offset of the board's address (`?project=…&offset=…`). */
+export function boardState(search) {
+  const params = new URLSearchParams(search);
+  const filters = {};
+  for (const k of ['project', 'kind', 'environment', 'stage']) filters[k] = params.get(k) || '';
+  return { filters, offset: Number(params.get('offset')) || 0 };
+}
+
+/** The board's address query and the API path of its page of releases. */
+export function boardQuery(filters, offset) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
+  if (offset) q.set('offset', String(offset));
+  const shown = q.toString();
+  q.set('limit', String(PAGE));
+  return [shown, `/v1/releases?${q}`];
+}
+
 /** The board page. */
 export function Board() {
-  const params = new URLSearchParams(location.search);
-  const [filters, setFilters] = useState({
-    project: params.get('project') || '',
-    kind: params.get('kind') || '',
-    environment: params.get('environment') || '',
-    stage: params.get('stage') || '',
-  });
-  const [offset, setOffset] = useState(Number(params.get('offset')) || 0);
+  const initial = boardState(location.search);
+  const [filters, setFilters] = useState(initial.filters);
+  const [offset, setOffset] = useState(initial.offset);
   const [page, setPage] = useState(null);
   const [error, setError] = useState(null);
   const marked = useRef(false);
 
   useEffect(() => {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
-    if (offset) q.set('offset', String(offset));
-    history.replaceState(null, '', `/console/${q.size ? `?${q}` : ''}`);
-    q.set('limit', String(PAGE));
+    const [shown, path] = boardQuery(filters, offset);
+    history.replaceState(null, '', `/console/${shown ? `?${shown}` : ''}`);
     let live = true;
     setError(null);
-    get(`/v1/releases?${q}`).then(
+    get(path).then(
       (p) => live && setPage(p),
       (e) => live && setError(e),
     );

@@ -8,8 +8,8 @@ import { useEffect, useState } from 'preact/hooks';
 
 import './style.css';
 
-import { loadSession, navigate, post, session } from './api.js';
-import { Board } from './board.jsx';
+import { loadSession, navigate, post, prefetch, session } from './api.js';
+import { Board, boardQuery, boardState } from './board.jsx';
 import { Calendar } from './calendar.jsx';
 import { Inbox } from './inbox.jsx';
 import { Link, Loading } from './parts.jsx';
@@ -136,6 +136,11 @@ function App() {
   return signedIn ? <Shell where={where} /> : <SignIn />;
 }
 
+// The board's first page loads while the session does (a 401 there means the sign-in page anyway).
+if (route(location.pathname).page === 'board') {
+  const { filters, offset } = boardState(location.search);
+  prefetch(boardQuery(filters, offset)[1]);
+}
 // Exposed for the browser tests and debugging: follow a console link.
 window.shipwardenNavigate = navigate;
 render(<App />, document.getElementById('app'));

@@ -49,6 +49,15 @@ try {
   const listed = await must(stack, 200, 'rita', 'GET', '/v1/releases?limit=1');
   console.log(`planned ${ids.length} releases through the API in ${(planned / 1000).toFixed(1)} s (list answers: ${JSON.stringify(listed).length} B for one row)`);
 
+  // The API's own share: one page of the board (100 rows) as rita, median of 5.
+  const pageTimes = [];
+  for (let i = 0; i < 5; i += 1) {
+    const t = performance.now();
+    await must(stack, 200, 'rita', 'GET', '/v1/releases?limit=100');
+    pageTimes.push(performance.now() - t);
+  }
+  console.log(`GET /v1/releases?limit=100 with ${COUNT} releases: median ${median(pageTimes).toFixed(0)} ms (${stack.mode === 'dev' ? 'through dev.mjs' : 'direct'})`);
+
   // 2 and 3. Cold loads of the board.
   const firstRows = [];
   let own = null;
