@@ -61,8 +61,10 @@ async function tokenOf(user) {
   return body.access_token;
 }
 
+// `-` after a sign-out: nobody (401), until /console/login or /console/dev/as.
 const userOf = (req) =>
   /(?:^|;\s*)sw_dev_user=([A-Za-z0-9_.-]+)/.exec(req.headers.cookie || '')?.[1] || defaultUser;
+const SIGNED_OUT = '-';
 const csrfOf = (user) => `dev-csrf-${user}`;
 
 function send(res, status, body, headers = {}) {
@@ -192,14 +194,20 @@ const server = http.createServer(async (req, res) => {
         .writeHead(303, { location: next.startsWith('/console/') ? next : '/console/', 'set-cookie': `sw_dev_user=${who}; Path=/; SameSite=Lax` })
         .end();
     }
+    if (user === SIGNED_OUT && (url.pathname === '/console/session' || url.pathname.startsWith('/v1/'))) {
+      return problem(res, 401, 'UNAUTHENTICATED', 'signed out (dev harness): /console/login signs in again');
+    }
     if (url.pathname === '/console/session') {
       return send(res, 200, { user, csrf: csrfOf(user), expires: new Date(Date.now() + 8 * 3600e3).toISOString(), projects: projectsOf(user) });
     }
     if (url.pathname === '/console/logout' && req.method === 'POST') {
       if (req.headers['x-csrf-token'] !== csrfOf(user)) return problem(res, 403, 'FORBIDDEN', 'CSRF token missing or wrong');
-      return res.writeHead(204, { 'set-cookie': 'sw_dev_user=; Path=/; Max-Age=0' }).end();
+      return res.writeHead(204, { 'set-cookie': `sw_dev_user=${SIGNED_OUT}; Path=/; SameSite=Lax` }).end();
     }
-    if (url.pathname === '/console/login') return res.writeHead(302, { location: '/console/dev/as?user=' + defaultUser }).end();
+    if (url.pathname === '/console/login') {
+      const next = url.searchParams.get('next') || '/console/';
+      return res.writeHead(302, { location: `/console/dev/as?user=${defaultUser}&next=${encodeURIComponent(next)}` }).end();
+    }
     if (url.pathname.startsWith('/console/assets/')) return serveAsset(req, res, url.pathname.slice('/console/assets/'.length));
     if (url.pathname.startsWith('/console/')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'content-security-policy': CSP });

@@ -29,6 +29,10 @@ export async function request(method, path, body) {
   });
   const type = response.headers.get('content-type') || '';
   const parsed = type.includes('json') ? await response.json().catch(() => null) : await response.text();
+  if (response.status === 401 && path !== '/console/session') {
+    // The session ended (expired, signed out elsewhere, server restarted): back to the sign-in page.
+    dispatchEvent(new CustomEvent('shipwarden:signed-out'));
+  }
   if (!response.ok) throw new Problem(response.status, typeof parsed === 'object' ? parsed : { detail: parsed });
   return parsed;
 }

@@ -52,8 +52,7 @@ export function Calendar() {
             <caption class="sr-only">Windows, freezes and bookings</caption>
             <thead>
               <tr>
-                <th scope="col">Start</th>
-                <th scope="col">End</th>
+                <th scope="col">When</th>
                 <th scope="col">Kind</th>
                 <th scope="col">Name</th>
                 <th scope="col">Environments</th>
@@ -63,24 +62,19 @@ export function Calendar() {
             <tbody>
               {items.map((o, i) => (
                 <tr key={i} class={`${o.kind || ''}${o.conflicts?.length ? ' conflict' : ''}`} data-conflict={o.conflicts?.length ? 'true' : undefined}>
-                  <td>
-                    <When at={o.start} />
+                  <td data-label="When">
+                    <When at={o.start} /> – <When at={o.end} />
                   </td>
-                  <td>
-                    <When at={o.end} />
-                  </td>
-                  <td>{o.kind}</td>
-                  <td>{o.kind === 'deployment' ? <Link href={`/console/releases/${encodeURIComponent(o.name)}`}>{o.name}</Link> : o.name}</td>
-                  <td>{(o.environments || []).join(', ')}</td>
-                  <td>
+                  <td data-label="Kind">{o.kind}</td>
+                  <td data-label="Name">{o.kind === 'deployment' ? <Link href={`/console/releases/${encodeURIComponent(o.name)}`}>{o.name}</Link> : o.name}</td>
+                  <td data-label="Environments">{(o.environments || []).join(', ')}</td>
+                  <td data-label="Conflicts">
                     {o.conflicts?.length ? (
                       <strong class="bad">
                         <span aria-hidden="true">⚠ </span>
                         {o.conflicts.join('; ')}
                       </strong>
-                    ) : (
-                      ''
-                    )}
+                    ) : null}
                   </td>
                 </tr>
               ))}

@@ -114,8 +114,13 @@ function App() {
       setWhere(route(location.pathname));
       window.scrollTo(0, 0);
     };
+    const ended = () => setSignedIn(false);
     addEventListener('popstate', moved);
-    return () => removeEventListener('popstate', moved);
+    addEventListener('shipwarden:signed-out', ended);
+    return () => {
+      removeEventListener('popstate', moved);
+      removeEventListener('shipwarden:signed-out', ended);
+    };
   }, []);
   useEffect(() => {
     const titles = { board: 'Releases', inbox: 'Waiting for me', calendar: 'Calendar', release: where.id };

@@ -195,11 +195,12 @@ test('the calendar shows a conflict, and the board lists the releases', { skip }
   await noSeriousViolations(page, 'board');
   await shoot(page, 'board');
 
-  // Sign-out: the session is gone.
+  // Sign-out: the session is gone, the sign-in page shows.
   await page.getByRole('button', { name: 'Sign out' }).click();
-  if (stack.mode === 'server') {
-    await page.getByRole('link', { name: 'Sign in' }).waitFor();
-    assert.equal((await page.request.get(`${stack.base}/console/session`)).status(), 401);
-  }
+  await page.getByRole('link', { name: 'Sign in' }).waitFor();
+  assert.equal((await page.request.get(`${stack.base}/console/session`)).status(), 401);
+  assert.equal((await page.request.get(`${stack.base}/v1/releases`)).status(), 401);
+  await noSeriousViolations(page, 'sign-in page');
+  if (stack.mode !== 'server') await shoot(page, 'signin');
   await page.context().close();
 });
