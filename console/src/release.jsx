@@ -28,7 +28,7 @@ function summary(ev) {
   const body = typeof ev.detail.event === 'object' ? ev.detail.event : ev.detail;
   const keep = ['to', 'stage', 'approval', 'gate', 'value', 'step', 'environment', 'reason', 'comment', 'channel'];
   return keep
-    .filter((k) => body[k] !== undefined && typeof body[k] !== 'object')
+    .filter((k) => body[k] !== undefined && body[k] !== '' && typeof body[k] !== 'object')
     .map((k) => `${k} ${body[k]}`)
     .join(' · ');
 }
@@ -516,7 +516,7 @@ export function Release({ id }) {
               <li key={i} class="event" data-event={t.name} data-live={t.live !== undefined ? 'true' : undefined}>
                 <When at={t.at} /> <strong>{t.name}</strong>
                 {t.actor ? ` by ${typeof t.actor === 'object' ? t.actor.user : t.actor}` : ''}
-                {t.rule ? <span class="rule">{t.rule}</span> : null} <span class="muted">{summary(t)}</span>
+                {t.rule ? <> · <span class="rule">{t.rule}</span></> : null} <span class="muted">{summary(t)}</span>
               </li>
             ),
           )}

@@ -351,6 +351,9 @@ export async function shoot(page, name) {
     }
   }
   await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  // And the whole page, to read everything below the fold.
+  await page.screenshot({ path: join(screenshots, `${name}-1280-full-light.png`), fullPage: true });
   if (size) await page.setViewportSize(size);
 }
 
