@@ -97,7 +97,7 @@ export function Release({ id }) {
       project = s?.state?.plan?.project || id.replace(/-\d[^]*$/, '');
       get(`/v1/projects/${encodeURIComponent(project)}/policy`).then(setPolicy, () => setPolicy(null));
       get(`/v1/duties?project=${encodeURIComponent(project)}`).then(
-        (d) => setExtra((x) => ({ ...x, duties: (Array.isArray(d) ? d : d?.duties || []).filter((u) => !u.release || u.release === id) })),
+        (d) => setExtra((x) => ({ ...x, duties: (Array.isArray(d) ? d : []).filter((u) => u.release === id && u.duty) })),
         () => {},
       );
     });
@@ -472,9 +472,15 @@ export function Release({ id }) {
               <span class="rule">{f.rule}</span> {f.detail}
             </p>
           ))}
-          {(extra.duties || []).map((d, i) => (
-            <p key={`d${i}`}>
-              Due <When at={d.due} />: {d.kind || d.duty} {d.detail || ''}
+          {(extra.duties || []).map(({ duty }, i) => (
+            <p key={`d${i}`} class="duty">
+              <span class="rule">{duty.rule}</span> {duty.kind}: {duty.subject} (due <When at={duty.due_at} />
+              {duty.deadline ? (
+                <>
+                  , deadline <When at={duty.deadline} />
+                </>
+              ) : null}
+              )
             </p>
           ))}
           {!(state.findings || []).length && !(extra.duties || []).length && <p class="muted">No findings, no duty due.</p>}
