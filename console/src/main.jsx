@@ -104,6 +104,8 @@ function Shell({ where }) {
   );
 }
 
+const moves = { count: 0 };
+
 function App() {
   const [signedIn, setSignedIn] = useState(null);
   const [error, setError] = useState(null);
@@ -125,6 +127,8 @@ function App() {
   useEffect(() => {
     const titles = { board: 'Releases', inbox: 'Waiting for me', calendar: 'Calendar', release: where.id };
     document.title = `${titles[where.page] || 'Not found'} · shipwarden`;
+    // After a client-side move, keyboard and screen-reader users start at the new page's content.
+    if (moves.count++ > 0) document.getElementById('main')?.focus();
   }, [where]);
   if (error)
     return (

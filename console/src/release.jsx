@@ -147,7 +147,7 @@ export function Release({ id }) {
       setOutcome(
         stopped
           ? { ok: `${what}: ${result.outcome.outcome} at ${result.stage}.`, problem: new Problem(200, { title: 'Stopped', ...stopped }) }
-          : { ok: `${what}: done${result?.stage ? `, stage ${result.stage}` : ''}.` },
+          : { ok: result?.outcome ? `${what}: ${result.outcome.outcome} ${result.stage}.` : `${what}: done.` },
       );
       await refresh();
       refreshSide();

@@ -21,13 +21,19 @@ after(async () => {
   await stack.stop?.();
 });
 
-/** A new page of its own browser context (its own cookies), at 1280x800. */
+const problems = [];
+
+/** A new page of its own browser context (its own cookies), at 1280x800; its script errors and CSP violations are kept. */
 async function newPage() {
   const context = await chromium.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
   return page;
 }
+
 
 async function noSeriousViolations(page, what) {
   const violations = await axe(page);
@@ -203,4 +209,9 @@ test('the calendar shows a conflict, and the board lists the releases', { skip }
   await noSeriousViolations(page, 'sign-in page');
   if (stack.mode !== 'server') await shoot(page, 'signin');
   await page.context().close();
+});
+
+// Last: every page of the scenarios above.
+test('the pages broke no CSP rule and threw no error', { skip }, () => {
+  assert.deepEqual(problems, []);
 });
