@@ -15,8 +15,13 @@
 //   SHIPWARDEN_CONFIG=path/to/shipwarden.toml node dev.mjs [PORT]
 //
 // Who you are: the `sw_dev_user` cookie, set by GET /console/dev/as?user=quinn&next=/console/inbox
-// (default: CONSOLE_USER, else rita). Prints `console on http://127.0.0.1:PORT/console/`.
+// (default: CONSOLE_USER, else rita). With DEV_SIGNIN=oidc, /console/login signs in for real
+// instead: the authorization-code flow with PKCE through the provider's own login and consent
+// pages (its public test client `shipwarden-tests`, redirect http://127.0.0.1:PORT/callback),
+// the token kept here against a random `sw_dev_session` cookie, as the server half keeps its
+// sessions. Prints `console on http://127.0.0.1:PORT/console/`.
 
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import * as http from 'node:http';
 import { dirname, extname, join } from 'node:path';
@@ -61,10 +66,75 @@ async function tokenOf(user) {
   return body.access_token;
 }
 
-// `-` after a sign-out: nobody (401), until /console/login or /console/dev/as.
-const userOf = (req) =>
-  /(?:^|;\s*)sw_dev_user=([A-Za-z0-9_.-]+)/.exec(req.headers.cookie || '')?.[1] || defaultUser;
 const SIGNED_OUT = '-';
+const realSignIn = process.env.DEV_SIGNIN === 'oidc';
+/** Signed-in sessions of DEV_SIGNIN=oidc: id -> {user, token, until}. */
+const sessions = new Map();
+/** Sign-ins under way: state -> {verifier, next}. */
+const pending = new Map();
+const cookie = (req, name) => new RegExp(`(?:^|;\\s*)${name}=([A-Za-z0-9_.-]+)`).exec(req.headers.cookie || '')?.[1];
+
+// A real session first; then the user switch (`-` after a sign-out: nobody, 401); then the default
+// user, unless sign-in is real.
+function userOf(req) {
+  const session = sessions.get(cookie(req, 'sw_dev_session'));
+  if (session && session.until > Date.now()) {
+    tokens.set(session.user, { token: session.token, until: session.until });
+    return session.user;
+  }
+  return cookie(req, 'sw_dev_user') || (realSignIn ? SIGNED_OUT : defaultUser);
+}
+
+/** GET /console/login: to the provider's authorization endpoint, with PKCE (S256). */
+function login(res, next, port) {
+  const state = randomBytes(16).toString('base64url');
+  const verifier = randomBytes(32).toString('base64url');
+  pending.set(state, { verifier, next });
+  const auth = new URL(`${issuer}/auth`);
+  auth.search = new URLSearchParams({
+    client_id: 'shipwarden-tests',
+    response_type: 'code',
+    redirect_uri: `http://127.0.0.1:${port}/callback`,
+    scope: 'openid api',
+    resource: 'urn:shipwarden',
+    state,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  res.writeHead(302, { location: auth.href }).end();
+}
+
+/** GET /callback: the code for a token at the token endpoint, a session, back to `next`. */
+async function callback(res, url, port) {
+  const flow = pending.get(url.searchParams.get('state') || '');
+  pending.delete(url.searchParams.get('state') || '');
+  const fail = (why) => res.writeHead(400, { 'content-type': 'text/plain' }).end(`sign-in failed: ${why}`);
+  if (!flow) return fail('unknown state');
+  if (url.searchParams.get('error')) return fail(url.searchParams.get('error'));
+  const r = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: url.searchParams.get('code') || '',
+      redirect_uri: `http://127.0.0.1:${port}/callback`,
+      code_verifier: flow.verifier,
+      client_id: 'shipwarden-tests',
+      resource: 'urn:shipwarden',
+    }),
+  });
+  const body = await r.json();
+  if (!r.ok) return fail(body.error_description || body.error || r.status);
+  const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1], 'base64url').toString());
+  const id = randomBytes(32).toString('base64url');
+  sessions.set(id, { user: claims.sub, token: body.access_token, until: Date.now() + (body.expires_in - 30) * 1000 });
+  res
+    .writeHead(303, {
+      location: flow.next,
+      'set-cookie': [`sw_dev_session=${id}; HttpOnly; SameSite=Lax; Path=/`, 'sw_dev_user=; Path=/; Max-Age=0'],
+    })
+    .end();
+}
 const csrfOf = (user) => `dev-csrf-${user}`;
 
 function send(res, status, body, headers = {}) {
@@ -202,12 +272,18 @@ const server = http.createServer(async (req, res) => {
     }
     if (url.pathname === '/console/logout' && req.method === 'POST') {
       if (req.headers['x-csrf-token'] !== csrfOf(user)) return problem(res, 403, 'FORBIDDEN', 'CSRF token missing or wrong');
-      return res.writeHead(204, { 'set-cookie': `sw_dev_user=${SIGNED_OUT}; Path=/; SameSite=Lax` }).end();
+      sessions.delete(cookie(req, 'sw_dev_session'));
+      return res
+        .writeHead(204, { 'set-cookie': [`sw_dev_user=${SIGNED_OUT}; Path=/; SameSite=Lax`, 'sw_dev_session=; Path=/; Max-Age=0'] })
+        .end();
     }
     if (url.pathname === '/console/login') {
-      const next = url.searchParams.get('next') || '/console/';
+      const asked = url.searchParams.get('next') || '/console/';
+      const next = asked.startsWith('/console/') ? asked : '/console/';
+      if (realSignIn) return login(res, next, server.address().port);
       return res.writeHead(302, { location: `/console/dev/as?user=${defaultUser}&next=${encodeURIComponent(next)}` }).end();
     }
+    if (url.pathname === '/callback' && realSignIn) return await callback(res, url, server.address().port);
     if (url.pathname.startsWith('/console/assets/')) return serveAsset(req, res, url.pathname.slice('/console/assets/'.length));
     if (url.pathname.startsWith('/console/')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'content-security-policy': CSP });

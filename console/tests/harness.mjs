@@ -13,6 +13,9 @@
 //   CONSOLE_DEV=1    the real server behind console/dev.mjs (started here):
 //                    the page scenarios without the server half; "sign-in"
 //                    is dev.mjs's user switch.
+//   CONSOLE_DEV=oidc as CONSOLE_DEV=1, and dev.mjs signs in for real (DEV_SIGNIN=oidc):
+//                    the provider's own login and consent pages, code + PKCE,
+//                    a session cookie; the sign-in path of the default mode.
 //   CONSOLE_BASE=URL a dev.mjs already running (e.g. `node tests/harness.mjs`,
 //                    which starts the server and dev.mjs and prints the URL).
 //
@@ -188,7 +191,13 @@ export async function tokenOf(issuer, user) {
 export async function startDev(server, issuer) {
   const port = await freePort();
   const child = spawn(process.execPath, [join(consoleDir, 'dev.mjs'), String(port)], {
-    env: { ...process.env, SHIPWARDEN_URL: server.base, SHIPWARDEN_TEST_OIDC_ISSUER: issuer, SHIPWARDEN_CONFIG: server.config },
+    env: {
+      ...process.env,
+      SHIPWARDEN_URL: server.base,
+      SHIPWARDEN_TEST_OIDC_ISSUER: issuer,
+      SHIPWARDEN_CONFIG: server.config,
+      ...(process.env.CONSOLE_DEV === 'oidc' ? { DEV_SIGNIN: 'oidc' } : {}),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve, reject) => {
@@ -252,7 +261,8 @@ export async function startStack() {
     return { status: r.status, body: parsed };
   };
   const signIn = async (page, user) => {
-    if (mode === 'dev') {
+    // CONSOLE_DEV=oidc: dev.mjs signs in for real (DEV_SIGNIN=oidc), through the same pages.
+    if (mode === 'dev' && process.env.CONSOLE_DEV !== 'oidc') {
       await page.goto(`${base}/console/dev/as?user=${user}&next=/console/`);
     } else {
       // The real flow: the console's sign-in page, the provider's login and consent pages, back to the console.
@@ -263,7 +273,10 @@ export async function startStack() {
       await page.locator('input[name="password"]').fill('any password');
       const login = page.url();
       await page.locator('button[type="submit"]').click();
-      await page.waitForURL((u) => u.href !== login);
+      // Next: the consent page (another interaction) or, with consent already given, the console.
+      await page.waitForURL(
+        (u) => (u.pathname.includes('/interaction/') && u.href !== login) || u.href.startsWith(`${base}/console/`),
+      );
       if (page.url().includes('/interaction/')) {
         // The consent page (a new interaction): continue.
         await page.locator('button[type="submit"]').first().click();
