@@ -361,6 +361,21 @@ export async function shoot(page, name) {
     ]) {
       await page.setViewportSize({ width: w, height: h });
       await page.screenshot({ path: join(screenshots, `${name}-${w}x${h}-${scheme}.png`), fullPage: false });
+      // Readable means no sideways scrolling of the page.
+      const wide = await page.evaluate(() => {
+        const width = document.documentElement.clientWidth;
+        // Elements and text sticking out on the right, to say what to fix.
+        const over = [];
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n && over.length < 5; n = walker.nextNode()) {
+          const range = document.createRange();
+          range.selectNodeContents(n);
+          const right = n.nodeType === 1 ? n.getBoundingClientRect().right : range.getBoundingClientRect().right;
+          if (right > width + 1) over.push(`${n.nodeType === 1 ? n.tagName : JSON.stringify(n.textContent.slice(0, 40))} (${Math.round(right)} px)`);
+        }
+        return { scroll: document.documentElement.scrollWidth, over };
+      });
+      if (wide.scroll > w) throw new Error(`${name} at ${w}x${h}: the page is ${wide.scroll} px wide: ${wide.over.join(', ')}`);
     }
   }
   await page.emulateMedia({ colorScheme: 'light' });
