@@ -102,13 +102,28 @@ export function Release({ id }) {
       );
     });
     refreshSide();
-    get(`${base}/history`).then((h) => add((Array.isArray(h) ? h : h?.events || []).map(entry)), () => {});
-    // Live: every audit event and step log line; EventSource resumes by itself with Last-Event-ID.
-    const source = new EventSource(`${base}/events`);
+    // The history, then live from where it ends (`after`): every audit event and step log line.
+    // EventSource resumes by itself with Last-Event-ID after a drop.
+    let source;
+    let closed = false;
     let timer;
-    source.onopen = () => setLive('live');
-    source.onerror = () => setLive('reconnecting');
-    source.addEventListener('audit', (m) => {
+    const listen = (after) => {
+      if (closed) return;
+      source = new EventSource(`${base}/events${after ? `?after=${after}` : ''}`);
+      source.onopen = () => setLive('live');
+      source.onerror = () => setLive('reconnecting');
+      source.addEventListener('audit', onAudit);
+      source.addEventListener('log', (m) => add([{ name: 'log', log: m.data, detail: {} }]));
+    };
+    get(`${base}/history`).then(
+      (h) => {
+        const items = (Array.isArray(h) ? h : h?.events || []).map(entry);
+        add(items);
+        listen(items.at(-1)?.sequence);
+      },
+      () => listen(),
+    );
+    function onAudit(m) {
       let data;
       try {
         data = JSON.parse(m.data);
@@ -122,11 +137,11 @@ export function Release({ id }) {
         refresh();
         refreshSide();
       }, 50);
-    });
-    source.addEventListener('log', (m) => add([{ name: 'log', log: m.data, detail: {} }]));
+    }
     return () => {
+      closed = true;
       clearTimeout(timer);
-      source.close();
+      source?.close();
     };
   }, [id]);
 
