@@ -19,14 +19,31 @@ export const STAGE_ORDER = [
 /** The id of a release row as the list serializes it. */
 export const releaseId = (r) => r.id || r.release || `${r.project}-${r.version}`;
 
-function lanes(releases) {
+/** The stages and environments of the session's projects' policies (the built-in ones until they come). */
+function usePolicies() {
+  const [known, setKnown] = useState({ stages: STAGE_ORDER, environments: ['dev', 'staging', 'test', 'prod'] });
+  useEffect(() => {
+    Promise.all(session.projects.map((p) => get(`/v1/projects/${encodeURIComponent(p.name)}/policy`).catch(() => null))).then(
+      (policies) => {
+        const found = policies.filter(Boolean);
+        if (!found.length) return;
+        const stages = [...new Set(found.flatMap((p) => p.stages || []))];
+        const environments = [...new Set(found.flatMap((p) => (p.environments || []).map((e) => e.name)))];
+        setKnown({ stages: stages.length ? stages : STAGE_ORDER, environments });
+      },
+    );
+  }, []);
+  return known;
+}
+
+function lanes(releases, order) {
   const groups = new Map();
   for (const r of releases) {
     const stage = r.stage || 'unknown';
     if (!groups.has(stage)) groups.set(stage, []);
     groups.get(stage).push(r);
   }
-  const rank = (s) => (STAGE_ORDER.includes(s) ? STAGE_ORDER.indexOf(s) : STAGE_ORDER.length);
+  const rank = (s) => (order.includes(s) ? order.indexOf(s) : order.length);
   return [...groups].sort((a, b) => rank(a[0]) - rank(b[0]));
 }
 
@@ -82,7 +99,7 @@ export function Board() {
     setOffset(0);
     setFilters({ ...filters, [key]: e.currentTarget.value });
   };
-  const environments = ['dev', 'staging', 'test', 'prod'];
+  const { stages, environments } = usePolicies();
 
   return (
     <section aria-labelledby="board-title">
@@ -121,7 +138,7 @@ export function Board() {
           Stage
           <select value={filters.stage} onChange={set('stage')}>
             <option value="">all</option>
-            {STAGE_ORDER.map((k) => (
+            {stages.map((k) => (
               <option key={k}>{k}</option>
             ))}
           </select>
@@ -139,7 +156,7 @@ export function Board() {
             {page.mismatches?.length ? ` · ${page.mismatches.length} listing rows disagree with their audit chains` : ''}
           </p>
           <div class="board">
-            {lanes(page.releases).map(([stage, rows]) => (
+            {lanes(page.releases, stages).map(([stage, rows]) => (
               <section class="lane" key={stage} aria-labelledby={`lane-${stage}`}>
                 <h2 id={`lane-${stage}`}>
                   {stage.replaceAll('_', ' ')} <span class="count">{rows.length}</span>

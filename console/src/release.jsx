@@ -92,9 +92,9 @@ export function Release({ id }) {
     seen.current = new Set();
     setTimeline([]);
     setStatus(null);
-    let project;
     refresh().then((s) => {
-      project = s?.state?.plan?.project || id.replace(/-\d[^]*$/, '');
+      const project = s?.state?.plan?.project;
+      if (!project) return;
       get(`/v1/projects/${encodeURIComponent(project)}/policy`).then(setPolicy, () => setPolicy(null));
       get(`/v1/duties?project=${encodeURIComponent(project)}`).then(
         (d) => setExtra((x) => ({ ...x, duties: (Array.isArray(d) ? d : []).filter((u) => u.release === id && u.duty) })),
@@ -148,7 +148,7 @@ export function Release({ id }) {
   if (!status) return <Loading error={error} />;
   const state = status.state || {};
   const plan = state.plan || {};
-  const project = plan.project || id.replace(/-\d[^]*$/, '');
+  const project = plan.project;
   const roles = rolesIn(project);
   const final = FINAL.includes(state.stage);
 
