@@ -16,8 +16,8 @@ export const STAGE_ORDER = [
   'rolled_back', 'cancelled', 'closed',
 ];
 
-/** The id of a release row as the list serializes it. */
-export const releaseId = (r) => r.id || r.release || `${r.project}-${r.version}`;
+/** The id of a release row of the list. */
+export const releaseId = (r) => r.release;
 
 /** The stages and environments of the session's projects' policies (the built-in ones until they come). */
 function usePolicies() {

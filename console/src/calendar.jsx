@@ -15,7 +15,7 @@ export function Calendar() {
   const query = `days=${days}${project ? `&project=${encodeURIComponent(project)}` : ''}`;
   useEffect(() => {
     setItems(null);
-    get(`/v1/calendar?${query}`).then((c) => setItems(Array.isArray(c) ? c : c?.occurrences || []), setError);
+    get(`/v1/calendar?${query}`).then((c) => setItems(Array.isArray(c) ? c : []), setError);
   }, [query]);
   const conflicts = (items || []).filter((o) => o.conflicts?.length).length;
   return (

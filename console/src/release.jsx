@@ -11,21 +11,13 @@ import { Loading, ProblemView, UnmetList, When, measure, threshold } from './par
 const FINAL = ['rolled_back', 'cancelled', 'closed'];
 const ROLLBACK_FROM = ['deploying', 'verifying', 'released'];
 
-/** One audit event of the history or the live stream, in a common shape. */
+/** An audit envelope, of the history or the live stream (`{sequence, at, actor, rule, event: {event, …}}`). */
 function entry(e) {
-  const event = e.event || e.data?.event || {};
-  return {
-    sequence: e.sequence ?? e.seq ?? e.version,
-    at: e.at || e.recorded_at || event.at,
-    actor: e.actor || event.actor,
-    rule: e.rule || event.rule,
-    name: typeof event === 'string' ? event : event.event || event.kind || 'event',
-    detail: e,
-  };
+  return { sequence: e.sequence, at: e.at, actor: e.actor, rule: e.rule, name: e.event?.event ?? 'event', detail: e };
 }
 
 function summary(ev) {
-  const body = typeof ev.detail.event === 'object' ? ev.detail.event : ev.detail;
+  const body = ev.detail.event || {};
   const keep = ['to', 'stage', 'approval', 'gate', 'value', 'step', 'environment', 'reason', 'comment', 'channel'];
   return keep
     .filter((k) => body[k] !== undefined && body[k] !== '' && typeof body[k] !== 'object')
@@ -117,7 +109,7 @@ export function Release({ id }) {
     };
     get(`${base}/history`).then(
       (h) => {
-        const items = (Array.isArray(h) ? h : h?.events || []).map(entry);
+        const items = (Array.isArray(h) ? h : []).map(entry);
         add(items);
         listen(items.at(-1)?.sequence);
       },
@@ -130,7 +122,7 @@ export function Release({ id }) {
       } catch {
         return;
       }
-      const e = entry({ sequence: Number(m.lastEventId) || undefined, ...data });
+      const e = entry(data);
       add([{ ...e, live: performance.now() }]);
       clearTimeout(timer);
       timer = setTimeout(() => {
@@ -432,7 +424,7 @@ export function Release({ id }) {
                   <tr key={i} data-approval={a.approval}>
                     <td>{a.approval}</td>
                     <td>
-                      {a.user || a.by} ({a.role})
+                      {a.user} ({a.role})
                     </td>
                     <td>
                       <When at={a.at} />
@@ -536,7 +528,7 @@ export function Release({ id }) {
             ) : (
               <li key={i} class="event" data-event={t.name} data-live={t.live !== undefined ? 'true' : undefined}>
                 <When at={t.at} /> <strong>{t.name}</strong>
-                {t.actor ? ` by ${typeof t.actor === 'object' ? t.actor.user : t.actor}` : ''}
+                {t.actor ? ` by ${t.actor}` : ''}
                 {t.rule ? <> · <span class="rule">{t.rule}</span></> : null} <span class="muted">{summary(t)}</span>
               </li>
             ),
