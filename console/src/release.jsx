@@ -368,7 +368,7 @@ export function Release({ id }) {
       )}
 
       <div class="grid">
-        <section aria-labelledby="gates-title">
+        <section aria-labelledby="gates-title" class="gates">
           <h2 id="gates-title">Gates</h2>
           <table>
             <thead>

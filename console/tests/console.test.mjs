@@ -111,6 +111,17 @@ test('the CTO approves an emergency release', { skip }, async () => {
   assert.match(await page.locator('tr[data-approval="emergency"]').innerText(), /casey/);
   const status = await must(stack, 200, 'rita', 'GET', `/v1/releases/${id}`);
   assert.ok(status.state.approvals.some((a) => a.approval === 'emergency'), JSON.stringify(status.state.approvals));
+
+  // The pre-deployment checks are still open: one is recorded from the page, then advancing stops on the rest.
+  await page.locator('select[name="gate"]').selectOption('cpu@prod');
+  await page.locator('input[name="value"]').fill('35');
+  await page.getByRole('button', { name: 'Record evidence' }).click();
+  await page.locator('.gates tr', { hasText: 'reported by casey' }).waitFor();
+  await page.getByRole('button', { name: 'Advance' }).click();
+  const stopped = page.locator('.actions .problem');
+  await stopped.waitFor();
+  assert.match(await stopped.innerText(), /Rule R-\d+[a-z]? at stage built/);
+  assert.match(await page.locator('.actions').innerText(), /Advance: waiting at built/);
   await page.context().close();
 });
 
