@@ -10,6 +10,8 @@ import { Loading, ProblemView, UnmetList, When, measure, threshold } from './par
 
 const FINAL = ['rolled_back', 'cancelled', 'closed'];
 const ROLLBACK_FROM = ['deploying', 'verifying', 'released'];
+// Steps the engine runs itself (advance, deploy); the others people do and report.
+const ENGINE_STEPS = ['build', 'publish_artifact', 'tag', 'deploy'];
 
 /** An audit envelope, of the history or the live stream (`{sequence, at, actor, rule, event: {event, …}}`). */
 function entry(e) {
@@ -172,11 +174,19 @@ export function Release({ id }) {
     !(state.approvals || []).some((a) => a.approval === u.approval && a.user === session.user);
   const approvable = [];
   const gatesOpen = [];
+  const stepsOpen = [];
   for (const [, refusal] of status.next || []) {
     for (const u of refusal?.unmet || []) {
       if (mine(u) && !approvable.includes(u.approval)) approvable.push(u.approval);
       if (u.requirement === 'gate' && !gatesOpen.some((g) => g.gate === u.gate && g.environment === u.environment))
         gatesOpen.push(u);
+      if (
+        u.requirement === 'step' &&
+        u.status === 'missing' &&
+        !ENGINE_STEPS.includes(u.step) &&
+        !stepsOpen.some((x) => x.step === u.step && x.environment === u.environment)
+      )
+        stepsOpen.push(u);
     }
   }
   const member = roles.length > 0;
@@ -301,6 +311,26 @@ export function Release({ id }) {
               </button>
             </form>
           )}
+          {stepsOpen.map((u) => (
+            <form
+              key={`${u.step}@${u.environment || ''}`}
+              class="action"
+              onSubmit={(e) => {
+                e.preventDefault();
+                const detail = String(new FormData(e.currentTarget).get('detail') || '') || undefined;
+                act(`Report ${u.step}`, 'reports', { step: u.step, ...(u.environment ? { environment: u.environment } : {}), detail });
+              }}
+            >
+              <label>
+                What happened ({u.step}
+                {u.environment ? ` in ${u.environment}` : ''})
+                <input name="detail" type="text" placeholder="done" />
+              </label>
+              <button type="submit" disabled={busy} data-report={u.step}>
+                Report {u.step.replaceAll('_', ' ')} done
+              </button>
+            </form>
+          ))}
           <form
             class="action"
             onSubmit={(e) => {

@@ -95,6 +95,10 @@ test('the QA lead signs in, sees only the QA sign-off in the inbox, approves, an
   await page.locator('.path li.current[data-stage="qa_verified"]').waitFor();
   await noSeriousViolations(page, 'release page');
   await shoot(page, 'release');
+  // Next the integration tests, which people run and report: a control for it appeared.
+  await page.locator('[data-report="integration_tests"]').click();
+  await page.locator('.actions .ok', { hasText: 'Report integration_tests: done.' }).waitFor();
+  await page.locator('.ways [data-way="integration_tested"]', { hasText: 'Nothing missing' }).waitFor();
   await page.context().close();
 });
 
