@@ -4,6 +4,7 @@
 // 1280x800 and 390x844, light and dark, into console/screenshots/.
 
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 
 import { axe, browser, must, plan, shoot, startStack } from './harness.mjs';
@@ -166,6 +167,21 @@ test('without the role there is no approve button, and forged requests get 403',
   }, `/v1/releases/${id}/approvals`);
   assert.equal(noCsrf.status, 403, JSON.stringify(noCsrf.body));
   assert.match(JSON.stringify(noCsrf.body), /CSRF/i);
+  // Another site's page posting a form at the API with the QA lead's cookie (127.0.0.1 on
+  // another port is the same site: SameSite=Lax lets the cookie go): no CSRF header, refused.
+  const evil = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<form method="post" enctype="text/plain" action="${stack.base}/v1/releases/${id}/approvals">
+<input name='{"approval":"qa_signoff","x":"' value='"}'></form><script>document.forms[0].submit()</script>`);
+  });
+  await new Promise((resolve) => evil.listen(0, '127.0.0.1', resolve));
+  try {
+    const answer = qa.waitForResponse((r) => r.url().endsWith(`/v1/releases/${id}/approvals`));
+    await qa.goto(`http://127.0.0.1:${evil.address().port}/`);
+    assert.equal((await answer).status(), 403);
+  } finally {
+    evil.close();
+  }
   const status = await must(stack, 200, 'rita', 'GET', `/v1/releases/${id}`);
   assert.ok(!status.state.approvals.some((a) => a.approval === 'qa_signoff'), 'nothing was approved');
   await qa.context().close();
