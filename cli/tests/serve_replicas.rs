@@ -153,23 +153,6 @@ impl Drop for Replica {
     }
 }
 
-/// A value that passes `threshold` (`< 200 ms`, `= 0`, `= yes`).
-fn passing(threshold: &str) -> f64 {
-    if threshold.contains("yes") {
-        return 1.0;
-    }
-    let number: f64 = threshold
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .find(|s| !s.is_empty())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0.0);
-    match threshold.split_whitespace().next().unwrap_or("") {
-        ">" => number + 1.0,
-        "<" => (number - 1.0).max(0.0),
-        _ => number,
-    }
-}
-
 /// The procedure's people, behind the API: each with an OIDC access token
 /// the provider issued through its own flows.
 struct People {
@@ -298,8 +281,11 @@ async fn drive(
                 }
                 "gate" => {
                     // Coverage is a ratio, printed as a percentage.
-                    let value =
-                        if u["gate"] == "coverage" { 0.95 } else { passing(u["threshold"].as_str().unwrap_or("")) };
+                    let value = if u["gate"] == "coverage" {
+                        0.95
+                    } else {
+                        shipwarden_e2e::passing(u["threshold"].as_str().unwrap_or(""))
+                    };
                     (
                         "quinn",
                         "evidence",

@@ -464,3 +464,22 @@ pub fn memory_ports(dir: &Path, prod: Vec<Arc<dyn DeployTarget>>) -> shipwarden:
     }
     ports
 }
+
+/// A value that passes a gate whose threshold reads `threshold` as a refusal
+/// describes it (`< 200 ms`, `= 0`, `≥ 1`, `= yes`): what the people of a
+/// driver over the HTTP API report as evidence.
+pub fn passing(threshold: &str) -> f64 {
+    if threshold.contains("yes") {
+        return 1.0;
+    }
+    let number: f64 = threshold
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0);
+    match threshold.split_whitespace().next().unwrap_or("") {
+        ">" => number + 1.0,
+        "<" => (number - 1.0).max(0.0),
+        _ => number,
+    }
+}

@@ -726,7 +726,8 @@ blackouts = []
                         p.manager.approve(&id, &actor, approval.clone(), role, channel, "through the Rust API").await?;
                     }
                     Requirement::Gate { gate, environment, threshold, .. } => {
-                        let value = if gate.to_string() == "coverage" { 0.95 } else { super::passing(threshold) };
+                        let value =
+                            if gate.to_string() == "coverage" { 0.95 } else { shipwarden_e2e::passing(threshold) };
                         let mut evidence = shipwarden::machine::Evidence::new(gate.clone(), value, "reported by quinn");
                         evidence.environment = environment.clone();
                         p.manager.record_evidence(&id, &person("qa_lead"), evidence).await?;
@@ -864,23 +865,6 @@ blackouts = []
         }
         server.abort();
         Ok(())
-    }
-}
-
-/// A value that passes a gate whose threshold reads `threshold` (`< 200 ms`, `= 0`, `≥ 1`, `= yes`).
-fn passing(threshold: &str) -> f64 {
-    if threshold.contains("yes") {
-        return 1.0;
-    }
-    let number: f64 = threshold
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .find(|s| !s.is_empty())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0.0);
-    match threshold.split_whitespace().next().unwrap_or("") {
-        ">" => number + 1.0,
-        "<" => (number - 1.0).max(0.0),
-        _ => number,
     }
 }
 
@@ -1141,8 +1125,11 @@ mod lifecycle {
                         (person_of(role), "approvals", body)
                     }
                     "gate" => {
-                        let value =
-                            if u["gate"] == "coverage" { 0.95 } else { passing(u["threshold"].as_str().unwrap_or("")) };
+                        let value = if u["gate"] == "coverage" {
+                            0.95
+                        } else {
+                            shipwarden_e2e::passing(u["threshold"].as_str().unwrap_or(""))
+                        };
                         (
                             "quinn",
                             "evidence",
