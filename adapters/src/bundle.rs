@@ -153,12 +153,17 @@ fn signed_action(e: &shipwarden::audit::Envelope, release: &str) -> Result<(), B
             let reason = plan.hotfix.as_ref().map_or("", |h| h.justification.as_str());
             (A::EmergencyPlan, proof.as_ref(), author.as_str(), None, reason)
         }
+        Event::Rejected(r) => (A::Reject, r.proof.as_ref(), r.user.as_str(), Some(r.role.as_str()), r.comment.as_str()),
         _ => return Ok(()),
     };
     if !matches!(proof, Some(shipwarden::Proof::SshSignature { .. })) {
         return Ok(());
     }
-    let recorded = crate::identity::Recorded { action, release, approval: "", role, user, channel: None, comment };
+    let (approval, channel) = match &e.event {
+        Event::Rejected(r) => (r.approval.as_str(), Some(r.channel.as_str())),
+        _ => ("", None),
+    };
+    let recorded = crate::identity::Recorded { action, release, approval, role, user, channel, comment };
     crate::identity::verify_recorded_proof(proof, &recorded).map(|_| ()).map_err(|problem| BundleError::Approval {
         approval: action.to_string(),
         user: user.to_owned(),

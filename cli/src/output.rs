@@ -158,6 +158,16 @@ pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>)
             a.channel,
             a.proof.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default()
         ),
+        Event::Rejected(a) => format!(
+            "{} {} rejected by {} as {} via {}{}: {}",
+            paint(BAD, "✗"),
+            paint(BOLD, &a.approval),
+            a.user,
+            a.role,
+            a.channel,
+            a.proof.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default(),
+            a.comment
+        ),
         Event::EvidenceRecorded(g) => {
             let place = match (&g.environment, &g.target) {
                 (Some(e), Some(t)) => format!(" [{e}/{t}]"),
@@ -391,6 +401,17 @@ pub fn status(s: &ReleaseStatus, duties: &[shipwarden::duties::Duty], now: jiff:
             a.user,
             a.role,
             paint(DIM, a.at.strftime("%Y-%m-%d %H:%M:%S"))
+        );
+    }
+    for a in &st.rejections {
+        println!(
+            "  {} {} rejected by {} ({}) {}: {}",
+            paint(BAD, "✗"),
+            a.approval,
+            a.user,
+            a.role,
+            paint(DIM, a.at.strftime("%Y-%m-%d %H:%M:%S")),
+            a.comment
         );
     }
     let mut seen = std::collections::BTreeMap::new();

@@ -50,6 +50,11 @@ pub async fn statement(ctx: &Ctx, what: &Approving<'_>) -> Result<Statement, Cli
     Ok(identity::approval_statement(&ctx.manager, what).await?)
 }
 
+/// The statement a rejection of `what` signs (the comment being the reason).
+pub async fn rejection_statement(ctx: &Ctx, what: &Approving<'_>) -> Result<Statement, CliError> {
+    Ok(identity::rejection_statement(&ctx.manager, what).await?)
+}
+
 impl SignArgs {
     /// Whether any way of signing was asked for.
     pub fn any(&self) -> bool {
@@ -146,18 +151,19 @@ fn read(path: &Path) -> Result<String, CliError> {
 /// its user (the approval stays valid: it was verified when recorded), or a
 /// recorded signature that no longer verifies. Printed to standard error.
 pub fn audit_flags(ctx: &Ctx, history: &[Envelope]) -> Result<Vec<String>, CliError> {
-    let signed = history.iter().any(|e| matches!(&e.event, Event::Approved(a) if a.proof.as_ref().is_some_and(|p| p.kind() == shipwarden::ProofKind::SshSignature)));
+    let signed = history.iter().any(|e| matches!(&e.event, Event::Approved(a) | Event::Rejected(a) if a.proof.as_ref().is_some_and(|p| p.kind() == shipwarden::ProofKind::SshSignature)));
     if !signed {
         return Ok(Vec::new());
     }
     let signers = ctx.loaded.signers()?;
     let mut flags = Vec::new();
     for e in history {
-        if let Event::Approved(a) = &e.event
-            && let Some(proof) = &a.proof
+        let (Event::Approved(a) | Event::Rejected(a)) = &e.event else { continue };
+        if let Some(proof) = &a.proof
             && let Some(flag) = identity::recheck(proof, &a.user, &signers)
         {
-            flags.push(format!("R-2d: approval `{}` by {} (event {}): {flag}", a.approval, a.user, e.sequence));
+            let what = if matches!(e.event, Event::Rejected(_)) { "rejection of" } else { "approval" };
+            flags.push(format!("R-2d: {what} `{}` by {} (event {}): {flag}", a.approval, a.user, e.sequence));
         }
     }
     for flag in &flags {

@@ -91,6 +91,10 @@ pub struct EvidenceBundle {
     pub stage: Stage,
     /// Every approval (R-2c).
     pub approvals: Vec<Approval>,
+    /// Every rejection of an approval, with its reason (R-2c); absent from
+    /// bundles without one (and from bundles made before rejections were).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejections: Vec<Approval>,
     /// Every gate result with its evidence (R-7g).
     pub gates: Vec<GateResult>,
     /// The artifacts and their digests (R-8b).
@@ -196,6 +200,7 @@ impl EvidenceBundle {
             plan,
             stage,
             approvals: state.approvals.clone(),
+            rejections: state.rejections.clone(),
             gates: state.gate_results.clone(),
             artifacts: state.artifacts.clone(),
             commits,
@@ -229,10 +234,11 @@ impl EvidenceBundle {
             return Err(BundleError::Differs("checkpoints"));
         }
         let state = ReleaseState::from_events(chain.iter().map(|e| &e.event));
-        let checks: [(&'static str, bool); 8] = [
+        let checks: [(&'static str, bool); 9] = [
             ("plan", state.plan.as_ref() == Some(&self.plan)),
             ("stage", state.stage.as_ref() == Some(&self.stage)),
             ("approvals", state.approvals == self.approvals),
+            ("rejections", state.rejections == self.rejections),
             ("gates", state.gate_results == self.gates),
             ("artifacts", state.artifacts == self.artifacts),
             ("tickets", self.plan.scope == self.tickets),

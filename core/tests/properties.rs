@@ -38,6 +38,11 @@ enum Op {
         approval: usize,
         role: usize,
     },
+    Reject {
+        actor: usize,
+        approval: usize,
+        role: usize,
+    },
     Evidence {
         gate: usize,
         value: f64,
@@ -78,6 +83,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         8 => (0..8usize, prop::bool::weighted(0.85)).prop_map(|(actor, pass)| Op::Satisfy { actor, pass }),
         2 => (0..8usize, 0..5usize, 0..7usize).prop_map(|(actor, approval, role)| Op::Approve { actor, approval, role }),
+        1 => (0..8usize, 0..5usize, 0..7usize).prop_map(|(actor, approval, role)| Op::Reject { actor, approval, role }),
         2 => (0..13usize, -10.0..300.0f64, prop::option::of(0..5usize)).prop_map(|(gate, value, env)| Op::Evidence { gate, value, env }),
         2 => (0..8usize, 0..17usize).prop_map(|(actor, to)| Op::Advance { actor, to }),
         8 => (0..8usize, 0..4usize).prop_map(|(actor, choice)| Op::AdvanceNext { actor, choice }),
@@ -221,6 +227,20 @@ fn check(run: &Run, people: &[Actor]) {
             plan.hotfix.as_ref().is_some_and(|h| h.summary.starts_with("HOTFIX") && !h.justification.trim().is_empty())
         );
     }
+    // No transition that needs an approval was taken while a rejection of it stood (R-2b).
+    let mut before = ReleaseState::default();
+    for e in &run.events {
+        if let Event::Advanced { transition, .. } = e {
+            for approval in &policy.transitions[transition.as_str()].approvals {
+                let roles = &policy.approvals[approval].roles;
+                assert!(
+                    before.standing_rejections(approval, roles).is_empty(),
+                    "{transition} taken over a rejection of {approval}"
+                );
+            }
+        }
+        before = apply(before, e);
+    }
     // Every stage change follows the policy graph.
     for w in state.path.windows(2) {
         let (from, to) = (&w[0], &w[1]);
@@ -282,6 +302,11 @@ proptest! {
                     let approval = pick(&[ApprovalId::Scope, ApprovalId::QaSignoff, ApprovalId::Acceptance, ApprovalId::Emergency, ApprovalId::Custom("x".into())], approval);
                     let role = pick(Role::BUILT_IN, role);
                     run.exec(&pick(&people, actor), Action::Approve { approval, role, channel: Channel::Email, comment: String::new() });
+                }
+                Op::Reject { actor, approval, role } => {
+                    let approval = pick(&[ApprovalId::Scope, ApprovalId::QaSignoff, ApprovalId::Acceptance, ApprovalId::Emergency], approval);
+                    let role = pick(Role::BUILT_IN, role);
+                    run.exec(&pick(&people, actor), Action::Reject { approval, role, channel: Channel::Chat, comment: "prop".into() });
                 }
                 Op::Evidence { gate, value, env } => {
                     let mut e = Evidence::new(pick(GateId::BUILT_IN, gate), value, "prop");

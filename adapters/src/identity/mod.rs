@@ -84,6 +84,20 @@ pub async fn approval_statement(
     })
 }
 
+/// The statement a rejection of an approval signs (R-2c, R-2d): the fields
+/// of [`approval_statement`], the comment being the reason, under the header
+/// `shipwarden rejection statement v1` so that neither can stand for the other.
+///
+/// # Errors
+/// The release's trail could not be read.
+pub async fn rejection_statement(
+    manager: &shipwarden::engine::ReleaseManager,
+    what: &Approving<'_>,
+) -> Result<shipwarden::Statement, shipwarden::engine::EngineError> {
+    let statement = approval_statement(manager, what).await?;
+    Ok(shipwarden::Statement { action: shipwarden::IdentityAction::Reject, ..statement })
+}
+
 /// The release's chain head now: the hash of its newest event, or the
 /// genesis for a release not planned yet.
 async fn head_of(

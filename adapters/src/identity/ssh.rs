@@ -191,6 +191,7 @@ fn about(
 fn what(action: shipwarden::IdentityAction) -> &'static str {
     match action {
         shipwarden::IdentityAction::Approve => "approval",
+        shipwarden::IdentityAction::Reject => "rejection",
         shipwarden::IdentityAction::Rollback => "rollback",
         shipwarden::IdentityAction::OverrideWindow => "window override",
         shipwarden::IdentityAction::EmergencyPlan => "emergency plan",

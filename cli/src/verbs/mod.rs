@@ -48,6 +48,8 @@ pub enum Verb {
     Plan(plan::PlanArgs),
     /// Approve a stage of a release (R-2b, R-2c).
     Approve(approve::ApproveArgs),
+    /// Reject an approval with a reason: it blocks the stage until you approve (R-2b, R-2c).
+    Reject(approve::RejectArgs),
     /// Record evidence for a gate: a value, an LCOV file, or an HTTP measurement.
     Evidence(evidence::EvidenceCmd),
     /// Report a step people did (integration tests, a demo).
@@ -129,6 +131,7 @@ fn reads_only(verb: &Verb) -> bool {
         // `audit --publish` may comment on a release ticket kept in the store's file.
         Verb::Audit(a) => !a.publish,
         Verb::Approve(a) => a.signing.print_statement,
+        Verb::Reject(a) => a.signing.print_statement,
         Verb::Rollback(a) => a.signing.print_statement,
         Verb::Override(a) => a.signing.print_statement,
         Verb::Plan(a) => a.signing.print_statement,
@@ -189,6 +192,7 @@ async fn run_verb(ctx: &Ctx, verb: Verb) -> Result<(), CliError> {
     match verb {
         Verb::Plan(a) => plan::run(ctx, a).await,
         Verb::Approve(a) => approve::run(ctx, a).await,
+        Verb::Reject(a) => approve::reject(ctx, a).await,
         Verb::Evidence(evidence::EvidenceCmd { verb: Some(v), .. }) => evidence::bundle(ctx, v).await,
         Verb::Evidence(evidence::EvidenceCmd { record, .. }) => evidence::run(ctx, record).await,
         Verb::Report(a) => report::run(ctx, a).await,

@@ -699,6 +699,21 @@ impl ReleaseManager {
         self.execute(release, actor, Action::Approve { approval, role, channel, comment: comment.to_owned() }).await
     }
 
+    /// Records a rejection of an approval, with its reason (R-2b, R-2c): it
+    /// blocks every transition that needs the approval until the same person
+    /// approves.
+    pub async fn reject(
+        &self,
+        release: &ReleaseId,
+        actor: &Actor,
+        approval: ApprovalId,
+        role: Role,
+        channel: Channel,
+        reason: &str,
+    ) -> Result<Arc<ReleaseState>, EngineError> {
+        self.execute(release, actor, Action::Reject { approval, role, channel, comment: reason.to_owned() }).await
+    }
+
     /// Records evidence for a gate (R-7g).
     pub async fn record_evidence(
         &self,

@@ -36,6 +36,7 @@ pub fn decide(state: &ReleaseState, command: &Command, policy: &Policy, now: Tim
     let result = match &command.action {
         Action::Plan { .. } => Err(vec![Unmet::new(RuleId::R_1A, Req::AlreadyPlanned)]),
         Action::Approve { approval, role, channel, comment } => ctx.approve(approval, role, *channel, comment),
+        Action::Reject { approval, role, channel, comment } => ctx.reject(approval, role, *channel, comment),
         Action::RecordEvidence(evidence) => ctx.evidence(evidence),
         Action::RecordArtifact(artifact) => ctx.artifact(artifact),
         Action::Advance { to } => ctx.advance(to),
@@ -63,6 +64,7 @@ fn describe(action: &Action) -> String {
             format!("plan {} {} {}", plan.kind, plan.project, plan.version)
         }
         Action::Approve { approval, role, .. } => format!("approve {approval} as {role}"),
+        Action::Reject { approval, role, .. } => format!("reject {approval} as {role}"),
         Action::RecordEvidence(e) => format!("record evidence for gate {}", e.gate),
         Action::RecordArtifact(a) => format!("record artifact {}", a.name),
         Action::Advance { to } => format!("advance to {to}"),
@@ -221,6 +223,50 @@ impl Ctx<'_> {
     }
 
     fn approve(&self, approval: &ApprovalId, role: &Role, channel: Channel, comment: &str) -> Decision {
+        let mut unmet = self.decision_unmet(approval, role, IdentityAction::Approve)?;
+        // An expired approval may be given again (R-2b); approving lifts the
+        // approver's own standing rejection.
+        if self.approved_by_actor(approval) {
+            let user = self.actor.user.clone();
+            unmet.push(Unmet::new(RuleId::R_2D, Req::DuplicateApproval { user, approval: approval.clone() }));
+        }
+        decided(unmet, || vec![Event::Approved(self.decision(approval, role, channel, comment))])
+    }
+
+    /// A rejection (R-2b, R-2c, R-2d): the checks of an approval, a reason,
+    /// and nothing given already by the same person that still counts.
+    fn reject(&self, approval: &ApprovalId, role: &Role, channel: Channel, comment: &str) -> Decision {
+        let mut unmet = self.decision_unmet(approval, role, IdentityAction::Reject)?;
+        let user = &self.actor.user;
+        if comment.trim().is_empty() {
+            unmet.push(input(RuleId::R_2C, "comment", "a rejection needs a reason"));
+        }
+        if self.approved_by_actor(approval) {
+            unmet.push(Unmet::new(
+                RuleId::R_2D,
+                Req::DuplicateApproval { user: user.clone(), approval: approval.clone() },
+            ));
+        }
+        let roles: Vec<Role> = self.state.rejections.iter().map(|r| r.role.clone()).collect();
+        if self.state.standing_rejections(approval, &roles).iter().any(|r| &r.user == user) {
+            unmet.push(Unmet::new(
+                RuleId::R_2D,
+                Req::DuplicateRejection { user: user.clone(), approval: approval.clone() },
+            ));
+        }
+        decided(unmet, || vec![Event::Rejected(self.decision(approval, role, channel, comment))])
+    }
+
+    /// What an approval and a rejection both require: a known approval, the
+    /// role (held, and one the approval accepts), a proof the policy accepts,
+    /// a statement not recorded before, and separation of duties (R-2d).
+    /// `Err` for an unknown approval, alone.
+    fn decision_unmet(
+        &self,
+        approval: &ApprovalId,
+        role: &Role,
+        action: IdentityAction,
+    ) -> Result<Vec<Unmet>, Vec<Unmet>> {
         let Some(rule) = self.policy.approvals.get(approval) else {
             let known: Vec<String> = self.policy.approvals.keys().map(ToString::to_string).collect();
             return Err(vec![input(
@@ -237,30 +283,31 @@ impl Ctx<'_> {
         if !rule.roles.contains(role) {
             unmet.push(Unmet::new(RuleId::R_2D, Req::Role { user: user.clone(), needed: rule.roles.clone() }));
         }
-        unmet.extend(proof_unmet(self.actor, self.policy, IdentityAction::Approve));
+        unmet.extend(proof_unmet(self.actor, self.policy, action));
         unmet.extend(replay_unmet(self.state, self.actor));
         if self.policy.separation_of_duties && self.state.author.as_deref() == Some(user.as_str()) {
             unmet.push(Unmet::new(RuleId::R_2D, Req::SeparationOfDuties { user: user.clone() }));
         }
-        // An expired approval may be given again (R-2b).
+        Ok(unmet)
+    }
+
+    /// True when the actor gave `approval` and it still counts (R-2b).
+    fn approved_by_actor(&self, approval: &ApprovalId) -> bool {
         let since = self.valid_since();
-        if self.state.approvals.iter().any(|a| &a.approval == approval && &a.user == user && a.at >= since) {
-            unmet.push(Unmet::new(
-                RuleId::R_2D,
-                Req::DuplicateApproval { user: user.clone(), approval: approval.clone() },
-            ));
+        self.state.approvals.iter().any(|a| &a.approval == approval && a.user == self.actor.user && a.at >= since)
+    }
+
+    /// The record of an approval or a rejection by the actor, now.
+    fn decision(&self, approval: &ApprovalId, role: &Role, channel: Channel, comment: &str) -> Approval {
+        Approval {
+            approval: approval.clone(),
+            role: role.clone(),
+            user: self.actor.user.clone(),
+            at: self.now,
+            channel,
+            comment: comment.to_owned(),
+            proof: Some(self.actor.proof.clone()),
         }
-        decided(unmet, || {
-            vec![Event::Approved(Approval {
-                approval: approval.clone(),
-                role: role.clone(),
-                user: user.clone(),
-                at: self.now,
-                channel,
-                comment: comment.to_owned(),
-                proof: Some(self.actor.proof.clone()),
-            })]
-        })
     }
 
     fn evidence(&self, e: &Evidence) -> Decision {
@@ -343,6 +390,7 @@ impl Ctx<'_> {
         self.plan.kind == ReleaseKind::Emergency
             && self.policy.approvals.get(&e.approval).is_some_and(|rule| {
                 self.state.approvers_since(&e.approval, &rule.roles, self.valid_since()).len() >= rule.count as usize
+                    && self.state.standing_rejections(&e.approval, &rule.roles).is_empty()
             })
     }
 
@@ -423,6 +471,18 @@ impl Ctx<'_> {
                     needed: rule.count,
                     have,
                     given_by,
+                },
+            ));
+        }
+        for r in self.state.standing_rejections(approval, &rule.roles) {
+            unmet.push(Unmet::new(
+                rule.rule,
+                Req::Rejected {
+                    approval: approval.clone(),
+                    user: r.user.clone(),
+                    role: r.role.clone(),
+                    reason: r.comment.clone(),
+                    at: r.at,
                 },
             ));
         }

@@ -31,8 +31,12 @@ pub(super) fn proof_unmet(actor: &Actor, policy: &Policy, action: IdentityAction
 /// The unmet requirement when `actor`'s signed statement was recorded already.
 pub(super) fn replay_unmet(state: &ReleaseState, actor: &Actor) -> Option<Unmet> {
     let digest = actor.proof.statement_digest()?;
-    let recorded =
-        state.approvals.iter().filter_map(|a| a.proof.as_ref()).any(|p| p.statement_digest() == Some(digest));
+    let recorded = state
+        .approvals
+        .iter()
+        .chain(&state.rejections)
+        .filter_map(|a| a.proof.as_ref())
+        .any(|p| p.statement_digest() == Some(digest));
     recorded.then(|| {
         Unmet::new(
             RuleId::R_2D,

@@ -63,6 +63,20 @@ pub enum Action {
         /// The approver's comment.
         comment: String,
     },
+    /// Reject an approval: a qualified approver declines it, with a reason
+    /// (R-2b, R-2c, R-2d). While the rejection stands, every transition
+    /// that needs the approval is refused naming it, however many others
+    /// approved; the same person lifts it by approving later.
+    Reject {
+        /// What is rejected.
+        approval: ApprovalId,
+        /// The role the actor rejects in.
+        role: Role,
+        /// Where the rejection was given.
+        channel: Channel,
+        /// Why: required.
+        comment: String,
+    },
     /// Record a measured value for a gate; the machine judges it (R-7g).
     RecordEvidence(Evidence),
     /// Record a published artifact (R-8b, R-8d).
@@ -360,6 +374,9 @@ pub enum Event {
     },
     /// An approval was given (R-2c).
     Approved(Approval),
+    /// An approval was rejected, with a reason (R-2c): the record has the
+    /// same fields as an approval's, the comment being the reason.
+    Rejected(Approval),
     /// A gate result was recorded (R-7g).
     EvidenceRecorded(GateResult),
     /// An artifact was recorded (R-8b).
@@ -470,7 +487,7 @@ impl Event {
     pub fn rule(&self) -> RuleId {
         match self {
             Event::Planned { .. } => RuleId::R_1A,
-            Event::Approved(_) => RuleId::R_2C,
+            Event::Approved(_) | Event::Rejected(_) => RuleId::R_2C,
             Event::EvidenceRecorded(_) => RuleId::R_7G,
             Event::ArtifactRecorded(_) => RuleId::R_8B,
             Event::Advanced { rule, .. } => *rule,
@@ -492,6 +509,7 @@ impl Event {
         match self {
             Event::Planned { .. } => "planned",
             Event::Approved(_) => "approved",
+            Event::Rejected(_) => "rejected",
             Event::EvidenceRecorded(_) => "evidence_recorded",
             Event::ArtifactRecorded(_) => "artifact_recorded",
             Event::Advanced { .. } => "advanced",

@@ -198,6 +198,27 @@ pub enum Requirement {
         /// Which approval.
         approval: ApprovalId,
     },
+    /// The same person rejected this already, and has not approved since.
+    DuplicateRejection {
+        /// Who.
+        user: String,
+        /// Which approval.
+        approval: ApprovalId,
+    },
+    /// A qualified approver rejected the approval, and the rejection stands
+    /// (R-2b): it blocks the approval until that person approves.
+    Rejected {
+        /// Which approval.
+        approval: ApprovalId,
+        /// Who rejected it.
+        user: String,
+        /// In which role.
+        role: Role,
+        /// Why.
+        reason: String,
+        /// When.
+        at: jiff::Timestamp,
+    },
     /// An emergency release needs a justification (R-5b).
     Justification,
     /// An emergency release needs a ticket with the prefix (R-5b).
@@ -352,6 +373,15 @@ impl fmt::Display for Requirement {
             }
             Requirement::DuplicateApproval { user, approval } => {
                 write!(f, "{user} already gave approval `{approval}`; it needs distinct people")
+            }
+            Requirement::DuplicateRejection { user, approval } => {
+                write!(f, "{user} already rejected `{approval}` and has not approved it since")
+            }
+            Requirement::Rejected { approval, user, role, reason, at } => {
+                write!(
+                    f,
+                    "approval `{approval}` was rejected by {user} ({role}) at {at}: {reason}; it stands until {user} approves"
+                )
             }
             Requirement::Justification => f.write_str("an emergency release needs a logged justification"),
             Requirement::HotfixTicket { prefix } => {

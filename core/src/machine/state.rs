@@ -92,6 +92,10 @@ pub struct ReleaseState {
     pub entered_at: BTreeMap<Stage, Timestamp>,
     /// Every approval given (R-2c).
     pub approvals: Vec<Approval>,
+    /// Every rejection of an approval (R-2c), standing or lifted: see
+    /// [`ReleaseState::standing_rejections`].
+    #[serde(default)]
+    pub rejections: Vec<Approval>,
     /// Every gate result recorded (R-7g), oldest first.
     pub gate_results: Vec<GateResult>,
     /// Recorded artifacts (R-8b).
@@ -203,6 +207,18 @@ impl ReleaseState {
         users
     }
 
+    /// The rejections of `approval` by one of `roles` that still stand: no
+    /// approval of it by the same person was given at or after the rejection
+    /// (R-2b). `decide` refuses a rejection from someone whose approval counts,
+    /// so an approval at the same instant can only have come after.
+    pub fn standing_rejections(&self, approval: &ApprovalId, roles: &[Role]) -> Vec<&Approval> {
+        self.rejections
+            .iter()
+            .filter(|r| &r.approval == approval && roles.contains(&r.role))
+            .filter(|r| !self.approvals.iter().any(|a| &a.approval == approval && a.user == r.user && a.at >= r.at))
+            .collect()
+    }
+
     /// The latest result per target for `gate` in `environment`.
     pub fn latest_results(&self, gate: &GateId, environment: Option<&EnvName>) -> Vec<&GateResult> {
         let mut latest: BTreeMap<Option<&str>, &GateResult> = BTreeMap::new();
@@ -250,6 +266,7 @@ pub fn apply(mut state: ReleaseState, event: &Event) -> ReleaseState {
             state.enter(stage.clone(), *at);
         }
         Event::Approved(approval) => state.approvals.push(approval.clone()),
+        Event::Rejected(rejection) => state.rejections.push(rejection.clone()),
         Event::EvidenceRecorded(result) => state.gate_results.push(result.clone()),
         Event::ArtifactRecorded(artifact) => {
             state.artifacts.retain(|a| a.name != artifact.name);

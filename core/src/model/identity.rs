@@ -195,15 +195,19 @@ pub enum IdentityAction {
     EmergencyPlan,
     /// Beginning a rollback (R-8g).
     Rollback,
+    /// Rejecting an approval: declining it with a reason (R-2b, R-2c). The
+    /// policy judges its proof by the `approve` list.
+    Reject,
 }
 
 impl IdentityAction {
     /// Every action.
-    pub const ALL: [IdentityAction; 4] = [
+    pub const ALL: [IdentityAction; 5] = [
         IdentityAction::Approve,
         IdentityAction::OverrideWindow,
         IdentityAction::EmergencyPlan,
         IdentityAction::Rollback,
+        IdentityAction::Reject,
     ];
 
     /// The key in `[identity]`, and the `action:` of a statement.
@@ -213,6 +217,7 @@ impl IdentityAction {
             IdentityAction::OverrideWindow => "override_window",
             IdentityAction::EmergencyPlan => "emergency_plan",
             IdentityAction::Rollback => "rollback",
+            IdentityAction::Reject => "reject",
         }
     }
 }
@@ -227,14 +232,18 @@ impl FromStr for IdentityAction {
     type Err = ParseError;
     fn from_str(text: &str) -> Result<Self, ParseError> {
         IdentityAction::ALL.into_iter().find(|a| a.as_str() == text).ok_or_else(|| {
-            ParseError::new("action", text, "expected one of approve, override_window, emergency_plan, rollback")
+            ParseError::new(
+                "action",
+                text,
+                "expected one of approve, override_window, emergency_plan, rollback, reject",
+            )
         })
     }
 }
 
-/// What a person signs to act (R-2b, R-2c, R-2d): for an approval, the
-/// project, the release, the approval, the role, who, the chain head they
-/// saw, when, the channel and the comment; for a rollback, a window override
+/// What a person signs to act (R-2b, R-2c, R-2d): for an approval (or a
+/// rejection of one), the project, the release, the approval, the role, who,
+/// the chain head they saw, when, the channel and the comment; for a rollback, a window override
 /// or an emergency plan, the action instead of the approval and the reason as
 /// the comment. [`Statement::text`] gives the exact bytes to sign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,7 +255,7 @@ pub struct Statement {
     pub project: String,
     /// The release id.
     pub release: String,
-    /// What is approved; empty for another action than an approval.
+    /// What is approved (or rejected); empty for another action.
     #[serde(default)]
     pub approval: String,
     /// The role the approver acts in.
@@ -266,6 +275,9 @@ pub struct Statement {
 /// The first line of an approval statement, with the format's version.
 const APPROVAL_HEADER: &str = "shipwarden approval statement v1";
 
+/// The first line of a rejection statement, with the format's version.
+const REJECTION_HEADER: &str = "shipwarden rejection statement v1";
+
 /// The first line of a statement for another action, with the format's version.
 const ACTION_HEADER: &str = "shipwarden action statement v1";
 
@@ -279,15 +291,17 @@ const ACTION_FIELDS: [&str; 9] = ["action", "project", "release", "role", "user"
 impl Statement {
     /// The bytes to sign: a header line, then `field: value` lines in a fixed
     /// order; the comment is JSON-quoted so a newline in it cannot add a line.
-    /// An approval's statement starts `shipwarden approval statement v1`,
+    /// An approval's statement starts `shipwarden approval statement v1`, a
+    /// rejection's `shipwarden rejection statement v1` (the same fields),
     /// another action's `shipwarden action statement v1` with an `action:` line
-    /// and no `approval:`: one can never be taken for the other.
+    /// and no `approval:`: one can never be taken for another.
     pub fn text(&self) -> String {
         let comment = serde_json::to_string(&self.comment).unwrap_or_else(|_| "\"\"".to_owned());
         let one_line = |s: &str| s.replace(['\n', '\r'], " ");
         let place = format!("project: {}\nrelease: {}", one_line(&self.project), one_line(&self.release));
         let (header, opening) = match self.action {
             IdentityAction::Approve => (APPROVAL_HEADER, format!("{place}\napproval: {}", one_line(&self.approval))),
+            IdentityAction::Reject => (REJECTION_HEADER, format!("{place}\napproval: {}", one_line(&self.approval))),
             other => (ACTION_HEADER, format!("action: {other}\n{place}")),
         };
         format!(
@@ -311,11 +325,12 @@ impl Statement {
         let bad = |why: &str| ParseError::new("signed statement", text, why);
         let mut lines = text.lines();
         let fields = match lines.next() {
-            Some(APPROVAL_HEADER) => APPROVAL_FIELDS,
+            Some(APPROVAL_HEADER | REJECTION_HEADER) => APPROVAL_FIELDS,
             Some(ACTION_HEADER) => ACTION_FIELDS,
             _ => {
                 return Err(bad(
-                    "expected a first line `shipwarden approval statement v1` or `shipwarden action statement v1`",
+                    "expected a first line `shipwarden approval statement v1`, `shipwarden rejection statement v1` \
+                     or `shipwarden action statement v1`",
                 ));
             }
         };
@@ -336,11 +351,12 @@ impl Statement {
             serde_json::from_str(&take("comment")).map_err(|_| bad("the comment must be JSON-quoted"))?;
         let action = match fields {
             ACTION_FIELDS => match take("action").parse::<IdentityAction>() {
-                Ok(IdentityAction::Approve) | Err(_) => {
+                Ok(IdentityAction::Approve | IdentityAction::Reject) | Err(_) => {
                     return Err(bad("action must be override_window, emergency_plan or rollback"));
                 }
                 Ok(action) => action,
             },
+            _ if text.starts_with(REJECTION_HEADER) => IdentityAction::Reject,
             _ => IdentityAction::Approve,
         };
         let statement = Statement {
@@ -416,6 +432,20 @@ mod tests {
         // The approval field of an action statement is not signed, so it must be empty to read back.
         let with_approval = Statement { action: IdentityAction::Rollback, ..statement("x") };
         assert_ne!(Statement::parse(&with_approval.text()).ok(), Some(with_approval));
+    }
+
+    #[test]
+    fn a_rejection_statement_is_never_an_approval_r2c() {
+        let approval = statement("ok");
+        let rejection = Statement { action: IdentityAction::Reject, ..statement("ok") };
+        assert!(rejection.text().starts_with("shipwarden rejection statement v1\nproject: "));
+        assert_ne!(rejection.text(), approval.text(), "the same fields sign differently");
+        assert_eq!(Statement::parse(&rejection.text()).ok(), Some(rejection.clone()));
+        assert_eq!(Statement::parse(&approval.text()).map(|s| s.action).ok(), Some(IdentityAction::Approve));
+        let forged = Statement { action: IdentityAction::Rollback, approval: String::new(), ..statement("x") }
+            .text()
+            .replace("action: rollback", "action: reject");
+        assert!(Statement::parse(&forged).is_err(), "a rejection is not an action statement");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub enum Trust {
 pub struct IdentityPolicy {
     /// `local` (any proof) or `verified` (the lists below).
     pub trust: Trust,
-    /// Proofs accepted for approvals.
+    /// Proofs accepted for approvals, and for rejecting one.
     pub approve: Vec<ProofKind>,
     /// Proofs accepted for window overrides.
     pub override_window: Vec<ProofKind>,
@@ -62,7 +62,7 @@ impl IdentityPolicy {
             return None;
         }
         let kinds = match action {
-            IdentityAction::Approve => &self.approve,
+            IdentityAction::Approve | IdentityAction::Reject => &self.approve,
             IdentityAction::OverrideWindow => &self.override_window,
             IdentityAction::EmergencyPlan => &self.emergency_plan,
             IdentityAction::Rollback => &self.rollback,
