@@ -58,6 +58,10 @@ async fn closed_release() -> (SignedBundle, Arc<MemoryTicketing>, String) {
         justification: "nobody can log in".into(),
     });
     manager.plan(&actor("rita", Role::ReleaseManager), plan).await.expect("plan");
+    // paul rejects the scope first, then approves it: the rejection stays on record (R-2c).
+    let paul = actor("paul", Role::ProductOwner);
+    let role = Role::ProductOwner;
+    manager.reject(&id, &paul, ApprovalId::Scope, role, Channel::Email, "name the ticket").await.expect("reject");
     for (who, approval, role) in
         [("paul", ApprovalId::Scope, Role::ProductOwner), ("carla", ApprovalId::Emergency, Role::Cto)]
     {
@@ -101,6 +105,8 @@ async fn a_closed_release_leaves_a_signed_bundle_that_verifies_r9d() {
     let b = &signed.bundle;
     assert_eq!(b.format, "shipwarden.evidence.v1");
     assert_eq!(b.approvals.len(), 2);
+    assert_eq!(b.rejections.len(), 1, "the lifted rejection is in the bundle");
+    assert_eq!((b.rejections[0].user.as_str(), b.rejections[0].comment.as_str()), ("paul", "name the ticket"));
     assert_eq!(b.commits[0].subject, "SHOP-9: HOTFIX: login");
     assert!(b.gates.iter().any(|g| g.gate == GateId::ResponseTime && g.measured.value == 80.0));
     assert_eq!(b.artifacts[0].sha256, Sha256::of(b"app"));
@@ -137,6 +143,13 @@ async fn a_changed_foreign_or_inconsistent_bundle_is_refused_r9d() {
     // Signed correctly, but the gates no longer say what the chain says.
     let e = verify(&forged, None).expect_err("inconsistent");
     assert_eq!(e, BundleError::Differs("gates"));
+    // A bundle that drops the rejection, re-signed by its own key: the chain still has it (R-2c).
+    let mut dropped = signed.clone();
+    dropped.bundle.rejections.clear();
+    let sig = dropped.signature.as_mut().expect("signed");
+    sig.public_key = other.public_key();
+    sig.value = other.sign(&dropped.bundle.message()).await.expect("sign");
+    assert_eq!(verify(&dropped, None).expect_err("inconsistent"), BundleError::Differs("rejections"));
     // A chain with an edited event does not verify.
     let mut edited = signed.clone();
     edited.bundle.audit.chain[1].actor = "mallory".into();

@@ -386,3 +386,82 @@ fn endless_or_hostile_signature_key_and_bundle_files_are_refused_and_nothing_is_
     assert!(out.contains("R-2d") && out.contains("cannot be read"), "{out}");
     assert_eq!(p.ok(&["audit", "shop-1.0.0", "--export", "jsonl"]), before, "nothing was recorded");
 }
+
+#[test]
+fn a_signed_rejection_is_recorded_blocks_the_stage_until_its_author_approves_r2c_r2d() {
+    let p = verified_project();
+    // An unsigned rejection is refused like an unsigned approval.
+    let out = p.expect(3, &["reject", "shop-1.0.0", "scope", "--as", "paul", "--reason", "too big"]);
+    assert!(out.contains("R-2d") && out.contains("ssh_signature"), "{out}");
+    // A rejection needs a reason, whoever signs it.
+    let out =
+        p.expect(3, &["reject", "shop-1.0.0", "scope", "--as", "paul", "--reason", " ", "--key", &p.file("paul")]);
+    assert!(out.contains("R-2c") && out.contains("a rejection needs a reason"), "{out}");
+    let statement =
+        p.ok(&["reject", "shop-1.0.0", "scope", "--as", "paul", "--reason", "too big", "--print-statement"]);
+    assert!(statement.starts_with("shipwarden rejection statement v1\n"), "{statement}");
+    let out = p.ok(&["reject", "shop-1.0.0", "scope", "--as", "paul", "--reason", "too big", "--key", &p.file("paul")]);
+    assert!(out.contains("rejected scope") && out.contains("ssh signature by SHA256:"), "{out}");
+    // casey approves too: the count is met, paul's rejection still stands.
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "casey", "--key", &p.file("casey")]);
+    let out = p.expect(3, &["advance", "shop-1.0.0", "--to", "scope_approved", "--as", "dana"]);
+    assert!(out.contains("R-2b") && out.contains("rejected by paul") && out.contains("too big"), "{out}");
+    let trail = p.ok(&["audit", "shop-1.0.0"]);
+    assert!(trail.contains("scope rejected by paul") && trail.contains("too big"), "{trail}");
+    assert!(p.ok(&["audit", "shop-1.0.0", "--verify"]).contains("verified"));
+    // Rejecting again is refused; paul's own approval lifts the rejection.
+    let out =
+        p.expect(3, &["reject", "shop-1.0.0", "scope", "--as", "paul", "--reason", "still", "--key", &p.file("paul")]);
+    assert!(out.contains("already rejected"), "{out}");
+    p.ok(&["approve", "shop-1.0.0", "scope", "--as", "paul", "--key", &p.file("paul")]);
+    p.ok(&["advance", "shop-1.0.0", "--to", "scope_approved", "--as", "dana"]);
+}
+
+#[test]
+fn an_approval_signature_does_not_prove_a_rejection_nor_the_reverse_r2d() {
+    let p = verified_project();
+    let approval = p.statement("approval", &["shop-1.0.0", "scope", "--as", "paul", "--comment", "too big"]);
+    let sig = p.ssh_sign("paul", &approval);
+    let presented = approval.display().to_string();
+    let out = p.expect(
+        3,
+        &[
+            "reject",
+            "shop-1.0.0",
+            "scope",
+            "--as",
+            "paul",
+            "--reason",
+            "too big",
+            "--signature",
+            &sig,
+            "--statement",
+            &presented,
+        ],
+    );
+    assert!(out.contains("R-2d") && out.contains("signed for approve"), "{out}");
+    let text = p.ok(&["reject", "shop-1.0.0", "scope", "--as", "paul", "--reason", "x", "--print-statement"]);
+    let rejection = p.path().join("rejection");
+    std::fs::write(&rejection, text).expect("write");
+    let sig = p.ssh_sign("paul", &rejection);
+    let presented = rejection.display().to_string();
+    let out = p.expect(
+        3,
+        &[
+            "approve",
+            "shop-1.0.0",
+            "scope",
+            "--as",
+            "paul",
+            "--comment",
+            "x",
+            "--signature",
+            &sig,
+            "--statement",
+            &presented,
+        ],
+    );
+    assert!(out.contains("R-2d") && out.contains("signed for reject"), "{out}");
+    let history = p.ok(&["audit", "shop-1.0.0", "--export", "jsonl"]);
+    assert!(!history.contains("\"rejected\"") && !history.contains("\"approved\""), "nothing recorded: {history}");
+}
