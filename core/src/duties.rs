@@ -38,6 +38,8 @@ pub enum DutyKind {
     ApprovalReminder,
     /// An approval expired and must be given again (R-2b).
     ApprovalExpired,
+    /// An approval was rejected: the teams are told who rejected it and why (R-2b, R-2c).
+    ApprovalRejected,
 }
 
 /// A notice the procedure asks for at a time.
@@ -240,6 +242,31 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
                 }
             }
         }
+    }
+    // R-2b, R-2c: each rejection is told to the teams once, when it is made.
+    for r in &state.rejections {
+        out.push(Duty {
+            key: format!("approval-rejected:{}:{}:{}", r.approval, r.user, stamp(r.at)),
+            kind: DutyKind::ApprovalRejected,
+            rule: RuleId::R_2C,
+            due_at: r.at,
+            deadline: None,
+            subject: format!("Approval rejected: `{}` of {} {} by {}", r.approval, plan.project, plan.version, r.user),
+            body: format!(
+                "{} ({}) rejected the `{}` approval of {} {} at {} via {}: {}\nThe release cannot pass a stage that \
+                 needs it until {} approves.",
+                r.user,
+                r.role,
+                r.approval,
+                plan.project,
+                plan.version,
+                local(policy, r.at),
+                r.channel,
+                r.comment,
+                r.user
+            ),
+            audience: vec![Audience::Teams],
+        });
     }
     out.retain(|d| !done(state, &d.key));
     out.sort_by(|a, b| (a.due_at, &a.key).cmp(&(b.due_at, &b.key)));

@@ -119,3 +119,26 @@ fn a_rejected_emergency_approval_stops_the_emergency_path_r2b_r5a() {
     sim.approve(&cto(), ApprovalId::Emergency, Role::Cto);
     sim.advance(Stage::ProdReady);
 }
+
+#[test]
+fn a_rejection_is_told_to_the_teams_once_with_its_reason_r2b_r2c() {
+    let mut sim = Sim::planned(ReleaseKind::Minor);
+    sim.ok(&po(), reject(ApprovalId::Scope, Role::ProductOwner, "SHOP-12 is not ready"));
+    let due = shipwarden::duties::due(&sim.state, &sim.policy, sim.now);
+    let notice = due.iter().find(|d| d.kind == shipwarden::duties::DutyKind::ApprovalRejected).expect("a notice");
+    assert_eq!(notice.rule, RuleId::R_2C);
+    assert!(notice.subject.contains("`scope` of shop 1.4.0 by paul"), "{}", notice.subject);
+    assert!(
+        notice.body.contains("SHOP-12 is not ready") && notice.body.contains("until paul approves"),
+        "{}",
+        notice.body
+    );
+    // Performed once (the notify step recorded), it is not due again.
+    let key = format!("{}1", notice.step_prefix());
+    let start =
+        Action::StartStep { step: StepKind::Notify, environment: None, target: None, key: key.clone(), held: vec![] };
+    sim.ok(&de(), start);
+    sim.ok(&de(), Action::FinishStep { key, outcome: StepOutcome::ok("sent"), log: vec![] });
+    let again = shipwarden::duties::due(&sim.state, &sim.policy, sim.now);
+    assert!(again.iter().all(|d| d.kind != shipwarden::duties::DutyKind::ApprovalRejected), "{again:?}");
+}
