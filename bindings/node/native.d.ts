@@ -353,7 +353,7 @@ export interface Duty {
   release: string
   /** Stable across calls: the same duty always has the same key. */
   key: string
-  /** `advance_notice`, `stakeholder_notice`, `emergency_notice`, `approval_reminder` or `approval_expired`. */
+  /** `advance_notice`, `stakeholder_notice`, `emergency_notice`, `approval_reminder`, `approval_expired` or `approval_rejected`. */
   kind: string
   /** The requirement it fulfils. */
   rule: string

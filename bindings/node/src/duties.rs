@@ -21,7 +21,7 @@ pub struct Duty {
     pub release: String,
     /// Stable across calls: the same duty always has the same key.
     pub key: String,
-    /// `advance_notice`, `stakeholder_notice`, `emergency_notice`, `approval_reminder` or `approval_expired`.
+    /// `advance_notice`, `stakeholder_notice`, `emergency_notice`, `approval_reminder`, `approval_expired` or `approval_rejected`.
     pub kind: String,
     /// The requirement it fulfils.
     pub rule: String,
