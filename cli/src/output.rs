@@ -166,7 +166,7 @@ pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>)
             a.role,
             a.channel,
             a.proof.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default(),
-            a.comment
+            shown(&a.comment)
         ),
         Event::EvidenceRecorded(g) => {
             let place = match (&g.environment, &g.target) {
@@ -194,7 +194,7 @@ pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>)
             "{} window overridden by {}: {}{}",
             paint(WAIT, "!"),
             o.user,
-            o.reason,
+            shown(&o.reason),
             o.proof.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default()
         ),
         Event::StepStarted { key, step, environment, target, .. } => {
@@ -217,31 +217,32 @@ pub fn event_line(event: &Event, steps: &mut HashMap<String, (String, Instant)>)
             let (what, took) = took;
             match outcome {
                 StepOutcome::Succeeded { detail, .. } => {
-                    format!("{} {} {took}  {}", paint(GOOD, "✓"), paint(BOLD, what), paint(DIM, detail))
+                    format!("{} {} {took}  {}", paint(GOOD, "✓"), paint(BOLD, what), paint(DIM, shown(detail)))
                 }
                 StepOutcome::Failed { error, .. } => {
-                    format!("{} {} {took}  {error}", paint(BAD, "✗"), paint(BOLD, what))
+                    format!("{} {} {took}  {}", paint(BAD, "✗"), paint(BOLD, what), shown(error))
                 }
             }
         }
         Event::StepInDoubt { key, detail, .. } => {
-            format!("{} {} in doubt: {detail}", paint(WAIT, "?"), paint(BOLD, readable_key(key)))
+            format!("{} {} in doubt: {}", paint(WAIT, "?"), paint(BOLD, readable_key(key)), shown(detail))
         }
         Event::RollbackStarted { reason, proof, .. } => format!(
-            "{} rolling back: {reason}{}",
+            "{} rolling back: {}{}",
             paint(BAD, "↺"),
+            shown(reason),
             proof.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default()
         ),
         Event::RollbackFinished { succeeded, detail, to, .. } => {
             let mark = if *succeeded { paint(GOOD, "✓") } else { paint(BAD, "✗") };
             let to = to.as_ref().map(|s| format!(" → {}", paint(STAGE, s))).unwrap_or_default();
-            format!("{mark} rollback finished{to}: {detail}")
+            format!("{mark} rollback finished{to}: {}", shown(detail))
         }
         Event::Cancelled { reason, to, .. } => {
-            format!("{} cancelled → {}: {reason}", paint(WAIT, "✗"), paint(STAGE, to))
+            format!("{} cancelled → {}: {}", paint(WAIT, "✗"), paint(STAGE, to), shown(reason))
         }
         Event::Closed { summary, to, .. } => {
-            format!("{} {} {}", paint(GOOD, "✓"), paint(STAGE, to), paint(DIM, summary))
+            format!("{} {} {}", paint(GOOD, "✓"), paint(STAGE, to), paint(DIM, shown(summary)))
         }
         _ => return None,
     })
@@ -411,7 +412,7 @@ pub fn status(s: &ReleaseStatus, duties: &[shipwarden::duties::Duty], now: jiff:
             a.user,
             a.role,
             paint(DIM, a.at.strftime("%Y-%m-%d %H:%M:%S")),
-            a.comment
+            shown(&a.comment)
         );
     }
     let mut seen = std::collections::BTreeMap::new();
@@ -442,7 +443,12 @@ pub fn status(s: &ReleaseStatus, duties: &[shipwarden::duties::Duty], now: jiff:
             Some(r) => {
                 println!("  {} {} needs:", paint(WAIT, "→"), paint(STAGE, to));
                 for u in &r.unmet {
-                    println!("      {} {}: {}", paint(WAIT, "•"), paint(BOLD, u.rule), u.requirement);
+                    println!(
+                        "      {} {}: {}",
+                        paint(WAIT, "•"),
+                        paint(BOLD, u.rule),
+                        shown(&u.requirement.to_string())
+                    );
                 }
             }
         }

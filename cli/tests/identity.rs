@@ -465,3 +465,20 @@ fn an_approval_signature_does_not_prove_a_rejection_nor_the_reverse_r2d() {
     let history = p.ok(&["audit", "shop-1.0.0", "--export", "jsonl"]);
     assert!(!history.contains("\"rejected\"") && !history.contains("\"approved\""), "nothing recorded: {history}");
 }
+
+#[test]
+fn a_rejection_reason_cannot_colour_the_terminal_or_reorder_what_is_read_r2c() {
+    let p = Project::new("\n[users.paul]\nroles = [\"product_owner\"]\n");
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let reason = "fine\u{1b}[2J\u{1b}[31m approved \u{202e}evil";
+    let out = p.ok(&["reject", "shop-1.0.0", "scope", "--as", "paul", "--reason", reason]);
+    let trail = p.ok(&["audit", "shop-1.0.0"]);
+    let status = p.ok(&["status", "shop-1.0.0"]);
+    for text in [&out, &trail, &status] {
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text:?}");
+        assert!(text.contains("\\u{1b}[2J") && text.contains("\\u{202e}evil"), "{text}");
+    }
+    // The data keeps what was typed.
+    let export = p.ok(&["audit", "shop-1.0.0", "--export", "jsonl"]);
+    assert!(export.contains("\\u001b[2J"), "{export}");
+}

@@ -92,7 +92,7 @@ pub async fn reject(ctx: &Ctx, a: RejectArgs) -> Result<(), CliError> {
             paint(BOLD, &approval),
             role,
             actor.proof,
-            a.reason
+            crate::output::shown(&a.reason)
         ),
     );
     Ok(())
