@@ -116,11 +116,19 @@ def test_refused_error_stage_is_a_stage_as_in_refusal() -> None:
 
 
 def test_signatures_show_real_defaults() -> None:
-    for function in (sw.Plan, sw.Actor, sw.ReleaseManager.approve, sw.ReleaseManager.report_step, sw.parse_commit):
+    for function in (
+        sw.Plan,
+        sw.Actor,
+        sw.ReleaseManager.approve,
+        sw.ReleaseManager.reject,
+        sw.ReleaseManager.report_step,
+        sw.parse_commit,
+    ):
         shown = str(inspect.signature(function))
         assert "Ellipsis" not in shown and "..." not in shown, shown
     assert "scope=()" in str(inspect.signature(sw.Plan))
     assert "comment=''" in str(inspect.signature(sw.ReleaseManager.approve))
+    assert "reason, *, role=None, channel='api'" in str(inspect.signature(sw.ReleaseManager.reject))
 
 
 def test_due_and_run_due_list_and_perform_the_duties_of_open_releases() -> None:
