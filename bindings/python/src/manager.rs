@@ -230,8 +230,10 @@ impl ReleaseManager {
         })
     }
 
+    /// The statement approving (`action` `approve`) or rejecting (`reject`) an approval signs.
     fn op_statement(
         &self,
+        action: IdentityAction,
         release: &str,
         actor: &Bound<'_, PyAny>,
         approval: &str,
@@ -244,44 +246,8 @@ impl ReleaseManager {
         let (approval, channel): (ApprovalId, Channel) = (parse(approval)?, parse(channel)?);
         let role = self.approval_role(&actor, &approval, role)?;
         Ok(Box::pin(async move {
-            let what = Approving {
-                project: &config.config.project.name,
-                release: &id,
-                approval: &approval,
-                role: &role,
-                user: &actor.user,
-                channel,
-                comment: &comment,
-            };
-            Ok(identity::approval_statement(&m, &what).await?.text())
-        }))
-    }
-
-    /// The statement a rejection signs (R-2c, R-2d): an approval's fields, the comment being the reason.
-    fn op_rejection_statement(
-        &self,
-        release: &str,
-        actor: &Bound<'_, PyAny>,
-        approval: &str,
-        reason: String,
-        role: Option<&str>,
-        channel: &str,
-    ) -> PyResult<BoxFut<String>> {
-        let (m, id, actor, config) =
-            (self.inner.clone(), id(release)?, self.resolve_actor(actor)?, self.signing_config()?);
-        let (approval, channel): (ApprovalId, Channel) = (parse(approval)?, parse(channel)?);
-        let role = self.approval_role(&actor, &approval, role)?;
-        Ok(Box::pin(async move {
-            let what = Approving {
-                project: &config.config.project.name,
-                release: &id,
-                approval: &approval,
-                role: &role,
-                user: &actor.user,
-                channel,
-                comment: &reason,
-            };
-            Ok(identity::rejection_statement(&m, &what).await?.text())
+            let what = (&id, &approval, &role, channel, comment.as_str());
+            Ok(approving_statement(&m, &config, action, what, &actor.user).await?.text())
         }))
     }
 
@@ -688,26 +654,31 @@ async fn with_approving_proof(
     m: &RManager,
     actor: RActor,
     action: IdentityAction,
-    (release, approval, role, channel, comment): ApprovingParts<'_>,
+    what: ApprovingParts<'_>,
     signed: Option<Signed>,
 ) -> Result<RActor, Error> {
     let Some(Signed { config, signature, statement }) = signed else { return Ok(actor) };
-    let what = Approving {
-        project: &config.config.project.name,
-        release,
-        approval,
-        role,
-        user: &actor.user,
-        channel,
-        comment,
-    };
-    let expected = match action {
-        IdentityAction::Reject => identity::rejection_statement(m, &what).await?,
-        _ => identity::approval_statement(m, &what).await?,
-    };
+    let expected = approving_statement(m, &config, action, what, &actor.user).await?;
     let signers = config.signers()?;
     let proof = identity::proof_of_signature(&statement, &signature, &signers, &expected);
     Ok(actor.with_proof(proof))
+}
+
+/// The statement approving (`action` `approve`) or rejecting (`reject`) an
+/// approval signs: `shipwarden approval statement v1` or `shipwarden
+/// rejection statement v1`, so that neither can stand for the other (R-2d).
+async fn approving_statement(
+    m: &RManager,
+    config: &Loaded,
+    action: IdentityAction,
+    (release, approval, role, channel, comment): ApprovingParts<'_>,
+    user: &str,
+) -> Result<shipwarden::Statement, Error> {
+    let what = Approving { project: &config.config.project.name, release, approval, role, user, channel, comment };
+    Ok(match action {
+        IdentityAction::Reject => identity::rejection_statement(m, &what).await?,
+        _ => identity::approval_statement(m, &what).await?,
+    })
 }
 
 /// An `Action` from its dict (`{"action": "approve", "approval": "scope", ...}`, as `to_dict()` and the audit trail spell it).
@@ -895,7 +866,7 @@ impl ReleaseManager {
         channel: &str,
         comment: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.op_statement(release, actor, approval, role, channel, comment)?;
+        let fut = self.op_statement(IdentityAction::Approve, release, actor, approval, role, channel, comment)?;
         self.spawn(py, fut)
     }
 
@@ -912,7 +883,7 @@ impl ReleaseManager {
         comment: String,
     ) -> PyResult<String> {
         no_running_loop(py, "approval_statement")?;
-        let fut = self.op_statement(release, actor, approval, role, channel, comment)?;
+        let fut = self.op_statement(IdentityAction::Approve, release, actor, approval, role, channel, comment)?;
         block_on(py, fut)
     }
 
@@ -976,7 +947,7 @@ impl ReleaseManager {
         role: Option<&str>,
         channel: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.op_rejection_statement(release, actor, approval, reason, role, channel)?;
+        let fut = self.op_statement(IdentityAction::Reject, release, actor, approval, role, channel, reason)?;
         self.spawn(py, fut)
     }
 
@@ -993,7 +964,7 @@ impl ReleaseManager {
         channel: &str,
     ) -> PyResult<String> {
         no_running_loop(py, "rejection_statement")?;
-        let fut = self.op_rejection_statement(release, actor, approval, reason, role, channel)?;
+        let fut = self.op_statement(IdentityAction::Reject, release, actor, approval, role, channel, reason)?;
         block_on(py, fut)
     }
 
