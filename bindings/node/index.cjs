@@ -230,6 +230,7 @@ const SIGNED = optional(shape({ signature: optional(string), statement: optional
 const APPROVE = optional(
   shape({ role: optional(string), channel: optional(string), comment: optional(string), signature: optional(string), statement: optional(string) }),
 )
+const REJECT = optional(shape({ role: optional(string), channel: optional(string), signature: optional(string), statement: optional(string) }))
 const EVIDENCE = optional(shape({ environment: optional(string), target: optional(string) }))
 const STEP = optional(shape({ environment: optional(string), ok: optional(boolean), detail: optional(string), retryable: optional(boolean) }))
 const RESOLVE = shape({ done: boolean, reason: string })
@@ -247,7 +248,7 @@ const BUNDLE = (path, v) => {
 const VERIFY = optional(shape({ head: optional(string), published: optional(string), bundle: optional(BUNDLE) }))
 const AT = optional(shape({ at: optional(time) }))
 const PREVIEW = shape({
-  action: check.oneOf(['plan', 'approve', 'record_evidence', 'advance', 'schedule', 'override_window', 'resolve_step', 'cancel']),
+  action: check.oneOf(['plan', 'approve', 'reject', 'record_evidence', 'advance', 'schedule', 'override_window', 'resolve_step', 'cancel']),
   plan: optional(PLAN),
   approval: optional(string),
   role: optional(string),
@@ -458,6 +459,22 @@ class ReleaseManager {
   approvalStatement(release, actor, approval, options) {
     return call(() =>
       this.#native.approvalStatement(string('release', release), who('actor', actor), string('approval', approval), APPROVE('options', options)),
+    )
+  }
+  reject(release, actor, approval, reason, options) {
+    return call(() =>
+      this.#native.reject(string('release', release), who('actor', actor), string('approval', approval), string('reason', reason), REJECT('options', options)),
+    )
+  }
+  rejectionStatement(release, actor, approval, reason, options) {
+    return call(() =>
+      this.#native.rejectionStatement(
+        string('release', release),
+        who('actor', actor),
+        string('approval', approval),
+        string('reason', reason),
+        REJECT('options', options),
+      ),
     )
   }
   actionStatement(release, actor, action, reason) {

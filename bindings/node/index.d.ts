@@ -20,6 +20,7 @@ import type {
   LogEvent,
   PreviewEvent,
   PublishedHead,
+  RejectOptions,
   ReleaseNotes,
   ResolveOptions,
   SignedOptions,
@@ -54,6 +55,7 @@ export type {
   LogEvent,
   PreviewEvent,
   PublishedHead,
+  RejectOptions,
   ReleaseNotes,
   ResolveOptions,
   SignedOptions,
@@ -62,6 +64,7 @@ export type {
   Unmet,
   UnpublishedHead,
   VerifiedApproval,
+  VerifiedRejection,
   VerifyOptions,
 } from './native'
 
@@ -135,6 +138,7 @@ export interface AtOptions {
 export type PreviewAction =
   | { action: 'plan'; plan: Plan }
   | { action: 'approve'; approval: string; role?: string; channel?: string; comment?: string }
+  | { action: 'reject'; approval: string; reason: string; role?: string; channel?: string }
   | { action: 'record_evidence'; gate: string; value: number; source?: string; environment?: string; target?: string }
   | { action: 'advance'; to: Stage }
   | { action: 'schedule'; environment: string; start: Time; end: Time }
@@ -419,6 +423,14 @@ export declare class ReleaseManager {
   approve(release: string, actor: Who, approval: string, options?: ApproveOptions): Promise<Release>
   /** The statement to sign for an approval (issue #19): the exact bytes for `ssh-keygen -Y sign -n shipwarden`. */
   approvalStatement(release: string, actor: Who, approval: string, options?: ApproveOptions): Promise<string>
+  /**
+   * Rejects an approval with a reason (R-2b, R-2c): the approval's checks apply; the rejection blocks every
+   * transition needing the approval until the same person approves. `{ signature, statement }` (from
+   * `rejectionStatement`) prove who rejects (R-2d); an approval's signature does not.
+   */
+  reject(release: string, actor: Who, approval: string, reason: string, options?: RejectOptions): Promise<Release>
+  /** The statement to sign for a rejection (`shipwarden rejection statement v1`), the reason as its comment (R-2c, R-2d). */
+  rejectionStatement(release: string, actor: Who, approval: string, reason: string, options?: RejectOptions): Promise<string>
   /** The statement to sign for a rollback, a window override or an emergency plan, with the reason it will give (R-2d). */
   actionStatement(release: string, actor: Who, action: SignedAction, reason: string): Promise<string>
   /** The release's signed checkpoints, by sequence (R-9d); not verified here: see `verifyAudit`. */

@@ -114,6 +114,24 @@ export declare class ReleaseManager {
    * release's current chain head. Needs a configuration.
    */
   approvalStatement(release: string, actor: Actor | string, approval: string, options?: ApproveOptions | undefined | null): Promise<string>
+  /**
+   * Rejects an approval with a reason (R-2b, R-2c): the checks of an
+   * approval (the role, the proof `[identity] approve` asks for, separation
+   * of duties) apply; the rejection stands, blocking every transition that
+   * needs the approval, until the same person approves. `reason` is
+   * required; rejecting again before approving is refused. `signature` and
+   * `statement` (from `rejectionStatement`) prove who rejects (R-2d),
+   * verified as `shipwarden reject --signature` does; an approval's
+   * statement or signature does not prove a rejection.
+   */
+  reject(release: string, actor: Actor | string, approval: string, reason: string, options?: RejectOptions | undefined | null): Promise<Release>
+  /**
+   * The statement to sign for a rejection of an approval (R-2c, R-2d):
+   * `shipwarden rejection statement v1`, the fields of an approval's
+   * statement with `reason` as the comment, naming the release's current
+   * chain head. Needs a configuration.
+   */
+  rejectionStatement(release: string, actor: Actor | string, approval: string, reason: string, options?: RejectOptions | undefined | null): Promise<string>
   /** The release's signed checkpoints, by sequence (R-9d); not verified here: see `verifyAudit`. */
   checkpoints(release: string): Promise<Array<Checkpoint>>
   /**
@@ -187,7 +205,7 @@ export interface Actor {
   proof?: any
 }
 
-/** An approval given (R-2c). */
+/** An approval given (R-2c); also the record of a rejection of one, its comment the reason. */
 export interface Approval {
   /** Which approval. */
   approval: string
@@ -405,6 +423,11 @@ export interface EvidenceVerified {
   checkpoints: number
   /** Every approval in the chain; each SSH signature among them verified over its statement. */
   approvals: Array<VerifiedApproval>
+  /**
+   * Every rejection of an approval in the chain, oldest first; each SSH
+   * signature among them verified over its statement.
+   */
+  rejections: Array<VerifiedRejection>
 }
 
 /**
@@ -551,7 +574,7 @@ export interface Plan {
 export declare function portLog(id: number, stream: string, text: string): void
 
 /**
- * A command to preview: `action` names it (`plan`, `approve`,
+ * A command to preview: `action` names it (`plan`, `approve`, `reject`,
  * `record_evidence`, `advance`, `schedule`, `override_window`,
  * `resolve_step`, `cancel`), the other fields are its arguments.
  */
@@ -560,11 +583,11 @@ export interface PreviewAction {
   action: string
   /** `plan`: the plan. */
   plan?: Plan
-  /** `approve`: what is approved. */
+  /** `approve`, `reject`: what is approved or rejected. */
   approval?: string
-  /** `approve`: the role (default: the actor's only role). */
+  /** `approve`, `reject`: the role (default: the first of the actor's roles the policy accepts). */
   role?: string
-  /** `approve`: the channel (default `api`). */
+  /** `approve`, `reject`: the channel (default `api`). */
   channel?: string
   /** `approve`: a comment. */
   comment?: string
@@ -588,7 +611,7 @@ export interface PreviewAction {
   key?: string
   /** `resolve_step`: whether its work is done. */
   done?: boolean
-  /** `override_window`, `resolve_step`, `cancel`: the reason. */
+  /** `reject`, `override_window`, `resolve_step`, `cancel`: the reason. */
   reason?: string
 }
 
@@ -626,6 +649,18 @@ export interface Refusal {
   message: string
 }
 
+/** Options of `reject` and `rejectionStatement`. */
+export interface RejectOptions {
+  /** The role the rejection is given in (default: the first of the actor's roles the policy accepts). */
+  role?: string
+  /** `ticket_comment`, `email`, `chat`, `cli` or `api` (default). */
+  channel?: string
+  /** An armored SSH signature (namespace `shipwarden`) over `statement` (R-2d). */
+  signature?: string
+  /** The statement `signature` signs, from `rejectionStatement`. */
+  statement?: string
+}
+
 /** A release: the fold of its audit events. */
 export interface Release {
   /** The release id. */
@@ -644,6 +679,12 @@ export interface Release {
   author?: string
   /** Approvals given. */
   approvals: Array<Approval>
+  /**
+   * Rejections of an approval (R-2c), standing or lifted, oldest first: the
+   * same records as approvals, `comment` being the reason. One stands until
+   * its author approves (R-2b).
+   */
+  rejections: Array<Approval>
   /** Gate results, oldest first. */
   gateResults: Array<GateResult>
   /** Artifacts recorded. */
@@ -823,6 +864,14 @@ export interface Unmet {
   roles: Array<string>
   /** The gate. */
   gate?: string
+  /**
+   * Who: the person who rejected the approval, for `rejected` requirements
+   * (R-2b); the person concerned, for `duplicate_approval`,
+   * `duplicate_rejection` and `separation_of_duties` ones.
+   */
+  user?: string
+  /** Why the approval was rejected, for `rejected` requirements (R-2b). */
+  reason?: string
   /** The step: its kind for `step` requirements, its key for `step_in_doubt` ones. */
   step?: string
   /** What is known, for `step_in_doubt` requirements. */
@@ -861,11 +910,34 @@ export interface VerifiedApproval {
   publicKey?: string
 }
 
+/** A rejection of an approval in a verified evidence bundle (R-2c). */
+export interface VerifiedRejection {
+  /** The sequence of its event in the chain. */
+  sequence: number
+  /** Which approval was rejected. */
+  approval: string
+  /** Who. */
+  user: string
+  /** In which role. */
+  role: string
+  /** Why. */
+  reason: string
+  /** When (RFC 3339). */
+  at: string
+  /** The kind of proof it carries (`ssh_signature`, `local`, …). */
+  proof: string
+  /** For an SSH signature verified offline: the key's fingerprint. */
+  fingerprint?: string
+  /** For an SSH signature verified offline: the signer's public key, one OpenSSH line. */
+  publicKey?: string
+}
+
 /**
  * Checks an evidence bundle (the document `evidenceBundle` returns, or the
  * CLI's `<release>.evidence.json`): its signature, by `publicKey` when given;
  * its audit chain; that every section says what the chain says; and every
- * signed approval over its statement. Offline, as `shipwarden evidence verify`.
+ * signed approval, and rejection of one, over its statement. Offline, as
+ * `shipwarden evidence verify`.
  */
 export declare function verifyEvidence(bundle: Record<string, unknown>, publicKey?: string | undefined | null): EvidenceVerified
 

@@ -25,6 +25,12 @@ pub struct UnmetDoc {
     pub roles: Vec<String>,
     /// The gate.
     pub gate: Option<String>,
+    /// Who: the person who rejected the approval, for `rejected` requirements
+    /// (R-2b); the person concerned, for `duplicate_approval`,
+    /// `duplicate_rejection` and `separation_of_duties` ones.
+    pub user: Option<String>,
+    /// Why the approval was rejected, for `rejected` requirements (R-2b).
+    pub reason: Option<String>,
     /// The step: its kind for `step` requirements, its key for `step_in_doubt` ones.
     pub step: Option<String>,
     /// What is known, for `step_in_doubt` requirements.
@@ -52,6 +58,8 @@ impl From<&shipwarden::Unmet> for UnmetDoc {
                 .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),
             gate: field("gate"),
+            user: field("user"),
+            reason: field("reason"),
             step,
             detail,
             environment: field("environment"),

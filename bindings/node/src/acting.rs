@@ -1,12 +1,13 @@
 //! Acting with proof, and asking before acting (issue #20 parity): a dry run
-//! of any command (`preview`), window overrides, and the statements a
-//! rollback, a window override or an emergency plan signs (issue #19, R-2d),
-//! verified through the adapters as the CLI's `--signature` is.
+//! of any command (`preview`), window overrides, and the statements an
+//! approval, a rejection of one (issue #22), a rollback, a window override or
+//! an emergency plan signs (issue #19, R-2d), verified through the adapters as
+//! the CLI's `--signature` is.
 
 use napi_derive::napi;
 use shipwarden::machine::{Action, Evidence};
-use shipwarden::{IdentityAction, ReleaseId};
-use shipwarden_adapters::identity::{self, Acting};
+use shipwarden::{ApprovalId, Channel, IdentityAction, ReleaseId, Role};
+use shipwarden_adapters::identity::{self, Acting, Approving};
 
 use crate::errors;
 use crate::manager::{ReleaseManager, id, parse, timestamp};
@@ -24,7 +25,7 @@ pub struct SignedOptions {
     pub statement: Option<String>,
 }
 
-/// A command to preview: `action` names it (`plan`, `approve`,
+/// A command to preview: `action` names it (`plan`, `approve`, `reject`,
 /// `record_evidence`, `advance`, `schedule`, `override_window`,
 /// `resolve_step`, `cancel`), the other fields are its arguments.
 #[napi(object)]
@@ -33,11 +34,11 @@ pub struct PreviewAction {
     pub action: String,
     /// `plan`: the plan.
     pub plan: Option<Plan>,
-    /// `approve`: what is approved.
+    /// `approve`, `reject`: what is approved or rejected.
     pub approval: Option<String>,
-    /// `approve`: the role (default: the actor's only role).
+    /// `approve`, `reject`: the role (default: the first of the actor's roles the policy accepts).
     pub role: Option<String>,
-    /// `approve`: the channel (default `api`).
+    /// `approve`, `reject`: the channel (default `api`).
     pub channel: Option<String>,
     /// `approve`: a comment.
     pub comment: Option<String>,
@@ -61,7 +62,7 @@ pub struct PreviewAction {
     pub key: Option<String>,
     /// `resolve_step`: whether its work is done.
     pub done: Option<bool>,
-    /// `override_window`, `resolve_step`, `cancel`: the reason.
+    /// `reject`, `override_window`, `resolve_step`, `cancel`: the reason.
     pub reason: Option<String>,
 }
 
@@ -83,11 +84,66 @@ fn identity_action(action: &str) -> napi::Result<IdentityAction> {
         IdentityAction::Approve => Err(errors::invalid(
             "action: an approval's statement comes from approvalStatement(release, actor, approval)",
         )),
+        IdentityAction::Reject => Err(errors::invalid(
+            "action: a rejection's statement comes from rejectionStatement(release, actor, approval, reason)",
+        )),
         other => Ok(other),
     }
 }
 
+/// The release, approval, role, channel and comment of an approval or of its rejection.
+pub(crate) type ApprovingParts<'a> = (&'a ReleaseId, &'a ApprovalId, &'a Role, Channel, &'a str);
+
 impl ReleaseManager {
+    /// `who`, with the proof `signed` gives for approving (`action`
+    /// `Approve`) or rejecting (`Reject`) an approval: verified here, through
+    /// the adapters, exactly as `shipwarden approve --signature` and
+    /// `shipwarden reject --signature` do; `who` as it is without a signature.
+    pub(crate) async fn approving(
+        &self,
+        who: shipwarden::Actor,
+        action: IdentityAction,
+        what: ApprovingParts<'_>,
+        signed: SignedOptions,
+    ) -> napi::Result<shipwarden::Actor> {
+        match (&signed.signature, &signed.statement) {
+            (None, None) => Ok(who),
+            (Some(signature), Some(statement)) => {
+                let expected = self.approving_statement(&who, action, what).await?;
+                let signers = self.signing_config()?.signers().map_err(errors::config)?;
+                let proof = identity::proof_of_signature(statement, signature, &signers, &expected);
+                Ok(who.with_proof(proof))
+            }
+            _ => Err(errors::invalid("signature and statement go together: the signature and the statement it signs")),
+        }
+    }
+
+    /// The statement approving (`Approve`) or rejecting (`Reject`) an
+    /// approval signs: `shipwarden approval statement v1` or `shipwarden
+    /// rejection statement v1`, so that neither stands for the other.
+    pub(crate) async fn approving_statement(
+        &self,
+        who: &shipwarden::Actor,
+        action: IdentityAction,
+        (release, approval, role, channel, comment): ApprovingParts<'_>,
+    ) -> napi::Result<shipwarden::Statement> {
+        let config = self.signing_config()?;
+        let what = Approving {
+            project: &config.config.project.name,
+            release,
+            approval,
+            role,
+            user: &who.user,
+            channel,
+            comment,
+        };
+        let statement = match action {
+            IdentityAction::Reject => identity::rejection_statement(&self.inner, &what).await,
+            _ => identity::approval_statement(&self.inner, &what).await,
+        };
+        statement.map_err(errors::engine)
+    }
+
     /// `who`, with the proof `options` give for `action` on `release` (the
     /// reason is the statement's comment): verified here, through the
     /// adapters, as `shipwarden rollback --signature` does; `who` as it is
@@ -159,6 +215,16 @@ impl ReleaseManager {
                     comment: action.comment.unwrap_or_default(),
                 }
             }
+            "reject" => {
+                let approval: shipwarden::ApprovalId = parse(&needs(action.approval, n, "approval")?)?;
+                let role = crate::manager::approval_role(self.inner.policy(), &who, &approval, action.role.as_deref())?;
+                Action::Reject {
+                    approval,
+                    role,
+                    channel: parse(action.channel.as_deref().unwrap_or("api"))?,
+                    comment: needs(action.reason, n, "reason")?,
+                }
+            }
             "record_evidence" => {
                 let mut evidence = Evidence::new(
                     parse(&needs(action.gate, n, "gate")?)?,
@@ -185,8 +251,8 @@ impl ReleaseManager {
             "cancel" => Action::Cancel { reason: needs(action.reason, n, "reason")? },
             other => {
                 return Err(errors::invalid(format!(
-                    "action.action: unknown command `{other}`; expected one of plan, approve, record_evidence, \
-                     advance, schedule, override_window, resolve_step, cancel"
+                    "action.action: unknown command `{other}`; expected one of plan, approve, reject, \
+                     record_evidence, advance, schedule, override_window, resolve_step, cancel"
                 )));
             }
         };

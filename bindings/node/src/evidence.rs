@@ -29,6 +29,29 @@ pub struct VerifiedApproval {
     pub public_key: Option<String>,
 }
 
+/// A rejection of an approval in a verified evidence bundle (R-2c).
+#[napi(object)]
+pub struct VerifiedRejection {
+    /// The sequence of its event in the chain.
+    pub sequence: f64,
+    /// Which approval was rejected.
+    pub approval: String,
+    /// Who.
+    pub user: String,
+    /// In which role.
+    pub role: String,
+    /// Why.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The kind of proof it carries (`ssh_signature`, `local`, …).
+    pub proof: String,
+    /// For an SSH signature verified offline: the key's fingerprint.
+    pub fingerprint: Option<String>,
+    /// For an SSH signature verified offline: the signer's public key, one OpenSSH line.
+    pub public_key: Option<String>,
+}
+
 /// What a verified evidence bundle says; one that does not verify throws `IntegrityError`.
 #[napi(object)]
 pub struct EvidenceVerified {
@@ -46,6 +69,9 @@ pub struct EvidenceVerified {
     pub checkpoints: u32,
     /// Every approval in the chain; each SSH signature among them verified over its statement.
     pub approvals: Vec<VerifiedApproval>,
+    /// Every rejection of an approval in the chain, oldest first; each SSH
+    /// signature among them verified over its statement.
+    pub rejections: Vec<VerifiedRejection>,
 }
 
 /// Where a signed head was published by `publishHeads`.
@@ -75,7 +101,8 @@ pub struct UnpublishedHead {
 /// Checks an evidence bundle (the document `evidenceBundle` returns, or the
 /// CLI's `<release>.evidence.json`): its signature, by `publicKey` when given;
 /// its audit chain; that every section says what the chain says; and every
-/// signed approval over its statement. Offline, as `shipwarden evidence verify`.
+/// signed approval, and rejection of one, over its statement. Offline, as
+/// `shipwarden evidence verify`.
 #[napi(ts_args_type = "bundle: Record<string, unknown>, publicKey?: string | undefined | null")]
 pub fn verify_evidence(bundle: serde_json::Value, public_key: Option<String>) -> napi::Result<EvidenceVerified> {
     let signed: shipwarden::bundle::SignedBundle =
@@ -101,6 +128,20 @@ pub fn verify_evidence(bundle: serde_json::Value, public_key: Option<String>) ->
                 proof: a.proof,
                 fingerprint: a.fingerprint,
                 public_key: a.public_key,
+            })
+            .collect(),
+        rejections: shipwarden_bindings::ops::verified_rejections(&signed.bundle)
+            .into_iter()
+            .map(|r| VerifiedRejection {
+                sequence: r.sequence as f64,
+                approval: r.approval,
+                user: r.user,
+                role: r.role,
+                reason: r.reason,
+                at: r.at,
+                proof: r.proof,
+                fingerprint: r.fingerprint,
+                public_key: r.public_key,
             })
             .collect(),
     })

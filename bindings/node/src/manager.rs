@@ -13,10 +13,10 @@ use shipwarden::engine::ReleaseManager as RManager;
 use shipwarden::machine::Evidence;
 use shipwarden::ports::memory::MemoryStore;
 use shipwarden::ports::{Clock, ManualClock, ReleaseQuery};
-use shipwarden::{Channel, EnvName, ReleaseId, StepOutcome};
+use shipwarden::{Channel, EnvName, IdentityAction, ReleaseId, StepOutcome};
 use shipwarden_adapters::anchor::verify_release;
 use shipwarden_adapters::config::Loaded;
-use shipwarden_adapters::identity::{self, Approving};
+use shipwarden_adapters::identity;
 
 use crate::errors;
 use shipwarden_bindings::{ErrorDoc, PortKind, UserPorts, default_ports};
@@ -321,31 +321,9 @@ impl ReleaseManager {
         let (id, approval): (ReleaseId, shipwarden::ApprovalId) = (id(&release)?, parse(&approval)?);
         let role = approval_role(self.inner.policy(), &who, &approval, options.role.as_deref())?;
         let comment = options.comment.as_deref().unwrap_or("");
-        let who = match (&options.signature, &options.statement) {
-            (None, None) => who,
-            (Some(signature), Some(statement)) => {
-                // Verified here, through the adapters, exactly as `shipwarden approve --signature` does.
-                let config = self.signing_config()?;
-                let what = Approving {
-                    project: &config.config.project.name,
-                    release: &id,
-                    approval: &approval,
-                    role: &role,
-                    user: &who.user,
-                    channel,
-                    comment,
-                };
-                let expected = identity::approval_statement(&self.inner, &what).await.map_err(errors::engine)?;
-                let signers = config.signers().map_err(errors::config)?;
-                let proof = identity::proof_of_signature(statement, signature, &signers, &expected);
-                who.with_proof(proof)
-            }
-            _ => {
-                return Err(errors::invalid(
-                    "signature and statement go together: the signature and the statement it signs",
-                ));
-            }
-        };
+        let signed = crate::acting::SignedOptions { signature: options.signature, statement: options.statement };
+        let what = (&id, &approval, &role, channel, comment);
+        let who = self.approving(who, IdentityAction::Approve, what, signed).await?;
         let state = self.inner.approve(&id, &who, approval, role, channel, comment).await.map_err(errors::engine)?;
         Ok(Release::from(state.as_ref()))
     }
@@ -366,17 +344,59 @@ impl ReleaseManager {
         let channel: Channel = parse(options.channel.as_deref().unwrap_or("api"))?;
         let (id, approval): (ReleaseId, shipwarden::ApprovalId) = (id(&release)?, parse(&approval)?);
         let role = approval_role(self.inner.policy(), &who, &approval, options.role.as_deref())?;
-        let config = self.signing_config()?;
-        let what = Approving {
-            project: &config.config.project.name,
-            release: &id,
-            approval: &approval,
-            role: &role,
-            user: &who.user,
-            channel,
-            comment: options.comment.as_deref().unwrap_or(""),
-        };
-        Ok(identity::approval_statement(&self.inner, &what).await.map_err(errors::engine)?.text())
+        let what = (&id, &approval, &role, channel, options.comment.as_deref().unwrap_or(""));
+        Ok(self.approving_statement(&who, IdentityAction::Approve, what).await?.text())
+    }
+
+    /// Rejects an approval with a reason (R-2b, R-2c): the checks of an
+    /// approval (the role, the proof `[identity] approve` asks for, separation
+    /// of duties) apply; the rejection stands, blocking every transition that
+    /// needs the approval, until the same person approves. `reason` is
+    /// required; rejecting again before approving is refused. `signature` and
+    /// `statement` (from `rejectionStatement`) prove who rejects (R-2d),
+    /// verified as `shipwarden reject --signature` does; an approval's
+    /// statement or signature does not prove a rejection.
+    #[napi]
+    pub async fn reject(
+        &self,
+        release: String,
+        actor: napi::Either<Actor, String>,
+        approval: String,
+        reason: String,
+        options: Option<RejectOptions>,
+    ) -> napi::Result<Release> {
+        let who = self::actor(&self.config, &actor)?;
+        let options = options.unwrap_or_default();
+        let channel: Channel = parse(options.channel.as_deref().unwrap_or("api"))?;
+        let (id, approval): (ReleaseId, shipwarden::ApprovalId) = (id(&release)?, parse(&approval)?);
+        let role = approval_role(self.inner.policy(), &who, &approval, options.role.as_deref())?;
+        let signed = crate::acting::SignedOptions { signature: options.signature, statement: options.statement };
+        let what = (&id, &approval, &role, channel, reason.as_str());
+        let who = self.approving(who, IdentityAction::Reject, what, signed).await?;
+        let state = self.inner.reject(&id, &who, approval, role, channel, &reason).await.map_err(errors::engine)?;
+        Ok(Release::from(state.as_ref()))
+    }
+
+    /// The statement to sign for a rejection of an approval (R-2c, R-2d):
+    /// `shipwarden rejection statement v1`, the fields of an approval's
+    /// statement with `reason` as the comment, naming the release's current
+    /// chain head. Needs a configuration.
+    #[napi]
+    pub async fn rejection_statement(
+        &self,
+        release: String,
+        actor: napi::Either<Actor, String>,
+        approval: String,
+        reason: String,
+        options: Option<RejectOptions>,
+    ) -> napi::Result<String> {
+        let who = self::actor(&self.config, &actor)?;
+        let options = options.unwrap_or_default();
+        let channel: Channel = parse(options.channel.as_deref().unwrap_or("api"))?;
+        let (id, approval): (ReleaseId, shipwarden::ApprovalId) = (id(&release)?, parse(&approval)?);
+        let role = approval_role(self.inner.policy(), &who, &approval, options.role.as_deref())?;
+        let what = (&id, &approval, &role, channel, reason.as_str());
+        Ok(self.approving_statement(&who, IdentityAction::Reject, what).await?.text())
     }
 
     /// The release's signed checkpoints, by sequence (R-9d); not verified here: see `verifyAudit`.
@@ -662,6 +682,20 @@ pub struct ApproveOptions {
     /// An armored SSH signature (namespace `shipwarden`) over `statement` (issue #19, R-2d).
     pub signature: Option<String>,
     /// The statement `signature` signs, from `approvalStatement`.
+    pub statement: Option<String>,
+}
+
+/// Options of `reject` and `rejectionStatement`.
+#[napi(object)]
+#[derive(Default)]
+pub struct RejectOptions {
+    /// The role the rejection is given in (default: the first of the actor's roles the policy accepts).
+    pub role: Option<String>,
+    /// `ticket_comment`, `email`, `chat`, `cli` or `api` (default).
+    pub channel: Option<String>,
+    /// An armored SSH signature (namespace `shipwarden`) over `statement` (R-2d).
+    pub signature: Option<String>,
+    /// The statement `signature` signs, from `rejectionStatement`.
     pub statement: Option<String>,
 }
 

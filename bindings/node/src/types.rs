@@ -58,7 +58,7 @@ pub struct Plan {
     pub hotfix: Option<Hotfix>,
 }
 
-/// An approval given (R-2c).
+/// An approval given (R-2c); also the record of a rejection of one, its comment the reason.
 #[napi(object)]
 pub struct Approval {
     /// Which approval.
@@ -159,6 +159,10 @@ pub struct Release {
     pub author: Option<String>,
     /// Approvals given.
     pub approvals: Vec<Approval>,
+    /// Rejections of an approval (R-2c), standing or lifted, oldest first: the
+    /// same records as approvals, `comment` being the reason. One stands until
+    /// its author approves (R-2b).
+    pub rejections: Vec<Approval>,
     /// Gate results, oldest first.
     pub gate_results: Vec<GateResult>,
     /// Artifacts recorded.
@@ -197,6 +201,20 @@ impl From<&StepRecord> for Step {
     }
 }
 
+impl From<&shipwarden::Approval> for Approval {
+    fn from(a: &shipwarden::Approval) -> Self {
+        Approval {
+            approval: a.approval.to_string(),
+            role: a.role.to_string(),
+            user: a.user.clone(),
+            at: ts(a.at),
+            channel: a.channel.as_str().to_owned(),
+            comment: a.comment.clone(),
+            proof: a.proof.as_ref().and_then(|p| serde_json::to_value(p).ok()),
+        }
+    }
+}
+
 impl From<&shipwarden::ArtifactRef> for ArtifactRef {
     fn from(a: &shipwarden::ArtifactRef) -> Self {
         ArtifactRef {
@@ -219,19 +237,8 @@ impl From<&ReleaseState> for Release {
             stage: s.stage.as_ref().map(ToString::to_string),
             path: s.path.iter().map(ToString::to_string).collect(),
             author: s.author.clone(),
-            approvals: s
-                .approvals
-                .iter()
-                .map(|a| Approval {
-                    approval: a.approval.to_string(),
-                    role: a.role.to_string(),
-                    user: a.user.clone(),
-                    at: ts(a.at),
-                    channel: a.channel.as_str().to_owned(),
-                    comment: a.comment.clone(),
-                    proof: a.proof.as_ref().and_then(|p| serde_json::to_value(p).ok()),
-                })
-                .collect(),
+            approvals: s.approvals.iter().map(Approval::from).collect(),
+            rejections: s.rejections.iter().map(Approval::from).collect(),
             gate_results: s
                 .gate_results
                 .iter()
@@ -275,6 +282,12 @@ pub struct Unmet {
     pub roles: Vec<String>,
     /// The gate.
     pub gate: Option<String>,
+    /// Who: the person who rejected the approval, for `rejected` requirements
+    /// (R-2b); the person concerned, for `duplicate_approval`,
+    /// `duplicate_rejection` and `separation_of_duties` ones.
+    pub user: Option<String>,
+    /// Why the approval was rejected, for `rejected` requirements (R-2b).
+    pub reason: Option<String>,
     /// The step: its kind for `step` requirements, its key for `step_in_doubt` ones.
     pub step: Option<String>,
     /// What is known, for `step_in_doubt` requirements.
@@ -294,6 +307,8 @@ impl From<&shipwarden::Unmet> for Unmet {
             approval: d.approval,
             roles: d.roles,
             gate: d.gate,
+            user: d.user,
+            reason: d.reason,
             step: d.step,
             detail: d.detail,
             environment: d.environment,

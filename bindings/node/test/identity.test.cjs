@@ -148,3 +148,64 @@ test('checkpoints verify, and a forged store is found (R-9d)', async (t) => {
   sql(`UPDATE events SET event = replace(event, '"ok"', '"fine"') WHERE stream = 'shop-1.0.0' AND seq = 2`)
   await assert.rejects(manager.verifyAudit('shop-1.0.0'), (e) => e instanceof sw.IntegrityError && e.sequence === 2)
 })
+
+test('a signed rejection verifies, and an approval signature does not stand for one (R-2c, R-2d)', async (t) => {
+  const { manager, key, dir } = await openVerified(t)
+  const reason = 'SHOP-12 is not ready'
+
+  // Under `trust = "verified"` a rejection needs the proof an approval needs (R-2d).
+  await assert.rejects(manager.reject('shop-1.0.0', 'paul', 'scope', reason), (e) => {
+    assert.ok(e instanceof sw.RefusedError)
+    assert.ok(e.unmet.some((u) => u.rule === 'R-2d'))
+    return true
+  })
+
+  const statement = await manager.rejectionStatement('shop-1.0.0', 'paul', 'scope', reason)
+  assert.ok(statement.startsWith('shipwarden rejection statement v1\n'), statement)
+  assert.match(statement, /approval: scope/)
+  assert.ok(statement.includes(JSON.stringify(reason)))
+
+  // An approval's statement with the same fields, and its signature, prove an approval, never a rejection.
+  const approval = await manager.approvalStatement('shop-1.0.0', 'paul', 'scope', { comment: reason })
+  assert.ok(approval.startsWith('shipwarden approval statement v1\n'))
+  const approvalSignature = sw.signStatement(approval, key)
+  for (const presented of [approval, statement]) {
+    await assert.rejects(manager.reject('shop-1.0.0', 'paul', 'scope', reason, { signature: approvalSignature, statement: presented }), (e) => {
+      assert.ok(e instanceof sw.RefusedError, `${e.name}: ${e.message}`)
+      assert.equal(e.rule, 'R-2d')
+      return true
+    })
+  }
+  // Nor does a rejection's signature prove an approval.
+  await assert.rejects(
+    manager.approve('shop-1.0.0', 'paul', 'scope', { comment: reason, signature: sw.signStatement(statement, key), statement }),
+    (e) => e instanceof sw.RefusedError && /R-2d/.test(e.message),
+  )
+  assert.deepEqual((await manager.state('shop-1.0.0')).rejections, [], 'nothing refused was recorded')
+
+  // Signed the way a person does it, with ssh-keygen.
+  const file = path.join(dir, 'rejection')
+  fs.writeFileSync(file, statement)
+  execFileSync('ssh-keygen', ['-q', '-Y', 'sign', '-n', 'shipwarden', '-f', key, file])
+  const signature = fs.readFileSync(`${file}.sig`, 'utf8')
+  const release = await manager.reject('shop-1.0.0', 'paul', 'scope', reason, { signature, statement })
+  assert.equal(release.rejections.length, 1)
+  const [rejection] = release.rejections
+  assert.deepEqual([rejection.user, rejection.comment], ['paul', reason])
+  assert.equal(rejection.proof.kind, 'ssh_signature')
+  const rejected = (await manager.history('shop-1.0.0')).find((e) => e.kind === 'rejected')
+  assert.equal(rejected.event.proof.kind, 'ssh_signature')
+
+  // The evidence bundle verifies offline, and lists the rejection with its signer (R-9d).
+  const report = await manager.verifyEvidence(await manager.evidenceBundle('shop-1.0.0'))
+  assert.equal(report.rejections.length, 1)
+  const [listed] = report.rejections
+  assert.deepEqual([listed.approval, listed.user, listed.role, listed.reason], ['scope', 'paul', 'product_owner', reason])
+  assert.equal(listed.proof, 'ssh_signature')
+  assert.equal(listed.fingerprint, rejection.proof.fingerprint)
+  assert.match(listed.publicKey, /^ssh-ed25519 /)
+  assert.equal(listed.sequence, rejected.sequence)
+  assert.deepEqual(report.approvals, [])
+
+  await assert.rejects(manager.actionStatement('shop-1.0.0', 'paul', 'reject', reason), { name: 'InvalidInputError', path: 'action' })
+})

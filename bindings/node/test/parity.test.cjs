@@ -133,6 +133,73 @@ test('due and runDue: a missing approval is reminded once, and a second run find
   assert.deepEqual(await manager.runDue({ at: dayLater }), [], 'each duty once')
 })
 
+test('a rejection blocks the approval until its author approves (R-2b, R-2c, R-2d)', async () => {
+  // The same scenario as test_parity.py, step for step.
+  const manager = await openManager(environments(), new Inbox())
+  await manager.plan(RITA, { project: 'shop', version: '1.0.0' })
+  const paul = { user: 'paul', roles: ['product_owner'] }
+  let release = await manager.reject('shop-1.0.0', paul, 'scope', 'SHOP-12 is not ready', { channel: 'email' })
+  assert.equal(release.rejections.length, 1)
+  const [rejection] = release.rejections
+  assert.deepEqual(
+    [rejection.approval, rejection.user, rejection.role, rejection.channel, rejection.comment],
+    ['scope', 'paul', 'product_owner', 'email', 'SHOP-12 is not ready'],
+  )
+  assert.deepEqual(release.approvals, [], 'a rejection is not an approval')
+  assert.equal((await manager.history('shop-1.0.0')).at(-1).kind, 'rejected')
+
+  // Another product owner approves: the count is met, the rejection still stands.
+  await manager.approve('shop-1.0.0', { user: 'pia', roles: ['product_owner'] }, 'scope')
+  await assert.rejects(manager.advance('shop-1.0.0', RITA, sw.Stage.SCOPE_APPROVED), (e) => {
+    assert.ok(e instanceof sw.RefusedError)
+    assert.equal(e.rule, 'R-2b')
+    assert.equal(e.unmet.length, 1)
+    const [unmet] = e.unmet
+    assert.deepEqual(
+      [unmet.rule, unmet.requirement, unmet.approval, unmet.user, unmet.reason],
+      ['R-2b', 'rejected', 'scope', 'paul', 'SHOP-12 is not ready'],
+    )
+    assert.match(e.message, /rejected by paul \(product_owner\)/)
+    return true
+  })
+  // The status says the same of the way forward.
+  const next = (await manager.status('shop-1.0.0')).next.find((n) => n.stage === sw.Stage.SCOPE_APPROVED)
+  assert.ok(next?.refusal?.unmet.some((u) => u.requirement === 'rejected' && u.user === 'paul' && u.reason === 'SHOP-12 is not ready'))
+
+  // A rejection needs a reason (R-2c); nothing is recorded.
+  const before = (await manager.history('shop-1.0.0')).length
+  await assert.rejects(manager.reject('shop-1.0.0', { user: 'pia', roles: ['product_owner'] }, 'scope', '  '), (e) => {
+    assert.ok(e instanceof sw.RefusedError)
+    assert.equal(e.rule, 'R-2c')
+    assert.match(e.message, /a rejection needs a reason/)
+    return true
+  })
+  // Rejecting twice is refused (R-2d).
+  await assert.rejects(manager.reject('shop-1.0.0', paul, 'scope', 'still not ready'), (e) => {
+    assert.ok(e instanceof sw.RefusedError)
+    assert.equal(e.rule, 'R-2d')
+    assert.deepEqual(e.unmet.map((u) => u.requirement), ['duplicate_rejection'])
+    assert.equal(e.unmet[0].user, 'paul')
+    return true
+  })
+  assert.equal((await manager.history('shop-1.0.0')).length, before, 'a refused rejection records nothing')
+
+  // The same person approving lifts it.
+  await manager.approve('shop-1.0.0', paul, 'scope')
+  release = await manager.advance('shop-1.0.0', RITA, sw.Stage.SCOPE_APPROVED)
+  assert.equal(release.stage, sw.Stage.SCOPE_APPROVED)
+  assert.equal(release.rejections.length, 1, 'lifted, still on record')
+
+  // Arguments are checked before anything is decided.
+  await assert.rejects(manager.reject('shop-1.0.0', paul, 'scope', 'no', { channel: 'pigeon' }), sw.InvalidInputError)
+  await assert.rejects(manager.reject('shop-1.0.0', paul, 'scope', 'no', { signature: 'x' }), { name: 'InvalidInputError', message: /go together/ })
+  await assert.rejects(manager.reject('shop-1.0.0', paul, 'scope', 'no', { comment: 'x' }), { name: 'InvalidInputError', path: 'options.comment' })
+  await assert.rejects(manager.reject('shop-1.0.0', paul, 'scope'), { name: 'InvalidInputError', path: 'reason' })
+  // A preview of a rejection records nothing.
+  const events = await manager.preview('shop-1.0.0', paul, { action: 'reject', approval: 'acceptance', role: 'product_owner', reason: 'not yet' })
+  assert.deepEqual(events.map((e) => e.kind), ['rejected'])
+})
+
 test('an evidence bundle, signed, verifies offline; a changed one rejects with IntegrityError (R-9d)', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-node-bundle-'))
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))

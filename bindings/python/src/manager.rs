@@ -230,8 +230,10 @@ impl ReleaseManager {
         })
     }
 
+    /// The statement approving (`action` `approve`) or rejecting (`reject`) an approval signs.
     fn op_statement(
         &self,
+        action: IdentityAction,
         release: &str,
         actor: &Bound<'_, PyAny>,
         approval: &str,
@@ -244,16 +246,32 @@ impl ReleaseManager {
         let (approval, channel): (ApprovalId, Channel) = (parse(approval)?, parse(channel)?);
         let role = self.approval_role(&actor, &approval, role)?;
         Ok(Box::pin(async move {
-            let what = Approving {
-                project: &config.config.project.name,
-                release: &id,
-                approval: &approval,
-                role: &role,
-                user: &actor.user,
-                channel,
-                comment: &comment,
-            };
-            Ok(identity::approval_statement(&m, &what).await?.text())
+            let what = (&id, &approval, &role, channel, comment.as_str());
+            Ok(approving_statement(&m, &config, action, what, &actor.user).await?.text())
+        }))
+    }
+
+    fn op_reject(
+        &self,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        reason: String,
+        role: Option<&str>,
+        channel: &str,
+        signature: Option<String>,
+        statement: Option<String>,
+    ) -> PyResult<BoxFut<Release>> {
+        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
+        let approval: ApprovalId = parse(approval)?;
+        let role = self.approval_role(&actor, &approval, role)?;
+        let channel: Channel = parse(channel)?;
+        let signed = self.signed_arg(signature, statement)?;
+        Ok(Box::pin(async move {
+            // An approval's statement, signed, does not verify against a rejection's (another header): refused (R-2d).
+            let what = (&id, &approval, &role, channel, reason.as_str());
+            let actor = with_approving_proof(&m, actor, IdentityAction::Reject, what, signed).await?;
+            Ok(Release(m.reject(&id, &actor, approval, role, channel, &reason).await?.as_ref().clone()))
         }))
     }
 
@@ -272,35 +290,23 @@ impl ReleaseManager {
         let approval: ApprovalId = parse(approval)?;
         let role = self.approval_role(&actor, &approval, role)?;
         let channel: Channel = parse(channel)?;
-        let signed = match (signature, statement) {
-            (Some(signature), Some(statement)) => Some((self.signing_config()?, signature, statement)),
-            (None, None) => None,
-            _ => {
-                return Err(invalid("signature= and statement= go together: the signature and the statement it signs"));
-            }
-        };
+        let signed = self.signed_arg(signature, statement)?;
         Ok(Box::pin(async move {
-            let actor = match signed {
-                None => actor,
-                // Verified here, through the adapters, exactly as `shipwarden approve --signature` does.
-                Some((config, signature, statement)) => {
-                    let what = Approving {
-                        project: &config.config.project.name,
-                        release: &id,
-                        approval: &approval,
-                        role: &role,
-                        user: &actor.user,
-                        channel,
-                        comment: &comment,
-                    };
-                    let expected = identity::approval_statement(&m, &what).await?;
-                    let signers = config.signers()?;
-                    let proof = identity::proof_of_signature(&statement, &signature, &signers, &expected);
-                    actor.with_proof(proof)
-                }
-            };
+            let what = (&id, &approval, &role, channel, comment.as_str());
+            let actor = with_approving_proof(&m, actor, IdentityAction::Approve, what, signed).await?;
             Ok(Release(m.approve(&id, &actor, approval, role, channel, &comment).await?.as_ref().clone()))
         }))
+    }
+
+    /// `signature=` and `statement=`, which go together, with the configuration that verifies them.
+    fn signed_arg(&self, signature: Option<String>, statement: Option<String>) -> PyResult<Option<Signed>> {
+        match (signature, statement) {
+            (Some(signature), Some(statement)) => {
+                Ok(Some(Signed { config: self.signing_config()?, signature, statement }))
+            }
+            (None, None) => Ok(None),
+            _ => Err(invalid("signature= and statement= go together: the signature and the statement it signs")),
+        }
     }
 
     fn op_checkpoints(&self, release: &str) -> PyResult<BoxFut<Vec<Checkpoint>>> {
@@ -531,16 +537,10 @@ impl ReleaseManager {
         statement: Option<String>,
     ) -> PyResult<BoxFut<RActor>> {
         let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
-        let signed = match (signature, statement) {
-            (Some(signature), Some(statement)) => Some((self.signing_config()?, signature, statement)),
-            (None, None) => None,
-            _ => {
-                return Err(invalid("signature= and statement= go together: the signature and the statement it signs"));
-            }
-        };
+        let signed = self.signed_arg(signature, statement)?;
         let reason = reason.to_owned();
         Ok(Box::pin(async move {
-            let Some((config, signature, statement)) = signed else { return Ok(actor) };
+            let Some(Signed { config, signature, statement }) = signed else { return Ok(actor) };
             let role = identity::acting_role(m.policy(), &actor, action)
                 .ok_or_else(|| Error::invalid(format!("{} holds no role", actor.user)))?;
             let what = Acting {
@@ -568,6 +568,17 @@ impl ReleaseManager {
         let (m, id, actor, config) =
             (self.inner.clone(), id(release)?, self.resolve_actor(actor)?, self.signing_config()?);
         let action: IdentityAction = parse(action)?;
+        match action {
+            IdentityAction::Approve => {
+                return Err(invalid("an approval's statement comes from approval_statement(release, actor, approval)"));
+            }
+            IdentityAction::Reject => {
+                return Err(invalid(
+                    "a rejection's statement comes from rejection_statement(release, actor, approval, reason)",
+                ));
+            }
+            _ => {}
+        }
         let role = identity::acting_role(self.inner.policy(), &actor, action).ok_or_else(|| {
             invalid(format!(
                 "`{action}` is signed by a rollback, override_window or emergency_plan actor; {} holds no role for it",
@@ -623,6 +634,51 @@ impl ReleaseManager {
         let (m, id, at) = (self.inner.clone(), id(release)?, py_to_timestamp(at)?);
         Ok(Box::pin(async move { Ok(ReleaseStatus(m.status_at(&id, at).await?)) }))
     }
+}
+
+/// A signature and the statement it signs, with the configuration (project, users' keys) to verify them.
+struct Signed {
+    config: Arc<Loaded>,
+    signature: String,
+    statement: String,
+}
+
+/// The release, approval, role, channel and comment of an approval or of its rejection.
+type ApprovingParts<'a> = (&'a ReleaseId, &'a ApprovalId, &'a Role, Channel, &'a str);
+
+/// `actor` with the proof `signed` gives for approving (`action` `approve`)
+/// or rejecting (`reject`) an approval, verified through the adapters exactly
+/// as `shipwarden approve --signature` and `shipwarden reject --signature`
+/// do; `actor` as it is without a signature.
+async fn with_approving_proof(
+    m: &RManager,
+    actor: RActor,
+    action: IdentityAction,
+    what: ApprovingParts<'_>,
+    signed: Option<Signed>,
+) -> Result<RActor, Error> {
+    let Some(Signed { config, signature, statement }) = signed else { return Ok(actor) };
+    let expected = approving_statement(m, &config, action, what, &actor.user).await?;
+    let signers = config.signers()?;
+    let proof = identity::proof_of_signature(&statement, &signature, &signers, &expected);
+    Ok(actor.with_proof(proof))
+}
+
+/// The statement approving (`action` `approve`) or rejecting (`reject`) an
+/// approval signs: `shipwarden approval statement v1` or `shipwarden
+/// rejection statement v1`, so that neither can stand for the other (R-2d).
+async fn approving_statement(
+    m: &RManager,
+    config: &Loaded,
+    action: IdentityAction,
+    (release, approval, role, channel, comment): ApprovingParts<'_>,
+    user: &str,
+) -> Result<shipwarden::Statement, Error> {
+    let what = Approving { project: &config.config.project.name, release, approval, role, user, channel, comment };
+    Ok(match action {
+        IdentityAction::Reject => identity::rejection_statement(m, &what).await?,
+        _ => identity::approval_statement(m, &what).await?,
+    })
 }
 
 /// An `Action` from its dict (`{"action": "approve", "approval": "scope", ...}`, as `to_dict()` and the audit trail spell it).
@@ -810,7 +866,7 @@ impl ReleaseManager {
         channel: &str,
         comment: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.op_statement(release, actor, approval, role, channel, comment)?;
+        let fut = self.op_statement(IdentityAction::Approve, release, actor, approval, role, channel, comment)?;
         self.spawn(py, fut)
     }
 
@@ -827,7 +883,88 @@ impl ReleaseManager {
         comment: String,
     ) -> PyResult<String> {
         no_running_loop(py, "approval_statement")?;
-        let fut = self.op_statement(release, actor, approval, role, channel, comment)?;
+        let fut = self.op_statement(IdentityAction::Approve, release, actor, approval, role, channel, comment)?;
+        block_on(py, fut)
+    }
+
+    /// Rejects an approval with a reason (R-2b, R-2c): the checks of an
+    /// approval (the role, the proof `[identity] approve` asks for,
+    /// separation of duties) apply; the rejection stands, blocking every
+    /// transition that needs the approval, until the same person approves.
+    /// `reason` is required; rejecting again before approving is refused.
+    ///
+    /// `signature` and `statement` (from `rejection_statement`) prove who
+    /// rejects (R-2d), verified as `shipwarden reject --signature` does; an
+    /// approval's statement or signature does not prove a rejection.
+    #[pyo3(signature = (release, actor, approval, reason, *, role = None, channel = "api", signature = None, statement = None), text_signature = "($self, release, actor, approval, reason, *, role=None, channel='api', signature=None, statement=None)")]
+    fn reject<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        reason: String,
+        role: Option<&str>,
+        channel: &str,
+        signature: Option<String>,
+        statement: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_reject(release, actor, approval, reason, role, channel, signature, statement)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `reject`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, approval, reason, *, role = None, channel = "api", signature = None, statement = None), text_signature = "($self, release, actor, approval, reason, *, role=None, channel='api', signature=None, statement=None)")]
+    fn reject_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        reason: String,
+        role: Option<&str>,
+        channel: &str,
+        signature: Option<String>,
+        statement: Option<String>,
+    ) -> PyResult<Release> {
+        no_running_loop(py, "reject")?;
+        let fut = self.op_reject(release, actor, approval, reason, role, channel, signature, statement)?;
+        block_on(py, fut)
+    }
+
+    /// The statement to sign for a rejection of an approval (R-2c, R-2d):
+    /// `shipwarden rejection statement v1`, the fields of an approval's
+    /// statement with `reason` as the comment, naming the release's current
+    /// chain head. Needs a configuration.
+    #[pyo3(signature = (release, actor, approval, reason, *, role = None, channel = "api"), text_signature = "($self, release, actor, approval, reason, *, role=None, channel='api')")]
+    fn rejection_statement<'py>(
+        &self,
+        py: Python<'py>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        reason: String,
+        role: Option<&str>,
+        channel: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.op_statement(IdentityAction::Reject, release, actor, approval, role, channel, reason)?;
+        self.spawn(py, fut)
+    }
+
+    /// The sync twin of `rejection_statement`, for scripts (not inside a running event loop).
+    #[pyo3(signature = (release, actor, approval, reason, *, role = None, channel = "api"), text_signature = "($self, release, actor, approval, reason, *, role=None, channel='api')")]
+    fn rejection_statement_sync(
+        &self,
+        py: Python<'_>,
+        release: &str,
+        actor: &Bound<'_, PyAny>,
+        approval: &str,
+        reason: String,
+        role: Option<&str>,
+        channel: &str,
+    ) -> PyResult<String> {
+        no_running_loop(py, "rejection_statement")?;
+        let fut = self.op_statement(IdentityAction::Reject, release, actor, approval, role, channel, reason)?;
         block_on(py, fut)
     }
 
@@ -1330,8 +1467,9 @@ impl ReleaseManager {
     /// Verifies an evidence bundle (a dict from `evidence_bundle`, or its
     /// JSON text) as `shipwarden evidence verify` does: its signature, its
     /// chain and its checkpoints, against `public_key` (default: the
-    /// configuration's `[evidence] public_key`). Returns what was verified;
-    /// raises `IntegrityError` when it does not verify (R-9d).
+    /// configuration's `[evidence] public_key`). Returns what was verified,
+    /// with its approvals and rejections (R-2c); raises `IntegrityError` when
+    /// it does not verify (R-9d).
     #[pyo3(signature = (bundle, *, public_key = None))]
     fn verify_bundle<'py>(
         &self,
@@ -1353,6 +1491,10 @@ impl ReleaseManager {
                 "approvals": v.approvals.iter().map(|a| serde_json::json!({
                     "sequence": a.sequence, "approval": a.approval, "user": a.user, "role": a.role,
                     "proof": a.proof, "fingerprint": a.fingerprint,
+                })).collect::<Vec<_>>(),
+                "rejections": shipwarden_bindings::ops::verified_rejections(&signed.bundle).into_iter().map(|r| serde_json::json!({
+                    "sequence": r.sequence, "approval": r.approval, "user": r.user, "role": r.role,
+                    "reason": r.reason, "at": r.at, "proof": r.proof, "fingerprint": r.fingerprint,
                 })).collect::<Vec<_>>(),
             }))
             .into_pyobject(py),

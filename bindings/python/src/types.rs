@@ -393,7 +393,8 @@ impl Plan {
     }
 }
 
-/// An approval given (R-2c): which, by whom in which role, when, through which channel.
+/// An approval given (R-2c): which, by whom in which role, when, through
+/// which channel; also the record of a rejection of one, its comment the reason.
 #[pyclass(module = "shipwarden", frozen, from_py_object, eq)]
 #[derive(Clone, PartialEq)]
 pub struct Approval(pub RApproval);
@@ -708,6 +709,14 @@ impl Release {
         self.0.approvals.iter().cloned().map(Approval).collect()
     }
 
+    /// Every rejection of an approval (R-2c), standing or lifted, oldest
+    /// first: the same `Approval` records, `comment` being the reason. One
+    /// stands until its author approves (R-2b).
+    #[getter]
+    fn rejections(&self) -> Vec<Approval> {
+        self.0.rejections.iter().cloned().map(Approval).collect()
+    }
+
     /// Every gate result, oldest first.
     #[getter]
     fn gate_results(&self) -> Vec<GateResult> {
@@ -842,6 +851,20 @@ impl Unmet {
     #[getter]
     fn gate(&self) -> Option<String> {
         self.field("gate")
+    }
+
+    /// Who: the person who rejected the approval, for `rejected`
+    /// requirements (R-2b); the person concerned, for `duplicate_approval`,
+    /// `duplicate_rejection` and `separation_of_duties` ones.
+    #[getter]
+    fn user(&self) -> Option<String> {
+        self.field("user")
+    }
+
+    /// Why the approval was rejected, for `rejected` requirements (R-2b).
+    #[getter]
+    fn reason(&self) -> Option<String> {
+        self.field("reason")
     }
 
     /// The step: its kind for `step` requirements, its key for `step_in_doubt` ones.

@@ -137,3 +137,58 @@ def test_checkpoints_verify_and_a_forged_store_is_found_r9d(tmp_path: Path, monk
     with pytest.raises(sw.IntegrityError) as edited:
         manager.verify_audit_sync("shop-1.0.0")
     assert edited.value.sequence == 2, str(edited.value)
+
+
+def test_a_signed_rejection_verifies_and_an_approvals_signature_does_not_stand_for_one_r2c_r2d(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager, key = open_verified(tmp_path, monkeypatch)
+    reason = "SHOP-12 is not ready"
+
+    # Under `trust = "verified"` a rejection needs the proof an approval needs (R-2d).
+    with pytest.raises(sw.RefusedError) as refused:
+        manager.reject_sync("shop-1.0.0", "paul", "scope", reason)
+    assert any(u.rule == "R-2d" for u in refused.value.unmet)
+
+    statement = manager.rejection_statement_sync("shop-1.0.0", "paul", "scope", reason)
+    assert statement.startswith("shipwarden rejection statement v1\n")
+    assert "approval: scope" in statement and '"SHOP-12 is not ready"' in statement
+
+    # An approval's statement with the same fields, and its signature, prove an approval, never a rejection.
+    approval = manager.approval_statement_sync("shop-1.0.0", "paul", "scope", comment=reason)
+    assert approval.startswith("shipwarden approval statement v1\n")
+    approval_signature = sw.sign_statement(approval, key)
+    for signed, presented in ((approval_signature, approval), (approval_signature, statement)):
+        with pytest.raises(sw.RefusedError) as refused:
+            manager.reject_sync("shop-1.0.0", "paul", "scope", reason, signature=signed, statement=presented)
+        assert refused.value.rule == "R-2d", str(refused.value)
+    # Nor does a rejection's signature prove an approval.
+    with pytest.raises(sw.RefusedError, match="R-2d"):
+        manager.approve_sync(
+            "shop-1.0.0", "paul", "scope", comment=reason, signature=sw.sign_statement(statement, key), statement=statement
+        )
+    assert manager.status_sync("shop-1.0.0").release.rejections == [], "nothing refused was recorded"
+
+    # Signed the way a person does it, with ssh-keygen.
+    (tmp_path / "rejection").write_text(statement)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-Y", "sign", "-n", "shipwarden", "-f", str(key), str(tmp_path / "rejection")], check=True
+    )
+    signature = (tmp_path / "rejection.sig").read_text()
+    release = manager.reject_sync("shop-1.0.0", "paul", "scope", reason, signature=signature, statement=statement)
+    [rejection] = release.rejections
+    assert (rejection.user, rejection.comment) == ("paul", reason)
+    assert rejection.proof is not None and rejection.proof["kind"] == "ssh_signature"
+    [rejected] = [e for e in manager.history_sync("shop-1.0.0") if e.kind == "rejected"]
+    assert rejected.event["proof"]["kind"] == "ssh_signature"
+
+    # The evidence bundle verifies offline, and lists the rejection with its signer (R-9d).
+    report = manager.verify_bundle(manager.evidence_bundle_sync("shop-1.0.0"))
+    [listed] = report["rejections"]
+    assert (listed["approval"], listed["user"], listed["role"], listed["reason"]) == ("scope", "paul", "product_owner", reason)
+    assert listed["proof"] == "ssh_signature" and listed["fingerprint"] == rejection.proof["fingerprint"]
+    assert listed["sequence"] == rejected.sequence
+    assert report["approvals"] == []
+
+    with pytest.raises(sw.InvalidInputError, match="rejection_statement"):
+        manager.action_statement_sync("shop-1.0.0", "paul", "reject", reason)

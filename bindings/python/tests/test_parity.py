@@ -116,11 +116,19 @@ def test_refused_error_stage_is_a_stage_as_in_refusal() -> None:
 
 
 def test_signatures_show_real_defaults() -> None:
-    for function in (sw.Plan, sw.Actor, sw.ReleaseManager.approve, sw.ReleaseManager.report_step, sw.parse_commit):
+    for function in (
+        sw.Plan,
+        sw.Actor,
+        sw.ReleaseManager.approve,
+        sw.ReleaseManager.reject,
+        sw.ReleaseManager.report_step,
+        sw.parse_commit,
+    ):
         shown = str(inspect.signature(function))
         assert "Ellipsis" not in shown and "..." not in shown, shown
     assert "scope=()" in str(inspect.signature(sw.Plan))
     assert "comment=''" in str(inspect.signature(sw.ReleaseManager.approve))
+    assert "reason, *, role=None, channel='api'" in str(inspect.signature(sw.ReleaseManager.reject))
 
 
 def test_due_and_run_due_list_and_perform_the_duties_of_open_releases() -> None:
@@ -171,6 +179,87 @@ def test_findings_status_at_lease_scope_and_escalation() -> None:
     assert manager.publish_heads_sync("shop-1.0.0") == []
     outcome = drive(planned(targets={"staging": [Broken("staging-1")]}), "shop-1.0.0")
     assert manager.escalation_for(outcome) == [], "no contacts configured"
+
+
+def test_a_rejection_blocks_the_approval_until_its_author_approves_r2b_r2c_r2d() -> None:
+    # The same scenario as parity.test.cjs, step for step.
+    manager = planned()
+    paul = sw.Actor("paul", ["product_owner"])
+    release = manager.reject_sync("shop-1.0.0", paul, "scope", "SHOP-12 is not ready", channel="email")
+    [rejection] = release.rejections
+    assert (rejection.approval, rejection.user, rejection.role, rejection.channel, rejection.comment) == (
+        "scope",
+        "paul",
+        "product_owner",
+        "email",
+        "SHOP-12 is not ready",
+    )
+    assert release.approvals == [], "a rejection is not an approval"
+    assert [e.kind for e in manager.history_sync("shop-1.0.0")][-1] == "rejected"
+
+    # Another product owner approves: the count is met, the rejection still stands.
+    manager.approve_sync("shop-1.0.0", sw.Actor("pia", ["product_owner"]), "scope")
+    with pytest.raises(sw.RefusedError) as refused:
+        manager.advance_sync("shop-1.0.0", RITA, sw.Stage.SCOPE_APPROVED)
+    assert refused.value.rule == "R-2b"
+    [unmet] = refused.value.unmet
+    assert (unmet.rule, unmet.requirement, unmet.approval, unmet.user, unmet.reason) == (
+        "R-2b",
+        "rejected",
+        "scope",
+        "paul",
+        "SHOP-12 is not ready",
+    )
+    assert unmet.to_dict()["role"] == "product_owner" and unmet.to_dict()["at"] == SATURDAY
+    assert "rejected by paul (product_owner)" in str(refused.value)
+    # The status says the same of the way forward.
+    [refusal] = [r for stage, r in manager.status_sync("shop-1.0.0").next if stage == sw.Stage.SCOPE_APPROVED]
+    assert refusal is not None
+    assert any(
+        u.requirement == "rejected" and u.user == "paul" and u.reason == "SHOP-12 is not ready" for u in refusal.unmet
+    )
+
+    # A rejection needs a reason (R-2c); nothing is recorded.
+    before = len(manager.history_sync("shop-1.0.0"))
+    with pytest.raises(sw.RefusedError) as refused:
+        manager.reject_sync("shop-1.0.0", sw.Actor("pia", ["product_owner"]), "scope", "  ")
+    assert refused.value.rule == "R-2c"
+    assert refused.value.unmet[0].to_dict()["field"] == "comment"
+    assert "a rejection needs a reason" in str(refused.value)
+    # Rejecting twice is refused (R-2d).
+    with pytest.raises(sw.RefusedError) as refused:
+        manager.reject_sync("shop-1.0.0", paul, "scope", "still not ready")
+    assert [u.requirement for u in refused.value.unmet] == ["duplicate_rejection"]
+    assert refused.value.rule == "R-2d" and refused.value.unmet[0].user == "paul"
+    assert len(manager.history_sync("shop-1.0.0")) == before, "a refused rejection records nothing"
+
+    # The same person approving lifts it.
+    manager.approve_sync("shop-1.0.0", paul, "scope")
+    release = manager.advance_sync("shop-1.0.0", RITA, sw.Stage.SCOPE_APPROVED)
+    assert release.stage == sw.Stage.SCOPE_APPROVED
+    assert len(release.rejections) == 1, "lifted, still on record"
+
+    # Arguments are checked before anything is decided.
+    with pytest.raises(sw.InvalidInputError, match="channel"):
+        manager.reject_sync("shop-1.0.0", paul, "scope", "no", channel="pigeon")
+    with pytest.raises(sw.InvalidInputError, match="go together"):
+        manager.reject_sync("shop-1.0.0", paul, "scope", "no", signature="x")
+    with pytest.raises(TypeError, match="comment"):
+        manager.reject_sync("shop-1.0.0", paul, "scope", "no", comment="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="reason"):
+        manager.reject_sync("shop-1.0.0", paul, "scope")  # type: ignore[call-arg]
+    # A preview of a rejection records nothing.
+    action = {"action": "reject", "approval": "acceptance", "role": "product_owner", "channel": "api", "comment": "not yet"}
+    assert [e["event"] for e in manager.preview_sync("shop-1.0.0", paul, action)] == ["rejected"]
+
+
+async def test_reject_is_a_coroutine_like_approve() -> None:
+    manager = sw.ReleaseManager.open(clock=SATURDAY)
+    await manager.plan(RITA, sw.Plan("shop", "1.0.0"))
+    release = await manager.reject("shop-1.0.0", person("product_owner"), "scope", "wrong tickets")
+    assert release.rejections[0].comment == "wrong tickets"
+    with pytest.raises(RuntimeError, match="reject_sync"):
+        manager.reject_sync("shop-1.0.0", person("product_owner"), "scope", "again")
 
 
 def test_the_evidence_bundle_is_built_and_verified_signed_r9d(

@@ -228,7 +228,9 @@ class Plan:
 
 @final
 class Approval:
-    """An approval given (R-2c): which, by whom in which role, when, through which channel."""
+    """An approval given (R-2c): which, by whom in which role, when, through
+    which channel; also the record of a rejection of one, its comment the reason.
+    """
 
     @property
     def approval(self) -> str:
@@ -377,6 +379,12 @@ class Release:
     def approvals(self) -> list[Approval]:
         """Every approval given."""
     @property
+    def rejections(self) -> list[Approval]:
+        """Every rejection of an approval (R-2c), standing or lifted, oldest
+        first: the same `Approval` records, `comment` being the reason. One
+        stands until its author approves (R-2b).
+        """
+    @property
     def gate_results(self) -> list[GateResult]:
         """Every gate result, oldest first."""
     @property
@@ -429,6 +437,15 @@ class Unmet:
     @property
     def gate(self) -> str | None:
         """The gate, for `gate` requirements."""
+    @property
+    def user(self) -> str | None:
+        """Who: the person who rejected the approval, for `rejected`
+        requirements (R-2b); the person concerned, for `duplicate_approval`,
+        `duplicate_rejection` and `separation_of_duties` ones.
+        """
+    @property
+    def reason(self) -> str | None:
+        """Why the approval was rejected, for `rejected` requirements (R-2b)."""
     @property
     def step(self) -> str | None:
         """The step: its kind for `step` requirements, its key for `step_in_doubt` ones."""
@@ -1049,6 +1066,53 @@ class ReleaseManager:
         self, release: str, actor: _Who, approval: str, *, role: str | None = None, channel: str = "api", comment: str = ""
     ) -> str:
         """The sync twin of `approval_statement`, for scripts (not inside a running event loop)."""
+    async def reject(
+        self,
+        release: str,
+        actor: _Who,
+        approval: str,
+        reason: str,
+        *,
+        role: str | None = None,
+        channel: str = "api",
+        signature: str | None = None,
+        statement: str | None = None,
+    ) -> Release:
+        """Rejects an approval with a reason (R-2b, R-2c): the checks of an
+        approval (the role, the proof `[identity] approve` asks for,
+        separation of duties) apply; the rejection stands, blocking every
+        transition that needs the approval, until the same person approves.
+        `reason` is required; rejecting again before approving is refused.
+
+        `signature` and `statement` (from `rejection_statement`) prove who
+        rejects (R-2d), verified as `shipwarden reject --signature` does; an
+        approval's statement or signature does not prove a rejection.
+        """
+    def reject_sync(
+        self,
+        release: str,
+        actor: _Who,
+        approval: str,
+        reason: str,
+        *,
+        role: str | None = None,
+        channel: str = "api",
+        signature: str | None = None,
+        statement: str | None = None,
+    ) -> Release:
+        """The sync twin of `reject`, for scripts (not inside a running event loop)."""
+    async def rejection_statement(
+        self, release: str, actor: _Who, approval: str, reason: str, *, role: str | None = None, channel: str = "api"
+    ) -> str:
+        """The statement to sign for a rejection of an approval (R-2c, R-2d):
+        `shipwarden rejection statement v1`, the fields of an approval's
+        statement with `reason` as the comment, naming the release's current
+        chain head. Needs a configuration.
+        """
+    def rejection_statement_sync(
+        self, release: str, actor: _Who, approval: str, reason: str, *, role: str | None = None, channel: str = "api"
+    ) -> str:
+        """The sync twin of `rejection_statement`, for scripts (not inside a running event loop)."""
     async def checkpoints(self, release: str) -> builtins.list[Checkpoint]:
         """The release's signed checkpoints, by sequence (R-9d); not verified here: see `verify_audit`."""
     def checkpoints_sync(self, release: str) -> builtins.list[Checkpoint]:
@@ -1224,8 +1288,9 @@ class ReleaseManager:
         """Verifies an evidence bundle (a dict from `evidence_bundle`, or its
         JSON text) as `shipwarden evidence verify` does: its signature, its
         chain and its checkpoints, against `public_key` (default: the
-        configuration's `[evidence] public_key`). Returns what was verified;
-        raises `IntegrityError` when it does not verify (R-9d).
+        configuration's `[evidence] public_key`). Returns what was verified,
+        with its approvals and rejections (R-2c); raises `IntegrityError` when
+        it does not verify (R-9d).
         """
     async def preview(
         self, release: str, actor: _Who, action: Mapping[str, Any], *, at: _Time | None = None
