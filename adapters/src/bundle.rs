@@ -97,16 +97,27 @@ pub struct Verified {
     pub checkpoints: usize,
     /// Every approval in the chain; each SSH signature among them verified over its statement.
     pub approvals: Vec<VerifiedApproval>,
+    /// Every rejection of an approval in the chain, checked the same way (R-2c).
+    pub rejections: Vec<VerifiedApproval>,
 }
 
-/// Checks every approval in the chain: an SSH-signed one must verify over its
-/// statement, offline, from what it recorded (R-2c, R-9d).
-fn approvals(bundle: &shipwarden::bundle::EvidenceBundle) -> Result<Vec<VerifiedApproval>, BundleError> {
-    let mut found = Vec::new();
+/// Checks every approval and rejection in the chain: an SSH-signed one must
+/// verify over its statement, offline, from what it recorded (R-2c, R-9d).
+/// Gives the approvals, then the rejections.
+#[allow(clippy::type_complexity)]
+fn approvals(
+    bundle: &shipwarden::bundle::EvidenceBundle,
+) -> Result<(Vec<VerifiedApproval>, Vec<VerifiedApproval>), BundleError> {
+    use shipwarden::machine::Event;
+    let (mut approvals, mut rejections) = (Vec::new(), Vec::new());
     for e in &bundle.audit.chain {
         #[cfg(feature = "identity")]
-        signed_action(e, bundle.release.as_str())?;
-        let shipwarden::machine::Event::Approved(a) = &e.event else { continue };
+        let action_signed = signed_action(e, bundle.release.as_str())?;
+        let (found, a) = match &e.event {
+            Event::Approved(a) => (&mut approvals, a),
+            Event::Rejected(a) => (&mut rejections, a),
+            _ => continue,
+        };
         let kind = a.proof.as_ref().map_or("none", |p| p.kind().as_str());
         let mut verified = VerifiedApproval {
             sequence: e.sequence,
@@ -118,28 +129,39 @@ fn approvals(bundle: &shipwarden::bundle::EvidenceBundle) -> Result<Vec<Verified
             public_key: None,
         };
         #[cfg(feature = "identity")]
-        if matches!(a.proof, Some(shipwarden::Proof::SshSignature { .. })) {
-            let signed = crate::identity::verify_recorded(a, bundle.release.as_str()).map_err(|problem| {
-                BundleError::Approval {
-                    approval: a.approval.to_string(),
-                    user: a.user.clone(),
-                    sequence: e.sequence,
-                    problem: problem.to_string(),
+        {
+            let signed = match &e.event {
+                Event::Approved(a) if matches!(a.proof, Some(shipwarden::Proof::SshSignature { .. })) => {
+                    Some(crate::identity::verify_recorded(a, bundle.release.as_str()).map_err(|problem| {
+                        BundleError::Approval {
+                            approval: a.approval.to_string(),
+                            user: a.user.clone(),
+                            sequence: e.sequence,
+                            problem: problem.to_string(),
+                        }
+                    })?)
                 }
-            })?;
-            verified.fingerprint = Some(signed.fingerprint);
-            verified.public_key = Some(signed.public_key);
+                _ => action_signed,
+            };
+            if let Some(signed) = signed {
+                verified.fingerprint = Some(signed.fingerprint);
+                verified.public_key = Some(signed.public_key);
+            }
         }
         found.push(verified);
     }
-    Ok(found)
+    Ok((approvals, rejections))
 }
 
-/// Checks the SSH signature of a signed rollback, window override or
-/// emergency plan offline, like an approval's (R-2d): a bad one fails the
-/// bundle, named as the event at its sequence.
+/// Checks the SSH signature of a signed rollback, window override,
+/// emergency plan or rejection offline, like an approval's (R-2d): a bad one
+/// fails the bundle, named as the event at its sequence. Gives the verified
+/// signature, if the event carries one.
 #[cfg(feature = "identity")]
-fn signed_action(e: &shipwarden::audit::Envelope, release: &str) -> Result<(), BundleError> {
+fn signed_action(
+    e: &shipwarden::audit::Envelope,
+    release: &str,
+) -> Result<Option<crate::identity::RecordedSignature>, BundleError> {
     use shipwarden::IdentityAction as A;
     use shipwarden::machine::Event;
     let (action, proof, user, role, comment) = match &e.event {
@@ -154,17 +176,17 @@ fn signed_action(e: &shipwarden::audit::Envelope, release: &str) -> Result<(), B
             (A::EmergencyPlan, proof.as_ref(), author.as_str(), None, reason)
         }
         Event::Rejected(r) => (A::Reject, r.proof.as_ref(), r.user.as_str(), Some(r.role.as_str()), r.comment.as_str()),
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
     if !matches!(proof, Some(shipwarden::Proof::SshSignature { .. })) {
-        return Ok(());
+        return Ok(None);
     }
     let (approval, channel) = match &e.event {
         Event::Rejected(r) => (r.approval.as_str(), Some(r.channel.as_str())),
         _ => ("", None),
     };
     let recorded = crate::identity::Recorded { action, release, approval, role, user, channel, comment };
-    crate::identity::verify_recorded_proof(proof, &recorded).map(|_| ()).map_err(|problem| BundleError::Approval {
+    crate::identity::verify_recorded_proof(proof, &recorded).map(Some).map_err(|problem| BundleError::Approval {
         approval: action.to_string(),
         user: user.to_owned(),
         sequence: e.sequence,
@@ -181,7 +203,7 @@ fn signed_action(e: &shipwarden::audit::Envelope, release: &str) -> Result<(), B
 /// The first check that fails; a bad approval names the approval, its user and its sequence.
 pub fn verify(signed: &SignedBundle, expected_key: Option<&str>) -> Result<Verified, BundleError> {
     // First, so that an altered statement or signature is named as such, not as a changed bundle.
-    let approvals = approvals(&signed.bundle)?;
+    let (approvals, rejections) = approvals(&signed.bundle)?;
     let Some(sig) = &signed.signature else {
         return Err(BundleError::Signature("the bundle is not signed".into()));
     };
@@ -219,5 +241,6 @@ pub fn verify(signed: &SignedBundle, expected_key: Option<&str>) -> Result<Verif
         public_key: sig.public_key.clone(),
         checkpoints: report.checkpoints,
         approvals,
+        rejections,
     })
 }

@@ -128,6 +128,7 @@ pub fn verify_bundle(config: &Path, file: &Path, key: Option<String>, json: bool
                 output::json(&serde_json::json!({
                     "verified": true, "release": v.release, "head": v.head, "events": v.events,
                     "public_key": v.public_key, "checkpoints": v.checkpoints, "approvals": v.approvals,
+                    "rejections": v.rejections,
                 }));
             } else {
                 println!(
@@ -145,6 +146,13 @@ pub fn verify_bundle(config: &Path, file: &Path, key: Option<String>, json: bool
                         None => format!("{} (no signature to check)", a.proof),
                     };
                     println!("  {:>4} {} by {} as {}: {proof}", a.sequence, a.approval, a.user, a.role);
+                }
+                for r in &v.rejections {
+                    let proof = match &r.fingerprint {
+                        Some(f) => format!("ssh signature by {f} verified over its statement"),
+                        None => format!("{} (no signature to check)", r.proof),
+                    };
+                    println!("  {:>4} {} rejected by {} as {}: {proof}", r.sequence, r.approval, r.user, r.role);
                 }
             }
             Ok(())
