@@ -64,6 +64,30 @@ pub struct InboxItem {
     /// (`{"rule": "R-2b", "requirement": "approval", "approval": "qa_signoff", "roles": [...], "needed": 1, "have": 0}`).
     #[schema(value_type = Object)]
     pub unmet: serde_json::Value,
+    /// For an approval, its rejections that still stand (R-2b), oldest first; absent for a gate or a step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejections: Option<Vec<StandingRejection>>,
+}
+
+/// A rejection of an approval that still stands: who, in which role, why and when (R-2b).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandingRejection {
+    /// Who rejected it.
+    pub user: String,
+    /// In which role.
+    pub role: String,
+    /// Why (the rejection's comment).
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// One unmet requirement the caller can supply, the stage it leads to, and
+/// (for an approval) the rejections of it that still stand.
+struct Waiting {
+    to: Stage,
+    unmet: Unmet,
+    rejections: Option<Vec<StandingRejection>>,
 }
 
 /// `GET /v1/inbox`.
@@ -82,7 +106,9 @@ pub struct Inbox {
 /// forward and of the path ahead, since an approval may be given before its
 /// stage; a gate nothing measured yet and a step people report (status
 /// `missing`) of the ways forward, when the caller holds a role in the
-/// project and the engine would record it from them.
+/// project and the engine would record it from them. An approval's item
+/// carries the rejections of it that still stand (R-2b), so a page can say
+/// who rejected it and why.
 #[utoipa::path(
     get,
     path = "/v1/inbox",
@@ -104,7 +130,7 @@ pub async fn inbox(State(state): State<Arc<AppState>>, Caller(caller): Caller) -
     });
     for (project, summary) in releases {
         let actor = project.actor(&caller, &state.settings);
-        for (to, unmet) in waiting_for(&project.manager, &summary.release, &actor).await? {
+        for Waiting { to, unmet, rejections } in waiting_for(&project.manager, &summary.release, &actor).await? {
             items.push(InboxItem {
                 release: summary.release.to_string(),
                 project: summary.project.clone(),
@@ -113,6 +139,7 @@ pub async fn inbox(State(state): State<Arc<AppState>>, Caller(caller): Caller) -
                 stage: summary.stage.to_string(),
                 to: to.to_string(),
                 unmet: to_json(&unmet)?,
+                rejections,
             });
         }
     }
@@ -120,11 +147,7 @@ pub async fn inbox(State(state): State<Arc<AppState>>, Caller(caller): Caller) -
 }
 
 /// The unmet requirements of `release` that `actor` can supply, with the stage each leads to.
-async fn waiting_for(
-    manager: &ReleaseManager,
-    release: &ReleaseId,
-    actor: &Actor,
-) -> Result<Vec<(Stage, Unmet)>, ApiError> {
+async fn waiting_for(manager: &ReleaseManager, release: &ReleaseId, actor: &Actor) -> Result<Vec<Waiting>, ApiError> {
     let status = match manager.status(release).await {
         Ok(status) => status,
         // Gone between the listing and now: nothing waits.
@@ -162,7 +185,30 @@ async fn waiting_for(
             }
         }
     }
-    Ok(found)
+    Ok(found
+        .into_iter()
+        .map(|(to, unmet)| {
+            let rejections = standing_rejections(&status.state, &unmet);
+            Waiting { to, unmet, rejections }
+        })
+        .collect())
+}
+
+/// For an approval requirement, the rejections of it by one of its roles that still stand.
+fn standing_rejections(state: &shipwarden::ReleaseState, unmet: &Unmet) -> Option<Vec<StandingRejection>> {
+    let Requirement::Approval { approval, roles, .. } = &unmet.requirement else { return None };
+    let standing = state.standing_rejections(approval, roles);
+    Some(
+        standing
+            .into_iter()
+            .map(|r| StandingRejection {
+                user: r.user.clone(),
+                role: r.role.to_string(),
+                reason: r.comment.clone(),
+                at: r.at.to_string(),
+            })
+            .collect(),
+    )
 }
 
 /// Whether `actor` can supply `unmet` now, as the engine judges it.
