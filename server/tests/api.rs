@@ -334,6 +334,66 @@ async fn a_rejection_is_recorded_with_its_reason_and_blocks_the_advance_until_it
     assert_eq!(s.stage("shop-1.0.0").await, "scope_approved", "{body}");
 }
 
+/// `(requirement, approval)` of each inbox item of `user` for `release`, with its standing rejections' users.
+async fn inbox_of(s: &Server, user: &str, release: &str) -> Vec<(String, String, Vec<String>)> {
+    let (code, inbox) = s.get(user, "/v1/inbox").await;
+    assert_eq!(code, 200, "{inbox}");
+    inbox["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["release"] == release)
+        .map(|i| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            let by = i["rejections"].as_array().into_iter().flatten().map(|r| text(&r["user"])).collect();
+            (text(&i["unmet"]["requirement"]), text(&i["unmet"]["approval"]), by)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_inbox_names_a_standing_rejection_and_asks_its_author_alone_to_lift_it_r2b() {
+    let s = Server::lifecycle_with(None, |c| {
+        c.replace("[users.paul]", "[users.pia]\nroles = [\"product_owner\"]\n[users.paul]")
+    })
+    .await;
+    let r = "/v1/releases/shop-1.0.0";
+    let (code, body) = s
+        .post(
+            "rita",
+            "/v1/projects/shop/releases",
+            serde_json::json!({"version": "1.0.0", "kind": "minor", "tickets": ["SHOP-1"]}),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let scope = |by: &[&str]| {
+        ("approval".to_owned(), "scope".to_owned(), by.iter().map(|u| (*u).to_owned()).collect::<Vec<_>>())
+    };
+    assert!(inbox_of(&s, "paul", "shop-1.0.0").await.contains(&scope(&[])));
+
+    let (code, body) = s
+        .post("paul", &format!("{r}/rejections"), serde_json::json!({"approval": "scope", "comment": "too big"}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    // Both product owners are asked for the scope approval; the item names paul's rejection.
+    for user in ["paul", "pia"] {
+        let items = inbox_of(&s, user, "shop-1.0.0").await;
+        assert!(items.contains(&scope(&["paul"])), "{user}: {items:?}");
+        assert!(!items.iter().any(|i| i.0 == "rejected"), "{user}: one item per approval: {items:?}");
+    }
+    // pia approves: the count is met, paul's rejection alone blocks, and only paul is asked to lift it.
+    let (code, body) = s.post("pia", &format!("{r}/approvals"), serde_json::json!({"approval": "scope"})).await;
+    assert_eq!(code, 200, "{body}");
+    let items = inbox_of(&s, "paul", "shop-1.0.0").await;
+    assert!(items.contains(&("rejected".to_owned(), "scope".to_owned(), vec![])), "{items:?}");
+    let items = inbox_of(&s, "pia", "shop-1.0.0").await;
+    assert!(!items.iter().any(|i| i.1 == "scope"), "{items:?}");
+    let (code, body) = s.post("paul", &format!("{r}/approvals"), serde_json::json!({"approval": "scope"})).await;
+    assert_eq!(code, 200, "{body}");
+    let items = inbox_of(&s, "paul", "shop-1.0.0").await;
+    assert!(!items.iter().any(|i| i.1 == "scope"), "{items:?}");
+}
+
 #[tokio::test]
 async fn a_refusal_is_problem_json_naming_the_rule_r5b() {
     let s = Server::start().await;

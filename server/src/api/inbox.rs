@@ -12,7 +12,7 @@ use serde::Serialize;
 use shipwarden::engine::ReleaseManager;
 use shipwarden::machine::{Action, Command, Evidence, Requirement, Unmet};
 use shipwarden::ports::{ReleaseQuery, ReleaseSummary};
-use shipwarden::{Actor, Channel, ReleaseId, Stage};
+use shipwarden::{Actor, ApprovalId, Channel, ReleaseId, Stage};
 use utoipa::ToSchema;
 
 use super::releases::to_json;
@@ -108,7 +108,9 @@ pub struct Inbox {
 /// `missing`) of the ways forward, when the caller holds a role in the
 /// project and the engine would record it from them. An approval's item
 /// carries the rejections of it that still stand (R-2b), so a page can say
-/// who rejected it and why.
+/// who rejected it and why; a standing rejection of the caller's own that
+/// alone blocks an approval others gave is an item too (requirement
+/// `rejected`): only its author lifts it, by approving.
 #[utoipa::path(
     get,
     path = "/v1/inbox",
@@ -178,13 +180,26 @@ async fn waiting_for(manager: &ReleaseManager, release: &ReleaseId, actor: &Acto
         there.stage = Some(t.from.clone());
         let command = Command::new(&nobody, Action::Advance { to: t.to.clone() });
         let Err(refusal) = shipwarden::machine::decide(&there, &command, policy, now) else { continue };
-        for unmet in refusal.unmet.iter().filter(|u| matches!(u.requirement, Requirement::Approval { .. })) {
+        let approvals =
+            |u: &&Unmet| matches!(u.requirement, Requirement::Approval { .. } | Requirement::Rejected { .. });
+        for unmet in refusal.unmet.iter().filter(approvals) {
             let listed = found.iter().any(|(_, u)| u == unmet);
             if !listed && can_supply(manager, release, actor, unmet).await? {
                 found.push((t.to.clone(), unmet.clone()));
             }
         }
     }
+    // A rejection the caller can lift is listed on its own only when the approval
+    // itself is not (others gave it): else the approval's item names the rejection.
+    let asked: Vec<ApprovalId> = found
+        .iter()
+        .filter_map(|(_, u)| match &u.requirement {
+            Requirement::Approval { approval, .. } => Some(approval.clone()),
+            _ => None,
+        })
+        .collect();
+    found
+        .retain(|(_, u)| !matches!(&u.requirement, Requirement::Rejected { approval, .. } if asked.contains(approval)));
     Ok(found
         .into_iter()
         .map(|(to, unmet)| {
@@ -226,6 +241,13 @@ async fn can_supply(
             let Ok(role) = manager.policy().approval_role(actor, approval, None) else { return Ok(false) };
             Action::Approve { approval: approval.clone(), role, channel: Channel::Api, comment: String::new() }
         }
+        // Only its author lifts a rejection, by approving (R-2b).
+        Requirement::Rejected { approval, user, role, .. } if user == &actor.user => Action::Approve {
+            approval: approval.clone(),
+            role: role.clone(),
+            channel: Channel::Api,
+            comment: String::new(),
+        },
         Requirement::Gate { gate, environment, measured: None, .. } if !actor.roles.is_empty() => {
             let mut evidence = Evidence::new(gate.clone(), 0.0, format!("reported by {}", actor.user));
             if let Some(env) = environment {
