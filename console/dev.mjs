@@ -157,6 +157,14 @@ const FINAL = ['rolled_back', 'cancelled', 'closed'];
 // Steps people report (POST /reports), not steps the engine runs.
 const REPORTED = ['integration_tests', 'demo', 'smoke_test'];
 
+/** The rejections of the approval `u` by one of its roles that its author has not lifted by approving since. */
+function standingRejections(state, u) {
+  return (state.rejections || [])
+    .filter((x) => x.approval === u.approval && u.roles.includes(x.role))
+    .filter((x) => !(state.approvals || []).some((a) => a.approval === x.approval && a.user === x.user && Date.parse(a.at) >= Date.parse(x.at)))
+    .map((x) => ({ user: x.user, role: x.role, reason: x.comment, at: x.at }));
+}
+
 /** The inbox of `user`, from the real API (the contract's rules, less separation of duties). */
 async function inbox(user) {
   const items = [];
@@ -182,8 +190,11 @@ async function inbox(user) {
             !(u.given_by || []).includes(user)) ||
           (u.requirement === 'gate' && roles.includes('qa_lead') && !u.environment) ||
           (u.requirement === 'step' && u.status === 'missing' && REPORTED.includes(u.step));
-        if (mine)
-          items.push({ release: id, project: r.project, version: r.version, kind: r.kind, stage: r.stage, to, unmet: u });
+        if (!mine) continue;
+        const item = { release: id, project: r.project, version: r.version, kind: r.kind, stage: r.stage, to, unmet: u };
+        // An approval carries its standing rejections (R-2b), as the server's inbox does.
+        if (u.requirement === 'approval') item.rejections = standingRejections(status.state, u);
+        items.push(item);
       }
     }
   }

@@ -1,10 +1,11 @@
 // "Waiting for me": each approval, gate evidence or reported step the
-// signed-in user's roles can give, from `GET /v1/inbox`.
+// signed-in user's roles can give, from `GET /v1/inbox`; an approval says who
+// rejected it and why while that rejection stands (R-2b).
 
 import { useEffect, useState } from 'preact/hooks';
 
 import { get } from './api.js';
-import { Link, Loading, requirementText } from './parts.jsx';
+import { Link, Loading, When, requirementText } from './parts.jsx';
 
 /** The inbox page. */
 export function Inbox() {
@@ -36,6 +37,11 @@ export function Inbox() {
                 {item.stage.replaceAll('_', ' ')} → {item.to.replaceAll('_', ' ')}: <span class="rule">{item.unmet?.rule}</span>{' '}
                 {requirementText(item.unmet || {})}
               </p>
+              {(item.rejections || []).map((r, j) => (
+                <p key={j} class="rejection" data-rejected-by={r.user}>
+                  <strong class="bad">Rejected by {r.user}</strong> ({r.role}, <When at={r.at} />): {r.reason}
+                </p>
+              ))}
             </li>
           ))}
         </ul>

@@ -50,6 +50,14 @@ export function requirementText(u) {
       return `step in doubt ${u.key}: ${u.detail}`;
     case 'role':
       return `${u.user} needs one of the roles ${(u.needed || []).join(', ')}`;
+    case 'rejected':
+      return `approval "${u.approval}" rejected by ${u.user} (${u.role})${u.at ? ` on ${when(u.at)}` : ''}: ${
+        u.reason
+      } (it stands until ${u.user} approves)`;
+    case 'duplicate_rejection':
+      return `${u.user} already rejected "${u.approval}" and has not approved it since`;
+    case 'duplicate_approval':
+      return `${u.user} already gave "${u.approval}"`;
     default: {
       if (u.message) return u.message;
       const { rule: _rule, requirement, ...rest } = u;
@@ -112,11 +120,24 @@ export function ProblemView({ problem }) {
   );
 }
 
+/** A time in the reader's locale, as text. */
+export function when(at) {
+  const d = new Date(at);
+  return Number.isNaN(d.getTime()) ? String(at) : d.toLocaleString();
+}
+
+/** Whether a rejection still stands: its author has not approved the same approval since (R-2b). */
+export function standing(rejection, approvals) {
+  const at = Date.parse(rejection.at);
+  return !(approvals || []).some(
+    (a) => a.approval === rejection.approval && a.user === rejection.user && Date.parse(a.at) >= at,
+  );
+}
+
 /** A time in the reader's locale, with the exact instant as its machine value. */
 export function When({ at }) {
   if (!at) return null;
-  const d = new Date(at);
-  return <time datetime={at}>{Number.isNaN(d.getTime()) ? at : d.toLocaleString()}</time>;
+  return <time datetime={at}>{when(at)}</time>;
 }
 
 /** A "loading" line or an error, while a page's data is on its way. */

@@ -1,12 +1,13 @@
 // A release page: the stage path on the policy's graph, what each way forward
 // still needs (grouped by rule), gates, approvals, artifacts, steps, notes,
 // findings, duties, the audit chain's state and export, a live timeline from
-// the release's server-sent events, and the actions the session's roles allow.
+// the release's server-sent events, and the actions the session's roles allow
+// (an approval can be given or rejected with a reason, R-2b, R-2c).
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { Problem, get, may, post, rolesIn, session } from './api.js';
-import { Loading, ProblemView, UnmetList, When, measure, threshold } from './parts.jsx';
+import { Loading, ProblemView, UnmetList, When, measure, standing, threshold } from './parts.jsx';
 
 const FINAL = ['rolled_back', 'cancelled', 'closed'];
 const ROLLBACK_FROM = ['deploying', 'verifying', 'released'];
@@ -21,9 +22,11 @@ function entry(e) {
 function summary(ev) {
   const body = ev.detail.event || {};
   const keep = ['to', 'stage', 'approval', 'gate', 'value', 'step', 'environment', 'reason', 'comment', 'channel'];
+  // A rejection's comment is its reason (R-2c).
+  const label = (k) => (k === 'comment' && ev.name === 'rejected' ? 'reason' : k);
   return keep
     .filter((k) => body[k] !== undefined && body[k] !== '' && typeof body[k] !== 'object')
-    .map((k) => `${k} ${body[k]}`)
+    .map((k) => `${label(k)} ${body[k]}`)
     .join(' · ');
 }
 
@@ -172,12 +175,17 @@ export function Release({ id }) {
     u.roles?.some((r) => roles.includes(r)) &&
     !(u.given_by || []).includes(session.user) &&
     !(state.approvals || []).some((a) => a.approval === u.approval && a.user === session.user);
+  const rejections = (state.rejections || []).map((r) => ({ ...r, standing: standing(r, state.approvals) }));
+  // The session's own standing rejections: approving lifts one, rejecting again is refused (R-2d).
+  const rejectedByMe = (a) => rejections.some((r) => r.standing && r.approval === a && r.user === session.user);
   const approvable = [];
   const gatesOpen = [];
   const stepsOpen = [];
   for (const [, refusal] of status.next || []) {
     for (const u of refusal?.unmet || []) {
-      if (mine(u) && !approvable.includes(u.approval)) approvable.push(u.approval);
+      // An approval the session's roles can give, or its own rejection that only its approval lifts.
+      const liftable = u.requirement === 'rejected' && u.user === session.user;
+      if ((mine(u) || liftable) && !approvable.includes(u.approval)) approvable.push(u.approval);
       if (u.requirement === 'gate' && !gatesOpen.some((g) => g.gate === u.gate && g.environment === u.environment))
         gatesOpen.push(u);
       if (
@@ -254,28 +262,54 @@ export function Release({ id }) {
         <section aria-labelledby="actions-title" class="actions">
           <h2 id="actions-title">Actions</h2>
           <p class="muted">
-            As {session.user} ({roles.join(', ')}). The API has no rejection: to stop a release, cancel it with a
-            reason.
+            As {session.user} ({roles.join(', ')}).
+            {approvable.length
+              ? ' A rejection, with its reason, blocks every stage that needs the approval until you approve it.'
+              : ''}
           </p>
           {approvable.map((a) => (
-            <form
-              key={a}
-              class="action"
-              onSubmit={(e) => {
-                e.preventDefault();
-                const comment = new FormData(e.currentTarget).get('comment') || '';
-                // The channel is the server's to say (the API's own default).
-                act(`Approve ${a}`, 'approvals', { approval: a, comment });
-              }}
-            >
-              <label>
-                Comment on {a}
-                <input name="comment" type="text" />
-              </label>
-              <button type="submit" disabled={busy} data-approve={a}>
-                Approve {a.replaceAll('_', ' ')}
-              </button>
-            </form>
+            <div key={a} class="approval-actions" data-approval-actions={a}>
+              <form
+                class="action"
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  const comment = new FormData(e.currentTarget).get('comment') || '';
+                  // The channel is the server's to say (the API's own default).
+                  act(`Approve ${a}`, 'approvals', { approval: a, comment });
+                }}
+              >
+                <label>
+                  Comment on {a}
+                  <input name="comment" type="text" />
+                </label>
+                <button type="submit" disabled={busy} data-approve={a}>
+                  Approve {a.replaceAll('_', ' ')}
+                </button>
+              </form>
+              {!rejectedByMe(a) && (
+                <form
+                  class="action"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    const reason = String(new FormData(e.currentTarget).get('reason') || '').trim();
+                    // An empty reason is not sent: the API would refuse it (R-2c).
+                    if (!reason) {
+                      setOutcome({ problem: new Problem(0, { title: 'Not sent', detail: `a rejection of ${a} needs a reason` }) });
+                      return;
+                    }
+                    act(`Reject ${a}`, 'rejections', { approval: a, comment: reason });
+                  }}
+                >
+                  <label>
+                    Reason to reject {a}
+                    <input name="reason" type="text" required data-reject-reason={a} />
+                  </label>
+                  <button type="submit" class="danger" disabled={busy} data-reject={a}>
+                    Reject {a.replaceAll('_', ' ')}
+                  </button>
+                </form>
+              )}
+            </div>
           ))}
           {gatesOpen.length > 0 && (
             <form
@@ -439,7 +473,7 @@ export function Release({ id }) {
         <section aria-labelledby="approvals-title">
           <h2 id="approvals-title">Approvals</h2>
           {(state.approvals || []).length ? (
-            <table>
+            <table aria-label="Approvals given">
               <thead>
                 <tr>
                   <th scope="col">Approval</th>
@@ -466,7 +500,40 @@ export function Release({ id }) {
               </tbody>
             </table>
           ) : (
-            <p class="muted">None yet.</p>
+            <p class="muted">{rejections.length ? 'None given.' : 'None yet.'}</p>
+          )}
+          {rejections.length > 0 && (
+            <>
+              <h3 id="rejections-title">Rejections</h3>
+              <table aria-labelledby="rejections-title" class="rejections">
+                <thead>
+                  <tr>
+                    <th scope="col">Approval</th>
+                    <th scope="col">Who</th>
+                    <th scope="col">When, via</th>
+                    <th scope="col">Reason</th>
+                    <th scope="col">Standing</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rejections.map((r, i) => (
+                    <tr key={i} data-rejection={r.approval} data-standing={String(r.standing)}>
+                      <td>{r.approval}</td>
+                      <td>
+                        {r.user} ({r.role})
+                      </td>
+                      <td>
+                        <When at={r.at} /> via {r.channel}
+                      </td>
+                      <td>{r.comment}</td>
+                      <td class={r.standing ? 'bad' : 'muted'}>
+                        {r.standing ? `standing: blocks until ${r.user} approves` : `lifted: ${r.user} approved since`}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
           )}
         </section>
 
@@ -556,7 +623,12 @@ export function Release({ id }) {
                 <code>{t.log}</code>
               </li>
             ) : (
-              <li key={i} class="event" data-event={t.name} data-live={t.live !== undefined ? 'true' : undefined}>
+              <li
+                key={i}
+                class={`event event-${t.name}`}
+                data-event={t.name}
+                data-live={t.live !== undefined ? 'true' : undefined}
+              >
                 <When at={t.at} /> <strong>{t.name}</strong>
                 {t.actor ? ` by ${t.actor}` : ''}
                 {t.rule ? <> · <span class="rule">{t.rule}</span></> : null} <span class="muted">{summary(t)}</span>

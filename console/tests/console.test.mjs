@@ -103,6 +103,120 @@ test('the QA lead signs in, sees only the QA sign-off in the inbox, approves, an
   await page.context().close();
 });
 
+test('the QA lead rejects the sign-off with a reason, advancing is refused naming it, and approving lifts it live', { skip }, async () => {
+  const id = await plan(stack);
+  await readyForQa(id);
+  const r = `/v1/releases/${id}`;
+
+  // dana (deployment engineer) watches the release page; she may advance, not sign off.
+  const dana = await newPage();
+  await stack.signIn(dana, 'dana');
+  await dana.goto(`${stack.base}/console/releases/${id}`);
+  await dana.locator('.live-live').waitFor();
+  await dana.evaluate(() => {
+    window.notReloaded = true;
+  });
+  assert.equal(await dana.locator('[data-reject]').count(), 0, 'dana sees no reject control');
+  assert.equal(await dana.locator('[data-approve]').count(), 0, 'dana sees no approve control');
+  // A forged rejection from her page, with her own session and CSRF token: the API refuses her role.
+  const forged = await dana.evaluate(async (path) => {
+    const { csrf } = await (await fetch('/console/session')).json();
+    const answer = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify({ approval: 'qa_signoff', comment: 'forged' }),
+    });
+    return { status: answer.status, body: await answer.json() };
+  }, `${r}/rejections`);
+  assert.equal(forged.status, 403, JSON.stringify(forged.body));
+
+  const quinn = await newPage();
+  await stack.signIn(quinn, 'quinn');
+  await quinn.goto(`${stack.base}/console/releases/${id}`);
+  await quinn.locator('.live-live').waitFor();
+  await quinn.evaluate(() => {
+    window.notReloaded = true;
+  });
+  // Without the CSRF header her own session is refused too.
+  const noCsrf = await quinn.evaluate(async (path) => {
+    const answer = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ approval: 'qa_signoff', comment: 'no header' }),
+    });
+    return answer.status;
+  }, `${r}/rejections`);
+  assert.equal(noCsrf, 403);
+  await quinn.locator('[data-approval-actions="qa_signoff"]').scrollIntoViewIfNeeded();
+  await noSeriousViolations(quinn, 'release page with approve and reject controls');
+  await shoot(quinn, 'reject-control');
+  // An empty reason is not sent: the browser asks for one; blanks are caught by the page.
+  const reason = quinn.getByLabel('Reason to reject qa_signoff');
+  await quinn.locator('[data-reject="qa_signoff"]').click();
+  assert.equal(await reason.evaluate((i) => i.validity.valueMissing), true, 'the reason is required');
+  await reason.fill('   ');
+  await quinn.locator('[data-reject="qa_signoff"]').click();
+  await quinn.locator('.actions .problem', { hasText: 'needs a reason' }).waitFor();
+  let status = await must(stack, 200, 'rita', 'GET', r);
+  assert.deepEqual(status.state.rejections, [], 'nothing was sent');
+
+  await reason.fill('checkout fails on Safari');
+  await quinn.locator('[data-reject="qa_signoff"]').click();
+  const row = quinn.locator('tr[data-rejection="qa_signoff"][data-standing="true"]');
+  await row.waitFor();
+  // Through the console's session the channel is `api`; behind dev.mjs (a bearer token) the API's default, `cli`.
+  const channel = stack.mode === 'server' ? 'api' : 'cli';
+  assert.match(await row.innerText(), new RegExp(`quinn \\(qa_lead\\)[\\s\\S]*via ${channel}[\\s\\S]*checkout fails on Safari[\\s\\S]*standing`));
+  assert.equal(await quinn.locator('[data-reject="qa_signoff"]').count(), 0, 'rejected already: only approving is offered');
+  assert.equal(await quinn.locator('[data-approve="qa_signoff"]').count(), 1);
+  status = await must(stack, 200, 'rita', 'GET', r);
+  assert.deepEqual(
+    status.state.rejections.map((x) => [x.user, x.role, x.channel, x.comment]),
+    [['quinn', 'qa_lead', channel, 'checkout fails on Safari']],
+  );
+  await noSeriousViolations(quinn, 'release page with a rejection');
+  await shoot(quinn, 'rejection');
+
+  // Live on dana's page (server-sent events, no reload): the rejection, its reason, the timeline.
+  await dana.locator('tr[data-rejection="qa_signoff"][data-standing="true"]', { hasText: 'checkout fails on Safari' }).waitFor({ timeout: 5000 });
+  await dana.locator('.timeline li[data-event="rejected"][data-live="true"]', { hasText: 'reason checkout fails on Safari' }).waitFor();
+  await dana.locator('.ways [data-way="qa_verified"]', { hasText: 'rejected by quinn (qa_lead)' }).waitFor();
+  // Advancing stops at the rejection, with its rule and who rejected it and why.
+  await dana.getByRole('button', { name: 'Advance' }).click();
+  const stopped = dana.locator('.actions .problem');
+  await stopped.waitFor();
+  const text = await stopped.innerText();
+  assert.match(text, /Rule R-\d+[a-z]? at stage staging_deployed/, text);
+  assert.match(text, /R-\d+[a-z]?[\s\S]*approval "qa_signoff" rejected by quinn \(qa_lead\) on .+: checkout fails on Safari/, text);
+  assert.equal(await dana.evaluate(() => window.notReloaded), true, 'dana\'s page was not reloaded');
+  await noSeriousViolations(dana, 'release page with an advance refused by a rejection');
+  await shoot(dana, 'rejection-refused');
+  assert.equal((await must(stack, 200, 'rita', 'GET', r)).state.stage, 'staging_deployed');
+
+  // quinn's inbox still lists the sign-off (approving lifts her rejection), saying who rejected it and why.
+  await quinn.getByRole('link', { name: 'Waiting for me' }).click();
+  const item = quinn.locator(`.inbox-item[data-release="${id}"][data-approval="qa_signoff"]`);
+  await item.locator('.rejection[data-rejected-by="quinn"]', { hasText: 'checkout fails on Safari' }).waitFor();
+  assert.match(await item.innerText(), /Rejected by quinn \(qa_lead, .+\): checkout fails on Safari/);
+  await noSeriousViolations(quinn, 'inbox with a rejection');
+  await shoot(quinn, 'inbox-rejection');
+  await item.getByRole('link', { name: id }).click();
+  await quinn.locator('.live-live').waitFor();
+
+  // The QA lead approves: the rejection is lifted; dana advances and both pages follow live.
+  await quinn.locator('[data-approve="qa_signoff"]').click();
+  await quinn.locator('tr[data-rejection="qa_signoff"][data-standing="false"]', { hasText: 'lifted' }).waitFor();
+  await quinn.locator('tr[data-approval="qa_signoff"]', { hasText: 'quinn' }).waitFor();
+  await dana.locator('tr[data-rejection="qa_signoff"][data-standing="false"]').waitFor({ timeout: 5000 });
+  await dana.getByRole('button', { name: 'Advance' }).click();
+  await dana.locator('[data-testid="stage"]', { hasText: 'qa_verified' }).waitFor({ timeout: 10000 });
+  await quinn.locator('[data-testid="stage"]', { hasText: 'qa_verified' }).waitFor({ timeout: 5000 });
+  assert.equal(await quinn.evaluate(() => window.notReloaded), true, 'quinn\'s page was not reloaded');
+  assert.equal(await dana.evaluate(() => window.notReloaded), true, 'dana\'s page was not reloaded');
+  await dana.context().close();
+  await quinn.context().close();
+});
+
 test('the CTO approves an emergency release', { skip }, async () => {
   const id = await plan(stack, 'emergency', {
     hotfix: { ticket: 'HOTFIX-1', summary: 'checkout fails for every card', justification: 'customers cannot pay' },

@@ -106,6 +106,7 @@ impl Modify for Common {
         crate::api::releases::plan,
         crate::api::releases::status,
         crate::api::releases::approve,
+        crate::api::releases::reject,
         crate::api::releases::list,
         crate::api::actions::evidence,
         crate::api::actions::evidence_file,
@@ -136,7 +137,7 @@ impl Modify for Common {
     components(schemas(Problem)),
     modifiers(&Bearer, &Common),
     tags(
-        (name = "releases", description = "Releases: plan, status, approvals, list, cancel"),
+        (name = "releases", description = "Releases: plan, status, approvals and rejections, list, cancel"),
         (name = "evidence", description = "Evidence for gates: values, CI's report files, the signed bundle"),
         (name = "steps", description = "Automatic and reported steps: advance, deploy, verify, roll back, resolve"),
         (name = "schedule", description = "Windows, bookings, overrides, the calendar and due duties"),

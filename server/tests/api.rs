@@ -227,6 +227,173 @@ async fn plan_status_and_approve_through_the_api() {
     assert_eq!(code, 200, "{body}");
 }
 
+/// The rejections recorded in a release's state.
+fn rejections(state: &serde_json::Value) -> Vec<serde_json::Value> {
+    state["rejections"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_rejection_is_recorded_with_its_reason_and_blocks_the_advance_until_its_author_approves_r2b_r2c() {
+    let s = Server::lifecycle(None).await;
+    let r = "/v1/releases/shop-1.0.0";
+    let (code, body) = s
+        .post(
+            "rita",
+            "/v1/projects/shop/releases",
+            serde_json::json!({"version": "1.0.0", "kind": "minor", "tickets": ["SHOP-1"]}),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+
+    // Without a reason: refused by R-2c, naming the field; nothing recorded.
+    for body in [serde_json::json!({"approval": "scope"}), serde_json::json!({"approval": "scope", "comment": "  "})] {
+        let doc = refused(&s, "paul", &format!("{r}/rejections"), body.clone()).await;
+        assert_eq!((doc["status"].as_u64(), doc["rule"].as_str()), (Some(422), Some("R-2c")), "{body}: {doc}");
+        assert!(doc["unmet"].to_string().contains("comment"), "{doc}");
+    }
+    // Without the role: answered as an approval by the same caller is, nothing recorded.
+    let (approve_code, _) = s.post("quinn", &format!("{r}/approvals"), serde_json::json!({"approval": "scope"})).await;
+    let doc =
+        refused(&s, "quinn", &format!("{r}/rejections"), serde_json::json!({"approval": "scope", "comment": "no"}))
+            .await;
+    assert_eq!(doc["status"].as_u64(), Some(u64::from(approve_code)), "as approve answers: {doc}");
+    assert!(approve_code == 403 || approve_code == 422, "{doc}");
+    // A value that does not parse: 400, naming the field.
+    let doc = refused(
+        &s,
+        "paul",
+        &format!("{r}/rejections"),
+        serde_json::json!({"approval": "scope", "comment": "no", "channel": "pigeon"}),
+    )
+    .await;
+    assert_eq!(doc["status"], 400, "{doc}");
+    let (_, status) = s.get("rita", r).await;
+    assert!(rejections(&status["state"]).is_empty(), "nothing was recorded: {status}");
+    assert!(status["state"]["approvals"].as_array().is_some_and(Vec::is_empty), "{status}");
+
+    // The product owner rejects the scope, with a reason: who, role, channel (`cli` by default), reason, when.
+    let (code, body) = s
+        .post(
+            "paul",
+            &format!("{r}/rejections"),
+            serde_json::json!({"approval": "scope", "comment": "SHOP-1 is not ready"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let given = rejections(&body);
+    assert_eq!(given.len(), 1, "{body}");
+    let g = &given[0];
+    assert_eq!(
+        (&g["approval"], &g["user"], &g["role"], &g["channel"], &g["comment"]),
+        (
+            &serde_json::json!("scope"),
+            &serde_json::json!("paul"),
+            &serde_json::json!("product_owner"),
+            &serde_json::json!("cli"),
+            &serde_json::json!("SHOP-1 is not ready")
+        ),
+        "{g}"
+    );
+    assert!(g["at"].is_string(), "{g}");
+    let (_, history) = s.get("rita", &format!("{r}/history")).await;
+    assert!(history.to_string().contains("\"rejected\""), "the audit trail names it: {history}");
+    // Twice: refused (R-2d, a duplicate), still one.
+    let doc =
+        refused(&s, "paul", &format!("{r}/rejections"), serde_json::json!({"approval": "scope", "comment": "again"}))
+            .await;
+    assert!(doc["unmet"].to_string().contains("duplicate_rejection"), "{doc}");
+
+    // The advance stops at the rejection, naming who rejected and why.
+    let (code, body) = s.post("dana", &format!("{r}/advance"), serde_json::json!({})).await;
+    let refusal = if code == 200 { body["outcome"]["refusal"].clone() } else { body.clone() };
+    assert!(code == 200 || code == 422, "{body}");
+    let rejected = refusal["unmet"]
+        .as_array()
+        .and_then(|u| u.iter().find(|x| x["requirement"] == "rejected").cloned())
+        .unwrap_or_else(|| panic!("a `rejected` requirement: {body}"));
+    assert_eq!(
+        (&rejected["approval"], &rejected["user"], &rejected["role"], &rejected["reason"]),
+        (
+            &serde_json::json!("scope"),
+            &serde_json::json!("paul"),
+            &serde_json::json!("product_owner"),
+            &serde_json::json!("SHOP-1 is not ready")
+        ),
+        "{rejected}"
+    );
+    assert_eq!(s.stage("shop-1.0.0").await, "planned");
+    let (_, status) = s.get("rita", r).await;
+    assert!(status.to_string().contains("\"requirement\":\"rejected\""), "the status's ways forward name it: {status}");
+
+    // paul approves: the rejection is lifted, the release moves on.
+    let (code, body) = s.post("paul", &format!("{r}/approvals"), serde_json::json!({"approval": "scope"})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(rejections(&body).len(), 1, "the rejection stays in the record: {body}");
+    let (code, body) = s.post("dana", &format!("{r}/advance"), serde_json::json!({"until": "scope_approved"})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(s.stage("shop-1.0.0").await, "scope_approved", "{body}");
+}
+
+/// `(requirement, approval)` of each inbox item of `user` for `release`, with its standing rejections' users.
+async fn inbox_of(s: &Server, user: &str, release: &str) -> Vec<(String, String, Vec<String>)> {
+    let (code, inbox) = s.get(user, "/v1/inbox").await;
+    assert_eq!(code, 200, "{inbox}");
+    inbox["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["release"] == release)
+        .map(|i| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            let by = i["rejections"].as_array().into_iter().flatten().map(|r| text(&r["user"])).collect();
+            (text(&i["unmet"]["requirement"]), text(&i["unmet"]["approval"]), by)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_inbox_names_a_standing_rejection_and_asks_its_author_alone_to_lift_it_r2b() {
+    let s = Server::lifecycle_with(None, |c| {
+        c.replace("[users.paul]", "[users.pia]\nroles = [\"product_owner\"]\n[users.paul]")
+    })
+    .await;
+    let r = "/v1/releases/shop-1.0.0";
+    let (code, body) = s
+        .post(
+            "rita",
+            "/v1/projects/shop/releases",
+            serde_json::json!({"version": "1.0.0", "kind": "minor", "tickets": ["SHOP-1"]}),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let scope = |by: &[&str]| {
+        ("approval".to_owned(), "scope".to_owned(), by.iter().map(|u| (*u).to_owned()).collect::<Vec<_>>())
+    };
+    assert!(inbox_of(&s, "paul", "shop-1.0.0").await.contains(&scope(&[])));
+
+    let (code, body) = s
+        .post("paul", &format!("{r}/rejections"), serde_json::json!({"approval": "scope", "comment": "too big"}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    // Both product owners are asked for the scope approval; the item names paul's rejection.
+    for user in ["paul", "pia"] {
+        let items = inbox_of(&s, user, "shop-1.0.0").await;
+        assert!(items.contains(&scope(&["paul"])), "{user}: {items:?}");
+        assert!(!items.iter().any(|i| i.0 == "rejected"), "{user}: one item per approval: {items:?}");
+    }
+    // pia approves: the count is met, paul's rejection alone blocks, and only paul is asked to lift it.
+    let (code, body) = s.post("pia", &format!("{r}/approvals"), serde_json::json!({"approval": "scope"})).await;
+    assert_eq!(code, 200, "{body}");
+    let items = inbox_of(&s, "paul", "shop-1.0.0").await;
+    assert!(items.contains(&("rejected".to_owned(), "scope".to_owned(), vec![])), "{items:?}");
+    let items = inbox_of(&s, "pia", "shop-1.0.0").await;
+    assert!(!items.iter().any(|i| i.1 == "scope"), "{items:?}");
+    let (code, body) = s.post("paul", &format!("{r}/approvals"), serde_json::json!({"approval": "scope"})).await;
+    assert_eq!(code, 200, "{body}");
+    let items = inbox_of(&s, "paul", "shop-1.0.0").await;
+    assert!(!items.iter().any(|i| i.1 == "scope"), "{items:?}");
+}
+
 #[tokio::test]
 async fn a_refusal_is_problem_json_naming_the_rule_r5b() {
     let s = Server::start().await;

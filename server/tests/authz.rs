@@ -9,8 +9,8 @@
 //!   cookie on a state-changing route without its `X-CSRF-Token`, with another
 //!   session's, or from another `Origin`: 403 naming CSRF, nothing recorded (issue #22);
 //!
-//! and the policy's roles decide the rest: 403 for an approval of a role the
-//! caller does not hold (R-2b, R-2d).
+//! and the policy's roles decide the rest: 403 for an approval or a rejection
+//! of a role the caller does not hold (R-2b, R-2d).
 
 mod auth_common;
 
@@ -206,6 +206,9 @@ async fn every_route_denies_the_anonymous_the_outsider_and_the_read_only_token()
         checked.push(what);
     }
     eprintln!("checked the denied cases of {} routes: {}", checked.len(), checked.join(", "));
+    for route in ["POST /v1/releases/{id}/approvals", "POST /v1/releases/{id}/rejections"] {
+        assert!(checked.iter().any(|c| c == route), "{route} is in the document, so checked");
+    }
 
     // The public routes answer without identity.
     for path in PUBLIC_PATHS {
@@ -239,11 +242,24 @@ async fn an_approval_needs_its_role_the_qa_lead_cannot_give_the_scope_approval_r
     assert_eq!(a.body["rule"], "R-2d", "{}", a.body);
     let unmet = a.body["unmet"].to_string();
     assert!(unmet.contains("\"role\"") && unmet.contains("separation_of_duties"), "{unmet}");
+    // A rejection needs the same role as the approval, and is answered the same way (R-2b, R-2d).
+    for body in [
+        json!({"approval": "scope", "comment": "no"}),
+        json!({"approval": "scope", "role": "product_owner", "comment": "no"}),
+    ] {
+        let a = s.post("/v1/releases/shop-1.4.0/rejections", &quinn, body.clone()).await;
+        assert_eq!(a.status, 403, "{body}: {}", a.body);
+        assert_eq!(a.headers["content-type"], "application/problem+json");
+    }
+    let a = s.post("/v1/releases/shop-1.4.0/rejections", &rita, json!({"approval": "scope", "comment": "mine"})).await;
+    assert_eq!((a.status, a.body["rule"].as_str()), (422, Some("R-2d")), "{}", a.body);
     // The product owner may; nothing was recorded for the refused ones.
     let a = s.post("/v1/releases/shop-1.4.0/approvals", &paul, json!({"approval": "scope"})).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    let text = s.get("/v1/releases/shop-1.4.0", &paul).await.body.to_string();
+    let status = s.get("/v1/releases/shop-1.4.0", &paul).await.body;
+    let text = status.to_string();
     assert!(!text.contains("\"user\":\"quinn\""), "{text}");
+    assert_eq!(status["state"]["rejections"], json!([]), "{text}");
 }
 
 #[tokio::test]
@@ -276,6 +292,7 @@ async fn every_state_changing_route_refuses_the_console_cookie_without_its_csrf_
 
     let doc = serde_json::to_value(shipwarden_server::openapi::ApiDoc::openapi()).expect("document");
     let mut checked = 0;
+    let mut rejections_checked = false;
     for (method, template, op) in operations(&doc) {
         if PUBLIC_PATHS.contains(&template.as_str()) || method == "GET" || method == "HEAD" {
             continue;
@@ -293,7 +310,9 @@ async fn every_state_changing_route_refuses_the_console_cookie_without_its_csrf_
             assert!(a.body["detail"].as_str().is_some_and(|d| d.contains("CSRF")), "{what}: {}", a.body);
         }
         checked += 1;
+        rejections_checked |= template == "/v1/releases/{id}/rejections";
     }
+    assert!(rejections_checked, "the rejection route is in the document, so checked");
     assert!(checked >= 10, "the state-changing routes were checked: {checked}");
     let after = s.get("/v1/releases/shop-1.4.0/history", &rita).await.body.as_array().map(Vec::len);
     assert_eq!(after, events, "nothing was recorded");

@@ -143,6 +143,91 @@ async fn quinn_signs_in_and_approves_through_the_cookie_with_its_csrf_token_reco
 }
 
 #[tokio::test]
+async fn quinn_rejects_through_the_cookie_only_with_its_csrf_token_and_the_inbox_shows_the_rejection_r2b() {
+    let Some(issuer) = issuer() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shop = project(dir.path(), "shop", &console_toml(&issuer));
+    let s = serve(std::slice::from_ref(&shop), vec![]).await;
+    let rita = api_token(&shop, "rita", &["write"], None).await;
+    let planned = s
+        .post("/v1/projects/shop/releases", &rita, json!({"version": "1.4.0", "kind": "minor", "tickets": ["SHOP-1"]}))
+        .await;
+    assert_eq!(planned.status, 201, "{}", planned.body);
+    let mut quinn = Browser::new();
+    assert_eq!(quinn.sign_in(&s.base, "/console/", "quinn").await.status().as_u16(), 303);
+    let csrf = quinn.call(&s.base, "GET", "/console/session", &[], Value::Null).await.body["csrf"]
+        .as_str()
+        .expect("csrf")
+        .to_owned();
+    let mut dana = Browser::new();
+    assert_eq!(dana.sign_in(&s.base, "/console/", "dana").await.status().as_u16(), 303);
+    let danas = dana.call(&s.base, "GET", "/console/session", &[], Value::Null).await.body["csrf"]
+        .as_str()
+        .expect("csrf")
+        .to_owned();
+
+    let reject = json!({"approval": "qa_signoff", "comment": "checkout fails on Safari"});
+    let path = "/v1/releases/shop-1.4.0/rejections";
+    for headers in [vec![], vec![("x-csrf-token", danas.as_str())]] {
+        let a = quinn.call(&s.base, "POST", path, &headers, reject.clone()).await;
+        assert_eq!(a.status, 403, "{headers:?}: {}", a.body);
+        assert!(a.body["detail"].as_str().is_some_and(|d| d.contains("CSRF")), "{}", a.body);
+    }
+    let status = s.get("/v1/releases/shop-1.4.0", &rita).await;
+    assert_eq!(status.body["state"]["rejections"], json!([]), "nothing was recorded: {}", status.body);
+
+    let ok = quinn.call(&s.base, "POST", path, &[("x-csrf-token", &csrf), ("origin", &s.base)], reject).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let given = &ok.body["rejections"][0];
+    assert_eq!(
+        (&given["user"], &given["role"], &given["channel"], &given["comment"]),
+        (&json!("quinn"), &json!("qa_lead"), &json!("api"), &json!("checkout fails on Safari")),
+        "given through the console: {given}"
+    );
+    assert_eq!(given["proof"], json!({"kind": "oidc", "issuer": issuer, "subject": "quinn"}));
+
+    // quinn may still give the sign-off (which lifts the rejection): the inbox item says who rejected it and why.
+    let inbox = quinn.call(&s.base, "GET", "/v1/inbox", &[], Value::Null).await;
+    let item = inbox.body["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|i| i["release"] == "shop-1.4.0" && i["unmet"]["approval"] == "qa_signoff"))
+        .cloned()
+        .unwrap_or_else(|| panic!("the sign-off waits for quinn: {}", inbox.body));
+    assert_eq!(item["unmet"]["requirement"], "approval", "the item keeps its shape: {item}");
+    let standing = item["rejections"].as_array().expect("rejections");
+    assert_eq!(standing.len(), 1, "{item}");
+    assert_eq!(
+        (&standing[0]["user"], &standing[0]["role"], &standing[0]["reason"]),
+        (&json!("quinn"), &json!("qa_lead"), &json!("checkout fails on Safari")),
+        "{item}"
+    );
+    assert!(standing[0]["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{item}");
+    // An item that is no approval carries none.
+    assert!(
+        inbox.body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|i| i["unmet"]["requirement"] == "approval" || i.get("rejections").is_none()),
+        "{}",
+        inbox.body
+    );
+
+    let approved = quinn
+        .call(
+            &s.base,
+            "POST",
+            "/v1/releases/shop-1.4.0/approvals",
+            &[("x-csrf-token", &csrf)],
+            json!({"approval": "qa_signoff"}),
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    let inbox = quinn.call(&s.base, "GET", "/v1/inbox", &[], Value::Null).await;
+    assert!(inbox_of(&inbox.body, "shop-1.4.0").is_empty(), "given, so no longer waiting: {}", inbox.body);
+}
+
+#[tokio::test]
 async fn the_inbox_lists_what_each_user_can_give_in_the_projects_they_see() {
     let Some(issuer) = issuer() else { return };
     let dir = tempfile::tempdir().expect("tempdir");

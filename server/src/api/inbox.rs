@@ -12,7 +12,7 @@ use serde::Serialize;
 use shipwarden::engine::ReleaseManager;
 use shipwarden::machine::{Action, Command, Evidence, Requirement, Unmet};
 use shipwarden::ports::{ReleaseQuery, ReleaseSummary};
-use shipwarden::{Actor, Channel, ReleaseId, Stage};
+use shipwarden::{Actor, ApprovalId, Channel, ReleaseId, Stage};
 use utoipa::ToSchema;
 
 use super::releases::to_json;
@@ -64,6 +64,30 @@ pub struct InboxItem {
     /// (`{"rule": "R-2b", "requirement": "approval", "approval": "qa_signoff", "roles": [...], "needed": 1, "have": 0}`).
     #[schema(value_type = Object)]
     pub unmet: serde_json::Value,
+    /// For an approval, its rejections that still stand (R-2b), oldest first; absent for a gate or a step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejections: Option<Vec<StandingRejection>>,
+}
+
+/// A rejection of an approval that still stands: who, in which role, why and when (R-2b).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandingRejection {
+    /// Who rejected it.
+    pub user: String,
+    /// In which role.
+    pub role: String,
+    /// Why (the rejection's comment).
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// One unmet requirement the caller can supply, the stage it leads to, and
+/// (for an approval) the rejections of it that still stand.
+struct Waiting {
+    to: Stage,
+    unmet: Unmet,
+    rejections: Option<Vec<StandingRejection>>,
 }
 
 /// `GET /v1/inbox`.
@@ -82,7 +106,11 @@ pub struct Inbox {
 /// forward and of the path ahead, since an approval may be given before its
 /// stage; a gate nothing measured yet and a step people report (status
 /// `missing`) of the ways forward, when the caller holds a role in the
-/// project and the engine would record it from them.
+/// project and the engine would record it from them. An approval's item
+/// carries the rejections of it that still stand (R-2b), so a page can say
+/// who rejected it and why; a standing rejection of the caller's own that
+/// alone blocks an approval others gave is an item too (requirement
+/// `rejected`): only its author lifts it, by approving.
 #[utoipa::path(
     get,
     path = "/v1/inbox",
@@ -104,7 +132,7 @@ pub async fn inbox(State(state): State<Arc<AppState>>, Caller(caller): Caller) -
     });
     for (project, summary) in releases {
         let actor = project.actor(&caller, &state.settings);
-        for (to, unmet) in waiting_for(&project.manager, &summary.release, &actor).await? {
+        for Waiting { to, unmet, rejections } in waiting_for(&project.manager, &summary.release, &actor).await? {
             items.push(InboxItem {
                 release: summary.release.to_string(),
                 project: summary.project.clone(),
@@ -113,6 +141,7 @@ pub async fn inbox(State(state): State<Arc<AppState>>, Caller(caller): Caller) -
                 stage: summary.stage.to_string(),
                 to: to.to_string(),
                 unmet: to_json(&unmet)?,
+                rejections,
             });
         }
     }
@@ -120,11 +149,7 @@ pub async fn inbox(State(state): State<Arc<AppState>>, Caller(caller): Caller) -
 }
 
 /// The unmet requirements of `release` that `actor` can supply, with the stage each leads to.
-async fn waiting_for(
-    manager: &ReleaseManager,
-    release: &ReleaseId,
-    actor: &Actor,
-) -> Result<Vec<(Stage, Unmet)>, ApiError> {
+async fn waiting_for(manager: &ReleaseManager, release: &ReleaseId, actor: &Actor) -> Result<Vec<Waiting>, ApiError> {
     let status = match manager.status(release).await {
         Ok(status) => status,
         // Gone between the listing and now: nothing waits.
@@ -155,14 +180,50 @@ async fn waiting_for(
         there.stage = Some(t.from.clone());
         let command = Command::new(&nobody, Action::Advance { to: t.to.clone() });
         let Err(refusal) = shipwarden::machine::decide(&there, &command, policy, now) else { continue };
-        for unmet in refusal.unmet.iter().filter(|u| matches!(u.requirement, Requirement::Approval { .. })) {
+        let approvals =
+            |u: &&Unmet| matches!(u.requirement, Requirement::Approval { .. } | Requirement::Rejected { .. });
+        for unmet in refusal.unmet.iter().filter(approvals) {
             let listed = found.iter().any(|(_, u)| u == unmet);
             if !listed && can_supply(manager, release, actor, unmet).await? {
                 found.push((t.to.clone(), unmet.clone()));
             }
         }
     }
-    Ok(found)
+    // A rejection the caller can lift is listed on its own only when the approval
+    // itself is not (others gave it): else the approval's item names the rejection.
+    let asked: Vec<ApprovalId> = found
+        .iter()
+        .filter_map(|(_, u)| match &u.requirement {
+            Requirement::Approval { approval, .. } => Some(approval.clone()),
+            _ => None,
+        })
+        .collect();
+    found
+        .retain(|(_, u)| !matches!(&u.requirement, Requirement::Rejected { approval, .. } if asked.contains(approval)));
+    Ok(found
+        .into_iter()
+        .map(|(to, unmet)| {
+            let rejections = standing_rejections(&status.state, &unmet);
+            Waiting { to, unmet, rejections }
+        })
+        .collect())
+}
+
+/// For an approval requirement, the rejections of it by one of its roles that still stand.
+fn standing_rejections(state: &shipwarden::ReleaseState, unmet: &Unmet) -> Option<Vec<StandingRejection>> {
+    let Requirement::Approval { approval, roles, .. } = &unmet.requirement else { return None };
+    let standing = state.standing_rejections(approval, roles);
+    Some(
+        standing
+            .into_iter()
+            .map(|r| StandingRejection {
+                user: r.user.clone(),
+                role: r.role.to_string(),
+                reason: r.comment.clone(),
+                at: r.at.to_string(),
+            })
+            .collect(),
+    )
 }
 
 /// Whether `actor` can supply `unmet` now, as the engine judges it.
@@ -180,6 +241,13 @@ async fn can_supply(
             let Ok(role) = manager.policy().approval_role(actor, approval, None) else { return Ok(false) };
             Action::Approve { approval: approval.clone(), role, channel: Channel::Api, comment: String::new() }
         }
+        // Only its author lifts a rejection, by approving (R-2b).
+        Requirement::Rejected { approval, user, role, .. } if user == &actor.user => Action::Approve {
+            approval: approval.clone(),
+            role: role.clone(),
+            channel: Channel::Api,
+            comment: String::new(),
+        },
         Requirement::Gate { gate, environment, measured: None, .. } if !actor.roles.is_empty() => {
             let mut evidence = Evidence::new(gate.clone(), 0.0, format!("reported by {}", actor.user));
             if let Some(env) = environment {

@@ -22,6 +22,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/v1/projects/{project}/releases", post(releases::plan))
         .route("/v1/releases/{id}", get(releases::status))
         .route("/v1/releases/{id}/approvals", post(releases::approve))
+        .route("/v1/releases/{id}/rejections", post(releases::reject))
         .route("/v1/releases", get(releases::list))
         .route("/v1/releases/{id}/evidence", post(actions::evidence))
         .route("/v1/releases/{id}/evidence/files", post(actions::evidence_file))

@@ -1,4 +1,4 @@
-//! Releases: plan, status, approvals, the list.
+//! Releases: plan, status, approvals and rejections, the list.
 
 use std::sync::Arc;
 
@@ -177,6 +177,62 @@ pub struct ApproveBody {
     pub comment: String,
 }
 
+/// `POST /v1/releases/{id}/rejections`: the same fields as an approval, the comment being the reason.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectBody {
+    /// The approval rejected (`scope`, `qa_signoff`, `acceptance`, `emergency`).
+    pub approval: String,
+    /// The role rejecting (default: the first of the caller's the policy accepts for the approval).
+    pub role: Option<String>,
+    /// Where it was given (`cli`, `api`, `email`, `chat`, `ticket_comment`; default `cli`, and `api` through the web console's session).
+    pub channel: Option<String>,
+    /// The reason, required (an empty or missing one is refused by R-2c); kept in the audit trail.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// What an approval and a rejection both resolve before calling the engine:
+/// the release, its project, the caller as actor, and the approval, role and
+/// channel the request names or defaults to.
+struct ApprovalCall<'a> {
+    release: ReleaseId,
+    project: &'a Project,
+    actor: shipwarden::Actor,
+    approval: ApprovalId,
+    role: Role,
+    channel: Channel,
+}
+
+impl<'a> ApprovalCall<'a> {
+    /// Resolves the request: 404 for a release the caller may not see, 400 for
+    /// a value that does not parse, 403 when the caller holds no role that may
+    /// give the approval. The channel defaults to `api` through the console's
+    /// session and `cli` otherwise.
+    fn resolve(
+        state: &'a AppState,
+        caller: &crate::Verified,
+        via_console: bool,
+        id: &str,
+        approval: &str,
+        role: Option<&str>,
+        channel: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let (release, project) = release_of(state, caller, id)?;
+        let actor = project.actor(caller, &state.settings);
+        let approval: ApprovalId = parse("approval", approval)?;
+        let explicit = role.map(|r| parse::<Role>("role", r)).transpose()?;
+        let role = project
+            .manager
+            .policy()
+            .approval_role(&actor, &approval, explicit)
+            .map_err(|e| ApiError::forbidden(e.to_string()))?;
+        let default = if via_console { "api" } else { "cli" };
+        let channel: Channel = parse("channel", channel.unwrap_or(default))?;
+        Ok(ApprovalCall { release, project, actor, approval, role, channel })
+    }
+}
+
 /// Approves a stage of a release as the caller (R-2b, R-2c).
 #[utoipa::path(
     post,
@@ -200,18 +256,48 @@ pub async fn approve(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ApproveBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (release, project) = release_of(&state, &caller, &id)?;
-    let actor = project.actor(&caller, &state.settings);
-    let approval: ApprovalId = parse("approval", &body.approval)?;
-    let explicit = body.role.as_deref().map(|r| parse::<Role>("role", r)).transpose()?;
-    let role = project
+    let (approval, role, channel) = (body.approval.as_str(), body.role.as_deref(), body.channel.as_deref());
+    let call = ApprovalCall::resolve(&state, &caller, console.is_some(), &id, approval, role, channel)?;
+    let state = call
+        .project
         .manager
-        .policy()
-        .approval_role(&actor, &approval, explicit)
-        .map_err(|e| ApiError::forbidden(e.to_string()))?;
-    let default = if console.is_some() { "api" } else { "cli" };
-    let channel: Channel = parse("channel", body.channel.as_deref().unwrap_or(default))?;
-    let state = project.manager.approve(&release, &actor, approval, role, channel, &body.comment).await?;
+        .approve(&call.release, &call.actor, call.approval, call.role, call.channel, &body.comment)
+        .await?;
+    Ok(Json(to_json(&*state)?))
+}
+
+/// Rejects an approval of a release as the caller, with a reason (R-2b, R-2c, R-2d): while it
+/// stands, every transition needing the approval is refused with requirement `rejected`; the
+/// same person approving later lifts it.
+#[utoipa::path(
+    post,
+    path = "/v1/releases/{id}/rejections",
+    tag = "releases",
+    params(("id" = String, Path, description = "The release")),
+    request_body = RejectBody,
+    responses(
+        (status = 200, description = "The release's state after the rejection (`ReleaseState`, an object; see its `rejections`)", body = Object),
+        (status = 400, description = "A malformed body or value", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller holds no role that may give this approval", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such release the caller may see", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Refused by a rule (R-2c without a reason; R-2d a role not accepted, the plan's author, or a duplicate)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reject(
+    State(state): State<Arc<AppState>>,
+    Caller(caller): Caller,
+    console: Option<axum::Extension<crate::console::ViaConsole>>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<RejectBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (approval, role, channel) = (body.approval.as_str(), body.role.as_deref(), body.channel.as_deref());
+    let call = ApprovalCall::resolve(&state, &caller, console.is_some(), &id, approval, role, channel)?;
+    let state = call
+        .project
+        .manager
+        .reject(&call.release, &call.actor, call.approval, call.role, call.channel, &body.comment)
+        .await?;
     Ok(Json(to_json(&*state)?))
 }
 
