@@ -129,6 +129,11 @@ async fn views_open(State(stand): State<Stand>, headers: HeaderMap, Json(body): 
 
 /// A server of `config(stand)` whose secrets come from this test, not the environment.
 async fn start() -> (Server, Stand, String) {
+    start_with("").await
+}
+
+/// [`start`] with `extra` appended to the configuration.
+async fn start_with(extra: &str) -> (Server, Stand, String) {
     let (stand, base) = Stand::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let git = |args: &[&str]| {
@@ -146,7 +151,7 @@ async fn start() -> (Server, Stand, String) {
     git(&["init", "-q", "-b", "main"]);
     git(&["commit", "-q", "--allow-empty", "-m", "SHOP-1: checkout"]);
     let path = dir.path().join("shipwarden.toml");
-    std::fs::write(&path, config(&format!("{base}/api"))).expect("config");
+    std::fs::write(&path, config(&format!("{base}/api")) + extra).expect("config");
     let source: shipwarden_adapters::config::SecretSource = Arc::new(|var: &str| match var {
         "SHIPWARDEN_TEST_SLACK_SECRET" => Some(SECRET.to_owned()),
         "SHIPWARDEN_TEST_SLACK_TOKEN" => Some(TOKEN.to_owned()),
@@ -515,4 +520,22 @@ async fn a_server_without_the_signing_secret_does_not_start_and_names_the_variab
         "{message}"
     );
     assert!(!message.contains(SECRET));
+}
+
+#[tokio::test]
+async fn under_verified_trust_a_slack_click_counts_only_where_identity_accepts_chat_r2d() {
+    let (server, stand, base) = start_with("\n[identity]\ntrust = \"verified\"\n").await;
+    let id = plan(&server, "1.4.0").await;
+    slack(&server, &click(&base, "approve", "U0PAUL", &scope_of(&id))).await;
+    let refusal = answer(&stand).await;
+    assert_ephemeral(&refusal, "refused by R-2d");
+    assert!(refusal["text"].as_str().is_some_and(|t| t.contains("chat")), "{refusal}");
+    assert_eq!(recorded(&server, &id).await, (vec![], vec![]));
+
+    let accepting = "\n[identity]\ntrust = \"verified\"\napprove = [\"ssh_signature\", \"oidc\", \"chat\"]\n";
+    let (server, stand, base) = start_with(accepting).await;
+    let id = plan(&server, "1.4.0").await;
+    slack(&server, &click(&base, "approve", "U0PAUL", &scope_of(&id))).await;
+    assert_eq!(answer(&stand).await["replace_original"], true);
+    assert_eq!(recorded(&server, &id).await.0.len(), 1);
 }
