@@ -75,6 +75,8 @@ struct Received {
 struct Stand {
     received: Arc<Mutex<Vec<Received>>>,
     delay: Arc<Mutex<Duration>>,
+    /// The `error` `views.open` answers with `ok: false`, if any.
+    views_error: Arc<Mutex<Option<String>>>,
 }
 
 impl Stand {
@@ -124,6 +126,9 @@ async fn views_open(State(stand): State<Stand>, headers: HeaderMap, Json(body): 
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let view = body["view"].clone();
     stand.received.lock().expect("lock").push(Received { path: "/api/views.open".into(), authorization, body });
+    if let Some(error) = stand.views_error.lock().expect("lock").clone() {
+        return Json(json!({"ok": false, "error": error}));
+    }
     Json(json!({"ok": true, "view": {"id": "V0REJECT", "type": "modal", "callback_id": view["callback_id"]}}))
 }
 
@@ -538,4 +543,15 @@ async fn under_verified_trust_a_slack_click_counts_only_where_identity_accepts_c
     slack(&server, &click(&base, "approve", "U0PAUL", &scope_of(&id))).await;
     assert_eq!(answer(&stand).await["replace_original"], true);
     assert_eq!(recorded(&server, &id).await.0.len(), 1);
+}
+
+#[tokio::test]
+async fn a_reject_dialog_slack_will_not_open_is_explained_to_the_person_r2c() {
+    let (server, stand, base) = start().await;
+    let id = plan(&server, "1.4.0").await;
+    *stand.views_error.lock().expect("lock") = Some("expired_trigger_id".into());
+    let (code, _, _) = slack(&server, &click(&base, "reject", "U0PAUL", &scope_of(&id))).await;
+    assert_eq!(code, 200);
+    assert_ephemeral(&answer(&stand).await, "expired_trigger_id");
+    assert_eq!(recorded(&server, &id).await, (vec![], vec![]));
 }

@@ -104,21 +104,9 @@ impl SlackApp {
         })
     }
 
-    /// `url` if it may be answered: an `https://` URL on one of `response_hosts`
-    /// (plain `http://` only to a loopback host listed there, for tests).
+    /// `url` if it may be answered (see [`allowed_response_url`]).
     pub fn response_url(&self, url: &str) -> Result<reqwest::Url, String> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| format!("the response_url is not a URL: {e}"))?;
-        let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
-        let loopback = matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]");
-        let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback);
-        let listed = self.response_hosts.contains(&host);
-        if !scheme_ok || !listed || !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(format!(
-                "the response_url's host `{host}` is not one of [server.slack] response_hosts ({})",
-                self.response_hosts.join(", ")
-            ));
-        }
-        Ok(parsed)
+        allowed_response_url(&self.response_hosts, url)
     }
 
     /// Posts `message` to a checked `response_url`; a failure is logged (the URL never is).
@@ -154,6 +142,23 @@ impl SlackApp {
         let error = answer.get("error").and_then(serde_json::Value::as_str).unwrap_or("no error given");
         Err(format!("Slack's views.open refused to open the Reject dialog: {error}"))
     }
+}
+
+/// `url` if a click's answer may be posted there: an `https://` URL, without
+/// credentials, on one of `hosts` (lowercase); plain `http://` only to a
+/// loopback host listed there (tests). Never any host a request names.
+pub fn allowed_response_url(hosts: &[String], url: &str) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("the response_url is not a URL: {e}"))?;
+    let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+    let loopback = matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]");
+    let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback);
+    if !scheme_ok || !hosts.contains(&host) || !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "the response_url (host `{host}`) is not an https:// URL on one of [server.slack] response_hosts ({})",
+            hosts.join(", ")
+        ));
+    }
+    Ok(parsed)
 }
 
 /// The Slack route (answered only when `[server.slack]` is configured).
@@ -411,5 +416,31 @@ fn refused(e: &EngineError) -> serde_json::Value {
             tracing::warn!("slack: the engine call failed: {other}");
             messages::ephemeral(&format!("shipwarden could not record it: {other}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_listed_https_host_is_answered() {
+        let slack = vec!["hooks.slack.com".to_owned()];
+        assert!(allowed_response_url(&slack, "https://hooks.slack.com/actions/T1/123/abc").is_ok());
+        assert!(allowed_response_url(&slack, "https://HOOKS.slack.com/actions/T1/123/abc").is_ok());
+        for bad in [
+            "http://hooks.slack.com/actions/T1/123/abc",
+            "https://hooks.slack.com.evil.example/actions",
+            "https://evil.example/?https://hooks.slack.com/",
+            "https://user:pw@hooks.slack.com/actions",
+            "https://127.0.0.1/actions",
+            "file:///etc/passwd",
+            "hooks.slack.com/actions",
+        ] {
+            assert!(allowed_response_url(&slack, bad).is_err(), "{bad}");
+        }
+        let tests = vec!["127.0.0.1".to_owned()];
+        assert!(allowed_response_url(&tests, "http://127.0.0.1:4000/response/1").is_ok());
+        assert!(allowed_response_url(&tests, "http://127.0.0.2:4000/response/1").is_err());
     }
 }
