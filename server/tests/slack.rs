@@ -512,7 +512,7 @@ async fn slack_is_acknowledged_within_3_seconds_while_the_response_url_takes_5_r
 }
 
 #[tokio::test]
-async fn a_server_without_the_signing_secret_does_not_start_and_names_the_variable() {
+async fn a_server_without_the_signing_secret_does_not_start_and_names_the_variable_r2a() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("shipwarden.toml");
     let text =
