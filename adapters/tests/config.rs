@@ -455,3 +455,60 @@ fn a_file_that_cannot_be_read_gives_no_cli_advice_to_a_library_user() {
     };
     assert!(message.contains("/nonexistent/shipwarden.toml") && !message.contains("--config"), "{message}");
 }
+
+#[test]
+fn slack_ids_and_the_slack_app_are_checked_with_their_paths_issue_23_r2d() {
+    let text = r#"
+[project]
+name = "shop"
+[users.paul]
+roles = ["product_owner"]
+slack = "U0PAUL"
+[users.quinn]
+roles = ["qa_lead"]
+slack = "U0PAUL"
+[users.mallory]
+roles = ["qa_lead"]
+slack = "u-lower"
+[server.slack]
+signing_secret_env = "SLACK SECRET"
+team = "acme"
+api = "http://slack.example.com/api"
+response_hosts = ["hooks.slack.com", "evil.example.com/x"]
+"#;
+    let Err(ConfigError::Problems(problems)) = Loaded::parse(text, std::path::Path::new("shipwarden.toml")) else {
+        panic!("problems expected");
+    };
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "server.slack.signing_secret_env",
+            "server.slack.team",
+            "server.slack.api",
+            "server.slack.response_hosts[1]",
+            "users.mallory.slack",
+            "users.quinn.slack",
+        ]
+    );
+    assert!(problems[5].message.contains("users.paul"), "{}", problems[5]);
+    let good = r#"
+[project]
+name = "shop"
+[users.paul]
+roles = ["product_owner"]
+slack = "U0PAUL"
+[users.quinn]
+roles = ["qa_lead"]
+slack = "W0QUINN"
+[server.slack]
+signing_secret_env = "SLACK_SIGNING_SECRET"
+token_env = "SLACK_BOT_TOKEN"
+team = "T0ACME"
+"#;
+    let loaded = Loaded::parse(good, std::path::Path::new("shipwarden.toml")).expect("a good [server.slack]");
+    let vars: Vec<String> = loaded.secret_refs().into_iter().map(|s| s.var).collect();
+    assert!(vars.contains(&"SLACK_SIGNING_SECRET".to_owned()) && vars.contains(&"SLACK_BOT_TOKEN".to_owned()));
+    let slack = loaded.config.server.slack.as_ref().expect("slack");
+    assert_eq!((slack.api(), slack.response_hosts()), ("https://slack.com/api", vec!["hooks.slack.com".to_owned()]));
+}

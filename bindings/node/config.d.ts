@@ -768,6 +768,10 @@ export interface ServerConfig {
    */
   request_timeout?: string | null
   /**
+   * Approvals and rejections from Slack's Approve and Reject buttons (issue #23).
+   */
+  slack?: SlackAppConfig | null
+  /**
    * TLS from certificate files (rustls); plain HTTP without.
    */
   tls?: TlsFiles | null
@@ -785,6 +789,47 @@ export interface SettingsConfig {
    * Keys that are secrets besides the usual names (`STRIPE_*`); their values are never recorded.
    */
   secret_keys?: string[]
+}
+
+/**
+ * `[server.slack]`: the Slack app whose Approve and Reject buttons record
+ * approvals and rejections through `POST /slack/interactivity` (issue #23).
+ *
+ * Slack authenticates each request by signing it with the app's signing
+ * secret; the server reads the secret from the environment variable named
+ * here when it starts, and refuses to start without it.
+ *
+ * ```toml
+ * [server.slack]
+ * signing_secret_env = "SLACK_SIGNING_SECRET"   # Basic Information → Signing Secret
+ * token_env = "SLACK_BOT_TOKEN"                 # xoxb-…, for the Reject dialog (views.open)
+ * team = "T0123ABC"                             # the workspace whose requests count
+ * ```
+ */
+export interface SlackAppConfig {
+  /**
+   * The Web API's base URL (default `https://slack.com/api`).
+   */
+  api?: string | null
+  /**
+   * The hosts a `response_url` may name (default `["hooks.slack.com"]`): the
+   * outcome of a click is posted there and nowhere else.
+   */
+  response_hosts?: string[] | null
+  /**
+   * The environment variable holding the app's signing secret (never the secret itself).
+   */
+  signing_secret_env: string
+  /**
+   * The Slack workspace (`team.id`, `T0123ABC`) whose requests count; a
+   * request from any other workspace is refused.
+   */
+  team: string
+  /**
+   * The environment variable holding the bot token (`xoxb-…`), with which the
+   * Reject button opens the dialog asking for the reason (`views.open`).
+   */
+  token_env?: string | null
 }
 
 /**
@@ -1112,6 +1157,11 @@ export interface User {
    * The roles this person holds.
    */
   roles: string[]
+  /**
+   * Their Slack member id (`U0123ABC`, or `W…` on Enterprise Grid): a click
+   * on an Approve or Reject button by this Slack user acts as this user (issue #23).
+   */
+  slack?: string | null
   /**
    * The SSH public keys they sign approvals with (`ssh-ed25519 AAAA… comment`).
    */

@@ -14,6 +14,8 @@
 //! - [`metrics`]: `/metrics` (Prometheus), `/healthz`, `/readyz`;
 //! - [`console`]: the web console at `/console/` (issue #22), its sign-in
 //!   (OIDC authorization code + PKCE) and its session cookie.
+//! - [`slack`]: approvals and rejections from Slack's buttons, verified by
+//!   Slack's request signature (`/slack/interactivity`, issue #23).
 
 pub mod api;
 pub mod auth;
@@ -24,6 +26,7 @@ pub mod hardening;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod slack;
 pub mod state;
 
 use std::future::Future;
@@ -44,7 +47,7 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
 /// headers) applies, and every answer is counted by [`metrics::track`].
 pub fn router_with(state: Arc<AppState>, streams: axum::Router<Arc<AppState>>) -> axum::Router {
     hardening::harden(
-        api::routes().merge(metrics::routes()).merge(console::routes()),
+        api::routes().merge(metrics::routes()).merge(console::routes()).merge(slack::routes()),
         streams.merge(live::routes()),
         state.clone(),
     )

@@ -38,6 +38,8 @@ pub struct AppState {
     pub oidc: Option<Arc<crate::auth::OidcVerifier>>,
     /// The web console's sign-ins and sessions (`[server.console]`, issue #22).
     pub console: crate::console::Console,
+    /// The Slack app whose buttons approve and reject (`[server.slack]`, issue #23).
+    pub slack: Option<Arc<crate::slack::SlackApp>>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             metrics: crate::metrics::Metrics::default(),
             oidc: None,
             console,
+            slack: None,
         }
     }
 
@@ -59,13 +62,21 @@ impl AppState {
     pub async fn open(configs: &[impl AsRef<Path>]) -> Result<Self, ConfigError> {
         let mut projects = Vec::new();
         let mut settings = None;
+        let mut slack = None;
         for path in configs {
             let loaded = Loaded::read(path.as_ref())?.defer_secrets();
             let (manager, _) = loaded.manager(None).await?;
+            if settings.is_none()
+                && let Some(config) = &loaded.config.server.slack
+            {
+                // Read now: a server that cannot verify Slack's requests does not start.
+                slack = Some(Arc::new(crate::slack::SlackApp::from_config(config, &loaded)?));
+            }
             settings.get_or_insert_with(|| loaded.config.server.clone());
             projects.push(Project { name: loaded.config.project.name.clone(), loaded, manager });
         }
-        let state = AppState::new(projects, settings.unwrap_or_default());
+        let mut state = AppState::new(projects, settings.unwrap_or_default());
+        state.slack = slack;
         let verifiers = crate::auth::verifiers_from(&state).await?;
         let oidc = crate::auth::OidcVerifier::from_settings(&state.settings)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;

@@ -30,7 +30,7 @@ use shipwarden::{Actor, EnvName, Policy, Problem, Role};
 pub use self::adapter::SecretRef;
 use self::adapter::{AdapterConfig, Context, duration};
 pub use self::identity::IdentityConfig;
-pub use self::server::{ConsoleConfig, OidcConfig, ProjectAccess, ServerConfig, TlsFiles};
+pub use self::server::{ConsoleConfig, OidcConfig, ProjectAccess, ServerConfig, SlackAppConfig, TlsFiles};
 pub use crate::artifacts::config::{ArtifactsConfig, FsArtifactsConfig, OciArtifactsConfig};
 pub use crate::backup::config::{BackupConfig, PgBackupConfig};
 pub use crate::build::config::BuildConfig;
@@ -285,6 +285,18 @@ pub struct User {
     /// The SSH public keys they sign approvals with (`ssh-ed25519 AAAA… comment`).
     #[serde(default)]
     pub ssh_keys: Vec<String>,
+    /// Their Slack member id (`U0123ABC`, or `W…` on Enterprise Grid): a click
+    /// on an Approve or Reject button by this Slack user acts as this user (issue #23).
+    pub slack: Option<String>,
+}
+
+/// True when `id` looks like a Slack user id: `U` or `W`, then uppercase letters and digits.
+pub fn is_slack_user_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    matches!(chars.next(), Some('U' | 'W'))
+        && id.len() >= 3
+        && id.len() <= 32
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// `[[escalation]]`: whom to call when a release is in trouble (R-2e).
@@ -842,6 +854,25 @@ impl Config {
                 }
             }
         }
+        let mut slack_ids: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, user) in &self.users {
+            let Some(id) = user.slack.as_deref() else { continue };
+            if !is_slack_user_id(id) {
+                problems.push(Problem {
+                    path: format!("users.{name}.slack"),
+                    message: format!(
+                        "`{id}` is not a Slack user id (`U0123ABC`: U or W, then uppercase letters and digits)"
+                    ),
+                });
+            } else if let Some(other) = slack_ids.insert(id, name) {
+                problems.push(Problem {
+                    path: format!("users.{name}.slack"),
+                    message: format!(
+                        "`{id}` is already the Slack id of users.{other}: one Slack user is one shipwarden user"
+                    ),
+                });
+            }
+        }
         for (i, e) in self.escalation.iter().enumerate() {
             if !policy.roles.contains(&e.role) {
                 problems.push(Problem {
@@ -913,6 +944,7 @@ impl Config {
             }
         }
         self.evidence.secrets("evidence", &mut found);
+        self.server.secrets(&mut found);
         found
     }
 }

@@ -39,6 +39,98 @@ pub struct ServerConfig {
     pub projects: BTreeMap<String, ProjectAccess>,
     /// The web console at `/console/` and its sign-in (issue #22).
     pub console: Option<ConsoleConfig>,
+    /// Approvals and rejections from Slack's Approve and Reject buttons (issue #23).
+    pub slack: Option<SlackAppConfig>,
+}
+
+/// `[server.slack]`: the Slack app whose Approve and Reject buttons record
+/// approvals and rejections through `POST /slack/interactivity` (issue #23).
+///
+/// Slack authenticates each request by signing it with the app's signing
+/// secret; the server reads the secret from the environment variable named
+/// here when it starts, and refuses to start without it.
+///
+/// ```toml
+/// [server.slack]
+/// signing_secret_env = "SLACK_SIGNING_SECRET"   # Basic Information → Signing Secret
+/// token_env = "SLACK_BOT_TOKEN"                 # xoxb-…, for the Reject dialog (views.open)
+/// team = "T0123ABC"                             # the workspace whose requests count
+/// ```
+#[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SlackAppConfig {
+    /// The environment variable holding the app's signing secret (never the secret itself).
+    pub signing_secret_env: String,
+    /// The environment variable holding the bot token (`xoxb-…`), with which the
+    /// Reject button opens the dialog asking for the reason (`views.open`).
+    pub token_env: Option<String>,
+    /// The Web API's base URL (default `https://slack.com/api`).
+    pub api: Option<String>,
+    /// The Slack workspace (`team.id`, `T0123ABC`) whose requests count; a
+    /// request from any other workspace is refused.
+    pub team: String,
+    /// The hosts a `response_url` may name (default `["hooks.slack.com"]`): the
+    /// outcome of a click is posted there and nowhere else.
+    pub response_hosts: Option<Vec<String>>,
+}
+
+impl SlackAppConfig {
+    /// The Web API's default base URL.
+    pub const DEFAULT_API: &str = "https://slack.com/api";
+
+    /// The Web API's base URL, without a trailing `/`.
+    pub fn api(&self) -> &str {
+        self.api.as_deref().unwrap_or(Self::DEFAULT_API).trim_end_matches('/')
+    }
+
+    /// The hosts a `response_url` may name.
+    pub fn response_hosts(&self) -> Vec<String> {
+        self.response_hosts.clone().unwrap_or_else(|| vec!["hooks.slack.com".to_owned()])
+    }
+
+    fn validate(&self, problems: &mut Vec<Problem>) {
+        for (field, var) in
+            [("signing_secret_env", Some(&self.signing_secret_env)), ("token_env", self.token_env.as_ref())]
+        {
+            if let Some(var) = var
+                && (var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            {
+                problems.push(Problem {
+                    path: format!("server.slack.{field}"),
+                    message: format!("`{var}` is not the name of an environment variable (`SLACK_SIGNING_SECRET`)"),
+                });
+            }
+        }
+        let team_ok = self.team.starts_with(['T', 'E'])
+            && self.team.len() >= 3
+            && self.team.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !team_ok {
+            problems.push(Problem {
+                path: "server.slack.team".into(),
+                message: format!("`{}` is not a Slack workspace id (`T0123ABC`)", self.team),
+            });
+        }
+        if let Some(api) = &self.api {
+            let plain = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+            if !(api.starts_with("https://") || plain.iter().any(|p| api.starts_with(p))) || api.contains(['?', '#']) {
+                problems.push(Problem {
+                    path: "server.slack.api".into(),
+                    message: format!("`{api}` must be an https:// base URL (plain http only on loopback)"),
+                });
+            }
+        }
+        for (i, host) in self.response_hosts.iter().flatten().enumerate() {
+            let ok = !host.is_empty()
+                && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+            if !ok {
+                problems.push(Problem {
+                    path: format!("server.slack.response_hosts[{i}]"),
+                    message: format!("`{host}` is not a host name (`hooks.slack.com`)"),
+                });
+            }
+        }
+    }
 }
 
 /// `[server.console]`: the web console served at `/console/` (issue #22).
@@ -135,6 +227,9 @@ impl ServerConfig {
         if let Some(console) = &self.console {
             console.validate(self.oidc.is_some(), problems);
         }
+        if let Some(slack) = &self.slack {
+            slack.validate(problems);
+        }
         if let Some(oidc) = &self.oidc {
             if duration(&oidc.leeway, "server.oidc.leeway", problems)
                 .is_some_and(|d| d > std::time::Duration::from_secs(300))
@@ -150,6 +245,21 @@ impl ServerConfig {
                     path: "server.oidc.issuer".into(),
                     message: format!("`{}` must be an https:// URL (plain http only on loopback)", oidc.issuer),
                 });
+            }
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The secrets `[server]` names, with their paths.
+    pub(crate) fn secrets(&self, found: &mut Vec<super::SecretRef>) {
+        if let Some(slack) = &self.slack {
+            found.push(super::SecretRef {
+                path: "server.slack.signing_secret_env".into(),
+                var: slack.signing_secret_env.clone(),
+            });
+            if let Some(var) = &slack.token_env {
+                found.push(super::SecretRef { path: "server.slack.token_env".into(), var: var.clone() });
             }
         }
     }

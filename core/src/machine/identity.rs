@@ -70,7 +70,7 @@ mod tests {
             },
             ProofKind::Token => Proof::Token { id: "t1".into() },
             ProofKind::Oidc => Proof::Oidc { issuer: "https://id".into(), subject: "paul".into() },
-            _ => Proof::Chat { platform: "slack".into(), user_id: "U1".into() },
+            _ => Proof::Chat { platform: "slack".into(), user_id: "U1".into(), team_id: None, message: None },
         }
     }
 

@@ -59,6 +59,14 @@ pub enum Proof {
         platform: String,
         /// The user's id there.
         user_id: String,
+        /// The workspace the request came from (Slack's `team.id`); absent in
+        /// events recorded before issue #23.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team_id: Option<String>,
+        /// The message acted on, `<channel id>/<message ts>` (Slack's
+        /// `container.channel_id` and `container.message_ts`), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
     },
     /// A proof was presented and did not verify (a bad signature, a key not
     /// listed for the user, a statement about another release). `decide`
@@ -125,7 +133,16 @@ impl fmt::Display for Proof {
             Proof::SshSignature { fingerprint, .. } => write!(f, "ssh signature by {fingerprint}"),
             Proof::Token { id } => write!(f, "token {id}"),
             Proof::Oidc { issuer, subject } => write!(f, "oidc {subject} from {issuer}"),
-            Proof::Chat { platform, user_id } => write!(f, "chat {platform} user {user_id}"),
+            Proof::Chat { platform, user_id, team_id, message } => {
+                write!(f, "chat {platform} user {user_id}")?;
+                if let Some(team) = team_id {
+                    write!(f, " in team {team}")?;
+                }
+                if let Some(message) = message {
+                    write!(f, " on message {message}")?;
+                }
+                Ok(())
+            }
             Proof::Rejected { presented, reason } => write!(f, "{presented} that did not verify: {reason}"),
         }
     }
@@ -395,6 +412,25 @@ mod tests {
             channel: "cli".into(),
             comment: comment.into(),
         }
+    }
+
+    #[test]
+    fn a_chat_proof_recorded_before_issue_23_still_reads_and_a_new_one_shows_its_message() {
+        let old: Proof = serde_json::from_str(r#"{"kind":"chat","platform":"slack","user_id":"U1"}"#).expect("old");
+        assert_eq!(old, Proof::Chat { platform: "slack".into(), user_id: "U1".into(), team_id: None, message: None });
+        assert_eq!(
+            serde_json::to_string(&old).ok().as_deref(),
+            Some(r#"{"kind":"chat","platform":"slack","user_id":"U1"}"#)
+        );
+        let new = Proof::Chat {
+            platform: "slack".into(),
+            user_id: "U1".into(),
+            team_id: Some("T1".into()),
+            message: Some("C1/1712345678.000100".into()),
+        };
+        assert_eq!(new.to_string(), "chat slack user U1 in team T1 on message C1/1712345678.000100");
+        let back: Proof = serde_json::from_value(serde_json::to_value(&new).expect("json")).expect("reads back");
+        assert_eq!(back, new);
     }
 
     #[test]

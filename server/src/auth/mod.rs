@@ -49,7 +49,8 @@ pub struct Verified {
 /// OpenAPI document that is not listed here). The web console's page, assets
 /// and sign-in (`/console/…`, [`crate::console`]) are outside the API and its
 /// document: they answer anyone, and `/console/session` and `/console/logout`
-/// take the console's own session.
+/// take the console's own session. `/slack/interactivity` ([`crate::slack`]) is
+/// outside too: Slack authenticates it by its request signature.
 pub const PUBLIC_PATHS: &[&str] = &["/openapi.json", "/healthz", "/readyz", "/metrics"];
 
 /// What a request needs a caller to be allowed: an API token carries

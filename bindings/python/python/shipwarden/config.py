@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict, Union
 
-__all__ = ["ArtifactsConfig", "ArtifactsFs", "ArtifactsOci", "BackupConfig", "BuildConfig", "Config", "ConfluenceConfig", "ConsoleConfig", "DependencyCommand", "DependencyConfig", "DependencyHttp", "EngineSettings", "Environment", "Escalation", "EvidenceConfig", "GithubConfig", "IdentityConfig", "MigrationsCommand", "MigrationsConfig", "MigrationsPostgres", "NotesConfig", "NotifyConfig", "OidcConfig", "PgBackupConfig", "ProbeConfig", "ProbeDatabase", "ProbeHost", "ProbeHttp", "ProbePrometheus", "ProbeSteps", "ProbeTcp", "ProbeTls", "Project", "ProjectAccess", "PromQueryConfig", "ServerConfig", "SettingsConfig", "SlackConfig", "SmokeStepConfig", "SmtpConfig", "StoreConfig", "StorePostgres", "StoreSqlite", "TargetCommand", "TargetConfig", "TargetSsh", "TicketingConfig", "TicketingGithub", "TicketingJira", "TicketingLocal", "TlsFiles", "User", "VcsConfig", "WebhookConfig", "WikiConfig"]
+__all__ = ["ArtifactsConfig", "ArtifactsFs", "ArtifactsOci", "BackupConfig", "BuildConfig", "Config", "ConfluenceConfig", "ConsoleConfig", "DependencyCommand", "DependencyConfig", "DependencyHttp", "EngineSettings", "Environment", "Escalation", "EvidenceConfig", "GithubConfig", "IdentityConfig", "MigrationsCommand", "MigrationsConfig", "MigrationsPostgres", "NotesConfig", "NotifyConfig", "OidcConfig", "PgBackupConfig", "ProbeConfig", "ProbeDatabase", "ProbeHost", "ProbeHttp", "ProbePrometheus", "ProbeSteps", "ProbeTcp", "ProbeTls", "Project", "ProjectAccess", "PromQueryConfig", "ServerConfig", "SettingsConfig", "SlackAppConfig", "SlackConfig", "SmokeStepConfig", "SmtpConfig", "StoreConfig", "StorePostgres", "StoreSqlite", "TargetCommand", "TargetConfig", "TargetSsh", "TicketingConfig", "TicketingGithub", "TicketingJira", "TicketingLocal", "TlsFiles", "User", "VcsConfig", "WebhookConfig", "WikiConfig"]
 
 
 class _ConfigRequired(TypedDict):
@@ -666,6 +666,9 @@ class ServerConfig(TypedDict, total=False):
     request_timeout: str | None
     """How long one request may take before it is answered 503 (`30s`); streams are exempt."""
 
+    slack: SlackAppConfig | None
+    """Approvals and rejections from Slack's Approve and Reject buttons (issue #23)."""
+
     tls: TlsFiles | None
     """TLS from certificate files (rustls); plain HTTP without."""
 
@@ -682,6 +685,44 @@ class SettingsConfig(_SettingsConfigRequired, total=False):
 
     secret_keys: list[str]
     """Keys that are secrets besides the usual names (`STRIPE_*`); their values are never recorded."""
+
+
+class _SlackAppConfigRequired(TypedDict):
+    """The keys SlackAppConfig requires."""
+
+    signing_secret_env: str
+    """The environment variable holding the app's signing secret (never the secret itself)."""
+
+    team: str
+    """The Slack workspace (`team.id`, `T0123ABC`) whose requests count; a
+    request from any other workspace is refused."""
+
+
+class SlackAppConfig(_SlackAppConfigRequired, total=False):
+    """`[server.slack]`: the Slack app whose Approve and Reject buttons record
+    approvals and rejections through `POST /slack/interactivity` (issue #23).
+
+    Slack authenticates each request by signing it with the app's signing
+    secret; the server reads the secret from the environment variable named
+    here when it starts, and refuses to start without it.
+
+    ```toml
+    [server.slack]
+    signing_secret_env = "SLACK_SIGNING_SECRET"   # Basic Information → Signing Secret
+    token_env = "SLACK_BOT_TOKEN"                 # xoxb-…, for the Reject dialog (views.open)
+    team = "T0123ABC"                             # the workspace whose requests count
+    ```"""
+
+    api: str | None
+    """The Web API's base URL (default `https://slack.com/api`)."""
+
+    response_hosts: list[str] | None
+    """The hosts a `response_url` may name (default `["hooks.slack.com"]`): the
+    outcome of a click is posted there and nowhere else."""
+
+    token_env: str | None
+    """The environment variable holding the bot token (`xoxb-…`), with which the
+    Reject button opens the dialog asking for the reason (`views.open`)."""
 
 
 class SlackConfig(TypedDict, total=False):
@@ -960,6 +1001,10 @@ class User(_UserRequired, total=False):
 
     email: str | None
     """Their email address."""
+
+    slack: str | None
+    """Their Slack member id (`U0123ABC`, or `W…` on Enterprise Grid): a click
+    on an Approve or Reject button by this Slack user acts as this user (issue #23)."""
 
     ssh_keys: list[str]
     """The SSH public keys they sign approvals with (`ssh-ed25519 AAAA… comment`)."""
