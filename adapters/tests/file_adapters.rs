@@ -53,6 +53,7 @@ async fn notices_are_appended_as_json_lines_r9a() {
             subject: "s".into(),
             body: "b".into(),
             audience: vec![Audience::Teams],
+            ask: None,
         };
         notifier.send(&notice).await.expect("send");
     }

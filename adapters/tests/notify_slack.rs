@@ -33,6 +33,7 @@ fn hotfix() -> Notice {
         subject: "Hotfix released: shop 1.4.1 (SHOP-99)".into(),
         body: "Hotfix 1.4.1 of shop for SHOP-99: HOTFIX: card payments fail\nJustification: checkout down for EU cards <all>\n\n## Fixes\n- payments (SHOP-99)".into(),
         audience: vec![Audience::Teams, Audience::Stakeholders],
+        ask: None,
     }
 }
 
@@ -155,4 +156,71 @@ async fn a_channel_for_some_audiences_ignores_the_others() {
         .for_audiences(vec!["clients".into()]);
     slack.send(&hotfix()).await.expect("not for this channel");
     assert!(seen.lock().expect("lock").is_empty());
+}
+
+/// A request for the QA sign-off, as the engine's duty writes it (issue #23).
+fn qa_request() -> Notice {
+    let ask = shipwarden::ports::ApprovalAsk {
+        approval: shipwarden::ApprovalId::QaSignoff,
+        roles: vec![shipwarden::Role::QaLead],
+        needed: 1,
+        have: 0,
+        stage: shipwarden::Stage::StagingDeployed,
+        project: "shop".into(),
+        version: "1.4.0".into(),
+        kind: shipwarden::ReleaseKind::Minor,
+        tickets: vec!["SHOP-12".into(), "SHOP-14".into()],
+        gates: vec!["coverage: 92 % (passed, required ≥ 80 %)".into(), "p95_latency [staging]: 420 ms (failed, required ≤ 300 ms)".into()],
+        missing: vec!["staging_deployed → qa_verified: R-2b: approval `qa_signoff` needs 1 from qa_lead; has 0".into()],
+    };
+    Notice {
+        key: "shop-1.4.0:duty:approval-request:qa_signoff#1".into(),
+        release: "shop-1.4.0".parse().expect("id"),
+        subject: "Approval needed: `qa_signoff` of shop 1.4.0".into(),
+        body: "shop 1.4.0 waits in staging_deployed for the `qa_signoff` approval (0 of 1 from qa_lead).".into(),
+        audience: vec![Audience::Teams],
+        ask: Some(ask),
+    }
+}
+
+#[tokio::test]
+async fn an_approval_request_has_the_release_its_gates_what_is_missing_and_approve_reject_buttons_r2b() {
+    let (base, seen) = server(Arc::new(|_: &Seen| (200, r#"{"ok":true,"channel":"C0123","ts":"1.2"}"#.into(), vec![]))).await;
+    let slack = SlackNotifier::api(&base, SecretString::from(TOKEN.to_owned()), "C0123", Duration::from_secs(5))
+        .expect("slack")
+        .with_console("https://releases.example.com/");
+    slack.send(&qa_request()).await.expect("sent");
+    let seen = seen.lock().expect("lock").clone();
+    let body = json(&seen[0]);
+    assert_eq!(body["text"], "Approval needed: `qa_signoff` of shop 1.4.0", "the notification fallback");
+    let blocks = body["blocks"].as_array().expect("blocks");
+    // Section fields: at most 10, each at most 2000 characters (Block Kit's section block).
+    let fields = blocks.iter().find_map(|b| b["fields"].as_array()).expect("a section with fields");
+    assert!(fields.len() <= 10);
+    let text: String = fields.iter().map(|f| f["text"].as_str().expect("mrkdwn").to_owned()).collect();
+    for part in ["shop-1.4.0", "staging_deployed", "1.4.0", "minor", "SHOP-12, SHOP-14", "`qa_signoff` from qa_lead", "0 of 1"] {
+        assert!(text.contains(part), "{part} not in {text}");
+    }
+    let sections: String = blocks.iter().filter_map(|b| b["text"]["text"].as_str()).collect();
+    assert!(sections.contains("p95_latency [staging]: 420 ms (failed"), "{sections}");
+    assert!(sections.contains("Still missing") && sections.contains("R-2b"), "{sections}");
+    // The actions block: Approve (primary) and Reject (danger) carry the release and the approval; a link to the console.
+    let actions = blocks.iter().find(|b| b["type"] == "actions").expect("an actions block");
+    let buttons = actions["elements"].as_array().expect("elements");
+    assert!(buttons.len() <= 25);
+    let by_action = |id: &str| buttons.iter().find(|b| b["action_id"] == id).expect("button").clone();
+    let (approve, reject, console) = (by_action("approve"), by_action("reject"), by_action("open_console"));
+    assert_eq!((approve["type"].as_str(), approve["style"].as_str()), (Some("button"), Some("primary")));
+    assert_eq!(reject["style"], "danger");
+    for b in [&approve, &reject, &console] {
+        assert_eq!(b["text"]["type"], "plain_text");
+        assert!(b["text"]["text"].as_str().expect("label").chars().count() <= 75);
+        assert!(b["action_id"].as_str().expect("id").len() <= 255);
+    }
+    let value: serde_json::Value = serde_json::from_str(approve["value"].as_str().expect("value")).expect("JSON");
+    assert_eq!(value, serde_json::json!({"release": "shop-1.4.0", "approval": "qa_signoff"}));
+    assert_eq!(approve["value"], reject["value"]);
+    assert!(approve["value"].as_str().expect("value").len() <= 2000);
+    assert_eq!(console["url"], "https://releases.example.com/console/releases/shop-1.4.0");
+    assert!(console.get("value").is_none(), "a link button needs no value");
 }

@@ -54,6 +54,7 @@ fn notice(key: &str, audience: Vec<Audience>) -> Notice {
         subject: "Released shop 3.0.0".into(),
         body: "Major release.\n\n## Features\n- <checkout> & payments (SHOP-7)".into(),
         audience,
+        ask: None,
     }
 }
 

@@ -23,6 +23,7 @@ fn notice() -> Notice {
         subject: "Hotfix shop 1.4.1 released".into(),
         body: "SHOP-99 HOTFIX: payments fail — customers cannot pay".into(),
         audience: vec![Audience::Teams, Audience::Stakeholders],
+        ask: None,
     }
 }
 

@@ -219,6 +219,27 @@ export interface Notice {
   body: string
   /** `teams`, `stakeholders`, `clients`, or a group's name. */
   audience: string[]
+  /** The approval it asks for: an approval request, reminder or expiry (issue #23). */
+  ask?: ApprovalAsk
+}
+
+/** An approval a notice asks for: what a person needs to decide (R-2b). */
+export interface ApprovalAsk {
+  approval: string
+  /** The roles that may give it. */
+  roles: string[]
+  needed: number
+  have: number
+  /** The stage the release waits in. */
+  stage: string
+  project: string
+  version: string
+  kind: string
+  tickets: string[]
+  /** Each gate's latest value against its threshold. */
+  gates: string[]
+  /** What each way forward from the stage still needs. */
+  missing: string[]
 }
 
 /** Chat, mail or any channel that tells people. */

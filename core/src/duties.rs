@@ -11,6 +11,12 @@
 //! | notice to all teams of an emergency production deployment | when it finished | `deadlines.emergency_notice` after | R-5c |
 //! | reminder of an approval still missing in the current stage | `duties.approval_reminder` after entering it | — | R-2b |
 //! | notice that an approval expired (`duties.approval_expiry`) and must be given again | when it expired | — | R-2b |
+//! | notice that an approval was rejected, with who and why | when it was rejected | — | R-2c |
+//! | request for an approval a stage needs, under `duties.approval_requests` | on entering the stage | — | R-2b |
+//!
+//! The request, the reminder and the expiry carry an [`ApprovalAsk`]: the
+//! approval, the release, its gates and what each way forward still needs,
+//! for a notifier that lets people answer (Slack buttons, mail links).
 //!
 //! A duty not done by its deadline is *missed*: the engine records a
 //! [`Finding`](crate::machine::Finding) on the release, then still performs it.
@@ -18,10 +24,10 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::machine::{ReleaseState, StepOutcome};
-use crate::model::{ReleaseKind, StepKind};
-use crate::policy::Policy;
-use crate::ports::Audience;
+use crate::machine::{Action, Command, ReleaseState, Requirement, StepOutcome};
+use crate::model::{Actor, ApprovalId, ReleaseKind, Stage, StepKind};
+use crate::policy::{ApprovalRule, Policy};
+use crate::ports::{ApprovalAsk, Audience};
 use crate::rule::RuleId;
 
 /// What a duty is.
@@ -40,6 +46,9 @@ pub enum DutyKind {
     ApprovalExpired,
     /// An approval was rejected: the teams are told who rejected it and why (R-2b, R-2c).
     ApprovalRejected,
+    /// The approvers are asked for an approval as soon as a stage needs it,
+    /// under `[duties] approval_requests = true` (R-2b, issue #23).
+    ApprovalRequest,
 }
 
 /// A notice the procedure asks for at a time.
@@ -61,6 +70,10 @@ pub struct Duty {
     pub body: String,
     /// Who is told.
     pub audience: Vec<Audience>,
+    /// The approval the notice asks for, for a request, a reminder or an
+    /// expiry (issue #23): a chat notifier shows it with buttons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ask: Option<ApprovalAsk>,
 }
 
 impl Duty {
@@ -130,6 +143,7 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
                     local(policy, b.end)
                 ),
                 audience: vec![Audience::Teams],
+                ask: None,
             });
             if matches!(plan.kind, ReleaseKind::Major | ReleaseKind::Minor) {
                 out.push(Duty {
@@ -144,6 +158,7 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
                         plan.kind, plan.project, plan.version
                     ),
                     audience: vec![Audience::Stakeholders],
+                    ask: None,
                 });
             }
         }
@@ -176,6 +191,7 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
                     local(policy, at)
                 ),
                 audience: vec![Audience::Teams, Audience::Stakeholders],
+                ask: None,
             });
         }
     }
@@ -196,6 +212,23 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
                 let since = policy.duties.approvals_valid_since(now);
                 let have = state.approvers_since(approval, &rule.roles, since).len() as u32;
                 let roles = rule.roles.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ");
+                let asking = || Some(ask(state, policy, stage, approval, rule, have, now));
+                if have < rule.count && policy.duties.approval_requests {
+                    out.push(Duty {
+                        key: format!("approval-request:{approval}:{stage}:{}", stamp(entered)),
+                        kind: DutyKind::ApprovalRequest,
+                        rule: rule.rule,
+                        due_at: entered,
+                        deadline: None,
+                        subject: format!("Approval needed: `{approval}` of {} {}", plan.project, plan.version),
+                        body: format!(
+                            "{} {} waits in {stage} for the `{approval}` approval ({} of {} from {roles}).",
+                            plan.project, plan.version, have, rule.count
+                        ),
+                        audience: vec![Audience::Teams],
+                        ask: asking(),
+                    });
+                }
                 if have < rule.count && !reminder.is_zero() {
                     let due_at = entered.checked_add(reminder).unwrap_or(entered);
                     out.push(Duty {
@@ -214,6 +247,7 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
                             rule.count
                         ),
                         audience: vec![Audience::Teams],
+                        ask: asking(),
                     });
                 }
                 if !policy.duties.approval_expiry.is_zero() {
@@ -237,6 +271,7 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
                                 friendly(policy.duties.approval_expiry)
                             ),
                             audience: vec![Audience::Teams],
+                            ask: asking(),
                         });
                     }
                 }
@@ -266,6 +301,7 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
                 r.user
             ),
             audience: vec![Audience::Teams],
+            ask: None,
         });
     }
     out.retain(|d| !done(state, &d.key));
@@ -276,6 +312,73 @@ pub fn pending(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Dut
 /// The duties of the release due at `now` and not yet performed.
 pub fn due(state: &ReleaseState, policy: &Policy, now: Timestamp) -> Vec<Duty> {
     pending(state, policy, now).into_iter().filter(|d| d.due_at <= now).collect()
+}
+
+/// What an approval request, reminder or expiry asks for: the approval, the
+/// release, its gates' latest values and what each way forward from the stage
+/// still needs, as the state machine judges it now.
+fn ask(
+    state: &ReleaseState,
+    policy: &Policy,
+    stage: &Stage,
+    approval: &ApprovalId,
+    rule: &ApprovalRule,
+    have: u32,
+    now: Timestamp,
+) -> ApprovalAsk {
+    let (project, version, kind, tickets) = match &state.plan {
+        Some(p) => (p.project.clone(), p.version.to_string(), p.kind, p.scope.iter().map(ToString::to_string).collect()),
+        None => (String::new(), String::new(), ReleaseKind::Minor, Vec::new()),
+    };
+    let mut latest: std::collections::BTreeMap<(String, Option<String>, Option<String>), &crate::model::GateResult> =
+        std::collections::BTreeMap::new();
+    for g in &state.gate_results {
+        let place = (g.gate.to_string(), g.environment.as_ref().map(ToString::to_string), g.target.clone());
+        latest.insert(place, g);
+    }
+    let gates = latest
+        .values()
+        .map(|g| {
+            let place = match (&g.environment, &g.target) {
+                (Some(e), Some(t)) => format!(" [{e}/{t}]"),
+                (Some(e), None) => format!(" [{e}]"),
+                _ => String::new(),
+            };
+            let required = policy.gates.get(&g.gate).map_or_else(String::new, |r| g.threshold.describe(r.unit));
+            let verdict = if g.passed { "passed" } else { "failed" };
+            format!("{}{place}: {} ({verdict}, required {required})", g.gate, g.measured)
+        })
+        .collect();
+    // What each way forward still needs, as `decide` says it to someone who
+    // holds every role the transition asks for (the roles are not what is missing).
+    let mut missing: Vec<String> = Vec::new();
+    for (_, t) in policy.transitions_from(stage).filter(|(_, t)| t.applies_to(kind)) {
+        let by = Actor::new("shipwarden", t.by.iter().cloned());
+        let command = Command::new(&by, Action::Advance { to: t.to.clone() });
+        let Err(refusal) = crate::machine::decide(state, &command, policy, now) else { continue };
+        for u in refusal.unmet {
+            if matches!(u.requirement, Requirement::Role { .. } | Requirement::Proof { .. }) {
+                continue;
+            }
+            let line = format!("{} → {}: {u}", stage, t.to);
+            if !missing.contains(&line) {
+                missing.push(line);
+            }
+        }
+    }
+    ApprovalAsk {
+        approval: approval.clone(),
+        roles: rule.roles.clone(),
+        needed: rule.count,
+        have,
+        stage: stage.clone(),
+        project,
+        version,
+        kind,
+        tickets,
+        gates,
+        missing,
+    }
 }
 
 fn friendly(d: SignedDuration) -> String {

@@ -1532,3 +1532,18 @@ async fn a_head_the_notes_cannot_keep_never_blocks_the_close_and_is_reported_r9d
     assert!(retry.to_string().contains("the wiki is down"), "{retry}");
     assert!(w.manager.take_unpublished().is_empty(), "taken once");
 }
+
+#[tokio::test]
+async fn an_approval_request_reaches_the_notifiers_with_what_it_asks_once_r2b() {
+    let mut policy = Policy::default();
+    policy.duties.approval_requests = true;
+    let w = world_with(1, policy);
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    let done = w.manager.run_due(w.clock.now()).await.expect("tick");
+    assert_eq!(done.len(), 1, "{done:?}");
+    let sent = w.notifier.sent();
+    let request = sent.iter().find(|n| n.subject == "Approval needed: `scope` of shop 1.4.0").expect("asked");
+    let ask = request.ask.as_ref().expect("the notice carries the ask");
+    assert_eq!((ask.approval.clone(), ask.have, ask.needed), (ApprovalId::Scope, 0, 1));
+    assert!(w.manager.run_due(w.clock.now()).await.expect("tick").is_empty(), "asked once");
+}

@@ -208,6 +208,9 @@ pub struct SlackConfig {
     pub audiences: Option<Vec<String>>,
     /// How long a POST may take (`10s`).
     pub timeout: Option<String>,
+    /// The console's base URL (`https://releases.example.com`): approval
+    /// requests link to the release's page there (issue #23).
+    pub console_url: Option<String>,
 }
 
 #[cfg(feature = "slack")]
@@ -243,6 +246,9 @@ impl AdapterConfig for SlackConfig {
         };
         if let Some(audiences) = &self.audiences {
             slack = slack.for_audiences(audiences.clone());
+        }
+        if let Some(url) = &self.console_url {
+            slack = slack.with_console(url.clone());
         }
         Ok(Arc::new(slack))
     }

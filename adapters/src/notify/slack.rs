@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
-use shipwarden::ports::{Audience, ErrorKind, Notice, Notifier, PortError};
+use shipwarden::ports::{ApprovalAsk, Audience, ErrorKind, Notice, Notifier, PortError};
 
 use crate::rest::{Reply, send, status_error};
 
@@ -47,6 +47,7 @@ pub struct SlackNotifier {
     name: String,
     via: Via,
     audiences: Option<Vec<String>>,
+    console: Option<String>,
     client: reqwest::Client,
 }
 
@@ -96,14 +97,103 @@ fn pieces(text: &str, limit: usize) -> Vec<String> {
     out
 }
 
+/// The most characters of a section field (Slack: 2000).
+const FIELD_LIMIT: usize = 2000;
+
+/// The `action_id` of the Approve button (issue #23); the interactivity
+/// endpoint of `shipwarden serve` records the approval.
+pub const APPROVE_ACTION: &str = "approve";
+/// The `action_id` of the Reject button; the endpoint asks for the reason.
+pub const REJECT_ACTION: &str = "reject";
+
+/// What the Approve and Reject buttons carry in their `value`: the release
+/// and the approval, as JSON (Slack: at most 2000 characters).
+pub fn ask_value(release: &str, approval: &str) -> String {
+    serde_json::json!({ "release": release, "approval": approval }).to_string()
+}
+
+/// The blocks of an approval request (issue #23, R-2b): the release, its
+/// version, kind and scope tickets, its gates with their values, what each
+/// way forward still needs, and the Approve / Reject buttons, with a link to
+/// the console when `console` is its base URL. Shapes and limits from Slack's
+/// Block Kit reference: section `fields` (at most 10, 2000 characters each),
+/// the `actions` block, and the button element (text ≤ 75, `action_id` ≤ 255,
+/// `value` ≤ 2000, `url` ≤ 3000, `style` `primary` or `danger`):
+/// <https://docs.slack.dev/reference/block-kit/blocks/section-block>,
+/// <https://docs.slack.dev/reference/block-kit/blocks/actions-block>,
+/// <https://docs.slack.dev/reference/block-kit/block-elements/button-element>.
+pub fn ask_blocks(release: &str, ask: &ApprovalAsk, console: Option<&str>) -> Vec<serde_json::Value> {
+    let field = |label: &str, text: String| {
+        serde_json::json!({ "type": "mrkdwn", "text": cut(&format!("*{label}*\n{}", escape(&text)), FIELD_LIMIT) })
+    };
+    let roles = ask.roles.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ");
+    let tickets = if ask.tickets.is_empty() { "none".to_owned() } else { ask.tickets.join(", ") };
+    let mut blocks = vec![serde_json::json!({
+        "type": "section",
+        "fields": [
+            field("Release", format!("{release} ({})", ask.stage)),
+            field("Version", format!("{} {}", ask.project, ask.version)),
+            field("Kind", ask.kind.to_string()),
+            field("Scope", tickets),
+            field("Approval", format!("`{}` from {roles}", ask.approval)),
+            field("Given", format!("{} of {}", ask.have, ask.needed)),
+        ],
+    })];
+    for (title, lines) in [("Gates", &ask.gates), ("Still missing", &ask.missing)] {
+        if lines.is_empty() {
+            continue;
+        }
+        let text = format!("*{title}*\n{}", lines.iter().map(|l| format!("• {}", escape(l))).collect::<Vec<_>>().join("\n"));
+        for piece in pieces(&text, SECTION_LIMIT) {
+            blocks.push(serde_json::json!({ "type": "section", "text": { "type": "mrkdwn", "text": piece } }));
+        }
+    }
+    let value = ask_value(release, ask.approval.as_str());
+    let mut buttons = vec![
+        serde_json::json!({
+            "type": "button",
+            "action_id": APPROVE_ACTION,
+            "text": { "type": "plain_text", "text": "Approve", "emoji": false },
+            "style": "primary",
+            "value": value,
+        }),
+        serde_json::json!({
+            "type": "button",
+            "action_id": REJECT_ACTION,
+            "text": { "type": "plain_text", "text": "Reject", "emoji": false },
+            "style": "danger",
+            "value": value,
+        }),
+    ];
+    if let Some(base) = console {
+        buttons.push(serde_json::json!({
+            "type": "button",
+            "action_id": "open_console",
+            "text": { "type": "plain_text", "text": "Open in the console", "emoji": false },
+            "url": format!("{}/console/releases/{release}", base.trim_end_matches('/')),
+        }));
+    }
+    blocks.push(serde_json::json!({ "type": "actions", "block_id": "shipwarden_approval", "elements": buttons }));
+    blocks
+}
+
 /// The Block Kit message for a notice.
 pub fn message(notice: &Notice) -> serde_json::Value {
+    message_with(notice, None)
+}
+
+/// The Block Kit message for a notice, with the approval it asks for (if
+/// any) and a link to the console at `console`.
+pub fn message_with(notice: &Notice, console: Option<&str>) -> serde_json::Value {
     let mut blocks = vec![serde_json::json!({
         "type": "header",
         "text": { "type": "plain_text", "text": cut(&notice.subject, HEADER_LIMIT), "emoji": false },
     })];
     for piece in pieces(&escape(&notice.body), SECTION_LIMIT) {
         blocks.push(serde_json::json!({ "type": "section", "text": { "type": "mrkdwn", "text": piece } }));
+    }
+    if let Some(ask) = &notice.ask {
+        blocks.extend(ask_blocks(notice.release.as_str(), ask, console));
     }
     let audiences: Vec<&str> = notice.audience.iter().map(Audience::as_str).collect();
     blocks.push(serde_json::json!({
@@ -128,7 +218,7 @@ impl SlackNotifier {
         let name = "slack webhook".to_owned();
         let client = crate::tls_client::http_client(timeout)
             .map_err(|e| PortError::new(&name, "setup", ErrorKind::Invalid, e))?;
-        Ok(Self { name, via: Via::Webhook(url), audiences: None, client })
+        Ok(Self { name, via: Via::Webhook(url), audiences: None, console: None, client })
     }
 
     /// Notices posted with `chat.postMessage` to `channel` (an id like `C0123` or `#releases`) with a bot
@@ -147,12 +237,18 @@ impl SlackNotifier {
         let client = crate::tls_client::http_client(timeout)
             .map_err(|e| PortError::new(&name, "setup", ErrorKind::Invalid, e))?;
         let base = api.into().trim_end_matches('/').to_owned();
-        Ok(Self { name, via: Via::Api { base, token, channel }, audiences: None, client })
+        Ok(Self { name, via: Via::Api { base, token, channel }, audiences: None, console: None, client })
     }
 
     /// Sends only notices for one of these audiences (`teams`, `stakeholders`, `clients`, a group).
     pub fn for_audiences(mut self, audiences: Vec<String>) -> Self {
         self.audiences = Some(audiences);
+        self
+    }
+
+    /// Links approval requests to the console at `url` (`https://releases.example.com`).
+    pub fn with_console(mut self, url: impl Into<String>) -> Self {
+        self.console = Some(url.into());
         self
     }
 
@@ -203,7 +299,7 @@ impl Notifier for SlackNotifier {
         {
             return Ok(());
         }
-        let mut body = message(notice);
+        let mut body = message_with(notice, self.console.as_deref());
         match &self.via {
             Via::Webhook(url) => {
                 let request = self

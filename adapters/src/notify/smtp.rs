@@ -163,6 +163,15 @@ impl SmtpNotifier {
 
     /// The message for `notice`, or `None` when none of its audiences has recipients here.
     pub fn message(&self, notice: &Notice) -> Result<Option<Message>, PortError> {
+        // An approval request, reminder or expiry says what it asks for (issue #23).
+        let asking;
+        let notice = match &notice.ask {
+            Some(ask) => {
+                asking = Notice { body: format!("{}\n\n{}", notice.body, ask.text()), ..notice.clone() };
+                &asking
+            }
+            None => notice,
+        };
         let mut to: Vec<&Mailbox> = Vec::new();
         let mut bcc: Vec<&Mailbox> = Vec::new();
         for audience in &notice.audience {

@@ -76,15 +76,19 @@ impl Notifier for WebhookNotifier {
     }
 
     async fn send(&self, notice: &Notice) -> Result<(), PortError> {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "key": notice.key,
             "release": notice.release.to_string(),
             "subject": notice.subject,
             "body": notice.body,
             "audience": notice.audience.iter().map(Audience::as_str).collect::<Vec<_>>(),
             "sent_by": "shipwarden",
-        })
-        .to_string();
+        });
+        if let Some(ask) = &notice.ask {
+            // The approval asked for (issue #23), for a receiver that lets people answer.
+            body["ask"] = serde_json::to_value(ask).unwrap_or_default();
+        }
+        let body = body.to_string();
         let mut request = self
             .client
             .post(&self.url)

@@ -64,7 +64,13 @@ pub fn rollback_request(r: &RollbackRequest) -> Value {
 /// A notice as JSON.
 pub fn notice(n: &Notice) -> Value {
     let audience: Vec<&str> = n.audience.iter().map(|a| a.as_str()).collect();
-    json!({"key": n.key, "release": n.release.to_string(), "subject": n.subject, "body": n.body, "audience": audience})
+    let mut out = json!({"key": n.key, "release": n.release.to_string(), "subject": n.subject, "body": n.body,
+                         "audience": audience});
+    if let Some(ask) = &n.ask {
+        // The approval asked for (issue #23): a port that lets people answer shows it.
+        out["ask"] = serde_json::to_value(ask).unwrap_or_default();
+    }
+    out
 }
 
 /// A plan as JSON (what a ticketing port's `create_release_ticket` receives).

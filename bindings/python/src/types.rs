@@ -1703,6 +1703,14 @@ impl Notice {
         self.0.audience.iter().map(|a| a.as_str().to_owned()).collect()
     }
 
+    /// The approval it asks for (an approval request, reminder or expiry), as
+    /// plain data: approval, roles, needed, have, stage, project, version,
+    /// kind, tickets, gates, missing; `None` for other notices.
+    #[getter]
+    fn ask<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.0.ask)
+    }
+
     fn __repr__(&self) -> String {
         format!("Notice({:?}, audience={:?})", self.0.subject, self.audience())
     }

@@ -409,7 +409,6 @@ impl ReleaseManager {
         body: &str,
         audience: Vec<Audience>,
     ) -> Result<StepOutcome, EngineError> {
-        let notifiers = self.inner.ports.notifiers.clone();
         let notice = Notice {
             // The same on every attempt, unique across releases: receivers drop repeats by it.
             key: super::steps::port_key(release, key),
@@ -417,7 +416,19 @@ impl ReleaseManager {
             subject: subject.to_owned(),
             body: body.to_owned(),
             audience,
+            ask: None,
         };
+        self.send_notice(release, key, notice).await
+    }
+
+    /// Sends `notice` to every notifier, as one step keyed `key`.
+    pub(crate) async fn send_notice(
+        &self,
+        release: &ReleaseId,
+        key: &str,
+        notice: Notice,
+    ) -> Result<StepOutcome, EngineError> {
+        let notifiers = self.inner.ports.notifiers.clone();
         let spec = StepSpec::new(StepKind::Notify, None, key).idempotent();
         self.run_step(
             release,

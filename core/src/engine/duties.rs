@@ -9,7 +9,7 @@ use super::{EngineError, ReleaseManager};
 use crate::duties::Duty;
 use crate::machine::{Action, StepOutcome};
 use crate::model::ReleaseId;
-use crate::ports::ReleaseQuery;
+use crate::ports::{Notice, ReleaseQuery};
 
 /// What [`ReleaseManager::run_due`] did about one duty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,7 +95,15 @@ impl ReleaseManager {
             };
             self.commit(release, &automation, vec![action]).await?;
         }
-        let outcome = self.notify(release, &key, &duty.subject, &duty.body, duty.audience.clone()).await?;
+        let notice = Notice {
+            key: super::steps::port_key(release, &key),
+            release: release.clone(),
+            subject: duty.subject.clone(),
+            body: duty.body.clone(),
+            audience: duty.audience.clone(),
+            ask: duty.ask.clone(),
+        };
+        let outcome = self.send_notice(release, &key, notice).await?;
         Ok(DutyReport { release: release.clone(), duty, outcome, missed })
     }
 }

@@ -75,11 +75,21 @@ pub struct DutyPolicy {
     /// How long an approval counts (zero: forever).
     #[serde(with = "friendly_duration")]
     pub approval_expiry: SignedDuration,
+    /// Whether the approvers are asked as soon as a stage needs their
+    /// approval (issue #23): a notice that carries the approval, which a chat
+    /// notifier shows with Approve / Reject buttons. Off by default: turn it
+    /// on with a notifier people can answer from.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approval_requests: bool,
 }
 
 impl Default for DutyPolicy {
     fn default() -> Self {
-        Self { approval_reminder: SignedDuration::from_hours(24), approval_expiry: SignedDuration::from_hours(7 * 24) }
+        Self {
+            approval_reminder: SignedDuration::from_hours(24),
+            approval_expiry: SignedDuration::from_hours(7 * 24),
+            approval_requests: false,
+        }
     }
 }
 

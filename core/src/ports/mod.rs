@@ -47,7 +47,7 @@ pub use error::{ErrorKind, PortError};
 pub use logs::LogArchive;
 pub use migrator::{MigrationScript, MigrationSet, Migrator};
 pub use notes::NotesPublisher;
-pub use notifier::{Audience, Notice, Notifier};
+pub use notifier::{ApprovalAsk, Audience, Notice, Notifier};
 pub use probe::{Measurement, Probe};
 pub use settings::SettingsSource;
 pub use signer::Signer;

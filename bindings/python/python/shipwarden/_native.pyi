@@ -828,6 +828,11 @@ class Notice:
     @property
     def audience(self) -> list[str]:
         """Who it is for (`teams`, `stakeholders`, `clients`, or a group's name)."""
+    @property
+    def ask(self) -> dict[str, Any] | None:
+        """The approval it asks for (an approval request, reminder or expiry), as
+        plain data: approval, roles, needed, have, stage, project, version,
+        kind, tickets, gates, missing; `None` for other notices."""
     def __eq__(self, value: object, /) -> bool: ...
     def to_dict(self) -> dict[str, Any]:
         """The value as plain data (dicts, lists, strings, numbers), as the JSON output spells it."""
