@@ -18,7 +18,10 @@ fn a_sqlite_project_trusts_local_users_and_a_postgres_one_needs_proofs_r2d() {
     assert_eq!(sqlite.policy.identity.trust, Trust::Local);
     let postgres = parse("[store]\nkind = \"postgres\"\nurl_env = \"SHIPWARDEN_DATABASE_URL\"\n").expect("config");
     assert_eq!(postgres.policy.identity.trust, Trust::Verified);
-    assert_eq!(postgres.policy.identity.approve, [ProofKind::SshSignature, ProofKind::Token, ProofKind::Oidc]);
+    assert_eq!(
+        postgres.policy.identity.approve,
+        [ProofKind::SshSignature, ProofKind::Token, ProofKind::Oidc, ProofKind::Chat]
+    );
     let local =
         parse("[store]\nkind = \"postgres\"\nurl_env = \"X\"\n[identity]\ntrust = \"local\"\n").expect("config");
     assert_eq!(local.policy.identity.trust, Trust::Local, "the file's word wins");

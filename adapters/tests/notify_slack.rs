@@ -170,7 +170,10 @@ fn qa_request() -> Notice {
         version: "1.4.0".into(),
         kind: shipwarden::ReleaseKind::Minor,
         tickets: vec!["SHOP-12".into(), "SHOP-14".into()],
-        gates: vec!["coverage: 92 % (passed, required ≥ 80 %)".into(), "p95_latency [staging]: 420 ms (failed, required ≤ 300 ms)".into()],
+        gates: vec![
+            "coverage: 92 % (passed, required ≥ 80 %)".into(),
+            "p95_latency [staging]: 420 ms (failed, required ≤ 300 ms)".into(),
+        ],
         missing: vec!["staging_deployed → qa_verified: R-2b: approval `qa_signoff` needs 1 from qa_lead; has 0".into()],
     };
     Notice {
@@ -185,7 +188,8 @@ fn qa_request() -> Notice {
 
 #[tokio::test]
 async fn an_approval_request_has_the_release_its_gates_what_is_missing_and_approve_reject_buttons_r2b() {
-    let (base, seen) = server(Arc::new(|_: &Seen| (200, r#"{"ok":true,"channel":"C0123","ts":"1.2"}"#.into(), vec![]))).await;
+    let (base, seen) =
+        server(Arc::new(|_: &Seen| (200, r#"{"ok":true,"channel":"C0123","ts":"1.2"}"#.into(), vec![]))).await;
     let slack = SlackNotifier::api(&base, SecretString::from(TOKEN.to_owned()), "C0123", Duration::from_secs(5))
         .expect("slack")
         .with_console("https://releases.example.com/");
@@ -198,7 +202,9 @@ async fn an_approval_request_has_the_release_its_gates_what_is_missing_and_appro
     let fields = blocks.iter().find_map(|b| b["fields"].as_array()).expect("a section with fields");
     assert!(fields.len() <= 10);
     let text: String = fields.iter().map(|f| f["text"].as_str().expect("mrkdwn").to_owned()).collect();
-    for part in ["shop-1.4.0", "staging_deployed", "1.4.0", "minor", "SHOP-12, SHOP-14", "`qa_signoff` from qa_lead", "0 of 1"] {
+    for part in
+        ["shop-1.4.0", "staging_deployed", "1.4.0", "minor", "SHOP-12, SHOP-14", "`qa_signoff` from qa_lead", "0 of 1"]
+    {
         assert!(text.contains(part), "{part} not in {text}");
     }
     let sections: String = blocks.iter().filter_map(|b| b["text"]["text"].as_str()).collect();

@@ -849,6 +849,11 @@ export interface SlackConfig {
    */
   channel?: string | null
   /**
+   * The console's base URL (`https://releases.example.com`): approval
+   * requests link to the release's page there (issue #23).
+   */
+  console_url?: string | null
+  /**
    * How long a POST may take (`10s`).
    */
   timeout?: string | null

@@ -327,7 +327,9 @@ fn ask(
     now: Timestamp,
 ) -> ApprovalAsk {
     let (project, version, kind, tickets) = match &state.plan {
-        Some(p) => (p.project.clone(), p.version.to_string(), p.kind, p.scope.iter().map(ToString::to_string).collect()),
+        Some(p) => {
+            (p.project.clone(), p.version.to_string(), p.kind, p.scope.iter().map(ToString::to_string).collect())
+        }
         None => (String::new(), String::new(), ReleaseKind::Minor, Vec::new()),
     };
     let mut latest: std::collections::BTreeMap<(String, Option<String>, Option<String>), &crate::model::GateResult> =

@@ -160,14 +160,27 @@ fn approvers_are_asked_on_entering_a_stage_with_what_they_need_to_decide_r2b() {
     assert_eq!(request.due_at, sim.now);
     assert_eq!(request.subject, "Approval needed: `scope` of shop 1.4.0");
     let ask = request.ask.as_ref().expect("it asks");
-    assert_eq!((ask.approval.clone(), ask.roles.clone(), ask.needed, ask.have), (ApprovalId::Scope, vec![Role::ProductOwner], 1, 0));
-    assert_eq!((ask.project.as_str(), ask.version.as_str(), ask.kind, ask.stage.clone()), ("shop", "1.4.0", ReleaseKind::Minor, Stage::Planned));
+    assert_eq!(
+        (ask.approval.clone(), ask.roles.clone(), ask.needed, ask.have),
+        (ApprovalId::Scope, vec![Role::ProductOwner], 1, 0)
+    );
+    assert_eq!(
+        (ask.project.as_str(), ask.version.as_str(), ask.kind, ask.stage.clone()),
+        ("shop", "1.4.0", ReleaseKind::Minor, Stage::Planned)
+    );
     assert_eq!(ask.tickets, vec!["SHOP-12", "#45"]);
     assert!(ask.missing.iter().any(|m| m.contains("R-2b") && m.contains("approval `scope`")), "{:?}", ask.missing);
-    assert!(ask.missing.iter().all(|m| !m.contains("lacks the role")), "roles are not what is missing: {:?}", ask.missing);
+    assert!(
+        ask.missing.iter().all(|m| !m.contains("lacks the role")),
+        "roles are not what is missing: {:?}",
+        ask.missing
+    );
     // The reminder a day later carries the same ask; once approved, neither is due.
     sim.now = ts("2026-11-29T11:00:00Z");
-    let reminder = due(&sim.state, &sim.policy, sim.now).into_iter().find(|d| d.kind == DutyKind::ApprovalReminder).expect("reminded");
+    let reminder = due(&sim.state, &sim.policy, sim.now)
+        .into_iter()
+        .find(|d| d.kind == DutyKind::ApprovalReminder)
+        .expect("reminded");
     assert_eq!(reminder.ask.as_ref().map(|a| a.approval.clone()), Some(ApprovalId::Scope));
     sim.approve(&po(), ApprovalId::Scope, Role::ProductOwner);
     assert!(due(&sim.state, &sim.policy, sim.now).iter().all(|d| d.ask.is_none()));

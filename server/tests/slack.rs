@@ -529,7 +529,8 @@ async fn a_server_without_the_signing_secret_does_not_start_and_names_the_variab
 
 #[tokio::test]
 async fn under_verified_trust_a_slack_click_counts_only_where_identity_accepts_chat_r2d() {
-    let (server, stand, base) = start_with("\n[identity]\ntrust = \"verified\"\n").await;
+    let refusing = "\n[identity]\ntrust = \"verified\"\napprove = [\"ssh_signature\", \"oidc\"]\n";
+    let (server, stand, base) = start_with(refusing).await;
     let id = plan(&server, "1.4.0").await;
     slack(&server, &click(&base, "approve", "U0PAUL", &scope_of(&id))).await;
     let refusal = answer(&stand).await;
@@ -537,8 +538,8 @@ async fn under_verified_trust_a_slack_click_counts_only_where_identity_accepts_c
     assert!(refusal["text"].as_str().is_some_and(|t| t.contains("chat")), "{refusal}");
     assert_eq!(recorded(&server, &id).await, (vec![], vec![]));
 
-    let accepting = "\n[identity]\ntrust = \"verified\"\napprove = [\"ssh_signature\", \"oidc\", \"chat\"]\n";
-    let (server, stand, base) = start_with(accepting).await;
+    // The default under verified trust accepts chat for approvals.
+    let (server, stand, base) = start_with("\n[identity]\ntrust = \"verified\"\n").await;
     let id = plan(&server, "1.4.0").await;
     slack(&server, &click(&base, "approve", "U0PAUL", &scope_of(&id))).await;
     assert_eq!(answer(&stand).await["replace_original"], true);

@@ -123,9 +123,7 @@ pub fn ask_value(release: &str, approval: &str) -> String {
 /// <https://docs.slack.dev/reference/block-kit/blocks/actions-block>,
 /// <https://docs.slack.dev/reference/block-kit/block-elements/button-element>.
 pub fn ask_blocks(release: &str, ask: &ApprovalAsk, console: Option<&str>) -> Vec<serde_json::Value> {
-    let field = |label: &str, text: String| {
-        serde_json::json!({ "type": "mrkdwn", "text": cut(&format!("*{label}*\n{}", escape(&text)), FIELD_LIMIT) })
-    };
+    let field = |label: &str, text: String| serde_json::json!({ "type": "mrkdwn", "text": cut(&format!("*{label}*\n{}", escape(&text)), FIELD_LIMIT) });
     let roles = ask.roles.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ");
     let tickets = if ask.tickets.is_empty() { "none".to_owned() } else { ask.tickets.join(", ") };
     let mut blocks = vec![serde_json::json!({
@@ -143,7 +141,8 @@ pub fn ask_blocks(release: &str, ask: &ApprovalAsk, console: Option<&str>) -> Ve
         if lines.is_empty() {
             continue;
         }
-        let text = format!("*{title}*\n{}", lines.iter().map(|l| format!("• {}", escape(l))).collect::<Vec<_>>().join("\n"));
+        let text =
+            format!("*{title}*\n{}", lines.iter().map(|l| format!("• {}", escape(l))).collect::<Vec<_>>().join("\n"));
         for piece in pieces(&text, SECTION_LIMIT) {
             blocks.push(serde_json::json!({ "type": "section", "text": { "type": "mrkdwn", "text": piece } }));
         }

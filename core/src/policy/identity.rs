@@ -44,9 +44,13 @@ impl Default for IdentityPolicy {
     /// `trust = "local"`, and for `verified` a signature or a verified token.
     fn default() -> Self {
         let strong = vec![ProofKind::SshSignature, ProofKind::Token, ProofKind::Oidc];
+        // An approval may also come from chat: a Slack click is verified by
+        // Slack's request signature and mapped to `[users]` (issue #23).
+        let mut approve = strong.clone();
+        approve.push(ProofKind::Chat);
         Self {
             trust: Trust::Local,
-            approve: strong.clone(),
+            approve,
             override_window: strong.clone(),
             emergency_plan: strong.clone(),
             rollback: strong,

@@ -737,6 +737,10 @@ class SlackConfig(TypedDict, total=False):
     channel: str | None
     """The channel for `chat.postMessage` (`C0123` or `#releases`)."""
 
+    console_url: str | None
+    """The console's base URL (`https://releases.example.com`): approval
+    requests link to the release's page there (issue #23)."""
+
     timeout: str | None
     """How long a POST may take (`10s`)."""
 
