@@ -85,6 +85,7 @@ impl Stand {
         let app = axum::Router::new()
             .route("/response/{n}", axum::routing::post(respond))
             .route("/api/views.open", axum::routing::post(views_open))
+            .route("/api/chat.postMessage", axum::routing::post(post_message))
             .with_state(stand.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -122,6 +123,13 @@ async fn respond(
     "ok"
 }
 
+async fn post_message(State(stand): State<Stand>, headers: HeaderMap, Json(body): Json<Value>) -> Json<Value> {
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let channel = body["channel"].clone();
+    stand.received.lock().expect("lock").push(Received { path: "/api/chat.postMessage".into(), authorization, body });
+    Json(json!({"ok": true, "channel": channel, "ts": MESSAGE_TS}))
+}
+
 async fn views_open(State(stand): State<Stand>, headers: HeaderMap, Json(body): Json<Value>) -> Json<Value> {
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let view = body["view"].clone();
@@ -137,7 +145,7 @@ async fn start() -> (Server, Stand, String) {
     start_with("").await
 }
 
-/// [`start`] with `extra` appended to the configuration.
+/// [`start`] with `extra` appended to the configuration (`SLACK_API` in it: the stand-in's Web API).
 async fn start_with(extra: &str) -> (Server, Stand, String) {
     let (stand, base) = Stand::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -156,7 +164,8 @@ async fn start_with(extra: &str) -> (Server, Stand, String) {
     git(&["init", "-q", "-b", "main"]);
     git(&["commit", "-q", "--allow-empty", "-m", "SHOP-1: checkout"]);
     let path = dir.path().join("shipwarden.toml");
-    std::fs::write(&path, config(&format!("{base}/api")) + extra).expect("config");
+    let api = format!("{base}/api");
+    std::fs::write(&path, config(&api) + &extra.replace("SLACK_API", &api)).expect("config");
     let source: shipwarden_adapters::config::SecretSource = Arc::new(|var: &str| match var {
         "SHIPWARDEN_TEST_SLACK_SECRET" => Some(SECRET.to_owned()),
         "SHIPWARDEN_TEST_SLACK_TOKEN" => Some(TOKEN.to_owned()),
@@ -555,4 +564,44 @@ async fn a_reject_dialog_slack_will_not_open_is_explained_to_the_person_r2c() {
     assert_eq!(code, 200);
     assert_ephemeral(&answer(&stand).await, "expired_trigger_id");
     assert_eq!(recorded(&server, &id).await, (vec![], vec![]));
+}
+
+#[tokio::test]
+async fn the_request_shipwarden_posts_is_answered_by_a_click_on_its_own_button_r2b_r2c() {
+    // The approvers are asked as the release enters a stage; the request goes to Slack with buttons.
+    let asking = format!(
+        "\n[policy.duties]\napproval_reminder = \"24h\"\napproval_expiry = \"168h\"\napproval_requests = true\n\
+         [[notify.slack]]\nchannel = \"{CHANNEL}\"\ntoken_env = \"SHIPWARDEN_TEST_SLACK_TOKEN\"\napi = \"SLACK_API\"\n\
+         console_url = \"https://releases.example.com\"\n"
+    );
+    let (server, stand, base) = start_with(&asking).await;
+    let id = plan(&server, "1.4.0").await;
+    let manager = &server.state.projects["shop"].manager;
+    let done = manager.run_due(jiff::Timestamp::now()).await.expect("due duties");
+    assert!(done.iter().any(|r| r.duty.kind == shipwarden::duties::DutyKind::ApprovalRequest), "{done:?}");
+    let posted = stand.wait_for("/api/chat.postMessage", 1).await;
+    let request = posted
+        .iter()
+        .find(|r| r.body["text"].as_str().is_some_and(|t| t.starts_with("Approval needed: `scope`")))
+        .expect("the approval request was posted");
+    assert_eq!(request.authorization.as_deref(), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(request.body["channel"], CHANNEL);
+    let blocks = request.body["blocks"].as_array().expect("blocks");
+    let actions = blocks.iter().find(|b| b["type"] == "actions").expect("buttons");
+    let approve = actions["elements"]
+        .as_array()
+        .and_then(|e| e.iter().find(|b| b["action_id"] == "approve"))
+        .expect("an Approve button");
+    let value = approve["value"].as_str().expect("value").to_owned();
+    stand.received.lock().expect("lock").clear();
+    // paul clicks it in Slack: the approval is recorded with his chat proof, and the request is replaced.
+    let (code, _, _) = slack(&server, &click(&base, "approve", "U0PAUL", &value)).await;
+    assert_eq!(code, 200);
+    assert_eq!(answer(&stand).await["replace_original"], true);
+    let (approvals, _) = recorded(&server, &id).await;
+    assert_eq!((approvals.len(), approvals[0]["channel"].as_str()), (1, Some("chat")));
+    assert_eq!(approvals[0]["proof"]["kind"], "chat");
+    // Asked once: the request is not posted again.
+    manager.run_due(jiff::Timestamp::now()).await.expect("due duties");
+    assert!(stand.all().iter().all(|r| r.path != "/api/chat.postMessage"), "asked once");
 }
