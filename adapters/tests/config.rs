@@ -82,6 +82,12 @@ from = "releases@example.com"
 security = "ssl"
 [[notify.slack]]
 channel = "C0123"
+[[notify.slack]]
+webhook_env = "SLACK_HOOK"
+approvals = "direct"
+[[notify.slack]]
+webhook_env = "SLACK_HOOK"
+approvals = "everyone"
 "#;
     let Err(ConfigError::Problems(problems)) = Loaded::parse(bad, std::path::Path::new("shipwarden.toml")) else {
         panic!("problems expected");
@@ -100,6 +106,8 @@ channel = "C0123"
         "notify.smtp[0].security",
         "notify.smtp[0].to",
         "notify.slack[0]",
+        "notify.slack[1].approvals",
+        "notify.slack[2].approvals",
     ] {
         assert!(paths.contains(&expected), "{expected} not in {paths:?}");
     }

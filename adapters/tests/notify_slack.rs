@@ -230,3 +230,33 @@ async fn an_approval_request_has_the_release_its_gates_what_is_missing_and_appro
     assert_eq!(console["url"], "https://releases.example.com/console/releases/shop-1.4.0");
     assert!(console.get("value").is_none(), "a link button needs no value");
 }
+
+#[tokio::test]
+async fn approval_requests_go_by_direct_message_to_each_approver_when_asked_to_r2b() {
+    let (base, seen) =
+        server(Arc::new(|_: &Seen| (200, r#"{"ok":true,"channel":"D1","ts":"1.2"}"#.into(), vec![]))).await;
+    let people = vec![
+        (vec![shipwarden::Role::QaLead], "U0QUINN".to_owned()),
+        (vec![shipwarden::Role::QaLead, shipwarden::Role::Cto], "U0CASEY".to_owned()),
+        (vec![shipwarden::Role::ProductOwner], "U0PAUL".to_owned()),
+    ];
+    let slack = SlackNotifier::api(&base, SecretString::from(TOKEN.to_owned()), "C0123", Duration::from_secs(5))
+        .expect("slack")
+        .direct_to(people);
+    slack.send(&qa_request()).await.expect("sent");
+    slack.send(&hotfix()).await.expect("sent");
+    let seen = seen.lock().expect("lock").clone();
+    let channels: Vec<String> =
+        seen.iter().map(|s| json(s)["channel"].as_str().unwrap_or_default().to_owned()).collect();
+    // Each QA lead privately (a user id as `channel` is the app's direct message); other notices to the channel.
+    assert_eq!(channels, ["U0QUINN", "U0CASEY", "C0123"]);
+    assert!(json(&seen[0])["blocks"].as_array().expect("blocks").iter().any(|b| b["type"] == "actions"));
+
+    // No approver with a Slack id: the channel is asked, so the request is not lost.
+    let (base, seen) = server(Arc::new(|_: &Seen| (200, r#"{"ok":true}"#.into(), vec![]))).await;
+    let slack = SlackNotifier::api(&base, SecretString::from(TOKEN.to_owned()), "C0123", Duration::from_secs(5))
+        .expect("slack")
+        .direct_to(vec![(vec![shipwarden::Role::ProductOwner], "U0PAUL".to_owned())]);
+    slack.send(&qa_request()).await.expect("sent");
+    assert_eq!(json(&seen.lock().expect("lock")[0])["channel"], "C0123");
+}

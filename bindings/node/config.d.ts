@@ -841,6 +841,12 @@ export interface SlackConfig {
    */
   api?: string | null
   /**
+   * Where approval requests, reminders and expiries go: `channel` (the
+   * default) or `direct`, a direct message to each approver with a
+   * `[users.NAME] slack` id (needs `token_env`, the bot's `chat:write`).
+   */
+  approvals?: string | null
+  /**
    * Send only notices for these audiences (default: all).
    */
   audiences?: string[] | null

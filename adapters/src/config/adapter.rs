@@ -43,6 +43,22 @@ struct Inner {
     secrets: Option<SecretSource>,
     defer: bool,
     artifacts: Option<Arc<dyn ArtifactStore>>,
+    people: Vec<Person>,
+}
+
+/// Someone in `[users]`, as adapters that reach people need them: their
+/// roles and where they are reached (issue #23: approval requests by direct
+/// message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// The user name.
+    pub name: String,
+    /// Their roles.
+    pub roles: Vec<shipwarden::Role>,
+    /// Their email address.
+    pub email: Option<String>,
+    /// Their Slack member id.
+    pub slack: Option<String>,
 }
 
 impl Context {
@@ -54,7 +70,36 @@ impl Context {
         secrets: Option<SecretSource>,
         defer: bool,
     ) -> Self {
-        Context(Arc::new(Inner { base, state_dir, project, policy: Arc::new(policy), secrets, defer, artifacts: None }))
+        Context(Arc::new(Inner {
+            base,
+            state_dir,
+            project,
+            policy: Arc::new(policy),
+            secrets,
+            defer,
+            artifacts: None,
+            people: Vec::new(),
+        }))
+    }
+
+    /// The same context, knowing the people of `[users]`.
+    pub(crate) fn with_people(self, people: Vec<Person>) -> Self {
+        let i = &self.0;
+        Context(Arc::new(Inner {
+            base: i.base.clone(),
+            state_dir: i.state_dir.clone(),
+            project: i.project.clone(),
+            policy: i.policy.clone(),
+            secrets: i.secrets.clone(),
+            defer: i.defer,
+            artifacts: i.artifacts.clone(),
+            people,
+        }))
+    }
+
+    /// The people of `[users]`.
+    pub fn people(&self) -> &[Person] {
+        &self.0.people
     }
 
     /// The same context, with the artifact store targets upload from.
@@ -68,6 +113,7 @@ impl Context {
             secrets: i.secrets.clone(),
             defer: i.defer,
             artifacts: Some(artifacts),
+            people: i.people.clone(),
         }))
     }
 

@@ -633,6 +633,17 @@ impl Loaded {
 
     /// Where adapters are built; `defer`: those needing a secret are built when first used.
     fn context_with(&self, defer: bool) -> Context {
+        let people = self
+            .config
+            .users
+            .iter()
+            .map(|(name, u)| adapter::Person {
+                name: name.clone(),
+                roles: u.roles.clone(),
+                email: u.email.clone(),
+                slack: u.slack.clone(),
+            })
+            .collect();
         Context::new(
             self.base.clone(),
             self.state_dir(),
@@ -641,6 +652,7 @@ impl Loaded {
             self.secrets.clone(),
             defer,
         )
+        .with_people(people)
     }
 
     /// The secret in the variable `var`, named at `path` of the file.

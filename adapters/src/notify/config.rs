@@ -211,6 +211,10 @@ pub struct SlackConfig {
     /// The console's base URL (`https://releases.example.com`): approval
     /// requests link to the release's page there (issue #23).
     pub console_url: Option<String>,
+    /// Where approval requests, reminders and expiries go: `channel` (the
+    /// default) or `direct`, a direct message to each approver with a
+    /// `[users.NAME] slack` id (needs `token_env`, the bot's `chat:write`).
+    pub approvals: Option<String>,
 }
 
 #[cfg(feature = "slack")]
@@ -219,6 +223,18 @@ impl AdapterConfig for SlackConfig {
 
     fn validate(&self, at: &str, problems: &mut Vec<Problem>) {
         duration(&self.timeout, &format!("{at}.timeout"), problems);
+        match self.approvals.as_deref() {
+            None | Some("channel") => {}
+            Some("direct") if self.token_env.is_none() => problems.push(Problem {
+                path: format!("{at}.approvals"),
+                message: "direct messages need the Web API: give `channel` and `token_env`".into(),
+            }),
+            Some("direct") => {}
+            Some(other) => problems.push(Problem {
+                path: format!("{at}.approvals"),
+                message: format!("`{other}`: expected `channel` or `direct`"),
+            }),
+        }
         let api = self.channel.is_some() || self.token_env.is_some();
         if self.webhook_env.is_some() == api || (api && (self.channel.is_none() || self.token_env.is_none())) {
             problems.push(Problem {
@@ -249,6 +265,11 @@ impl AdapterConfig for SlackConfig {
         }
         if let Some(url) = &self.console_url {
             slack = slack.with_console(url.clone());
+        }
+        if self.approvals.as_deref() == Some("direct") {
+            let approvers =
+                cx.people().iter().filter_map(|p| p.slack.clone().map(|id| (p.roles.clone(), id))).collect();
+            slack = slack.direct_to(approvers);
         }
         Ok(Arc::new(slack))
     }

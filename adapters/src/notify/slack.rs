@@ -48,6 +48,8 @@ pub struct SlackNotifier {
     via: Via,
     audiences: Option<Vec<String>>,
     console: Option<String>,
+    /// For approval requests by direct message: each approver's roles and Slack member id.
+    direct: Option<Vec<(Vec<shipwarden::Role>, String)>>,
     client: reqwest::Client,
 }
 
@@ -217,7 +219,7 @@ impl SlackNotifier {
         let name = "slack webhook".to_owned();
         let client = crate::tls_client::http_client(timeout)
             .map_err(|e| PortError::new(&name, "setup", ErrorKind::Invalid, e))?;
-        Ok(Self { name, via: Via::Webhook(url), audiences: None, console: None, client })
+        Ok(Self { name, via: Via::Webhook(url), audiences: None, console: None, direct: None, client })
     }
 
     /// Notices posted with `chat.postMessage` to `channel` (an id like `C0123` or `#releases`) with a bot
@@ -236,7 +238,7 @@ impl SlackNotifier {
         let client = crate::tls_client::http_client(timeout)
             .map_err(|e| PortError::new(&name, "setup", ErrorKind::Invalid, e))?;
         let base = api.into().trim_end_matches('/').to_owned();
-        Ok(Self { name, via: Via::Api { base, token, channel }, audiences: None, console: None, client })
+        Ok(Self { name, via: Via::Api { base, token, channel }, audiences: None, console: None, direct: None, client })
     }
 
     /// Sends only notices for one of these audiences (`teams`, `stakeholders`, `clients`, a group).
@@ -249,6 +251,33 @@ impl SlackNotifier {
     pub fn with_console(mut self, url: impl Into<String>) -> Self {
         self.console = Some(url.into());
         self
+    }
+
+    /// Sends approval requests, reminders and expiries as direct messages
+    /// to each approver (`(roles, Slack member id)`) holding one of the roles
+    /// asked for, instead of to the channel; other notices still go to the
+    /// channel, and so does a request no listed person can answer.
+    pub fn direct_to(mut self, approvers: Vec<(Vec<shipwarden::Role>, String)>) -> Self {
+        self.direct = Some(approvers);
+        self
+    }
+
+    /// Where `notice` goes with `chat.postMessage`: the approvers' direct
+    /// messages for an ask under [`SlackNotifier::direct_to`], else `channel`.
+    fn destinations(&self, notice: &Notice, channel: &str) -> Vec<String> {
+        if let (Some(approvers), Some(ask)) = (&self.direct, &notice.ask) {
+            let mut ids: Vec<String> = approvers
+                .iter()
+                .filter(|(roles, _)| roles.iter().any(|r| ask.roles.contains(r)))
+                .map(|(_, id)| id.clone())
+                .collect();
+            ids.dedup();
+            if !ids.is_empty() {
+                return ids;
+            }
+            tracing::warn!(notifier = %self.name, approval = %ask.approval, "no approver with a Slack id: asking the channel");
+        }
+        vec![channel.to_owned()]
     }
 
     fn fail(&self, kind: ErrorKind, message: impl Into<String>) -> PortError {
@@ -310,20 +339,25 @@ impl Notifier for SlackNotifier {
                 self.webhook_reply(&reply)
             }
             Via::Api { base, token, channel } => {
-                body["channel"] = channel.clone().into();
                 body["unfurl_links"] = false.into();
                 body["metadata"] = serde_json::json!({
                     "event_type": "shipwarden_notice",
                     "event_payload": { "key": notice.key, "release": notice.release.as_str() },
                 });
-                let request = self
-                    .client
-                    .post(format!("{base}/chat.postMessage"))
-                    .bearer_auth(token.expose_secret())
-                    .header("Content-Type", "application/json; charset=utf-8")
-                    .body(body.to_string());
-                let reply = send(&self.name, "send", request).await?;
-                self.api_reply(&reply)
+                // A user id as `channel` posts to the app's direct messages with that user
+                // (<https://docs.slack.dev/reference/methods/chat.postMessage>).
+                for to in self.destinations(notice, channel) {
+                    body["channel"] = to.into();
+                    let request = self
+                        .client
+                        .post(format!("{base}/chat.postMessage"))
+                        .bearer_auth(token.expose_secret())
+                        .header("Content-Type", "application/json; charset=utf-8")
+                        .body(body.to_string());
+                    let reply = send(&self.name, "send", request).await?;
+                    self.api_reply(&reply)?;
+                }
+                Ok(())
             }
         }
     }

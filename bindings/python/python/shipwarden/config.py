@@ -731,6 +731,11 @@ class SlackConfig(TypedDict, total=False):
     api: str | None
     """The Web API (default `https://slack.com/api`)."""
 
+    approvals: str | None
+    """Where approval requests, reminders and expiries go: `channel` (the
+    default) or `direct`, a direct message to each approver with a
+    `[users.NAME] slack` id (needs `token_env`, the bot's `chat:write`)."""
+
     audiences: list[str] | None
     """Send only notices for these audiences (default: all)."""
 
