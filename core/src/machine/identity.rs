@@ -141,6 +141,30 @@ mod tests {
     }
 
     #[test]
+    fn a_signed_rejection_counts_once_too_r2d() {
+        let state = planned();
+        let paul = Actor::new("paul", [Role::ProductOwner]).with_proof(proof_of(ProofKind::SshSignature));
+        let policy = verified(vec![ProofKind::SshSignature]);
+        let reject = |approval: ApprovalId| Action::Reject {
+            approval,
+            role: Role::ProductOwner,
+            channel: Channel::Cli,
+            comment: "not ready".into(),
+        };
+        let events = decide(&state, &Command::new(&paul, reject(ApprovalId::Scope)), &policy, Timestamp::UNIX_EPOCH)
+            .expect("a signed rejection is accepted");
+        let state = events.iter().fold(state, super::super::apply);
+        // The same signed statement presented again, for another approval: a replay.
+        let replay =
+            decide(&state, &Command::new(&paul, reject(ApprovalId::Acceptance)), &policy, Timestamp::UNIX_EPOCH)
+                .expect_err("a replayed statement must be refused");
+        assert!(replay.unmet.iter().any(|u| matches!(u.requirement, Req::Statement { .. })), "{replay}");
+        // And an approval cannot reuse it either.
+        let replay = approve(&state, &paul, &policy).expect_err("a replayed statement must be refused");
+        assert!(replay.unmet.iter().any(|u| matches!(u.requirement, Req::Statement { .. })), "{replay}");
+    }
+
+    #[test]
     fn a_proof_that_did_not_verify_is_refused_even_under_local_trust_r2d() {
         let paul = Actor::new("paul", [Role::ProductOwner])
             .with_proof(Proof::Rejected { presented: ProofKind::SshSignature, reason: "bad signature".into() });
