@@ -347,6 +347,10 @@ max_backoff = "400ms"
 # and recorded, but not held to the default 80 % (R-8a), or a busy machine would stop it.
 [policy.gates.cpu]
 threshold = {{ at_most = 100.0 }}
+# The same for the disk: the demo's production is this machine, whose disk a
+# build cache can fill past the default 10 % free; it is measured and recorded.
+[policy.gates.disk_free]
+threshold = {{ at_least = 1.0 }}
 "#,
         exe = q(&exe)
     );
