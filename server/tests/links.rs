@@ -171,6 +171,7 @@ async fn a_link_is_described_without_a_change_then_confirmed_once_with_channel_e
     let again = confirm(&mut quinn, &s, &csrf, &token, json!({})).await;
     assert_eq!(again.status, 409, "{}", again.body);
     assert!(detail(&again).contains("R-2c") && detail(&again).contains("used already"), "{}", again.body);
+    assert_eq!((again.body["code"].as_str(), again.body["rule"].as_str()), (Some("REFUSED"), Some("R-2c")));
     let described = quinn.call(&s.base, "GET", &format!("/v1/links/{token}"), &[], Value::Null).await;
     assert_eq!(described.body["usable"], false);
     assert_eq!(described.body["refusal"]["status"], 409, "{}", described.body);
@@ -212,7 +213,7 @@ async fn expired_foreign_moved_on_and_forged_links_are_refused_and_record_nothin
 
     // The release as the mail saw it: the same stage entered at another time, or another stage.
     let mut earlier = link(&status, "quinn", "qa_signoff", Verdict::Approve);
-    earlier.entered = earlier.entered - jiff::SignedDuration::from_secs(60);
+    earlier.entered -= jiff::SignedDuration::from_secs(60);
     let answer = confirm(&mut quinn, &s, &csrf, &key().sign(&earlier), json!({})).await;
     assert_eq!(answer.status, 409, "{}", answer.body);
     assert!(detail(&answer).contains("moved on"), "{}", answer.body);

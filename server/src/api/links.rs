@@ -89,8 +89,12 @@ fn token_of(path: Result<Path<String>, PathRejection>) -> Result<String, ApiErro
     Ok(token)
 }
 
-fn status_error(status: StatusCode, message: String) -> ApiError {
-    super::extract::status_error(status, message)
+/// A refusal of a link by `rule` (`R-2c`, `R-2d`), answered with `status`:
+/// code `REFUSED`, the rule in the problem's `rule`, nothing recorded.
+fn refused(status: StatusCode, rule: &str, message: String) -> ApiError {
+    let mut doc = shipwarden_bindings::error::ErrorDoc::new(shipwarden::engine::ErrorCode::Refused, message, false);
+    doc.rule = Some(rule.to_owned());
+    ApiError::new(status, doc)
 }
 
 /// Verifies `token` and finds what stands against using it now.
@@ -99,7 +103,7 @@ async fn check<'a>(state: &'a AppState, caller: &crate::Verified, token: &str) -
         return Err(ApiError::not_found("approval links are not configured here: see [approval_links]"));
     };
     let claims = key.verify(token).map_err(|e| match e {
-        LinkError::BadSignature => ApiError::forbidden(format!("refused by R-2d: {e}")),
+        LinkError::BadSignature => refused(StatusCode::FORBIDDEN, "R-2d", format!("refused by R-2d: {e}")),
         other => ApiError::invalid(format!("refused by R-2d: {other}")),
     })?;
     let release: ReleaseId = parse("release", &claims.release)?;
@@ -120,14 +124,19 @@ fn usable(
 ) -> Result<(), ApiError> {
     let what = format!("this {} link for `{}` of {}", claims.verdict, claims.approval, claims.release);
     if caller.user != claims.user {
-        return Err(ApiError::forbidden(format!(
-            "refused by R-2d: {what} was mailed to {}, and you are signed in as {}: only they may use it",
-            claims.user, caller.user
-        )));
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "R-2d",
+            format!(
+                "refused by R-2d: {what} was mailed to {}, and you are signed in as {}: only they may use it",
+                claims.user, caller.user
+            ),
+        ));
     }
     if claims.expired(now.as_second()) {
-        return Err(status_error(
+        return Err(refused(
             StatusCode::GONE,
+            "R-2c",
             format!(
                 "refused by R-2c: {what} expired at {}; answer the next reminder or approve in the console",
                 expires(claims)
@@ -136,16 +145,18 @@ fn usable(
     }
     let mark = comment_mark(&claims.id);
     if current.approvals.iter().chain(&current.rejections).any(|a| a.comment.ends_with(&mark)) {
-        return Err(status_error(
+        return Err(refused(
             StatusCode::CONFLICT,
+            "R-2c",
             format!("refused by R-2c: {what} was used already (a link works once)"),
         ));
     }
     let stage = current.stage.as_ref().map(ToString::to_string).unwrap_or_default();
     let entered = current.stage.as_ref().and_then(|s| current.entered_at.get(s));
     if stage != claims.stage || entered != Some(&claims.entered) {
-        return Err(status_error(
+        return Err(refused(
             StatusCode::CONFLICT,
+            "R-2c",
             format!(
                 "refused by R-2c: the release moved on since the mail: it waited in {} (entered {}), it is now in {stage}{}; \
                  look at it in the console before deciding",
