@@ -21,6 +21,9 @@ use shipwarden_server::state::{AppState, Project};
 
 const KEY: &str = "a link key for the tests, 32 bytes or more";
 const KEY_VAR: &str = "SHIPWARDEN_TEST_LINK_KEY";
+const SLACK_SECRET: &str = "the Slack app's signing secret for the tests";
+const SLACK_VAR: &str = "SHIPWARDEN_TEST_SLACK_SECRET";
+const TEAM: &str = "T0SHOP";
 
 fn key() -> LinkKey {
     LinkKey::new(&SecretString::from(KEY.to_owned())).expect("key")
@@ -36,7 +39,7 @@ fn config(dir: &std::path::Path, issuer: &str, extra: &str) -> PathBuf {
     let text = std::fs::read_to_string(&path)
         .expect("read")
         .replace("[users.paul]\n", "[users.paul]\nemail = \"paul@example.com\"\n")
-        .replace("[users.quinn]\n", "[users.quinn]\nemail = \"quinn@example.com\"\n");
+        .replace("[users.quinn]\n", "[users.quinn]\nemail = \"quinn@example.com\"\nslack = \"U0QUINN\"\n");
     std::fs::write(&path, text).expect("write");
     // A commit, so the evidence bundle has a history to read.
     let ok = std::process::Command::new("git")
@@ -55,13 +58,24 @@ fn config(dir: &std::path::Path, issuer: &str, extra: &str) -> PathBuf {
 /// `serve` over `config`, its secrets (the link key) from the test, not the environment.
 async fn serve(config: &std::path::Path) -> (Served, Arc<AppState>) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let source: SecretSource = Arc::new(|var: &str| (var == KEY_VAR).then(|| KEY.to_owned()));
+    let source: SecretSource = Arc::new(|var: &str| match var {
+        KEY_VAR => Some(KEY.to_owned()),
+        SLACK_VAR => Some(SLACK_SECRET.to_owned()),
+        _ => None,
+    });
     let loaded = Loaded::read(config).expect("config").with_secrets(source).defer_secrets();
     let (manager, _) = loaded.manager(None).await.expect("manager");
     let links = loaded.approval_link_key().expect("the link key").map(Arc::new);
+    let slack = loaded
+        .config
+        .server
+        .slack
+        .as_ref()
+        .map(|c| Arc::new(shipwarden_server::slack::SlackApp::from_config(c, &loaded).expect("the Slack app")));
     let settings = loaded.config.server.clone();
     let mut state = AppState::new(vec![Project { name: "shop".into(), loaded, manager }], settings);
     state.links = links;
+    state.slack = slack;
     let verifiers = shipwarden_server::auth::verifiers_from(&state).await.expect("verifiers");
     let mut state = verifiers.into_iter().fold(state, AppState::with_verifier);
     if let Some(oidc) = shipwarden_server::auth::OidcVerifier::from_settings(&state.settings).expect("oidc") {
@@ -263,14 +277,51 @@ async fn a_reject_link_needs_a_reason_and_records_the_rejection_with_channel_ema
     assert_eq!(rejections[0]["proof"]["kind"], "oidc");
 }
 
-/// The mail aiosmtpd saved for `to` whose Message-ID contains `key`, as text with
-/// quoted-printable soft line breaks joined.
-fn mail_to(maildir: &std::path::Path, to: &str, key: &str) -> Option<String> {
+/// The SMTP section sending to the local aiosmtpd, and its Maildir; `None` without it.
+fn local_smtp() -> Option<(String, PathBuf)> {
+    let port = auth_common::server_env("SHIPWARDEN_TEST_SMTP_STARTTLS_PORT")?;
+    let maildir = auth_common::server_env("SHIPWARDEN_TEST_SMTP_MAILDIR")?;
+    let ca = auth_common::server_env("SHIPWARDEN_TEST_SMTP_CA")?;
+    let toml = format!(
+        "\n[policy.duties]\napproval_requests = true\n\n[[notify.smtp]]\nhost = \"localhost\"\nport = {port}\n\
+         from = \"Releases <releases@example.com>\"\nca_file = \"{ca}\"\nto = {{ teams = [\"eng@example.com\"] }}\n"
+    );
+    Some((toml, maildir.into()))
+}
+
+/// The token of `user`'s Approve link in `mail`.
+fn approve_token(mail: &str, user: &str) -> String {
+    let marker = format!("Approve as {user}: https://releases.example.com/console/confirm?t=");
+    mail.split(&marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no approve link for {user} in {mail}"))
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect()
+}
+
+/// The token of `user`'s Approve link for `approval` of the release as `status` shows it,
+/// from the mail aiosmtpd saved (quoted-printable soft line breaks joined): other tests
+/// mail the same people about releases of the same name, so the link must match this one.
+fn mailed_link(maildir: &std::path::Path, user: &str, approval: &str, status: &Value) -> Option<String> {
+    let stage = status["state"]["stage"].as_str()?;
+    let entered: jiff::Timestamp = status["state"]["entered_at"][stage].as_str()?.parse().ok()?;
     for entry in std::fs::read_dir(maildir.join("new")).ok()?.flatten() {
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        let to_header = text.lines().any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")));
-        if to_header && text.contains(key) {
-            return Some(text.replace("=\r\n", "").replace("=\n", "").replace("=3D", "="));
+        let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let text = raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+        if !text.lines().any(|l| l.eq_ignore_ascii_case(&format!("To: {user}@example.com"))) {
+            continue;
+        }
+        if !text.contains(&format!("Approve as {user}: ")) {
+            continue;
+        }
+        let token = approve_token(&text, user);
+        if let Ok(c) = key().verify(&token)
+            && c.approval == approval
+            && c.stage == stage
+            && c.entered == entered
+        {
+            return Some(token);
         }
     }
     None
@@ -279,37 +330,18 @@ fn mail_to(maildir: &std::path::Path, to: &str, key: &str) -> Option<String> {
 #[tokio::test]
 async fn the_mailed_request_carries_each_approvers_own_link_which_records_the_approval_r2b_r2c() {
     let Some(issuer) = issuer() else { return };
-    let (Some(port), Some(maildir), Some(ca)) = (
-        auth_common::server_env("SHIPWARDEN_TEST_SMTP_STARTTLS_PORT"),
-        auth_common::server_env("SHIPWARDEN_TEST_SMTP_MAILDIR"),
-        auth_common::server_env("SHIPWARDEN_TEST_SMTP_CA"),
-    ) else {
-        return;
-    };
+    let Some((smtp, maildir)) = local_smtp() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = format!(
-        "\n[policy.duties]\napproval_requests = true\n\n[[notify.smtp]]\nhost = \"localhost\"\nport = {port}\n\
-         from = \"Releases <releases@example.com>\"\nca_file = \"{ca}\"\nto = {{ teams = [\"eng@example.com\"] }}\n"
-    );
     let path = config(dir.path(), &issuer, &smtp);
     let (s, state) = serve(&path).await;
     let rita = api_token(&path, "rita", &["write"], None).await;
-    plan(&s, &rita).await;
+    let status = plan(&s, &rita).await;
     let manager = &state.projects["shop"].manager;
     let done = manager.run_due(jiff::Timestamp::now()).await.expect("due duties");
     assert!(done.iter().any(|r| r.duty.kind == shipwarden::duties::DutyKind::ApprovalRequest), "{done:?}");
 
     // paul (product_owner, the `scope` approval) has his own mail with his own links.
-    let mail =
-        mail_to(std::path::Path::new(&maildir), "paul@example.com", "shop-1.4.0").expect("paul's mail with his links");
-    assert!(mail.contains("Approve as paul: https://releases.example.com/console/confirm?t="), "{mail}");
-    let token: String = mail
-        .split("Approve as paul: https://releases.example.com/console/confirm?t=")
-        .nth(1)
-        .expect("the approve link")
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .collect();
+    let token = mailed_link(&maildir, "paul", "scope", &status).expect("paul's mail with his links");
     let claims = key().verify(&token).expect("a link shipwarden signed");
     assert_eq!((claims.user.as_str(), claims.approval.as_str(), claims.verdict), ("paul", "scope", Verdict::Approve));
 
@@ -322,4 +354,85 @@ async fn the_mailed_request_carries_each_approvers_own_link_which_records_the_ap
     assert_eq!(approvals.len(), 1, "{approvals:?}");
     assert_eq!((approvals[0]["user"].as_str(), approvals[0]["channel"].as_str()), (Some("paul"), Some("email")));
     assert_eq!(approvals[0]["proof"], json!({"kind": "oidc", "issuer": issuer, "subject": "paul"}));
+}
+
+/// `v0=` HMAC-SHA256 of `v0:{timestamp}:{body}`, as Slack signs a request.
+fn slack_signature(timestamp: &str, body: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SLACK_SECRET.as_bytes());
+    let tag = ring::hmac::sign(&key, format!("v0:{timestamp}:{body}").as_bytes());
+    format!("v0={}", tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+#[tokio::test]
+async fn one_release_approved_through_slack_by_one_person_and_an_email_link_by_another_both_proofs_in_the_audit_and_bundle()
+ {
+    let Some(issuer) = issuer() else { return };
+    let Some((smtp, maildir)) = local_smtp() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let slack = format!(
+        "\n[server.slack]\nsigning_secret_env = \"{SLACK_VAR}\"\nteam = \"{TEAM}\"\nresponse_hosts = [\"127.0.0.1\"]\n"
+    );
+    let path = config(dir.path(), &issuer, &(smtp + &slack));
+    let (s, state) = serve(&path).await;
+    let rita = api_token(&path, "rita", &["write"], None).await;
+    let status = plan(&s, &rita).await;
+    state.projects["shop"].manager.run_due(jiff::Timestamp::now()).await.expect("due duties");
+
+    // quinn clicks Approve on the QA sign-off in Slack (a request Slack signs).
+    let click = json!({
+        "type": "block_actions",
+        "team": {"id": TEAM},
+        "user": {"id": "U0QUINN"},
+        "response_url": "http://127.0.0.1:9/response/1",
+        "trigger_id": "1.2.3",
+        "container": {"type": "message", "message_ts": "1712345678.000100", "channel_id": "C0RELEASES"},
+        "channel": {"id": "C0RELEASES"},
+        "actions": [{"action_id": "approve", "value": json!({"release": "shop-1.4.0", "approval": "qa_signoff"}).to_string()}],
+    });
+    let body = form_urlencoded::Serializer::new(String::new()).append_pair("payload", &click.to_string()).finish();
+    let ts = jiff::Timestamp::now().as_second().to_string();
+    let answer = s
+        .client
+        .post(format!("{}/slack/interactivity", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", &ts)
+        .header("x-slack-signature", slack_signature(&ts, &body))
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(answer.status().as_u16(), 200);
+    // The engine records the click after the acknowledgement.
+    let mut approvals = Vec::new();
+    for _ in 0..100 {
+        approvals = recorded(&s, &rita).await.0;
+        if !approvals.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(approvals.len(), 1, "quinn's Slack approval: {approvals:?}");
+
+    // paul follows the Approve link of the mail asking him for the scope.
+    let token = mailed_link(&maildir, "paul", "scope", &status).expect("paul's mail with his links");
+    let (mut paul, csrf) = signed_in(&s, "paul").await;
+    let ok = confirm(&mut paul, &s, &csrf, &token, json!({})).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+
+    let (approvals, _) = recorded(&s, &rita).await;
+    let by = |user: &str| approvals.iter().find(|a| a["user"] == user).cloned().expect("an approval");
+    assert_eq!((by("quinn")["channel"].as_str(), by("quinn")["proof"]["kind"].as_str()), (Some("chat"), Some("chat")));
+    assert_eq!(by("quinn")["proof"]["user_id"], "U0QUINN");
+    assert_eq!(by("paul")["channel"], "email");
+    assert_eq!(by("paul")["proof"], json!({"kind": "oidc", "issuer": issuer, "subject": "paul"}));
+    for path in ["/v1/releases/shop-1.4.0/history", "/v1/releases/shop-1.4.0/evidence/bundle"] {
+        let answer = s.get(path, &rita).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        let text = answer.body.to_string();
+        for needle in
+            ["\"channel\":\"chat\"", "\"user_id\":\"U0QUINN\"", "\"channel\":\"email\"", "\"subject\":\"paul\""]
+        {
+            assert!(text.contains(needle), "{path} carries {needle}: {text}");
+        }
+    }
 }
