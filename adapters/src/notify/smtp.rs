@@ -377,3 +377,113 @@ impl Notifier for SmtpNotifier {
         self.deliver(message).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shipwarden::ports::ApprovalAsk;
+
+    const KEY: &str = "a link key for the tests, 32 bytes or more";
+
+    fn key() -> LinkKey {
+        LinkKey::new(&SecretString::from(KEY.to_owned())).expect("key")
+    }
+
+    fn notifier() -> SmtpNotifier {
+        let settings = SmtpSettings {
+            host: "localhost".into(),
+            port: 2525,
+            security: SmtpSecurity::None,
+            credentials: None,
+            extra_roots_pem: Vec::new(),
+            timeout: Duration::from_secs(1),
+        };
+        let people = vec![
+            ("quinn".to_owned(), vec![Role::QaLead], "quinn@example.com".to_owned()),
+            ("paul".to_owned(), vec![Role::ProductOwner], "paul@example.com".to_owned()),
+        ];
+        SmtpNotifier::new("Releases <releases@example.com>", settings)
+            .expect("notifier")
+            .with_recipients("teams", &["eng@example.com".to_owned()])
+            .expect("teams")
+            .with_approval_links(
+                key(),
+                "https://releases.example.com/console/confirm?t=".into(),
+                jiff::SignedDuration::from_hours(24),
+                &people,
+            )
+            .expect("links")
+    }
+
+    fn request(entered: Option<jiff::Timestamp>) -> Notice {
+        Notice {
+            key: "shop-1.4.0:duty:approval-request:qa_signoff#1".into(),
+            release: "shop-1.4.0".parse().expect("id"),
+            subject: "Approval needed: `qa_signoff` of shop 1.4.0".into(),
+            body: "shop 1.4.0 waits in staging_deployed for `qa_signoff`.".into(),
+            audience: vec![Audience::Teams],
+            ask: Some(ApprovalAsk {
+                approval: shipwarden::ApprovalId::QaSignoff,
+                roles: vec![Role::QaLead],
+                needed: 1,
+                have: 0,
+                stage: shipwarden::Stage::StagingDeployed,
+                entered,
+                project: "shop".into(),
+                version: "1.4.0".into(),
+                kind: shipwarden::ReleaseKind::Minor,
+                tickets: vec!["SHOP-1".into()],
+                gates: Vec::new(),
+                missing: Vec::new(),
+            }),
+        }
+    }
+
+    fn text(message: &Message) -> String {
+        String::from_utf8_lossy(&message.formatted()).replace("=\r\n", "").replace("=3D", "=")
+    }
+
+    #[test]
+    fn each_approver_holding_a_role_asked_for_gets_their_own_links_r2b() {
+        let entered: jiff::Timestamp = "2026-12-03T07:00:00Z".parse().expect("time");
+        let now: jiff::Timestamp = "2026-12-03T08:00:00Z".parse().expect("time");
+        let mails = notifier().approver_messages(&request(Some(entered)), now).expect("mails");
+        assert_eq!(mails.len(), 1, "quinn only: paul holds no role asked for");
+        let mail = text(&mails[0]);
+        assert!(mail.contains("To: quinn@example.com"), "{mail}");
+        assert!(
+            mail.contains("Message-ID: <shop-1.4.0.duty.approval-request.qa_signoff.1.quinn@shipwarden>"),
+            "{mail}"
+        );
+        for (label, verdict) in [("Approve", Verdict::Approve), ("Reject", Verdict::Reject)] {
+            let marker = format!("{label} as quinn: https://releases.example.com/console/confirm?t=");
+            let token: String = mail
+                .split(&marker)
+                .nth(1)
+                .expect("the link")
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            let claims = key().verify(&token).expect("signed");
+            assert_eq!(claims.verdict, verdict);
+            assert_eq!(
+                (claims.user.as_str(), claims.approval.as_str(), claims.stage.as_str()),
+                ("quinn", "qa_signoff", "staging_deployed")
+            );
+            assert_eq!(claims.entered, entered);
+            assert_eq!(claims.exp, now.as_second() + 24 * 3600);
+        }
+        // The team's mail is unchanged: the ask's text, no links.
+        let team = text(&notifier().message(&request(Some(entered))).expect("message").expect("for the team"));
+        assert!(team.contains("eng@example.com") && !team.contains("confirm?t="), "{team}");
+    }
+
+    #[test]
+    fn no_links_without_the_time_the_stage_was_entered_or_an_ask() {
+        let now = jiff::Timestamp::now();
+        assert!(notifier().approver_messages(&request(None), now).expect("none").is_empty());
+        let plain = Notice { ask: None, ..request(Some(now)) };
+        assert!(notifier().approver_messages(&plain, now).expect("none").is_empty());
+        assert!(!format!("{:?}", notifier()).contains(KEY));
+    }
+}
