@@ -54,6 +54,8 @@ pub mod files;
 mod github_api;
 #[cfg(feature = "identity")]
 pub mod identity;
+#[cfg(feature = "links")]
+pub mod links;
 #[cfg(feature = "file")]
 pub mod logs;
 #[cfg(feature = "migrations")]

@@ -520,3 +520,27 @@ team = "T0ACME"
     let slack = loaded.config.server.slack.as_ref().expect("slack");
     assert_eq!((slack.api(), slack.response_hosts()), ("https://slack.com/api", vec!["hooks.slack.com".to_owned()]));
 }
+
+#[test]
+fn approval_links_and_their_ttl_are_checked_and_the_key_comes_from_its_source_issue_23_r2c() {
+    let bad = "[project]\nname = \"shop\"\n[approval_links]\nsecret_env = \" \"\nconsole_url = \"releases.example.com?x\"\n\
+               [policy.duties]\napproval_link_ttl = \"0s\"\n";
+    let problems = problems_of(bad);
+    let all = problems.join("\n");
+    for path in ["approval_links.console_url", "approval_links.secret_env", "duties.approval_link_ttl"] {
+        assert!(all.contains(path), "{path} in {all}");
+    }
+    let good = "[project]\nname = \"shop\"\n[approval_links]\nsecret_env = \"LINK_KEY\"\nconsole_url = \"https://releases.example.com/\"\n";
+    let loaded = Loaded::parse(good, std::path::Path::new("shipwarden.toml")).expect("good [approval_links]");
+    assert!(loaded.secret_refs().iter().any(|s| s.var == "LINK_KEY" && s.path == "approval_links.secret_env"));
+    let links = loaded.config.approval_links.as_ref().expect("links");
+    assert_eq!(links.confirm_url(), "https://releases.example.com/console/confirm?t=");
+    assert_eq!(loaded.policy.duties.approval_link_ttl, jiff::SignedDuration::from_hours(24), "24 h by default");
+    let short: shipwarden_adapters::config::SecretSource = std::sync::Arc::new(|_: &str| Some("too short".to_owned()));
+    let reparsed = Loaded::parse(good, std::path::Path::new("shipwarden.toml")).expect("good");
+    let err = reparsed.with_secrets(short).approval_link_key().expect_err("a short key");
+    assert!(err.to_string().contains("at least 32 bytes") && !err.to_string().contains("too short"), "{err}");
+    let long: shipwarden_adapters::config::SecretSource =
+        std::sync::Arc::new(|_: &str| Some("a key of thirty-two bytes or more!".to_owned()));
+    assert!(loaded.with_secrets(long).approval_link_key().expect("the key").is_some());
+}

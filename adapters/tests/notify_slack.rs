@@ -166,6 +166,7 @@ fn qa_request() -> Notice {
         needed: 1,
         have: 0,
         stage: shipwarden::Stage::StagingDeployed,
+        entered: None,
         project: "shop".into(),
         version: "1.4.0".into(),
         kind: shipwarden::ReleaseKind::Minor,

@@ -11,6 +11,11 @@
  */
 export interface Config {
   /**
+   * `[approval_links]`: one-time approve / reject links in mailed
+   * approval requests (issue #23), read by the SMTP notifier and `serve`.
+   */
+  approval_links?: ApprovalLinksConfig | null
+  /**
    * `[artifacts]`: where artifacts are kept (default: `STATE_DIR/artifacts`).
    */
   artifacts?: ArtifactsConfig
@@ -79,6 +84,24 @@ export interface Config {
    * `[vcs]`.
    */
   vcs?: VcsConfig
+}
+
+/**
+ * `[approval_links]`: mailed approval requests carry each approver's own
+ * signed, expiring, single-use Approve and Reject links to the console
+ * (issue #23); `serve` checks and records them.
+ */
+export interface ApprovalLinksConfig {
+  /**
+   * The console's base URL (`https://releases.example.com`): links go to
+   * `{console_url}/console/confirm?t=…`.
+   */
+  console_url: string
+  /**
+   * The environment variable holding the key links are signed with
+   * (HMAC-SHA256, at least 32 bytes); the same for the mailer and `serve`.
+   */
+  secret_env: string
 }
 
 /**

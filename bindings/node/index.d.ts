@@ -232,6 +232,8 @@ export interface ApprovalAsk {
   have: number
   /** The stage the release waits in. */
   stage: string
+  /** When the release entered that stage (RFC 3339); approval links bind it. */
+  entered?: string
   project: string
   version: string
   kind: string

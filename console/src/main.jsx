@@ -11,6 +11,7 @@ import './style.css';
 import { loadSession, navigate, post, prefetch, session } from './api.js';
 import { Board, boardQuery, boardState } from './board.jsx';
 import { Calendar } from './calendar.jsx';
+import { Confirm } from './confirm.jsx';
 import { Inbox } from './inbox.jsx';
 import { Link, Loading } from './parts.jsx';
 import { Release } from './release.jsx';
@@ -20,6 +21,7 @@ function route(path) {
   if (p === '/console' || p === '') return { page: 'board' };
   if (p === '/console/inbox') return { page: 'inbox' };
   if (p === '/console/calendar') return { page: 'calendar' };
+  if (p === '/console/confirm') return { page: 'confirm' };
   const m = p.match(/^\/console\/releases\/([^/]+)$/);
   if (m) return { page: 'release', id: decodeURIComponent(m[1]) };
   return { page: 'missing' };
@@ -90,6 +92,7 @@ function Shell({ where }) {
         {where.page === 'board' && <Board />}
         {where.page === 'inbox' && <Inbox />}
         {where.page === 'calendar' && <Calendar />}
+        {where.page === 'confirm' && <Confirm />}
         {where.page === 'release' && <Release id={where.id} />}
         {where.page === 'missing' && (
           <section>
@@ -125,7 +128,7 @@ function App() {
     };
   }, []);
   useEffect(() => {
-    const titles = { board: 'Releases', inbox: 'Waiting for me', calendar: 'Calendar', release: where.id };
+    const titles = { board: 'Releases', inbox: 'Waiting for me', calendar: 'Calendar', confirm: 'Confirm a link', release: where.id };
     document.title = `${titles[where.page] || 'Not found'} · shipwarden`;
     // After a client-side move, keyboard and screen-reader users start at the new page's content.
     if (moves.count++ > 0) document.getElementById('main')?.focus();

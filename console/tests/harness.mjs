@@ -44,9 +44,9 @@ function freePort() {
 }
 
 /** The project's configuration: the five users, OIDC, the console client, targets that run `sh`. */
-export function configText(issuer, { console: withConsole = true, project = 'shop' } = {}) {
+export function configText(issuer, { console: withConsole = true, project = 'shop', emails = false } = {}) {
   const users = Object.entries(USERS)
-    .map(([u, r]) => `[users.${u}]\nroles = ["${r}"]\n`)
+    .map(([u, r]) => `[users.${u}]\nroles = ["${r}"]\n${emails ? `email = "${u}@example.com"\n` : ''}`)
     .join('\n');
   const day = (d) => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10);
   const [freezeStart, freezeEnd] = [`${day(-1)}T00:00:00`, `${day(60)}T00:00:00`];
@@ -100,7 +100,7 @@ ${withConsole ? '\n[server.console]\nclient_id = "shipwarden-console"\nresource 
 }
 
 /** A project folder: a git repository with two ticketed commits, and the configuration. */
-function projectDir(issuer, withConsole) {
+function projectDir(issuer, withConsole, { emails = false, extra = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sw-console-'));
   const repo = join(dir, 'repo');
   mkdirSync(repo);
@@ -116,7 +116,7 @@ function projectDir(issuer, withConsole) {
   git('commit', '-q', '-m', 'SHOP-1: first');
   writeFileSync(join(repo, 'app.txt'), 'two\n');
   git('commit', '-q', '-am', 'SHOP-2: second');
-  writeFileSync(join(dir, 'shipwarden.toml'), configText(issuer, { console: withConsole }));
+  writeFileSync(join(dir, 'shipwarden.toml'), configText(issuer, { console: withConsole, emails }) + extra);
   return dir;
 }
 
@@ -141,14 +141,18 @@ async function waitReady(base, child, log) {
   throw new Error(`${base} did not become ready:\n${readFileSync(log, 'utf8')}`);
 }
 
-/** Starts `shipwarden serve`; without the console section when this binary does not know it. */
-export async function startServer(issuer) {
+/**
+ * Starts `shipwarden serve`; without the console section when this binary does not know it.
+ * `options`: `emails` gives each user `NAME@example.com`; `extra` is TOML appended to the
+ * configuration, `{base}` in it replaced by the server's base URL.
+ */
+export async function startServer(issuer, options = {}) {
   const bin = process.env.SHIPWARDEN_BIN;
   if (!bin) throw new Error('set SHIPWARDEN_BIN to a shipwarden binary');
   for (const withConsole of [true, false]) {
-    const dir = projectDir(issuer, withConsole);
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
+    const dir = projectDir(issuer, withConsole, { ...options, extra: (options.extra ?? '').replaceAll('{base}', base) });
     const log = join(dir, 'serve.log');
     const out = (await import('node:fs')).openSync(log, 'a');
     const child = spawn(bin, ['serve', '--config', join(dir, 'shipwarden.toml'), '--listen', `127.0.0.1:${port}`], {
@@ -211,7 +215,7 @@ export async function startDev(server, issuer) {
  * The stack the scenarios run on, or `{skip: why}`. `api(user, method, path, body)`
  * answers `{status, body}`; `signIn(page, user)` leaves `page` signed in on the board.
  */
-export async function startStack() {
+export async function startStack(options = {}) {
   const issuer = process.env.SHIPWARDEN_TEST_OIDC_ISSUER;
   const external = process.env.CONSOLE_BASE?.replace(/\/$/, '');
   if (!external && (!issuer || !process.env.SHIPWARDEN_BIN)) {
@@ -224,7 +228,7 @@ export async function startStack() {
   let base = external;
   let mode = external ? 'dev' : process.env.CONSOLE_DEV ? 'dev' : 'server';
   if (!external) {
-    server = await startServer(issuer);
+    server = await startServer(issuer, options);
     if (mode === 'dev') {
       dev = await startDev(server, issuer);
       base = dev.base;

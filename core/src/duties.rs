@@ -374,6 +374,7 @@ fn ask(
         needed: rule.count,
         have,
         stage: stage.clone(),
+        entered: state.entered_at.get(stage).copied(),
         project,
         version,
         kind,

@@ -125,6 +125,8 @@ impl Modify for Common {
         crate::api::audit::notes,
         crate::api::audit::calendar,
         crate::api::audit::duties,
+        crate::api::links::describe,
+        crate::api::links::confirm,
         crate::api::inbox::me,
         crate::api::inbox::inbox,
         crate::api::policy::policy,

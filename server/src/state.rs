@@ -40,6 +40,8 @@ pub struct AppState {
     pub console: crate::console::Console,
     /// The Slack app whose buttons approve and reject (`[server.slack]`, issue #23).
     pub slack: Option<Arc<crate::slack::SlackApp>>,
+    /// The key approval links are checked with (`[approval_links]`, issue #23).
+    pub links: Option<Arc<shipwarden_adapters::links::LinkKey>>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             oidc: None,
             console,
             slack: None,
+            links: None,
         }
     }
 
@@ -63,9 +66,14 @@ impl AppState {
         let mut projects = Vec::new();
         let mut settings = None;
         let mut slack = None;
+        let mut links = None;
         for path in configs {
             let loaded = Loaded::read(path.as_ref())?.defer_secrets();
             let (manager, _) = loaded.manager(None).await?;
+            if links.is_none() {
+                // Read now: a server that cannot check the links its mails carry does not start.
+                links = loaded.approval_link_key()?.map(Arc::new);
+            }
             if settings.is_none()
                 && let Some(config) = &loaded.config.server.slack
             {
@@ -77,6 +85,7 @@ impl AppState {
         }
         let mut state = AppState::new(projects, settings.unwrap_or_default());
         state.slack = slack;
+        state.links = links;
         let verifiers = crate::auth::verifiers_from(&state).await?;
         let oidc = crate::auth::OidcVerifier::from_settings(&state.settings)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;

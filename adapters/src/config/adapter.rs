@@ -44,6 +44,7 @@ struct Inner {
     defer: bool,
     artifacts: Option<Arc<dyn ArtifactStore>>,
     people: Vec<Person>,
+    links: Option<super::ApprovalLinksConfig>,
 }
 
 /// Someone in `[users]`, as adapters that reach people need them: their
@@ -79,6 +80,7 @@ impl Context {
             defer,
             artifacts: None,
             people: Vec::new(),
+            links: None,
         }))
     }
 
@@ -94,7 +96,29 @@ impl Context {
             defer: i.defer,
             artifacts: i.artifacts.clone(),
             people,
+            links: i.links.clone(),
         }))
+    }
+
+    /// The same context, knowing `[approval_links]`.
+    pub(crate) fn with_links(self, links: Option<super::ApprovalLinksConfig>) -> Self {
+        let i = &self.0;
+        Context(Arc::new(Inner {
+            base: i.base.clone(),
+            state_dir: i.state_dir.clone(),
+            project: i.project.clone(),
+            policy: i.policy.clone(),
+            secrets: i.secrets.clone(),
+            defer: i.defer,
+            artifacts: i.artifacts.clone(),
+            people: i.people.clone(),
+            links,
+        }))
+    }
+
+    /// `[approval_links]`, when set (issue #23).
+    pub fn approval_links(&self) -> Option<&super::ApprovalLinksConfig> {
+        self.0.links.as_ref()
     }
 
     /// The people of `[users]`.
@@ -114,6 +138,7 @@ impl Context {
             defer: i.defer,
             artifacts: Some(artifacts),
             people: i.people.clone(),
+            links: i.links.clone(),
         }))
     }
 

@@ -127,6 +127,61 @@ pub struct Config {
     /// `[server]`: how `shipwarden serve` listens and whom it trusts (issue #21).
     #[serde(default)]
     pub server: ServerConfig,
+    /// `[approval_links]`: one-time approve / reject links in mailed
+    /// approval requests (issue #23), read by the SMTP notifier and `serve`.
+    pub approval_links: Option<ApprovalLinksConfig>,
+}
+
+/// `[approval_links]`: mailed approval requests carry each approver's own
+/// signed, expiring, single-use Approve and Reject links to the console
+/// (issue #23); `serve` checks and records them.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalLinksConfig {
+    /// The environment variable holding the key links are signed with
+    /// (HMAC-SHA256, at least 32 bytes); the same for the mailer and `serve`.
+    pub secret_env: String,
+    /// The console's base URL (`https://releases.example.com`): links go to
+    /// `{console_url}/console/confirm?t=…`.
+    pub console_url: String,
+}
+
+impl ApprovalLinksConfig {
+    fn validate(&self, problems: &mut Vec<Problem>) {
+        let url = self.console_url.as_str();
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        if !scheme_ok || url.contains(['?', '#', ' ']) {
+            problems.push(Problem {
+                path: "approval_links.console_url".into(),
+                message: format!(
+                    "`{url}` is not the console's base URL: give an http(s) URL without query (`https://releases.example.com`)"
+                ),
+            });
+        }
+        if self.secret_env.trim().is_empty() {
+            problems.push(Problem {
+                path: "approval_links.secret_env".into(),
+                message: "name the environment variable holding the link key (`SHIPWARDEN_LINK_KEY`)".into(),
+            });
+        }
+    }
+
+    /// The key links are signed and checked with, read through `read` (a
+    /// variable not set, or a key shorter than 32 bytes, is a configuration error).
+    pub(crate) fn key_with(
+        &self,
+        read: impl FnOnce(&str, &str) -> Result<secrecy::SecretString, ConfigError>,
+    ) -> Result<crate::links::LinkKey, ConfigError> {
+        let secret = read(&self.secret_env, "approval_links.secret_env")?;
+        crate::links::LinkKey::new(&secret)
+            .map_err(|e| ConfigError::invalid(format!("approval_links.secret_env: `{}`: {e}", self.secret_env)))
+    }
+
+    /// The links' base: `{console_url}/console/confirm?t=`.
+    pub fn confirm_url(&self) -> String {
+        format!("{}/console/confirm?t=", self.console_url.trim_end_matches('/'))
+    }
 }
 
 /// `[evidence]`.
@@ -653,11 +708,21 @@ impl Loaded {
             defer,
         )
         .with_people(people)
+        .with_links(self.config.approval_links.clone())
     }
 
     /// The secret in the variable `var`, named at `path` of the file.
     pub fn secret(&self, var: &str, path: &str) -> Result<SecretString, ConfigError> {
         adapter::read_secret(&self.secrets, var, path)
+    }
+
+    /// The key of `[approval_links]`, when the section is there (issue #23).
+    ///
+    /// # Errors
+    /// The variable is not set, or holds fewer than 32 bytes.
+    pub fn approval_link_key(&self) -> Result<Option<crate::links::LinkKey>, ConfigError> {
+        let Some(links) = &self.config.approval_links else { return Ok(None) };
+        links.key_with(|var, path| self.secret(var, path)).map(Some)
     }
 
     /// Every secret the file names, with its path.
@@ -842,6 +907,9 @@ impl Config {
     fn validate(&self, policy: &Policy, problems: &mut Vec<Problem>) {
         identity::validate_keys(self, problems);
         self.server.validate(problems);
+        if let Some(links) = &self.approval_links {
+            links.validate(problems);
+        }
         if self.project.name.trim().is_empty() {
             problems.push(Problem { path: "project.name".into(), message: "name the project (`shop`)".into() });
         } else if let Err(e) =
@@ -957,6 +1025,9 @@ impl Config {
         }
         self.evidence.secrets("evidence", &mut found);
         self.server.secrets(&mut found);
+        if let Some(links) = &self.approval_links {
+            found.push(SecretRef::new("approval_links", "secret_env", &links.secret_env));
+        }
         found
     }
 }

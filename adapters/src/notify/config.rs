@@ -186,6 +186,17 @@ impl AdapterConfig for SmtpConfig {
         for (audience, addresses) in &self.to {
             notifier = notifier.with_recipients(audience, addresses)?;
         }
+        if let Some(links) = cx.approval_links() {
+            // Each approver is mailed their own one-time links (issue #23).
+            let key = links.key_with(|var, path| cx.secret(var, path))?;
+            let people: Vec<(String, Vec<shipwarden::Role>, String)> = cx
+                .people()
+                .iter()
+                .filter_map(|p| p.email.clone().map(|email| (p.name.clone(), p.roles.clone(), email)))
+                .collect();
+            let ttl = cx.policy().duties.approval_link_ttl;
+            notifier = notifier.with_approval_links(key, links.confirm_url(), ttl, &people)?;
+        }
         Ok(Arc::new(notifier))
     }
 }

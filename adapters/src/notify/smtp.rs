@@ -8,6 +8,13 @@
 //! mail systems and people can drop a repeat (notices are delivered at least
 //! once).
 //!
+//! An approval request, reminder or expiry (a notice with an `ask`) also
+//! goes, when `[approval_links]` is set, to each approver (a `[users]` person
+//! holding one of the roles asked for and having an `email`) in a mail of
+//! their own, with their own one-time Approve and Reject links to the
+//! console ([`crate::links`]); its `Message-ID` is the notice's key plus the
+//! user.
+//!
 //! Failures: a 4xx reply, a refused or cut connection are retryable, a
 //! timeout too; a 5xx reply (a refused recipient, refused credentials) is
 //! not. The password comes from an environment variable into a `secrecy`
@@ -22,7 +29,10 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
-use shipwarden::ports::{Audience, ErrorKind, Notice, Notifier, PortError};
+use shipwarden::Role;
+use shipwarden::ports::{ApprovalAsk, Audience, ErrorKind, Notice, Notifier, PortError};
+
+use crate::links::{LinkClaims, LinkKey, Verdict};
 
 /// How the connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +78,23 @@ pub struct SmtpNotifier {
     from: Mailbox,
     recipients: BTreeMap<String, Vec<Mailbox>>,
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    links: Option<ApprovalLinks>,
+}
+
+/// What approval links are made with (issue #23).
+struct ApprovalLinks {
+    key: LinkKey,
+    /// `{console_url}/console/confirm?t=`.
+    base: String,
+    ttl: jiff::SignedDuration,
+    approvers: Vec<Approver>,
+}
+
+/// A person who may be asked for approvals by mail.
+struct Approver {
+    name: String,
+    roles: Vec<Role>,
+    mailbox: Mailbox,
 }
 
 impl std::fmt::Debug for SmtpNotifier {
@@ -76,6 +103,7 @@ impl std::fmt::Debug for SmtpNotifier {
             .field("name", &self.name)
             .field("from", &self.from.to_string())
             .field("audiences", &self.recipients.keys().collect::<Vec<_>>())
+            .field("approval_links", &self.links.as_ref().map(|l| l.approvers.len()))
             .finish_non_exhaustive()
     }
 }
@@ -139,7 +167,71 @@ impl SmtpNotifier {
         if let Some((user, password)) = &settings.credentials {
             builder = builder.credentials(Credentials::new(user.clone(), password.expose_secret().to_owned()));
         }
-        Ok(Self { name, from, recipients: BTreeMap::new(), transport: builder.build() })
+        Ok(Self { name, from, recipients: BTreeMap::new(), transport: builder.build(), links: None })
+    }
+
+    /// Mails approval requests to each of `people` (name, roles, address)
+    /// holding a role asked for, with their own links to `confirm_base`
+    /// (`{console_url}/console/confirm?t=`) signed with `key`, living `ttl`.
+    ///
+    /// # Errors
+    /// When an address cannot be read.
+    pub fn with_approval_links(
+        mut self,
+        key: LinkKey,
+        confirm_base: String,
+        ttl: jiff::SignedDuration,
+        people: &[(String, Vec<Role>, String)],
+    ) -> Result<Self, PortError> {
+        let mut approvers = Vec::new();
+        for (name, roles, address) in people {
+            let mailbox = address.parse::<Mailbox>().map_err(|e| {
+                PortError::new(self.name.clone(), "setup", ErrorKind::Invalid, format!("users.{name}.email: {e}"))
+            })?;
+            approvers.push(Approver { name: name.clone(), roles: roles.clone(), mailbox });
+        }
+        self.links = Some(ApprovalLinks { key, base: confirm_base, ttl, approvers });
+        Ok(self)
+    }
+
+    /// One mail per approver of `notice`'s ask, each with their own links,
+    /// made at `now`; none without `[approval_links]`, an ask, or the time
+    /// the release entered its stage.
+    pub fn approver_messages(&self, notice: &Notice, now: jiff::Timestamp) -> Result<Vec<Message>, PortError> {
+        let (Some(links), Some(ask)) = (&self.links, &notice.ask) else { return Ok(Vec::new()) };
+        let Some(entered) = ask.entered else { return Ok(Vec::new()) };
+        let exp = now.checked_add(links.ttl).unwrap_or(jiff::Timestamp::MAX);
+        let mut out = Vec::new();
+        for approver in links.approvers.iter().filter(|a| a.roles.iter().any(|r| ask.roles.contains(r))) {
+            let link = |verdict| -> Result<String, PortError> {
+                let id = crate::links::new_id().map_err(|e| self.fail(ErrorKind::Unavailable, e.to_string()))?;
+                let claims = LinkClaims {
+                    v: crate::links::VERSION,
+                    release: notice.release.to_string(),
+                    approval: ask.approval.to_string(),
+                    user: approver.name.clone(),
+                    verdict,
+                    stage: ask.stage.to_string(),
+                    entered,
+                    exp: exp.as_second(),
+                    id,
+                };
+                Ok(format!("{}{}", links.base, links.key.sign(&claims)))
+            };
+            let (approve, reject) = (link(Verdict::Approve)?, link(Verdict::Reject)?);
+            let body = personal_body(notice, ask, &approver.name, &approve, &reject, exp);
+            let personal = Notice { body, ..notice.clone() };
+            let id = format!("{}.{}", message_id_of(&notice.key), message_id_of(&approver.name));
+            let message = Message::builder()
+                .from(self.from.clone())
+                .to(approver.mailbox.clone())
+                .subject(notice.subject.clone())
+                .message_id(Some(format!("<{id}@shipwarden>")))
+                .multipart(parts(&personal, html_with_links(&personal, &approve, &reject)))
+                .map_err(|e| self.fail(ErrorKind::Invalid, e.to_string()))?;
+            out.push(message);
+        }
+        Ok(out)
     }
 
     /// Sends notices for `audience` (`teams`, `stakeholders`, `clients`, or a group's name) to `addresses`.
@@ -185,11 +277,7 @@ impl SmtpNotifier {
         if to.is_empty() && bcc.is_empty() {
             return Ok(None);
         }
-        let id: String = notice
-            .key
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '.' })
-            .collect();
+        let id = message_id_of(&notice.key);
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(notice.subject.clone())
@@ -204,26 +292,13 @@ impl SmtpNotifier {
         for mailbox in bcc {
             builder = builder.bcc(mailbox.clone());
         }
-        let body = MultiPart::alternative()
-            .singlepart(
-                lettre::message::SinglePart::builder().header(ContentType::TEXT_PLAIN).body(notice.body.clone()),
-            )
-            .singlepart(lettre::message::SinglePart::builder().header(ContentType::TEXT_HTML).body(html_of(notice)));
-        builder.multipart(body).map(Some).map_err(|e| self.fail(ErrorKind::Invalid, e.to_string()))
-    }
-}
-
-#[async_trait]
-impl Notifier for SmtpNotifier {
-    fn name(&self) -> &str {
-        &self.name
+        builder
+            .multipart(parts(notice, html_of(notice)))
+            .map(Some)
+            .map_err(|e| self.fail(ErrorKind::Invalid, e.to_string()))
     }
 
-    async fn send(&self, notice: &Notice) -> Result<(), PortError> {
-        let Some(message) = self.message(notice)? else {
-            tracing::debug!(notifier = %self.name, key = %notice.key, "no recipients for the notice's audiences");
-            return Ok(());
-        };
+    async fn deliver(&self, message: Message) -> Result<(), PortError> {
         self.transport.send(message).await.map(|_| ()).map_err(|e| {
             let kind = if e.is_timeout() {
                 ErrorKind::Timeout
@@ -239,5 +314,176 @@ impl Notifier for SmtpNotifier {
             let code = e.status().map(|c| format!(" (reply {c})")).unwrap_or_default();
             self.fail(kind, format!("{e}{code}"))
         })
+    }
+}
+
+/// A `Message-ID` local part from a key: letters, digits, `.-_`, the rest as `.`.
+fn message_id_of(key: &str) -> String {
+    key.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '.' }).collect()
+}
+
+/// Plain text and HTML, as alternatives.
+fn parts(notice: &Notice, html: String) -> MultiPart {
+    MultiPart::alternative()
+        .singlepart(lettre::message::SinglePart::builder().header(ContentType::TEXT_PLAIN).body(notice.body.clone()))
+        .singlepart(lettre::message::SinglePart::builder().header(ContentType::TEXT_HTML).body(html))
+}
+
+/// An approver's own text: the notice, the ask, their two links and when they expire.
+fn personal_body(
+    notice: &Notice,
+    ask: &ApprovalAsk,
+    user: &str,
+    approve: &str,
+    reject: &str,
+    exp: jiff::Timestamp,
+) -> String {
+    format!(
+        "{}\n\n{}\nApprove as {user}: {approve}\n\nReject as {user}: {reject}\n\n\
+         These links are yours alone (sign in as {user}), work once, and expire {exp}. \
+         Opening one changes nothing: the console asks you to confirm.",
+        notice.body,
+        ask.text(),
+        exp = exp.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+}
+
+/// The HTML part of an approver's mail: the text, and the links as buttons.
+fn html_with_links(notice: &Notice, approve: &str, reject: &str) -> String {
+    let buttons = format!(
+        "<p><a href=\"{}\" style=\"padding:6px 12px;background:#1a7f37;color:#fff;text-decoration:none\">Approve</a> \
+         <a href=\"{}\" style=\"padding:6px 12px;background:#cf222e;color:#fff;text-decoration:none\">Reject</a></p>\n",
+        escape_html(approve),
+        escape_html(reject),
+    );
+    html_of(notice).replacen("<p style=\"color:#888", &format!("{buttons}<p style=\"color:#888"), 1)
+}
+
+#[async_trait]
+impl Notifier for SmtpNotifier {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn send(&self, notice: &Notice) -> Result<(), PortError> {
+        // Each approver's own mail first: the links are made now and live the policy's TTL.
+        for message in self.approver_messages(notice, jiff::Timestamp::now())? {
+            self.deliver(message).await?;
+        }
+        let Some(message) = self.message(notice)? else {
+            tracing::debug!(notifier = %self.name, key = %notice.key, "no recipients for the notice's audiences");
+            return Ok(());
+        };
+        self.deliver(message).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shipwarden::ports::ApprovalAsk;
+
+    const KEY: &str = "a link key for the tests, 32 bytes or more";
+
+    fn key() -> LinkKey {
+        LinkKey::new(&SecretString::from(KEY.to_owned())).expect("key")
+    }
+
+    fn notifier() -> SmtpNotifier {
+        let settings = SmtpSettings {
+            host: "localhost".into(),
+            port: 2525,
+            security: SmtpSecurity::None,
+            credentials: None,
+            extra_roots_pem: Vec::new(),
+            timeout: Duration::from_secs(1),
+        };
+        let people = vec![
+            ("quinn".to_owned(), vec![Role::QaLead], "quinn@example.com".to_owned()),
+            ("paul".to_owned(), vec![Role::ProductOwner], "paul@example.com".to_owned()),
+        ];
+        SmtpNotifier::new("Releases <releases@example.com>", settings)
+            .expect("notifier")
+            .with_recipients("teams", &["eng@example.com".to_owned()])
+            .expect("teams")
+            .with_approval_links(
+                key(),
+                "https://releases.example.com/console/confirm?t=".into(),
+                jiff::SignedDuration::from_hours(24),
+                &people,
+            )
+            .expect("links")
+    }
+
+    fn request(entered: Option<jiff::Timestamp>) -> Notice {
+        Notice {
+            key: "shop-1.4.0:duty:approval-request:qa_signoff#1".into(),
+            release: "shop-1.4.0".parse().expect("id"),
+            subject: "Approval needed: `qa_signoff` of shop 1.4.0".into(),
+            body: "shop 1.4.0 waits in staging_deployed for `qa_signoff`.".into(),
+            audience: vec![Audience::Teams],
+            ask: Some(ApprovalAsk {
+                approval: shipwarden::ApprovalId::QaSignoff,
+                roles: vec![Role::QaLead],
+                needed: 1,
+                have: 0,
+                stage: shipwarden::Stage::StagingDeployed,
+                entered,
+                project: "shop".into(),
+                version: "1.4.0".into(),
+                kind: shipwarden::ReleaseKind::Minor,
+                tickets: vec!["SHOP-1".into()],
+                gates: Vec::new(),
+                missing: Vec::new(),
+            }),
+        }
+    }
+
+    fn text(message: &Message) -> String {
+        String::from_utf8_lossy(&message.formatted()).replace("=\r\n", "").replace("=3D", "=")
+    }
+
+    #[test]
+    fn each_approver_holding_a_role_asked_for_gets_their_own_links_r2b() {
+        let entered: jiff::Timestamp = "2026-12-03T07:00:00Z".parse().expect("time");
+        let now: jiff::Timestamp = "2026-12-03T08:00:00Z".parse().expect("time");
+        let mails = notifier().approver_messages(&request(Some(entered)), now).expect("mails");
+        assert_eq!(mails.len(), 1, "quinn only: paul holds no role asked for");
+        let mail = text(&mails[0]);
+        assert!(mail.contains("To: quinn@example.com"), "{mail}");
+        assert!(
+            mail.contains("Message-ID: <shop-1.4.0.duty.approval-request.qa_signoff.1.quinn@shipwarden>"),
+            "{mail}"
+        );
+        for (label, verdict) in [("Approve", Verdict::Approve), ("Reject", Verdict::Reject)] {
+            let marker = format!("{label} as quinn: https://releases.example.com/console/confirm?t=");
+            let token: String = mail
+                .split(&marker)
+                .nth(1)
+                .expect("the link")
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            let claims = key().verify(&token).expect("signed");
+            assert_eq!(claims.verdict, verdict);
+            assert_eq!(
+                (claims.user.as_str(), claims.approval.as_str(), claims.stage.as_str()),
+                ("quinn", "qa_signoff", "staging_deployed")
+            );
+            assert_eq!(claims.entered, entered);
+            assert_eq!(claims.exp, now.as_second() + 24 * 3600);
+        }
+        // The team's mail is unchanged: the ask's text, no links.
+        let team = text(&notifier().message(&request(Some(entered))).expect("message").expect("for the team"));
+        assert!(team.contains("eng@example.com") && !team.contains("confirm?t="), "{team}");
+    }
+
+    #[test]
+    fn no_links_without_the_time_the_stage_was_entered_or_an_ask() {
+        let now = jiff::Timestamp::now();
+        assert!(notifier().approver_messages(&request(None), now).expect("none").is_empty());
+        let plain = Notice { ask: None, ..request(Some(now)) };
+        assert!(notifier().approver_messages(&plain, now).expect("none").is_empty());
+        assert!(!format!("{:?}", notifier()).contains(KEY));
     }
 }

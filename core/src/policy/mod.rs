@@ -81,6 +81,14 @@ pub struct DutyPolicy {
     /// on with a notifier people can answer from.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub approval_requests: bool,
+    /// How long a one-time approve or reject link mailed with an approval
+    /// request can be used (issue #23; default 24 h).
+    #[serde(
+        default = "DutyPolicy::default_link_ttl",
+        skip_serializing_if = "DutyPolicy::is_default_link_ttl",
+        with = "friendly_duration"
+    )]
+    pub approval_link_ttl: SignedDuration,
 }
 
 impl Default for DutyPolicy {
@@ -89,11 +97,20 @@ impl Default for DutyPolicy {
             approval_reminder: SignedDuration::from_hours(24),
             approval_expiry: SignedDuration::from_hours(7 * 24),
             approval_requests: false,
+            approval_link_ttl: Self::default_link_ttl(),
         }
     }
 }
 
 impl DutyPolicy {
+    fn default_link_ttl() -> SignedDuration {
+        SignedDuration::from_hours(24)
+    }
+
+    fn is_default_link_ttl(ttl: &SignedDuration) -> bool {
+        *ttl == Self::default_link_ttl()
+    }
+
     /// The oldest instant an approval may have been given and still count at `now`.
     pub fn approvals_valid_since(&self, now: jiff::Timestamp) -> jiff::Timestamp {
         if self.approval_expiry.is_zero() {

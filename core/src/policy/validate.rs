@@ -431,6 +431,9 @@ impl Policy {
                 p.push(name, "must not be negative");
             }
         }
+        if self.duties.approval_link_ttl <= jiff::SignedDuration::ZERO {
+            p.push("duties.approval_link_ttl", "an approval link must live a positive time (`24h`)");
+        }
         for name in super::Deadlines::NAMES {
             if let Some(d) = self.deadlines.get(name)
                 && (d.is_zero() || d.is_negative())

@@ -64,6 +64,10 @@ pub struct ApprovalAsk {
     pub have: u32,
     /// The stage the release waits in.
     pub stage: Stage,
+    /// When the release entered that stage: an approval link binds it, so a
+    /// release that moved on refuses the link (issue #23).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entered: Option<jiff::Timestamp>,
     /// The project.
     pub project: String,
     /// The version.

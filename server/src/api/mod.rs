@@ -5,6 +5,7 @@ pub mod actions;
 pub mod audit;
 pub mod extract;
 pub mod inbox;
+pub mod links;
 pub mod policy;
 pub mod releases;
 
@@ -41,6 +42,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/v1/releases/{id}/notes", get(audit::notes))
         .route("/v1/calendar", get(audit::calendar))
         .route("/v1/duties", get(audit::duties))
+        .route("/v1/links/{token}", get(links::describe).post(links::confirm))
         .route("/v1/me", get(inbox::me))
         .route("/v1/inbox", get(inbox::inbox))
         .route("/v1/projects/{project}/policy", get(policy::policy))

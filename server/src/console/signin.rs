@@ -130,13 +130,19 @@ fn param<'a>(all: &'a [(String, String)], name: &str) -> Option<&'a str> {
     all.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+/// The longest `next` kept: an emailed approval link's confirmation page
+/// (`/console/confirm?t=…`, issue #23) carries a token of up to
+/// [`shipwarden_adapters::links::MAX_TOKEN`] bytes.
+pub const MAX_NEXT: usize = shipwarden_adapters::links::MAX_TOKEN + 64;
+
 /// `next` when it is a path under `/console/` (no scheme, no host, no `//`,
-/// no `..`, no backslash or control character); `/console/` otherwise.
+/// no `..`, no backslash or control character, at most [`MAX_NEXT`] bytes);
+/// `/console/` otherwise.
 pub fn safe_next(next: Option<&str>) -> String {
     let fallback = || "/console/".to_owned();
     let Some(next) = next else { return fallback() };
     let ok = next.starts_with("/console/")
-        && next.len() <= 512
+        && next.len() <= MAX_NEXT
         && !next.contains("//")
         && !next.contains('\\')
         && !next.split(['/', '?', '#']).any(|seg| seg == ".." || seg == "%2e%2e" || seg == "%2E%2E")
@@ -406,6 +412,9 @@ mod tests {
             assert_eq!(safe_next(Some(hostile)), "/console/", "{hostile}");
         }
         assert_eq!(safe_next(None), "/console/");
+        let confirm = format!("/console/confirm?t={}.{}", "A".repeat(1900), "B".repeat(43));
+        assert_eq!(safe_next(Some(&confirm)), confirm, "an approval link comes back after the sign-in");
+        assert_eq!(safe_next(Some(&format!("/console/{}", "a".repeat(MAX_NEXT)))), "/console/");
     }
 
     #[test]

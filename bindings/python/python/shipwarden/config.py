@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict, Union
 
-__all__ = ["ArtifactsConfig", "ArtifactsFs", "ArtifactsOci", "BackupConfig", "BuildConfig", "Config", "ConfluenceConfig", "ConsoleConfig", "DependencyCommand", "DependencyConfig", "DependencyHttp", "EngineSettings", "Environment", "Escalation", "EvidenceConfig", "GithubConfig", "IdentityConfig", "MigrationsCommand", "MigrationsConfig", "MigrationsPostgres", "NotesConfig", "NotifyConfig", "OidcConfig", "PgBackupConfig", "ProbeConfig", "ProbeDatabase", "ProbeHost", "ProbeHttp", "ProbePrometheus", "ProbeSteps", "ProbeTcp", "ProbeTls", "Project", "ProjectAccess", "PromQueryConfig", "ServerConfig", "SettingsConfig", "SlackAppConfig", "SlackConfig", "SmokeStepConfig", "SmtpConfig", "StoreConfig", "StorePostgres", "StoreSqlite", "TargetCommand", "TargetConfig", "TargetSsh", "TicketingConfig", "TicketingGithub", "TicketingJira", "TicketingLocal", "TlsFiles", "User", "VcsConfig", "WebhookConfig", "WikiConfig"]
+__all__ = ["ApprovalLinksConfig", "ArtifactsConfig", "ArtifactsFs", "ArtifactsOci", "BackupConfig", "BuildConfig", "Config", "ConfluenceConfig", "ConsoleConfig", "DependencyCommand", "DependencyConfig", "DependencyHttp", "EngineSettings", "Environment", "Escalation", "EvidenceConfig", "GithubConfig", "IdentityConfig", "MigrationsCommand", "MigrationsConfig", "MigrationsPostgres", "NotesConfig", "NotifyConfig", "OidcConfig", "PgBackupConfig", "ProbeConfig", "ProbeDatabase", "ProbeHost", "ProbeHttp", "ProbePrometheus", "ProbeSteps", "ProbeTcp", "ProbeTls", "Project", "ProjectAccess", "PromQueryConfig", "ServerConfig", "SettingsConfig", "SlackAppConfig", "SlackConfig", "SmokeStepConfig", "SmtpConfig", "StoreConfig", "StorePostgres", "StoreSqlite", "TargetCommand", "TargetConfig", "TargetSsh", "TicketingConfig", "TicketingGithub", "TicketingJira", "TicketingLocal", "TlsFiles", "User", "VcsConfig", "WebhookConfig", "WikiConfig"]
 
 
 class _ConfigRequired(TypedDict):
@@ -24,6 +24,10 @@ class _ConfigRequired(TypedDict):
 
 class Config(_ConfigRequired, total=False):
     """The whole file."""
+
+    approval_links: ApprovalLinksConfig | None
+    """`[approval_links]`: one-time approve / reject links in mailed
+    approval requests (issue #23), read by the SMTP notifier and `serve`."""
 
     artifacts: ArtifactsConfig
     """`[artifacts]`: where artifacts are kept (default: `STATE_DIR/artifacts`)."""
@@ -73,6 +77,20 @@ class Config(_ConfigRequired, total=False):
 
     vcs: VcsConfig
     """`[vcs]`."""
+
+
+class ApprovalLinksConfig(TypedDict):
+    """`[approval_links]`: mailed approval requests carry each approver's own
+    signed, expiring, single-use Approve and Reject links to the console
+    (issue #23); `serve` checks and records them."""
+
+    console_url: str
+    """The console's base URL (`https://releases.example.com`): links go to
+    `{console_url}/console/confirm?t=…`."""
+
+    secret_env: str
+    """The environment variable holding the key links are signed with
+    (HMAC-SHA256, at least 32 bytes); the same for the mailer and `serve`."""
 
 
 class ArtifactsFs(TypedDict, total=False):
