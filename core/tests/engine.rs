@@ -1547,3 +1547,31 @@ async fn an_approval_request_reaches_the_notifiers_with_what_it_asks_once_r2b() 
     assert_eq!((ask.approval.clone(), ask.have, ask.needed), (ApprovalId::Scope, 0, 1));
     assert!(w.manager.run_due(w.clock.now()).await.expect("tick").is_empty(), "asked once");
 }
+
+#[tokio::test]
+async fn reminders_and_expiries_ask_through_the_same_channels_once_each_r2b() {
+    let mut policy = Policy::default();
+    policy.duties.approval_requests = true;
+    let w = world_with(1, policy);
+    w.manager.plan(&rm(), plan(ReleaseKind::Minor)).await.expect("plan");
+    w.manager.run_due(w.clock.now()).await.expect("tick");
+    // A day later: the reminder carries the same ask (Slack buttons, mailed links), once.
+    w.clock.advance(Duration::from_secs(24 * 3600));
+    w.manager.run_due(w.clock.now()).await.expect("tick");
+    w.manager.run_due(w.clock.now()).await.expect("tick");
+    let asked =
+        |prefix: &str| w.notifier.sent().into_iter().filter(|n| n.subject.starts_with(prefix)).collect::<Vec<_>>();
+    assert_eq!(asked("Approval needed").len(), 1, "asked once");
+    let reminders = asked("Waiting for approval");
+    assert_eq!(reminders.len(), 1, "reminded once");
+    assert_eq!(reminders[0].ask.as_ref().map(|a| a.approval.clone()), Some(ApprovalId::Scope));
+    // Approved, then eight days: the expiry asks again, once.
+    approve(&w, &po(), ApprovalId::Scope, Role::ProductOwner).await;
+    w.clock.advance(Duration::from_secs(8 * 24 * 3600));
+    w.manager.run_due(w.clock.now()).await.expect("tick");
+    w.manager.run_due(w.clock.now()).await.expect("tick");
+    let expired = asked("Approval expired");
+    assert_eq!(expired.len(), 1, "told once");
+    let ask = expired[0].ask.as_ref().expect("the expiry asks for the approval again");
+    assert_eq!((ask.approval.clone(), ask.have), (ApprovalId::Scope, 0));
+}
