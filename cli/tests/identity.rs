@@ -482,3 +482,15 @@ fn a_rejection_reason_cannot_colour_the_terminal_or_reorder_what_is_read_r2c() {
     let export = p.ok(&["audit", "shop-1.0.0", "--export", "jsonl"]);
     assert!(export.contains("\\u001b[2J"), "{export}");
 }
+
+#[test]
+fn a_dry_run_rejection_says_what_it_would_record_and_records_nothing_r2c() {
+    let p = Project::new("\n[users.paul]\nroles = [\"product_owner\"]\n");
+    p.ok(&["plan", "1.0.0", "--as", "rita"]);
+    let out = p.ok(&["reject", "shop-1.0.0", "scope", "--as", "paul", "--reason", "too big", "--dry-run"]);
+    assert!(out.contains("rejected"), "{out}");
+    let out = p.expect(3, &["reject", "shop-1.0.0", "scope", "--as", "paul", "--reason", "", "--dry-run"]);
+    assert!(out.contains("R-2c") && out.contains("a rejection needs a reason"), "{out}");
+    let export = p.ok(&["audit", "shop-1.0.0", "--export", "jsonl"]);
+    assert!(!export.contains("\"rejected\""), "a dry run records nothing: {export}");
+}

@@ -35,6 +35,7 @@ impl SecretRef {
 #[derive(Clone)]
 pub struct Context(Arc<Inner>);
 
+#[derive(Clone)]
 struct Inner {
     base: PathBuf,
     state_dir: PathBuf,
@@ -84,36 +85,21 @@ impl Context {
         }))
     }
 
+    /// The same context with `change` made to a copy of its parts.
+    fn with(&self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = (*self.0).clone();
+        change(&mut inner);
+        Context(Arc::new(inner))
+    }
+
     /// The same context, knowing the people of `[users]`.
     pub(crate) fn with_people(self, people: Vec<Person>) -> Self {
-        let i = &self.0;
-        Context(Arc::new(Inner {
-            base: i.base.clone(),
-            state_dir: i.state_dir.clone(),
-            project: i.project.clone(),
-            policy: i.policy.clone(),
-            secrets: i.secrets.clone(),
-            defer: i.defer,
-            artifacts: i.artifacts.clone(),
-            people,
-            links: i.links.clone(),
-        }))
+        self.with(|i| i.people = people)
     }
 
     /// The same context, knowing `[approval_links]`.
     pub(crate) fn with_links(self, links: Option<super::ApprovalLinksConfig>) -> Self {
-        let i = &self.0;
-        Context(Arc::new(Inner {
-            base: i.base.clone(),
-            state_dir: i.state_dir.clone(),
-            project: i.project.clone(),
-            policy: i.policy.clone(),
-            secrets: i.secrets.clone(),
-            defer: i.defer,
-            artifacts: i.artifacts.clone(),
-            people: i.people.clone(),
-            links,
-        }))
+        self.with(|i| i.links = links)
     }
 
     /// `[approval_links]`, when set (issue #23).
@@ -128,18 +114,7 @@ impl Context {
 
     /// The same context, with the artifact store targets upload from.
     pub(crate) fn with_artifacts(&self, artifacts: Arc<dyn ArtifactStore>) -> Self {
-        let i = &self.0;
-        Context(Arc::new(Inner {
-            base: i.base.clone(),
-            state_dir: i.state_dir.clone(),
-            project: i.project.clone(),
-            policy: i.policy.clone(),
-            secrets: i.secrets.clone(),
-            defer: i.defer,
-            artifacts: Some(artifacts),
-            people: i.people.clone(),
-            links: i.links.clone(),
-        }))
+        self.with(|i| i.artifacts = Some(artifacts))
     }
 
     /// The folder holding the file.

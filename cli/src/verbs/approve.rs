@@ -53,16 +53,32 @@ pub struct RejectArgs {
     pub signing: SignArgs,
 }
 
-/// Records the rejection (R-2b, R-2c): the approval's checks, with the
-/// statement `shipwarden rejection statement v1` when signed.
-pub async fn reject(ctx: &Ctx, a: RejectArgs) -> Result<(), CliError> {
+/// An approval or its rejection, as both verbs give it.
+struct Decision<'a> {
+    release: &'a str,
+    approval: &'a str,
+    role: Option<&'a str>,
+    channel: &'a str,
+    comment: &'a str,
+    signing: &'a SignArgs,
+    reject: bool,
+}
+
+/// What a decision recorded: the state after it, the actor with their proof, the approval and the role;
+/// `None` when nothing was recorded (`--print-statement`, `--dry-run`).
+type Recorded = (std::sync::Arc<shipwarden::ReleaseState>, shipwarden::Actor, ApprovalId, Role);
+
+/// Gives an approval or rejects it (R-2b, R-2c, R-2d): the role the policy accepts, the statement
+/// to sign (`shipwarden approval statement v1` or `shipwarden rejection statement v1`), the proof,
+/// then the engine's one call, or the dry run.
+async fn decide(ctx: &Ctx, d: Decision<'_>) -> Result<Option<Recorded>, CliError> {
     let actor = ctx.actor()?;
-    let release: ReleaseId = parse(&a.release)?;
-    let approval: ApprovalId = parse(&a.approval)?;
-    let explicit = a.role.as_deref().map(parse::<Role>).transpose()?;
+    let release: ReleaseId = parse(d.release)?;
+    let approval: ApprovalId = parse(d.approval)?;
+    let explicit = d.role.map(parse::<Role>).transpose()?;
     let role: Role =
         ctx.manager.policy().approval_role(&actor, &approval, explicit).map_err(|e| CliError::usage(e.to_string()))?;
-    let channel: Channel = parse(&a.channel)?;
+    let channel: Channel = parse(d.channel)?;
     let what = Approving {
         project: &ctx.loaded.config.project.name,
         release: &release,
@@ -70,19 +86,47 @@ pub async fn reject(ctx: &Ctx, a: RejectArgs) -> Result<(), CliError> {
         role: &role,
         user: &actor.user,
         channel,
-        comment: &a.reason,
+        comment: d.comment,
     };
-    let expected = signing::rejection_statement(ctx, &what).await?;
-    if a.signing.print_statement {
+    let expected =
+        if d.reject { signing::rejection_statement(ctx, &what).await? } else { signing::statement(ctx, &what).await? };
+    if d.signing.print_statement {
         anstream::print!("{}", expected.text());
-        return Ok(());
+        return Ok(None);
     }
-    let actor = actor.clone().with_proof(signing::proof(ctx, &a.signing, &expected).await?);
+    let actor = actor.clone().with_proof(signing::proof(ctx, d.signing, &expected).await?);
+    let comment = d.comment.to_owned();
     if ctx.dry_run {
-        let action = Action::Reject { approval, role, channel, comment: a.reason };
-        return dry_run::action(ctx, &release, &actor, action).await;
+        let (approval, role) = (approval.clone(), role.clone());
+        let action = if d.reject {
+            Action::Reject { approval, role, channel, comment }
+        } else {
+            Action::Approve { approval, role, channel, comment }
+        };
+        dry_run::action(ctx, &release, &actor, action).await?;
+        return Ok(None);
     }
-    let state = ctx.manager.reject(&release, &actor, approval.clone(), role.clone(), channel, &a.reason).await?;
+    let state = if d.reject {
+        ctx.manager.reject(&release, &actor, approval.clone(), role.clone(), channel, &comment).await?
+    } else {
+        ctx.manager.approve(&release, &actor, approval.clone(), role.clone(), channel, &comment).await?
+    };
+    Ok(Some((state, actor, approval, role)))
+}
+
+/// Records the rejection (R-2b, R-2c): the approval's checks, with the
+/// statement `shipwarden rejection statement v1` when signed.
+pub async fn reject(ctx: &Ctx, a: RejectArgs) -> Result<(), CliError> {
+    let decision = Decision {
+        release: &a.release,
+        approval: &a.approval,
+        role: a.role.as_deref(),
+        channel: &a.channel,
+        comment: &a.reason,
+        signing: &a.signing,
+        reject: true,
+    };
+    let Some((state, actor, approval, role)) = decide(ctx, decision).await? else { return Ok(()) };
     ctx.done(
         &state,
         format!(
@@ -100,33 +144,16 @@ pub async fn reject(ctx: &Ctx, a: RejectArgs) -> Result<(), CliError> {
 
 /// Records the approval.
 pub async fn run(ctx: &Ctx, a: ApproveArgs) -> Result<(), CliError> {
-    let actor = ctx.actor()?;
-    let release: ReleaseId = parse(&a.release)?;
-    let approval: ApprovalId = parse(&a.approval)?;
-    let explicit = a.role.as_deref().map(parse::<Role>).transpose()?;
-    let role: Role =
-        ctx.manager.policy().approval_role(&actor, &approval, explicit).map_err(|e| CliError::usage(e.to_string()))?;
-    let channel: Channel = parse(&a.channel)?;
-    let what = Approving {
-        project: &ctx.loaded.config.project.name,
-        release: &release,
-        approval: &approval,
-        role: &role,
-        user: &actor.user,
-        channel,
+    let decision = Decision {
+        release: &a.release,
+        approval: &a.approval,
+        role: a.role.as_deref(),
+        channel: &a.channel,
         comment: &a.comment,
+        signing: &a.signing,
+        reject: false,
     };
-    let expected = signing::statement(ctx, &what).await?;
-    if a.signing.print_statement {
-        anstream::print!("{}", expected.text());
-        return Ok(());
-    }
-    let actor = actor.clone().with_proof(signing::proof(ctx, &a.signing, &expected).await?);
-    if ctx.dry_run {
-        let action = Action::Approve { approval, role, channel, comment: a.comment };
-        return dry_run::action(ctx, &release, &actor, action).await;
-    }
-    let state = ctx.manager.approve(&release, &actor, approval.clone(), role.clone(), channel, &a.comment).await?;
+    let Some((state, actor, approval, role)) = decide(ctx, decision).await? else { return Ok(()) };
     let email = ctx
         .loaded
         .config
