@@ -71,7 +71,7 @@ type Recorded = (std::sync::Arc<shipwarden::ReleaseState>, shipwarden::Actor, Ap
 /// Gives an approval or rejects it (R-2b, R-2c, R-2d): the role the policy accepts, the statement
 /// to sign (`shipwarden approval statement v1` or `shipwarden rejection statement v1`), the proof,
 /// then the engine's one call, or the dry run.
-async fn decide(ctx: &Ctx, d: Decision<'_>) -> Result<Option<Recorded>, CliError> {
+async fn record_decision(ctx: &Ctx, d: Decision<'_>) -> Result<Option<Recorded>, CliError> {
     let actor = ctx.actor()?;
     let release: ReleaseId = parse(d.release)?;
     let approval: ApprovalId = parse(d.approval)?;
@@ -126,7 +126,7 @@ pub async fn reject(ctx: &Ctx, a: RejectArgs) -> Result<(), CliError> {
         signing: &a.signing,
         reject: true,
     };
-    let Some((state, actor, approval, role)) = decide(ctx, decision).await? else { return Ok(()) };
+    let Some((state, actor, approval, role)) = record_decision(ctx, decision).await? else { return Ok(()) };
     ctx.done(
         &state,
         format!(
@@ -153,7 +153,7 @@ pub async fn run(ctx: &Ctx, a: ApproveArgs) -> Result<(), CliError> {
         signing: &a.signing,
         reject: false,
     };
-    let Some((state, actor, approval, role)) = decide(ctx, decision).await? else { return Ok(()) };
+    let Some((state, actor, approval, role)) = record_decision(ctx, decision).await? else { return Ok(()) };
     let email = ctx
         .loaded
         .config
