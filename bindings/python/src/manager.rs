@@ -251,32 +251,13 @@ impl ReleaseManager {
         }))
     }
 
-    fn op_reject(
+    /// An approval (`IdentityAction::Approve`) or its rejection (`Reject`, the comment being the reason):
+    /// the role the policy accepts, the proof a signature gives, then the engine's one call. An
+    /// approval's signed statement does not verify against a rejection's (another header): refused (R-2d).
+    #[allow(clippy::too_many_arguments)]
+    fn op_decision(
         &self,
-        release: &str,
-        actor: &Bound<'_, PyAny>,
-        approval: &str,
-        reason: String,
-        role: Option<&str>,
-        channel: &str,
-        signature: Option<String>,
-        statement: Option<String>,
-    ) -> PyResult<BoxFut<Release>> {
-        let (m, id, actor) = (self.inner.clone(), id(release)?, self.resolve_actor(actor)?);
-        let approval: ApprovalId = parse(approval)?;
-        let role = self.approval_role(&actor, &approval, role)?;
-        let channel: Channel = parse(channel)?;
-        let signed = self.signed_arg(signature, statement)?;
-        Ok(Box::pin(async move {
-            // An approval's statement, signed, does not verify against a rejection's (another header): refused (R-2d).
-            let what = (&id, &approval, &role, channel, reason.as_str());
-            let actor = with_approving_proof(&m, actor, IdentityAction::Reject, what, signed).await?;
-            Ok(Release(m.reject(&id, &actor, approval, role, channel, &reason).await?.as_ref().clone()))
-        }))
-    }
-
-    fn op_approve(
-        &self,
+        verdict: IdentityAction,
         release: &str,
         actor: &Bound<'_, PyAny>,
         approval: &str,
@@ -293,8 +274,13 @@ impl ReleaseManager {
         let signed = self.signed_arg(signature, statement)?;
         Ok(Box::pin(async move {
             let what = (&id, &approval, &role, channel, comment.as_str());
-            let actor = with_approving_proof(&m, actor, IdentityAction::Approve, what, signed).await?;
-            Ok(Release(m.approve(&id, &actor, approval, role, channel, &comment).await?.as_ref().clone()))
+            let actor = with_approving_proof(&m, actor, verdict, what, signed).await?;
+            let state = if verdict == IdentityAction::Reject {
+                m.reject(&id, &actor, approval, role, channel, &comment).await?
+            } else {
+                m.approve(&id, &actor, approval, role, channel, &comment).await?
+            };
+            Ok(Release(state.as_ref().clone()))
         }))
     }
 
@@ -829,7 +815,17 @@ impl ReleaseManager {
         signature: Option<String>,
         statement: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.op_approve(release, actor, approval, role, channel, comment, signature, statement)?;
+        let fut = self.op_decision(
+            IdentityAction::Approve,
+            release,
+            actor,
+            approval,
+            role,
+            channel,
+            comment,
+            signature,
+            statement,
+        )?;
         self.spawn(py, fut)
     }
 
@@ -848,7 +844,17 @@ impl ReleaseManager {
         statement: Option<String>,
     ) -> PyResult<Release> {
         no_running_loop(py, "approve")?;
-        let fut = self.op_approve(release, actor, approval, role, channel, comment, signature, statement)?;
+        let fut = self.op_decision(
+            IdentityAction::Approve,
+            release,
+            actor,
+            approval,
+            role,
+            channel,
+            comment,
+            signature,
+            statement,
+        )?;
         block_on(py, fut)
     }
 
@@ -909,7 +915,17 @@ impl ReleaseManager {
         signature: Option<String>,
         statement: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.op_reject(release, actor, approval, reason, role, channel, signature, statement)?;
+        let fut = self.op_decision(
+            IdentityAction::Reject,
+            release,
+            actor,
+            approval,
+            role,
+            channel,
+            reason,
+            signature,
+            statement,
+        )?;
         self.spawn(py, fut)
     }
 
@@ -928,7 +944,17 @@ impl ReleaseManager {
         statement: Option<String>,
     ) -> PyResult<Release> {
         no_running_loop(py, "reject")?;
-        let fut = self.op_reject(release, actor, approval, reason, role, channel, signature, statement)?;
+        let fut = self.op_decision(
+            IdentityAction::Reject,
+            release,
+            actor,
+            approval,
+            role,
+            channel,
+            reason,
+            signature,
+            statement,
+        )?;
         block_on(py, fut)
     }
 
